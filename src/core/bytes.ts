@@ -1,0 +1,82 @@
+/**
+ * Byte helpers shared by the whole core. Every encoding the project shows to people
+ * is lowercase hex (parties, hashes, ids) or standard padded base64 (checkpoints, leaves).
+ */
+import { bytesToHex, concatBytes as nobleConcat, hexToBytes } from '@noble/hashes/utils.js';
+import { CartularyError } from './errors.js';
+
+// No Buffer here: the standalone verifier imports this module and must run outside Node too.
+
+const HEX = /^(?:[0-9a-f]{2})*$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export const toHex = (bytes: Uint8Array): string => bytesToHex(bytes);
+
+/** Parses lowercase hex; `length`, when given, is the expected number of bytes. */
+export function fromHex(text: string, field: string, length?: number): Uint8Array {
+  if (typeof text !== 'string' || !HEX.test(text)) {
+    throw new CartularyError('malformed', `${field} must be lowercase hex`, { field });
+  }
+  if (length !== undefined && text.length !== length * 2) {
+    throw new CartularyError('malformed', `${field} must be ${length} bytes (${length * 2} hex characters), got ${text.length / 2}`, { field });
+  }
+  return hexToBytes(text);
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  // Chunked so that String.fromCharCode never gets more arguments than the engine allows.
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/** Parses standard padded base64 (RFC 4648 §4), refusing anything Buffer would silently skip. */
+export function fromBase64(text: string, field: string, length?: number): Uint8Array {
+  if (typeof text !== 'string' || !BASE64.test(text)) {
+    throw new CartularyError('malformed', `${field} must be standard padded base64`, { field });
+  }
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  if (length !== undefined && bytes.length !== length) {
+    throw new CartularyError('malformed', `${field} must be ${length} bytes, got ${bytes.length}`, { field });
+  }
+  return bytes;
+}
+
+export const concatBytes = (...parts: Uint8Array[]): Uint8Array => nobleConcat(...parts);
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+/** Big-endian unsigned integer of `width` bytes; keys sort in numeric order this way. */
+export function uintBE(value: number, width: number): Uint8Array {
+  const out = new Uint8Array(width);
+  let v = value;
+  for (let i = width - 1; i >= 0; i--) {
+    out[i] = v % 256;
+    v = Math.floor(v / 256);
+  }
+  return out;
+}
+
+export function readUintBE(bytes: Uint8Array, offset = 0, width = bytes.length - offset): number {
+  let v = 0;
+  for (let i = offset; i < offset + width; i++) v = v * 256 + (bytes[i] ?? 0);
+  return v;
+}
+
+/** Labelled assertion at a public boundary, in the manner of noble's `abytes`. */
+export function assertBytes(value: unknown, field: string, length?: number): asserts value is Uint8Array {
+  if (!(value instanceof Uint8Array)) throw new TypeError(`${field} must be a Uint8Array`);
+  if (length !== undefined && value.length !== length) {
+    throw new RangeError(`${field} must be ${length} bytes, got ${value.length}`);
+  }
+}

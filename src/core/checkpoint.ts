@@ -1,0 +1,128 @@
+/**
+ * Signed tree heads: a C2SP tlog-checkpoint body in a C2SP signed-note, Ed25519-signed.
+ *
+ *   <origin>\n<tree size>\n<base64 root hash>\n\n— <origin> <base64(key id ‖ signature)>\n
+ *
+ * key id   = SHA-256(origin ‖ "\n" ‖ 0x01 ‖ public key)[:4]      (signed-note, Ed25519 type 0x01)
+ * signature = Ed25519 over the note text: the three body lines with their newlines
+ * verifier key = <origin>+<8 hex of key id>+<base64(0x01 ‖ public key)>
+ */
+import { concatBytes, equalBytes, fromBase64, toBase64, toHex, utf8 } from './bytes.js';
+import { sha256, verifyEd25519, type Signer } from './crypto.js';
+import { CartularyError } from './errors.js';
+import { HASH_SIZE } from './merkle.js';
+
+export interface Checkpoint {
+  readonly origin: string;
+  readonly size: number;
+  readonly rootHash: Uint8Array;
+}
+
+export interface VerifierKey {
+  readonly name: string;
+  readonly keyId: Uint8Array;
+  readonly publicKey: Uint8Array;
+}
+
+const SIG_TYPE_ED25519 = 0x01;
+const EM_DASH = '\u2014';
+// Key names (and so origins) are non-empty, printable, without spaces or '+' (signed-note).
+const KEY_NAME = /^[\x21-\x2a\x2c-\x7e]+$/;
+const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
+
+const bad = (detail: string) => new CartularyError('verification-failed', `checkpoint: ${detail}`);
+
+export function checkOrigin(origin: string): void {
+  if (!KEY_NAME.test(origin)) {
+    throw new CartularyError('invalid', `origin "${origin}" must be printable ASCII without spaces or '+'`, { field: 'origin' });
+  }
+}
+
+export function keyId(name: string, publicKey: Uint8Array): Uint8Array {
+  return sha256(concatBytes(utf8(name), Uint8Array.of(0x0a, SIG_TYPE_ED25519), publicKey)).slice(0, 4);
+}
+
+export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
+  checkOrigin(name);
+  return `${name}+${toHex(keyId(name, publicKey))}+${toBase64(concatBytes(Uint8Array.of(SIG_TYPE_ED25519), publicKey))}`;
+}
+
+export function parseVerifierKey(text: string): VerifierKey {
+  const fail = (why: string) => new CartularyError('malformed', `verifier key: ${why}`, { field: 'verifierKey' });
+  // The name holds no '+', but the base64 key may: split at the first two '+' only.
+  const m = /^([^+]+)\+([^+]*)\+(.*)$/.exec(text.trim());
+  if (!m) throw fail('must be <name>+<key id hex>+<base64 key>');
+  const [, name, idHex, keyB64] = m as unknown as [string, string, string, string];
+  if (!KEY_NAME.test(name)) throw fail('bad name');
+  if (!/^[0-9a-f]{8}$/.test(idHex)) throw fail('key id must be 8 lowercase hex characters');
+  const raw = fromBase64(keyB64, 'verifier key', 33);
+  if (raw[0] !== SIG_TYPE_ED25519) throw fail(`signature type ${raw[0]} is not Ed25519 (1)`);
+  const publicKey = raw.slice(1);
+  const id = keyId(name, publicKey);
+  if (toHex(id) !== idHex) throw fail(`key id ${idHex} does not match the key (${toHex(id)})`);
+  return { name, keyId: id, publicKey };
+}
+
+export function checkpointBody(cp: Checkpoint): string {
+  checkOrigin(cp.origin);
+  if (!Number.isSafeInteger(cp.size) || cp.size < 0) throw new RangeError(`checkpoint size ${cp.size} is not a natural number`);
+  if (cp.rootHash.length !== HASH_SIZE) throw new RangeError('checkpoint root must be 32 bytes');
+  return `${cp.origin}\n${cp.size}\n${toBase64(cp.rootHash)}\n`;
+}
+
+/** Signs a checkpoint as a signed note whose key name is the origin. */
+export function signCheckpoint(cp: Checkpoint, signer: Signer): string {
+  const body = checkpointBody(cp);
+  const sig = signer.sign(utf8(body));
+  return `${body}\n${EM_DASH} ${cp.origin} ${toBase64(concatBytes(keyId(cp.origin, signer.publicKey), sig))}\n`;
+}
+
+/**
+ * Parses a signed-note checkpoint and verifies it under `key`, which the caller trusts
+ * (never a key read from the same untrusted input). Throws 'verification-failed' naming
+ * what does not hold: the layout, the origin, the key id, or the signature.
+ */
+export function openCheckpoint(note: string, key: VerifierKey): Checkpoint {
+  if (typeof note !== 'string' || !note.endsWith('\n')) throw bad('note must end with a newline');
+  const split = note.indexOf('\n\n');
+  if (split < 0) throw bad('note has no blank line between text and signatures');
+  const body = note.slice(0, split + 1);
+  const lines = body.slice(0, -1).split('\n');
+  if (lines.length !== 3) throw bad(`body must have 3 lines (origin, size, root), has ${lines.length}`);
+  const [origin, sizeText, rootText] = lines as [string, string, string];
+  if (origin !== key.name) throw bad(`origin "${origin}" is not the verifier key's name "${key.name}"`);
+  if (!DECIMAL.test(sizeText) || !Number.isSafeInteger(Number(sizeText))) throw bad(`size "${sizeText}" is not a decimal number`);
+  let rootHash: Uint8Array;
+  try {
+    rootHash = fromBase64(rootText, 'root hash', HASH_SIZE);
+  } catch {
+    throw bad('root hash is not 32 bytes of base64');
+  }
+
+  const sigLines = note.slice(split + 2, -1).split('\n');
+  let sawKey = false;
+  for (const line of sigLines) {
+    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
+    if (!m) throw bad(`signature line "${line.slice(0, 80)}" is malformed`);
+    if (m[1] !== key.name) continue;
+    let raw: Uint8Array;
+    try {
+      raw = fromBase64(m[2] as string, 'signature');
+    } catch {
+      throw bad('signature is not base64');
+    }
+    if (raw.length !== 4 + 64 || !equalBytes(raw.subarray(0, 4), key.keyId)) continue;
+    sawKey = true;
+    if (verifyEd25519(key.publicKey, utf8(body), raw.subarray(4))) {
+      return { origin, size: Number(sizeText), rootHash };
+    }
+  }
+  throw bad(sawKey ? 'signature does not verify' : `no signature by key ${key.name}+${toHex(key.keyId)}`);
+}
+
+/** Reads size and root without verifying; only for data the caller already trusts. */
+export function peekCheckpoint(note: string): Checkpoint {
+  const [origin = '', size = '', root = ''] = note.split('\n');
+  return { origin, size: Number(size), rootHash: fromBase64(root, 'root hash', HASH_SIZE) };
+}
+

@@ -1,0 +1,248 @@
+/**
+ * The rules of the ledger (DESIGN §4) as a pure state machine:
+ *   applyStatement(view, entry) → Effects, or a thrown CartularyError refusal.
+ * The sequencer runs it before appending; `audit` and the offline verifier replay it.
+ */
+import { toHex } from './bytes.js';
+import type { SignedStatement } from './cose.js';
+import { CartularyError } from './errors.js';
+import type { Effects, LedgerView, LicenceRecord, WorkRecord } from './records.js';
+import { activeAt, outsideScope, scopesOverlap } from './scope.js';
+import {
+  validatePayload,
+  type LicensePayload,
+  type PartyPayload,
+  type RegisterPayload,
+  type RevokePayload,
+  type TransferPayload,
+} from './statements.js';
+
+/** A verified statement at the position and time the ledger gives it. */
+export interface SequencedStatement {
+  readonly statement: SignedStatement;
+  readonly index: number;
+  readonly time: number;
+}
+
+interface Context {
+  view: LedgerView;
+  signer: string;
+  id: string;
+  index: number;
+  time: number;
+}
+
+export function applyStatement(view: LedgerView, entry: SequencedStatement): Effects {
+  const payload = validatePayload(entry.statement.payload, entry.time);
+  const ctx: Context = { view, signer: toHex(entry.statement.signer), id: toHex(entry.statement.id), index: entry.index, time: entry.time };
+  switch (payload.type) {
+    case 'register':
+      return register(ctx, payload);
+    case 'transfer':
+      return transfer(ctx, payload);
+    case 'license':
+      return license(ctx, payload);
+    case 'revoke':
+      return revoke(ctx, payload);
+    case 'party':
+      return party(ctx, payload);
+  }
+}
+
+function existingWork(view: LedgerView, id: string, field: string): WorkRecord {
+  const work = view.work(id);
+  if (!work) throw new CartularyError('not-found', `${field}: work ${id} is not in the ledger`, { field, info: { work: id } });
+  return work;
+}
+
+function existingLicence(view: LedgerView, id: string, field: string): LicenceRecord {
+  const licence = view.licence(id);
+  if (!licence) throw new CartularyError('not-found', `${field}: licence ${id} is not in the ledger`, { field, info: { licence: id } });
+  return licence;
+}
+
+/** Appends this entry to a work's history; the previous last entry is the new workPrev. */
+function touch(work: WorkRecord, ctx: Context): WorkRecord {
+  return { ...work, history: [...work.history, ctx.index] };
+}
+const lastIndex = (work: WorkRecord) => work.history[work.history.length - 1] ?? null;
+
+function register(ctx: Context, p: RegisterPayload): Effects {
+  const sha256 = toHex(p.sha256);
+  const earlier = ctx.view.worksBySha(sha256).map((id) => existingWork(ctx.view, id, 'payload.sha256'));
+  const mine = earlier.find((w) => w.registrant === ctx.signer || w.owner === ctx.signer);
+  if (mine) {
+    throw new CartularyError('conflict', `payload.sha256: this content is already registered by the same party as work ${mine.id}`, {
+      field: 'payload.sha256',
+      info: { work: mine.id },
+    });
+  }
+  const work: WorkRecord = {
+    id: ctx.id,
+    sha256,
+    title: p.title,
+    mediaType: p.mediaType,
+    size: p.size,
+    owner: ctx.signer,
+    registrant: ctx.signer,
+    registeredAt: ctx.time,
+    contestedBy: earlier.map((w) => w.id),
+    status: earlier.length > 0 ? 'contested' : 'registered',
+    licences: [],
+    history: [ctx.index],
+  };
+  // A later registration of the same content by another party contests every earlier one;
+  // the earliest stays the prior-existence claim.
+  const contested = earlier.map((before) => ({
+    before,
+    after: { ...before, status: 'contested' as const, contestedBy: [...before.contestedBy, ctx.id] },
+  }));
+  return {
+    workPrev: null,
+    works: [...contested, { before: undefined, after: work }],
+    licences: [],
+    sha: { sha256, works: [...earlier.map((w) => w.id), ctx.id] },
+  };
+}
+
+function transfer(ctx: Context, p: TransferPayload): Effects {
+  const work = existingWork(ctx.view, toHex(p.work), 'payload.work');
+  if (work.owner !== ctx.signer) {
+    throw new CartularyError('unauthorised', `only the owner of work ${work.id} may transfer it; the signer does not own it`, {
+      field: 'payload.work',
+      info: { owner: work.owner },
+    });
+  }
+  const to = toHex(p.to);
+  if (to === work.owner) throw new CartularyError('conflict', 'payload.to: the work already belongs to that party', { field: 'payload.to' });
+  return { workPrev: lastIndex(work), works: [{ before: work, after: { ...touch(work, ctx), owner: to } }], licences: [] };
+}
+
+/** Whether a licence and all its ancestors are unrevoked. */
+function unrevokedChain(view: LedgerView, licence: LicenceRecord): boolean {
+  for (let l: LicenceRecord | undefined = licence; l; l = l.parent ? view.licence(l.parent) : undefined) {
+    if (l.revokedAt !== null) return false;
+  }
+  return true;
+}
+
+function isAncestor(view: LedgerView, candidate: string, of: LicenceRecord): boolean {
+  for (let id = of.parent; id; id = view.licence(id)?.parent ?? null) if (id === candidate) return true;
+  return false;
+}
+
+function license(ctx: Context, p: LicensePayload): Effects {
+  const work = existingWork(ctx.view, toHex(p.work), 'payload.work');
+  const licence: LicenceRecord = {
+    id: ctx.id,
+    work: work.id,
+    grantor: ctx.signer,
+    licensee: toHex(p.licensee),
+    uses: p.uses,
+    territories: p.territories,
+    validFrom: p.validFrom ?? ctx.time,
+    validUntil: p.validUntil ?? null,
+    exclusive: p.exclusive ?? false,
+    sublicensable: p.sublicensable ?? false,
+    parent: p.parent ? toHex(p.parent) : null,
+    terms: p.terms ?? null,
+    index: ctx.index,
+    grantedAt: ctx.time,
+    revokedAt: null,
+    revokedIndex: null,
+  };
+  if (licence.validUntil !== null && licence.validUntil <= licence.validFrom) {
+    throw new CartularyError('invalid', 'payload.validUntil: the licence would end before it starts', { field: 'payload.validUntil' });
+  }
+  if (licence.licensee === ctx.signer) {
+    throw new CartularyError('invalid', 'payload.licensee: a party cannot license a work to itself', { field: 'payload.licensee' });
+  }
+
+  if (licence.parent) {
+    const parent = existingLicence(ctx.view, licence.parent, 'payload.parent');
+    const refuse = (why: string) =>
+      new CartularyError('unauthorised', `payload.parent: cannot sublicense under licence ${parent.id}: ${why}`, { field: 'payload.parent' });
+    if (parent.work !== work.id) throw refuse('it is a licence of another work');
+    if (parent.licensee !== ctx.signer) throw refuse('the signer is not its licensee');
+    if (!parent.sublicensable) throw refuse('it is not sublicensable');
+    if (!unrevokedChain(ctx.view, parent)) throw refuse('it has been revoked');
+    if (activeAt(parent, ctx.time) === 'expired') throw refuse('it has expired');
+    const outside = outsideScope(licence, parent);
+    if (outside) {
+      throw new CartularyError('invalid', `the sublicence is wider than its parent licence ${parent.id}: ${outside}`, {
+        field: 'payload',
+        info: { parent: parent.id },
+      });
+    }
+  } else if (work.owner !== ctx.signer) {
+    throw new CartularyError('unauthorised', `only the owner of work ${work.id} may license it (or a sublicensable licensee, naming parent)`, {
+      field: 'payload.work',
+      info: { owner: work.owner },
+    });
+  }
+
+  // Exclusivity: no two standing licences of the work may overlap where either is exclusive,
+  // except a licence and the sublicences granted under it.
+  for (const otherId of work.licences) {
+    const other = existingLicence(ctx.view, otherId, 'payload.work');
+    if (!unrevokedChain(ctx.view, other) || isAncestor(ctx.view, other.id, licence)) continue;
+    if ((licence.exclusive || other.exclusive) && scopesOverlap(licence, other)) {
+      throw new CartularyError(
+        'conflict',
+        `payload: overlaps ${other.exclusive ? 'the exclusive licence' : 'licence'} ${other.id} (uses × territories × time)${licence.exclusive && !other.exclusive ? ' and this licence is exclusive' : ''}`,
+        { field: 'payload', info: { licence: other.id } },
+      );
+    }
+  }
+  return {
+    workPrev: lastIndex(work),
+    works: [{ before: work, after: { ...touch(work, ctx), licences: [...work.licences, licence.id] } }],
+    licences: [{ before: undefined, after: licence }],
+  };
+}
+
+function revoke(ctx: Context, p: RevokePayload): Effects {
+  const licence = existingLicence(ctx.view, toHex(p.license), 'payload.license');
+  if (licence.grantor !== ctx.signer) {
+    throw new CartularyError('unauthorised', `only the grantor of licence ${licence.id} may revoke it`, {
+      field: 'payload.license',
+      info: { grantor: licence.grantor },
+    });
+  }
+  if (licence.revokedAt !== null) {
+    throw new CartularyError('conflict', `payload.license: licence ${licence.id} was already revoked at index ${licence.revokedIndex}`, {
+      field: 'payload.license',
+    });
+  }
+  const work = existingWork(ctx.view, licence.work, 'payload.license');
+  return {
+    workPrev: lastIndex(work),
+    works: [{ before: work, after: touch(work, ctx) }],
+    licences: [{ before: licence, after: { ...licence, revokedAt: ctx.time, revokedIndex: ctx.index } }],
+  };
+}
+
+function party(ctx: Context, p: PartyPayload): Effects {
+  return {
+    workPrev: null,
+    works: [],
+    licences: [],
+    party: { party: ctx.signer, name: p.name, url: p.url ?? null, index: ctx.index, updatedAt: ctx.time },
+  };
+}
+
+/** Whether a licence stands at `at`: not revoked by then, inside its window, and so is its parent. */
+export function licenceStanding(
+  view: LedgerView,
+  licence: LicenceRecord,
+  at: number,
+): 'revoked' | 'parent-ended' | 'not-yet-valid' | 'expired' | null {
+  if (licence.revokedAt !== null && licence.revokedAt <= at) return 'revoked';
+  const window = activeAt(licence, at);
+  if (window) return window;
+  if (licence.parent) {
+    const parent = view.licence(licence.parent);
+    if (!parent || licenceStanding(view, parent, at) !== null) return 'parent-ended';
+  }
+  return null;
+}

@@ -1,0 +1,61 @@
+/**
+ * LevelDB key layout. Keys are bytes: a one-letter prefix, then fixed-width parts, with
+ * numbers big-endian so that keys sort in numeric order.
+ *
+ *   L index            → leaf bytes                       (the log)
+ *   N level index      → 32-byte hash of a perfect subtree (the Merkle tree)
+ *   I id               → index, for statement id → entry  (idempotent submission)
+ *   C size             → signed checkpoint note            (every one ever signed)
+ *   W work             → WorkRecord (CBOR)                 ┐
+ *   X licence          → LicenceRecord (CBOR)              │ derived state,
+ *   S sha256           → [work ids] earliest first (CBOR)  │ written in the same
+ *   P party            → PartyRecord (CBOR)                │ batch as the leaves
+ *   O party work       → ''  works a party owns            │
+ *   G party licence    → ''  licences a party holds        ┘
+ *   M name             → metadata (the origin)
+ */
+import { concatBytes, fromHex, uintBE, utf8 } from '../core/bytes.js';
+
+const P = (letter: string) => utf8(letter);
+const u64 = (n: number) => uintBE(n, 8);
+const id32 = (hex: string) => fromHex(hex, 'id', 32);
+
+export const PREFIX = {
+  leaf: P('L'),
+  node: P('N'),
+  id: P('I'),
+  checkpoint: P('C'),
+  work: P('W'),
+  licence: P('X'),
+  sha: P('S'),
+  party: P('P'),
+  owned: P('O'),
+  held: P('G'),
+  meta: P('M'),
+} as const;
+
+export const key = {
+  leaf: (index: number) => concatBytes(PREFIX.leaf, u64(index)),
+  node: (level: number, index: number) => concatBytes(PREFIX.node, Uint8Array.of(level), u64(index)),
+  id: (id: Uint8Array) => concatBytes(PREFIX.id, id),
+  checkpoint: (size: number) => concatBytes(PREFIX.checkpoint, u64(size)),
+  work: (work: string) => concatBytes(PREFIX.work, id32(work)),
+  licence: (licence: string) => concatBytes(PREFIX.licence, id32(licence)),
+  sha: (sha256: string) => concatBytes(PREFIX.sha, id32(sha256)),
+  party: (party: string) => concatBytes(PREFIX.party, id32(party)),
+  owned: (party: string, work: string) => concatBytes(PREFIX.owned, id32(party), id32(work)),
+  held: (party: string, licence: string) => concatBytes(PREFIX.held, id32(party), id32(licence)),
+  meta: (name: string) => concatBytes(PREFIX.meta, utf8(name)),
+};
+
+/** The key range of everything under a prefix (and optional further bytes). */
+export function prefixRange(...parts: Uint8Array[]): { gte: Uint8Array; lt: Uint8Array } {
+  const gte = concatBytes(...parts);
+  const lt = gte.slice();
+  // The smallest key greater than every key with this prefix: increment the last byte that is not 0xff.
+  let i = lt.length - 1;
+  while (i >= 0 && lt[i] === 0xff) i--;
+  lt[i] = (lt[i] as number) + 1;
+  return { gte, lt: lt.slice(0, i + 1) };
+}
+

@@ -1,0 +1,260 @@
+/**
+ * The sequencer: the only writer of the ledger. Submissions are parsed and their signatures
+ * verified concurrently (off the event loop), then queued; one batch at a time is taken from
+ * the queue, checked by the rules, given indices, leaves and tree nodes, sealed by one new
+ * signed checkpoint and written in ONE synced LevelDB batch. Only then is each submitter
+ * answered, with a receipt whose inclusion proof leads to that checkpoint.
+ *
+ * Crash points, and why recovery is clean at each:
+ *  - before the batch write: nothing of the batch is on disk and nobody was answered;
+ *    the clients see a dropped connection and may resubmit (idempotent).
+ *  - during the batch write: LevelDB applies a batch whole or not at all, so after restart
+ *    the store ends at either the previous checkpoint or this one; nobody was answered yet.
+ *  - after the write, before the answers: the entries are durable; a resubmission returns
+ *    the same receipt (the checkpoint it was first issued with is kept).
+ * Startup (`open`) reads the latest checkpoint, checks it against the ledger's own key and
+ * against the tree rebuilt from stored nodes, and carries on from there: the same state the
+ * normal path leaves after every commit.
+ */
+import { equalBytes, toHex, uintBE } from '../core/bytes.js';
+import { openCheckpoint, parseVerifierKey, formatVerifierKey, signCheckpoint } from '../core/checkpoint.js';
+import { parseStatement, verifyStatementAsync, type SignedStatement } from '../core/cose.js';
+import { sha256, type Signer } from '../core/crypto.js';
+import { CartularyError } from '../core/errors.js';
+import { decodeLeaf, encodeLeaf, ZERO_HASH } from '../core/leaf.js';
+import { CompactRange, hashLeaf, hashRanges, inclusionPlan } from '../core/merkle.js';
+import type { Receipt } from '../core/receipt.js';
+import { applyStatement } from '../core/rules.js';
+import { MemoryState } from '../core/state.js';
+import { key } from './layout.js';
+import { effectOps, type BatchOp, type LedgerStore } from './ledger-store.js';
+
+export interface SequencerOptions {
+  origin: string;
+  signer: Signer;
+  /** most statements in one batch (one checkpoint, one synced write) */
+  maxBatch?: number;
+  /** how long the first statement of an idle ledger waits for others to join its batch */
+  maxDelayMs?: number;
+  /** the ledger's clock; tests may pin it */
+  clock?: () => number;
+}
+
+export interface SubmitResult {
+  receipt: Receipt;
+  /** true when the same bytes were already in the ledger: this is the first receipt again */
+  repeat: boolean;
+}
+
+interface Pending {
+  statement: SignedStatement;
+  resolve: (r: SubmitResult) => void;
+  reject: (e: unknown) => void;
+}
+
+export class Sequencer {
+  private queue: Pending[] = [];
+  private running: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closing = false;
+  private fatal: Error | null = null;
+  private readonly maxBatch: number;
+  private readonly maxDelayMs: number;
+  private readonly clock: () => number;
+  readonly verifierKey: string;
+
+  private constructor(
+    readonly store: LedgerStore,
+    private readonly opts: SequencerOptions,
+    private tree: CompactRange,
+    private prevHash: Uint8Array,
+    private lastTime: number,
+    private latest: string | null,
+  ) {
+    this.maxBatch = opts.maxBatch ?? 1000;
+    this.maxDelayMs = opts.maxDelayMs ?? 1;
+    this.clock = opts.clock ?? Date.now;
+    this.verifierKey = formatVerifierKey(opts.origin, opts.signer.publicKey);
+  }
+
+  /** Recovers from the store's latest checkpoint; refuses a store that does not check out. */
+  static async open(store: LedgerStore, opts: SequencerOptions): Promise<Sequencer> {
+    const latest = await store.latestCheckpoint();
+    const key = parseVerifierKey(formatVerifierKey(opts.origin, opts.signer.publicKey));
+    if (!latest) return new Sequencer(store, opts, CompactRange.fromStore(0, store.readNodes), ZERO_HASH, 0, null);
+    let cp;
+    try {
+      cp = openCheckpoint(latest.note, key);
+    } catch (e) {
+      throw new CartularyError('corrupt', `the latest checkpoint (size ${latest.size}) does not verify under this ledger's key: ${(e as Error).message}`, { cause: e });
+    }
+    if (cp.size !== latest.size) throw new CartularyError('corrupt', `checkpoint stored under size ${latest.size} says size ${cp.size}`);
+    const tree = CompactRange.fromStore(cp.size, store.readNodes);
+    if (!equalBytes(tree.root(), cp.rootHash)) {
+      throw new CartularyError('corrupt', `the stored Merkle nodes give root ${toHex(tree.root())}, the latest checkpoint says ${toHex(cp.rootHash)}`);
+    }
+    const lastLeaf = cp.size > 0 ? store.leaf(cp.size - 1) : undefined;
+    if (cp.size > 0 && !lastLeaf) throw new CartularyError('corrupt', `leaf ${cp.size - 1} is missing`);
+    if (store.leaf(cp.size) !== undefined) throw new CartularyError('corrupt', `leaf ${cp.size} exists beyond the latest checkpoint`);
+    const prev = lastLeaf ? hashLeaf(lastLeaf) : ZERO_HASH;
+    const lastTime = lastLeaf ? decodeLeaf(lastLeaf).time : 0;
+    return new Sequencer(store, opts, tree, prev, lastTime, latest.note);
+  }
+
+  get size(): number {
+    return this.tree.size;
+  }
+
+  /** The latest signed checkpoint, or null before the first entry. */
+  get checkpoint(): string | null {
+    return this.latest;
+  }
+
+  get failure(): Error | null {
+    return this.fatal;
+  }
+
+  /** Parses, verifies and sequences one statement; resolves once it is durable. */
+  async submit(bytes: Uint8Array): Promise<SubmitResult> {
+    this.assertOpen();
+    const statement = parseStatement(bytes);
+    await verifyStatementAsync(statement);
+    return this.enqueue(statement);
+  }
+
+  /** For statements whose signature the caller has already checked (bulk loading). */
+  enqueue(statement: SignedStatement): Promise<SubmitResult> {
+    this.assertOpen();
+    return new Promise<SubmitResult>((resolve, reject) => {
+      this.queue.push({ statement, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private assertOpen(): void {
+    if (this.fatal) throw new CartularyError('unavailable', 'the ledger stopped accepting writes after a storage failure; restart it', { cause: this.fatal });
+    if (this.closing) throw new CartularyError('unavailable', 'the ledger is shutting down');
+  }
+
+  private schedule(): void {
+    if (this.running || this.timer) return;
+    if (this.queue.length >= this.maxBatch || this.maxDelayMs === 0) {
+      this.running = this.runLoop();
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.running) this.running = this.runLoop();
+    }, this.maxDelayMs);
+  }
+
+  /** Commits batches until the queue is empty; while one commits, the next one gathers. */
+  private async runLoop(): Promise<void> {
+    while (this.queue.length > 0 && !this.fatal) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      await this.commit(batch);
+    }
+    this.running = null;
+    if (this.queue.length > 0) this.schedule();
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    const time = Math.max(this.clock(), this.lastTime);
+    const tree = this.tree.clone();
+    const state = new MemoryState(this.store);
+    const ops: BatchOp[] = [];
+    const seen = new Map<string, number>();
+    let prev = this.prevHash;
+    const outcomes: Array<{ index: number; repeat: boolean } | { error: unknown }> = [];
+
+    for (const { statement } of batch) {
+      const idHex = toHex(statement.id);
+      const known = seen.get(idHex) ?? this.store.indexOf(statement.id);
+      if (known !== undefined) {
+        outcomes.push({ index: known, repeat: true });
+        continue;
+      }
+      const index = tree.size;
+      let effects;
+      try {
+        effects = applyStatement(state, { statement, index, time });
+      } catch (error) {
+        outcomes.push({ error });
+        continue;
+      }
+      const leaf = encodeLeaf({ index, time, prev, workPrev: effects.workPrev, statement: statement.bytes });
+      const leafHash = hashLeaf(leaf);
+      ops.push({ type: 'put', key: key.leaf(index), value: leaf });
+      ops.push({ type: 'put', key: key.id(statement.id), value: uintBE(index, 8) });
+      for (const { id, hash } of tree.append(leafHash)) ops.push({ type: 'put', key: key.node(id.level, id.index), value: hash });
+      ops.push(...effectOps(effects));
+      state.apply(effects);
+      seen.set(idHex, index);
+      prev = leafHash;
+      outcomes.push({ index, repeat: false });
+    }
+
+    let note = this.latest;
+    if (tree.size > this.tree.size) {
+      note = signCheckpoint({ origin: this.opts.origin, size: tree.size, rootHash: tree.root() }, this.opts.signer);
+      ops.push({ type: 'put', key: key.checkpoint(tree.size), value: new TextEncoder().encode(note) });
+      try {
+        await this.store.write(ops);
+      } catch (e) {
+        // The write may or may not have landed; memory no longer knows which. Stop taking
+        // writes: a restart recovers from whatever is on disk through `open`.
+        this.fatal = e as Error;
+        const err = new CartularyError('unavailable', 'the ledger could not write to disk and stopped accepting writes', { cause: e });
+        for (const p of [...batch, ...this.queue.splice(0)]) p.reject(err);
+        return;
+      }
+      this.tree = tree;
+      this.prevHash = prev;
+      this.lastTime = time;
+      this.latest = note;
+    }
+
+    for (const [i, p] of batch.entries()) {
+      const outcome = outcomes[i] as (typeof outcomes)[number];
+      if ('error' in outcome) p.reject(outcome.error);
+      else this.receiptFor(outcome.index, outcome.repeat ? undefined : (note as string)).then((receipt) => p.resolve({ receipt, repeat: outcome.repeat }), p.reject);
+    }
+  }
+
+  /**
+   * The receipt for the entry at `index`: with `note`, to that checkpoint; without, to the
+   * checkpoint it was first issued with, so a repeat gets the first receipt again.
+   */
+  async receiptFor(index: number, note?: string): Promise<Receipt> {
+    let checkpoint = note;
+    let size = this.tree.size;
+    if (checkpoint === undefined) {
+      const first = await this.store.checkpointCovering(index);
+      if (!first) throw new CartularyError('corrupt', `no checkpoint covers index ${index}`);
+      checkpoint = first.note;
+      size = first.size;
+    }
+    const leaf = this.store.leaf(index);
+    if (!leaf) throw new CartularyError('not-found', `no entry at index ${index}`);
+    const decoded = decodeLeaf(leaf);
+    return {
+      id: toHex(sha256(decoded.statement)),
+      index,
+      leafHash: toHex(hashLeaf(leaf)),
+      time: decoded.time,
+      checkpoint,
+      inclusionProof: { index, size, hashes: hashRanges(inclusionPlan(index, size), this.store.readNodes).map(toHex) },
+    };
+  }
+
+  /** Stops taking submissions, answers every one already accepted, and waits for the last write. */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      if (!this.running && this.queue.length > 0) this.running = this.runLoop();
+    }
+    while (this.running) await this.running;
+  }
+}

@@ -1,0 +1,64 @@
+/** Test helpers: temporary folders, parties, statements and in-memory trees. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import { toHex } from '../src/core/bytes.js';
+import { signStatement } from '../src/core/cose.js';
+import { randomSeed, sha256, signerFromSeed, type Signer } from '../src/core/crypto.js';
+import { CompactRange, hashLeaf, type NodeReader } from '../src/core/merkle.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+/** A fresh temporary folder, removed after the test. */
+export async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'cartulary-test-'));
+  dirs.push(dir);
+  return dir;
+}
+
+export interface Party extends Signer {
+  id: string;
+}
+
+export function party(): Party {
+  const s = signerFromSeed(randomSeed());
+  return Object.assign(s, { id: toHex(s.publicKey) });
+}
+
+const hexBytes = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'));
+
+let counter = 0;
+/** Distinct content for each call. */
+export const content = (label = 'work'): Uint8Array => new TextEncoder().encode(`${label} #${++counter} ${Math.random()}`);
+
+export const stmt = {
+  register: (signer: Signer, file: Uint8Array = content(), extra: Record<string, unknown> = {}) =>
+    signStatement({ type: 'register', issuedAt: Date.now(), sha256: sha256(file), size: file.length, mediaType: 'video/mp4', title: 'A film', ...extra }, signer),
+  transfer: (signer: Signer, work: string, to: string, extra: Record<string, unknown> = {}) =>
+    signStatement({ type: 'transfer', issuedAt: Date.now(), work: hexBytes(work), to: hexBytes(to), ...extra }, signer),
+  license: (signer: Signer, work: string, licensee: string, extra: Record<string, unknown> = {}) =>
+    signStatement({ type: 'license', issuedAt: Date.now(), work: hexBytes(work), licensee: hexBytes(licensee), uses: ['clip'], territories: ['*'], ...extra }, signer),
+  revoke: (signer: Signer, licence: string, extra: Record<string, unknown> = {}) =>
+    signStatement({ type: 'revoke', issuedAt: Date.now(), license: hexBytes(licence), ...extra }, signer),
+  party: (signer: Signer, name = 'Someone') => signStatement({ type: 'party', issuedAt: Date.now(), name }, signer),
+};
+
+export { hexBytes };
+
+/** An in-memory tree of `leaves`: its perfect nodes and a reader over them. */
+export function memoryTree(leaves: Uint8Array[]): { read: NodeReader; tree: CompactRange } {
+  const nodes = new Map<string, Uint8Array>();
+  const read: NodeReader = (ids) =>
+    ids.map(({ level, index }) => {
+      const h = nodes.get(`${level}/${index}`);
+      if (!h) throw new Error(`no node ${level}/${index}`);
+      return h;
+    });
+  const tree = CompactRange.fromStore(0, read);
+  for (const leaf of leaves) for (const { id, hash } of tree.append(hashLeaf(leaf))) nodes.set(`${id.level}/${id.index}`, hash);
+  return { read, tree };
+}
