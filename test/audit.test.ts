@@ -32,7 +32,8 @@ async function flipOne(dataDir: string, prefix: Uint8Array, pick = 0): Promise<{
   const entries = await store.db.iterator(prefixRange(prefix)).all();
   const [k, v] = entries[pick % entries.length]!;
   const altered = new Uint8Array(v); // a copy: Buffer.slice would be a view of v
-  altered[Math.floor(altered.length / 2)] ^= 0x01;
+  const mid = Math.floor(altered.length / 2);
+  altered.set([altered[mid]! ^ 0x01], mid);
   await store.db.put(k, altered);
   await store.close();
   return {

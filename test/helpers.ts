@@ -62,3 +62,33 @@ export function memoryTree(leaves: Uint8Array[]): { read: NodeReader; tree: Comp
   for (const leaf of leaves) for (const { id, hash } of tree.append(hashLeaf(leaf))) nodes.set(`${id.level}/${id.index}`, hash);
   return { read, tree };
 }
+
+/** A real ledger in a temporary folder, with shortcuts for submitting and for refusals. */
+export async function ledgerFixture() {
+  const { openLedger } = await import('../src/store/ledger.js');
+  const dir = await tempDir();
+  const ledger = await openLedger({ dataDir: `${dir}/data`, keysDir: `${dir}/keys` });
+  const submit = async (bytes: Uint8Array) => (await ledger.sequencer.submit(bytes)).receipt;
+  return {
+    ledger,
+    dir,
+    submit,
+    /** the id of a new work registered by `owner` (with its content) */
+    async work(owner: Signer, file: Uint8Array = content()) {
+      return { id: (await submit(stmt.register(owner, file))).id, file };
+    },
+    async refused(bytes: Uint8Array, code: string, message?: RegExp) {
+      const size = ledger.sequencer.size;
+      const error = await ledger.sequencer.submit(bytes).then(
+        () => null,
+        (e: { code: string; message: string }) => e,
+      );
+      if (!error) throw new Error(`expected a ${code} refusal, but the statement was accepted`);
+      if (error.code !== code || (message && !message.test(error.message))) {
+        throw new Error(`expected ${code} ${message ?? ''}, got ${error.code}: ${error.message}`);
+      }
+      if (ledger.sequencer.size !== size) throw new Error('a refused statement changed the ledger');
+      return error;
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Builds evidence bundles from the store: for a work (its whole chain of title, with every
+ * registration of the same content), for a pre-publish check verdict, and for one entry
+ * (prior existence). Claims are the store's current state; the offline verifier replays the
+ * entries and accepts the bundle only if they match.
+ */
+import { toBase64, toHex } from '../core/bytes.js';
+import { checkUse, type CheckQuery, type CheckResult } from '../core/check.js';
+import { CartularyError } from '../core/errors.js';
+import { hashRanges, inclusionPlan } from '../core/merkle.js';
+import type { LicenceRecord, WorkRecord } from '../core/records.js';
+import { BUNDLE_FORMAT, type BundleClaims, type EvidenceBundle } from '../verify/bundle.js';
+import type { LedgerStore } from './ledger-store.js';
+import type { Sequencer } from './sequencer.js';
+
+export class EvidenceBuilder {
+  constructor(
+    private readonly store: LedgerStore,
+    private readonly sequencer: Sequencer,
+  ) {}
+
+  /** Every entry of the work's chain and every registration of the same content. */
+  forWork(workId: string): EvidenceBundle {
+    const work = this.store.work(workId);
+    if (!work) throw new CartularyError('not-found', `work ${workId} is not in the ledger`);
+    const rivals = this.worksOf(work.sha256).filter((w) => w.id !== work.id);
+    const indices = [...work.history, ...rivals.map((w) => w.history[0] as number)];
+    return this.bundle({ work: work.id }, indices, this.claims([work], this.licencesOf([work])));
+  }
+
+  /** The verdict with the chains of every work registered with that content. */
+  forCheck(query: CheckQuery): { result: CheckResult; bundle: EvidenceBundle | null } {
+    const result = checkUse(this.store, query);
+    if (result.works.length === 0) return { result, bundle: null };
+    const claims = { ...this.claims(result.works, this.licencesOf(result.works)), verdict: result.verdict, licence: result.licence?.id ?? null };
+    return { result, bundle: this.bundle({ check: query }, result.works.flatMap((w) => w.history), claims) };
+  }
+
+  /** One entry: that it was in the ledger at its time (prior existence). */
+  forEntry(index: number): EvidenceBundle {
+    if (index >= this.sequencer.size) throw new CartularyError('not-found', `no entry at index ${index}`);
+    return this.bundle({ entry: index }, [index], { works: [], licences: [] });
+  }
+
+  private worksOf(sha256: string): WorkRecord[] {
+    return this.store.worksBySha(sha256).flatMap((id) => this.store.work(id) ?? []);
+  }
+
+  private licencesOf(works: WorkRecord[]): LicenceRecord[] {
+    return works.flatMap((w) => w.licences.flatMap((id) => this.store.licence(id) ?? []));
+  }
+
+  private claims(works: WorkRecord[], licences: LicenceRecord[]): BundleClaims {
+    return {
+      works: works.map((w) => ({ id: w.id, sha256: w.sha256, owner: w.owner, status: w.status, contestedBy: w.contestedBy })),
+      licences: licences.map((l) => ({ id: l.id, work: l.work, grantor: l.grantor, licensee: l.licensee, revoked: l.revokedAt !== null })),
+    };
+  }
+
+  private bundle(subject: EvidenceBundle['subject'], indices: number[], claims: BundleClaims): EvidenceBundle {
+    // Read the checkpoint first: its size is fixed, and every node below it is immutable.
+    const checkpoint = this.sequencer.checkpoint;
+    const size = this.sequencer.size;
+    if (!checkpoint) throw new CartularyError('not-found', 'the ledger is empty');
+    const entries = [...new Set(indices)]
+      .sort((a, b) => a - b)
+      .map((index) => {
+        const leaf = this.store.leaf(index);
+        if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
+        return { index, leaf: toBase64(leaf), proof: hashRanges(inclusionPlan(index, size), this.store.readNodes).map(toHex) };
+      });
+    return { format: BUNDLE_FORMAT, verifierKey: this.sequencer.verifierKey, checkpoint, subject, entries, claims };
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Offline verification of an evidence bundle. Pure: it needs the bundle, the ledger's
+ * verifier key (given by the caller, never taken from the bundle alone) and nothing else —
+ * no server, no store, no network. Steps, each depending on the ones before:
+ *   shape → key → checkpoint → leaves and inclusion proofs → statement signatures →
+ *   chains (prev, workPrev) → replay of the rules → claims (owner, status, licences, verdict).
+ */
+import { equalBytes, fromBase64, fromHex, toHex } from '../core/bytes.js';
+import { checkUse } from '../core/check.js';
+import { openCheckpoint, parseVerifierKey, type Checkpoint } from '../core/checkpoint.js';
+import { parseStatement, verifyStatement, type SignedStatement } from '../core/cose.js';
+import { decodeLeaf, type Leaf } from '../core/leaf.js';
+import { hashLeaf, verifyInclusion } from '../core/merkle.js';
+import type { LicenceRecord, WorkRecord } from '../core/records.js';
+import { applyStatement } from '../core/rules.js';
+import { MemoryState } from '../core/state.js';
+import { bundleSchema, type BundleClaims, type EvidenceBundle } from './bundle.js';
+
+export type VerifyFailure =
+  | 'bad-shape'
+  | 'wrong-key'
+  | 'bad-checkpoint'
+  | 'bad-leaf'
+  | 'bad-inclusion'
+  | 'out-of-order'
+  | 'bad-signature'
+  | 'broken-chain'
+  | 'rule-refused'
+  | 'claim-mismatch'
+  | 'file-mismatch';
+
+export interface VerifyResult {
+  ok: boolean;
+  /** what was established, step by step, up to the first failure */
+  holds: string[];
+  failure?: { code: VerifyFailure; detail: string };
+  checkpoint?: Checkpoint;
+  /** the state the replay derived: this, not the claims, is what the bundle proves */
+  works: WorkRecord[];
+  licences: LicenceRecord[];
+  verdict?: string;
+}
+
+class Failed extends Error {
+  constructor(
+    readonly code: VerifyFailure,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+export interface VerifyOptions {
+  /** SHA-256 of a file the verifier holds; must be the subject work's registered content */
+  fileSha256?: Uint8Array;
+}
+
+export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: VerifyOptions = {}): VerifyResult {
+  const holds: string[] = [];
+  const state = new MemoryState();
+  let checkpoint: Checkpoint | undefined;
+  const result = (failure?: VerifyResult['failure'], verdict?: string): VerifyResult => ({
+    ok: !failure,
+    holds,
+    ...(failure ? { failure } : {}),
+    ...(checkpoint ? { checkpoint } : {}),
+    works: [...state.works.values()],
+    licences: [...state.licences.values()],
+    ...(verdict ? { verdict } : {}),
+  });
+  try {
+    const parsed = bundleSchema.safeParse(input);
+    if (!parsed.success) {
+      throw new Failed('bad-shape', parsed.error.issues.map((i) => `${i.path.join('.') || 'bundle'}: ${i.message}`).join('; '));
+    }
+    const bundle = parsed.data;
+    holds.push(`bundle is ${bundle.format} with ${bundle.entries.length} entries`);
+
+    let key;
+    try {
+      key = parseVerifierKey(trustedVerifierKey);
+    } catch (e) {
+      throw new Failed('wrong-key', `the trusted verifier key does not parse: ${(e as Error).message}`);
+    }
+    if (bundle.verifierKey !== trustedVerifierKey.trim()) {
+      throw new Failed('wrong-key', `the bundle names ledger key ${bundle.verifierKey}, not the trusted ${trustedVerifierKey.trim()}`);
+    }
+    try {
+      checkpoint = openCheckpoint(bundle.checkpoint, key);
+    } catch (e) {
+      throw new Failed('bad-checkpoint', (e as Error).message);
+    }
+    holds.push(`checkpoint of size ${checkpoint.size} is signed by ${key.name}`);
+
+    const entries = checkEntries(bundle, checkpoint);
+    holds.push(`all ${entries.length} entries are in the tree of the checkpoint, and their statements are signed by their signers`);
+
+    const verdict = replay(bundle, entries, state);
+    holds.push('every entry passes the ledger rules on replay, with an unbroken chain for each work');
+
+    checkClaims(bundle.claims, state, verdict);
+    holds.push(`the claims (${bundle.claims.works.length} works, ${bundle.claims.licences.length} licences${verdict ? `, verdict ${verdict}` : ''}) match the replay`);
+
+    if (opts.fileSha256) {
+      const subject = 'work' in bundle.subject ? state.work(bundle.subject.work) : undefined;
+      const sha = subject?.sha256 ?? ('check' in bundle.subject ? bundle.subject.check.sha256 : undefined);
+      if (!sha || sha !== toHex(opts.fileSha256)) {
+        throw new Failed('file-mismatch', `the file's SHA-256 ${toHex(opts.fileSha256)} is not the registered content ${sha ?? '(none in this bundle)'}`);
+      }
+      holds.push('the file is the registered content');
+    }
+    return result(undefined, verdict);
+  } catch (e) {
+    if (e instanceof Failed) return result({ code: e.code, detail: e.message });
+    throw e;
+  }
+}
+
+interface CheckedEntry {
+  index: number;
+  bytes: Uint8Array;
+  leaf: Leaf;
+  statement: SignedStatement;
+}
+
+function checkEntries(bundle: EvidenceBundle, checkpoint: Checkpoint): CheckedEntry[] {
+  const out: CheckedEntry[] = [];
+  let previous: CheckedEntry | undefined;
+  for (const e of bundle.entries) {
+    const where = `entry ${e.index}`;
+    if (previous && e.index <= previous.index) throw new Failed('out-of-order', `${where} comes after entry ${previous.index}; entries must be in ascending index order`);
+    if (e.index >= checkpoint.size) throw new Failed('bad-inclusion', `${where} is beyond the checkpoint's size ${checkpoint.size}`);
+    let bytes: Uint8Array;
+    let leaf: Leaf;
+    try {
+      bytes = fromBase64(e.leaf, `${where} leaf`);
+      leaf = decodeLeaf(bytes);
+    } catch (err) {
+      throw new Failed('bad-leaf', `${where}: ${(err as Error).message}`);
+    }
+    if (leaf.index !== e.index) throw new Failed('bad-leaf', `${where} holds the leaf of index ${leaf.index}`);
+    try {
+      verifyInclusion(e.index, checkpoint.size, hashLeaf(bytes), e.proof.map((h, i) => fromHex(h, `proof[${i}]`, 32)), checkpoint.rootHash);
+    } catch (err) {
+      throw new Failed('bad-inclusion', `${where}: ${(err as Error).message}`);
+    }
+    let statement: SignedStatement;
+    try {
+      statement = parseStatement(leaf.statement);
+      verifyStatement(statement);
+    } catch (err) {
+      throw new Failed('bad-signature', `${where}: ${(err as Error).message}`);
+    }
+    if (previous && previous.index === e.index - 1 && !equalBytes(leaf.prev, hashLeaf(previous.bytes))) {
+      throw new Failed('broken-chain', `${where}: prev is not the hash of entry ${previous.index}`);
+    }
+    previous = { index: e.index, bytes, leaf, statement };
+    out.push(previous);
+  }
+  return out;
+}
+
+function replay(bundle: EvidenceBundle, entries: CheckedEntry[], state: MemoryState): string | undefined {
+  const present = new Set(entries.map((e) => e.index));
+  for (const { index, leaf, statement } of entries) {
+    let effects;
+    try {
+      effects = applyStatement(state, { statement, index, time: leaf.time });
+    } catch (err) {
+      throw new Failed('rule-refused', `entry ${index}: ${(err as Error).message}`);
+    }
+    if (effects.workPrev !== leaf.workPrev) {
+      const missing = leaf.workPrev !== null && !present.has(leaf.workPrev);
+      throw new Failed(
+        'broken-chain',
+        missing
+          ? `entry ${index} follows entry ${leaf.workPrev} of its work, which the bundle leaves out`
+          : `entry ${index} says the previous entry of its work is ${leaf.workPrev}, the replay says ${effects.workPrev}`,
+      );
+    }
+    state.apply(effects);
+  }
+  if ('check' in bundle.subject) return checkUse(state, bundle.subject.check).verdict;
+  return undefined;
+}
+
+function checkClaims(claims: BundleClaims, state: MemoryState, verdict: string | undefined): void {
+  const mismatch = (what: string) => new Failed('claim-mismatch', what);
+  for (const c of claims.works) {
+    const w = state.work(c.id);
+    if (!w) throw mismatch(`work ${c.id} is claimed but not registered by any entry of the bundle`);
+    for (const field of ['sha256', 'owner', 'status'] as const) {
+      if (w[field] !== c[field]) throw mismatch(`work ${c.id}: claimed ${field} ${c[field]}, the entries give ${w[field]}`);
+    }
+    if (w.contestedBy.join() !== c.contestedBy.join()) throw mismatch(`work ${c.id}: claimed contestedBy differs from the entries`);
+  }
+  for (const c of claims.licences) {
+    const l = state.licence(c.id);
+    if (!l) throw mismatch(`licence ${c.id} is claimed but granted by no entry of the bundle`);
+    if (l.work !== c.work || l.grantor !== c.grantor || l.licensee !== c.licensee || (l.revokedAt !== null) !== c.revoked) {
+      throw mismatch(`licence ${c.id}: the claim differs from the entries`);
+    }
+  }
+  if ((claims.verdict ?? undefined) !== verdict) throw mismatch(`claimed verdict ${claims.verdict}, the replay gives ${verdict}`);
+}

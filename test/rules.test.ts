@@ -1,0 +1,195 @@
+/** The rules of DESIGN §4, each accepted and refused, through the real sequencer and store. */
+import { describe, expect, it } from 'vitest';
+import { auditLedger } from '../src/store/audit.js';
+import { parseVerifierKey } from '../src/core/checkpoint.js';
+import { checkUse } from '../src/core/check.js';
+import { sha256 } from '../src/core/crypto.js';
+import { toHex } from '../src/core/bytes.js';
+import { ledgerFixture, party, stmt } from './helpers.js';
+
+const DAY = 86_400_000;
+
+describe('registrations', () => {
+  it('refuses the same content again from the same party, naming the work', async () => {
+    const f = await ledgerFixture();
+    const alice = party();
+    const w = await f.work(alice);
+    const e = await f.refused(stmt.register(alice, w.file, { title: 'again' }), 'conflict', new RegExp(w.id));
+    expect(e).toMatchObject({ info: { work: w.id } });
+    await f.ledger.close();
+  });
+
+  it('accepts the same content from another party and marks both contested, the earlier first', async () => {
+    const f = await ledgerFixture();
+    const [alice, mallory] = [party(), party()];
+    const w = await f.work(alice);
+    const copy = await f.submit(stmt.register(mallory, w.file));
+    const first = f.ledger.store.work(w.id)!;
+    const second = f.ledger.store.work(copy.id)!;
+    expect(first).toMatchObject({ status: 'contested', contestedBy: [copy.id], owner: alice.id });
+    expect(second).toMatchObject({ status: 'contested', contestedBy: [w.id], owner: mallory.id });
+    expect(f.ledger.store.worksBySha(toHex(sha256(w.file)))).toEqual([w.id, copy.id]);
+    expect(first.registeredAt).toBeLessThanOrEqual(second.registeredAt);
+    await f.ledger.close();
+  });
+
+  it('refuses bad payload fields, naming them', async () => {
+    const f = await ledgerFixture();
+    const alice = party();
+    await f.refused(stmt.register(alice, undefined, { title: 'x'.repeat(513) }), 'invalid', /payload\.title/);
+    await f.refused(stmt.register(alice, undefined, { sha256: new Uint8Array(31) }), 'invalid', /payload\.sha256/);
+    await f.refused(stmt.register(alice, undefined, { extra: 1 }), 'invalid', /extra/);
+    await f.refused(stmt.register(alice, undefined, { mediaType: 'not a type' }), 'invalid', /mediaType/);
+    await f.ledger.close();
+  });
+});
+
+describe('transfers', () => {
+  it('lets the owner transfer, and refuses a non-owner and the old owner afterwards', async () => {
+    const f = await ledgerFixture();
+    const [alice, bob, carol] = [party(), party(), party()];
+    const w = await f.work(alice);
+    await f.refused(stmt.transfer(bob, w.id, carol.id), 'unauthorised', /only the owner/);
+    await f.submit(stmt.transfer(alice, w.id, bob.id));
+    expect(f.ledger.store.work(w.id)?.owner).toBe(bob.id);
+    await f.refused(stmt.transfer(alice, w.id, carol.id, { issuedAt: Date.now() + 1 }), 'unauthorised');
+    await f.refused(stmt.transfer(bob, w.id, bob.id), 'conflict', /already belongs/);
+    await f.refused(stmt.transfer(bob, toHex(sha256(new Uint8Array([9]))), carol.id), 'not-found', /is not in the ledger/);
+    await f.ledger.close();
+  });
+
+  it('replaying a transfer after the work moved on is idempotent, never applied twice', async () => {
+    const f = await ledgerFixture();
+    const [alice, bob, carol] = [party(), party(), party()];
+    const w = await f.work(alice);
+    const toBob = stmt.transfer(alice, w.id, bob.id);
+    const first = await f.submit(toBob);
+    await f.submit(stmt.transfer(bob, w.id, carol.id));
+    const again = await f.ledger.sequencer.submit(toBob);
+    expect(again).toMatchObject({ repeat: true, receipt: first });
+    expect(f.ledger.store.work(w.id)?.owner).toBe(carol.id);
+    await f.ledger.close();
+  });
+
+  it('100 races of two concurrent transfers append exactly one each, consistent with a full replay', async () => {
+    const f = await ledgerFixture();
+    const alice = party();
+    for (let i = 0; i < 100; i++) {
+      const w = await f.work(alice);
+      const [b, c] = [party(), party()];
+      const results = await Promise.allSettled([f.submit(stmt.transfer(alice, w.id, b.id)), f.submit(stmt.transfer(alice, w.id, c.id))]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect([b.id, c.id]).toContain(f.ledger.store.work(w.id)?.owner);
+    }
+    const audit = await auditLedger(f.ledger.store, parseVerifierKey(f.ledger.sequencer.verifierKey));
+    expect(audit).toMatchObject({ ok: true, size: 200 });
+    await f.ledger.close();
+  });
+});
+
+describe('licences', () => {
+  it('lets only the current owner license; a grantor who transferred the work away cannot', async () => {
+    const f = await ledgerFixture();
+    const [alice, bob, carol] = [party(), party(), party()];
+    const w = await f.work(alice);
+    await f.refused(stmt.license(bob, w.id, carol.id), 'unauthorised', /only the owner/);
+    await f.submit(stmt.license(alice, w.id, carol.id));
+    await f.submit(stmt.transfer(alice, w.id, bob.id));
+    await f.refused(stmt.license(alice, w.id, carol.id, { uses: ['stream'] }), 'unauthorised');
+    await f.submit(stmt.license(bob, w.id, carol.id, { uses: ['stream'] }));
+    await f.ledger.close();
+  });
+
+  it('refuses overlapping exclusives and accepts the non-overlapping cases', async () => {
+    const f = await ledgerFixture();
+    const [alice, bob, carol] = [party(), party(), party()];
+    const w = await f.work(alice);
+    const t0 = Date.now();
+    const fr = await f.submit(stmt.license(alice, w.id, bob.id, { exclusive: true, territories: ['FR'], uses: ['stream'], validFrom: t0, validUntil: t0 + 30 * DAY }));
+    // overlap in use, territory and time: refused, whoever the licensee, exclusive or not
+    await f.refused(stmt.license(alice, w.id, carol.id, { territories: ['FR'], uses: ['stream', 'clip'], validFrom: t0 }), 'conflict', new RegExp(fr.id));
+    await f.refused(stmt.license(alice, w.id, carol.id, { territories: ['*'], uses: ['stream'], exclusive: true, validFrom: t0 }), 'conflict');
+    // disjoint territory, use, or time: accepted
+    await f.submit(stmt.license(alice, w.id, carol.id, { territories: ['DE'], uses: ['stream'], exclusive: true, validFrom: t0 }));
+    await f.submit(stmt.license(alice, w.id, carol.id, { territories: ['FR'], uses: ['clip'], validFrom: t0 }));
+    await f.submit(stmt.license(alice, w.id, carol.id, { territories: ['FR'], uses: ['stream'], validFrom: t0 + 30 * DAY }));
+    // a new exclusive may not overlap an existing non-exclusive one either
+    await f.refused(stmt.license(alice, w.id, bob.id, { territories: ['FR'], uses: ['clip'], exclusive: true, validFrom: t0 }), 'conflict', /this licence is exclusive/);
+    // once the exclusive is revoked, the overlapping grant goes through
+    await f.submit(stmt.revoke(alice, fr.id));
+    await f.submit(stmt.license(alice, w.id, carol.id, { territories: ['FR'], uses: ['stream'], validFrom: t0 }));
+    await f.ledger.close();
+  });
+
+  it('sublicences: only under a sublicensable parent, by its licensee, inside its scope; they end with it', async () => {
+    const f = await ledgerFixture();
+    const [alice, bob, carol, dave] = [party(), party(), party(), party()];
+    const w = await f.work(alice);
+    const t0 = Date.now();
+    const scope = { territories: ['FR', 'BE'], uses: ['stream', 'clip'], validFrom: t0, validUntil: t0 + 10 * DAY };
+    const plain = await f.submit(stmt.license(alice, w.id, dave.id, { territories: ['US'], uses: ['clip'] }));
+    const parent = await f.submit(stmt.license(alice, w.id, bob.id, { ...scope, exclusive: true, sublicensable: true }));
+    const p = Uint8Array.from(Buffer.from(parent.id, 'hex'));
+    await f.refused(stmt.license(dave, w.id, carol.id, { territories: ['US'], uses: ['clip'], parent: Uint8Array.from(Buffer.from(plain.id, 'hex')) }), 'unauthorised', /not sublicensable/);
+    await f.refused(stmt.license(carol, w.id, dave.id, { ...scope, parent: p }), 'unauthorised', /not its licensee/);
+    await f.refused(stmt.license(bob, w.id, carol.id, { ...scope, territories: ['FR', 'DE'], parent: p }), 'invalid', /territories DE/);
+    await f.refused(stmt.license(bob, w.id, carol.id, { ...scope, uses: ['download'], parent: p }), 'invalid', /uses download/);
+    await f.refused(stmt.license(bob, w.id, carol.id, { ...scope, validUntil: t0 + 11 * DAY, parent: p }), 'invalid', /ends after/);
+    // inside the exclusive parent: allowed despite the exclusivity
+    const sub = await f.submit(stmt.license(bob, w.id, carol.id, { ...scope, territories: ['FR'], parent: p }));
+    const at = t0 + DAY;
+    const check = (q: Partial<Parameters<typeof checkUse>[1]>) =>
+      checkUse(f.ledger.store, { sha256: toHex(sha256(w.file)), uploader: carol.id, use: 'stream', territory: 'FR', at, ...q });
+    expect(check({})).toMatchObject({ verdict: 'licensed', licence: { id: sub.id } });
+    // revoking the parent ends the sublicence
+    await f.refused(stmt.revoke(bob, parent.id), 'unauthorised', /only the grantor/);
+    await f.submit(stmt.revoke(alice, parent.id));
+    expect(check({ at: Date.now() + 1000 })).toMatchObject({ verdict: 'unlicensed', reasons: [{ licence: sub.id, reason: 'parent-ended' }] });
+    await f.refused(stmt.license(bob, w.id, carol.id, { ...scope, territories: ['BE'], parent: p }), 'unauthorised', /revoked/);
+    await f.ledger.close();
+  });
+
+  it('revocation: only by the grantor, only once, of a licence that exists; licences survive a transfer', async () => {
+    const f = await ledgerFixture();
+    const [alice, bob, carol] = [party(), party(), party()];
+    const w = await f.work(alice);
+    const lic = await f.submit(stmt.license(alice, w.id, carol.id));
+    await f.submit(stmt.transfer(alice, w.id, bob.id));
+    expect(f.ledger.store.licence(lic.id)?.revokedAt).toBeNull();
+    await f.refused(stmt.revoke(bob, lic.id), 'unauthorised', /only the grantor/);
+    await f.refused(stmt.revoke(carol, lic.id), 'unauthorised');
+    await f.refused(stmt.revoke(alice, toHex(sha256(new Uint8Array([1])))), 'not-found', /licence/);
+    await f.submit(stmt.revoke(alice, lic.id));
+    await f.refused(stmt.revoke(alice, lic.id, { reason: 'again' }), 'conflict', /already revoked/);
+    await f.ledger.close();
+  });
+});
+
+describe('pre-publish check', () => {
+  it('gives each verdict and each reason', async () => {
+    const f = await ledgerFixture();
+    const [alice, bob, mallory] = [party(), party(), party()];
+    const w = await f.work(alice);
+    const sha = toHex(sha256(w.file));
+    const t0 = Date.now();
+    const q = (uploader: string, extra: Record<string, unknown> = {}) =>
+      checkUse(f.ledger.store, { sha256: sha, uploader, use: 'clip', territory: 'FR', at: t0 + DAY, ...extra });
+
+    expect(q(bob.id, { sha256: toHex(sha256(new Uint8Array([7]))) }).verdict).toBe('unregistered');
+    expect(q(alice.id).verdict).toBe('owner');
+    expect(q(bob.id)).toMatchObject({ verdict: 'unlicensed', reasons: [{ licence: null, reason: 'no-licence' }] });
+
+    const clip = await f.submit(stmt.license(alice, w.id, bob.id, { uses: ['clip'], territories: ['FR'], validFrom: t0, validUntil: t0 + 7 * DAY }));
+    expect(q(bob.id)).toMatchObject({ verdict: 'licensed', licence: { id: clip.id } });
+    expect(q(bob.id, { use: 'compilation' })).toMatchObject({ verdict: 'unlicensed', reasons: [{ reason: 'wrong-use' }] });
+    expect(q(bob.id, { territory: 'US' })).toMatchObject({ verdict: 'unlicensed', reasons: [{ reason: 'wrong-territory' }] });
+    expect(q(bob.id, { at: t0 + 8 * DAY })).toMatchObject({ verdict: 'unlicensed', reasons: [{ reason: 'expired' }] });
+    expect(q(bob.id, { at: t0 - DAY })).toMatchObject({ verdict: 'unlicensed', reasons: [{ reason: 'not-yet-valid' }] });
+    await f.submit(stmt.revoke(alice, clip.id));
+    expect(q(bob.id, { at: Date.now() + 1 })).toMatchObject({ verdict: 'unlicensed', reasons: [{ reason: 'revoked' }] });
+
+    await f.submit(stmt.register(mallory, w.file));
+    expect(q(bob.id).verdict).toBe('contested');
+    await f.ledger.close();
+  });
+});
