@@ -4,10 +4,20 @@
 import { parseArgs } from 'node:util';
 import { isCartularyError } from '../core/errors.js';
 import { audit } from './audit.js';
+import { check } from './check.js';
 import { EXIT, type Command, type Io } from './command.js';
+import { history } from './history.js';
 import { init } from './init.js';
+import { keygen } from './keygen.js';
+import { license } from './license.js';
+import { profile } from './profile.js';
+import { register } from './register.js';
+import { revoke } from './revoke.js';
+import { serve } from './serve.js';
+import { transfer } from './transfer.js';
+import { verify } from './verify.js';
 
-export const COMMANDS: Command[] = [init, audit];
+export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, audit];
 
 const defaultIo: Io = {
   out: (line) => process.stdout.write(`${line}\n`),

@@ -105,6 +105,11 @@ export class Sequencer {
     return this.tree.size;
   }
 
+  /** The root of the tree of `size` entries. */
+  get rootHash(): Uint8Array {
+    return this.tree.root();
+  }
+
   /** The latest signed checkpoint, or null before the first entry. */
   get checkpoint(): string | null {
     return this.latest;

@@ -163,6 +163,10 @@ function checkEntries(bundle: EvidenceBundle, checkpoint: Checkpoint): CheckedEn
 function replay(bundle: EvidenceBundle, entries: CheckedEntry[], state: MemoryState): string | undefined {
   const present = new Set(entries.map((e) => e.index));
   for (const { index, leaf, statement } of entries) {
+    // A missing link is the fault to name, before the rules trip over its consequences.
+    if (leaf.workPrev !== null && !present.has(leaf.workPrev)) {
+      throw new Failed('broken-chain', `entry ${index} follows entry ${leaf.workPrev} of its work, which the bundle leaves out`);
+    }
     let effects;
     try {
       effects = applyStatement(state, { statement, index, time: leaf.time });
@@ -170,17 +174,18 @@ function replay(bundle: EvidenceBundle, entries: CheckedEntry[], state: MemorySt
       throw new Failed('rule-refused', `entry ${index}: ${(err as Error).message}`);
     }
     if (effects.workPrev !== leaf.workPrev) {
-      const missing = leaf.workPrev !== null && !present.has(leaf.workPrev);
-      throw new Failed(
-        'broken-chain',
-        missing
-          ? `entry ${index} follows entry ${leaf.workPrev} of its work, which the bundle leaves out`
-          : `entry ${index} says the previous entry of its work is ${leaf.workPrev}, the replay says ${effects.workPrev}`,
-      );
+      throw new Failed('broken-chain', `entry ${index} says the previous entry of its work is ${leaf.workPrev}, the replay says ${effects.workPrev}`);
     }
     state.apply(effects);
   }
-  if ('check' in bundle.subject) return checkUse(state, bundle.subject.check).verdict;
+  const subject = bundle.subject;
+  if ('work' in subject && !state.work(subject.work)) {
+    throw new Failed('claim-mismatch', `the subject work ${subject.work} is not registered by any entry of the bundle`);
+  }
+  if ('entry' in subject && !present.has(subject.entry)) {
+    throw new Failed('claim-mismatch', `the subject entry ${subject.entry} is not in the bundle`);
+  }
+  if ('check' in subject) return checkUse(state, subject.check).verdict;
   return undefined;
 }
 

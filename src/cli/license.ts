@@ -1,0 +1,47 @@
+import { fromHex } from '../core/bytes.js';
+import { signStatement } from '../core/cose.js';
+import { client, dateArg, idArg, listArg, partyArg, printReceipt, signingKey, signingOptions } from './client.js';
+import { str, type Command } from './command.js';
+
+export const license: Command = {
+  name: 'license',
+  summary: 'grant a licence on a work (by its owner, or under a sublicensable licence with --parent)',
+  usage:
+    'cartulary license WORK --to PARTY --use U[,U] --territory T[,T] [--from DATE] [--until DATE] [--exclusive] [--sublicensable] [--parent LICENCE] [--terms TEXT] --key K',
+  example: 'cartulary license 3f2a…c9 --to bob --use clip,stream --territory FR,BE --until 2027-01-01 --key alice',
+  options: {
+    ...signingOptions,
+    to: { type: 'string' },
+    use: { type: 'string', multiple: true },
+    territory: { type: 'string', multiple: true },
+    from: { type: 'string' },
+    until: { type: 'string' },
+    exclusive: { type: 'boolean' },
+    sublicensable: { type: 'boolean' },
+    parent: { type: 'string' },
+    terms: { type: 'string' },
+  },
+  async run(v, [work], io) {
+    const validFrom = dateArg(str(v.from), '--from');
+    const validUntil = dateArg(str(v.until), '--until');
+    const statement = signStatement(
+      {
+        type: 'license',
+        issuedAt: Date.now(),
+        work: idArg(work, 'work'),
+        licensee: fromHex(await partyArg(str(v.to), v, '--to'), 'to', 32),
+        uses: listArg(v.use),
+        territories: listArg(v.territory),
+        ...(validFrom !== undefined ? { validFrom } : {}),
+        ...(validUntil !== undefined ? { validUntil } : {}),
+        ...(v.exclusive ? { exclusive: true } : {}),
+        ...(v.sublicensable ? { sublicensable: true } : {}),
+        ...(str(v.parent) ? { parent: idArg(str(v.parent), 'parent licence') } : {}),
+        ...(str(v.terms) ? { terms: str(v.terms) } : {}),
+      },
+      await signingKey(v),
+    );
+    printReceipt(io, 'licence granted; licence', await client(v).submit(statement));
+    return 0;
+  },
+};

@@ -1,0 +1,21 @@
+import { signStatement } from '../core/cose.js';
+import { CartularyError } from '../core/errors.js';
+import { client, printReceipt, signingKey, signingOptions } from './client.js';
+import { str, type Command } from './command.js';
+
+export const profile: Command = {
+  name: 'profile',
+  summary: "publish a party's profile (name, optional URL); the latest stands",
+  usage: 'cartulary profile --name NAME [--url URL] --key K [--server URL]',
+  example: 'cartulary profile --name "Alice Films" --url https://alice.example --key alice',
+  options: { ...signingOptions, name: { type: 'string' }, url: { type: 'string' } },
+  async run(v, _p, io) {
+    if (!str(v.name)) throw new CartularyError('invalid', '--name is required');
+    const statement = signStatement(
+      { type: 'party', issuedAt: Date.now(), name: str(v.name), ...(str(v.url) ? { url: str(v.url) } : {}) },
+      await signingKey(v),
+    );
+    printReceipt(io, 'profile published; entry', await client(v).submit(statement));
+    return 0;
+  },
+};

@@ -1,0 +1,48 @@
+import { writeFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import { signStatement } from '../core/cose.js';
+import { CartularyError } from '../core/errors.js';
+import { client, printReceipt, signingKey, signingOptions, listArg } from './client.js';
+import { str, type Command } from './command.js';
+import { hashFile } from './hash-file.js';
+
+const MEDIA_TYPES: Record<string, string> = {
+  '.mp4': 'video/mp4', '.m4v': 'video/mp4', '.mov': 'video/quicktime', '.webm': 'video/webm', '.mkv': 'video/x-matroska',
+  '.mp3': 'audio/mpeg', '.m4a': 'audio/mp4', '.wav': 'audio/wav', '.flac': 'audio/flac', '.ogg': 'audio/ogg',
+  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.gif': 'image/gif', '.webp': 'image/webp',
+  '.pdf': 'application/pdf', '.txt': 'text/plain', '.md': 'text/markdown', '.html': 'text/html',
+};
+
+export const register: Command = {
+  name: 'register',
+  summary: 'register a file as an original work; saves the receipt and evidence as FILE.cartulary.json',
+  usage: 'cartulary register FILE --key K [--title T] [--media-type M] [--creator NAME]… [--server URL]',
+  example: 'cartulary register film.mp4 --key alice --title "My film"',
+  options: { ...signingOptions, title: { type: 'string' }, 'media-type': { type: 'string' }, creator: { type: 'string', multiple: true } },
+  async run(v, [file], io) {
+    if (!file) throw new CartularyError('invalid', 'FILE is required');
+    const signer = await signingKey(v);
+    const { sha256, size } = await hashFile(file, io);
+    const creators = listArg(v.creator);
+    const statement = signStatement(
+      {
+        type: 'register',
+        issuedAt: Date.now(),
+        sha256,
+        size,
+        mediaType: str(v['media-type']) ?? MEDIA_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+        title: str(v.title) ?? basename(file),
+        ...(creators.length ? { creators } : {}),
+      },
+      signer,
+    );
+    const api = client(v);
+    const result = await api.submit(statement);
+    const evidence = await api.get(`/v1/works/${result.receipt.id}/evidence`);
+    const out = `${file}.cartulary.json`;
+    await writeFile(out, `${JSON.stringify({ receipt: result.receipt, evidence }, null, 2)}\n`);
+    printReceipt(io, `registered ${file} as work`, result);
+    io.out(`  receipt and evidence saved to ${out}`);
+    return 0;
+  },
+};

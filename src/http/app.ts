@@ -1,0 +1,124 @@
+/**
+ * The Express 5 application: protections, body parsing, the route table, and problem+json
+ * for every error. Behaviour lives in handlers.ts; this file is glue.
+ */
+import cors from 'cors';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { CartularyError } from '../core/errors.js';
+import { MAX_STATEMENT_BYTES } from '../core/cose.js';
+import type { Handlers } from './handlers.js';
+import { openApiDocument } from './openapi.js';
+import { toProblem } from './problem.js';
+import { ROUTES, type Route } from './routes.js';
+
+export interface AppOptions {
+  /** submissions per client per minute */
+  rateLimit: number;
+  logger: Logger;
+  version: string;
+}
+
+const COSE = 'application/cose';
+const JSON_LIMIT = 64 * 1024;
+
+function sendProblem(res: Response, error: unknown): void {
+  const problem = toProblem(error);
+  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+/** body-parser's own errors, as CartularyErrors with the right code. */
+function fromBodyParser(err: { type?: string; status?: number; message?: string }): CartularyError | null {
+  switch (err.type) {
+    case 'entity.too.large':
+      return new CartularyError('too-large', `the body is over the limit for this route`);
+    case 'entity.parse.failed':
+      return new CartularyError('malformed', `the body is not valid JSON: ${err.message ?? ''}`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new CartularyError('unsupported-media-type', err.message ?? 'unsupported encoding');
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new CartularyError('malformed', err.message ?? 'the body could not be read');
+    default:
+      return typeof err.status === 'number' && err.status >= 400 && err.status < 500
+        ? new CartularyError('malformed', err.message ?? 'bad request')
+        : null;
+  }
+}
+
+function bodyParsers(route: Route) {
+  if (!route.body) return [];
+  const accepted = [route.body.cose ? COSE : null, route.body.json ? 'application/json' : null].filter(Boolean) as string[];
+  return [
+    (req: Request, _res: Response, next: NextFunction) => {
+      if (!req.is(accepted)) {
+        next(new CartularyError('unsupported-media-type', `this route takes ${accepted.join(' or ')}, not ${req.get('content-type') ?? 'a body without a content type'}`));
+        return;
+      }
+      next();
+    },
+    ...(route.body.cose ? [express.raw({ type: COSE, limit: MAX_STATEMENT_BYTES })] : []),
+    ...(route.body.json ? [express.json({ type: 'application/json', limit: JSON_LIMIT, strict: true })] : []),
+  ];
+}
+
+export function createApp(handlers: Handlers, opts: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(helmet());
+  app.use(
+    pinoHttp({
+      logger: opts.logger,
+      // Log what was asked and answered, never bodies or headers that could carry anything secret.
+      serializers: {
+        req: (req: { method: string; url: string; remoteAddress?: string }) => ({ method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  // Reads are public, so a verifier running in a browser can fetch proofs from anywhere.
+  app.use(cors({ methods: ['GET', 'HEAD'] }));
+  const writeLimit = rateLimit({
+    windowMs: 60_000,
+    limit: opts.rateLimit,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, res) => sendProblem(res, new CartularyError('rate-limited', `more than ${opts.rateLimit} submissions in a minute from this client; slow down`)),
+  });
+
+  const openapi = openApiDocument(opts.version);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+
+  for (const route of ROUTES) {
+    app[route.method](route.path, ...(route.write ? [writeLimit] : []), ...bodyParsers(route), async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        const body = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : req.body;
+        const reply = await route.run(handlers, { params: req.params as Record<string, string>, query: req.query, body });
+        res.status(reply.status);
+        if (reply.contentType) res.type(reply.contentType).send(reply.body);
+        else res.json(reply.body);
+      } catch (e) {
+        next(e);
+      }
+    });
+  }
+
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    next(new CartularyError('not-found', `no route ${req.method} ${req.path}`));
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const known = err instanceof CartularyError ? err : fromBodyParser(err as { type?: string });
+    if (!known) req.log.error({ err }, 'unhandled error');
+    if (res.headersSent) return;
+    sendProblem(res, known ?? err);
+  });
+  return app;
+}

@@ -1,0 +1,155 @@
+/**
+ * The API's behaviour, one function per route, each returning {status, body}. Express is
+ * only glue around these (app.ts), so they can be tested and read without a socket.
+ */
+import type { z } from 'zod';
+import { fromBase64, fromHex, toHex } from '../core/bytes.js';
+import { CartularyError } from '../core/errors.js';
+import { consistencyPlan, EMPTY_ROOT, hashRanges, inclusionPlan } from '../core/merkle.js';
+import { zodRefusal } from '../core/statements.js';
+import { EvidenceBuilder } from '../store/evidence.js';
+import type { Ledger } from '../store/ledger.js';
+import { checkBody, consistencyQuery, hex64, inclusionQuery, natString, statementJsonBody, worksQuery } from './schemas.js';
+import { entryView, licenceView, workView } from './views.js';
+import { PREFIX } from '../store/layout.js';
+
+export interface Reply {
+  status: number;
+  body: unknown;
+  /** default application/json */
+  contentType?: string;
+}
+
+const ok = (body: unknown, status = 200): Reply => ({ status, body });
+
+function parse<S extends z.ZodType>(schema: S, input: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw zodRefusal(result.error, where);
+  return result.data;
+}
+
+export class Handlers {
+  private readonly evidence: EvidenceBuilder;
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.evidence = new EvidenceBuilder(ledger.store, ledger.sequencer);
+  }
+
+  private get store() {
+    return this.ledger.store;
+  }
+  private get sequencer() {
+    return this.ledger.sequencer;
+  }
+
+  checkpoint(): Reply {
+    const note = this.sequencer.checkpoint;
+    if (!note) throw new CartularyError('not-found', 'the ledger is empty: no checkpoint has been signed yet');
+    return { status: 200, body: note, contentType: 'text/plain; charset=utf-8' };
+  }
+
+  log(): Reply {
+    return ok({
+      origin: this.ledger.origin,
+      verifierKey: this.sequencer.verifierKey,
+      size: this.sequencer.size,
+      rootHash: toHex(this.sequencer.size === 0 ? EMPTY_ROOT : this.sequencer.rootHash),
+      checkpoint: this.sequencer.checkpoint,
+    });
+  }
+
+  /** Raw COSE bytes, or the JSON form {statement: base64}. */
+  async submit(body: Uint8Array | unknown): Promise<Reply> {
+    const bytes = body instanceof Uint8Array ? body : fromBase64(parse(statementJsonBody, body, 'body').statement, 'body.statement');
+    const { receipt, repeat } = await this.sequencer.submit(bytes);
+    return ok(receipt, repeat ? 200 : 201);
+  }
+
+  entry(index: string): Reply {
+    return ok(entryView(this.store, parse(natString, index, 'index')));
+  }
+
+  statement(id: string): Reply {
+    const index = this.store.indexOf(fromHex(parse(hex64, id, 'id'), 'id', 32));
+    if (index === undefined) throw new CartularyError('not-found', `no statement with id ${id}`);
+    return ok(entryView(this.store, index));
+  }
+
+  private checkSize(size: number, field: string): void {
+    if (size > this.sequencer.size) {
+      throw new CartularyError('not-found', `${field} ${size} is beyond the tree's size ${this.sequencer.size}`, { field });
+    }
+  }
+
+  inclusion(query: unknown): Reply {
+    const { index, size } = parse(inclusionQuery, query, 'query');
+    this.checkSize(size, 'size');
+    if (index >= size) throw new CartularyError('invalid', `index ${index} must be less than size ${size}`, { field: 'index' });
+    return ok({ index, size, hashes: hashRanges(inclusionPlan(index, size), this.store.readNodes).map(toHex) });
+  }
+
+  consistency(query: unknown): Reply {
+    const { from, to } = parse(consistencyQuery, query, 'query');
+    this.checkSize(to, 'to');
+    if (from > to) throw new CartularyError('invalid', `from ${from} must not be greater than to ${to}`, { field: 'from' });
+    return ok({ from, to, hashes: hashRanges(consistencyPlan(from, to), this.store.readNodes).map(toHex) });
+  }
+
+  works(query: unknown): Reply {
+    const { sha256 } = parse(worksQuery, query, 'query');
+    const now = this.clock();
+    return ok(this.store.worksBySha(sha256).flatMap((id) => {
+      const w = this.store.work(id);
+      return w ? [workView(this.store, w, now)] : [];
+    }));
+  }
+
+  private workRecord(id: string) {
+    const work = this.store.work(parse(hex64, id, 'work'));
+    if (!work) throw new CartularyError('not-found', `work ${id} is not in the ledger`);
+    return work;
+  }
+
+  work(id: string): Reply {
+    return ok(workView(this.store, this.workRecord(id), this.clock()));
+  }
+
+  workEvidence(id: string): Reply {
+    return ok(this.evidence.forWork(this.workRecord(id).id));
+  }
+
+  entryEvidence(index: string): Reply {
+    return ok(this.evidence.forEntry(parse(natString, index, 'index')));
+  }
+
+  async party(partyId: string): Promise<Reply> {
+    const party = parse(hex64, partyId, 'party');
+    const [works, licences] = await Promise.all([this.store.members(PREFIX.owned, party), this.store.members(PREFIX.held, party)]);
+    const profile = this.store.party(party);
+    if (!profile && works.length === 0 && licences.length === 0) {
+      throw new CartularyError('not-found', `party ${party} has no profile, works or licences in the ledger`);
+    }
+    return ok({ party, profile: profile ? { name: profile.name, url: profile.url, index: profile.index, updatedAt: profile.updatedAt } : null, works, licences });
+  }
+
+  check(body: unknown): Reply {
+    const q = parse(checkBody, body, 'body');
+    const now = this.clock();
+    const { result, bundle } = this.evidence.forCheck({ ...q, at: q.at ?? now });
+    return ok({
+      verdict: result.verdict,
+      works: result.works.map((w) => workView(this.store, w, now)),
+      licence: result.licence ? licenceView(this.store, result.licence, now) : null,
+      reasons: result.reasons,
+      evidence: bundle,
+    });
+  }
+
+  health(): Reply {
+    const failure = this.sequencer.failure;
+    return { status: failure ? 503 : 200, body: { ok: !failure, size: this.sequencer.size } };
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The HTTP API's request and response shapes as zod schemas: requests are validated with
+ * them, and the OpenAPI document is generated from the same schemas.
+ */
+import { z } from 'zod';
+import { USES } from '../core/statements.js';
+import { ISO_3166_ALPHA2, WORLD } from '../core/territories.js';
+import { bundleSchema } from '../verify/bundle.js';
+
+export const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex characters');
+const hexList = z.array(hex64);
+/** A natural number from a path or query string: digits only, never coerced from anything else. */
+export const natString = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,14})$/, 'must be a natural number')
+  .transform(Number);
+
+export const statementJsonBody = z.strictObject({ statement: z.string().min(1).max(32 * 1024).describe('COSE_Sign1 bytes, base64') });
+
+export const inclusionQuery = z.strictObject({ index: natString, size: natString });
+export const consistencyQuery = z.strictObject({ from: natString, to: natString });
+export const worksQuery = z.strictObject({ sha256: hex64 });
+
+export const checkBody = z.strictObject({
+  sha256: hex64,
+  uploader: hex64,
+  use: z.enum(USES),
+  territory: z.string().refine((t) => t === WORLD || ISO_3166_ALPHA2.has(t), 'must be an ISO 3166-1 alpha-2 code or "*"'),
+  at: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional().describe('ms since the epoch; default now'),
+});
+
+export const receiptSchema = z
+  .object({
+    id: hex64,
+    index: z.number().int(),
+    leafHash: hex64,
+    time: z.number().int(),
+    checkpoint: z.string(),
+    inclusionProof: z.object({ index: z.number().int(), size: z.number().int(), hashes: hexList }),
+  })
+  .meta({ id: 'Receipt' });
+
+export const logSchema = z
+  .object({ origin: z.string(), verifierKey: z.string(), size: z.number().int(), rootHash: hex64, checkpoint: z.string().nullable() })
+  .meta({ id: 'Log' });
+
+export const entrySchema = z
+  .object({
+    index: z.number().int(),
+    id: hex64,
+    time: z.number().int(),
+    leaf: z.string().describe('the leaf bytes, base64'),
+    leafHash: hex64,
+    workPrev: z.number().int().nullable(),
+    signer: hex64,
+    type: z.enum(['register', 'transfer', 'license', 'revoke', 'party']),
+    payload: z.record(z.string(), z.unknown()).describe('the payload, byte strings as hex'),
+  })
+  .meta({ id: 'Entry' });
+
+export const proofSchema = z.object({ index: z.number().int(), size: z.number().int(), hashes: hexList }).meta({ id: 'InclusionProof' });
+export const consistencySchema = z.object({ from: z.number().int(), to: z.number().int(), hashes: hexList }).meta({ id: 'ConsistencyProof' });
+
+export const licenceSchema = z
+  .object({
+    id: hex64,
+    work: hex64,
+    grantor: hex64,
+    licensee: hex64,
+    uses: z.array(z.enum(USES)),
+    territories: z.array(z.string()),
+    validFrom: z.number().int(),
+    validUntil: z.number().int().nullable(),
+    exclusive: z.boolean(),
+    sublicensable: z.boolean(),
+    parent: hex64.nullable(),
+    terms: z.string().nullable(),
+    index: z.number().int(),
+    grantedAt: z.number().int(),
+    revokedAt: z.number().int().nullable(),
+    revokedIndex: z.number().int().nullable(),
+    standing: z.enum(['standing', 'revoked', 'parent-ended', 'not-yet-valid', 'expired']).describe('at the time of the request'),
+  })
+  .meta({ id: 'Licence' });
+
+export const workSchema = z
+  .object({
+    id: hex64,
+    sha256: hex64,
+    title: z.string(),
+    mediaType: z.string(),
+    size: z.number().int(),
+    owner: hex64,
+    registrant: hex64,
+    registeredAt: z.number().int(),
+    status: z.enum(['registered', 'contested']),
+    contestedBy: hexList,
+    licences: z.array(licenceSchema),
+    history: z.array(z.number().int()).describe('indices of every entry about the work, in order'),
+  })
+  .meta({ id: 'Work' });
+
+export const partySchema = z
+  .object({
+    party: hex64,
+    profile: z.object({ name: z.string(), url: z.string().nullable(), index: z.number().int(), updatedAt: z.number().int() }).nullable(),
+    works: hexList.describe('works owned (first 1000)'),
+    licences: hexList.describe('licences held (first 1000)'),
+  })
+  .meta({ id: 'Party' });
+
+export const checkResultSchema = z
+  .object({
+    verdict: z.enum(['unregistered', 'owner', 'licensed', 'unlicensed', 'contested']),
+    works: z.array(workSchema),
+    licence: licenceSchema.nullable(),
+    reasons: z.array(z.object({ licence: hex64.nullable(), reason: z.string() })),
+    evidence: bundleSchema.nullable(),
+  })
+  .meta({ id: 'CheckResult' });
+
+export const problemSchema = z
+  .object({ type: z.string(), title: z.string(), status: z.number().int(), detail: z.string(), field: z.string().optional() })
+  .meta({ id: 'Problem' });
+
+export { bundleSchema };
+
+export const healthSchema = z.object({ ok: z.boolean(), size: z.number().int() }).meta({ id: 'Health' });

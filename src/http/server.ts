@@ -1,0 +1,74 @@
+/**
+ * Starting and stopping the HTTP server around a ledger.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { openLedger, type Ledger } from '../store/ledger.js';
+import { createApp } from './app.js';
+import { Handlers } from './handlers.js';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+  keysDir: string;
+  origin?: string;
+  /** submissions per client per minute */
+  rateLimit?: number;
+  logger?: Logger;
+}
+
+export interface RunningServer {
+  url: string;
+  ledger: Ledger;
+  server: Server;
+  /** Stops taking connections, answers every accepted submission, closes the store. */
+  close(): Promise<void>;
+}
+
+/** Generous enough that a platform's bulk client and the benchmark are not throttled on loopback. */
+export const DEFAULT_RATE_LIMIT = 600_000;
+const VERSION = '0.1.0';
+
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const ledger = await openLedger({ dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.origin ? { origin: opts.origin } : {}) });
+  const app = createApp(new Handlers(ledger), { rateLimit: opts.rateLimit ?? DEFAULT_RATE_LIMIT, logger, version: VERSION });
+  const server = createServer(app);
+  // Bound slow and idle clients so a flood of them cannot hold the server.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxConnections = 4_096;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => resolve());
+    });
+  } catch (e) {
+    await ledger.close();
+    throw e;
+  }
+  const { port } = server.address() as AddressInfo;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const url = `http://${host}:${port}`;
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    ledger,
+    server,
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await ledger.sequencer.close(); // every accepted submission gets its receipt
+        const force = setTimeout(() => server.closeAllConnections(), 5_000);
+        await closed;
+        clearTimeout(force);
+        await ledger.store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/** JSON views of entries, works, licences and parties, as the API serves them. */
+import { toBase64, toHex } from '../core/bytes.js';
+import { parseStatement } from '../core/cose.js';
+import { CartularyError } from '../core/errors.js';
+import { decodeLeaf } from '../core/leaf.js';
+import { hashLeaf } from '../core/merkle.js';
+import type { LedgerView, LicenceRecord, WorkRecord } from '../core/records.js';
+import { licenceStanding } from '../core/rules.js';
+import { payloadJson } from '../core/statements.js';
+import type { LedgerStore } from '../store/ledger-store.js';
+
+export function entryView(store: LedgerStore, index: number) {
+  const bytes = store.leaf(index);
+  if (!bytes) throw new CartularyError('not-found', `no entry at index ${index}`);
+  const leaf = decodeLeaf(bytes);
+  const statement = parseStatement(leaf.statement);
+  return {
+    index,
+    id: toHex(statement.id),
+    time: leaf.time,
+    leaf: toBase64(bytes),
+    leafHash: toHex(hashLeaf(bytes)),
+    workPrev: leaf.workPrev,
+    signer: toHex(statement.signer),
+    type: statement.payload.type as string,
+    payload: payloadJson(statement.payload) as Record<string, unknown>,
+  };
+}
+
+export function licenceView(view: LedgerView, licence: LicenceRecord, now: number) {
+  return { ...licence, standing: licenceStanding(view, licence, now) ?? 'standing' };
+}
+
+export function workView(view: LedgerView, work: WorkRecord, now: number) {
+  return {
+    ...work,
+    licences: work.licences.flatMap((id) => {
+      const l = view.licence(id);
+      return l ? [licenceView(view, l, now)] : [];
+    }),
+  };
+}

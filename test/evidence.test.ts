@@ -1,0 +1,124 @@
+/** Evidence bundles built from a real store, verified by the standalone verifier. */
+import { describe, expect, it } from 'vitest';
+import { formatVerifierKey } from '../src/core/checkpoint.js';
+import { sha256 } from '../src/core/crypto.js';
+import { toHex } from '../src/core/bytes.js';
+import { EvidenceBuilder } from '../src/store/evidence.js';
+import { verifyBundle, type EvidenceBundle } from '../src/verify/index.js';
+import { ledgerFixture, party, stmt } from './helpers.js';
+
+async function chainOfTitle() {
+  const f = await ledgerFixture();
+  const [alice, bob, carol, mallory] = [party(), party(), party(), party()];
+  await f.work(party()); // unrelated entries around the chain
+  const w = await f.work(alice);
+  const lic = await f.submit(stmt.license(alice, w.id, bob.id, { uses: ['clip', 'stream'], territories: ['FR'] }));
+  await f.work(party());
+  await f.submit(stmt.transfer(alice, w.id, carol.id));
+  const lic2 = await f.submit(stmt.license(carol, w.id, bob.id, { uses: ['recap'], territories: ['*'] }));
+  await f.submit(stmt.revoke(alice, lic.id));
+  const builder = new EvidenceBuilder(f.ledger.store, f.ledger.sequencer);
+  return { f, w, lic, lic2, builder, alice, bob, carol, mallory, key: f.ledger.sequencer.verifierKey };
+}
+
+const clone = (b: EvidenceBundle): EvidenceBundle => JSON.parse(JSON.stringify(b));
+
+describe('evidence bundles', () => {
+  it("verify a work's whole chain of title offline and derive its owner and licences", async () => {
+    const { f, w, lic, lic2, builder, carol, key } = await chainOfTitle();
+    const bundle = builder.forWork(w.id);
+    expect(bundle.entries.map((e) => e.index)).toEqual([1, 2, 4, 5, 6]);
+    const r = verifyBundle(JSON.parse(JSON.stringify(bundle)), key, { fileSha256: sha256(w.file) });
+    expect(r.failure).toBeUndefined();
+    expect(r.ok).toBe(true);
+    expect(r.works).toHaveLength(1);
+    expect(r.works[0]).toMatchObject({ id: w.id, owner: carol.id, status: 'registered' });
+    expect(r.licences.map((l) => [l.id, l.revokedAt !== null])).toEqual([[lic.id, true], [lic2.id, false]]);
+    await f.ledger.close();
+  });
+
+  it('fail, each with the right reason, when tampered with', async () => {
+    const { f, w, builder, key } = await chainOfTitle();
+    const good = builder.forWork(w.id);
+    const fails = (b: unknown, k = key) => verifyBundle(b, k).failure?.code;
+
+    const middle = clone(good);
+    middle.entries.splice(2, 1); // the transfer
+    expect(fails(middle)).toBe('broken-chain');
+
+    const swapped = clone(good);
+    [swapped.entries[1], swapped.entries[2]] = [swapped.entries[2]!, swapped.entries[1]!];
+    expect(fails(swapped)).toBe('out-of-order');
+
+    const swappedLeaves = clone(good);
+    [swappedLeaves.entries[1]!.leaf, swappedLeaves.entries[2]!.leaf] = [swappedLeaves.entries[2]!.leaf, swappedLeaves.entries[1]!.leaf];
+    expect(fails(swappedLeaves)).toBe('bad-leaf');
+
+    const other = party();
+    expect(fails(good, formatVerifierKey('cartulary.local/ledger', other.publicKey))).toBe('wrong-key');
+    const relabelled = clone(good);
+    relabelled.verifierKey = formatVerifierKey('cartulary.local/ledger', other.publicKey);
+    expect(fails(relabelled, relabelled.verifierKey)).toBe('bad-checkpoint');
+
+    const owner = clone(good);
+    owner.claims.works[0]!.owner = other.id;
+    expect(fails(owner)).toBe('claim-mismatch');
+
+    const revoked = clone(good);
+    revoked.claims.licences[0]!.revoked = false;
+    expect(fails(revoked)).toBe('claim-mismatch');
+
+    expect(fails({ ...clone(good), entries: 'nope' })).toBe('bad-shape');
+    expect(verifyBundle(good, key, { fileSha256: sha256(new Uint8Array([1])) }).failure?.code).toBe('file-mismatch');
+    await f.ledger.close();
+  });
+
+  it('fail on any single changed byte of the serialized bundle', async () => {
+    const { f, w, builder, key } = await chainOfTitle();
+    const text = JSON.stringify(builder.forWork(w.id));
+    let checked = 0;
+    // Every position in the leaves, proofs and checkpoint, stepping to keep the test quick.
+    for (let i = 0; i < text.length; i += 7) {
+      const c = text[i]!;
+      const replacement = /[0-9a-f]/.test(c) ? (c === 'a' ? 'b' : 'a') : /[A-Za-z]/.test(c) ? (c === 'A' ? 'B' : 'A') : null;
+      if (!replacement) continue;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text.slice(0, i) + replacement + text.slice(i + 1));
+      } catch {
+        continue;
+      }
+      const r = verifyBundle(parsed, key);
+      expect(r.ok, `byte ${i} (${text.slice(Math.max(0, i - 20), i + 20)})`).toBe(false);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(500);
+    await f.ledger.close();
+  });
+
+  it('prove a check verdict and let the verifier recompute it', async () => {
+    const { f, w, builder, bob, key, lic2 } = await chainOfTitle();
+    const query = { sha256: toHex(sha256(w.file)), uploader: bob.id, use: 'recap', territory: 'JP', at: Date.now() };
+    const { result, bundle } = builder.forCheck(query);
+    expect(result.verdict).toBe('licensed');
+    expect(result.licence?.id).toBe(lic2.id);
+    const r = verifyBundle(bundle, key);
+    expect(r).toMatchObject({ ok: true, verdict: 'licensed' });
+    const lie = clone(bundle!);
+    lie.claims.verdict = 'owner';
+    expect(verifyBundle(lie, key).failure?.code).toBe('claim-mismatch');
+    await f.ledger.close();
+  });
+
+  it('prove prior existence of a single entry, and contested registrations both ways', async () => {
+    const { f, w, builder, mallory, key } = await chainOfTitle();
+    expect(verifyBundle(builder.forEntry(1), key)).toMatchObject({ ok: true, works: [{ id: w.id }] });
+    const copy = await f.submit(stmt.register(mallory, w.file));
+    for (const id of [w.id, copy.id]) {
+      const r = verifyBundle(builder.forWork(id), key);
+      expect(r.ok, r.failure?.detail).toBe(true);
+      expect(r.works.find((x) => x.id === id)).toMatchObject({ status: 'contested' });
+    }
+    await f.ledger.close();
+  });
+});
