@@ -25,7 +25,6 @@ export const check: Command = {
   example: 'cartulary check upload.mp4 --uploader bob --use clip --territory FR --ledger-key "$(cat ledger.vkey)"',
   options: {
     ...serverOption,
-    keys: { type: 'string', default: 'keys' },
     uploader: { type: 'string' },
     use: { type: 'string' },
     territory: { type: 'string' },

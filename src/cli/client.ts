@@ -13,8 +13,9 @@ import { str, type Io, type Options, type Values } from './command.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
-export const serverOption: Options = { server: { type: 'string', default: DEFAULT_SERVER } };
-export const signingOptions: Options = { ...serverOption, key: { type: 'string' }, keys: { type: 'string', default: 'keys' } };
+/** The server to talk to, and the keys folder where names (alice, bob) are looked up. */
+export const serverOption: Options = { server: { type: 'string', default: DEFAULT_SERVER }, keys: { type: 'string', default: 'keys' } };
+export const signingOptions: Options = { ...serverOption, key: { type: 'string' } };
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 

@@ -12,7 +12,7 @@ export const serve: Command = {
   name: 'serve',
   summary: 'serve the ledger over HTTP (creates keys/ledger.key and data/ on first start)',
   usage: 'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--origin NAME] [--rate-limit N]',
-  example: 'PORT=9000 cartulary serve --origin registry.example.org/ledger',
+  example: 'cartulary serve --port 9000 --origin registry.example.org/ledger   (or PORT=9000 npm start)',
   options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, 'rate-limit': { type: 'string' } },
   async run(v, _p, io) {
     const rateLimit = str(v['rate-limit']) === undefined ? DEFAULT_RATE_LIMIT : Number(str(v['rate-limit']));

@@ -61,10 +61,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
         await ledger.sequencer.close(); // every accepted submission gets its receipt
+        // Keep-alive connections turn idle as their last answers go out: close them as they do,
+        // and give up on any that still hold a request after a few seconds.
+        const sweep = setInterval(() => server.closeIdleConnections(), 20);
         const force = setTimeout(() => server.closeAllConnections(), 5_000);
+        server.closeIdleConnections();
         await closed;
+        clearInterval(sweep);
         clearTimeout(force);
         await ledger.store.close();
       })();

@@ -1,0 +1,139 @@
+/** The command line, end to end over real HTTP: the README's story, and serve's lifecycle. */
+import { execFileSync, spawn } from 'node:child_process';
+import { writeFile, readFile } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
+import type { Io } from '../src/cli/command.js';
+import { serverFixture, type ServerFixture } from './server-fixture.js';
+import { tempDir } from './helpers.js';
+
+let running: ServerFixture[] = [];
+afterEach(async () => {
+  await Promise.all(running.map((s) => s.close()));
+  running = [];
+});
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), progress: false };
+  const code = await main(argv, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('cartulary CLI', () => {
+  it('tells the whole story: register, license, check, expire, transfer, history, verify', async () => {
+    const s = await serverFixture();
+    running.push(s);
+    const dir = await tempDir();
+    const keys = `${dir}/keys`;
+    const srv = ['--server', s.url, '--keys', keys];
+    const alice = (await cli('keygen', 'alice', '--out', keys)).out.trim();
+    const bob = (await cli('keygen', 'bob', '--out', keys)).out.trim();
+    expect(alice).toMatch(/^[0-9a-f]{64}$/);
+    expect(execFileSync('stat', ['-c', '%a', `${keys}/alice.key`]).toString().trim()).toBe('600');
+
+    const film = `${dir}/film.mp4`;
+    await writeFile(film, Buffer.from('pretend this is a film '.repeat(1000)));
+    const reg = await cli('register', film, '--key', 'alice', '--title', 'My film', ...srv);
+    expect(reg.code, reg.err).toBe(0);
+    const saved = JSON.parse(await readFile(`${film}.cartulary.json`, 'utf8')) as { receipt: { id: string } };
+    const work = saved.receipt.id;
+    expect(reg.out).toContain(work);
+
+    const until = Date.now() + 60_000;
+    const lic = await cli('license', work, '--to', 'bob', '--use', 'clip', '--territory', 'FR,BE', '--until', String(until), '--key', 'alice', ...srv);
+    expect(lic.code, lic.err).toBe(0);
+    const ledgerKey = s.verifierKey;
+
+    const licensed = await cli('check', film, '--uploader', 'bob', '--use', 'clip', '--territory', 'FR', '--ledger-key', ledgerKey, ...srv);
+    expect(licensed).toMatchObject({ code: 0 });
+    expect(licensed.out).toMatch(/^licensed: .*\[evidence verified offline\]$/);
+    const expired = await cli('check', film, '--uploader', 'bob', '--use', 'clip', '--territory', 'FR', '--at', String(until + 1), ...srv);
+    expect(expired.code).toBe(1);
+    expect(expired.out).toMatch(/unlicensed: .*expired/);
+    expect((await cli('check', film, '--uploader', 'alice', '--use', 'publish', '--territory', 'US', ...srv)).code).toBe(0);
+    expect((await cli('check', '0'.repeat(64), '--uploader', bob, '--use', 'clip', '--territory', 'FR', ...srv)).code).toBe(2);
+    const json = await cli('check', film, '--uploader', 'bob', '--use', 'recap', '--territory', 'FR', '--json', ...srv);
+    expect(JSON.parse(json.out)).toMatchObject({ verdict: 'unlicensed', reasons: [{ reason: 'wrong-use' }] });
+
+    expect((await cli('transfer', work, '--to', 'bob', '--key', 'alice', ...srv)).code).toBe(0);
+    const hist = await cli('history', work, '--ledger-key', ledgerKey, ...srv);
+    expect(hist.code, hist.err).toBe(0);
+    expect(hist.out).toMatch(/registered "My film"/);
+    expect(hist.out).toMatch(/licensed by .* clip in FR,BE/);
+    expect(hist.out).toMatch(/transferred by/);
+    expect(hist.out).toContain(`owner ${bob}`);
+
+    const bundlePath = `${dir}/bundle.json`;
+    await writeFile(bundlePath, JSON.stringify(await (await fetch(`${s.url}/v1/works/${work}/evidence`)).json()));
+    await writeFile(`${dir}/ledger.vkey`, `${ledgerKey}\n`);
+    const verified = await cli('verify', bundlePath, '--file', film, '--ledger-key', `${dir}/ledger.vkey`);
+    expect(verified.code, verified.out).toBe(0);
+    expect(verified.out).toMatch(/the file is the registered content[\s\S]*verified$/);
+    // the file saved at registration verifies too; a different file or ledger key does not
+    expect((await cli('verify', `${film}.cartulary.json`, '--ledger-key', ledgerKey)).code).toBe(0);
+    expect((await cli('verify', bundlePath, '--file', bundlePath, '--ledger-key', ledgerKey)).out).toMatch(/FAIL file-mismatch/);
+    const otherKey = ledgerKey.replace(/\+[0-9a-f]{8}\+.*/, '+00000000+AQ' + 'A'.repeat(42) + '=');
+    expect((await cli('verify', bundlePath, '--ledger-key', otherKey)).code).not.toBe(0);
+  });
+
+  it('signs with a key made by `openssl genpkey -algorithm ed25519`', async () => {
+    const s = await serverFixture();
+    running.push(s);
+    const dir = await tempDir();
+    execFileSync('openssl', ['genpkey', '-algorithm', 'ed25519', '-out', `${dir}/o.key`]);
+    await writeFile(`${dir}/doc.txt`, 'an original text');
+    const r = await cli('register', `${dir}/doc.txt`, '--key', `${dir}/o.key`, '--server', s.url);
+    expect(r.code, r.err).toBe(0);
+    const owner = execFileSync('sh', ['-c', `openssl pkey -in ${dir}/o.key -pubout -outform DER | tail -c 32 | od -An -tx1 | tr -d ' \\n'`]).toString();
+    const work = JSON.parse(await readFile(`${dir}/doc.txt.cartulary.json`, 'utf8')).receipt.id as string;
+    expect(await (await fetch(`${s.url}/v1/works/${work}`)).json()).toMatchObject({ owner });
+  });
+
+  it('gives every command --help with an example, and usage errors exit 64', async () => {
+    for (const name of ['init', 'serve', 'keygen', 'register', 'transfer', 'license', 'revoke', 'profile', 'check', 'verify', 'history', 'audit']) {
+      const h = await cli(name, '--help');
+      expect(h.code).toBe(0);
+      expect(h.out).toMatch(new RegExp(`^cartulary ${name}[\\s\\S]*example:\\n  cartulary`));
+    }
+    expect((await cli('nope')).code).toBe(64);
+    expect((await cli('register', '--bogus')).code).toBe(64);
+    const unreachable = await cli('check', '0'.repeat(64), '--uploader', '1'.repeat(64), '--use', 'clip', '--territory', 'FR', '--server', 'http://127.0.0.1:1');
+    expect(unreachable).toMatchObject({ code: 3 });
+    expect(unreachable.err).toMatch(/cannot reach the ledger/);
+  });
+
+  it('`serve` creates its key and data on first start, drains on SIGTERM and exits 0', async () => {
+    const dir = await tempDir();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/run.ts', 'serve', '--port', '0', '--data', `${dir}/data`, '--keys', `${dir}/keys`], {
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const m = /listening on (http:\/\/\S+)/.exec(stderr);
+        if (m) resolve(m[1]!);
+      });
+      child.once('exit', () => reject(new Error(`serve exited early: ${stderr}`)));
+    });
+    expect(stderr).toMatch(/created ledger key/);
+    expect(execFileSync('stat', ['-c', '%a', `${dir}/keys/ledger.key`]).toString().trim()).toBe('600');
+    const { stmt, party } = await import('./helpers.js');
+    const submissions = Array.from({ length: 200 }, () =>
+      fetch(`${url}/v1/statements`, { method: 'POST', body: Buffer.from(stmt.register(party())), headers: { 'content-type': 'application/cose' } }).then((r) => r.status, () => 0),
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const statuses = await Promise.all(submissions);
+    const accepted = statuses.filter((st) => st === 201).length;
+    // Every submission that got a receipt is in the ledger; the rest were refused or never connected.
+    const audit = await cli('audit', '--data', `${dir}/data`, '--keys', `${dir}/keys`);
+    expect(audit.code, audit.err).toBe(0);
+    expect(audit.out).toMatch(new RegExp(`audit ok: ${accepted} entries`));
+  });
+});

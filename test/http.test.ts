@@ -1,0 +1,175 @@
+/** Every route of DESIGN §7 over real HTTP, success and error, against a real server and store. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { toBase64, toHex } from '../src/core/bytes.js';
+import { openCheckpoint, parseVerifierKey } from '../src/core/checkpoint.js';
+import { sha256 } from '../src/core/crypto.js';
+import { hashLeaf, verifyConsistency, verifyInclusion } from '../src/core/merkle.js';
+import { proofHashes, verifyReceipt, type Receipt } from '../src/core/receipt.js';
+import { ROUTES } from '../src/http/routes.js';
+import { verifyBundle } from '../src/verify/index.js';
+import { content, party, stmt } from './helpers.js';
+import { serverFixture, type ServerFixture } from './server-fixture.js';
+
+let servers: ServerFixture[] = [];
+afterEach(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+});
+async function server(opts: Parameters<typeof serverFixture>[0] = {}) {
+  const s = await serverFixture(opts);
+  servers.push(s);
+  return s;
+}
+
+async function expectProblem(res: Response, status: number, detail?: RegExp) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const body = (await res.json()) as { type: string; title: string; status: number; detail: string };
+  expect(body.status).toBe(status);
+  expect(body.type).toMatch(/^https:\/\/cartulary\.dev\/problems\/[a-z-]+$/);
+  expect(body.title.length).toBeGreaterThan(0);
+  if (detail) expect(body.detail).toMatch(detail);
+  expect(JSON.stringify(body)).not.toMatch(/at .*\.(ts|js):\d+|node_modules|\/work\//);
+  return body;
+}
+
+describe('HTTP API', () => {
+  it('serves every route of DESIGN §7', async () => {
+    const s = await server();
+    const [alice, bob] = [party(), party()];
+    const file = content();
+    const reg = await s.submit(stmt.register(alice, file));
+    expect(reg.status).toBe(201);
+    const receipt = (await reg.json()) as Receipt;
+    // JSON form of a submission
+    const licRes = await s.post('/v1/statements', JSON.stringify({ statement: toBase64(stmt.license(alice, receipt.id, bob.id)) }), 'application/json');
+    expect(licRes.status).toBe(201);
+    const licence = (await licRes.json()) as Receipt;
+    await s.submit(stmt.party(alice, 'Alice Films'));
+    const key = parseVerifierKey(s.verifierKey);
+
+    const cpText = await (await s.get('/checkpoint')).text();
+    expect(openCheckpoint(cpText, key).size).toBe(3);
+    const log = (await (await s.get('/v1/log')).json()) as { size: number; rootHash: string; checkpoint: string; verifierKey: string; origin: string };
+    expect(log).toMatchObject({ size: 3, checkpoint: cpText, verifierKey: s.verifierKey, origin: 'cartulary.local/ledger' });
+    expect(log.rootHash).toBe(toHex(openCheckpoint(cpText, key).rootHash));
+
+    const entry = (await (await s.get('/v1/entries/0')).json()) as { leaf: string; id: string; type: string; signer: string; payload: { sha256: string } };
+    expect(entry).toMatchObject({ id: receipt.id, type: 'register', signer: alice.id, payload: { sha256: toHex(sha256(file)) } });
+    verifyReceipt(receipt, Uint8Array.from(Buffer.from(entry.leaf, 'base64')), key);
+    expect(await (await s.get(`/v1/statements/${licence.id}`)).json()).toMatchObject({ index: 1, type: 'license' });
+
+    const inc = (await (await s.get('/v1/proofs/inclusion?index=0&size=3')).json()) as { hashes: string[] };
+    verifyInclusion(0, 3, hashLeaf(Uint8Array.from(Buffer.from(entry.leaf, 'base64'))), proofHashes(inc.hashes), openCheckpoint(cpText, key).rootHash);
+    const cons = (await (await s.get('/v1/proofs/consistency?from=1&to=3')).json()) as { hashes: string[] };
+    verifyConsistency(1, 3, openCheckpoint(receipt.checkpoint, key).rootHash, openCheckpoint(cpText, key).rootHash, proofHashes(cons.hashes));
+
+    const works = (await (await s.get(`/v1/works?sha256=${toHex(sha256(file))}`)).json()) as Array<{ id: string }>;
+    expect(works.map((w) => w.id)).toEqual([receipt.id]);
+    const work = await (await s.get(`/v1/works/${receipt.id}`)).json();
+    expect(work).toMatchObject({ id: receipt.id, owner: alice.id, registrant: alice.id, status: 'registered', contestedBy: [], history: [0, 1], licences: [{ id: licence.id, standing: 'standing' }] });
+    expect(verifyBundle(await (await s.get(`/v1/works/${receipt.id}/evidence`)).json(), s.verifierKey)).toMatchObject({ ok: true });
+    expect(verifyBundle(await (await s.get('/v1/entries/2/evidence')).json(), s.verifierKey)).toMatchObject({ ok: true });
+
+    expect(await (await s.get(`/v1/parties/${alice.id}`)).json()).toMatchObject({ profile: { name: 'Alice Films' }, works: [receipt.id], licences: [] });
+    expect(await (await s.get(`/v1/parties/${bob.id}`)).json()).toMatchObject({ profile: null, works: [], licences: [licence.id] });
+
+    const check = await s.post('/v1/check', JSON.stringify({ sha256: toHex(sha256(file)), uploader: bob.id, use: 'clip', territory: 'FR' }), 'application/json');
+    const verdict = (await check.json()) as { verdict: string; licence: { id: string }; evidence: unknown };
+    expect(verdict).toMatchObject({ verdict: 'licensed', licence: { id: licence.id } });
+    expect(verifyBundle(verdict.evidence, s.verifierKey)).toMatchObject({ ok: true, verdict: 'licensed' });
+
+    expect(await (await s.get('/healthz')).json()).toEqual({ ok: true, size: 3 });
+    const cors = await s.get('/v1/log');
+    expect(cors.headers.get('access-control-allow-origin')).toBe('*');
+    expect(cors.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('answers a repeat with 200 and the first receipt', async () => {
+    const s = await server();
+    const bytes = stmt.register(party());
+    const first = await s.submit(bytes);
+    const again = await s.submit(bytes);
+    expect([first.status, again.status]).toEqual([201, 200]);
+    expect(await again.json()).toEqual(await first.json());
+  });
+
+  it('answers every error with problem+json, the right status and a precise detail, and changes nothing', async () => {
+    const s = await server();
+    const [alice, bob] = [party(), party()];
+    const file = content();
+    const work = ((await (await s.submit(stmt.register(alice, file))).json()) as Receipt).id;
+    const sizeBefore = s.ledger.sequencer.size;
+
+    await expectProblem(await s.submit(Uint8Array.of(0xa1, 0x01)), 400, /does not decode/);
+    await expectProblem(await s.submit(Uint8Array.of(0xa1, 0x61, 0x61, 0x01)), 400, /COSE_Sign1 must be an array/);
+    await expectProblem(await s.post('/v1/statements', '{"statement": 12}', 'application/json'), 400, /body\.statement/);
+    await expectProblem(await s.post('/v1/statements', '{"statement": "not base64!"}', 'application/json'), 400, /base64/);
+    await expectProblem(await s.post('/v1/statements', '{not json', 'application/json'), 400, /not valid JSON/);
+    const tampered = stmt.register(alice);
+    tampered.set([tampered.at(-1)! ^ 1], tampered.length - 1);
+    await expectProblem(await s.submit(tampered), 401, /signature does not verify/);
+    await expectProblem(await s.submit(stmt.transfer(bob, work, bob.id)), 403, /only the owner/);
+    await expectProblem(await s.submit(stmt.transfer(alice, toHex(sha256(Uint8Array.of(5))), bob.id)), 404, /not in the ledger/);
+    const conflict = await expectProblem(await s.submit(stmt.register(alice, file)), 409, new RegExp(work));
+    expect(conflict).toMatchObject({ work, field: 'payload.sha256' });
+    await expectProblem(await s.post('/v1/statements', Buffer.alloc(40_000), 'application/cose'), 413);
+    await expectProblem(await s.post('/v1/statements', 'hello', 'text/plain'), 415, /application\/cose or application\/json/);
+    await expectProblem(await s.post('/v1/check', '{}', 'text/plain'), 415);
+    await expectProblem(await s.submit(stmt.register(alice, undefined, { issuedAt: Date.now() + 3_600_000 })), 400, /issuedAt/);
+
+    await expectProblem(await s.get('/v1/entries/99'), 404);
+    await expectProblem(await s.get('/v1/entries/-1'), 400, /natural number/);
+    await expectProblem(await s.get('/v1/entries/1e3'), 400);
+    await expectProblem(await s.get(`/v1/works/${'0'.repeat(64)}`), 404);
+    await expectProblem(await s.get('/v1/works/xyz'), 400, /64 lowercase hex/);
+    await expectProblem(await s.get('/v1/works?sha256=abc'), 400);
+    await expectProblem(await s.get('/v1/proofs/inclusion?index=5&size=2'), 404, /beyond/);
+    await expectProblem(await s.get('/v1/proofs/inclusion?index=1&size=1'), 400, /less than/);
+    await expectProblem(await s.get('/v1/proofs/inclusion?index=0&index=1&size=1'), 400);
+    await expectProblem(await s.get('/v1/proofs/consistency?from=2&to=1'), 400, /must not be greater/);
+    await expectProblem(await s.get('/v1/proofs/consistency?from=1&to=9'), 404, /beyond/);
+    await expectProblem(await s.get(`/v1/parties/${bob.id}`), 404);
+    await expectProblem(await s.post('/v1/check', JSON.stringify({ sha256: toHex(sha256(file)), uploader: bob.id, use: 'steal', territory: 'XX' }), 'application/json'), 400, /body\.use.*body\.territory/s);
+    await expectProblem(await s.get('/no/such/route'), 404);
+    expect(s.ledger.sequencer.size).toBe(sizeBefore);
+  });
+
+  it('rate-limits submissions per client with 429', async () => {
+    const s = await server({ rateLimit: 3 });
+    for (let i = 0; i < 3; i++) expect((await s.submit(stmt.register(party()))).status).toBe(201);
+    const limited = await s.submit(stmt.register(party()));
+    await expectProblem(limited, 429, /slow down/);
+    expect((await s.get('/v1/log')).status).toBe(200); // reads are not limited
+  });
+
+  it('publishes an OpenAPI 3.1 document describing every route', async () => {
+    const s = await server();
+    const doc = (await (await s.get('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    expect(doc.openapi).toBe('3.1.0');
+    for (const r of ROUTES) {
+      const op = doc.paths[r.path.replace(/:(\w+)/g, '{$1}')]?.[r.method];
+      expect(op, `${r.method} ${r.path}`).toBeDefined();
+      for (const status of r.errors) expect(op!.responses[String(status)], `${r.path} ${status}`).toBeDefined();
+    }
+  });
+
+  it('keeps every receipt valid across a restart between writes', async () => {
+    const first = await server();
+    const receipts: Receipt[] = [];
+    for (let i = 0; i < 5; i++) receipts.push((await (await first.submit(stmt.register(party()))).json()) as Receipt);
+    await first.close();
+    servers = [];
+    const second = await server({ dir: first.dir });
+    for (let i = 0; i < 5; i++) receipts.push((await (await second.submit(stmt.register(party()))).json()) as Receipt);
+    const key = parseVerifierKey(second.verifierKey);
+    const latest = openCheckpoint(await (await second.get('/checkpoint')).text(), key);
+    expect(latest.size).toBe(10);
+    for (const r of receipts) {
+      const entry = (await (await second.get(`/v1/entries/${r.index}`)).json()) as { leaf: string };
+      const { checkpoint } = verifyReceipt(r, Uint8Array.from(Buffer.from(entry.leaf, 'base64')), key);
+      const cons = (await (await second.get(`/v1/proofs/consistency?from=${checkpoint.size}&to=10`)).json()) as { hashes: string[] };
+      verifyConsistency(checkpoint.size, 10, checkpoint.rootHash, latest.rootHash, proofHashes(cons.hashes));
+    }
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * The README's walkthrough, extracted from README.md and run as written with bash against
+ * a real server on 127.0.0.1:8080, from the compiled package (as `npm install && npm start`
+ * would serve it). It must end with a verified evidence bundle.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile, symlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from './helpers.js';
+
+const repo = resolve('.');
+let server: ChildProcess | undefined;
+
+beforeAll(() => {
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: repo, stdio: 'pipe' });
+});
+afterAll(() => {
+  server?.kill('SIGTERM');
+});
+
+describe('README walkthrough', () => {
+  it('runs line by line without edits and ends with a verified evidence bundle', async () => {
+    const readme = await readFile(join(repo, 'README.md'), 'utf8');
+    const block = /<!-- walkthrough:start -->\s*```sh\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeTruthy();
+    const dir = await tempDir();
+    // `npx cartulary` finds the project's bin here as it does inside a clone.
+    await mkdir(join(dir, 'node_modules', '.bin'), { recursive: true });
+    await symlink(join(repo, 'bin', 'cartulary.js'), join(dir, 'node_modules', '.bin', 'cartulary'));
+
+    server = spawn(process.execPath, [join(repo, 'bin', 'cartulary.js'), 'serve'], { cwd: dir, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    await new Promise<void>((ok, fail) => {
+      server!.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('listening on http://127.0.0.1:8080')) ok();
+      });
+      server!.once('exit', () => fail(new Error(`the server did not start (is port 8080 busy?): ${stderr}`)));
+    });
+
+    const out = execFileSync('bash', ['-euo', 'pipefail', '-c', block!], { cwd: dir, env: { ...process.env, npm_config_yes: 'true' }, encoding: 'utf8', timeout: 120_000 });
+    expect(out).toMatch(/registered film\.mp4 as work/);
+    expect(out).toMatch(/^licensed: .*\[evidence verified offline\]$/m);
+    expect(out).toMatch(/exit 1: not allowed/);
+    expect(out).toMatch(/unlicensed: .*expired[\s\S]*exit 1: the licence has expired by then/);
+    expect(out).toMatch(/licence .* revoked by .*superseded by the transfer/);
+    expect(out).toMatch(/the file is the registered content/);
+    expect(out.trimEnd()).toMatch(/\nverified$/);
+  });
+});
