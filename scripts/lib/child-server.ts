@@ -1,0 +1,48 @@
+/**
+ * The real server as a child process (from source, through tsx), for tests and scripts that
+ * must kill it, restart it, or watch what it writes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+
+export interface ChildServer {
+  url: string;
+  child: ChildProcess;
+  /** everything the process wrote to stdout and stderr so far */
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+export const CLI = [resolve('src/cli/run.ts')];
+
+export async function startChildServer(dataDir: string, keysDir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<ChildServer> {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...CLI, 'serve', '--port', '0', '--data', dataDir, '--keys', keysDir, ...extra], {
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const url = await new Promise<string>((ok, fail) => {
+    const onData = () => {
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) ok(m[1]!);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    void exited.then((code) => fail(new Error(`server exited with ${code} before listening:\n${out}`)));
+  });
+  return { url, child, output: () => out, exited };
+}
+
+/** Runs a CLI command to completion; resolves with its exit code and output. */
+export function runCli(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((ok) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', ...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('exit', (code) => ok({ code, output }));
+  });
+}
