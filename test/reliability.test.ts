@@ -63,10 +63,11 @@ describe('tampering behind the server\'s back', () => {
   it('the server refuses to start on a store whose latest checkpoint does not verify', async () => {
     const { dataDir, keysDir } = await ledgerWithEntries();
     await withStore(dataDir, async (s) => {
-      const [[k, v]] = await s.db.iterator({ ...prefixRange(PREFIX.checkpoint), reverse: true, limit: 1 }).all();
-      const altered = new Uint8Array(v!);
+      const [latest] = await s.db.iterator({ ...prefixRange(PREFIX.checkpoint), reverse: true, limit: 1 }).all();
+      const [k, v] = latest!;
+      const altered = new Uint8Array(v);
       altered.set([altered[altered.length - 10]! ^ 1], altered.length - 10);
-      await s.db.put(k!, altered);
+      await s.db.put(k, altered);
     });
     await expect(startServer({ port: 0, host: '127.0.0.1', dataDir, keysDir, logger: silent })).rejects.toMatchObject({
       code: 'corrupt',

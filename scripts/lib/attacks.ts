@@ -1,0 +1,95 @@
+/**
+ * Signature-level attacks on a running ledger, each of which must be refused and change
+ * nothing (or, for a replay, be answered with the first receipt and applied only once).
+ */
+import { Tagged } from 'cborg';
+import { fromHex, toHex } from '../../src/core/bytes.js';
+import { decodeCbor, encodeCbor } from '../../src/core/cbor.js';
+import { CONTENT_TYPE, signStatement } from '../../src/core/cose.js';
+import { randomSeed, sha256, signerFromSeed, type Signer } from '../../src/core/crypto.js';
+
+export interface AttackResult {
+  name: string;
+  /** true when the ledger did what it must */
+  held: boolean;
+  detail: string;
+}
+
+const party = (): Signer => signerFromSeed(randomSeed());
+const b = (hex: string) => fromHex(hex, 'id', 32);
+
+export async function runAttacks(url: string): Promise<AttackResult[]> {
+  const submit = async (bytes: Uint8Array) => {
+    const res = await fetch(`${url}/v1/statements`, { method: 'POST', body: Buffer.from(bytes), headers: { 'content-type': 'application/cose' } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const size = async () => ((await (await fetch(`${url}/v1/log`)).json()) as { size: number }).size;
+  const owner = async (work: string) => ((await (await fetch(`${url}/v1/works/${work}`)).json()) as { owner: string }).owner;
+  const [alice, bob, carol, mallory] = [party(), party(), party(), party()];
+  const now = () => Date.now();
+  const register = (s: Signer) => signStatement({ type: 'register', issuedAt: now(), sha256: sha256(randomSeed()), size: 1, mediaType: 'video/mp4', title: 'target' }, s);
+  const work = (await submit(register(alice))).body.id as string;
+
+  const parts = (bytes: Uint8Array) => decodeCbor(bytes, { maxBytes: 1 << 20, useMaps: true, tags: [18] }) as [Uint8Array, Map<number, unknown>, Uint8Array, Uint8Array];
+  const header = (kid: Uint8Array, extra: Array<[number, unknown]> = []) =>
+    encodeCbor(new Map<number, unknown>([[1, -8], [3, CONTENT_TYPE], [4, kid], ...extra]));
+  const assemble = (p: Uint8Array, payload: Uint8Array, sig: Uint8Array) => encodeCbor(new Tagged(18, [p, new Map(), payload, sig]));
+
+  const results: AttackResult[] = [];
+  const refused = async (name: string, bytes: Uint8Array, statuses: number[]) => {
+    const before = await size();
+    const r = await submit(bytes);
+    const after = await size();
+    results.push({ name, held: statuses.includes(r.status) && after === before, detail: `${r.status} ${String(r.body.detail ?? '')}` });
+  };
+
+  // 1. Signed by Mallory, with Alice's key in kid, to move Alice's work.
+  {
+    const [, , payload] = parts(signStatement({ type: 'transfer', issuedAt: now(), work: b(work), to: mallory.publicKey }, mallory));
+    const p = header(alice.publicKey);
+    const sig = mallory.sign(encodeCbor(['Signature1', p, new Uint8Array(0), payload]));
+    await refused("kid names the owner's key, signed by another key", assemble(p, payload, sig), [401]);
+  }
+  // 2. Alice's valid signature over one payload, attached to a different payload.
+  {
+    const [p, , , sig] = parts(signStatement({ type: 'party', issuedAt: now(), name: 'Alice' }, alice));
+    const [, , payload] = parts(signStatement({ type: 'transfer', issuedAt: now(), work: b(work), to: mallory.publicKey }, alice));
+    await refused("a valid signature moved onto a different payload", assemble(p, payload, sig), [401]);
+  }
+  // 3. Alice's signed payload reused with a changed protected header.
+  {
+    const [, , payload, sig] = parts(signStatement({ type: 'transfer', issuedAt: now(), work: b(work), to: bob.publicKey }, alice));
+    await refused('the payload reused with a changed protected header', assemble(header(alice.publicKey, [[2, [4]]]), payload, sig), [400, 401]);
+    const reordered = encodeCbor(new Map<number, unknown>([[4, alice.publicKey], [1, -8], [3, 'application/cbor']]));
+    await refused('the payload reused with another content type', assemble(reordered, payload, sig), [400, 401]);
+  }
+  // 4. A transfer replayed after the work moved on: idempotent, never applied twice.
+  {
+    const toBob = signStatement({ type: 'transfer', issuedAt: now(), work: b(work), to: bob.publicKey }, alice);
+    const first = await submit(toBob);
+    await submit(signStatement({ type: 'transfer', issuedAt: now(), work: b(work), to: carol.publicKey }, bob));
+    const before = await size();
+    const again = await submit(toBob);
+    const held = first.status === 201 && again.status === 200 && again.body.index === first.body.index && (await size()) === before && (await owner(work)) === toHex(carol.publicKey);
+    results.push({ name: 'a transfer replayed after the work moved on', held, detail: `${again.status}, owner stays carol` });
+  }
+  // 5. A licence granted by a former owner.
+  await refused('a licence whose grantor no longer owns the work', signStatement({ type: 'license', issuedAt: now(), work: b(work), licensee: mallory.publicKey, uses: ['clip'], territories: ['*'] }, alice), [403]);
+  // 6. A revoke by a third party.
+  {
+    const lic = (await submit(signStatement({ type: 'license', issuedAt: now(), work: b(work), licensee: bob.publicKey, uses: ['clip'], territories: ['*'] }, carol))).body.id as string;
+    await refused('a revoke by a third party', signStatement({ type: 'revoke', issuedAt: now(), license: b(lic) }, mallory), [403]);
+    await refused('a revoke by the licensee', signStatement({ type: 'revoke', issuedAt: now(), license: b(lic) }, bob), [403]);
+  }
+  // 7. A statement dated far in the future (to pre-date a later claim).
+  await refused('issuedAt far in the future', signStatement({ type: 'register', issuedAt: now() + 365 * 86_400_000, sha256: sha256(randomSeed()), size: 1, mediaType: 'video/mp4', title: 'x' }, mallory), [400]);
+  // 8. A transfer by someone who never owned the work.
+  await refused('a transfer by a non-owner', signStatement({ type: 'transfer', issuedAt: now(), work: b(work), to: mallory.publicKey }, mallory), [403]);
+  // 9. The same content registered again by its owner under a new title (to reset its date).
+  {
+    const content = sha256(randomSeed());
+    await submit(signStatement({ type: 'register', issuedAt: now(), sha256: content, size: 1, mediaType: 'video/mp4', title: 'first' }, alice));
+    await refused('the owner re-registering the same content', signStatement({ type: 'register', issuedAt: now(), sha256: content, size: 1, mediaType: 'video/mp4', title: 'second' }, alice), [409]);
+  }
+  return results;
+}
