@@ -293,6 +293,12 @@ export class CompactRange {
     return this.size_;
   }
 
+  /** The perfect nodes of the edge, left to right, with their ids. */
+  edge(): Array<{ id: NodeId; hash: Uint8Array }> {
+    const ids = rangeNodes([0, this.size_]);
+    return ids.map((id, i) => ({ id, hash: this.nodes[i] as Uint8Array }));
+  }
+
   /** A copy to grow speculatively; the original stays as it was. */
   clone(): CompactRange {
     return new CompactRange(this.size_, [...this.nodes]);

@@ -22,7 +22,7 @@ import { parseStatement, verifyStatementAsync, type SignedStatement } from '../c
 import { sha256, type Signer } from '../core/crypto.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeLeaf, encodeLeaf, ZERO_HASH } from '../core/leaf.js';
-import { CompactRange, hashLeaf, hashRanges, inclusionPlan } from '../core/merkle.js';
+import { CompactRange, hashLeaf, hashRanges, inclusionPlan, type NodeReader } from '../core/merkle.js';
 import type { Receipt } from '../core/receipt.js';
 import { applyStatement } from '../core/rules.js';
 import { MemoryState } from '../core/state.js';
@@ -169,8 +169,13 @@ export class Sequencer {
     const state = new MemoryState(this.store);
     const ops: BatchOp[] = [];
     const seen = new Map<string, number>();
+    // Every node an inclusion proof of a new leaf needs is on the old tree's edge or is
+    // completed by this batch (RFC 6962 paths go left only through the edge), so the
+    // receipts are proven from memory.
+    const batchNodes = new Map<string, Uint8Array>(this.tree.edge().map(({ id, hash }) => [`${id.level}/${id.index}`, hash]));
     let prev = this.prevHash;
     const outcomes: Array<{ index: number; repeat: boolean } | { error: unknown }> = [];
+    const leaves = new Map<number, { hash: Uint8Array; id: Uint8Array }>();
 
     for (const { statement } of batch) {
       const idHex = toHex(statement.id);
@@ -190,8 +195,12 @@ export class Sequencer {
       const leaf = encodeLeaf({ index, time, prev, workPrev: effects.workPrev, statement: statement.bytes });
       const leafHash = hashLeaf(leaf);
       ops.push({ type: 'put', key: key.leaf(index), value: leaf });
+      leaves.set(index, { hash: leafHash, id: statement.id });
       ops.push({ type: 'put', key: key.id(statement.id), value: uintBE(index, 8) });
-      for (const { id, hash } of tree.append(leafHash)) ops.push({ type: 'put', key: key.node(id.level, id.index), value: hash });
+      for (const { id, hash } of tree.append(leafHash)) {
+        ops.push({ type: 'put', key: key.node(id.level, id.index), value: hash });
+        batchNodes.set(`${id.level}/${id.index}`, hash);
+      }
       ops.push(...effectOps(effects));
       state.apply(effects);
       seen.set(idHex, index);
@@ -219,37 +228,37 @@ export class Sequencer {
       this.latest = note;
     }
 
+    const fromBatch: NodeReader = (ids) => ids.map((id) => batchNodes.get(`${id.level}/${id.index}`) ?? (this.store.readNodes([id])[0] as Uint8Array));
     for (const [i, p] of batch.entries()) {
       const outcome = outcomes[i] as (typeof outcomes)[number];
       if ('error' in outcome) p.reject(outcome.error);
-      else this.receiptFor(outcome.index, outcome.repeat ? undefined : (note as string)).then((receipt) => p.resolve({ receipt, repeat: outcome.repeat }), p.reject);
+      else if (outcome.repeat) this.receiptFor(outcome.index).then((receipt) => p.resolve({ receipt, repeat: true }), p.reject);
+      else {
+        const leaf = leaves.get(outcome.index) as { hash: Uint8Array; id: Uint8Array };
+        p.resolve({ receipt: this.receipt(outcome.index, leaf, time, note as string, tree.size, fromBatch), repeat: false });
+      }
     }
   }
 
-  /**
-   * The receipt for the entry at `index`: with `note`, to that checkpoint; without, to the
-   * checkpoint it was first issued with, so a repeat gets the first receipt again.
-   */
-  async receiptFor(index: number, note?: string): Promise<Receipt> {
-    let checkpoint = note;
-    let size = this.tree.size;
-    if (checkpoint === undefined) {
-      const first = await this.store.checkpointCovering(index);
-      if (!first) throw new CartularyError('corrupt', `no checkpoint covers index ${index}`);
-      checkpoint = first.note;
-      size = first.size;
-    }
+  private receipt(index: number, leaf: { hash: Uint8Array; id: Uint8Array }, time: number, checkpoint: string, size: number, read: NodeReader): Receipt {
+    return {
+      id: toHex(leaf.id),
+      index,
+      leafHash: toHex(leaf.hash),
+      time,
+      checkpoint,
+      inclusionProof: { index, size, hashes: hashRanges(inclusionPlan(index, size), read).map(toHex) },
+    };
+  }
+
+  /** The receipt for the entry at `index` as first issued: to the checkpoint of its batch. */
+  async receiptFor(index: number): Promise<Receipt> {
+    const first = await this.store.checkpointCovering(index);
+    if (!first) throw new CartularyError('corrupt', `no checkpoint covers index ${index}`);
     const leaf = this.store.leaf(index);
     if (!leaf) throw new CartularyError('not-found', `no entry at index ${index}`);
     const decoded = decodeLeaf(leaf);
-    return {
-      id: toHex(sha256(decoded.statement)),
-      index,
-      leafHash: toHex(hashLeaf(leaf)),
-      time: decoded.time,
-      checkpoint,
-      inclusionProof: { index, size, hashes: hashRanges(inclusionPlan(index, size), this.store.readNodes).map(toHex) },
-    };
+    return this.receipt(index, { hash: hashLeaf(leaf), id: sha256(decoded.statement) }, decoded.time, first.note, first.size, this.store.readNodes);
   }
 
   /** Stops taking submissions, answers every one already accepted, and waits for the last write. */

@@ -1,0 +1,222 @@
+/**
+ * npm run bench -- [--smoke] [--large] [--seconds S] [--concurrency C]
+ *
+ * One run measures this machine's own limits and the ledger against them, so results are
+ * ratios that survive a shared, noisy machine:
+ *   1. limits: Ed25519 verify of the very statements submitted (sync and thread pool), an
+ *      Express endpoint that only parses and verifies (the HTTP + crypto floor), and a
+ *      synced LevelDB batch write of the same bytes;
+ *   2. append over HTTP: accepted statements/s, receipt latency, ratios to the limits;
+ *   3. reads at 10k → 100k → 1M entries (10M with --large): inclusion and consistency
+ *      proofs, lookups by content, pre-publish checks; RSS and bytes per entry;
+ *   4. a full audit, entries/s;  5. offline verification of evidence bundles.
+ * Prints a table and writes bench-results/bench-<time>.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
+import { ClassicLevel } from 'classic-level';
+import { parseVerifierKey } from '../src/core/checkpoint.js';
+import { parseStatement, verifyStatement, verifyStatementAsync } from '../src/core/cose.js';
+import { sha256 } from '../src/core/crypto.js';
+import { toHex, uintBE } from '../src/core/bytes.js';
+import { verifyReceipt, type Receipt } from '../src/core/receipt.js';
+import { openLedger } from '../src/store/ledger.js';
+import { verifyBundle } from '../src/verify/verify-bundle.js';
+import { runCli, startChildServer, type ChildServer } from './lib/child-server.js';
+import { load, type LoadResult } from './lib/load.js';
+import { chains, partyIds, registrations } from './lib/workload.js';
+
+const { values } = parseArgs({
+  options: { smoke: { type: 'boolean' }, large: { type: 'boolean' }, seconds: { type: 'string' }, concurrency: { type: 'string', default: '64' } },
+});
+const smoke = Boolean(values.smoke);
+const seconds = Number(values.seconds ?? (smoke ? 1 : 10));
+const readSeconds = smoke ? 1 : Math.max(2, seconds / 2);
+const concurrency = Number(values.concurrency);
+const sizes = smoke ? [1_000, 10_000] : values.large ? [10_000, 100_000, 1_000_000, 10_000_000] : [10_000, 100_000, 1_000_000];
+const dir = await mkdtemp(join(tmpdir(), 'cartulary-bench-'));
+const results: Record<string, unknown> = { machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, when: new Date().toISOString() }, smoke, seconds };
+const rows: Array<[string, string, string, string]> = [];
+const row = (what: string, value: string, ratio = '', target = '') => {
+  rows.push([what, value, ratio, target]);
+  console.log(`  ${what}: ${value}${ratio ? `  (${ratio})` : ''}${target ? `  ${target}` : ''}`);
+};
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const ms = (n: number) => `${fmt(n, n < 10 ? 2 : 1)} ms`;
+const meets = (ok: boolean, target: string) => `${ok ? 'meets' : 'MISSES'} ${target}`;
+const rssOf = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const duBytes = (path: string) => Number(execFileSync('du', ['-sb', path]).toString().split('\t')[0]);
+const rate = (count: number, t0: number) => count / ((performance.now() - t0) / 1000);
+
+// ---------------------------------------------------------------- 1. limits
+console.log(`Cartulary benchmark: ${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}${smoke ? ' (smoke run)' : ''}`);
+console.log('\n1. Limits of this machine, measured now');
+const workload = chains(smoke ? 2_000 : Math.ceil((seconds * 12_000) / 3));
+const statements = workload.flatMap((c) => c.statements);
+const parsed = statements.slice(0, 20_000).map(parseStatement);
+let t0 = performance.now();
+let n = 0;
+while (performance.now() - t0 < 1000 * Math.min(seconds, 2)) for (const s of parsed.slice(0, 1000)) (verifyStatement(s), n++);
+const verifySync = rate(n, t0);
+t0 = performance.now();
+n = 0;
+while (performance.now() - t0 < 1000 * Math.min(seconds, 2)) {
+  await Promise.all(parsed.slice(0, 1000).map((s) => verifyStatementAsync(s)));
+  n += 1000;
+}
+const verifyPool = rate(n, t0);
+row('Ed25519 verify, one thread', `${fmt(verifySync)}/s`);
+row('Ed25519 verify, thread pool', `${fmt(verifyPool)}/s`);
+
+const floor = await new Promise<ChildServer>((ok, fail) => {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/lib/floor-server.ts'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  child.stdout.on('data', (d: Buffer) => {
+    const m = /listening on (\S+)/.exec(d.toString());
+    if (m) ok({ url: m[1]!, child, output: () => '', exited: new Promise((r) => child.once('exit', r)) });
+  });
+  child.once('exit', () => fail(new Error('floor server died')));
+});
+const post = (body: Uint8Array) => ({ method: 'POST' as const, path: '/v1/statements', body: Buffer.from(body), contentType: 'application/cose' });
+const floorLoad = await load(floor.url, { concurrency, durationMs: seconds * 1000, next: (i) => post(statements[i % statements.length]!) });
+floor.child.kill('SIGTERM');
+await floor.exited;
+row('HTTP + crypto floor (Express: parse, verify, answer)', `${fmt(floorLoad.perSecond)}/s`, `p99 ${ms(floorLoad.p99)}`);
+
+const db = new ClassicLevel<Uint8Array, Uint8Array>(join(dir, 'leveldb-limit'), { keyEncoding: 'view', valueEncoding: 'view' });
+await db.open();
+t0 = performance.now();
+n = 0;
+while (performance.now() - t0 < 1000 * Math.min(seconds, 3)) {
+  await db.batch(statements.slice(0, 1000).map((value, i) => ({ type: 'put' as const, key: uintBE(n + i, 8), value })), { sync: true });
+  n += 1000;
+}
+const levelLimit = rate(n, t0);
+await db.close();
+row('LevelDB synced batch of 1,000', `${fmt(levelLimit)} entries/s`);
+results.limits = { verifySync, verifyPool, floor: floorLoad.perSecond, floorP99: floorLoad.p99, levelDbBatch: levelLimit };
+
+// ---------------------------------------------------------------- 2. append
+console.log(`\n2. Append over HTTP: ${concurrency} clients, pre-signed registrations, licences and transfers, ${seconds} s`);
+const appendDir = join(dir, 'append');
+const server = await startChildServer(join(appendDir, 'data'), join(appendDir, 'keys'), [], { LOG_LEVEL: 'info' });
+const key = parseVerifierKey(/verifier key: (\S+)/.exec(server.output())![1]!);
+let nextChain = 0;
+const perClient = new Map<number, Uint8Array[]>();
+const append = await load(server.url, {
+  concurrency,
+  durationMs: seconds * 1000,
+  keepBodies: (s) => s === 201,
+  next: (_i, c) => {
+    let queue = perClient.get(c);
+    if (!queue || queue.length === 0) {
+      const chain = workload[nextChain++];
+      if (!chain) return undefined;
+      queue = [...chain.statements];
+      perClient.set(c, queue);
+    }
+    return post(queue.shift()!);
+  },
+});
+// Every receipt: its leaf, its inclusion proof and its checkpoint's signature.
+const receipts = append.bodies.map((b) => JSON.parse(b) as Receipt);
+let verified = 0;
+for (const r of receipts) {
+  const entry = await (await fetch(`${server.url}/v1/entries/${r.index}`)).json() as { leaf: string };
+  verifyReceipt(r, Uint8Array.from(Buffer.from(entry.leaf, 'base64')), key);
+  verified++;
+  if (verified >= 2000) break; // a sample keeps the check quick; every receipt carries a proof
+}
+const bundles = await Promise.all(workload.slice(0, 50).map(async (c) => (await fetch(`${server.url}/v1/works/${toHex(sha256(c.statements[0]!))}/evidence`)).json()));
+server.child.kill('SIGTERM');
+await server.exited;
+const appendOk = append.perSecond >= 5000 && append.p99 <= 50;
+row('accepted statements', `${fmt(append.perSecond)}/s`, `${fmt(append.perSecond / floorLoad.perSecond, 2)} of the HTTP floor, ${fmt(append.perSecond / verifyPool, 2)} of verify, ${fmt(append.perSecond / levelLimit, 3)} of LevelDB`, meets(appendOk && append.perSecond / floorLoad.perSecond >= 0.8, '≥ 5,000/s, p99 ≤ 50 ms, ≥ 0.8 of floor'));
+row('receipt latency', `p50 ${ms(append.p50)}, p99 ${ms(append.p99)}, max ${ms(append.max)}`);
+row('receipts checked offline (leaf, inclusion proof, checkpoint signature)', `${verified} of ${receipts.length}; statuses ${JSON.stringify(append.statuses)}`);
+results.append = { ...strip(append), floorRatio: append.perSecond / floorLoad.perSecond, verifyRatio: append.perSecond / verifyPool, receiptsVerified: verified };
+
+// ---------------------------------------------------------------- 3 & 4. reads at scale, footprint
+console.log('\n3. Reads at scale (ledger loaded through the sequencer\'s bulk path)');
+const scaleDir = join(dir, 'scale');
+const salt = String(Math.random());
+const parties = partyIds();
+const scale: Record<string, unknown>[] = [];
+let loaded = 0;
+for (const size of sizes) {
+  const ledger = await openLedger({ dataDir: join(scaleDir, 'data'), keysDir: join(scaleDir, 'keys') }, { maxBatch: 5000, maxDelayMs: 0 });
+  t0 = performance.now();
+  const before = loaded;
+  while (loaded < size) {
+    const count = Math.min(20_000, size - loaded);
+    await Promise.all(registrations(count, loaded, salt).map((b) => ledger.sequencer.enqueue(parseStatement(b))));
+    loaded += count;
+    if (process.stdout.isTTY) process.stdout.write(`\r  loading: ${fmt(loaded)} / ${fmt(size)}`);
+  }
+  const loadRate = rate(loaded - before, t0);
+  if (process.stdout.isTTY) process.stdout.write('\r');
+  await ledger.close();
+
+  const s = await startChildServer(join(scaleDir, 'data'), join(scaleDir, 'keys'), [], { LOG_LEVEL: 'warn' });
+  const rnd = (k: number) => Math.floor(Math.random() * k);
+  const loadedSha = () => toHex(sha256(new TextEncoder().encode(`load ${salt} ${rnd(size)}`)));
+  const run = (next: () => { method: 'GET' | 'POST'; path: string; body?: Buffer; contentType?: string }) =>
+    load(s.url, { concurrency, durationMs: readSeconds * 1000, next });
+  const inclusion = await run(() => ({ method: 'GET', path: `/v1/proofs/inclusion?index=${rnd(size)}&size=${size}` }));
+  const consistency = await run(() => ({ method: 'GET', path: `/v1/proofs/consistency?from=${1 + rnd(size - 1)}&to=${size}` }));
+  const works = await run(() => ({ method: 'GET', path: `/v1/works?sha256=${loadedSha()}` }));
+  const checks = await run(() => ({
+    method: 'POST',
+    path: '/v1/check',
+    body: Buffer.from(JSON.stringify({ sha256: loadedSha(), uploader: parties[rnd(parties.length)], use: 'clip', territory: 'FR' })),
+  }));
+  const rss = await rssOf(s.child.pid!);
+  s.child.kill('SIGTERM');
+  await s.exited;
+  const bytes = duBytes(join(scaleDir, 'data'));
+  console.log(`  at ${fmt(size)} entries (loaded at ${fmt(loadRate)}/s):`);
+  row(`  inclusion proofs @${fmt(size)}`, `${fmt(inclusion.perSecond)}/s, p99 ${ms(inclusion.p99)}`, '', size >= 1_000_000 ? meets(inclusion.perSecond >= 20_000 && inclusion.p99 <= 5, '≥ 20,000/s, p99 ≤ 5 ms') : '');
+  row(`  consistency proofs @${fmt(size)}`, `${fmt(consistency.perSecond)}/s, p99 ${ms(consistency.p99)}`);
+  row(`  works by sha256 @${fmt(size)}`, `${fmt(works.perSecond)}/s, p99 ${ms(works.p99)}`);
+  row(`  checks (verdict + evidence) @${fmt(size)}`, `${fmt(checks.perSecond)}/s, p99 ${ms(checks.p99)}`, '', meets(checks.perSecond >= 5000, '≥ 5,000/s'));
+  row(`  server RSS, data per entry @${fmt(size)}`, `${fmt(rss)} MB, ${fmt(bytes / size)} bytes/entry`, '', size >= 10_000_000 ? meets(rss <= 300, 'RSS ≤ 300 MB') : '');
+  scale.push({ size, loadRate, inclusion: strip(inclusion), consistency: strip(consistency), works: strip(works), checks: strip(checks), rssMB: rss, bytesPerEntry: bytes / size });
+}
+results.scale = scale;
+
+// ---------------------------------------------------------------- 5. audit
+console.log('\n4. Audit');
+t0 = performance.now();
+const audit = await runCli(['audit', '--data', join(scaleDir, 'data'), '--keys', join(scaleDir, 'keys')]);
+const auditRate = rate(loaded, t0);
+row(`full audit of ${fmt(loaded)} entries`, `${fmt(auditRate)} entries/s (${audit.output.trim()})`, '', meets(audit.code === 0 && auditRate >= 20_000, '≥ 20,000 entries/s'));
+results.audit = { entries: loaded, perSecond: auditRate, ok: audit.code === 0 };
+
+// ---------------------------------------------------------------- 6. offline verify
+console.log('\n5. Offline verification of evidence bundles (register → licence → transfer chains)');
+const vkey = `${key.name}+${toHex(key.keyId)}+${Buffer.concat([Buffer.of(1), key.publicKey]).toString('base64')}`;
+t0 = performance.now();
+const one = verifyBundle(bundles[0], vkey);
+const oneMs = performance.now() - t0;
+t0 = performance.now();
+n = 0;
+while (performance.now() - t0 < 1000 * Math.min(seconds, 2)) {
+  for (const b of bundles) if (!verifyBundle(b, vkey).ok) throw new Error('a bundle failed to verify');
+  n += bundles.length;
+}
+row('bundles verified', `${fmt(rate(n, t0))}/s; the first one alone ${ms(oneMs)} (${one.ok ? 'ok' : 'FAILED'})`);
+results.verify = { perSecond: rate(n, t0), firstMs: oneMs };
+
+await mkdir('bench-results', { recursive: true });
+const out = join('bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+await writeFile(out, `${JSON.stringify({ ...results, table: rows }, null, 2)}\n`);
+console.log(`\nresults written to ${out}`);
+await rm(dir, { recursive: true, force: true });
+
+function strip(r: LoadResult) {
+  const { bodies: _bodies, ...rest } = r;
+  return rest;
+}
