@@ -9,7 +9,7 @@ import { runAttacks } from './lib/attacks.js';
 import { startChildServer } from './lib/child-server.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'cartulary-attacks-'));
-const server = await startChildServer(join(dir, 'data'), join(dir, 'keys'), [], { LOG_LEVEL: 'warn' });
+const server = await startChildServer(join(dir, 'data'), join(dir, 'keys'), { env: { LOG_LEVEL: 'warn' } });
 const results = await runAttacks(server.url);
 server.child.kill('SIGTERM');
 await server.exited;

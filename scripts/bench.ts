@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [--smoke] [--large] [--seconds S] [--concurrency C]
+ * npm run bench -- [--smoke] [--large] [--seconds S] [--concurrency C] [--sizes 10000,100000]
  *
  * One run measures this machine's own limits and the ledger against them, so results are
  * ratios that survive a shared, noisy machine:
@@ -31,13 +31,13 @@ import { load, type LoadResult } from './lib/load.js';
 import { chains, partyIds, registrations } from './lib/workload.js';
 
 const { values } = parseArgs({
-  options: { smoke: { type: 'boolean' }, large: { type: 'boolean' }, seconds: { type: 'string' }, concurrency: { type: 'string', default: '64' } },
+  options: { smoke: { type: 'boolean' }, large: { type: 'boolean' }, seconds: { type: 'string' }, concurrency: { type: 'string', default: '64' }, sizes: { type: 'string' } },
 });
 const smoke = Boolean(values.smoke);
 const seconds = Number(values.seconds ?? (smoke ? 1 : 10));
 const readSeconds = smoke ? 1 : Math.max(2, seconds / 2);
 const concurrency = Number(values.concurrency);
-const sizes = smoke ? [1_000, 10_000] : values.large ? [10_000, 100_000, 1_000_000, 10_000_000] : [10_000, 100_000, 1_000_000];
+const sizes = values.sizes ? values.sizes.split(',').map(Number) : smoke ? [1_000, 10_000] : values.large ? [10_000, 100_000, 1_000_000, 10_000_000] : [10_000, 100_000, 1_000_000];
 const dir = await mkdtemp(join(tmpdir(), 'cartulary-bench-'));
 const results: Record<string, unknown> = { machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, when: new Date().toISOString() }, smoke, seconds };
 const rows: Array<[string, string, string, string]> = [];
@@ -91,7 +91,9 @@ await db.open();
 t0 = performance.now();
 n = 0;
 while (performance.now() - t0 < 1000 * Math.min(seconds, 3)) {
-  await db.batch(statements.slice(0, 1000).map((value, i) => ({ type: 'put' as const, key: uintBE(n + i, 8), value })), { sync: true });
+  const batch = db.batch(); // chained, as the ledger writes
+  statements.slice(0, 1000).forEach((value, i) => batch.put(uintBE(n + i, 8), value));
+  await batch.write({ sync: true });
   n += 1000;
 }
 const levelLimit = rate(n, t0);
@@ -102,7 +104,7 @@ results.limits = { verifySync, verifyPool, floor: floorLoad.perSecond, floorP99:
 // ---------------------------------------------------------------- 2. append
 console.log(`\n2. Append over HTTP: ${concurrency} clients, pre-signed registrations, licences and transfers, ${seconds} s`);
 const appendDir = join(dir, 'append');
-const server = await startChildServer(join(appendDir, 'data'), join(appendDir, 'keys'), [], { LOG_LEVEL: 'info' });
+const server = await startChildServer(join(appendDir, 'data'), join(appendDir, 'keys'), { captureStdout: false });
 const key = parseVerifierKey(/verifier key: (\S+)/.exec(server.output())![1]!);
 let nextChain = 0;
 const perClient = new Map<number, Uint8Array[]>();
@@ -160,7 +162,7 @@ for (const size of sizes) {
   if (process.stdout.isTTY) process.stdout.write('\r');
   await ledger.close();
 
-  const s = await startChildServer(join(scaleDir, 'data'), join(scaleDir, 'keys'), [], { LOG_LEVEL: 'warn' });
+  const s = await startChildServer(join(scaleDir, 'data'), join(scaleDir, 'keys'), { env: { LOG_LEVEL: 'warn' } });
   const rnd = (k: number) => Math.floor(Math.random() * k);
   const loadedSha = () => toHex(sha256(new TextEncoder().encode(`load ${salt} ${rnd(size)}`)));
   const run = (next: () => { method: 'GET' | 'POST'; path: string; body?: Buffer; contentType?: string }) =>

@@ -11,7 +11,7 @@ import { fuzz, pressure } from './lib/fuzz.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '20000' }, seed: { type: 'string' } } });
 const dir = await mkdtemp(join(tmpdir(), 'cartulary-fuzz-'));
-const server = await startChildServer(join(dir, 'data'), join(dir, 'keys'), [], { LOG_LEVEL: 'warn' });
+const server = await startChildServer(join(dir, 'data'), join(dir, 'keys'), { env: { LOG_LEVEL: 'warn' } });
 const started = Date.now();
 const r = await fuzz(server.url, Number(values.requests), values.seed ? { seed: Number(values.seed) } : {});
 const p = await pressure(server.url, { flood: 2000, trickleMs: 8000, requests: 500 });

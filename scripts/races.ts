@@ -11,7 +11,7 @@ import { race } from './lib/races.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' }, clients: { type: 'string', default: '50' }, works: { type: 'string', default: '5' } } });
 const dir = await mkdtemp(join(tmpdir(), 'cartulary-races-'));
-const server = await startChildServer(join(dir, 'data'), join(dir, 'keys'), [], { LOG_LEVEL: 'warn' });
+const server = await startChildServer(join(dir, 'data'), join(dir, 'keys'), { env: { LOG_LEVEL: 'warn' } });
 const r = await race(server.url, { clients: Number(values.clients), works: Number(values.works), durationMs: Number(values.seconds) * 1000 });
 server.child.kill('SIGTERM');
 await server.exited;

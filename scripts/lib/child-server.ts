@@ -15,13 +15,24 @@ export interface ChildServer {
 
 export const CLI = [resolve('src/cli/run.ts')];
 
-export async function startChildServer(dataDir: string, keysDir: string, extra: string[] = [], env: Record<string, string> = {}): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...CLI, 'serve', '--port', '0', '--data', dataDir, '--keys', keysDir, ...extra], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+export interface ChildOptions {
+  /** extra `serve` arguments */
+  args?: string[];
+  env?: Record<string, string>;
+  /** arguments for node itself (--cpu-prof…) */
+  nodeArgs?: string[];
+  /** keep the request log (stdout); a benchmark discards it so the client does not pay for it */
+  captureStdout?: boolean;
+}
+
+export async function startChildServer(dataDir: string, keysDir: string, opts: ChildOptions = {}): Promise<ChildServer> {
+  const capture = opts.captureStdout ?? true;
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', ...CLI, 'serve', '--port', '0', '--data', dataDir, '--keys', keysDir, ...(opts.args ?? [])], {
+    env: { ...process.env, LOG_LEVEL: 'info', ...opts.env },
+    stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const url = await new Promise<string>((ok, fail) => {
@@ -29,7 +40,7 @@ export async function startChildServer(dataDir: string, keysDir: string, extra: 
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) ok(m[1]!);
     };
-    child.stdout!.on('data', onData);
+    child.stdout?.on('data', onData);
     child.stderr!.on('data', onData);
     void exited.then((code) => fail(new Error(`server exited with ${code} before listening:\n${out}`)));
   });

@@ -19,9 +19,15 @@ export const EMPTY_ROOT: Uint8Array = sha256(new Uint8Array(0));
 
 /** MTH({d}) = SHA-256(0x00 ‖ d). */
 export const hashLeaf = (leaf: Uint8Array): Uint8Array => sha256(concatBytes(Uint8Array.of(0), leaf));
+// Node hashing is the hot loop of proofs: reuse one 65-byte buffer (safe: sha256 is synchronous).
+const nodeInput = new Uint8Array(1 + 2 * HASH_SIZE);
+nodeInput[0] = 1;
 /** SHA-256(0x01 ‖ left ‖ right). */
-export const hashChildren = (left: Uint8Array, right: Uint8Array): Uint8Array =>
-  sha256(concatBytes(Uint8Array.of(1), left, right));
+export function hashChildren(left: Uint8Array, right: Uint8Array): Uint8Array {
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 1 + HASH_SIZE);
+  return sha256(nodeInput);
+}
 
 /** A perfect subtree: level `level`, covering leaves [index·2^level, (index+1)·2^level). */
 export interface NodeId {
@@ -72,16 +78,24 @@ function foldRange(hashes: Uint8Array[]): Uint8Array {
   return h;
 }
 
-/** Hashes each range, reading all the perfect nodes they need in one call. */
-export function hashRanges(ranges: readonly LeafRange[], read: NodeReader): Uint8Array[] {
-  const perRange = ranges.map(rangeNodes);
+/**
+ * Hashes each range, reading all the perfect nodes they need in one call. `memo`, when
+ * given, keeps range hashes between calls over the same tree (the receipts of one batch
+ * share most of their ranges).
+ */
+export function hashRanges(ranges: readonly LeafRange[], read: NodeReader, memo?: Map<string, Uint8Array>): Uint8Array[] {
+  const todo = memo ? ranges.filter(([b, e]) => !memo.has(`${b}-${e}`)) : ranges;
+  const perRange = todo.map(rangeNodes);
   const hashes = read(perRange.flat());
   let at = 0;
-  return perRange.map((ids) => {
+  const computed = perRange.map((ids) => {
     const part = hashes.slice(at, at + ids.length);
     at += ids.length;
     return foldRange(part);
   });
+  if (!memo) return computed;
+  todo.forEach(([b, e], i) => memo.set(`${b}-${e}`, computed[i] as Uint8Array));
+  return ranges.map(([b, e]) => memo.get(`${b}-${e}`) as Uint8Array);
 }
 
 /** The ranges whose hashes form the root of a tree of `size` leaves (none for size 0). */

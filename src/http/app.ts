@@ -70,6 +70,9 @@ function bodyParsers(route: Route) {
 export function createApp(handlers: Handlers, opts: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // Express would hash every response body (POSTs too) for an ETag; entries and proofs are
+  // addressed by index and size, so clients need no validators to cache them.
+  app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(helmet());
   app.use(

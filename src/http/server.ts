@@ -38,7 +38,8 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
 };
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
-  const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  // Buffered, asynchronous log writes: one syscall per 4 KiB rather than one per request.
+  const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
   const ledger = await openLedger({ dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.origin ? { origin: opts.origin } : {}) });
   const app = createApp(new Handlers(ledger), { rateLimit: opts.rateLimit ?? DEFAULT_RATE_LIMIT, logger, version: VERSION });
   const server = createServer(app);
@@ -84,6 +85,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         clearInterval(sweep);
         clearTimeout(force);
         await ledger.store.close();
+        logger.flush();
       })();
       return closing;
     },

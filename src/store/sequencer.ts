@@ -229,25 +229,34 @@ export class Sequencer {
     }
 
     const fromBatch: NodeReader = (ids) => ids.map((id) => batchNodes.get(`${id.level}/${id.index}`) ?? (this.store.readNodes([id])[0] as Uint8Array));
+    const memo = new Map<string, Uint8Array>();
     for (const [i, p] of batch.entries()) {
       const outcome = outcomes[i] as (typeof outcomes)[number];
       if ('error' in outcome) p.reject(outcome.error);
       else if (outcome.repeat) this.receiptFor(outcome.index).then((receipt) => p.resolve({ receipt, repeat: true }), p.reject);
       else {
         const leaf = leaves.get(outcome.index) as { hash: Uint8Array; id: Uint8Array };
-        p.resolve({ receipt: this.receipt(outcome.index, leaf, time, note as string, tree.size, fromBatch), repeat: false });
+        p.resolve({ receipt: this.receipt(outcome.index, leaf, time, note as string, tree.size, fromBatch, memo), repeat: false });
       }
     }
   }
 
-  private receipt(index: number, leaf: { hash: Uint8Array; id: Uint8Array }, time: number, checkpoint: string, size: number, read: NodeReader): Receipt {
+  private receipt(
+    index: number,
+    leaf: { hash: Uint8Array; id: Uint8Array },
+    time: number,
+    checkpoint: string,
+    size: number,
+    read: NodeReader,
+    memo?: Map<string, Uint8Array>,
+  ): Receipt {
     return {
       id: toHex(leaf.id),
       index,
       leafHash: toHex(leaf.hash),
       time,
       checkpoint,
-      inclusionProof: { index, size, hashes: hashRanges(inclusionPlan(index, size), read).map(toHex) },
+      inclusionProof: { index, size, hashes: hashRanges(inclusionPlan(index, size), read, memo).map(toHex) },
     };
   }
 
