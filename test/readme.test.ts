@@ -44,6 +44,8 @@ describe('README walkthrough', () => {
     expect(out).toMatch(/^licensed: .*\[evidence verified offline\]$/m);
     expect(out).toMatch(/exit 1: not allowed/);
     expect(out).toMatch(/unlicensed: .*expired[\s\S]*exit 1: the licence has expired by then/);
+    expect(out).toMatch(/licensed: .*\n  contains "My film" .*upload 00:00–00:0\d ↔ work 00:1\d–00:2\d .*as clip: licensed/);
+    expect(out).toMatch(/unlicensed: .*\n.*as clip: unlicensed\nexit 1: carol holds no licence for this clip/);
     expect(out).toMatch(/licence .* revoked by .*superseded by the transfer/);
     expect(out).toMatch(/the file is the registered content/);
     expect(out.trimEnd()).toMatch(/\nverified$/);

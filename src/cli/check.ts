@@ -1,5 +1,9 @@
 import { stat } from 'node:fs/promises';
-import { toHex } from '../core/bytes.js';
+import { extname } from 'node:path';
+import { toBase64, toHex } from '../core/bytes.js';
+import { encodeFrames, FINGERPRINT_KIND } from '../core/fingerprint.js';
+import { fingerprintOrNote, isFingerprintable } from './media.js';
+import { MEDIA_TYPES } from './register.js';
 import type { Verdict } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
@@ -16,12 +20,27 @@ interface CheckAnswer {
   licence: { id: string; uses: string[]; territories: string[] } | null;
   reasons: Array<{ licence: string | null; reason: string }>;
   evidence: unknown;
+  matches: Array<{
+    work: { id: string; owner: string; title: string };
+    segments: Array<{ upload: [number, number]; work: [number, number]; frames: number; distance: number; strength: string }>;
+    strength: string;
+    use: string;
+    verdict: Verdict;
+    licence: { id: string } | null;
+    reasons: Array<{ licence: string | null; reason: string }>;
+    evidence: unknown;
+  }>;
 }
+
+const clock = (ms: number) => {
+  const s = Math.round(ms / 1000);
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+};
 
 export const check: Command = {
   name: 'check',
   summary: 'pre-publish check: may UPLOADER use this content this way, here, now? (exit 0 yes, 1 no, 2 unregistered)',
-  usage: 'cartulary check FILE|SHA256 --uploader PARTY --use U --territory T [--at DATE] [--ledger-key VKEY] [--json] [--server URL]',
+  usage: 'cartulary check FILE|SHA256 --uploader PARTY [--use U] --territory T [--at DATE] [--ledger-key VKEY] [--no-fingerprint] [--json] [--server URL]',
   example: 'cartulary check upload.mp4 --uploader bob --use clip --territory FR --ledger-key "$(cat ledger.vkey)"',
   options: {
     ...serverOption,
@@ -30,6 +49,8 @@ export const check: Command = {
     territory: { type: 'string' },
     at: { type: 'string' },
     'ledger-key': { type: 'string' },
+    'media-type': { type: 'string' },
+    'no-fingerprint': { type: 'boolean' },
     json: { type: 'boolean' },
   },
   async run(v, [target], io) {
@@ -37,22 +58,49 @@ export const check: Command = {
     const isFile = await stat(target).then((s) => s.isFile(), () => false);
     const sha256 = isFile || !/^[0-9a-f]{64}$/.test(target) ? toHex((await hashFile(target, io)).sha256) : target;
     const at = dateArg(str(v.at), '--at');
-    const query = { sha256, uploader: await partyArg(str(v.uploader), v, '--uploader'), use: str(v.use), territory: str(v.territory), ...(at !== undefined ? { at } : {}) };
+    const mediaType = str(v['media-type']) ?? MEDIA_TYPES[extname(target).toLowerCase()] ?? '';
+    const print = isFile && isFingerprintable(mediaType) && !v['no-fingerprint'] ? await fingerprintOrNote(target, mediaType, 'check', io) : null;
+    const query = {
+      sha256,
+      ...(print && print.frames.length ? { fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(print.frames)), mirrored: toBase64(encodeFrames(print.mirrored)) } } : {}),
+      uploader: await partyArg(str(v.uploader), v, '--uploader'),
+      ...(str(v.use) ? { use: str(v.use) } : {}),
+      territory: str(v.territory),
+      ...(at !== undefined ? { at } : {}),
+    };
     const answer = await client(v).postJson<CheckAnswer>('/v1/check', query);
     const vkey = str(v['ledger-key']);
-    if (vkey && answer.evidence) {
-      const result = verifyBundle(answer.evidence, await ledgerKeyArg(vkey));
-      if (!result.ok) throw new CartularyError('verification-failed', `the server's evidence does not verify: ${result.failure?.code}: ${result.failure?.detail}`);
-      if (result.verdict !== answer.verdict) throw new CartularyError('verification-failed', `the server says ${answer.verdict}, its evidence says ${result.verdict}`);
+    if (vkey) {
+      const key = await ledgerKeyArg(vkey);
+      const check = (bundle: unknown, what: string) => {
+        const result = verifyBundle(bundle, key);
+        if (!result.ok) throw new CartularyError('verification-failed', `the server's evidence for ${what} does not verify: ${result.failure?.code}: ${result.failure?.detail}`);
+        return result;
+      };
+      if (answer.evidence && check(answer.evidence, 'the verdict').verdict !== answer.verdict) {
+        throw new CartularyError('verification-failed', `the server says ${answer.verdict}, its evidence says otherwise`);
+      }
+      for (const m of answer.matches) check(m.evidence, `work ${m.work.id}`);
     }
+    const verified = vkey && (answer.evidence || answer.matches.length) ? ' [evidence verified offline]' : '';
     if (v.json) io.out(JSON.stringify(answer, null, 2));
-    else io.out(describe(answer, query.use ?? '', query.territory ?? '') + (vkey && answer.evidence ? ' [evidence verified offline]' : ''));
+    else {
+      io.out(describe(answer, str(v.use) ?? answer.matches[0]?.use ?? 'publish', query.territory ?? '') + verified);
+      for (const m of answer.matches) {
+        const where = m.segments.map((s) => `upload ${clock(s.upload[0])}–${clock(s.upload[1])} ↔ work ${clock(s.work[0])}–${clock(s.work[1])} (${s.frames} frames, ${s.distance} bits, ${s.strength})`).join('; ');
+        io.out(`  ${m.strength === 'match' ? 'contains' : 'may contain (review)'} "${m.work.title}" (work ${m.work.id.slice(0, 12)}…, owner ${m.work.owner.slice(0, 12)}…): ${where}; as ${m.use}: ${m.verdict}`);
+      }
+    }
     return EXIT_FOR[answer.verdict];
   },
 };
 
 function describe(a: CheckAnswer, use: string, territory: string): string {
-  const work = a.works[0];
+  const work = a.works[0] ?? a.matches.find((m) => m.strength === 'match')?.work;
+  if (!a.works.length && work) {
+    const m = a.matches.find((x) => x.strength === 'match');
+    return `${a.verdict}: the upload contains parts of ${a.matches.filter((x) => x.strength === 'match').length} registered work(s); ${m?.verdict === 'licensed' || m?.verdict === 'owner' ? 'the uploader may use them' : `uploader may not use "${work.title}" as ${m?.use}`}`;
+  }
   switch (a.verdict) {
     case 'unregistered':
       return 'unregistered: no work in the ledger has this content';

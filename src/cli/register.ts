@@ -2,11 +2,13 @@ import { writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { signStatement } from '../core/cose.js';
 import { CartularyError } from '../core/errors.js';
+import { encodeFrames, FINGERPRINT_KIND } from '../core/fingerprint.js';
+import { fingerprintOrNote, isFingerprintable } from './media.js';
 import { client, printReceipt, signingKey, signingOptions, listArg } from './client.js';
 import { str, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
 
-const MEDIA_TYPES: Record<string, string> = {
+export const MEDIA_TYPES: Record<string, string> = {
   '.mp4': 'video/mp4', '.m4v': 'video/mp4', '.mov': 'video/quicktime', '.webm': 'video/webm', '.mkv': 'video/x-matroska',
   '.mp3': 'audio/mpeg', '.m4a': 'audio/mp4', '.wav': 'audio/wav', '.flac': 'audio/flac', '.ogg': 'audio/ogg',
   '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.gif': 'image/gif', '.webp': 'image/webp',
@@ -16,23 +18,34 @@ const MEDIA_TYPES: Record<string, string> = {
 export const register: Command = {
   name: 'register',
   summary: 'register a file as an original work; saves the receipt and evidence as FILE.cartulary.json',
-  usage: 'cartulary register FILE --key K [--title T] [--media-type M] [--creator NAME]… [--server URL]',
+  usage: 'cartulary register FILE --key K [--title T] [--media-type M] [--creator NAME]… [--no-fingerprint] [--server URL]',
   example: 'cartulary register film.mp4 --key alice --title "My film"',
-  options: { ...signingOptions, title: { type: 'string' }, 'media-type': { type: 'string' }, creator: { type: 'string', multiple: true } },
+  options: {
+    ...signingOptions,
+    title: { type: 'string' },
+    'media-type': { type: 'string' },
+    creator: { type: 'string', multiple: true },
+    'no-fingerprint': { type: 'boolean' },
+  },
   async run(v, [file], io) {
     if (!file) throw new CartularyError('invalid', 'FILE is required');
     const signer = await signingKey(v);
     const { sha256, size } = await hashFile(file, io);
     const creators = listArg(v.creator);
+    const mediaType = str(v['media-type']) ?? MEDIA_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+    // Video and images carry perceptual fingerprints in the signed claim, so re-encodes,
+    // clips and compilations of the work can be recognised later.
+    const frames = isFingerprintable(mediaType) && !v['no-fingerprint'] ? (await fingerprintOrNote(file, mediaType, 'register', io)).frames : [];
     const statement = signStatement(
       {
         type: 'register',
         issuedAt: Date.now(),
         sha256,
         size,
-        mediaType: str(v['media-type']) ?? MEDIA_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+        mediaType,
         title: str(v.title) ?? basename(file),
         ...(creators.length ? { creators } : {}),
+        ...(frames.length ? { fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] } : {}),
       },
       signer,
     );
@@ -42,6 +55,7 @@ export const register: Command = {
     const out = `${file}.cartulary.json`;
     await writeFile(out, `${JSON.stringify({ receipt: result.receipt, evidence }, null, 2)}\n`);
     printReceipt(io, `registered ${file} as work`, result);
+    if (frames.length) io.out(`  fingerprinted: ${frames.length} frames`);
     io.out(`  receipt and evidence saved to ${out}`);
     return 0;
   },

@@ -2,7 +2,9 @@
  * The pre-publish check (DESIGN §8): may this uploader use this content this way, here, now?
  * One verdict, the works matched, the licence that allows the use if any, and why not.
  */
+import type { FrameHash } from './fingerprint.js';
 import type { LedgerView, LicenceRecord, WorkRecord } from './records.js';
+import { segmentsOf, type Segment } from './similarity.js';
 import { licenceStanding } from './rules.js';
 import { coversTerritory, coversUse } from './scope.js';
 
@@ -27,7 +29,11 @@ export interface CheckResult {
 }
 
 export function checkUse(view: LedgerView, q: CheckQuery): CheckResult {
-  const works = view.worksBySha(q.sha256).flatMap((id) => view.work(id) ?? []);
+  return judge(view, view.worksBySha(q.sha256).flatMap((id) => view.work(id) ?? []), q);
+}
+
+/** The verdict for `works` (all registrations of one content, earliest first). */
+export function judge(view: LedgerView, works: WorkRecord[], q: Omit<CheckQuery, 'sha256'>): CheckResult {
   const result = (verdict: Verdict, extra: Partial<CheckResult> = {}): CheckResult => ({ verdict, works, licence: null, reasons: [], ...extra });
   const [work] = works;
   if (!work) return result('unregistered');
@@ -45,4 +51,58 @@ export function checkUse(view: LedgerView, q: CheckQuery): CheckResult {
     reasons.push({ licence: licence.id, reason });
   }
   return result('unlicensed', { reasons: reasons.length > 0 ? reasons : [{ licence: null, reason: 'no-licence' }] });
+}
+
+export interface MatchVerdict extends CheckResult {
+  work: WorkRecord;
+  segments: Segment[];
+  strength: 'match' | 'review';
+  /** the use the match implies (or the one asked about) */
+  use: string;
+}
+
+/**
+ * The use a match implies: segments of several works make a compilation; several jumps
+ * through one work, a recap ("a film in N minutes"); most of one work, a re-upload
+ * (publish); a part of one work, a clip.
+ */
+export function impliedUse(matchedWorks: number, segments: readonly Segment[], workDurationMs: number): string {
+  if (matchedWorks > 1) return 'compilation';
+  if (segments.length >= 3) return 'recap';
+  const covered = segments.reduce((ms, s) => ms + (s.work[1] - s.work[0]), 0);
+  return workDurationMs > 0 && covered >= workDurationMs * 0.9 ? 'publish' : 'clip';
+}
+
+/**
+ * The pre-publish check by fingerprints: the works an upload's frames match, where, and the
+ * licence verdict for each under the use the match implies (or `q.use` when given). The
+ * overall verdict counts only `match`-strength works: unlicensed if any is, else contested
+ * if any is, else owner if all are the uploader's, else licensed; unregistered if none.
+ */
+export function checkFrames(
+  view: LedgerView,
+  frames: ReadonlyArray<FrameHash & { mirrored?: Uint8Array }>,
+  q: Omit<CheckQuery, 'sha256' | 'use'> & { use?: string },
+): { verdict: Verdict; matches: MatchVerdict[] } {
+  const found = segmentsOf(view.frameHits(frames));
+  const strong = found.filter((m) => m.strength === 'match').length;
+  const matches = found.flatMap((m): MatchVerdict[] => {
+    const work = view.work(m.work);
+    if (!work) return [];
+    const use = q.use ?? impliedUse(strong, m.segments, m.workDurationMs);
+    const others = view.worksBySha(work.sha256).flatMap((id) => view.work(id) ?? []);
+    return [{ ...judge(view, others, { ...q, use }), work, segments: m.segments, strength: m.strength, use }];
+  });
+  const verdicts = matches.filter((m) => m.strength === 'match').map((m) => m.verdict);
+  const verdict: Verdict =
+    verdicts.length === 0
+      ? 'unregistered'
+      : verdicts.includes('unlicensed')
+        ? 'unlicensed'
+        : verdicts.includes('contested')
+          ? 'contested'
+          : verdicts.every((v) => v === 'owner')
+            ? 'owner'
+            : 'licensed';
+  return { verdict, matches };
 }

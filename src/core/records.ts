@@ -2,6 +2,8 @@
  * The ledger's derived state: what a replay of the log through the rules produces.
  * Ids, parties and hashes are lowercase hex; times are the ledger's ms.
  */
+import type { FrameHash } from './fingerprint.js';
+import type { FrameHit } from './similarity.js';
 import type { Use } from './statements.js';
 
 export type WorkStatus = 'registered' | 'contested';
@@ -60,6 +62,8 @@ export interface LedgerView {
   /** ids of the works registered with this content, earliest first */
   worksBySha(sha256: string): readonly string[];
   party(party: string): PartyRecord | undefined;
+  /** indexed frames of registered works near the given frames (see similarity.ts) */
+  frameHits(frames: readonly FrameHash[]): FrameHit[];
 }
 
 /** The state changes of one accepted statement, for the store to write in its batch. */
@@ -69,4 +73,6 @@ export interface Effects {
   licences: Array<{ before: LicenceRecord | undefined; after: LicenceRecord }>;
   sha?: { sha256: string; works: string[] };
   party?: PartyRecord;
+  /** a registration's fingerprint frames, as signed, for the similarity index */
+  frames?: { work: string; bytes: Uint8Array };
 }

@@ -6,6 +6,8 @@
 import { toHex } from './bytes.js';
 import type { SignedStatement } from './cose.js';
 import { CartularyError } from './errors.js';
+import { decodeFrames, FINGERPRINT_KIND } from './fingerprint.js';
+import { segmentsOf } from './similarity.js';
 import type { Effects, LedgerView, LicenceRecord, WorkRecord } from './records.js';
 import { activeAt, outsideScope, scopesOverlap } from './scope.js';
 import {
@@ -67,16 +69,35 @@ function touch(work: WorkRecord, ctx: Context): WorkRecord {
 }
 const lastIndex = (work: WorkRecord) => work.history[work.history.length - 1] ?? null;
 
+/** A registration contests another party's work when this many of its frames match it (all of a short one's). */
+export function contestThreshold(frames: number): number {
+  return Math.min(frames, Math.max(5, Math.ceil(frames * 0.3)));
+}
+
+/** Earlier works of other parties whose frames this registration's frames match (DESIGN §4, issue 7). */
+function lookalikes(ctx: Context, p: RegisterPayload, exclude: ReadonlySet<string>): WorkRecord[] {
+  const encoded = p.fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value;
+  if (!encoded) return [];
+  const frames = decodeFrames(encoded);
+  return segmentsOf(ctx.view.frameHits(frames))
+    .filter((m) => !exclude.has(m.work) && m.segments.reduce((n, s) => n + (s.strength === 'match' ? s.frames : 0), 0) >= contestThreshold(frames.length))
+    .map((m) => existingWork(ctx.view, m.work, 'payload.fingerprints'))
+    .filter((w) => w.owner !== ctx.signer && w.registrant !== ctx.signer);
+}
+
 function register(ctx: Context, p: RegisterPayload): Effects {
   const sha256 = toHex(p.sha256);
-  const earlier = ctx.view.worksBySha(sha256).map((id) => existingWork(ctx.view, id, 'payload.sha256'));
-  const mine = earlier.find((w) => w.registrant === ctx.signer || w.owner === ctx.signer);
+  const sameContent = ctx.view.worksBySha(sha256).map((id) => existingWork(ctx.view, id, 'payload.sha256'));
+  const mine = sameContent.find((w) => w.registrant === ctx.signer || w.owner === ctx.signer);
   if (mine) {
     throw new CartularyError('conflict', `payload.sha256: this content is already registered by the same party as work ${mine.id}`, {
       field: 'payload.sha256',
       info: { work: mine.id },
     });
   }
+  // A re-encode of another party's work is contested against it, just as an exact copy is.
+  const earlier = [...sameContent, ...lookalikes(ctx, p, new Set(sameContent.map((w) => w.id)))];
+  const frames = p.fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value;
   const work: WorkRecord = {
     id: ctx.id,
     sha256,
@@ -101,7 +122,8 @@ function register(ctx: Context, p: RegisterPayload): Effects {
     workPrev: null,
     works: [...contested, { before: undefined, after: work }],
     licences: [],
-    sha: { sha256, works: [...earlier.map((w) => w.id), ctx.id] },
+    sha: { sha256, works: [...sameContent.map((w) => w.id), ctx.id] },
+    ...(frames && frames.length > 0 ? { frames: { work: ctx.id, bytes: frames } } : {}),
   };
 }
 

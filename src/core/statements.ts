@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { toHex } from './bytes.js';
 import { CartularyError } from './errors.js';
+import { FINGERPRINT_KIND } from './fingerprint.js';
 import { ISO_3166_ALPHA2, WORLD } from './territories.js';
 
 /** How far ahead of the ledger's clock a signer's `issuedAt` may be. */
@@ -30,7 +31,11 @@ export const registerSchema = z.strictObject({
   title: text(512),
   creators: z.array(text(256)).max(64).optional(),
   fingerprints: z
-    .array(z.strictObject({ kind: text(32), value: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length <= 8192, 'must be a byte string of at most 8192 bytes') }))
+    .array(
+      z
+        .strictObject({ kind: text(32), value: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length <= 15_000, 'must be a byte string of at most 15,000 bytes') })
+        .refine((f) => f.kind !== FINGERPRINT_KIND || f.value.length % 20 === 0, { message: `${FINGERPRINT_KIND} frames are 20-byte records`, path: ['value'] }),
+    )
     .max(16)
     .optional(),
   derivedFrom: z.array(bytes32).max(64).optional(),

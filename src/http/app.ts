@@ -63,7 +63,7 @@ function bodyParsers(route: Route) {
       next();
     },
     ...(route.body.cose ? [express.raw({ type: COSE, limit: MAX_STATEMENT_BYTES })] : []),
-    ...(route.body.json ? [express.json({ type: 'application/json', limit: JSON_LIMIT, strict: true })] : []),
+    ...(route.body.json ? [express.json({ type: 'application/json', limit: route.body.jsonLimit ?? JSON_LIMIT, strict: true })] : []),
   ];
 }
 

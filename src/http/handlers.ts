@@ -4,7 +4,9 @@
  */
 import type { z } from 'zod';
 import { fromBase64, fromHex, toHex } from '../core/bytes.js';
+import { checkFrames } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
+import { decodeFrames, type FrameHash } from '../core/fingerprint.js';
 import { consistencyPlan, EMPTY_ROOT, hashRanges, inclusionPlan } from '../core/merkle.js';
 import { zodRefusal } from '../core/statements.js';
 import { EvidenceBuilder } from '../store/evidence.js';
@@ -138,13 +140,42 @@ export class Handlers {
   check(body: unknown): Reply {
     const q = parse(checkBody, body, 'body');
     const now = this.clock();
-    const { result, bundle } = this.evidence.forCheck({ ...q, at: q.at ?? now });
+    const base = { uploader: q.uploader, territory: q.territory, at: q.at ?? now };
+    // An exact copy of a whole work is a re-upload: `publish` unless another use is asked about.
+    const exact = q.sha256 ? this.evidence.forCheck({ ...base, sha256: q.sha256, use: q.use ?? 'publish' }) : null;
+    const byFrames = q.fingerprints ? checkFrames(this.store, this.queryFrames(q.fingerprints), { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
+    const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
     return ok({
-      verdict: result.verdict,
-      works: result.works.map((w) => workView(this.store, w, now)),
-      licence: result.licence ? licenceView(this.store, result.licence, now) : null,
-      reasons: result.reasons,
-      evidence: bundle,
+      verdict: decided?.verdict ?? byFrames?.verdict ?? 'unregistered',
+      works: (decided?.works ?? []).map((w) => workView(this.store, w, now)),
+      licence: decided?.licence ? licenceView(this.store, decided.licence, now) : null,
+      reasons: decided?.reasons ?? [],
+      evidence: decided ? exact?.bundle ?? null : null,
+      matches: (byFrames?.matches ?? []).map((m) => ({
+        work: workView(this.store, m.work, now),
+        segments: m.segments,
+        strength: m.strength,
+        use: m.use,
+        verdict: m.verdict,
+        licence: m.licence ? licenceView(this.store, m.licence, now) : null,
+        reasons: m.reasons,
+        evidence: this.evidence.forWork(m.work.id),
+      })),
+    });
+  }
+
+  private queryFrames(f: { frames: string; mirrored?: string | undefined }): Array<FrameHash & { mirrored?: Uint8Array }> {
+    const decode = (b64: string, field: string) => {
+      try {
+        return decodeFrames(fromBase64(b64, field));
+      } catch (e) {
+        throw new CartularyError('malformed', `${field}: ${(e as Error).message}`, { field });
+      }
+    };
+    const mirrored = new Map((f.mirrored ? decode(f.mirrored, 'body.fingerprints.mirrored') : []).map((m) => [m.timeMs, m.hash]));
+    return decode(f.frames, 'body.fingerprints.frames').map((frame) => {
+      const m = mirrored.get(frame.timeMs);
+      return m ? { ...frame, mirrored: m } : frame;
     });
   }
 

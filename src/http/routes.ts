@@ -17,7 +17,7 @@ export interface Route {
   path: string;
   summary: string;
   /** what the body may be; GET routes take none */
-  body?: { json?: z.ZodType; cose?: boolean };
+  body?: { json?: z.ZodType; cose?: boolean; jsonLimit?: number };
   query?: z.ZodObject;
   params?: Record<string, string>;
   /** the success response: a schema, or text */
@@ -81,7 +81,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post', path: '/v1/check', summary: 'Pre-publish check: may this uploader use this content this way, here, now?',
-    body: { json: s.checkBody }, response: s.checkResultSchema, errors: [400, 413, 415, 429], write: false,
+    body: { json: s.checkBody, jsonLimit: 1024 * 1024 }, response: s.checkResultSchema, errors: [400, 413, 415, 429], write: false,
     run: (h, i) => h.check(i.body),
   },
   {

@@ -3,6 +3,7 @@
  * them, and the OpenAPI document is generated from the same schemas.
  */
 import { z } from 'zod';
+import { FINGERPRINT_KIND } from '../core/fingerprint.js';
 import { USES } from '../core/statements.js';
 import { ISO_3166_ALPHA2, WORLD } from '../core/territories.js';
 import { bundleSchema } from '../verify/bundle.js';
@@ -21,13 +22,25 @@ export const inclusionQuery = z.strictObject({ index: natString, size: natString
 export const consistencyQuery = z.strictObject({ from: natString, to: natString });
 export const worksQuery = z.strictObject({ sha256: hex64 });
 
-export const checkBody = z.strictObject({
-  sha256: hex64,
-  uploader: hex64,
-  use: z.enum(USES),
-  territory: z.string().refine((t) => t === WORLD || ISO_3166_ALPHA2.has(t), 'must be an ISO 3166-1 alpha-2 code or "*"'),
-  at: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional().describe('ms since the epoch; default now'),
-});
+const base64 = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
+
+export const checkBody = z
+  .strictObject({
+    sha256: hex64.optional().describe("the upload's SHA-256, for an exact match"),
+    fingerprints: z
+      .strictObject({
+        kind: z.literal(FINGERPRINT_KIND),
+        frames: base64(400_000).describe('20-byte records [u32 ms ‖ pHash ‖ dHash], sampled at 4 fps'),
+        mirrored: base64(400_000).optional().describe('the same frames hashed mirrored'),
+      })
+      .optional(),
+    uploader: hex64,
+    use: z.enum(USES).optional().describe('required for a sha256-only check; with fingerprints, the default is the use the match implies'),
+    territory: z.string().refine((t) => t === WORLD || ISO_3166_ALPHA2.has(t), 'must be an ISO 3166-1 alpha-2 code or "*"'),
+    at: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional().describe('ms since the epoch; default now'),
+  })
+  .refine((b) => b.sha256 !== undefined || b.fingerprints !== undefined, { message: 'give sha256, fingerprints or both', path: ['sha256'] })
+  .refine((b) => b.use !== undefined || b.fingerprints !== undefined, { message: 'use is required for a sha256-only check', path: ['use'] });
 
 export const receiptSchema = z
   .object({
@@ -116,6 +129,20 @@ export const checkResultSchema = z
     licence: licenceSchema.nullable(),
     reasons: z.array(z.object({ licence: hex64.nullable(), reason: z.string() })),
     evidence: bundleSchema.nullable(),
+    matches: z
+      .array(
+        z.object({
+          work: workSchema,
+          segments: z.array(z.object({ upload: z.tuple([z.number(), z.number()]), work: z.tuple([z.number(), z.number()]), frames: z.number().int(), distance: z.number(), strength: z.enum(['match', 'review']) })),
+          strength: z.enum(['match', 'review']),
+          use: z.string(),
+          verdict: z.enum(['owner', 'licensed', 'unlicensed', 'contested', 'unregistered']),
+          licence: licenceSchema.nullable(),
+          reasons: z.array(z.object({ licence: hex64.nullable(), reason: z.string() })),
+          evidence: bundleSchema,
+        }),
+      )
+      .describe('near-duplicate matches by fingerprint, strongest first'),
   })
   .meta({ id: 'CheckResult' });
 

@@ -23,7 +23,11 @@ export class EvidenceBuilder {
   forWork(workId: string): EvidenceBundle {
     const work = this.store.work(workId);
     if (!work) throw new CartularyError('not-found', `work ${workId} is not in the ledger`);
-    const rivals = this.worksOf(work.sha256).filter((w) => w.id !== work.id);
+    // Every registration that contests this one (same content or a lookalike), so the
+    // offline replay reaches the same status.
+    const rivals = [...new Set([...this.worksOf(work.sha256).map((w) => w.id), ...work.contestedBy])]
+      .filter((id) => id !== work.id)
+      .flatMap((id) => this.store.work(id) ?? []);
     const indices = [...work.history, ...rivals.map((w) => w.history[0] as number)];
     return this.bundle({ work: work.id }, indices, this.claims([work], this.licencesOf([work])));
   }

@@ -11,7 +11,8 @@
  *   S sha256           → [work ids] earliest first (CBOR)  │ written in the same
  *   P party            → PartyRecord (CBOR)                │ batch as the leaves
  *   O party work       → ''  works a party owns            │
- *   G party licence    → ''  licences a party holds        ┘
+ *   G party licence    → ''  licences a party holds        │
+ *   F work             → fingerprint frames as signed      ┘ (rebuilt into memory at open)
  *   M name             → metadata (the origin)
  */
 import { concatBytes, fromHex, uintBE, utf8 } from '../core/bytes.js';
@@ -31,6 +32,7 @@ export const PREFIX = {
   party: P('P'),
   owned: P('O'),
   held: P('G'),
+  frames: P('F'),
   meta: P('M'),
 } as const;
 
@@ -45,6 +47,7 @@ export const key = {
   party: (party: string) => concatBytes(PREFIX.party, id32(party)),
   owned: (party: string, work: string) => concatBytes(PREFIX.owned, id32(party), id32(work)),
   held: (party: string, licence: string) => concatBytes(PREFIX.held, id32(party), id32(licence)),
+  frames: (work: string) => concatBytes(PREFIX.frames, id32(work)),
   meta: (name: string) => concatBytes(PREFIX.meta, utf8(name)),
 };
 

@@ -11,7 +11,9 @@
  */
 import { ClassicLevel } from 'classic-level';
 import { toHex, readUintBE } from '../core/bytes.js';
+import type { FrameHash } from '../core/fingerprint.js';
 import type { NodeId, NodeReader } from '../core/merkle.js';
+import { SimilarityIndex, type FrameHit } from '../core/similarity.js';
 import type { Effects, LedgerView, LicenceRecord, PartyRecord, WorkRecord } from '../core/records.js';
 import { CartularyError } from '../core/errors.js';
 import { key, prefixRange, PREFIX } from './layout.js';
@@ -27,6 +29,9 @@ const encodeRecord = (record: unknown): Uint8Array => Buffer.from(JSON.stringify
 const decodeRecord = <T>(bytes: Uint8Array): T => JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as T;
 
 export class LedgerStore implements LedgerView {
+  /** the fingerprint frames of every registered work, in memory for near-duplicate search */
+  readonly similarity = new SimilarityIndex();
+
   private constructor(readonly db: ClassicLevel<Uint8Array, Uint8Array>) {}
 
   static async open(dir: string): Promise<LedgerStore> {
@@ -37,7 +42,9 @@ export class LedgerStore implements LedgerView {
       const reason = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
       throw new CartularyError('unavailable', `cannot open the ledger data folder ${dir}: ${reason}`, { cause: e });
     }
-    return new LedgerStore(db);
+    const store = new LedgerStore(db);
+    for await (const [k, v] of db.iterator(prefixRange(PREFIX.frames))) store.similarity.addEncoded(toHex(k.subarray(1)), v);
+    return store;
   }
 
   close(): Promise<void> {
@@ -84,6 +91,10 @@ export class LedgerStore implements LedgerView {
   }
   party(party: string): PartyRecord | undefined {
     return this.record(key.party(party));
+  }
+
+  frameHits(frames: readonly FrameHash[]): FrameHit[] {
+    return this.similarity.hits(frames);
   }
 
   // --- the log and the tree ---
@@ -155,5 +166,6 @@ export function effectOps(effects: Effects): BatchOp[] {
   }
   if (effects.sha) ops.push(put(key.sha(effects.sha.sha256), encodeRecord(effects.sha.works)));
   if (effects.party) ops.push(put(key.party(effects.party.party), encodeRecord(effects.party)));
+  if (effects.frames) ops.push(put(key.frames(effects.frames.work), effects.frames.bytes));
   return ops;
 }

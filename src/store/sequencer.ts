@@ -222,6 +222,8 @@ export class Sequencer {
         for (const p of [...batch, ...this.queue.splice(0)]) p.reject(err);
         return;
       }
+      // Only what is durable joins the store's similarity index.
+      for (const [work, bytes] of state.fingerprints) this.store.similarity.addEncoded(work, bytes);
       this.tree = tree;
       this.prevHash = prev;
       this.lastTime = time;

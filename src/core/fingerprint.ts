@@ -1,0 +1,185 @@
+/**
+ * Perceptual frame fingerprints: the one final step that images and video frames share,
+ * so their hashes are comparable. From a greyscale raster of any size:
+ *   1. crop dark borders (letterbox and pillarbox bars);
+ *   2. area-average to 32×32 luma;
+ *   3. skip flat frames (nothing to recognise);
+ *   4. pHash: 2-D DCT-II of the 32×32, the 8×8 lowest frequencies but DC, each bit
+ *      "above the median"; dHash: the 32×32 area-averaged to 9×8, each bit "brighter than
+ *      its right neighbour". 8 + 8 bytes.
+ * Measured on generated media: re-encodes, 50 % resizes and brightness changes stay within
+ * ~0–8 bits; unrelated frames rarely come closer than 13.
+ */
+
+export interface Raster {
+  width: number;
+  height: number;
+  /** one byte of luma per pixel, row by row */
+  data: Uint8Array;
+}
+
+/** A sampled frame: its time in the media and its 16-byte hash (pHash ‖ dHash). */
+export interface FrameHash {
+  timeMs: number;
+  hash: Uint8Array;
+}
+
+export const FRAME_HASH_BYTES = 16;
+export const FINGERPRINT_KIND = 'phash-dhash/v1';
+const RECORD_BYTES = 4 + FRAME_HASH_BYTES;
+const SIDE = 32;
+const DARK = 28;
+const FLAT_STDDEV = 3;
+
+/** Box-filter resize with fractional coverage: every source pixel counts by its area. */
+export function areaResize(src: Raster, width: number, height: number): Float64Array {
+  const out = new Float64Array(width * height);
+  const sx = src.width / width;
+  const sy = src.height / height;
+  for (let oy = 0; oy < height; oy++) {
+    const y0 = oy * sy;
+    const y1 = y0 + sy;
+    for (let ox = 0; ox < width; ox++) {
+      const x0 = ox * sx;
+      const x1 = x0 + sx;
+      let sum = 0;
+      for (let y = Math.floor(y0); y < Math.ceil(y1); y++) {
+        const wy = Math.min(y + 1, y1) - Math.max(y, y0);
+        const row = y * src.width;
+        for (let x = Math.floor(x0); x < Math.ceil(x1); x++) {
+          sum += (src.data[row + x] ?? 0) * wy * (Math.min(x + 1, x1) - Math.max(x, x0));
+        }
+      }
+      out[oy * width + ox] = sum / (sx * sy);
+    }
+  }
+  return out;
+}
+
+/** Removes uniform dark bars at the edges, keeping at least half of each dimension. */
+export function cropDarkBorders(src: Raster): Raster {
+  const { width, height, data } = src;
+  const rowDark = (y: number) => {
+    let max = 0;
+    for (let x = 0; x < width; x++) max = Math.max(max, data[y * width + x] ?? 0);
+    return max < DARK;
+  };
+  const colDark = (x: number, top: number, bottom: number) => {
+    let max = 0;
+    for (let y = top; y < bottom; y++) max = Math.max(max, data[y * width + x] ?? 0);
+    return max < DARK;
+  };
+  let top = 0;
+  let bottom = height;
+  while (top < height / 4 && rowDark(top)) top++;
+  while (bottom > (height * 3) / 4 && rowDark(bottom - 1)) bottom--;
+  let left = 0;
+  let right = width;
+  while (left < width / 4 && colDark(left, top, bottom)) left++;
+  while (right > (width * 3) / 4 && colDark(right - 1, top, bottom)) right--;
+  if (top === 0 && bottom === height && left === 0 && right === width) return src;
+  const w = right - left;
+  const h = bottom - top;
+  const out = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) out.set(data.subarray((top + y) * width + left, (top + y) * width + right), y * w);
+  return { width: w, height: h, data: out };
+}
+
+export function mirror(src: Raster): Raster {
+  const out = new Uint8Array(src.data.length);
+  for (let y = 0; y < src.height; y++) {
+    for (let x = 0; x < src.width; x++) out[y * src.width + x] = src.data[y * src.width + (src.width - 1 - x)] as number;
+  }
+  return { ...src, data: out };
+}
+
+// DCT-II basis for 32 points, computed once.
+const COS = (() => {
+  const table = new Float64Array(SIDE * SIDE);
+  for (let k = 0; k < SIDE; k++) for (let n = 0; n < SIDE; n++) table[k * SIDE + n] = Math.cos((Math.PI / SIDE) * (n + 0.5) * k);
+  return table;
+})();
+
+function bitsToBytes(bits: boolean[]): Uint8Array {
+  const out = new Uint8Array(bits.length / 8);
+  bits.forEach((b, i) => {
+    if (b) out[i >> 3] = (out[i >> 3] as number) | (0x80 >> (i & 7));
+  });
+  return out;
+}
+
+function pHash(px: Float64Array): Uint8Array {
+  // Only the 8×8 lowest frequencies are needed: rows first, then those columns.
+  const rows = new Float64Array(SIDE * 9);
+  for (let y = 0; y < SIDE; y++) {
+    for (let k = 0; k < 9; k++) {
+      let s = 0;
+      for (let x = 0; x < SIDE; x++) s += (px[y * SIDE + x] as number) * (COS[k * SIDE + x] as number);
+      rows[y * 9 + k] = s;
+    }
+  }
+  const coefficients: number[] = [];
+  for (let v = 1; v <= 8; v++) {
+    for (let u = 1; u <= 8; u++) {
+      let s = 0;
+      for (let y = 0; y < SIDE; y++) s += (rows[y * 9 + u] as number) * (COS[v * SIDE + y] as number);
+      coefficients.push(s);
+    }
+  }
+  const median = [...coefficients].sort((a, b) => a - b)[32] as number;
+  return bitsToBytes(coefficients.map((c) => c > median));
+}
+
+function dHash(px: Float64Array): Uint8Array {
+  const small = areaResize({ width: SIDE, height: SIDE, data: Uint8Array.from(px, (v) => Math.round(v)) }, 9, 8);
+  const bits: boolean[] = [];
+  for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) bits.push((small[y * 9 + x] as number) > (small[y * 9 + x + 1] as number));
+  return bitsToBytes(bits);
+}
+
+/** The 16-byte hash of a frame, or null for a flat frame (a fade, a black or blank card). */
+export function hashFrame(raster: Raster): Uint8Array | null {
+  const px = areaResize(cropDarkBorders(raster), SIDE, SIDE);
+  let mean = 0;
+  for (const v of px) mean += v;
+  mean /= px.length;
+  let variance = 0;
+  for (const v of px) variance += (v - mean) ** 2;
+  if (Math.sqrt(variance / px.length) < FLAT_STDDEV) return null;
+  const out = new Uint8Array(FRAME_HASH_BYTES);
+  out.set(pHash(px), 0);
+  out.set(dHash(px), 8);
+  return out;
+}
+
+/** Frames as they travel in a `register` statement: [u32 time ms ‖ 16-byte hash]… */
+export function encodeFrames(frames: readonly FrameHash[]): Uint8Array {
+  const out = new Uint8Array(frames.length * RECORD_BYTES);
+  const view = new DataView(out.buffer);
+  frames.forEach((f, i) => {
+    view.setUint32(i * RECORD_BYTES, f.timeMs);
+    out.set(f.hash, i * RECORD_BYTES + 4);
+  });
+  return out;
+}
+
+export function decodeFrames(bytes: Uint8Array): FrameHash[] {
+  if (bytes.length % RECORD_BYTES !== 0) throw new RangeError(`fingerprint frames must be a multiple of ${RECORD_BYTES} bytes`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: FrameHash[] = [];
+  for (let at = 0; at < bytes.length; at += RECORD_BYTES) out.push({ timeMs: view.getUint32(at), hash: bytes.slice(at + 4, at + RECORD_BYTES) });
+  return out;
+}
+
+/** How many bits two 8-byte hashes differ in. */
+export function hamming64(a: Uint8Array, aOffset: number, b: Uint8Array, bOffset: number): number {
+  let d = 0;
+  for (let i = 0; i < 8; i++) {
+    let x = ((a[aOffset + i] as number) ^ (b[bOffset + i] as number)) & 0xff;
+    while (x) {
+      x &= x - 1;
+      d++;
+    }
+  }
+  return d;
+}

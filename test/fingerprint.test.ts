@@ -1,0 +1,94 @@
+/** Perceptual hashes and the similarity index, on synthetic rasters (no media tools needed). */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { cropDarkBorders, decodeFrames, encodeFrames, hamming64, hashFrame, mirror, type Raster } from '../src/core/fingerprint.js';
+import { RADIUS, segmentsOf, SimilarityIndex } from '../src/core/similarity.js';
+
+/** A smooth random picture: a sum of random 2-D waves, like a frame of real content. */
+function picture(seed: number, width = 160, height = 120): Raster {
+  let s = seed;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const waves = Array.from({ length: 6 }, () => ({ fx: rnd() * 6, fy: rnd() * 6, phase: rnd() * 6, amp: 20 + rnd() * 30 }));
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let v = 128;
+      for (const w of waves) v += w.amp * Math.sin((w.fx * x) / width * Math.PI * 2 + (w.fy * y) / height * Math.PI * 2 + w.phase);
+      data[y * width + x] = Math.max(0, Math.min(255, Math.round(v)));
+    }
+  }
+  return { width, height, data };
+}
+const dist = (a: Uint8Array, b: Uint8Array) => Math.min(hamming64(a, 0, b, 0), hamming64(a, 8, b, 8));
+const map = (r: Raster, f: (v: number) => number): Raster => ({ ...r, data: r.data.map((v) => Math.max(0, Math.min(255, Math.round(f(v))))) });
+function resize(r: Raster, width: number, height: number): Raster {
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = r.data[Math.floor((y * r.height) / height) * r.width + Math.floor((x * r.width) / width)]!;
+  return { width, height, data };
+}
+function letterbox(r: Raster, bar: number): Raster {
+  const data = new Uint8Array(r.width * (r.height + 2 * bar));
+  data.set(r.data, bar * r.width);
+  return { width: r.width, height: r.height + 2 * bar, data };
+}
+
+describe('frame hashes', () => {
+  const a = picture(1);
+  const ha = hashFrame(a)!;
+
+  it('stay close under brightness, contrast, resizing, noise and letterboxing', () => {
+    expect(dist(ha, hashFrame(map(a, (v) => v * 0.8 + 20))!)).toBeLessThanOrEqual(8);
+    expect(dist(ha, hashFrame(resize(a, 80, 60))!)).toBeLessThanOrEqual(8);
+    expect(dist(ha, hashFrame(map(a, (v) => v + (Math.random() - 0.5) * 12))!)).toBeLessThanOrEqual(8);
+    expect(cropDarkBorders(letterbox(a, 20))).toMatchObject({ width: a.width, height: a.height });
+    expect(dist(ha, hashFrame(letterbox(a, 20))!)).toBeLessThanOrEqual(4);
+  });
+
+  it('differ for unrelated pictures, and for a mirrored one until it is mirrored back', () => {
+    for (let seed = 2; seed < 40; seed++) expect(dist(ha, hashFrame(picture(seed))!), `seed ${seed}`).toBeGreaterThan(RADIUS);
+    const flipped = mirror(a);
+    expect(dist(ha, hashFrame(flipped)!)).toBeGreaterThan(RADIUS);
+    expect(dist(ha, hashFrame(mirror(flipped))!)).toBe(0);
+  });
+
+  it('skip flat frames', () => {
+    expect(hashFrame({ width: 64, height: 64, data: new Uint8Array(64 * 64).fill(90) })).toBeNull();
+  });
+
+  it('encode and decode frames as 20-byte records', () => {
+    const frames = [{ timeMs: 0, hash: ha }, { timeMs: 4_000_000_000, hash: ha.map((v) => v ^ 0xff) }];
+    expect(decodeFrames(encodeFrames(frames))).toEqual(frames);
+  });
+});
+
+describe('similarity index', () => {
+  it('finds exactly what a linear scan finds within the radius', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ minLength: 16, maxLength: 16 }), { minLength: 1, maxLength: 300 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.array(fc.nat(63), { maxLength: 10 }), (stored, query, flips) => {
+        const index = new SimilarityIndex();
+        // Plant a near neighbour of the query so the radius matters.
+        const near = query.slice();
+        for (const bit of flips) near[bit >> 3] = near[bit >> 3]! ^ (0x80 >> (bit & 7));
+        const all = [...stored, near];
+        index.add('w', all.map((hash, i) => ({ timeMs: i, hash })));
+        const found = index.near(query).map((h) => h.frame).sort((x, y) => x - y);
+        const scan = all.flatMap((h, i) => (dist(query, h) <= RADIUS ? [i] : []));
+        expect(found).toEqual(scan);
+        expect(found).toContain(all.length - 1);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('groups hits by time offset into segments of each work', () => {
+    const hits = [
+      ...[0, 1000, 2000, 3000].map((t) => ({ work: 'A', workDurationMs: 60_000, queryMs: t, workMs: t + 25_000, distance: 2 })),
+      ...[4000, 5000, 6000].map((t) => ({ work: 'B', workDurationMs: 60_000, queryMs: t, workMs: t - 4000, distance: 5 })),
+      { work: 'C', workDurationMs: 60_000, queryMs: 500, workMs: 9000, distance: 9 },
+    ];
+    const matches = segmentsOf(hits);
+    expect(matches.map((m) => m.work)).toEqual(['A', 'B']);
+    expect(matches[0]!.segments).toEqual([{ upload: [0, 3000], work: [25_000, 28_000], frames: 4, distance: 2, strength: 'match' }]);
+    expect(matches[1]!.segments[0]).toMatchObject({ upload: [4000, 6000], work: [0, 2000], strength: 'match' });
+  });
+});

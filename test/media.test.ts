@@ -1,0 +1,149 @@
+/**
+ * Near-duplicate detection on generated media (ffmpeg lavfi sources, sharp-drawn images),
+ * through the real CLI against a real server: clips, re-encodes, compilations, mirrored and
+ * letterboxed copies, images, and a re-encode registered by another party.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Io } from '../src/cli/command.js';
+import { main } from '../src/cli/main.js';
+import { serverFixture, type ServerFixture } from './server-fixture.js';
+
+let s: ServerFixture;
+let dir: string;
+const media = (name: string) => join(dir, name);
+const ffmpeg = (...args: string[]) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args], { stdio: 'pipe' });
+const encode = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), progress: false };
+  const code = await main([...argv, '--server', s.url, '--keys', join(dir, 'keys')], io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+async function register(file: string, key: string) {
+  const r = await cli('register', file, '--key', key);
+  expect(r.code, r.err).toBe(0);
+  return JSON.parse(await readFile(`${file}.cartulary.json`, 'utf8')).receipt.id as string;
+}
+interface Answer {
+  verdict: string;
+  matches: Array<{ work: { id: string }; use: string; verdict: string; strength: string; segments: Array<{ upload: number[]; work: number[]; frames: number }> }>;
+}
+async function check(file: string, uploader = 'platform') {
+  const r = await cli('check', file, '--uploader', uploader, '--territory', 'FR', '--json');
+  expect(r.err).toBe('');
+  return JSON.parse(r.out) as Answer;
+}
+const strong = (a: Answer) => a.matches.filter((m) => m.strength === 'match');
+
+let filmA: string;
+let filmB: string;
+
+beforeAll(async () => {
+  // Made once for the whole file (helpers' tempDir is removed after every test).
+  dir = await mkdtemp(join(tmpdir(), 'cartulary-media-'));
+  s = await serverFixture();
+  for (const name of ['alice', 'bob', 'platform', 'mallory']) await main(['keygen', name, '--out', join(dir, 'keys')], { out: () => {}, err: () => {}, progress: false });
+  // Two 40 s films that look nothing alike, and unrelated footage.
+  ffmpeg('-f', 'lavfi', '-i', 'mandelbrot=size=480x270:rate=25:maxiter=120', '-t', '40', ...encode, media('A.mp4'));
+  ffmpeg('-f', 'lavfi', '-i', 'life=size=480x270:rate=25:seed=7:ratio=0.3:mold=10:life_color=#e0c040:death_color=#203060', '-t', '40', ...encode, media('B.mp4'));
+  ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=480x270:rate=25', '-t', '12', ...encode, media('unrelated.mp4'));
+  // What uploaders make of them.
+  ffmpeg('-ss', '25', '-i', media('A.mp4'), '-t', '10', '-vf', 'scale=640:360', ...encode, '-crf', '32', media('clipA.mp4'));
+  ffmpeg('-ss', '5', '-t', '10', '-i', media('A.mp4'), '-ss', '10', '-t', '10', '-i', media('B.mp4'), '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]', ...encode, media('compilation.mp4'));
+  ffmpeg('-ss', '10', '-i', media('A.mp4'), '-t', '10', '-vf', 'hflip', ...encode, media('mirrored.mp4'));
+  ffmpeg('-ss', '10', '-i', media('A.mp4'), '-t', '10', '-vf', 'scale=480:270,pad=480:400:0:65:black', ...encode, media('letterboxed.mp4'));
+  ffmpeg('-i', media('A.mp4'), '-vf', 'scale=320:180', ...encode, '-crf', '30', media('A-reencoded.mp4'));
+  // Images drawn with sharp.
+  const svg = (fill: string, shapes: string) => Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="800" height="600"><rect width="800" height="600" fill="${fill}"/>${shapes}</svg>`);
+  await sharp(svg('#1d3557', '<circle cx="250" cy="300" r="180" fill="#e63946"/><rect x="480" y="80" width="220" height="420" fill="#f1faee"/><polygon points="100,550 400,420 700,560" fill="#a8dadc"/>')).png().toFile(media('poster.png'));
+  await sharp(media('poster.png')).resize(400, 300).modulate({ brightness: 1.1 }).jpeg({ quality: 55 }).toFile(media('poster-copy.jpg'));
+  await sharp(svg('#2a9d8f', '<rect x="60" y="60" width="300" height="200" fill="#264653"/><circle cx="600" cy="420" r="140" fill="#f4a261"/><ellipse cx="300" cy="450" rx="200" ry="60" fill="#e9c46a"/>')).png().toFile(media('other.png'));
+  filmA = await register(media('A.mp4'), 'alice');
+  filmB = await register(media('B.mp4'), 'bob');
+}, 240_000);
+afterAll(async () => {
+  await s?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('near-duplicate checks', () => {
+  it('a 10 s re-encoded clip of film A matches A at the right offset, not B, and is an unlicensed clip', async () => {
+    const a = await check(media('clipA.mp4'));
+    expect(a.verdict).toBe('unlicensed');
+    expect(strong(a).map((m) => m.work.id)).toEqual([filmA]);
+    const [m] = strong(a);
+    expect(m!.use).toBe('clip');
+    expect(m!.segments).toHaveLength(1);
+    const seg = m!.segments[0]!;
+    const [workFrom, workTo] = seg.work as [number, number];
+    const [uploadFrom] = seg.upload as [number, number];
+    expect(workFrom).toBeGreaterThanOrEqual(24_000);
+    expect(workFrom).toBeLessThanOrEqual(27_000);
+    expect(workTo).toBeGreaterThanOrEqual(32_000);
+    expect(workFrom - uploadFrom).toBeGreaterThanOrEqual(24_500);
+    expect(workFrom - uploadFrom).toBeLessThanOrEqual(25_500);
+  });
+
+  it('a clip licence for the uploader turns the verdict to licensed', async () => {
+    const out: string[] = [];
+    await main(['keygen', 'clipper', '--out', join(dir, 'keys')], { out: (l) => out.push(l), err: () => {}, progress: false });
+    const bob = out.join('').trim();
+    expect((await cli('license', filmA, '--to', bob, '--use', 'clip', '--territory', 'FR', '--key', 'alice')).code).toBe(0);
+    const a = await check(media('clipA.mp4'), 'clipper');
+    expect(a.verdict).toBe('licensed');
+  });
+
+  it('a compilation of A and B finds both segments and implies a compilation', async () => {
+    const a = await check(media('compilation.mp4'));
+    const found = strong(a);
+    expect(found.map((m) => m.work.id).sort()).toEqual([filmA, filmB].sort());
+    expect(found.every((m) => m.use === 'compilation')).toBe(true);
+    const inA = found.find((m) => m.work.id === filmA)!.segments[0]!;
+    const inB = found.find((m) => m.work.id === filmB)!.segments[0]!;
+    expect(inA.upload[1]).toBeLessThan(10_500);
+    expect(inB.upload[0]).toBeGreaterThanOrEqual(9_500);
+    expect(Math.abs(inB.work[0]! - inB.upload[0]!)).toBeLessThanOrEqual(1_000); // B 10–20 s sits at 10–20 s of the upload
+  });
+
+  it('a mirrored clip and a letterboxed clip still match A', async () => {
+    for (const file of ['mirrored.mp4', 'letterboxed.mp4']) {
+      const a = await check(media(file));
+      expect(strong(a).map((m) => m.work.id), file).toEqual([filmA]);
+    }
+  });
+
+  it('unrelated media match nothing', async () => {
+    const a = await check(media('unrelated.mp4'));
+    expect(strong(a)).toEqual([]);
+    expect(a.verdict).toBe('unregistered');
+  });
+
+  it('a resized, re-encoded image matches its original; another image does not', async () => {
+    const poster = await register(media('poster.png'), 'alice');
+    const copy = await check(media('poster-copy.jpg'));
+    expect(copy.matches.map((m) => m.work.id)).toContain(poster);
+    const other = await check(media('other.png'));
+    expect(other.matches.map((m) => m.work.id)).not.toContain(poster);
+    // and someone else registering the copy is contested against the poster
+    const copyWork = await register(media('poster-copy.jpg'), 'mallory');
+    expect(await (await fetch(`${s.url}/v1/works/${copyWork}`)).json()).toMatchObject({ status: 'contested', contestedBy: [poster] });
+  });
+
+  it("a re-encoded copy of A registered by another party is contested, and both works say so", async () => {
+    const copy = await register(media('A-reencoded.mp4'), 'mallory');
+    const original = (await (await fetch(`${s.url}/v1/works/${filmA}`)).json()) as { status: string; contestedBy: string[] };
+    const rival = (await (await fetch(`${s.url}/v1/works/${copy}`)).json()) as { status: string; contestedBy: string[] };
+    expect(original).toMatchObject({ status: 'contested', contestedBy: [copy] });
+    expect(rival).toMatchObject({ status: 'contested', contestedBy: [filmA] });
+    // The offline verifier replays the same decision from the evidence alone.
+    const { verifyBundle } = await import('../src/verify/index.js');
+    expect(verifyBundle(await (await fetch(`${s.url}/v1/works/${copy}/evidence`)).json(), s.verifierKey)).toMatchObject({ ok: true });
+  });
+});
