@@ -9,7 +9,7 @@
  * finds: exact against a linear scan, in well under a millisecond at a million frames.
  * Both pHash and dHash are indexed; a frame's distance is the smaller of the two.
  */
-import { decodeFrames, hamming64, type FrameHash } from './fingerprint.js';
+import { decodeFrames, type FrameHash } from './fingerprint.js';
 
 /** A frame within this many bits (in pHash or dHash) is a candidate. */
 export const RADIUS = 10;
@@ -25,6 +25,25 @@ const NEIGHBOURS: number[] = (() => {
   return CHUNK_RADIUS >= 2 ? out : out.slice(0, 17);
 })();
 
+/** A 16-byte hash as four big-endian 32-bit words. */
+function toWords(hash: Uint8Array): Uint32Array {
+  const v = new DataView(hash.buffer, hash.byteOffset, 16);
+  return Uint32Array.of(v.getUint32(0), v.getUint32(4), v.getUint32(8), v.getUint32(12));
+}
+
+/** The bucket of chunk c (0–3, 16 bits each, high first) of hash kind 0 (pHash) or 1 (dHash). */
+function bucketOf(words: Uint32Array, kind: number, c: number): number {
+  const word = words[kind * 2 + (c >> 1)] as number;
+  const chunk = c & 1 ? word & 0xffff : word >>> 16;
+  return ((kind * 4 + c) << 16) | chunk;
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
 export interface FrameHit {
   work: string;
   /** the work's registered length (its last sampled frame), ms */
@@ -35,9 +54,13 @@ export interface FrameHit {
 }
 
 export class SimilarityIndex {
-  private hashes = new Uint8Array(16 * 1024);
+  // Per frame, four 32-bit words: pHash high, pHash low, dHash high, dHash low.
+  private words = new Uint32Array(4 * 1024);
   private times = new Uint32Array(1024);
   private owners = new Uint32Array(1024);
+  // Which query last saw each frame, so a frame found through several buckets counts once.
+  private stamps = new Uint32Array(1024);
+  private query = 0;
   private count = 0;
   private readonly works: string[] = [];
   private readonly workNumber = new Map<string, number>();
@@ -62,14 +85,12 @@ export class SimilarityIndex {
     for (const f of frames) {
       if (this.count === this.times.length) this.grow();
       const n = this.count++;
-      this.hashes.set(f.hash, n * 16);
+      const words = toWords(f.hash);
+      this.words.set(words, n * 4);
       this.times[n] = f.timeMs;
       this.owners[n] = w;
       for (let kind = 0; kind < 2; kind++) {
-        for (let c = 0; c < 4; c++) {
-          const key = (kind * 4 + c) * 65536 + this.chunk(this.hashes, n * 16 + kind * 8, c);
-          (this.buckets[key] ??= []).push(n);
-        }
+        for (let c = 0; c < 4; c++) (this.buckets[bucketOf(words, kind, c)] ??= []).push(n);
       }
     }
   }
@@ -80,34 +101,40 @@ export class SimilarityIndex {
 
   private grow(): void {
     const size = this.times.length * 2;
-    const hashes = new Uint8Array(size * 16);
-    hashes.set(this.hashes);
-    const times = new Uint32Array(size);
-    times.set(this.times);
-    const owners = new Uint32Array(size);
-    owners.set(this.owners);
-    [this.hashes, this.times, this.owners] = [hashes, times, owners];
-  }
-
-  private chunk(bytes: Uint8Array, offset: number, c: number): number {
-    return ((bytes[offset + c * 2] as number) << 8) | (bytes[offset + c * 2 + 1] as number);
+    const widen = <T extends Uint32Array>(old: T, length: number) => {
+      const next = new Uint32Array(length);
+      next.set(old);
+      return next;
+    };
+    this.words = widen(this.words, size * 4);
+    this.times = widen(this.times, size);
+    this.owners = widen(this.owners, size);
+    this.stamps = widen(this.stamps, size);
   }
 
   /** Every indexed frame within RADIUS of `hash` in pHash or dHash, with its distance. */
   near(hash: Uint8Array): Array<{ frame: number; distance: number }> {
-    const seen = new Set<number>();
+    const q = toWords(hash);
+    const stamp = ++this.query;
+    const { words, stamps, buckets } = this;
     const out: Array<{ frame: number; distance: number }> = [];
+    const [q0, q1, q2, q3] = q as unknown as [number, number, number, number];
     for (let kind = 0; kind < 2; kind++) {
       for (let c = 0; c < 4; c++) {
-        const own = this.chunk(hash, kind * 8, c);
-        const table = (kind * 4 + c) * 65536;
-        for (const flip of NEIGHBOURS) {
-          const bucket = this.buckets[table + (own ^ flip)];
-          if (!bucket) continue;
-          for (const n of bucket) {
-            if (seen.has(n)) continue;
-            seen.add(n);
-            const distance = Math.min(hamming64(hash, 0, this.hashes, n * 16), hamming64(hash, 8, this.hashes, n * 16 + 8));
+        const own = bucketOf(q, kind, c);
+        const table = own & ~0xffff;
+        const value = own & 0xffff;
+        for (let f = 0; f < NEIGHBOURS.length; f++) {
+          const bucket = buckets[table | (value ^ (NEIGHBOURS[f] as number))];
+          if (bucket === undefined) continue;
+          for (let i = 0; i < bucket.length; i++) {
+            const n = bucket[i] as number;
+            if (stamps[n] === stamp) continue;
+            stamps[n] = stamp;
+            const at = n << 2;
+            const p = popcount((q0 ^ (words[at] as number)) >>> 0) + popcount((q1 ^ (words[at + 1] as number)) >>> 0);
+            const d = popcount((q2 ^ (words[at + 2] as number)) >>> 0) + popcount((q3 ^ (words[at + 3] as number)) >>> 0);
+            const distance = p < d ? p : d;
             if (distance <= RADIUS) out.push({ frame: n, distance });
           }
         }
