@@ -1,7 +1,8 @@
 /**
- * The HTTP + crypto floor: an Express endpoint that only reads a statement, parses it,
- * verifies its signature and answers. No rules, no storage. Run as a child process by
- * the benchmark so it is measured exactly as the ledger is.
+ * The floors the benchmark measures the ledger against, run as a child process exactly as
+ * the ledger is: POST /v1/statements only reads a statement, parses it, verifies its
+ * signature and answers (the HTTP + crypto floor for writes); GET /v1/proofs/inclusion
+ * answers a proof-sized JSON from memory (the HTTP floor for reads). No rules, no storage.
  */
 import express from 'express';
 import { toHex } from '../../src/core/bytes.js';
@@ -16,6 +17,10 @@ app.post('/v1/statements', express.raw({ type: 'application/cose', limit: 32 * 1
   } catch (e) {
     res.status(400).json({ detail: (e as Error).message });
   }
+});
+const proof = { index: 1, size: 1_000_000, hashes: Array.from({ length: 20 }, (_, i) => i.toString(16).padStart(64, '0')) };
+app.get('/v1/proofs/inclusion', (_req, res) => {
+  res.json(proof);
 });
 const server = app.listen(0, '127.0.0.1', () => {
   const address = server.address();

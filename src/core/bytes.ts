@@ -80,10 +80,3 @@ export function readUintBE(bytes: Uint8Array, offset = 0, width = bytes.length -
   return v;
 }
 
-/** Labelled assertion at a public boundary, in the manner of noble's `abytes`. */
-export function assertBytes(value: unknown, field: string, length?: number): asserts value is Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`${field} must be a Uint8Array`);
-  if (length !== undefined && value.length !== length) {
-    throw new RangeError(`${field} must be ${length} bytes, got ${value.length}`);
-  }
-}

@@ -120,9 +120,4 @@ export function openCheckpoint(note: string, key: VerifierKey): Checkpoint {
   throw bad(sawKey ? 'signature does not verify' : `no signature by key ${key.name}+${toHex(key.keyId)}`);
 }
 
-/** Reads size and root without verifying; only for data the caller already trusts. */
-export function peekCheckpoint(note: string): Checkpoint {
-  const [origin = '', size = '', root = ''] = note.split('\n');
-  return { origin, size: Number(size), rootHash: fromBase64(root, 'root hash', HASH_SIZE) };
-}
 

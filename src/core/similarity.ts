@@ -66,8 +66,9 @@ export class SimilarityIndex {
   private readonly workNumber = new Map<string, number>();
   /** work → its longest registered frame time, ms */
   readonly durations = new Map<string, number>();
-  // 2 hash kinds × 4 chunks × 65536 buckets of frame numbers.
-  private readonly buckets: Array<number[] | undefined> = new Array(2 * 4 * 65536);
+  // 2 hash kinds × 4 chunks × 65536 buckets of frame numbers; made on the first frame, since
+  // most indexes (a batch's overlay, a verifier's replay) never see one.
+  private buckets: Array<number[] | undefined> | null = null;
 
   get frames(): number {
     return this.count;
@@ -81,6 +82,7 @@ export class SimilarityIndex {
     if (frames.length === 0 || this.workNumber.has(work)) return;
     const w = this.works.push(work) - 1;
     this.workNumber.set(work, w);
+    const buckets = (this.buckets ??= new Array(2 * 4 * 65536));
     this.durations.set(work, Math.max(...frames.map((f) => f.timeMs)));
     for (const f of frames) {
       if (this.count === this.times.length) this.grow();
@@ -90,7 +92,7 @@ export class SimilarityIndex {
       this.times[n] = f.timeMs;
       this.owners[n] = w;
       for (let kind = 0; kind < 2; kind++) {
-        for (let c = 0; c < 4; c++) (this.buckets[bucketOf(words, kind, c)] ??= []).push(n);
+        for (let c = 0; c < 4; c++) (buckets[bucketOf(words, kind, c)] ??= []).push(n);
       }
     }
   }
@@ -114,10 +116,11 @@ export class SimilarityIndex {
 
   /** Every indexed frame within RADIUS of `hash` in pHash or dHash, with its distance. */
   near(hash: Uint8Array): Array<{ frame: number; distance: number }> {
-    const q = toWords(hash);
-    const stamp = ++this.query;
     const { words, stamps, buckets } = this;
     const out: Array<{ frame: number; distance: number }> = [];
+    if (!buckets) return out;
+    const q = toWords(hash);
+    const stamp = ++this.query;
     const [q0, q1, q2, q3] = q as unknown as [number, number, number, number];
     for (let kind = 0; kind < 2; kind++) {
       for (let c = 0; c < 4; c++) {
