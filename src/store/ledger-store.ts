@@ -28,14 +28,24 @@ const EMPTY = new Uint8Array(0);
 const encodeRecord = (record: unknown): Uint8Array => Buffer.from(JSON.stringify(record));
 const decodeRecord = <T>(bytes: Uint8Array): T => JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as T;
 
+/** Upper tree levels kept in memory hold at most about twice this many nodes (~20 MB). */
+const NODE_CACHE_BUDGET = 1 << 16;
+
 export class LedgerStore implements LedgerView {
   /** the fingerprint frames of every registered work, in memory for near-duplicate search */
   readonly similarity = new SimilarityIndex();
+  // Every proof passes through the upper levels of the tree, and a node never changes once
+  // written: those levels are served from memory. The lowest cached level rises with the
+  // tree so the cache stays bounded (levels ≥ L hold ~2·n/2^L nodes).
+  private readonly nodeCache: Array<Map<number, Uint8Array> | undefined> = [];
+  // Nothing is cached until the tree's size is known (a store opened only to audit never is).
+  private cacheFloor = Number.POSITIVE_INFINITY;
 
   private constructor(readonly db: ClassicLevel<Uint8Array, Uint8Array>) {}
 
   static async open(dir: string): Promise<LedgerStore> {
-    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    // A 32 MiB block cache (LevelDB's default is 8): proofs read small values at random.
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', cacheSize: 32 * 1024 * 1024 });
     try {
       await db.open();
     } catch (e) {
@@ -112,10 +122,22 @@ export class LedgerStore implements LedgerView {
 
   readNodes: NodeReader = (ids: readonly NodeId[]) =>
     ids.map(({ level, index }) => {
+      const cached = level >= this.cacheFloor ? this.nodeCache[level]?.get(index) : undefined;
+      if (cached) return cached;
       const h = this.getSync(key.node(level, index));
       if (!h) throw new CartularyError('corrupt', `Merkle node at level ${level}, index ${index} is missing from the store`);
+      if (level >= this.cacheFloor) (this.nodeCache[level] ??= new Map()).set(index, h);
       return h;
     });
+
+  /** Tells the node cache how large the tree has grown, so it can keep within its budget. */
+  noteTreeSize(size: number): void {
+    let floor = 0;
+    while (size / 2 ** floor > NODE_CACHE_BUDGET) floor++;
+    const from = Number.isFinite(this.cacheFloor) ? this.cacheFloor : floor;
+    for (let level = from; level < floor; level++) this.nodeCache[level] = undefined;
+    this.cacheFloor = Math.max(from, floor);
+  }
 
   /** The latest checkpoint (the one with the largest size), if any. */
   async latestCheckpoint(): Promise<{ size: number; note: string } | undefined> {

@@ -72,6 +72,7 @@ export class Sequencer {
     private latest: string | null,
   ) {
     this.maxBatch = opts.maxBatch ?? 1000;
+    store.noteTreeSize(tree.size);
     this.maxDelayMs = opts.maxDelayMs ?? 1;
     this.clock = opts.clock ?? Date.now;
     this.verifierKey = formatVerifierKey(opts.origin, opts.signer.publicKey);
@@ -225,6 +226,7 @@ export class Sequencer {
       // Only what is durable joins the store's similarity index.
       for (const [work, bytes] of state.fingerprints) this.store.similarity.addEncoded(work, bytes);
       this.tree = tree;
+      this.store.noteTreeSize(tree.size);
       this.prevHash = prev;
       this.lastTime = time;
       this.latest = note;
