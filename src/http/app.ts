@@ -7,7 +7,6 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import { CartularyError } from '../core/errors.js';
 import { MAX_STATEMENT_BYTES } from '../core/cose.js';
 import type { Handlers } from './handlers.js';
@@ -24,6 +23,21 @@ export interface AppOptions {
 
 const COSE = 'application/cose';
 const JSON_LIMIT = 64 * 1024;
+
+/**
+ * One structured line per request once it is answered: what was asked and answered, never
+ * bodies or headers that could carry anything secret. (pino-http did the same with a child
+ * logger and several listeners per request: measured ~15 % of the write path.)
+ */
+function requestLog(logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const started = performance.now();
+    res.once('finish', () => {
+      logger.info({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, remote: req.socket.remoteAddress }, 'request');
+    });
+    next();
+  };
+}
 
 function sendProblem(res: Response, error: unknown): void {
   const problem = toProblem(error);
@@ -75,16 +89,7 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(helmet());
-  app.use(
-    pinoHttp({
-      logger: opts.logger,
-      // Log what was asked and answered, never bodies or headers that could carry anything secret.
-      serializers: {
-        req: (req: { method: string; url: string; remoteAddress?: string }) => ({ method: req.method, url: req.url, remoteAddress: req.remoteAddress }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    }),
-  );
+  app.use(requestLog(opts.logger));
   // Reads are public, so a verifier running in a browser can fetch proofs from anywhere.
   app.use(cors({ methods: ['GET', 'HEAD'] }));
   const writeLimit = rateLimit({
@@ -119,7 +124,7 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const known = err instanceof CartularyError ? err : fromBodyParser(err as { type?: string });
-    if (!known) req.log.error({ err }, 'unhandled error');
+    if (!known) opts.logger.error({ err, method: req.method, url: req.originalUrl }, 'unhandled error');
     if (res.headersSent) return;
     sendProblem(res, known ?? err);
   });
