@@ -69,7 +69,7 @@ console.log(`Cartulary benchmark: ${cpus().length} × ${cpus()[0]?.model}, Node 
 console.log('\n1. Limits of this machine, measured now');
 const workload = chains(smoke ? 2_000 : Math.ceil((seconds * 12_000) / 3));
 const statements = workload.flatMap((c) => c.statements);
-const parsed = statements.slice(0, 20_000).map(parseStatement);
+const parsed = statements.slice(0, 20_000).map((b) => parseStatement(b));
 let t0 = performance.now();
 let n = 0;
 while (performance.now() - t0 < 1000 * Math.min(seconds, 2)) for (const s of parsed.slice(0, 1000)) (verifyStatement(s), n++);

@@ -7,6 +7,7 @@ import { fromHex, toHex } from '../../src/core/bytes.js';
 import { decodeCbor, encodeCbor } from '../../src/core/cbor.js';
 import { CONTENT_TYPE, signStatement } from '../../src/core/cose.js';
 import { randomSeed, sha256, signerFromSeed, type Signer } from '../../src/core/crypto.js';
+import { reencodings } from './envelopes.js';
 
 export interface AttackResult {
   name: string;
@@ -72,6 +73,28 @@ export async function runAttacks(url: string): Promise<AttackResult[]> {
     const again = await submit(toBob);
     const held = first.status === 201 && again.status === 200 && again.body.index === first.body.index && (await size()) === before && (await owner(work)) === toHex(carol.publicKey);
     results.push({ name: 'a transfer replayed after the work moved on', held, detail: `${again.status}, owner stays carol` });
+  }
+  // 4b. A revoked licence and an old transfer re-encoded (13 envelopes each, DESIGN §3):
+  // every one is the first receipt again or a refusal; the log does not grow.
+  {
+    const seed = randomSeed();
+    const dave = signerFromSeed(seed);
+    const own = (await submit(register(dave))).body.id as string;
+    const licence = signStatement({ type: 'license', issuedAt: now(), work: b(own), licensee: mallory.publicKey, uses: ['clip'], territories: ['*'], exclusive: true }, dave);
+    const granted = (await submit(licence)).body;
+    await submit(signStatement({ type: 'revoke', issuedAt: now(), license: b(granted.id as string) }, dave));
+    const toBob = signStatement({ type: 'transfer', issuedAt: now(), work: b(own), to: bob.publicKey }, dave);
+    const moved = (await submit(toBob)).body;
+    await submit(signStatement({ type: 'transfer', issuedAt: now(), work: b(own), to: dave.publicKey }, bob));
+    for (const [what, statement, first] of [['revoked licence', licence, granted], ['old transfer', toBob, moved]] as const) {
+      for (const v of reencodings(statement, seed)) {
+        const before = await size();
+        const r = await submit(v.bytes);
+        const held = (await size()) === before && (r.status === 400 || (r.status === 200 && r.body.index === first.index));
+        results.push({ name: `a ${what} replayed with ${v.name}`, held, detail: `${r.status}` });
+      }
+    }
+    results.push({ name: 'title after the replays', held: (await owner(own)) === toHex(dave.publicKey), detail: 'owner stays the rightful one' });
   }
   // 5. A licence granted by a former owner.
   await refused('a licence whose grantor no longer owns the work', signStatement({ type: 'license', issuedAt: now(), work: b(work), licensee: mallory.publicKey, uses: ['clip'], territories: ['*'] }, alice), [403]);

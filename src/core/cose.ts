@@ -5,10 +5,18 @@
  *   protected  = {1: -8, 3: "application/vnd.cartulary.statement+cbor", 4: h'<32-byte key>'}
  *   signature  = Ed25519(secret, CBOR(["Signature1", protected, h'', payload]))   (§4.4)
  *
- * The tag is optional on input. A statement's id is SHA-256 of its exact bytes.
+ * Identity (DESIGN §3). The signature covers only `Sig_structure`, so the envelope around it
+ * can be written many ways (tag omitted or repeated, long or indefinite heads). None of those
+ * may make a new statement, or a revoked licence could be replayed as a fresh one:
+ *  - a statement's **id** is SHA-256 of its canonical envelope, the tagged array with shortest
+ *    heads and definite lengths around the three byte strings exactly as signed; the ledger
+ *    stores and serves only that envelope;
+ *  - its **signed content** is SHA-256 of `Sig_structure`: every envelope of it, and every
+ *    other signature over it, is a repeat of the first one sequenced.
  */
 import { Tagged } from 'cborg';
 import { decodeCbor, encodeCbor } from './cbor.js';
+import { equalBytes } from './bytes.js';
 import { sha256, verifyEd25519, verifyEd25519Async, type Signer } from './crypto.js';
 import { CartularyError } from './errors.js';
 
@@ -25,10 +33,14 @@ export const MAX_STATEMENT_BYTES = MAX_PAYLOAD_BYTES + 512;
 
 /** A COSE_Sign1 statement whose structure has been checked (not yet its signature). */
 export interface SignedStatement {
-  /** the exact bytes as submitted */
+  /** the canonical envelope (not necessarily the bytes as submitted) */
   readonly bytes: Uint8Array;
-  /** SHA-256 of `bytes` */
+  /** SHA-256 of the canonical envelope: the statement's id */
   readonly id: Uint8Array;
+  /** SHA-256 of `Sig_structure`: what makes two envelopes or signatures one statement */
+  readonly signedHash: Uint8Array;
+  /** the CBOR `Sig_structure` the signature covers (RFC 9052 §4.4) */
+  readonly toBeSigned: Uint8Array;
   /** the signer's Ed25519 public key, from the protected header's kid */
   readonly signer: Uint8Array;
   readonly protectedBytes: Uint8Array;
@@ -53,6 +65,11 @@ export function signStatement(payload: Record<string, unknown>, signer: Signer):
   );
   const payloadBytes = encodeCbor(payload);
   const signature = signer.sign(sigStructure(protectedBytes, payloadBytes));
+  return canonicalEnvelope(protectedBytes, payloadBytes, signature);
+}
+
+/** The one canonical encoding of a COSE_Sign1 around these byte strings (DESIGN §3). */
+function canonicalEnvelope(protectedBytes: Uint8Array, payloadBytes: Uint8Array, signature: Uint8Array): Uint8Array {
   return encodeCbor(new Tagged(COSE_SIGN1_TAG, [protectedBytes, new Map(), payloadBytes, signature]));
 }
 
@@ -60,8 +77,12 @@ export function signStatement(payload: Record<string, unknown>, signer: Signer):
 const malformed = (detail: string, field?: string) =>
   new CartularyError('malformed', `statement: ${detail}`, field === undefined ? {} : { field });
 
-/** Checks the COSE structure and headers; throws 'malformed' / 'too-large' naming what is wrong. */
-export function parseStatement(bytes: Uint8Array): SignedStatement {
+/**
+ * Checks the COSE structure and headers and derives the canonical envelope; throws
+ * 'malformed' / 'too-large' naming what is wrong. With `stored`, the bytes must already be
+ * canonical: that is all a leaf may hold, so anything else in one is damage or forgery.
+ */
+export function parseStatement(bytes: Uint8Array, { stored = false } = {}): SignedStatement {
   const outer = decodeCbor(bytes, { maxBytes: MAX_STATEMENT_BYTES, useMaps: true, tags: [COSE_SIGN1_TAG] }, 'statement');
   if (!Array.isArray(outer) || outer.length !== 4) throw malformed('COSE_Sign1 must be an array of 4 items');
   const [protectedBytes, unprotected, payloadBytes, signature] = outer as unknown[];
@@ -96,7 +117,20 @@ export function parseStatement(bytes: Uint8Array): SignedStatement {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload) || payload instanceof Uint8Array) {
     throw malformed('payload must be a CBOR map with text keys', 'payload');
   }
-  return { bytes, id: sha256(bytes), signer: kid, protectedBytes, payloadBytes, signature, payload: payload as Record<string, unknown> };
+  const canonical = canonicalEnvelope(protectedBytes, payloadBytes, signature);
+  if (stored && !equalBytes(canonical, bytes)) throw malformed('a stored statement must be in its canonical envelope (DESIGN §3)');
+  const toBeSigned = sigStructure(protectedBytes, payloadBytes);
+  return {
+    bytes: canonical,
+    id: sha256(canonical),
+    signedHash: sha256(toBeSigned),
+    toBeSigned,
+    signer: kid,
+    protectedBytes,
+    payloadBytes,
+    signature,
+    payload: payload as Record<string, unknown>,
+  };
 }
 
 const badSignature = () =>
@@ -104,10 +138,10 @@ const badSignature = () =>
 
 /** Verifies the Ed25519 signature under the kid; throws 'bad-signature'. */
 export function verifyStatement(s: SignedStatement): void {
-  if (!verifyEd25519(s.signer, sigStructure(s.protectedBytes, s.payloadBytes), s.signature)) throw badSignature();
+  if (!verifyEd25519(s.signer, s.toBeSigned, s.signature)) throw badSignature();
 }
 
 /** As verifyStatement, off the main thread where the crypto backend can. */
 export async function verifyStatementAsync(s: SignedStatement): Promise<void> {
-  if (!(await verifyEd25519Async(s.signer, sigStructure(s.protectedBytes, s.payloadBytes), s.signature))) throw badSignature();
+  if (!(await verifyEd25519Async(s.signer, s.toBeSigned, s.signature))) throw badSignature();
 }

@@ -106,7 +106,7 @@ export async function auditLedger(
         try {
           const leaf = decodeLeaf(v);
           if (leaf.index !== index) throw new Error(`says index ${leaf.index}`);
-          return { index, bytes: v, leaf, statement: parseStatement(leaf.statement) };
+          return { index, bytes: v, leaf, statement: parseStatement(leaf.statement, { stored: true }) };
         } catch (e) {
           throw new Fault(where, (e as Error).message);
         }
@@ -118,6 +118,9 @@ export async function auditLedger(
         if (!equalBytes(leaf.prev, prevHash)) throw new Fault(where, `prev ${toHex(leaf.prev)} is not the hash of leaf ${index - 1}`);
         if (leaf.time < lastTime) throw new Fault(where, `time ${leaf.time} is earlier than the leaf before (${lastTime})`);
         if (store.indexOf(statement.id) !== index) throw new Fault(where, `the id index does not map statement ${toHex(statement.id)} to this leaf`);
+        if (store.indexOfSigned(statement.signedHash) !== index) {
+          throw new Fault(where, `the signed-content index does not map ${toHex(statement.signedHash)} to this leaf (a repeat was appended, or the index is damaged)`);
+        }
         let effects;
         try {
           effects = applyStatement(state, { statement, index, time: leaf.time });
@@ -184,7 +187,9 @@ async function compareState(store: LedgerStore, state: MemoryState, size: number
   const [missing] = expected.values();
   if (missing) throw new Fault(describe(missing.key), 'record missing from the store');
 
-  let ids = 0;
-  for await (const _ of store.db.keys(prefixRange(PREFIX.id))) ids++;
-  if (ids !== size) throw new Fault('id index', `holds ${ids} ids for ${size} leaves`);
+  for (const [prefix, name] of [[PREFIX.id, 'id index'], [PREFIX.signed, 'signed-content index']] as const) {
+    let count = 0;
+    for await (const _ of store.db.keys(prefixRange(prefix))) count++;
+    if (count !== size) throw new Fault(name, `holds ${count} entries for ${size} leaves`);
+  }
 }

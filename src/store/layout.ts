@@ -4,7 +4,8 @@
  *
  *   L index            → leaf bytes                       (the log)
  *   N level index      → 32-byte hash of a perfect subtree (the Merkle tree)
- *   I id               → index, for statement id → entry  (idempotent submission)
+ *   I id               → index, for statement id → entry  (GET /v1/statements/:id)
+ *   H signed hash      → index, SHA-256 of Sig_structure → entry (repeats: DESIGN §3)
  *   C size             → signed checkpoint note            (every one ever signed)
  *   W work             → WorkRecord (CBOR)                 ┐
  *   X licence          → LicenceRecord (CBOR)              │ derived state,
@@ -25,6 +26,7 @@ export const PREFIX = {
   leaf: P('L'),
   node: P('N'),
   id: P('I'),
+  signed: P('H'),
   checkpoint: P('C'),
   work: P('W'),
   licence: P('X'),
@@ -40,6 +42,7 @@ export const key = {
   leaf: (index: number) => concatBytes(PREFIX.leaf, u64(index)),
   node: (level: number, index: number) => concatBytes(PREFIX.node, Uint8Array.of(level), u64(index)),
   id: (id: Uint8Array) => concatBytes(PREFIX.id, id),
+  signed: (signedHash: Uint8Array) => concatBytes(PREFIX.signed, signedHash),
   checkpoint: (size: number) => concatBytes(PREFIX.checkpoint, u64(size)),
   work: (work: string) => concatBytes(PREFIX.work, id32(work)),
   licence: (licence: string) => concatBytes(PREFIX.licence, id32(licence)),

@@ -115,6 +115,11 @@ export class LedgerStore implements LedgerView {
     const v = this.getSync(key.id(id));
     return v === undefined ? undefined : readUintBE(v);
   }
+  /** The entry whose statement has this signed content (any envelope, any signature). */
+  indexOfSigned(signedHash: Uint8Array): number | undefined {
+    const v = this.getSync(key.signed(signedHash));
+    return v === undefined ? undefined : readUintBE(v);
+  }
   checkpoint(size: number): string | undefined {
     const v = this.getSync(key.checkpoint(size));
     return v === undefined ? undefined : new TextDecoder().decode(v);

@@ -25,6 +25,7 @@ import { decodeLeaf, encodeLeaf, ZERO_HASH } from '../core/leaf.js';
 import { CompactRange, hashLeaf, hashRanges, inclusionPlan, type NodeReader } from '../core/merkle.js';
 import type { Receipt } from '../core/receipt.js';
 import { applyStatement } from '../core/rules.js';
+import { validatePayload } from '../core/statements.js';
 import { MemoryState } from '../core/state.js';
 import { key } from './layout.js';
 import { effectOps, type BatchOp, type LedgerStore } from './ledger-store.js';
@@ -120,10 +121,15 @@ export class Sequencer {
     return this.fatal;
   }
 
-  /** Parses, verifies and sequences one statement; resolves once it is durable. */
+  /**
+   * Parses, verifies and sequences one statement; resolves once it is durable. Everything
+   * that needs no ledger state (envelope, payload shape, clock, signature) is checked here,
+   * concurrently, so the single writer only runs the rules.
+   */
   async submit(bytes: Uint8Array): Promise<SubmitResult> {
     this.assertOpen();
     const statement = parseStatement(bytes);
+    validatePayload(statement.payload, Math.max(this.clock(), this.lastTime));
     await verifyStatementAsync(statement);
     return this.enqueue(statement);
   }
@@ -179,8 +185,9 @@ export class Sequencer {
     const leaves = new Map<number, { hash: Uint8Array; id: Uint8Array }>();
 
     for (const { statement } of batch) {
-      const idHex = toHex(statement.id);
-      const known = seen.get(idHex) ?? this.store.indexOf(statement.id);
+      // A repeat is the same signed content, however enveloped or signed (DESIGN §3).
+      const signedHex = toHex(statement.signedHash);
+      const known = seen.get(signedHex) ?? this.store.indexOfSigned(statement.signedHash);
       if (known !== undefined) {
         outcomes.push({ index: known, repeat: true });
         continue;
@@ -198,13 +205,14 @@ export class Sequencer {
       ops.push({ type: 'put', key: key.leaf(index), value: leaf });
       leaves.set(index, { hash: leafHash, id: statement.id });
       ops.push({ type: 'put', key: key.id(statement.id), value: uintBE(index, 8) });
+      ops.push({ type: 'put', key: key.signed(statement.signedHash), value: uintBE(index, 8) });
       for (const { id, hash } of tree.append(leafHash)) {
         ops.push({ type: 'put', key: key.node(id.level, id.index), value: hash });
         batchNodes.set(`${id.level}/${id.index}`, hash);
       }
       ops.push(...effectOps(effects));
       state.apply(effects);
-      seen.set(idHex, index);
+      seen.set(signedHex, index);
       prev = leafHash;
       outcomes.push({ index, repeat: false });
     }

@@ -146,7 +146,7 @@ function checkEntries(bundle: EvidenceBundle, checkpoint: Checkpoint): CheckedEn
     }
     let statement: SignedStatement;
     try {
-      statement = parseStatement(leaf.statement);
+      statement = parseStatement(leaf.statement, { stored: true });
       verifyStatement(statement);
     } catch (err) {
       throw new Failed('bad-signature', `${where}: ${(err as Error).message}`);
