@@ -23,7 +23,6 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field
 const json = async (res: Response) => ({ status: res.status, body: (await res.json()) as any });
 const size = async () => (await json(await server.get('/v1/log'))).body.size as number;
 

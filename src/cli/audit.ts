@@ -4,6 +4,7 @@ import { CartularyError } from '../core/errors.js';
 import { auditLedger } from '../store/audit.js';
 import { loadPublicKey } from '../store/key-files.js';
 import { LedgerStore } from '../store/ledger-store.js';
+import { dataFolderState } from '../store/ledger.js';
 import { EXIT, progressLine, str, type Command } from './command.js';
 
 export const audit: Command = {
@@ -16,6 +17,7 @@ export const audit: Command = {
     const dataDir = str(v.data) as string;
     // Only the public key is needed: an auditor need not hold the ledger's secret.
     const publicKey = await loadPublicKey(join(str(v.keys) as string, 'ledger.pub'));
+    if ((await dataFolderState(dataDir)) === 'new') throw new CartularyError('not-found', `${dataDir} holds no ledger`);
     const store = await LedgerStore.open(dataDir);
     try {
       const origin = store.meta('origin');

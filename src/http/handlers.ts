@@ -7,7 +7,7 @@ import { fromBase64, fromHex, toHex } from '../core/bytes.js';
 import { checkFrames } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeFrames, type FrameHash } from '../core/fingerprint.js';
-import { consistencyPlan, EMPTY_ROOT, hashRanges, inclusionPlan } from '../core/merkle.js';
+import { consistencyPlan, hashRanges, inclusionPlan } from '../core/merkle.js';
 import { zodRefusal } from '../core/statements.js';
 import { EvidenceBuilder } from '../store/evidence.js';
 import type { Ledger } from '../store/ledger.js';
@@ -48,9 +48,7 @@ export class Handlers {
   }
 
   checkpoint(): Reply {
-    const note = this.sequencer.checkpoint;
-    if (!note) throw new CartularyError('not-found', 'the ledger is empty: no checkpoint has been signed yet');
-    return { status: 200, body: note, contentType: 'text/plain; charset=utf-8' };
+    return { status: 200, body: this.sequencer.checkpoint, contentType: 'text/plain; charset=utf-8' };
   }
 
   log(): Reply {
@@ -58,7 +56,7 @@ export class Handlers {
       origin: this.ledger.origin,
       verifierKey: this.sequencer.verifierKey,
       size: this.sequencer.size,
-      rootHash: toHex(this.sequencer.size === 0 ? EMPTY_ROOT : this.sequencer.rootHash),
+      rootHash: toHex(this.sequencer.rootHash),
       checkpoint: this.sequencer.checkpoint,
     });
   }

@@ -21,7 +21,7 @@ import { CompactRange, consistencyPlan, hashLeaf, hashRanges, verifyConsistency 
 import { applyStatement } from '../core/rules.js';
 import { MemoryState } from '../core/state.js';
 import { prefixRange, PREFIX } from './layout.js';
-import { effectOps, type LedgerStore } from './ledger-store.js';
+import { effectOps, storeError, type LedgerStore } from './ledger-store.js';
 
 export interface AuditFault {
   /** where: "leaf 12", "node 3/5", "checkpoint 40", "work <id>"… */
@@ -75,7 +75,8 @@ export async function auditLedger(
       }
       if (cp.size !== size) throw new Fault(where, `stored under size ${size} but says ${cp.size}`);
       if (!equalBytes(cp.rootHash, tree.root())) throw new Fault(where, `root ${toHex(cp.rootHash)} is not the replayed root ${toHex(tree.root())}`);
-      if (previous) {
+      // Every tree extends the empty one: there is nothing to prove from size 0.
+      if (previous && previous.size > 0) {
         try {
           const proof = hashRanges(consistencyPlan(previous.size, size), store.readNodes);
           verifyConsistency(previous.size, size, previous.root, cp.rootHash, proof);
@@ -93,6 +94,7 @@ export async function auditLedger(
   };
 
   try {
+    await checkCheckpoints(); // the empty tree's, signed when the ledger was created
     let expected = 0;
     const leaves = store.db.iterator(prefixRange(PREFIX.leaf));
     for (;;) {
@@ -152,7 +154,7 @@ export async function auditLedger(
     return { ok: true, size: tree.size, checkpoints: checkpointCount };
   } catch (e) {
     if (e instanceof Fault) return { ok: false, size: total, checkpoints: checkpointCount, fault: { where: e.where, detail: e.message } };
-    throw e;
+    throw storeError(e);
   } finally {
     await checkpoints.close();
   }

@@ -43,17 +43,36 @@ export class LedgerStore implements LedgerView {
 
   private constructor(readonly db: ClassicLevel<Uint8Array, Uint8Array>) {}
 
-  static async open(dir: string): Promise<LedgerStore> {
+  /**
+   * Opens the database in `dir`. Only with `create` may a missing database be created: a
+   * folder that lost its database must never reopen as a new, empty ledger.
+   */
+  static async open(dir: string, { create = false } = {}): Promise<LedgerStore> {
     // A 32 MiB block cache (LevelDB's default is 8): proofs read small values at random.
-    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', cacheSize: 32 * 1024 * 1024 });
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+      cacheSize: 32 * 1024 * 1024,
+      createIfMissing: create,
+      errorIfExists: create,
+    });
     try {
       await db.open();
     } catch (e) {
       const reason = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+      if (/lock/i.test(reason)) {
+        throw new CartularyError('unavailable', `the ledger data folder ${dir} is in use by another process (a running server holds its lock); stop it first, or ask the server (GET /healthz)`, { cause: e });
+      }
+      if (/corrupt/i.test(reason)) throw new CartularyError('corrupt', `the ledger database in ${dir} is damaged: ${reason}. Restore the folder from a backup`, { cause: e });
       throw new CartularyError('unavailable', `cannot open the ledger data folder ${dir}: ${reason}`, { cause: e });
     }
     const store = new LedgerStore(db);
-    for await (const [k, v] of db.iterator(prefixRange(PREFIX.frames))) store.similarity.addEncoded(toHex(k.subarray(1)), v);
+    try {
+      for await (const [k, v] of db.iterator(prefixRange(PREFIX.frames))) store.similarity.addEncoded(toHex(k.subarray(1)), v);
+    } catch (e) {
+      await db.close();
+      throw storeError(e);
+    }
     return store;
   }
 
@@ -76,7 +95,11 @@ export class LedgerStore implements LedgerView {
   }
 
   private getSync(k: Uint8Array): Uint8Array | undefined {
-    return this.db.getSync(k) ?? undefined;
+    try {
+      return this.db.getSync(k) ?? undefined;
+    } catch (e) {
+      throw storeError(e);
+    }
   }
 
   private record<T>(k: Uint8Array): T | undefined {
@@ -146,33 +169,46 @@ export class LedgerStore implements LedgerView {
 
   /** The latest checkpoint (the one with the largest size), if any. */
   async latestCheckpoint(): Promise<{ size: number; note: string } | undefined> {
-    for await (const [k, v] of this.db.iterator({ ...prefixRange(PREFIX.checkpoint), reverse: true, limit: 1 })) {
-      return { size: readUintBE(k, 1), note: new TextDecoder().decode(v) };
-    }
-    return undefined;
+    return this.firstCheckpoint({ ...prefixRange(PREFIX.checkpoint), reverse: true });
   }
 
   /** The first checkpoint whose tree includes `index`: the one its receipt was issued with. */
   async checkpointCovering(index: number): Promise<{ size: number; note: string } | undefined> {
-    const range = prefixRange(PREFIX.checkpoint);
-    for await (const [k, v] of this.db.iterator({ gt: key.checkpoint(index), lt: range.lt, limit: 1 })) {
-      return { size: readUintBE(k, 1), note: new TextDecoder().decode(v) };
+    return this.firstCheckpoint({ gt: key.checkpoint(index), lt: prefixRange(PREFIX.checkpoint).lt });
+  }
+
+  private async firstCheckpoint(range: { gt?: Uint8Array; gte?: Uint8Array; lt: Uint8Array; reverse?: boolean }) {
+    try {
+      const [found] = await this.db.iterator({ ...range, limit: 1 }).all();
+      return found ? { size: readUintBE(found[0], 1), note: new TextDecoder().decode(found[1]) } : undefined;
+    } catch (e) {
+      throw storeError(e);
     }
-    return undefined;
   }
 
   /** Ids under a two-part key (party → works owned, party → licences held), in key order. */
   async members(prefix: Uint8Array, party: string, limit = 1000): Promise<string[]> {
-    const out: string[] = [];
     const range = prefixRange(prefix, key.party(party).subarray(1));
-    for await (const k of this.db.keys({ ...range, limit })) out.push(toHex(k.subarray(33)));
-    return out;
+    try {
+      return (await this.db.keys({ ...range, limit }).all()).map((k) => toHex(k.subarray(33)));
+    } catch (e) {
+      throw storeError(e);
+    }
   }
 
   meta(name: string): string | undefined {
     const v = this.getSync(key.meta(name));
     return v === undefined ? undefined : new TextDecoder().decode(v);
   }
+}
+
+/**
+ * A damaged table file surfaces on the first read that touches it, sync or async: as a
+ * 'corrupt' CartularyError that says what to do, never as LevelDB's own error and stack.
+ */
+export function storeError(e: unknown): unknown {
+  if ((e as { code?: string }).code !== 'LEVEL_CORRUPTION') return e;
+  return new CartularyError('corrupt', `the ledger database is damaged: ${(e as Error).message}. Restore the data folder from a backup`, { cause: e });
 }
 
 const put = (k: Uint8Array, value: Uint8Array): BatchOp => ({ type: 'put', key: k, value });

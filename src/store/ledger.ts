@@ -1,7 +1,7 @@
 /**
  * Opening a ledger: its key folder and data folder, created on first use.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkOrigin } from '../core/checkpoint.js';
 import type { Signer } from '../core/crypto.js';
@@ -11,6 +11,9 @@ import { createKeyPair, loadSecretKey } from './key-files.js';
 import { LedgerStore } from './ledger-store.js';
 import { key } from './layout.js';
 import { Sequencer, type SequencerOptions } from './sequencer.js';
+import { Watermark } from './watermark.js';
+
+const exists = (path: string) => stat(path).then(() => true, () => false);
 
 export const DEFAULT_ORIGIN = 'cartulary.local/ledger';
 export const LEDGER_KEY_NAME = 'ledger';
@@ -42,10 +45,55 @@ export async function loadOrCreateLedgerKey(keysDir: string): Promise<{ signer: 
   }
 }
 
+/**
+ * What a data folder holds: nothing yet (a new ledger may start there), or a LevelDB
+ * database. Anything else — files without LevelDB's CURRENT — is a damaged or foreign
+ * folder, and starting a new ledger over it would sign a fork: refused.
+ */
+export async function dataFolderState(dir: string): Promise<'new' | 'database'> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'new';
+    throw new CartularyError('unavailable', `cannot read the data folder ${dir}: ${(e as Error).message}`, { cause: e });
+  }
+  if (names.length === 0) return 'new';
+  if (names.includes('CURRENT')) return 'database';
+  throw new CartularyError(
+    'corrupt',
+    `the data folder ${dir} is not empty but holds no ledger database (LevelDB's CURRENT file is missing); refusing to start a new ledger over it. Restore it from a backup, or give an empty folder for a new ledger`,
+  );
+}
+
+/** Ledger keys beside the secret key: the watermark of the largest tree it ever signed. */
+export const watermarkPath = (keysDir: string) => join(keysDir, `${LEDGER_KEY_NAME}.watermark`);
+
 export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOptions> = {}): Promise<Ledger> {
+  // Every refusal that needs no key comes before one could be created.
+  const folder = await dataFolderState(paths.dataDir);
+  if (folder === 'database' && !(await exists(join(paths.keysDir, `${LEDGER_KEY_NAME}.key`)))) {
+    throw new CartularyError(
+      'not-found',
+      `${paths.dataDir} holds a ledger, but its key ${join(paths.keysDir, `${LEDGER_KEY_NAME}.key`)} is missing; restore the key (a new one could not continue this log)`,
+    );
+  }
   const { signer, created } = await loadOrCreateLedgerKey(paths.keysDir);
-  await mkdir(paths.dataDir, { recursive: true });
-  const store = await LedgerStore.open(paths.dataDir);
+  const watermark = await Watermark.open(watermarkPath(paths.keysDir));
+  let store: LedgerStore;
+  try {
+    if (folder === 'new' && (watermark.mark?.size ?? 0) > 0) {
+      throw new CartularyError(
+        'corrupt',
+        `${paths.dataDir} is empty, but this ledger's key has signed a tree of size ${watermark.mark?.size} (${watermark.path}); refusing to start a new log under the same key. Restore the data folder from a backup`,
+      );
+    }
+    await mkdir(paths.dataDir, { recursive: true });
+    store = await LedgerStore.open(paths.dataDir, { create: folder === 'new' });
+  } catch (e) {
+    await watermark.close();
+    throw e;
+  }
   try {
     let origin = store.meta('origin');
     if (origin === undefined) {
@@ -55,7 +103,7 @@ export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOp
     } else if (paths.origin !== undefined && paths.origin !== origin) {
       throw new CartularyError('conflict', `this data folder belongs to origin "${origin}", not "${paths.origin}"`);
     }
-    const sequencer = await Sequencer.open(store, { ...tuning, origin, signer });
+    const sequencer = await Sequencer.open(store, { ...tuning, origin, signer, watermark });
     return {
       store,
       sequencer,
@@ -65,10 +113,12 @@ export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOp
       async close() {
         await sequencer.close();
         await store.close();
+        await watermark.close();
       },
     };
   } catch (e) {
     await store.close();
+    await watermark.close();
     throw e;
   }
 }

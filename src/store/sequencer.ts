@@ -12,23 +12,30 @@
  *    the store ends at either the previous checkpoint or this one; nobody was answered yet.
  *  - after the write, before the answers: the entries are durable; a resubmission returns
  *    the same receipt (the checkpoint it was first issued with is kept).
- * Startup (`open`) reads the latest checkpoint, checks it against the ledger's own key and
- * against the tree rebuilt from stored nodes, and carries on from there: the same state the
- * normal path leaves after every commit.
+ * Startup (`open`) reads the latest checkpoint, checks it against the ledger's own key, the
+ * tree rebuilt from stored nodes and the key's watermark (see watermark.ts), and carries on
+ * from there: the same state the normal path leaves after every commit. A new ledger signs
+ * the empty tree at once (DESIGN §6).
+ *
+ * Failures are of two kinds, as in Sunlight: a statement the rules refuse is answered with
+ * its error and the batch goes on; a write that failed (or may have landed) stops the ledger
+ * taking writes, because memory no longer knows what is on disk. Anything else that throws
+ * while a batch is prepared refuses that batch, nothing of which was written.
  */
-import { equalBytes, toHex, uintBE } from '../core/bytes.js';
+import { equalBytes, toHex, uintBE, utf8 } from '../core/bytes.js';
 import { openCheckpoint, parseVerifierKey, formatVerifierKey, signCheckpoint } from '../core/checkpoint.js';
 import { parseStatement, verifyStatementAsync, type SignedStatement } from '../core/cose.js';
 import { sha256, type Signer } from '../core/crypto.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeLeaf, encodeLeaf, ZERO_HASH } from '../core/leaf.js';
-import { CompactRange, hashLeaf, hashRanges, inclusionPlan, type NodeReader } from '../core/merkle.js';
+import { CompactRange, EMPTY_ROOT, hashLeaf, hashRanges, inclusionPlan, rootHash, type NodeReader } from '../core/merkle.js';
 import type { Receipt } from '../core/receipt.js';
 import { applyStatement } from '../core/rules.js';
 import { validatePayload } from '../core/statements.js';
 import { MemoryState } from '../core/state.js';
 import { key } from './layout.js';
 import { effectOps, type BatchOp, type LedgerStore } from './ledger-store.js';
+import type { Watermark } from './watermark.js';
 
 export interface SequencerOptions {
   origin: string;
@@ -39,6 +46,8 @@ export interface SequencerOptions {
   maxDelayMs?: number;
   /** the ledger's clock; tests may pin it */
   clock?: () => number;
+  /** the largest tree this key ever signed: stores behind it are refused, and every commit advances it */
+  watermark?: Watermark;
 }
 
 export interface SubmitResult {
@@ -46,6 +55,8 @@ export interface SubmitResult {
   /** true when the same bytes were already in the ledger: this is the first receipt again */
   repeat: boolean;
 }
+
+type Outcome = { index: number; repeat: boolean } | { error: unknown };
 
 interface Pending {
   statement: SignedStatement;
@@ -70,7 +81,7 @@ export class Sequencer {
     private tree: CompactRange,
     private prevHash: Uint8Array,
     private lastTime: number,
-    private latest: string | null,
+    private latest: string,
   ) {
     this.maxBatch = opts.maxBatch ?? 1000;
     store.noteTreeSize(tree.size);
@@ -81,12 +92,26 @@ export class Sequencer {
 
   /** Recovers from the store's latest checkpoint; refuses a store that does not check out. */
   static async open(store: LedgerStore, opts: SequencerOptions): Promise<Sequencer> {
-    const latest = await store.latestCheckpoint();
-    const key = parseVerifierKey(formatVerifierKey(opts.origin, opts.signer.publicKey));
-    if (!latest) return new Sequencer(store, opts, CompactRange.fromStore(0, store.readNodes), ZERO_HASH, 0, null);
+    const ledgerKey = parseVerifierKey(formatVerifierKey(opts.origin, opts.signer.publicKey));
+    const mark = opts.watermark?.mark ?? null;
+    const behind = (size: number, what: string) =>
+      new CartularyError(
+        'corrupt',
+        `${what} ends at tree size ${size}, but this ledger's key has signed a checkpoint of size ${mark?.size}` +
+          ` (watermark ${opts.watermark?.path}): acknowledged entries are missing. Refusing to start rather than sign a fork;` +
+          ' restore the data folder from a backup',
+      );
+    let latest = await store.latestCheckpoint();
+    if (!latest) {
+      if (mark && mark.size > 0) throw behind(0, 'the data folder is empty: it');
+      // A new ledger signs the empty tree at once (DESIGN §6), so /checkpoint always answers.
+      const note = signCheckpoint({ origin: opts.origin, size: 0, rootHash: EMPTY_ROOT }, opts.signer);
+      await store.write([{ type: 'put', key: key.checkpoint(0), value: utf8(note) }]);
+      latest = { size: 0, note };
+    }
     let cp;
     try {
-      cp = openCheckpoint(latest.note, key);
+      cp = openCheckpoint(latest.note, ledgerKey);
     } catch (e) {
       throw new CartularyError('corrupt', `the latest checkpoint (size ${latest.size}) does not verify under this ledger's key: ${(e as Error).message}`, { cause: e });
     }
@@ -95,6 +120,14 @@ export class Sequencer {
     if (!equalBytes(tree.root(), cp.rootHash)) {
       throw new CartularyError('corrupt', `the stored Merkle nodes give root ${toHex(tree.root())}, the latest checkpoint says ${toHex(cp.rootHash)}`);
     }
+    if (mark) {
+      if (cp.size < mark.size) throw behind(cp.size, 'the store');
+      if (!equalBytes(rootHash(mark.size, store.readNodes), mark.rootHash)) {
+        throw new CartularyError('corrupt', `the store's tree of size ${mark.size} is not the one this key signed (watermark ${opts.watermark?.path}): this store is a fork; refusing to start`);
+      }
+    }
+    // A crash between the store's write and the watermark's leaves the store ahead: catch up.
+    if (opts.watermark && (!mark || mark.size < cp.size)) await opts.watermark.advance({ size: cp.size, rootHash: cp.rootHash });
     const lastLeaf = cp.size > 0 ? store.leaf(cp.size - 1) : undefined;
     if (cp.size > 0 && !lastLeaf) throw new CartularyError('corrupt', `leaf ${cp.size - 1} is missing`);
     if (store.leaf(cp.size) !== undefined) throw new CartularyError('corrupt', `leaf ${cp.size} exists beyond the latest checkpoint`);
@@ -112,8 +145,8 @@ export class Sequencer {
     return this.tree.root();
   }
 
-  /** The latest signed checkpoint, or null before the first entry. */
-  get checkpoint(): string | null {
+  /** The latest signed checkpoint (of the empty tree, for a new ledger). */
+  get checkpoint(): string {
     return this.latest;
   }
 
@@ -162,15 +195,80 @@ export class Sequencer {
 
   /** Commits batches until the queue is empty; while one commits, the next one gathers. */
   private async runLoop(): Promise<void> {
-    while (this.queue.length > 0 && !this.fatal) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      await this.commit(batch);
+    try {
+      while (this.queue.length > 0 && !this.fatal) {
+        const batch = this.queue.splice(0, this.maxBatch);
+        await this.commit(batch);
+      }
+    } finally {
+      this.running = null;
     }
-    this.running = null;
-    if (this.queue.length > 0) this.schedule();
+    if (this.queue.length > 0 && !this.fatal) this.schedule();
+  }
+
+  /** Stops taking writes after a write that failed or may have landed, refusing everyone waiting. */
+  private stop(cause: unknown, waiting: Pending[]): void {
+    this.fatal = cause instanceof Error ? cause : new Error(String(cause));
+    const err = new CartularyError('unavailable', 'the ledger could not write to disk and stopped accepting writes; restart it', { cause });
+    for (const p of [...waiting, ...this.queue.splice(0)]) p.reject(err);
   }
 
   private async commit(batch: Pending[]): Promise<void> {
+    let prepared;
+    try {
+      prepared = this.prepare(batch);
+    } catch (e) {
+      // Nothing of this batch was written and memory is unchanged: refuse it, carry on.
+      for (const p of batch) p.reject(e);
+      return;
+    }
+    const { tree, ops, outcomes, leaves, batchNodes, prev, time } = prepared;
+    let note = this.latest;
+    if (tree.size > this.tree.size) {
+      note = signCheckpoint({ origin: this.opts.origin, size: tree.size, rootHash: tree.root() }, this.opts.signer);
+      ops.push({ type: 'put', key: key.checkpoint(tree.size), value: utf8(note) });
+      try {
+        // Crash point: before or during this write, nothing of the batch is visible after a
+        // restart (one synced batch) and nobody has been answered.
+        await this.store.write(ops);
+        // Crash point: the batch is durable but the watermark names the previous tree; the
+        // restart finds the store ahead of it and catches up. Nobody has been answered.
+        await this.opts.watermark?.advance({ size: tree.size, rootHash: tree.root() });
+        // Crash point: durable and marked, nobody answered: a resubmission gets the first receipt.
+      } catch (e) {
+        // The write may or may not have landed; memory no longer knows which. A restart
+        // recovers from whatever is on disk through `open`.
+        this.stop(e, batch);
+        return;
+      }
+      // Only what is durable joins the store's similarity index.
+      for (const [work, bytes] of prepared.state.fingerprints) this.store.similarity.addEncoded(work, bytes);
+      this.tree = tree;
+      this.store.noteTreeSize(tree.size);
+      this.prevHash = prev;
+      this.lastTime = time;
+      this.latest = note;
+    }
+
+    const fromBatch: NodeReader = (ids) => ids.map((id) => batchNodes.get(`${id.level}/${id.index}`) ?? (this.store.readNodes([id])[0] as Uint8Array));
+    const memo = new Map<string, Uint8Array>();
+    for (const [i, p] of batch.entries()) {
+      const outcome = outcomes[i] as Outcome;
+      try {
+        if ('error' in outcome) p.reject(outcome.error);
+        else if (outcome.repeat) this.receiptFor(outcome.index).then((receipt) => p.resolve({ receipt, repeat: true }), p.reject);
+        else {
+          const leaf = leaves.get(outcome.index) as { hash: Uint8Array; id: Uint8Array };
+          p.resolve({ receipt: this.receipt(outcome.index, leaf, time, note, tree.size, fromBatch, memo), repeat: false });
+        }
+      } catch (e) {
+        p.reject(e); // durable all the same: a resubmission gets its receipt
+      }
+    }
+  }
+
+  /** Runs the rules over a batch in memory: its leaves, nodes and records, and each statement's outcome. */
+  private prepare(batch: Pending[]) {
     const time = Math.max(this.clock(), this.lastTime);
     const tree = this.tree.clone();
     const state = new MemoryState(this.store);
@@ -181,7 +279,7 @@ export class Sequencer {
     // receipts are proven from memory.
     const batchNodes = new Map<string, Uint8Array>(this.tree.edge().map(({ id, hash }) => [`${id.level}/${id.index}`, hash]));
     let prev = this.prevHash;
-    const outcomes: Array<{ index: number; repeat: boolean } | { error: unknown }> = [];
+    const outcomes: Outcome[] = [];
     const leaves = new Map<number, { hash: Uint8Array; id: Uint8Array }>();
 
     for (const { statement } of batch) {
@@ -217,40 +315,7 @@ export class Sequencer {
       outcomes.push({ index, repeat: false });
     }
 
-    let note = this.latest;
-    if (tree.size > this.tree.size) {
-      note = signCheckpoint({ origin: this.opts.origin, size: tree.size, rootHash: tree.root() }, this.opts.signer);
-      ops.push({ type: 'put', key: key.checkpoint(tree.size), value: new TextEncoder().encode(note) });
-      try {
-        await this.store.write(ops);
-      } catch (e) {
-        // The write may or may not have landed; memory no longer knows which. Stop taking
-        // writes: a restart recovers from whatever is on disk through `open`.
-        this.fatal = e as Error;
-        const err = new CartularyError('unavailable', 'the ledger could not write to disk and stopped accepting writes', { cause: e });
-        for (const p of [...batch, ...this.queue.splice(0)]) p.reject(err);
-        return;
-      }
-      // Only what is durable joins the store's similarity index.
-      for (const [work, bytes] of state.fingerprints) this.store.similarity.addEncoded(work, bytes);
-      this.tree = tree;
-      this.store.noteTreeSize(tree.size);
-      this.prevHash = prev;
-      this.lastTime = time;
-      this.latest = note;
-    }
-
-    const fromBatch: NodeReader = (ids) => ids.map((id) => batchNodes.get(`${id.level}/${id.index}`) ?? (this.store.readNodes([id])[0] as Uint8Array));
-    const memo = new Map<string, Uint8Array>();
-    for (const [i, p] of batch.entries()) {
-      const outcome = outcomes[i] as (typeof outcomes)[number];
-      if ('error' in outcome) p.reject(outcome.error);
-      else if (outcome.repeat) this.receiptFor(outcome.index).then((receipt) => p.resolve({ receipt, repeat: true }), p.reject);
-      else {
-        const leaf = leaves.get(outcome.index) as { hash: Uint8Array; id: Uint8Array };
-        p.resolve({ receipt: this.receipt(outcome.index, leaf, time, note as string, tree.size, fromBatch, memo), repeat: false });
-      }
-    }
+    return { tree, ops, outcomes, leaves, batchNodes, prev, time, state };
   }
 
   private receipt(

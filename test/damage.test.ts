@@ -1,0 +1,170 @@
+/**
+ * Damage and faults (issue 10.5, 10.8, 10.10): a damaged data folder is refused, never
+ * reopened as a new ledger or a shorter one that the same key would extend into a fork; a
+ * write that fails, or fails but lands, loses nothing acknowledged; a throw inside the
+ * writer refuses its batch and the writer carries on; a new ledger signs the empty tree.
+ */
+import { cp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { toHex } from '../src/core/bytes.js';
+import { openCheckpoint, parseVerifierKey } from '../src/core/checkpoint.js';
+import { EMPTY_ROOT } from '../src/core/merkle.js';
+import { auditLedger } from '../src/store/audit.js';
+import { openLedger, type Ledger } from '../src/store/ledger.js';
+import { runCli } from '../scripts/lib/child-server.js';
+import { serverFixture } from './server-fixture.js';
+import { party, stmt, tempDir } from './helpers.js';
+
+const alice = party();
+
+/** A ledger with `n` entries, each committed in its own batch, closed again. */
+async function closedLedger(n: number) {
+  const dir = await tempDir();
+  const paths = { dataDir: `${dir}/data`, keysDir: `${dir}/keys` };
+  const ledger = await openLedger(paths);
+  for (let i = 0; i < n; i++) await ledger.sequencer.submit(stmt.register(alice));
+  await ledger.close();
+  return { dir, paths };
+}
+
+const listing = async (dir: string) => (await readdir(dir)).sort();
+
+/** A CLI start-up refusal: non-zero exit, one line naming the fault, no stack trace. */
+async function refusedByCli(args: string[], pattern: RegExp) {
+  const { code, output } = await runCli(args);
+  expect(code).not.toBe(0);
+  expect(output).toMatch(pattern);
+  expect(output.trim().split('\n')).toHaveLength(1);
+  expect(output).not.toMatch(/\n\s+at /);
+}
+
+describe('a damaged data folder', () => {
+  it('without its database is refused by serve and audit, and no new ledger is created in it', async () => {
+    const { paths } = await closedLedger(3);
+    await rm(`${paths.dataDir}/CURRENT`);
+    const before = await listing(paths.dataDir);
+    await expect(openLedger(paths)).rejects.toMatchObject({ code: 'corrupt', message: expect.stringMatching(/CURRENT file is missing/) });
+    await refusedByCli(['serve', '--port', '0', '--data', paths.dataDir, '--keys', paths.keysDir], /CURRENT file is missing/);
+    await refusedByCli(['audit', '--data', paths.dataDir, '--keys', paths.keysDir], /CURRENT file is missing/);
+    expect(await listing(paths.dataDir)).toEqual(before);
+  });
+
+  it('whose latest log was truncated, losing acknowledged entries, is refused rather than reused', async () => {
+    const { paths } = await closedLedger(6);
+    const log = (await readdir(paths.dataDir)).find((f) => f.endsWith('.log'))!;
+    await truncate(`${paths.dataDir}/${log}`, (await stat(`${paths.dataDir}/${log}`)).size - 600);
+    await expect(openLedger(paths)).rejects.toMatchObject({
+      code: 'corrupt',
+      message: expect.stringMatching(/ends at tree size [0-5], but this ledger's key has signed a checkpoint of size 6/),
+    });
+  });
+
+  it('restored from an older copy is refused: the key already signed a larger tree', async () => {
+    const { dir, paths } = await closedLedger(2);
+    await cp(paths.dataDir, `${dir}/old`, { recursive: true });
+    const ledger = await openLedger(paths);
+    await ledger.sequencer.submit(stmt.register(alice));
+    await ledger.close();
+    await rm(paths.dataDir, { recursive: true });
+    await cp(`${dir}/old`, paths.dataDir, { recursive: true });
+    await expect(openLedger(paths)).rejects.toMatchObject({ code: 'corrupt', message: expect.stringMatching(/ends at tree size 2, .* size 3/) });
+  });
+
+  it('emptied entirely is not started as a new log under the same key', async () => {
+    const { paths } = await closedLedger(1);
+    await rm(paths.dataDir, { recursive: true });
+    await expect(openLedger(paths)).rejects.toMatchObject({ code: 'corrupt', message: expect.stringMatching(/signed a tree of size 1/) });
+    await expect(stat(paths.dataDir)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('with a damaged table file gives a one-line error, not a stack trace', async () => {
+    const { paths } = await closedLedger(20);
+    {
+      // Move everything into a table file, then damage its data blocks.
+      const ledger = await openLedger(paths);
+      await ledger.store.db.compactRange(new Uint8Array([0]), new Uint8Array([0xff]));
+      await ledger.close();
+    }
+    const table = (await readdir(paths.dataDir)).find((f) => f.endsWith('.ldb'))!;
+    const bytes = await readFile(`${paths.dataDir}/${table}`);
+    for (let i = 0; i < bytes.length - 64; i += 7) bytes[i] = (bytes[i] as number) ^ 0x5a;
+    await writeFile(`${paths.dataDir}/${table}`, bytes);
+    await expect(openLedger(paths)).rejects.toMatchObject({ code: 'corrupt' });
+    await refusedByCli(['serve', '--port', '0', '--data', paths.dataDir, '--keys', paths.keysDir], /damaged|does not verify|corrupt/i);
+  });
+
+  it('with an empty keys folder is refused without creating a stray new key', async () => {
+    const { dir, paths } = await closedLedger(1);
+    const keysDir = `${dir}/fresh-keys`;
+    await expect(openLedger({ ...paths, keysDir })).rejects.toMatchObject({ code: 'not-found', message: expect.stringMatching(/ledger\.key is missing/) });
+    await expect(stat(keysDir)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+/** Replaces the store's write with a fault; returns how to put it back. */
+function injectWriteFault(ledger: Ledger, landed: boolean) {
+  const real = ledger.store.write.bind(ledger.store);
+  ledger.store.write = async (ops) => {
+    if (landed) await real(ops);
+    throw new Error(landed ? 'EIO after the data reached the disk' : 'EIO: the disk refused the write');
+  };
+}
+
+describe('faults inside the writer', () => {
+  for (const landed of [false, true]) {
+    it(`a write that failed${landed ? ' but landed' : ''}: nobody is acknowledged, writes stop, and a restart carries on from the disk`, async () => {
+      const { paths } = await closedLedger(2);
+      const ledger = await openLedger(paths);
+      const statements = [stmt.register(alice), stmt.register(alice), stmt.register(alice)];
+      injectWriteFault(ledger, landed);
+      const outcomes = await Promise.allSettled(statements.map((s) => ledger.sequencer.submit(s)));
+      expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+      expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'unavailable' });
+      await expect(ledger.sequencer.submit(stmt.register(alice))).rejects.toMatchObject({ code: 'unavailable' });
+      expect(ledger.sequencer.size).toBe(2);
+      await ledger.close();
+
+      const reopened = await openLedger(paths);
+      expect(reopened.sequencer.size).toBe(landed ? 5 : 2);
+      const again = await Promise.all(statements.map((s) => reopened.sequencer.submit(s)));
+      expect(again.map((r) => r.repeat)).toEqual(landed ? [true, true, true] : [false, false, false]);
+      expect(again.map((r) => r.receipt.index).sort()).toEqual([2, 3, 4]);
+      const audit = await auditLedger(reopened.store, parseVerifierKey(reopened.sequencer.verifierKey));
+      expect(audit).toMatchObject({ ok: true, size: 5 });
+      await reopened.close();
+    });
+  }
+
+  it('a throw while a batch is prepared refuses that batch, writes nothing, and the writer carries on', async () => {
+    const { paths } = await closedLedger(1);
+    const ledger = await openLedger(paths);
+    const real = ledger.store.indexOfSigned.bind(ledger.store);
+    let armed = true;
+    ledger.store.indexOfSigned = (hash) => {
+      if (armed) {
+        armed = false;
+        throw new Error('a read failed inside the writer');
+      }
+      return real(hash);
+    };
+    await expect(ledger.sequencer.submit(stmt.register(alice))).rejects.toThrow(/a read failed inside the writer/);
+    expect(ledger.sequencer.size).toBe(1);
+    const next = await ledger.sequencer.submit(stmt.register(alice));
+    expect(next).toMatchObject({ repeat: false, receipt: { index: 1 } });
+    await ledger.close();
+  });
+});
+
+describe('a new ledger', () => {
+  it('answers /checkpoint from the start with the signed checkpoint of the empty tree', async () => {
+    const server = await serverFixture();
+    try {
+      const res = await server.get('/checkpoint');
+      expect(res.status).toBe(200);
+      const cp = openCheckpoint(await res.text(), parseVerifierKey(server.verifierKey));
+      expect({ size: cp.size, root: toHex(cp.rootHash) }).toEqual({ size: 0, root: toHex(EMPTY_ROOT) });
+    } finally {
+      await server.close();
+    }
+  });
+});
