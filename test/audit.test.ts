@@ -82,13 +82,25 @@ describe('audit', () => {
     expect(await audit(paths.dataDir, verifierKey)).toMatchObject({ ok: true });
   });
 
-  it('names a deleted leaf and an extra record', async () => {
+  it('names a deleted leaf', async () => {
     const { paths, verifierKey } = await populatedLedger();
     const store = await LedgerStore.open(paths.dataDir);
     const [k] = (await store.db.iterator(prefixRange(PREFIX.leaf)).all())[4]!;
     await store.db.del(k);
     await store.close();
     expect((await audit(paths.dataDir, verifierKey)).fault?.where).toBe('leaf 5');
+  });
+
+  it('names a derived record that no entry produces', async () => {
+    const { paths, verifierKey } = await populatedLedger();
+    const store = await LedgerStore.open(paths.dataDir);
+    const [k, v] = (await store.db.iterator({ ...prefixRange(PREFIX.work), limit: 1 }).all())[0]!;
+    const stray = k.slice();
+    stray[stray.length - 1] = stray.at(-1)! ^ 0xff;
+    await store.db.put(stray, v);
+    await store.close();
+    const result = await audit(paths.dataDir, verifierKey);
+    expect(result.fault).toMatchObject({ where: `work ${Buffer.from(stray.subarray(1)).toString('hex')}`, detail: expect.stringMatching(/no entry of the log produces/) });
   });
 
   it('`cartulary audit` exits non-zero and names the fault', async () => {

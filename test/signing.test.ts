@@ -40,7 +40,7 @@ describe('COSE_Sign1 statements', () => {
   const alice = party();
   const payload = { type: 'party', issuedAt: 1, name: 'Alice' };
 
-  it('signs, parses and verifies; the id is SHA-256 of the exact bytes', () => {
+  it('signs, parses and verifies; the id is SHA-256 of the canonical bytes it signed', () => {
     const bytes = signStatement(payload, alice);
     expect(bytes[0]).toBe(0xd2); // tag 18
     const s = parseStatement(bytes);
@@ -51,11 +51,17 @@ describe('COSE_Sign1 statements', () => {
   });
 
   it('accepts the untagged form and a signature made independently with node:crypto', () => {
-    const prot = protectedFor(alice.publicKey);
+    const seed = randomSeed();
+    const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
+    const publicKey = new Uint8Array(createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(12));
+    const prot = protectedFor(publicKey);
     const body = encodeCbor(payload);
-    const sig = alice.sign(sigStructure(prot, body));
+    const sig = new Uint8Array(nodeSign(null, Buffer.from(sigStructure(prot, body)), key));
     const untagged = encodeCbor([prot, new Map(), body, sig]);
-    expect(() => verifyStatement(parseStatement(untagged))).not.toThrow();
+    const parsed = parseStatement(untagged);
+    expect(() => verifyStatement(parsed)).not.toThrow();
+    // The untagged form is identified by its canonical, tagged envelope (DESIGN §3).
+    expect(toHex(parsed.id)).toBe(createHash('sha256').update(sign1(prot, body, sig)).digest('hex'));
   });
 
   it('refuses malformed structures, unknown algorithms and bad signatures, naming the problem', () => {
