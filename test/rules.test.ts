@@ -184,12 +184,74 @@ describe('pre-publish check', () => {
     expect(q(bob.id, { use: 'compilation' })).toMatchObject({ verdict: 'unlicensed', reasons: [{ reason: 'wrong-use' }] });
     expect(q(bob.id, { territory: 'US' })).toMatchObject({ verdict: 'unlicensed', reasons: [{ reason: 'wrong-territory' }] });
     expect(q(bob.id, { at: t0 + 8 * DAY })).toMatchObject({ verdict: 'unlicensed', reasons: [{ reason: 'expired' }] });
-    expect(q(bob.id, { at: t0 - DAY })).toMatchObject({ verdict: 'unlicensed', reasons: [{ reason: 'not-yet-valid' }] });
+    const later = await f.submit(stmt.license(alice, w.id, bob.id, { uses: ['recap'], territories: ['FR'], validFrom: t0 + 10 * DAY }));
+    expect(q(bob.id, { use: 'recap' })).toMatchObject({ verdict: 'unlicensed', reasons: expect.arrayContaining([{ licence: later.id, reason: 'not-yet-valid' }]) });
     await f.submit(stmt.revoke(alice, clip.id));
-    expect(q(bob.id, { at: Date.now() + 1 })).toMatchObject({ verdict: 'unlicensed', reasons: [{ reason: 'revoked' }] });
+    expect(q(bob.id, { at: Date.now() + 1 })).toMatchObject({
+      verdict: 'unlicensed',
+      reasons: [{ licence: clip.id, reason: 'revoked' }, { licence: later.id, reason: 'not-yet-valid' }],
+    });
 
     await f.submit(stmt.register(mallory, w.file));
     expect(q(bob.id).verdict).toBe('contested');
     await f.ledger.close();
   });
 });
+
+describe('a check judged at `at` (issue 10.6)', () => {
+  const pause = () => new Promise((r) => setTimeout(r, 5));
+
+  it('judges ownership, licences and revocations as they stood then', async () => {
+    const f = await ledgerFixture();
+    const [alice, bob, carol] = [party(), party(), party()];
+    const registered = await f.submit(stmt.register(alice, w0));
+    const sha = toHex(sha256(w0));
+    const q = (uploader: string, at: number) => checkUse(f.ledger.store, { sha256: sha, uploader, use: 'clip', territory: 'FR', at });
+    await pause();
+    const granted = await f.submit(stmt.license(alice, registered.id, carol.id));
+    await pause();
+    const moved = await f.submit(stmt.transfer(alice, registered.id, bob.id));
+    await pause();
+    const revoked = await f.submit(stmt.revoke(alice, granted.id));
+
+    // Before the work existed, nobody owned it: not even its later owner.
+    expect(q(bob.id, registered.time - DAY)).toMatchObject({ verdict: 'unregistered', works: [] });
+    expect(q(alice.id, registered.time - 1).verdict).toBe('unregistered');
+    // While Alice held title, she was the owner and Bob was not; after the transfer, the reverse.
+    expect(q(alice.id, moved.time - 1).verdict).toBe('owner');
+    expect(q(bob.id, moved.time - 1).verdict).toBe('unlicensed');
+    expect(q(bob.id, moved.time).verdict).toBe('owner');
+    expect(q(alice.id, moved.time).verdict).toBe('unlicensed');
+    // Carol's licence did not exist before it was granted, stood until revoked, and not after.
+    expect(q(carol.id, granted.time - 1)).toMatchObject({ verdict: 'unlicensed', reasons: [{ licence: null, reason: 'no-licence' }] });
+    expect(q(carol.id, revoked.time - 1)).toMatchObject({ verdict: 'licensed', licence: { id: granted.id } });
+    expect(q(carol.id, revoked.time)).toMatchObject({ verdict: 'unlicensed', reasons: [{ licence: granted.id, reason: 'revoked' }] });
+    await f.ledger.close();
+  });
+
+  it('a rival registration contests the work only from when it was made', async () => {
+    const f = await ledgerFixture();
+    const [alice, mallory] = [party(), party()];
+    const w = await f.work(alice);
+    await pause();
+    const copy = await f.submit(stmt.register(mallory, w.file));
+    const q = (at: number) => checkUse(f.ledger.store, { sha256: toHex(sha256(w.file)), uploader: alice.id, use: 'clip', territory: 'FR', at }).verdict;
+    expect(q(copy.time - 1)).toBe('owner');
+    expect(q(copy.time)).toBe('contested');
+    await f.ledger.close();
+  });
+
+  it('refuses a licence that would start before its grantor held title', async () => {
+    const f = await ledgerFixture();
+    const [alice, bob, carol] = [party(), party(), party()];
+    const w = await f.work(alice);
+    await pause();
+    const moved = await f.submit(stmt.transfer(alice, w.id, bob.id));
+    const e = await f.refused(stmt.license(bob, w.id, carol.id, { validFrom: moved.time - DAY }), 'invalid', /before the signer held title/);
+    expect(e).toMatchObject({ field: 'payload.validFrom', info: { ownerSince: moved.time } });
+    await f.submit(stmt.license(bob, w.id, carol.id, { validFrom: moved.time }));
+    await f.ledger.close();
+  });
+});
+
+const w0 = new TextEncoder().encode(`a work for the at-time checks ${Math.random()}`);

@@ -32,18 +32,31 @@ export function checkUse(view: LedgerView, q: CheckQuery): CheckResult {
   return judge(view, view.worksBySha(q.sha256).flatMap((id) => view.work(id) ?? []), q);
 }
 
-/** The verdict for `works` (all registrations of one content, earliest first). */
+/** Who held title to `work` at `at`; undefined before it was registered. */
+export function ownerAt(work: WorkRecord, at: number): string | undefined {
+  let owner: string | undefined;
+  for (const o of work.owners) if (o.from <= at) owner = o.party;
+  return owner;
+}
+
+/**
+ * The verdict for `works` (all registrations of one content, earliest first), as things
+ * stood at `q.at` (DESIGN §8): works registered later did not exist, the owner is the one
+ * who held title then, and only licences granted by then count, standing or not at `at`.
+ */
 export function judge(view: LedgerView, works: WorkRecord[], q: Omit<CheckQuery, 'sha256'>): CheckResult {
-  const result = (verdict: Verdict, extra: Partial<CheckResult> = {}): CheckResult => ({ verdict, works, licence: null, reasons: [], ...extra });
-  const [work] = works;
+  const existing = works.filter((w) => w.registeredAt <= q.at);
+  const result = (verdict: Verdict, extra: Partial<CheckResult> = {}): CheckResult => ({ verdict, works: existing, licence: null, reasons: [], ...extra });
+  const [work] = existing;
   if (!work) return result('unregistered');
-  if (works.length > 1 || work.status === 'contested') return result('contested');
-  if (work.owner === q.uploader) return result('owner');
+  const contestedThen = work.contestedBy.some((id) => (view.work(id)?.registeredAt ?? Infinity) <= q.at);
+  if (existing.length > 1 || contestedThen) return result('contested');
+  if (ownerAt(work, q.at) === q.uploader) return result('owner');
 
   const reasons: CheckResult['reasons'] = [];
   for (const id of work.licences) {
     const licence = view.licence(id);
-    if (!licence || licence.licensee !== q.uploader) continue;
+    if (!licence || licence.licensee !== q.uploader || licence.grantedAt > q.at) continue;
     const reason: RefusalReason | null =
       licenceStanding(view, licence, q.at) ??
       (!coversUse(licence, q.use) ? 'wrong-use' : !coversTerritory(licence, q.territory) ? 'wrong-territory' : null);

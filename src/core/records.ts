@@ -17,6 +17,8 @@ export interface WorkRecord {
   owner: string;
   registrant: string;
   registeredAt: number;
+  /** who held title from when (ledger ms), oldest first; the last is `owner` (checks judge `at` by it) */
+  owners: Array<{ party: string; from: number }>;
   /** works registered with the same content by other parties, earliest first */
   contestedBy: string[];
   status: WorkStatus;

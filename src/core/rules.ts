@@ -107,6 +107,7 @@ function register(ctx: Context, p: RegisterPayload): Effects {
     owner: ctx.signer,
     registrant: ctx.signer,
     registeredAt: ctx.time,
+    owners: [{ party: ctx.signer, from: ctx.time }],
     contestedBy: earlier.map((w) => w.id),
     status: earlier.length > 0 ? 'contested' : 'registered',
     licences: [],
@@ -137,7 +138,11 @@ function transfer(ctx: Context, p: TransferPayload): Effects {
   }
   const to = toHex(p.to);
   if (to === work.owner) throw new CartularyError('conflict', 'payload.to: the work already belongs to that party', { field: 'payload.to' });
-  return { workPrev: lastIndex(work), works: [{ before: work, after: { ...touch(work, ctx), owner: to } }], licences: [] };
+  return {
+    workPrev: lastIndex(work),
+    works: [{ before: work, after: { ...touch(work, ctx), owner: to, owners: [...work.owners, { party: to, from: ctx.time }] } }],
+    licences: [],
+  };
 }
 
 /** Whether a licence and all its ancestors are unrevoked. */
@@ -201,6 +206,15 @@ function license(ctx: Context, p: LicensePayload): Effects {
       field: 'payload.work',
       info: { owner: work.owner },
     });
+  } else {
+    // Nobody can grant what they did not yet hold: a licence starts no earlier than the title.
+    const since = (work.owners.at(-1) as { from: number }).from;
+    if (licence.validFrom < since) {
+      throw new CartularyError('invalid', `payload.validFrom: ${new Date(licence.validFrom).toISOString()} is before the signer held title to work ${work.id} (from ${new Date(since).toISOString()})`, {
+        field: 'payload.validFrom',
+        info: { ownerSince: since },
+      });
+    }
   }
 
   // Exclusivity: no two standing licences of the work may overlap where either is exclusive,

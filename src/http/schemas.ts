@@ -106,6 +106,7 @@ export const workSchema = z
     owner: hex64,
     registrant: hex64,
     registeredAt: z.number().int(),
+    owners: z.array(z.object({ party: hex64, from: z.number().int() })).describe('who held title from when (ledger ms), oldest first'),
     status: z.enum(['registered', 'contested']),
     contestedBy: hexList,
     licences: z.array(licenceSchema),
