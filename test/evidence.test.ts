@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { formatVerifierKey } from '../src/core/checkpoint.js';
 import { sha256 } from '../src/core/crypto.js';
 import { toHex } from '../src/core/bytes.js';
+import { signAttestation } from '../src/core/attestation.js';
 import { EvidenceBuilder } from '../src/store/evidence.js';
 import { verifyBundle, type EvidenceBundle } from '../src/verify/index.js';
 import { ledgerFixture, party, stmt } from './helpers.js';
@@ -17,7 +18,7 @@ async function chainOfTitle() {
   await f.submit(stmt.transfer(alice, w.id, carol.id));
   const lic2 = await f.submit(stmt.license(carol, w.id, bob.id, { uses: ['recap'], territories: ['*'] }));
   await f.submit(stmt.revoke(alice, lic.id));
-  const builder = new EvidenceBuilder(f.ledger.store, f.ledger.sequencer);
+  const builder = new EvidenceBuilder(f.ledger.store, f.ledger.sequencer, f.ledger.signer, f.ledger.origin);
   return { f, w, lic, lic2, builder, alice, bob, carol, mallory, key: f.ledger.sequencer.verifierKey };
 }
 
@@ -60,13 +61,18 @@ describe('evidence bundles', () => {
     relabelled.verifierKey = formatVerifierKey('cartulary.local/ledger', other.publicKey);
     expect(fails(relabelled, relabelled.verifierKey)).toBe('bad-checkpoint');
 
+    // The claims are the ledger's signed word: edited, they no longer match its attestation.
     const owner = clone(good);
     owner.claims.works[0]!.owner = other.id;
-    expect(fails(owner)).toBe('claim-mismatch');
+    expect(fails(owner)).toBe('bad-attestation');
 
     const revoked = clone(good);
     revoked.claims.licences[0]!.revoked = false;
-    expect(fails(revoked)).toBe('claim-mismatch');
+    expect(fails(revoked)).toBe('bad-attestation');
+
+    const unattested = clone(good) as Partial<EvidenceBundle>;
+    delete unattested.attestation;
+    expect(fails(unattested)).toBe('bad-shape');
 
     expect(fails({ ...clone(good), entries: 'nope' })).toBe('bad-shape');
     expect(verifyBundle(good, key, { fileSha256: sha256(new Uint8Array([1])) }).failure?.code).toBe('file-mismatch');
@@ -106,7 +112,7 @@ describe('evidence bundles', () => {
     expect(r).toMatchObject({ ok: true, verdict: 'licensed' });
     const lie = clone(bundle!);
     lie.claims.verdict = 'owner';
-    expect(verifyBundle(lie, key).failure?.code).toBe('claim-mismatch');
+    expect(verifyBundle(lie, key).failure?.code).toBe('bad-attestation');
     await f.ledger.close();
   });
 
@@ -119,6 +125,44 @@ describe('evidence bundles', () => {
       expect(r.ok, r.failure?.detail).toBe(true);
       expect(r.works.find((x) => x.id === id)).toMatchObject({ status: 'contested' });
     }
+    await f.ledger.close();
+  });
+
+  it('flag a bundle that leaves out the latest entries, however its claims are dressed', async () => {
+    const { f, w, builder, key } = await chainOfTitle();
+    const good = builder.forWork(w.id);
+    const r = verifyBundle(good, key);
+    expect(r).toMatchObject({ ok: true, asOfSize: 7 });
+    expect(r.holds.join('\n')).toMatch(/as of tree size 7, the bundle holds every entry of the work/);
+
+    // The revocation (the work's latest entry) dropped, the claims kept: the attested head is missing.
+    const dropped = clone(good);
+    dropped.entries = dropped.entries.filter((e) => e.index !== 6);
+    expect(verifyBundle(dropped, key).failure).toMatchObject({ code: 'incomplete', detail: expect.stringMatching(/latest entry .* is #6; .* ends at #5/) });
+
+    // The same, with the claims re-derived from what is left, as a forger would: not what the ledger signed.
+    const dressed = clone(dropped);
+    dressed.claims.works[0]!.head = 5;
+    dressed.claims.licences[0]!.revoked = false;
+    expect(verifyBundle(dressed, key).failure?.code).toBe('bad-attestation');
+
+    // A ledger that signs claims its own entries do not support is caught by the replay.
+    const lying = clone(good);
+    lying.claims.licences[0]!.revoked = false;
+    lying.attestation = signAttestation(f.ledger.origin, 7, { subject: lying.subject, claims: lying.claims }, f.ledger.signer);
+    expect(verifyBundle(lying, key).failure?.code).toBe('claim-mismatch');
+    await f.ledger.close();
+  });
+
+  it('an attestation is bound to its checkpoint size and cannot pass for a checkpoint', async () => {
+    const { f, w, builder, key } = await chainOfTitle();
+    const good = builder.forWork(w.id);
+    const resized = clone(good);
+    resized.attestation = signAttestation(f.ledger.origin, 6, { subject: good.subject, claims: good.claims }, f.ledger.signer);
+    expect(verifyBundle(resized, key).failure).toMatchObject({ code: 'bad-attestation', detail: expect.stringMatching(/tree size 6/) });
+    const asCheckpoint = clone(good);
+    asCheckpoint.checkpoint = good.attestation;
+    expect(verifyBundle(asCheckpoint, key).failure?.code).toBe('bad-checkpoint');
     await f.ledger.close();
   });
 });

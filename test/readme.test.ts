@@ -49,5 +49,5 @@ describe('README walkthrough', () => {
     expect(out).toMatch(/licence .* revoked by .*superseded by the transfer/);
     expect(out).toMatch(/the file is the registered content/);
     expect(out.trimEnd()).toMatch(/\nverified$/);
-  });
+  }, 180_000); // some twenty CLI processes, each a fresh Node start
 });

@@ -70,27 +70,61 @@ export function checkpointBody(cp: Checkpoint): string {
   return `${cp.origin}\n${cp.size}\n${toBase64(cp.rootHash)}\n`;
 }
 
+/** Signs a note's text (C2SP signed-note) with the key named `name`; `body` ends with a newline. */
+export function signNote(body: string, name: string, signer: Signer): string {
+  const sig = signer.sign(utf8(body));
+  return `${body}\n${EM_DASH} ${name} ${toBase64(concatBytes(keyId(name, signer.publicKey), sig))}\n`;
+}
+
 /** Signs a checkpoint as a signed note whose key name is the origin. */
 export function signCheckpoint(cp: Checkpoint, signer: Signer): string {
-  const body = checkpointBody(cp);
-  const sig = signer.sign(utf8(body));
-  return `${body}\n${EM_DASH} ${cp.origin} ${toBase64(concatBytes(keyId(cp.origin, signer.publicKey), sig))}\n`;
+  return signNote(checkpointBody(cp), cp.origin, signer);
 }
 
 /**
- * Parses a signed-note checkpoint and verifies it under `key`, which the caller trusts
- * (never a key read from the same untrusted input). Throws 'verification-failed' naming
- * what does not hold: the layout, the origin, the key id, or the signature.
+ * Verifies a signed note under `key`, which the caller trusts (never a key read from the
+ * same untrusted input), and returns its text (up to and including the last newline before
+ * the signatures). Lines signed by other keys (cosignatures) are passed over. Throws
+ * 'verification-failed' naming what does not hold: the layout, the key id or the signature.
+ */
+export function verifyNote(note: string, key: VerifierKey, what = 'note'): string {
+  const fail = (detail: string) => new CartularyError('verification-failed', `${what}: ${detail}`);
+  if (typeof note !== 'string' || !note.endsWith('\n')) throw fail('note must end with a newline');
+  const split = note.indexOf('\n\n');
+  if (split < 0) throw fail('note has no blank line between text and signatures');
+  const body = note.slice(0, split + 1);
+  const sigLines = note.slice(split + 2, -1).split('\n');
+  let sawKey = false;
+  for (const line of sigLines) {
+    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
+    if (!m) throw fail(`signature line "${line.slice(0, 80)}" is malformed`);
+    if (m[1] !== key.name) continue;
+    let raw: Uint8Array;
+    try {
+      raw = fromBase64(m[2] as string, 'signature');
+    } catch {
+      throw fail('signature is not base64');
+    }
+    if (raw.length !== 4 + 64 || !equalBytes(raw.subarray(0, 4), key.keyId)) continue;
+    sawKey = true;
+    if (verifyEd25519(key.publicKey, utf8(body), raw.subarray(4))) return body;
+  }
+  throw fail(sawKey ? 'signature does not verify' : `no signature by key ${key.name}+${toHex(key.keyId)}`);
+}
+
+/**
+ * Parses a signed-note checkpoint and verifies it under `key` (see verifyNote). Throws
+ * 'verification-failed' naming what does not hold: the layout, the origin, the key id, or
+ * the signature.
  */
 export function openCheckpoint(note: string, key: VerifierKey): Checkpoint {
-  if (typeof note !== 'string' || !note.endsWith('\n')) throw bad('note must end with a newline');
-  const split = note.indexOf('\n\n');
+  // The shape first, before any crypto: a note of another log is refused as that.
+  const split = typeof note === 'string' ? note.indexOf('\n\n') : -1;
   if (split < 0) throw bad('note has no blank line between text and signatures');
-  const body = note.slice(0, split + 1);
-  const lines = body.slice(0, -1).split('\n');
+  const lines = note.slice(0, split).split('\n');
   if (lines.length !== 3) throw bad(`body must have 3 lines (origin, size, root), has ${lines.length}`);
   const [origin, sizeText, rootText] = lines as [string, string, string];
-  if (origin !== key.name) throw bad(`origin "${origin}" is not the verifier key's name "${key.name}"`);
+  if (origin !== key.name) throw bad(`origin "${origin.slice(0, 80)}" is not the verifier key's name "${key.name}"`);
   if (!DECIMAL.test(sizeText) || !Number.isSafeInteger(Number(sizeText))) throw bad(`size "${sizeText}" is not a decimal number`);
   let rootHash: Uint8Array;
   try {
@@ -98,26 +132,6 @@ export function openCheckpoint(note: string, key: VerifierKey): Checkpoint {
   } catch {
     throw bad('root hash is not 32 bytes of base64');
   }
-
-  const sigLines = note.slice(split + 2, -1).split('\n');
-  let sawKey = false;
-  for (const line of sigLines) {
-    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
-    if (!m) throw bad(`signature line "${line.slice(0, 80)}" is malformed`);
-    if (m[1] !== key.name) continue;
-    let raw: Uint8Array;
-    try {
-      raw = fromBase64(m[2] as string, 'signature');
-    } catch {
-      throw bad('signature is not base64');
-    }
-    if (raw.length !== 4 + 64 || !equalBytes(raw.subarray(0, 4), key.keyId)) continue;
-    sawKey = true;
-    if (verifyEd25519(key.publicKey, utf8(body), raw.subarray(4))) {
-      return { origin, size: Number(sizeText), rootHash };
-    }
-  }
-  throw bad(sawKey ? 'signature does not verify' : `no signature by key ${key.name}+${toHex(key.keyId)}`);
+  verifyNote(note, key, 'checkpoint');
+  return { origin, size: Number(sizeText), rootHash };
 }
-
-

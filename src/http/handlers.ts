@@ -37,7 +37,7 @@ export class Handlers {
     private readonly ledger: Ledger,
     private readonly clock: () => number = Date.now,
   ) {
-    this.evidence = new EvidenceBuilder(ledger.store, ledger.sequencer);
+    this.evidence = new EvidenceBuilder(ledger.store, ledger.sequencer, ledger.signer, ledger.origin);
   }
 
   private get store() {

@@ -4,7 +4,9 @@
  * (prior existence). Claims are the store's current state; the offline verifier replays the
  * entries and accepts the bundle only if they match.
  */
+import { signAttestation } from '../core/attestation.js';
 import { toBase64, toHex } from '../core/bytes.js';
+import type { Signer } from '../core/crypto.js';
 import { checkUse, type CheckQuery, type CheckResult } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { hashRanges, inclusionPlan } from '../core/merkle.js';
@@ -17,6 +19,9 @@ export class EvidenceBuilder {
   constructor(
     private readonly store: LedgerStore,
     private readonly sequencer: Sequencer,
+    /** the ledger key, which attests each bundle's claims at its checkpoint */
+    private readonly signer: Signer,
+    private readonly origin: string,
   ) {}
 
   /** Every entry of the work's chain and every registration of the same content. */
@@ -56,7 +61,7 @@ export class EvidenceBuilder {
 
   private claims(works: WorkRecord[], licences: LicenceRecord[]): BundleClaims {
     return {
-      works: works.map((w) => ({ id: w.id, sha256: w.sha256, owner: w.owner, status: w.status, contestedBy: w.contestedBy })),
+      works: works.map((w) => ({ id: w.id, sha256: w.sha256, owner: w.owner, status: w.status, contestedBy: w.contestedBy, head: w.history.at(-1) as number })),
       licences: licences.map((l) => ({ id: l.id, work: l.work, grantor: l.grantor, licensee: l.licensee, revoked: l.revokedAt !== null })),
     };
   }
@@ -65,7 +70,6 @@ export class EvidenceBuilder {
     // Read the checkpoint first: its size is fixed, and every node below it is immutable.
     const checkpoint = this.sequencer.checkpoint;
     const size = this.sequencer.size;
-    if (!checkpoint) throw new CartularyError('not-found', 'the ledger is empty');
     const entries = [...new Set(indices)]
       .sort((a, b) => a - b)
       .map((index) => {
@@ -73,6 +77,7 @@ export class EvidenceBuilder {
         if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
         return { index, leaf: toBase64(leaf), proof: hashRanges(inclusionPlan(index, size), this.store.readNodes).map(toHex) };
       });
-    return { format: BUNDLE_FORMAT, verifierKey: this.sequencer.verifierKey, checkpoint, subject, entries, claims };
+    const attestation = signAttestation(this.origin, size, { subject, claims }, this.signer);
+    return { format: BUNDLE_FORMAT, verifierKey: this.sequencer.verifierKey, checkpoint, subject, entries, claims, attestation };
   }
 }

@@ -1,7 +1,9 @@
 /**
  * Evidence bundles, `cartulary-evidence/v1` (DESIGN §8): the ledger's verifier key, one
  * checkpoint, and for each entry cited its leaf bytes and an inclusion proof to that
- * checkpoint, plus what the ledger claims those entries establish.
+ * checkpoint, plus what the ledger claims those entries establish, and its signed
+ * attestation of those claims at the checkpoint (src/core/attestation.ts) — each work's
+ * `head` is its latest entry then, so a bundle cannot hide later ones.
  */
 import { z } from 'zod';
 
@@ -32,11 +34,14 @@ export const bundleSchema = z.strictObject({
     .min(1)
     .max(100_000),
   claims: z.strictObject({
-    works: z.array(z.strictObject({ id: hex32, sha256: hex32, owner: hex32, status: z.enum(['registered', 'contested']), contestedBy: z.array(hex32) })),
+    works: z.array(
+      z.strictObject({ id: hex32, sha256: hex32, owner: hex32, status: z.enum(['registered', 'contested']), contestedBy: z.array(hex32), head: nat }),
+    ),
     licences: z.array(z.strictObject({ id: hex32, work: hex32, grantor: hex32, licensee: hex32, revoked: z.boolean() })),
     verdict: z.enum(['unregistered', 'owner', 'licensed', 'unlicensed', 'contested']).optional(),
     licence: hex32.nullable().optional(),
   }),
+  attestation: z.string().max(4096),
 });
 
 export type EvidenceBundle = z.infer<typeof bundleSchema>;

@@ -2,9 +2,13 @@
  * Offline verification of an evidence bundle. Pure: it needs the bundle, the ledger's
  * verifier key (given by the caller, never taken from the bundle alone) and nothing else —
  * no server, no store, no network. Steps, each depending on the ones before:
- *   shape → key → checkpoint → leaves and inclusion proofs → statement signatures →
- *   chains (prev, workPrev) → replay of the rules → claims (owner, status, licences, verdict).
+ *   shape → key → checkpoint → attestation → leaves and inclusion proofs → statement
+ *   signatures → chains (prev, workPrev) → replay of the rules → claims (owner, status,
+ *   licences, verdict) → heads (no later entry of a work left out).
+ * What it proves holds as of the checkpoint's tree size: a log cannot show that nothing was
+ * appended since, so the result says which size it speaks for.
  */
+import { openAttestation } from '../core/attestation.js';
 import { equalBytes, fromBase64, fromHex, toHex } from '../core/bytes.js';
 import { checkUse } from '../core/check.js';
 import { openCheckpoint, parseVerifierKey, type Checkpoint } from '../core/checkpoint.js';
@@ -20,6 +24,8 @@ export type VerifyFailure =
   | 'bad-shape'
   | 'wrong-key'
   | 'bad-checkpoint'
+  | 'bad-attestation'
+  | 'incomplete'
   | 'bad-leaf'
   | 'bad-inclusion'
   | 'out-of-order'
@@ -35,6 +41,8 @@ export interface VerifyResult {
   holds: string[];
   failure?: { code: VerifyFailure; detail: string };
   checkpoint?: Checkpoint;
+  /** the tree size the result speaks for: later entries, if any, are not covered */
+  asOfSize?: number;
   /** the state the replay derived: this, not the claims, is what the bundle proves */
   works: WorkRecord[];
   licences: LicenceRecord[];
@@ -63,7 +71,7 @@ export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: V
     ok: !failure,
     holds,
     ...(failure ? { failure } : {}),
-    ...(checkpoint ? { checkpoint } : {}),
+    ...(checkpoint ? { checkpoint, asOfSize: checkpoint.size } : {}),
     works: [...state.works.values()],
     licences: [...state.licences.values()],
     ...(verdict ? { verdict } : {}),
@@ -91,12 +99,27 @@ export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: V
       throw new Failed('bad-checkpoint', (e as Error).message);
     }
     holds.push(`checkpoint of size ${checkpoint.size} is signed by ${key.name}`);
+    try {
+      openAttestation(bundle.attestation, key, checkpoint.size, { subject: bundle.subject, claims: bundle.claims });
+    } catch (e) {
+      throw new Failed('bad-attestation', (e as Error).message);
+    }
+    holds.push(`the ledger attests the bundle's claims as of tree size ${checkpoint.size}`);
 
     const entries = checkEntries(bundle, checkpoint);
     holds.push(`all ${entries.length} entries are in the tree of the checkpoint, and their statements are signed by their signers`);
 
     const verdict = replay(bundle, entries, state);
     holds.push('every entry passes the ledger rules on replay, with an unbroken chain for each work');
+
+    // An omitted later entry is the fault to name, before the claims trip over its effects.
+    for (const c of bundle.claims.works) {
+      const last = state.work(c.id)?.history.at(-1);
+      if (last !== c.head) {
+        throw new Failed('incomplete', `the ledger attests that the latest entry of work ${c.id} at tree size ${checkpoint.size} is #${c.head}; the bundle's chain of it ends at #${last}: later entries are left out`);
+      }
+    }
+    if (bundle.claims.works.length > 0) holds.push(`as of tree size ${checkpoint.size}, the bundle holds every entry of ${bundle.claims.works.length === 1 ? 'the work' : `the ${bundle.claims.works.length} works`}, up to the latest the ledger attests`);
 
     checkClaims(bundle.claims, state, verdict);
     holds.push(`the claims (${bundle.claims.works.length} works, ${bundle.claims.licences.length} licences${verdict ? `, verdict ${verdict}` : ''}) match the replay`);
