@@ -27,7 +27,7 @@ const clone = (b: EvidenceBundle): EvidenceBundle => JSON.parse(JSON.stringify(b
 describe('evidence bundles', () => {
   it("verify a work's whole chain of title offline and derive its owner and licences", async () => {
     const { f, w, lic, lic2, builder, carol, key } = await chainOfTitle();
-    const bundle = builder.forWork(w.id);
+    const bundle = await builder.forWork(w.id);
     expect(bundle.entries.map((e) => e.index)).toEqual([1, 2, 4, 5, 6]);
     const r = verifyBundle(JSON.parse(JSON.stringify(bundle)), key, { fileSha256: sha256(w.file) });
     expect(r.failure).toBeUndefined();
@@ -40,7 +40,7 @@ describe('evidence bundles', () => {
 
   it('fail, each with the right reason, when tampered with', async () => {
     const { f, w, builder, key } = await chainOfTitle();
-    const good = builder.forWork(w.id);
+    const good = await builder.forWork(w.id);
     const fails = (b: unknown, k = key) => verifyBundle(b, k).failure?.code;
 
     const middle = clone(good);
@@ -81,7 +81,7 @@ describe('evidence bundles', () => {
 
   it('fail on any single changed byte of the serialized bundle', async () => {
     const { f, w, builder, key } = await chainOfTitle();
-    const text = JSON.stringify(builder.forWork(w.id));
+    const text = JSON.stringify(await builder.forWork(w.id));
     let checked = 0;
     // Every position in the leaves, proofs and checkpoint, stepping to keep the test quick.
     for (let i = 0; i < text.length; i += 7) {
@@ -105,7 +105,7 @@ describe('evidence bundles', () => {
   it('prove a check verdict and let the verifier recompute it', async () => {
     const { f, w, builder, bob, key, lic2 } = await chainOfTitle();
     const query = { sha256: toHex(sha256(w.file)), uploader: bob.id, use: 'recap', territory: 'JP', at: Date.now() };
-    const { result, bundle } = builder.forCheck(query);
+    const { result, bundle } = await builder.forCheck(query);
     expect(result.verdict).toBe('licensed');
     expect(result.licence?.id).toBe(lic2.id);
     const r = verifyBundle(bundle, key);
@@ -121,7 +121,7 @@ describe('evidence bundles', () => {
     expect(verifyBundle(builder.forEntry(1), key)).toMatchObject({ ok: true, works: [{ id: w.id }] });
     const copy = await f.submit(stmt.register(mallory, w.file));
     for (const id of [w.id, copy.id]) {
-      const r = verifyBundle(builder.forWork(id), key);
+      const r = verifyBundle(await builder.forWork(id), key);
       expect(r.ok, r.failure?.detail).toBe(true);
       expect(r.works.find((x) => x.id === id)).toMatchObject({ status: 'contested' });
     }
@@ -130,7 +130,7 @@ describe('evidence bundles', () => {
 
   it('flag a bundle that leaves out the latest entries, however its claims are dressed', async () => {
     const { f, w, builder, key } = await chainOfTitle();
-    const good = builder.forWork(w.id);
+    const good = await builder.forWork(w.id);
     const r = verifyBundle(good, key);
     expect(r).toMatchObject({ ok: true, asOfSize: 7 });
     expect(r.holds.join('\n')).toMatch(/as of tree size 7, the bundle holds every entry of the work/);
@@ -156,7 +156,7 @@ describe('evidence bundles', () => {
 
   it('an attestation is bound to its checkpoint size and cannot pass for a checkpoint', async () => {
     const { f, w, builder, key } = await chainOfTitle();
-    const good = builder.forWork(w.id);
+    const good = await builder.forWork(w.id);
     const resized = clone(good);
     resized.attestation = signAttestation(f.ledger.origin, 6, { subject: good.subject, claims: good.claims }, f.ledger.signer);
     expect(verifyBundle(resized, key).failure).toMatchObject({ code: 'bad-attestation', detail: expect.stringMatching(/tree size 6/) });

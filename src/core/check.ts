@@ -54,9 +54,9 @@ export function judge(view: LedgerView, works: WorkRecord[], q: Omit<CheckQuery,
   if (ownerAt(work, q.at) === q.uploader) return result('owner');
 
   const reasons: CheckResult['reasons'] = [];
-  for (const id of work.licences) {
+  for (const id of view.licencesHeld(work.id, q.uploader)) {
     const licence = view.licence(id);
-    if (!licence || licence.licensee !== q.uploader || licence.grantedAt > q.at) continue;
+    if (!licence || licence.grantedAt > q.at) continue;
     const reason: RefusalReason | null =
       licenceStanding(view, licence, q.at) ??
       (!coversUse(licence, q.use) ? 'wrong-use' : !coversTerritory(licence, q.territory) ? 'wrong-territory' : null);

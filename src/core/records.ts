@@ -22,8 +22,8 @@ export interface WorkRecord {
   /** works registered with the same content by other parties, earliest first */
   contestedBy: string[];
   status: WorkStatus;
-  /** licence ids granted on this work, in ledger order */
-  licences: string[];
+  /** how many licences have been granted on this work (the store lists them, paged) */
+  licenceCount: number;
   /** indices of every leaf about this work, in order; the last is the next entry's workPrev */
   history: number[];
 }
@@ -57,7 +57,27 @@ export interface PartyRecord {
   updatedAt: number;
 }
 
-/** What the rules read; the store, a batch overlay and the offline verifier each provide one. */
+/**
+ * The licences of a work that may overlap a scope, for the exclusivity rule: every standing
+ * licence of `work` that shares a use and a territory with it and whose window meets
+ * [from, until), or with `exclusiveOnly` only the exclusive ones. A superset is allowed (the
+ * rules check each candidate exactly); answering from indexes keeps the cost of a new licence
+ * independent of how many the work already has (issue 10.4).
+ */
+export interface OverlapQuery {
+  work: string;
+  uses: readonly string[];
+  territories: readonly string[];
+  from: number;
+  until: number | null;
+  exclusiveOnly: boolean;
+}
+
+/**
+ * What the rules read; the store, a batch overlay and the offline verifier each provide one.
+ * Every method answers synchronously from memory or a point read: range reads a store needs
+ * are planned and fetched before the rules run (see Sequencer.prepare).
+ */
 export interface LedgerView {
   work(id: string): WorkRecord | undefined;
   licence(id: string): LicenceRecord | undefined;
@@ -66,6 +86,10 @@ export interface LedgerView {
   party(party: string): PartyRecord | undefined;
   /** indexed frames of registered works near the given frames (see similarity.ts) */
   frameHits(frames: readonly FrameHash[]): FrameHit[];
+  /** ids of the licences `licensee` holds on `work`, in grant order */
+  licencesHeld(work: string, licensee: string): readonly string[];
+  /** candidates for the exclusivity rule (see OverlapQuery) */
+  overlapCandidates(q: OverlapQuery): readonly string[];
 }
 
 /** The state changes of one accepted statement, for the store to write in its batch. */
@@ -75,6 +99,8 @@ export interface Effects {
   licences: Array<{ before: LicenceRecord | undefined; after: LicenceRecord }>;
   sha?: { sha256: string; works: string[] };
   party?: PartyRecord;
+  /** the licences a licensee now holds on a work, when a licence is granted */
+  held?: { work: string; licensee: string; licences: string[] };
   /** a registration's fingerprint frames, as signed, for the similarity index */
   frames?: { work: string; bytes: Uint8Array };
 }

@@ -8,9 +8,10 @@ import type { SignedStatement } from './cose.js';
 import { CartularyError } from './errors.js';
 import { decodeFrames, FINGERPRINT_KIND } from './fingerprint.js';
 import { segmentsOf } from './similarity.js';
-import type { Effects, LedgerView, LicenceRecord, WorkRecord } from './records.js';
+import type { Effects, LedgerView, LicenceRecord, OverlapQuery, WorkRecord } from './records.js';
 import { activeAt, outsideScope, scopesOverlap } from './scope.js';
 import {
+  payloadShape,
   validatePayload,
   type LicensePayload,
   type PartyPayload,
@@ -110,7 +111,7 @@ function register(ctx: Context, p: RegisterPayload): Effects {
     owners: [{ party: ctx.signer, from: ctx.time }],
     contestedBy: earlier.map((w) => w.id),
     status: earlier.length > 0 ? 'contested' : 'registered',
-    licences: [],
+    licenceCount: 0,
     history: [ctx.index],
   };
   // A later registration of the same content by another party contests every earlier one;
@@ -218,8 +219,9 @@ function license(ctx: Context, p: LicensePayload): Effects {
   }
 
   // Exclusivity: no two standing licences of the work may overlap where either is exclusive,
-  // except a licence and the sublicences granted under it.
-  for (const otherId of work.licences) {
+  // except a licence and the sublicences granted under it. Only candidates from the view's
+  // overlap index are examined, never every licence of the work.
+  for (const otherId of ctx.view.overlapCandidates(overlapQuery(work.id, licence))) {
     const other = existingLicence(ctx.view, otherId, 'payload.work');
     if (!unrevokedChain(ctx.view, other) || isAncestor(ctx.view, other.id, licence)) continue;
     if ((licence.exclusive || other.exclusive) && scopesOverlap(licence, other)) {
@@ -232,9 +234,30 @@ function license(ctx: Context, p: LicensePayload): Effects {
   }
   return {
     workPrev: lastIndex(work),
-    works: [{ before: work, after: { ...touch(work, ctx), licences: [...work.licences, licence.id] } }],
+    works: [{ before: work, after: { ...touch(work, ctx), licenceCount: work.licenceCount + 1 } }],
     licences: [{ before: undefined, after: licence }],
+    held: { work: work.id, licensee: licence.licensee, licences: [...ctx.view.licencesHeld(work.id, licence.licensee), licence.id] },
   };
+}
+
+/** The exclusivity rule's question for a new licence: exclusive ones only, unless it is exclusive itself. */
+export function overlapQuery(work: string, l: Pick<LicenceRecord, 'uses' | 'territories' | 'validFrom' | 'validUntil' | 'exclusive'>): OverlapQuery {
+  return { work, uses: l.uses, territories: l.territories, from: l.validFrom, until: l.validUntil, exclusiveOnly: !l.exclusive };
+}
+
+/**
+ * The overlap query a licence payload will ask when sequenced at `time`: the sequencer
+ * fetches its answer before the rules run. Null for anything that is not a well-formed licence.
+ */
+export function plannedOverlapQuery(payload: Record<string, unknown>, time: number): OverlapQuery | null {
+  if (payload.type !== 'license') return null;
+  let p: LicensePayload;
+  try {
+    p = payloadShape(payload) as LicensePayload;
+  } catch {
+    return null; // the rules will refuse it, naming why
+  }
+  return overlapQuery(toHex(p.work), { uses: p.uses, territories: p.territories, validFrom: p.validFrom ?? time, validUntil: p.validUntil ?? null, exclusive: p.exclusive ?? false });
 }
 
 function revoke(ctx: Context, p: RevokePayload): Effects {

@@ -11,8 +11,8 @@ import { consistencyPlan, hashRanges, inclusionPlan } from '../core/merkle.js';
 import { zodRefusal } from '../core/statements.js';
 import { EvidenceBuilder } from '../store/evidence.js';
 import type { Ledger } from '../store/ledger.js';
-import { checkBody, consistencyQuery, hex64, inclusionQuery, natString, statementJsonBody, worksQuery } from './schemas.js';
-import { entryView, licenceView, workView } from './views.js';
+import { checkBody, consistencyQuery, hex64, inclusionQuery, natString, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
+import { entryView, licenceView, licenceViews, workView } from './views.js';
 import { PREFIX } from '../store/layout.js';
 
 export interface Reply {
@@ -98,13 +98,11 @@ export class Handlers {
     return ok({ from, to, hashes: hashRanges(consistencyPlan(from, to), this.store.readNodes).map(toHex) });
   }
 
-  works(query: unknown): Reply {
+  async works(query: unknown): Promise<Reply> {
     const { sha256 } = parse(worksQuery, query, 'query');
     const now = this.clock();
-    return ok(this.store.worksBySha(sha256).flatMap((id) => {
-      const w = this.store.work(id);
-      return w ? [workView(this.store, w, now)] : [];
-    }));
+    const works = this.store.worksBySha(sha256).flatMap((id) => this.store.work(id) ?? []);
+    return ok(await Promise.all(works.map((w) => workView(this.store, w, now))));
   }
 
   private workRecord(id: string) {
@@ -113,12 +111,21 @@ export class Handlers {
     return work;
   }
 
-  work(id: string): Reply {
-    return ok(workView(this.store, this.workRecord(id), this.clock()));
+  async work(id: string): Promise<Reply> {
+    return ok(await workView(this.store, this.workRecord(id), this.clock()));
   }
 
-  workEvidence(id: string): Reply {
-    return ok(this.evidence.forWork(this.workRecord(id).id));
+  /** A work's licences in grant order, a page at a time: `after` is the ledger index of the last one seen. */
+  async workLicences(id: string, query: unknown): Promise<Reply> {
+    const work = this.workRecord(id);
+    const { after, limit } = parse(pageQuery, query, 'query');
+    const licences = licenceViews(this.store, await this.store.licencesOf(work.id, { limit, ...(after === undefined ? {} : { after }) }), this.clock());
+    const last = licences.at(-1);
+    return ok({ work: work.id, licenceCount: work.licenceCount, licences, next: licences.length === limit && last ? last.index : null });
+  }
+
+  async workEvidence(id: string): Promise<Reply> {
+    return ok(await this.evidence.forWork(this.workRecord(id).id));
   }
 
   entryEvidence(index: string): Reply {
@@ -135,30 +142,32 @@ export class Handlers {
     return ok({ party, profile: profile ? { name: profile.name, url: profile.url, index: profile.index, updatedAt: profile.updatedAt } : null, works, licences });
   }
 
-  check(body: unknown): Reply {
+  async check(body: unknown): Promise<Reply> {
     const q = parse(checkBody, body, 'body');
     const now = this.clock();
     const base = { uploader: q.uploader, territory: q.territory, at: q.at ?? now };
     // An exact copy of a whole work is a re-upload: `publish` unless another use is asked about.
-    const exact = q.sha256 ? this.evidence.forCheck({ ...base, sha256: q.sha256, use: q.use ?? 'publish' }) : null;
+    const exact = q.sha256 ? await this.evidence.forCheck({ ...base, sha256: q.sha256, use: q.use ?? 'publish' }) : null;
     const byFrames = q.fingerprints ? checkFrames(this.store, this.queryFrames(q.fingerprints), { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
     return ok({
       verdict: decided?.verdict ?? byFrames?.verdict ?? 'unregistered',
-      works: (decided?.works ?? []).map((w) => workView(this.store, w, now)),
+      works: await Promise.all((decided?.works ?? []).map((w) => workView(this.store, w, now))),
       licence: decided?.licence ? licenceView(this.store, decided.licence, now) : null,
       reasons: decided?.reasons ?? [],
       evidence: decided ? exact?.bundle ?? null : null,
-      matches: (byFrames?.matches ?? []).map((m) => ({
-        work: workView(this.store, m.work, now),
-        segments: m.segments,
-        strength: m.strength,
-        use: m.use,
-        verdict: m.verdict,
-        licence: m.licence ? licenceView(this.store, m.licence, now) : null,
-        reasons: m.reasons,
-        evidence: this.evidence.forWork(m.work.id),
-      })),
+      matches: await Promise.all(
+        (byFrames?.matches ?? []).map(async (m) => ({
+          work: await workView(this.store, m.work, now),
+          segments: m.segments,
+          strength: m.strength,
+          use: m.use,
+          verdict: m.verdict,
+          licence: m.licence ? licenceView(this.store, m.licence, now) : null,
+          reasons: m.reasons,
+          evidence: await this.evidence.forWork(m.work.id),
+        })),
+      ),
     });
   }
 

@@ -15,7 +15,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
   for (const r of ROUTES) {
     const parameters = [
       ...Object.entries(r.params ?? {}).map(([name, description]) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } })),
-      ...Object.entries(r.query?.shape ?? {}).map(([name, schema]) => ({ name, in: 'query', required: true, schema: jsonSchema(schema as z.ZodType, 'input') })),
+      ...Object.entries(r.query?.shape ?? {}).map(([name, schema]) => ({ name, in: 'query', required: !(schema as z.ZodType).safeParse(undefined).success, schema: jsonSchema(schema as z.ZodType, 'input') })),
     ];
     const content: Record<string, unknown> = {};
     if (r.body?.cose) content['application/cose'] = { schema: { type: 'string', contentMediaType: 'application/cose', description: 'COSE_Sign1 bytes' } };

@@ -72,6 +72,10 @@ export const ROUTES: Route[] = [
     response: s.workSchema, errors: [400, 404], run: (h, i) => h.work(i.params.id as string),
   },
   {
+    method: 'get', path: '/v1/works/:id/licences', summary: "A work's licences in grant order, paged.", params: { id: 'work id, hex' },
+    query: s.pageQuery, response: s.licencePageSchema, errors: [400, 404], run: (h, i) => h.workLicences(i.params.id as string, i.query),
+  },
+  {
     method: 'get', path: '/v1/works/:id/evidence', summary: "Evidence bundle for the work's whole chain of title.", params: { id: 'work id, hex' },
     response: s.bundleSchema, errors: [400, 404], run: (h, i) => h.workEvidence(i.params.id as string),
   },

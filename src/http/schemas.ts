@@ -21,6 +21,10 @@ export const statementJsonBody = z.strictObject({ statement: z.string().min(1).m
 export const inclusionQuery = z.strictObject({ index: natString, size: natString });
 export const consistencyQuery = z.strictObject({ from: natString, to: natString });
 export const worksQuery = z.strictObject({ sha256: hex64 });
+export const pageQuery = z.strictObject({
+  after: natString.optional().describe('the ledger index of the last item already seen'),
+  limit: natString.pipe(z.number().int().min(1).max(1000)).optional().default(100),
+});
 
 const base64 = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
 
@@ -109,10 +113,15 @@ export const workSchema = z
     owners: z.array(z.object({ party: hex64, from: z.number().int() })).describe('who held title from when (ledger ms), oldest first'),
     status: z.enum(['registered', 'contested']),
     contestedBy: hexList,
-    licences: z.array(licenceSchema),
+    licenceCount: z.number().int().describe('licences granted on the work in all'),
+    licences: z.array(licenceSchema).describe('the first 100; GET /v1/works/{id}/licences pages through all'),
     history: z.array(z.number().int()).describe('indices of every entry about the work, in order'),
   })
   .meta({ id: 'Work' });
+
+export const licencePageSchema = z
+  .object({ work: hex64, licenceCount: z.number().int(), licences: z.array(licenceSchema), next: z.number().int().nullable().describe('pass as `after` for the next page; null at the end') })
+  .meta({ id: 'LicencePage' });
 
 export const partySchema = z
   .object({

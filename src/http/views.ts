@@ -31,12 +31,18 @@ export function licenceView(view: LedgerView, licence: LicenceRecord, now: numbe
   return { ...licence, standing: licenceStanding(view, licence, now) ?? 'standing' };
 }
 
-export function workView(view: LedgerView, work: WorkRecord, now: number) {
-  return {
-    ...work,
-    licences: work.licences.flatMap((id) => {
-      const l = view.licence(id);
-      return l ? [licenceView(view, l, now)] : [];
-    }),
-  };
+/** How many licences a work's view carries inline; the rest are paged at /v1/works/:id/licences. */
+export const WORK_VIEW_LICENCES = 100;
+
+/** Licence views for ids, with their standing at `now`. */
+export function licenceViews(store: LedgerStore, ids: readonly string[], now: number) {
+  return ids.flatMap((id) => {
+    const l = store.licence(id);
+    return l ? [licenceView(store, l, now)] : [];
+  });
+}
+
+/** A work with its first licences (its `licenceCount` says how many there are in all). */
+export async function workView(store: LedgerStore, work: WorkRecord, now: number) {
+  return { ...work, licences: licenceViews(store, await store.licencesOf(work.id, { limit: WORK_VIEW_LICENCES }), now) };
 }

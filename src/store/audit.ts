@@ -172,13 +172,29 @@ async function compareState(store: LedgerStore, state: MemoryState, size: number
     ...[...state.shas].flatMap(([sha256, works]) => effectOps({ workPrev: null, works: [], licences: [], sha: { sha256, works } })),
     ...[...state.parties.values()].flatMap((party) => effectOps({ workPrev: null, works: [], licences: [], party })),
     ...[...state.fingerprints].flatMap(([work, bytes]) => effectOps({ workPrev: null, works: [], licences: [], frames: { work, bytes } })),
+    ...[...state.held].flatMap(([pair, licences]) => {
+      const [work, licensee] = pair.split('/') as [string, string];
+      return effectOps({ workPrev: null, works: [], licences: [], held: { work, licensee, licences } });
+    }),
   ];
   const expected = new Map<string, { key: Uint8Array; value: Uint8Array }>();
   for (const op of ops) if (op.type === 'put') expected.set(toHex(op.key), op);
 
-  const names: Record<string, string> = { W: 'work', X: 'licence', S: 'content', P: 'party', O: 'owned', G: 'held', F: 'fingerprints' };
+  const names: Record<string, string> = {
+    W: 'work',
+    X: 'licence',
+    S: 'content',
+    P: 'party',
+    O: 'owned',
+    G: 'held',
+    F: 'fingerprints',
+    K: "work's licence",
+    J: 'holding of work',
+    E: 'exclusivity index of work',
+  };
   const describe = (k: Uint8Array) => `${names[String.fromCharCode(k[0] as number)] ?? 'record'} ${toHex(k.subarray(1, 33))}`;
-  for (const prefix of [PREFIX.work, PREFIX.licence, PREFIX.sha, PREFIX.party, PREFIX.owned, PREFIX.held, PREFIX.frames]) {
+  const derived = [PREFIX.work, PREFIX.licence, PREFIX.sha, PREFIX.party, PREFIX.owned, PREFIX.held, PREFIX.frames, PREFIX.workLicence, PREFIX.heldOnWork, PREFIX.cell];
+  for (const prefix of derived) {
     for await (const [k, v] of store.db.iterator(prefixRange(prefix))) {
       const want = expected.get(toHex(k));
       if (!want) throw new Fault(describe(k), 'stored record that no entry of the log produces');

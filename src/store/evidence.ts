@@ -25,7 +25,7 @@ export class EvidenceBuilder {
   ) {}
 
   /** Every entry of the work's chain and every registration of the same content. */
-  forWork(workId: string): EvidenceBundle {
+  async forWork(workId: string): Promise<EvidenceBundle> {
     const work = this.store.work(workId);
     if (!work) throw new CartularyError('not-found', `work ${workId} is not in the ledger`);
     // Every registration that contests this one (same content or a lookalike), so the
@@ -34,14 +34,14 @@ export class EvidenceBuilder {
       .filter((id) => id !== work.id)
       .flatMap((id) => this.store.work(id) ?? []);
     const indices = [...work.history, ...rivals.map((w) => w.history[0] as number)];
-    return this.bundle({ work: work.id }, indices, this.claims([work], this.licencesOf([work])));
+    return this.bundle({ work: work.id }, indices, this.claims([work], await this.licencesOf([work])));
   }
 
   /** The verdict with the chains of every work registered with that content. */
-  forCheck(query: CheckQuery): { result: CheckResult; bundle: EvidenceBundle | null } {
+  async forCheck(query: CheckQuery): Promise<{ result: CheckResult; bundle: EvidenceBundle | null }> {
     const result = checkUse(this.store, query);
     if (result.works.length === 0) return { result, bundle: null };
-    const claims = { ...this.claims(result.works, this.licencesOf(result.works)), verdict: result.verdict, licence: result.licence?.id ?? null };
+    const claims = { ...this.claims(result.works, await this.licencesOf(result.works)), verdict: result.verdict, licence: result.licence?.id ?? null };
     return { result, bundle: this.bundle({ check: query }, result.works.flatMap((w) => w.history), claims) };
   }
 
@@ -55,8 +55,20 @@ export class EvidenceBuilder {
     return this.store.worksBySha(sha256).flatMap((id) => this.store.work(id) ?? []);
   }
 
-  private licencesOf(works: WorkRecord[]): LicenceRecord[] {
-    return works.flatMap((w) => w.licences.flatMap((id) => this.store.licence(id) ?? []));
+  /** Every licence of the works: a chain of title cites them all (its entries are in the bundle anyway). */
+  private async licencesOf(works: WorkRecord[]): Promise<LicenceRecord[]> {
+    const out: LicenceRecord[] = [];
+    for (const w of works) {
+      for (let page: string[], after = -1; (page = await this.store.licencesOf(w.id, { limit: 1000, after })).length > 0; ) {
+        for (const id of page) {
+          const licence = this.store.licence(id);
+          if (!licence) throw new CartularyError('corrupt', `licence ${id} of work ${w.id} is missing from the store`);
+          out.push(licence);
+          after = licence.index;
+        }
+      }
+    }
+    return out;
   }
 
   private claims(works: WorkRecord[], licences: LicenceRecord[]): BundleClaims {

@@ -13,7 +13,11 @@
  *   P party            → PartyRecord (CBOR)                │ batch as the leaves
  *   O party work       → ''  works a party owns            │
  *   G party licence    → ''  licences a party holds        │
- *   F work             → fingerprint frames as signed      ┘ (rebuilt into memory at open)
+ *   F work             → fingerprint frames as signed      │ (rebuilt into memory at open)
+ *   K work index       → licence id: a work's licences     │
+ *   J work licensee    → [licence ids] held on the work    │
+ *   E work space use territory until index                 │ the exclusivity index: standing
+ *                      → from ‖ licence id                 ┘ licences by cell, by end time
  *   M name             → metadata (the origin)
  */
 import { concatBytes, fromHex, uintBE, utf8 } from '../core/bytes.js';
@@ -35,6 +39,9 @@ export const PREFIX = {
   owned: P('O'),
   held: P('G'),
   frames: P('F'),
+  workLicence: P('K'),
+  heldOnWork: P('J'),
+  cell: P('E'),
   meta: P('M'),
 } as const;
 
@@ -51,6 +58,10 @@ export const key = {
   owned: (party: string, work: string) => concatBytes(PREFIX.owned, id32(party), id32(work)),
   held: (party: string, licence: string) => concatBytes(PREFIX.held, id32(party), id32(licence)),
   frames: (work: string) => concatBytes(PREFIX.frames, id32(work)),
+  workLicence: (work: string, index: number) => concatBytes(PREFIX.workLicence, id32(work), u64(index)),
+  heldOnWork: (work: string, licensee: string) => concatBytes(PREFIX.heldOnWork, id32(work), id32(licensee)),
+  /** a cell of the exclusivity index: every (or, in space 'x', every exclusive) standing licence of one use in one territory */
+  cell: (work: string, space: 'a' | 'x', use: number, territory: string) => concatBytes(PREFIX.cell, id32(work), utf8(space), Uint8Array.of(use), utf8(territory)),
   meta: (name: string) => concatBytes(PREFIX.meta, utf8(name)),
 };
 

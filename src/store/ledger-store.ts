@@ -10,11 +10,12 @@
  *   code need them (`getSync`, measured far faster than awaited single gets).
  */
 import { ClassicLevel } from 'classic-level';
-import { toHex, readUintBE } from '../core/bytes.js';
+import { fromHex, toHex, readUintBE } from '../core/bytes.js';
 import type { FrameHash } from '../core/fingerprint.js';
 import type { NodeId, NodeReader } from '../core/merkle.js';
 import { SimilarityIndex, type FrameHit } from '../core/similarity.js';
-import type { Effects, LedgerView, LicenceRecord, PartyRecord, WorkRecord } from '../core/records.js';
+import type { Effects, LedgerView, LicenceRecord, OverlapQuery, PartyRecord, WorkRecord } from '../core/records.js';
+import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
 import { CartularyError } from '../core/errors.js';
 import { key, prefixRange, PREFIX } from './layout.js';
 
@@ -129,6 +130,64 @@ export class LedgerStore implements LedgerView {
   frameHits(frames: readonly FrameHash[]): FrameHit[] {
     return this.similarity.hits(frames);
   }
+  licencesHeld(work: string, licensee: string): readonly string[] {
+    return this.record<string[]>(key.heldOnWork(work, licensee)) ?? [];
+  }
+  /** Range reads are fetched before the rules run: ask `withOverlaps` for a view that has them. */
+  overlapCandidates(q: OverlapQuery): readonly string[] {
+    throw new Error(`overlap candidates for work ${q.work} were not fetched before the rules ran`);
+  }
+
+  /**
+   * A view of this store that also answers the given overlap queries, fetched now: the
+   * sequencer plans a batch's range reads, fetches them concurrently, then runs the pure
+   * rules on this snapshot (DESIGN §11, issue 11.1). Reads stay consistent because the
+   * sequencer is the only writer and fetches between its commits.
+   */
+  async withOverlaps(queries: readonly OverlapQuery[]): Promise<LedgerView> {
+    const answers = new Map<string, readonly string[]>();
+    await Promise.all(
+      queries.map(async (q) => {
+        const ids = new Set<string>();
+        try {
+          for (const range of queryRanges(q)) {
+            for (const value of await this.db.values(range).all()) {
+              const { meets, licence } = entryMeets(value, q);
+              if (meets) ids.add(licence);
+            }
+          }
+        } catch (e) {
+          throw storeError(e);
+        }
+        answers.set(overlapKey(q), [...ids]);
+      }),
+    );
+    const store = this;
+    return {
+      work: (id) => store.work(id),
+      licence: (id) => store.licence(id),
+      worksBySha: (sha) => store.worksBySha(sha),
+      party: (p) => store.party(p),
+      frameHits: (frames) => store.frameHits(frames),
+      licencesHeld: (work, licensee) => store.licencesHeld(work, licensee),
+      overlapCandidates(q) {
+        const found = answers.get(overlapKey(q));
+        if (!found) throw new Error(`overlap candidates for work ${q.work} were not planned before the rules ran`);
+        return found;
+      },
+    };
+  }
+
+  /** A work's licence ids in grant order, a page at a time (after the ledger index `after`). */
+  async licencesOf(work: string, { limit = 100, after = -1 }: { limit?: number; after?: number } = {}): Promise<string[]> {
+    const range = prefixRange(PREFIX.workLicence, key.work(work).subarray(1));
+    try {
+      const values = await this.db.values({ gte: key.workLicence(work, after + 1), lt: range.lt, limit }).all();
+      return values.map((v) => toHex(v));
+    } catch (e) {
+      throw storeError(e);
+    }
+  }
 
   // --- the log and the tree ---
   leaf(index: number): Uint8Array | undefined {
@@ -212,6 +271,7 @@ export function storeError(e: unknown): unknown {
 }
 
 const put = (k: Uint8Array, value: Uint8Array): BatchOp => ({ type: 'put', key: k, value });
+const overlapKey = (q: OverlapQuery) => JSON.stringify([q.work, q.uses, q.territories, q.from, q.until, q.exclusiveOnly]);
 
 /** The batch ops that record one statement's Effects, index keys included. */
 export function effectOps(effects: Effects): BatchOp[] {
@@ -225,8 +285,16 @@ export function effectOps(effects: Effects): BatchOp[] {
   }
   for (const { before, after } of effects.licences) {
     ops.push(put(key.licence(after.id), encodeRecord(after)));
-    if (!before) ops.push(put(key.held(after.licensee, after.id), EMPTY));
+    if (!before) {
+      ops.push(put(key.held(after.licensee, after.id), EMPTY));
+      ops.push(put(key.workLicence(after.work, after.index), fromHex(after.id, 'licence', 32)));
+    }
+    // Only standing licences are filed for the exclusivity rule: a revocation takes one out.
+    const standing = after.revokedAt === null;
+    if (standing && (!before || before.revokedAt !== null)) for (const e of licenceEntries(after)) ops.push(put(e.key, e.value));
+    if (!standing && before && before.revokedAt === null) for (const e of licenceEntries(after)) ops.push({ type: 'del', key: e.key });
   }
+  if (effects.held) ops.push(put(key.heldOnWork(effects.held.work, effects.held.licensee), encodeRecord(effects.held.licences)));
   if (effects.sha) ops.push(put(key.sha(effects.sha.sha256), encodeRecord(effects.sha.works)));
   if (effects.party) ops.push(put(key.party(effects.party.party), encodeRecord(effects.party)));
   if (effects.frames) ops.push(put(key.frames(effects.frames.work), effects.frames.bytes));

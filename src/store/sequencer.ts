@@ -30,7 +30,7 @@ import { CartularyError } from '../core/errors.js';
 import { decodeLeaf, encodeLeaf, ZERO_HASH } from '../core/leaf.js';
 import { CompactRange, EMPTY_ROOT, hashLeaf, hashRanges, inclusionPlan, rootHash, type NodeReader } from '../core/merkle.js';
 import type { Receipt } from '../core/receipt.js';
-import { applyStatement } from '../core/rules.js';
+import { applyStatement, plannedOverlapQuery } from '../core/rules.js';
 import { validatePayload } from '../core/statements.js';
 import { MemoryState } from '../core/state.js';
 import { key } from './layout.js';
@@ -216,7 +216,7 @@ export class Sequencer {
   private async commit(batch: Pending[]): Promise<void> {
     let prepared;
     try {
-      prepared = this.prepare(batch);
+      prepared = await this.prepare(batch);
     } catch (e) {
       // Nothing of this batch was written and memory is unchanged: refuse it, carry on.
       for (const p of batch) p.reject(e);
@@ -267,11 +267,18 @@ export class Sequencer {
     }
   }
 
-  /** Runs the rules over a batch in memory: its leaves, nodes and records, and each statement's outcome. */
-  private prepare(batch: Pending[]) {
+  /**
+   * Runs the rules over a batch in memory: its leaves, nodes and records, and each
+   * statement's outcome. The range reads the rules will need are planned from the payloads
+   * and fetched first, concurrently; the rules then run on that snapshot, with the batch's
+   * own effects layered on top.
+   */
+  private async prepare(batch: Pending[]) {
     const time = Math.max(this.clock(), this.lastTime);
+    const queries = batch.flatMap(({ statement }) => plannedOverlapQuery(statement.payload, time) ?? []);
+    const base = await this.store.withOverlaps(queries);
     const tree = this.tree.clone();
-    const state = new MemoryState(this.store);
+    const state = new MemoryState(base);
     const ops: BatchOp[] = [];
     const seen = new Map<string, number>();
     // Every node an inclusion proof of a new leaf needs is on the old tree's edge or is
