@@ -32,6 +32,7 @@ import { load, percentile, type LoadResult } from './lib/load.js';
 import { randomBytes } from 'node:crypto';
 import { segmentsOf, SimilarityIndex } from '../src/core/similarity.js';
 import { chains, partyIds, registrations } from './lib/workload.js';
+import { historyCost } from './lib/history-cost.js';
 
 const { values } = parseArgs({
   options: { smoke: { type: 'boolean' }, large: { type: 'boolean' }, seconds: { type: 'string' }, concurrency: { type: 'string', default: '64' }, sizes: { type: 'string' } },
@@ -272,6 +273,15 @@ for (const frames of frameCounts) {
   fingerprintRows.push({ frames, buildMs, mb, uploadP50: p50, uploadP99: p99 });
 }
 results.fingerprints = fingerprintRows;
+
+// ---------------------------------------------------------------- 7. cost against history
+console.log('\n7. Append cost as history grows (in process; the ratio is the measure)');
+const history = await historyCost(join(dir, 'history'), smoke ? { small: 10, large: 1_000, probe: 50 } : {});
+for (const h of history) {
+  const ratio = h.largeMs / h.smallMs;
+  row(`  ${h.what.replace('N', `${fmt(h.small)} → ${fmt(h.large)}`)}`, `${ms(h.smallMs)} → ${ms(h.largeMs)} per statement`, `${fmt(ratio, 2)}×`, meets(ratio <= 1.5, '≤ 1.5× (flat)'));
+}
+results.history = history;
 
 await mkdir('bench-results', { recursive: true });
 const out = join('bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

@@ -1,0 +1,66 @@
+/**
+ * Does appending cost more as history grows? (issue 10.4) The same kind of statement is
+ * timed on a real ledger when the work (or the content) has little history and again when
+ * it has a lot; the ratio of the two is the measure, independent of this machine's speed.
+ *   - a licence on a work with `small` vs `large` licences already;
+ *   - an exclusive licence in another territory at the same two sizes;
+ *   - a registration of content that `small` vs `large` other parties registered already.
+ */
+import { join } from 'node:path';
+import { signStatement } from '../../src/core/cose.js';
+import { randomSeed, sha256, signerFromSeed, type Signer } from '../../src/core/crypto.js';
+import { openLedger, type Ledger } from '../../src/store/ledger.js';
+
+export interface HistoryCost {
+  what: string;
+  small: number;
+  large: number;
+  /** ms per statement at each size */
+  smallMs: number;
+  largeMs: number;
+}
+
+const party = (): Signer => signerFromSeed(randomSeed());
+
+/** Submits all at once (the sequencer batches them) and returns the wall time per statement. */
+async function timed(ledger: Ledger, statements: Uint8Array[]): Promise<number> {
+  const t = performance.now();
+  await Promise.all(statements.map((s) => ledger.sequencer.submit(s)));
+  return (performance.now() - t) / statements.length;
+}
+
+async function grow(ledger: Ledger, make: (i: number) => Uint8Array, count: number): Promise<void> {
+  for (let i = 0; i < count; i += 1000) await Promise.all(Array.from({ length: Math.min(1000, count - i) }, (_, j) => ledger.sequencer.submit(make(i + j))));
+}
+
+export async function historyCost(dir: string, { small = 10, large = 10_000, probe = 200 } = {}): Promise<HistoryCost[]> {
+  const ledger = await openLedger({ dataDir: join(dir, 'data'), keysDir: join(dir, 'keys') }, { maxDelayMs: 0 });
+  try {
+    const owner = party();
+    const content = sha256(randomSeed());
+    const registration = signStatement({ type: 'register', issuedAt: Date.now(), sha256: content, size: 1, mediaType: 'video/mp4', title: 'history' }, owner);
+    const work = sha256(registration);
+    await ledger.sequencer.submit(registration);
+    const licence = (territory: string, exclusive = false) =>
+      signStatement({ type: 'license', issuedAt: Date.now(), work, licensee: party().publicKey, uses: ['stream'], territories: [territory], exclusive }, owner);
+    // Every exclusive probe needs a territory of its own.
+    const exclusiveTerritories = ['DE', 'BE', 'IT', 'ES', 'NL', 'AT', 'PT', 'SE', 'DK', 'FI', 'PL', 'CZ', 'HU', 'GR', 'IE', 'LU'];
+    const rival = () => signStatement({ type: 'register', issuedAt: Date.now(), sha256: content, size: 1, mediaType: 'video/mp4', title: 'rival' }, party());
+    const probeOf = (make: () => Uint8Array, n = probe) => Array.from({ length: n }, make);
+
+    await grow(ledger, () => licence('FR'), small);
+    await grow(ledger, rival, small);
+    const exclusives = (from: number) => exclusiveTerritories.slice(from, from + 8).map((t) => licence(t, true));
+    const at = { licence: await timed(ledger, probeOf(() => licence('FR'))), exclusive: await timed(ledger, exclusives(0)), rival: await timed(ledger, probeOf(rival, 20)) };
+    await grow(ledger, () => licence('FR'), large - small - probe);
+    await grow(ledger, rival, large / 10 - small - 20);
+    const atLarge = { licence: await timed(ledger, probeOf(() => licence('FR'))), exclusive: await timed(ledger, exclusives(8)), rival: await timed(ledger, probeOf(rival, 20)) };
+    return [
+      { what: 'a licence on a work with N licences', small, large, smallMs: at.licence, largeMs: atLarge.licence },
+      { what: 'an exclusive licence on a work with N licences', small, large, smallMs: at.exclusive, largeMs: atLarge.exclusive },
+      { what: 'a registration of content N parties registered', small, large: large / 10, smallMs: at.rival, largeMs: atLarge.rival },
+    ];
+  } finally {
+    await ledger.close();
+  }
+}
