@@ -99,9 +99,9 @@ export class Handlers {
   }
 
   async works(query: unknown): Promise<Reply> {
-    const { sha256 } = parse(worksQuery, query, 'query');
+    const { sha256, ...page } = parse(worksQuery, query, 'query');
     const now = this.clock();
-    const works = this.store.worksBySha(sha256).flatMap((id) => this.store.work(id) ?? []);
+    const works = (await this.store.registrationsOf(sha256, page)).flatMap((id) => this.store.work(id) ?? []);
     return ok(await Promise.all(works.map((w) => workView(this.store, w, now))));
   }
 
@@ -122,6 +122,14 @@ export class Handlers {
     const licences = licenceViews(this.store, await this.store.licencesOf(work.id, { limit, ...(after === undefined ? {} : { after }) }), this.clock());
     const last = licences.at(-1);
     return ok({ work: work.id, licenceCount: work.licenceCount, licences, next: licences.length === limit && last ? last.index : null });
+  }
+
+  /** The entries about a work, a page at a time: `after` is the last index seen. */
+  async workHistory(id: string, query: unknown): Promise<Reply> {
+    const work = this.workRecord(id);
+    const { after, limit } = parse(pageQuery, query, 'query');
+    const history = await this.store.entriesOf(work.id, { limit, ...(after === undefined ? {} : { after }) });
+    return ok({ work: work.id, entries: work.entries, history, next: history.length === limit ? (history.at(-1) as number) : null });
   }
 
   async workEvidence(id: string): Promise<Reply> {

@@ -64,7 +64,7 @@ export const ROUTES: Route[] = [
     query: s.consistencyQuery, response: s.consistencySchema, errors: [400, 404], run: (h, i) => h.consistency(i.query),
   },
   {
-    method: 'get', path: '/v1/works', summary: 'Registrations of the content with this SHA-256, earliest first.',
+    method: 'get', path: '/v1/works', summary: 'Registrations of the content with this SHA-256, earliest first, paged (`after`: a registration index).',
     query: s.worksQuery, response: s.workSchema.array(), errors: [400], run: (h, i) => h.works(i.query),
   },
   {
@@ -74,6 +74,10 @@ export const ROUTES: Route[] = [
   {
     method: 'get', path: '/v1/works/:id/licences', summary: "A work's licences in grant order, paged.", params: { id: 'work id, hex' },
     query: s.pageQuery, response: s.licencePageSchema, errors: [400, 404], run: (h, i) => h.workLicences(i.params.id as string, i.query),
+  },
+  {
+    method: 'get', path: '/v1/works/:id/history', summary: 'The indices of the entries about a work, in order, paged.', params: { id: 'work id, hex' },
+    query: s.pageQuery, response: s.historyPageSchema, errors: [400, 404], run: (h, i) => h.workHistory(i.params.id as string, i.query),
   },
   {
     method: 'get', path: '/v1/works/:id/evidence', summary: "Evidence bundle for the work's whole chain of title.", params: { id: 'work id, hex' },

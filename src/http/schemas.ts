@@ -20,11 +20,12 @@ export const statementJsonBody = z.strictObject({ statement: z.string().min(1).m
 
 export const inclusionQuery = z.strictObject({ index: natString, size: natString });
 export const consistencyQuery = z.strictObject({ from: natString, to: natString });
-export const worksQuery = z.strictObject({ sha256: hex64 });
-export const pageQuery = z.strictObject({
+const page = {
   after: natString.optional().describe('the ledger index of the last item already seen'),
   limit: natString.pipe(z.number().int().min(1).max(1000)).optional().default(100),
-});
+};
+export const pageQuery = z.strictObject(page);
+export const worksQuery = z.strictObject({ sha256: hex64, ...page });
 
 const base64 = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
 
@@ -111,13 +112,22 @@ export const workSchema = z
     registrant: hex64,
     registeredAt: z.number().int(),
     owners: z.array(z.object({ party: hex64, from: z.number().int() })).describe('who held title from when (ledger ms), oldest first'),
+    registeredIndex: z.number().int(),
     status: z.enum(['registered', 'contested']),
-    contestedBy: hexList,
+    contest: z.object({ by: hex64, since: z.number().int() }).nullable().describe('the first registration by another party that contested this one, and from when'),
+    contestedBy: hexList.describe('the other registrations of the same content (GET /v1/works?sha256= pages through all), then lookalike rivals; the first 100'),
+    lookalikes: hexList.describe('earlier works of other parties whose frames this registration matched'),
     licenceCount: z.number().int().describe('licences granted on the work in all'),
     licences: z.array(licenceSchema).describe('the first 100; GET /v1/works/{id}/licences pages through all'),
-    history: z.array(z.number().int()).describe('indices of every entry about the work, in order'),
+    entries: z.number().int().describe('entries about the work in all'),
+    head: z.number().int().describe('index of the latest entry about the work'),
+    history: z.array(z.number().int()).describe('indices of the first 100 entries about the work, in order; GET /v1/works/{id}/history pages through all'),
   })
   .meta({ id: 'Work' });
+
+export const historyPageSchema = z
+  .object({ work: hex64, entries: z.number().int(), history: z.array(z.number().int()), next: z.number().int().nullable().describe('pass as `after` for the next page; null at the end') })
+  .meta({ id: 'HistoryPage' });
 
 export const licencePageSchema = z
   .object({ work: hex64, licenceCount: z.number().int(), licences: z.array(licenceSchema), next: z.number().int().nullable().describe('pass as `after` for the next page; null at the end') })
