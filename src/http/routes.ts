@@ -65,7 +65,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'get', path: '/v1/works', summary: 'Registrations of the content with this SHA-256, earliest first, paged (`after`: a registration index).',
-    query: s.worksQuery, response: s.workSchema.array(), errors: [400], run: (h, i) => h.works(i.query),
+    query: s.worksQuery, response: s.workSummarySchema.array(), errors: [400], run: (h, i) => h.works(i.query),
   },
   {
     method: 'get', path: '/v1/works/:id', summary: "A work: owner, status, licences and history.", params: { id: 'work id, hex' },

@@ -125,6 +125,9 @@ export const workSchema = z
   })
   .meta({ id: 'Work' });
 
+/** A work as listed among the registrations of its content: the record, without its inline lists. */
+export const workSummarySchema = workSchema.omit({ contestedBy: true, licences: true, history: true }).meta({ id: 'WorkSummary' });
+
 export const historyPageSchema = z
   .object({ work: hex64, entries: z.number().int(), history: z.array(z.number().int()), next: z.number().int().nullable().describe('pass as `after` for the next page; null at the end') })
   .meta({ id: 'HistoryPage' });
