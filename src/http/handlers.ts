@@ -11,7 +11,8 @@ import { consistencyPlan, hashRanges, inclusionPlan } from '../core/merkle.js';
 import { zodRefusal } from '../core/statements.js';
 import { EvidenceBuilder } from '../store/evidence.js';
 import type { Ledger } from '../store/ledger.js';
-import { checkBody, consistencyQuery, hex64, inclusionQuery, natString, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
+import { batchBody, checkBody, consistencyQuery, hex64, inclusionQuery, natString, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
+import { toProblem } from './problem.js';
 import { entryView, licenceView, licenceViews, workView } from './views.js';
 import { PREFIX } from '../store/layout.js';
 
@@ -66,6 +67,26 @@ export class Handlers {
     const bytes = body instanceof Uint8Array ? body : fromBase64(parse(statementJsonBody, body, 'body').statement, 'body.statement');
     const { receipt, repeat } = await this.sequencer.submit(bytes);
     return ok(receipt, repeat ? 200 : 201);
+  }
+
+  /**
+   * Each statement is submitted alone, all at once: the sequencer groups them into as few
+   * synced batches as it can, and a refusal (or an undecodable statement) takes only its
+   * own place in the answer.
+   */
+  async submitBatch(body: unknown): Promise<Reply> {
+    const { statements } = parse(batchBody, body, 'body');
+    const results = await Promise.all(
+      statements.map(async (text, i) => {
+        try {
+          const { receipt, repeat } = await this.sequencer.submit(fromBase64(text, `body.statements[${i}]`));
+          return { ...receipt, status: repeat ? 200 : 201 };
+        } catch (e) {
+          return toProblem(e);
+        }
+      }),
+    );
+    return ok({ results });
   }
 
   entry(index: string): Reply {

@@ -24,8 +24,8 @@ export interface Route {
   response: z.ZodType | 'text';
   /** statuses this route answers besides 200 / 201 (every one as problem+json) */
   errors: number[];
-  /** a write, so rate-limited */
-  write?: boolean;
+  /** a write, so rate-limited: 'batch' carries up to MAX_BATCH_STATEMENTS submissions */
+  write?: boolean | 'batch';
   run(h: Handlers, input: RouteInput): Reply | Promise<Reply>;
 }
 
@@ -42,6 +42,11 @@ export const ROUTES: Route[] = [
     method: 'post', path: '/v1/statements', summary: 'Submit a signed statement; 201 with its receipt once durable, 200 with the first receipt for a repeat.',
     body: { cose: true, json: s.statementJsonBody }, response: s.receiptSchema, errors: [400, 401, 403, 404, 409, 413, 415, 429, 503], write: true,
     run: (h, i) => h.submit(i.body),
+  },
+  {
+    method: 'post', path: '/v1/statements/batch', summary: 'Submit up to 1,000 signed statements, each judged alone; answers once every accepted one is durable.',
+    body: { json: s.batchBody, jsonLimit: 48 * 1024 * 1024 }, response: s.batchResultSchema, errors: [400, 413, 415, 429, 503], write: 'batch',
+    run: (h, i) => h.submitBatch(i.body),
   },
   {
     method: 'get', path: '/v1/entries/:index', summary: 'One entry of the log by index.', params: { index: 'entry index' },

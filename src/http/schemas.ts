@@ -18,6 +18,11 @@ export const natString = z
 
 export const statementJsonBody = z.strictObject({ statement: z.string().min(1).max(32 * 1024).describe('COSE_Sign1 bytes, base64') });
 
+/** The most statements one batch may carry (DESIGN §7). */
+export const MAX_BATCH_STATEMENTS = 1000;
+export const batchBody = z.strictObject({
+  statements: z.array(z.string().min(1).max(32 * 1024)).min(1).max(MAX_BATCH_STATEMENTS).describe('COSE_Sign1 statements, base64, each judged alone'),
+});
 export const inclusionQuery = z.strictObject({ index: natString, size: natString });
 export const consistencyQuery = z.strictObject({ from: natString, to: natString });
 const page = {
@@ -172,6 +177,14 @@ export const checkResultSchema = z
 export const problemSchema = z
   .object({ type: z.string(), title: z.string(), status: z.number().int(), detail: z.string(), field: z.string().optional() })
   .meta({ id: 'Problem' });
+
+export const batchResultSchema = z
+  .object({
+    results: z
+      .array(z.union([receiptSchema.extend({ status: z.union([z.literal(201), z.literal(200)]).describe('201 appended, 200 a repeat: as POST /v1/statements would answer') }), problemSchema]))
+      .describe("one per statement, in order: its receipt, or the problem that refused it (each with the status the single route would answer)"),
+  })
+  .meta({ id: 'BatchResult' });
 
 export { bundleSchema };
 
