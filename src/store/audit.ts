@@ -99,9 +99,10 @@ export async function auditLedger(
     await checkCheckpoints(); // the empty tree's, signed when the ledger was created
     let expected = 0;
     const leaves = store.db.iterator(prefixRange(PREFIX.leaf));
-    for (;;) {
+    // Reads, parses and starts verifying one chunk; its signatures are checked on the thread
+    // pool while the chunk before it is replayed on this thread.
+    const readChunk = async () => {
       const chunk = await leaves.nextv(VERIFY_CHUNK);
-      if (chunk.length === 0) break;
       const parsed = chunk.map(([k, v]) => {
         const index = readUintBE(k, 1);
         const where = `leaf ${index}`;
@@ -115,7 +116,16 @@ export async function auditLedger(
           throw new Fault(where, (e as Error).message);
         }
       });
-      const signatures = await Promise.all(parsed.map((p) => verifyStatementAsync(p.statement).then(() => null, (e: Error) => e)));
+      return { parsed, signatures: Promise.all(parsed.map((p) => verifyStatementAsync(p.statement).then(() => null, (e: Error) => e))) };
+    };
+    let ahead = readChunk();
+    for (;;) {
+      const { parsed, signatures: verifying } = await ahead;
+      if (parsed.length === 0) break;
+      ahead = readChunk();
+      // A fault in this chunk ends the audit before the next one is awaited.
+      ahead.catch(() => undefined);
+      const signatures = await verifying;
       for (const [i, { index, bytes, leaf, statement }] of parsed.entries()) {
         const where = `leaf ${index}`;
         if (signatures[i]) throw new Fault(where, (signatures[i] as Error).message);
