@@ -32,6 +32,8 @@ export interface WorkRecord {
   lookalikes: string[];
   /** how many licences have been granted on this work (the store lists them, paged) */
   licenceCount: number;
+  /** how many of them are exclusive and unrevoked: while none is, a non-exclusive licence's overlap check reads nothing */
+  exclusives: number;
   /** how many entries are about this work (the store lists them, paged) */
   entries: number;
   /** the index of the latest entry about this work: the next entry's workPrev */

@@ -125,6 +125,7 @@ function register(ctx: Context, p: RegisterPayload): Effects {
     status: earlier.length > 0 ? 'contested' : 'registered',
     lookalikes: similar.map((w) => w.id),
     licenceCount: 0,
+    exclusives: 0,
     entries: 1,
     head: ctx.index,
   };
@@ -259,7 +260,7 @@ function license(ctx: Context, p: LicensePayload): Effects {
   }
   return {
     workPrev: work.head,
-    works: [{ before: work, after: { ...touch(work, ctx), licenceCount: work.licenceCount + 1 } }],
+    works: [{ before: work, after: { ...touch(work, ctx), licenceCount: work.licenceCount + 1, exclusives: work.exclusives + (licence.exclusive ? 1 : 0) } }],
     licences: [{ before: undefined, after: licence }],
     held: { work: work.id, licensee: licence.licensee, licences: [...ctx.view.licencesHeld(work.id, licence.licensee), licence.id] },
   };
@@ -301,7 +302,7 @@ function revoke(ctx: Context, p: RevokePayload): Effects {
   const work = existingWork(ctx.view, licence.work, 'payload.license');
   return {
     workPrev: work.head,
-    works: [{ before: work, after: touch(work, ctx) }],
+    works: [{ before: work, after: { ...touch(work, ctx), exclusives: work.exclusives - (licence.exclusive ? 1 : 0) } }],
     licences: [{ before: licence, after: { ...licence, revokedAt: ctx.time, revokedIndex: ctx.index } }],
   };
 }

@@ -161,6 +161,13 @@ export class LedgerStore implements LedgerView {
     await Promise.all(
       queries.map(async (q) => {
         const ids = new Set<string>();
+        // A work not yet stored, or with no licence, has nothing to meet; most works have no
+        // exclusive licence, and then neither has a non-exclusive one.
+        const work = this.work(q.work);
+        if (!work || work.licenceCount === 0 || (q.exclusiveOnly && work.exclusives === 0)) {
+          answers.set(overlapKey(q), []);
+          return;
+        }
         try {
           for (const range of queryRanges(q)) {
             for (const value of await this.db.values(range).all()) {
