@@ -33,6 +33,7 @@ import { randomBytes } from 'node:crypto';
 import { segmentsOf, SimilarityIndex } from '../src/core/similarity.js';
 import { chains, partyIds, registrations } from './lib/workload.js';
 import { historyCost } from './lib/history-cost.js';
+import { logPeers } from './lib/log-peer.js';
 
 const { values } = parseArgs({
   options: { smoke: { type: 'boolean' }, large: { type: 'boolean' }, seconds: { type: 'string' }, concurrency: { type: 'string', default: '64' }, sizes: { type: 'string' } },
@@ -291,6 +292,14 @@ for (const h of history) {
   row(`  ${h.what.replace('N', `${fmt(h.small)} → ${fmt(h.large)}`)}`, `${ms(h.smallMs)} → ${ms(h.largeMs)} per statement`, `${fmt(ratio, 2)}×`, meets(ratio <= 1.5, '≤ 1.5× (flat)'));
 }
 results.history = history;
+
+// ---------------------------------------------------------------- 8. the log layer against hypercore
+const peerCount = smoke ? 5_000 : 100_000;
+console.log(`\n8. The log layer against hypercore 11: the same ${fmt(peerCount)} registrations, batches of 1,000, in process`);
+const peers = await logPeers(join(dir, 'peers'), registrations(peerCount, 0, String(Math.random())));
+row('  sequencer (signatures checked before; rules, tree, records, checkpoint, synced batch)', `${fmt(peers.ours)} entries/s`, `${fmt(peers.ours / peers.hypercore, 2)} of hypercore`, meets(peers.ours >= peers.hypercore, '≥ 1.0× hypercore'));
+row('  hypercore 11 append (no fsync per append)', `${fmt(peers.hypercore)} entries/s`);
+results.logPeers = peers;
 
 await mkdir('bench-results', { recursive: true });
 const out = join('bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
