@@ -14,7 +14,6 @@ import type { Ledger } from '../store/ledger.js';
 import { batchBody, checkBody, consistencyQuery, hex64, inclusionQuery, natString, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
 import { toProblem } from './problem.js';
 import { entryView, licenceView, licenceViews, workView } from './views.js';
-import { PREFIX } from '../store/layout.js';
 
 export interface Reply {
   status: number;
@@ -161,7 +160,7 @@ export class Handlers {
 
   async party(partyId: string): Promise<Reply> {
     const party = parse(hex64, partyId, 'party');
-    const [works, licences] = await Promise.all([this.store.members(PREFIX.owned, party), this.store.members(PREFIX.held, party)]);
+    const [works, licences] = await Promise.all([this.store.worksOwnedBy(party), this.store.licencesHeldBy(party)]);
     const profile = this.store.party(party);
     if (!profile && works.length === 0 && licences.length === 0) {
       throw new CartularyError('not-found', `party ${party} has no profile, works or licences in the ledger`);
