@@ -11,6 +11,7 @@ import { consistencyPlan, hashRanges, inclusionPlan } from '../core/merkle.js';
 import { zodRefusal } from '../core/statements.js';
 import { EvidenceBuilder } from '../store/evidence.js';
 import type { Ledger } from '../store/ledger.js';
+import type { LedgerStorage } from '../store/storage.js';
 import { batchBody, checkBody, consistencyQuery, hex64, inclusionQuery, natString, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
 import { toProblem } from './problem.js';
 import { entryView, licenceView, licenceViews, workView } from './views.js';
@@ -40,7 +41,8 @@ export class Handlers {
     this.evidence = new EvidenceBuilder(ledger.store, ledger.sequencer, ledger.signer, ledger.origin);
   }
 
-  private get store() {
+  /** Only what the storage contract offers: the HTTP edge does not know which store it is. */
+  private get store(): LedgerStorage {
     return this.ledger.store;
   }
   private get sequencer() {

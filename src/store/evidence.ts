@@ -12,12 +12,12 @@ import { CartularyError } from '../core/errors.js';
 import { hashRanges, inclusionPlan } from '../core/merkle.js';
 import type { LicenceRecord, WorkRecord } from '../core/records.js';
 import { BUNDLE_FORMAT, type BundleClaims, type EvidenceBundle } from '../verify/bundle.js';
-import type { LedgerStore } from './ledger-store.js';
+import type { LedgerStorage } from './storage.js';
 import type { Sequencer } from './sequencer.js';
 
 export class EvidenceBuilder {
   constructor(
-    private readonly store: LedgerStore,
+    private readonly store: LedgerStorage,
     private readonly sequencer: Sequencer,
     /** the ledger key, which attests each bundle's claims at its checkpoint */
     private readonly signer: Signer,

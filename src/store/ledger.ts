@@ -26,6 +26,7 @@ export interface LedgerPaths {
 }
 
 export interface Ledger {
+  /** LevelDB, the embedded store (storage.ts states what every store guarantees) */
   store: LedgerStore;
   sequencer: Sequencer;
   signer: Signer;
