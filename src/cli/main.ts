@@ -6,6 +6,7 @@ import { isCartularyError } from '../core/errors.js';
 import { audit } from './audit.js';
 import { check } from './check.js';
 import { EXIT, type Command, type Io } from './command.js';
+import { exportTiles } from './export-tiles.js';
 import { history } from './history.js';
 import { init } from './init.js';
 import { keygen } from './keygen.js';
@@ -17,7 +18,7 @@ import { serve } from './serve.js';
 import { transfer } from './transfer.js';
 import { verify } from './verify.js';
 
-export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, audit];
+export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, audit, exportTiles];
 
 const defaultIo: Io = {
   out: (line) => process.stdout.write(`${line}\n`),

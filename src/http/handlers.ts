@@ -14,13 +14,20 @@ import type { Ledger } from '../store/ledger.js';
 import { checkBody, consistencyQuery, hex64, inclusionQuery, natString, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
 import { entryView, licenceView, licenceViews, workView } from './views.js';
 import { PREFIX } from '../store/layout.js';
+import { parseTilePath } from '../core/tiles.js';
+import { readTile } from '../store/tiles.js';
 
 export interface Reply {
   status: number;
   body: unknown;
   /** default application/json */
   contentType?: string;
+  /** extra response headers (cache lifetimes of immutable resources) */
+  headers?: Record<string, string>;
 }
+
+/** Tiles never change once they exist (a partial tile of width W is as fixed as a full one). */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 const ok = (body: unknown, status = 200): Reply => ({ status, body });
 
@@ -184,6 +191,12 @@ export class Handlers {
       const m = mirrored.get(frame.timeMs);
       return m ? { ...frame, mirrored: m } : frame;
     });
+  }
+
+  /** A tlog-tiles resource (`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`), from stored nodes and leaves. */
+  tile(path: string): Reply {
+    const body = readTile(this.store, parseTilePath(path), this.sequencer.size);
+    return { status: 200, body, contentType: 'application/octet-stream', headers: { 'cache-control': IMMUTABLE } };
   }
 
   health(): Reply {

@@ -21,8 +21,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
     if (r.body?.cose) content['application/cose'] = { schema: { type: 'string', contentMediaType: 'application/cose', description: 'COSE_Sign1 bytes' } };
     if (r.body?.json) content['application/json'] = { schema: jsonSchema(r.body.json, 'input') };
     const success = r.method === 'post' && r.body?.cose ? '201' : '200';
-    paths[r.path.replace(/:(\w+)/g, '{$1}')] = {
-      ...paths[r.path.replace(/:(\w+)/g, '{$1}')],
+    const path = r.path.replace(/[:*](\w+)/g, '{$1}');
+    paths[path] = {
+      ...paths[path],
       [r.method]: {
         summary: r.summary,
         ...(parameters.length ? { parameters } : {}),
@@ -30,7 +31,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
         responses: {
           [success]: {
             description: 'success',
-            content: r.response === 'text' ? { 'text/plain': { schema: { type: 'string' } } } : { 'application/json': { schema: jsonSchema(r.response) } },
+            content:
+              r.response === 'text'
+                ? { 'text/plain': { schema: { type: 'string' } } }
+                : r.response === 'binary'
+                  ? { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } }
+                  : { 'application/json': { schema: jsonSchema(r.response) } },
           },
           ...Object.fromEntries(r.errors.map((status) => [String(status), { description: 'problem details (RFC 9457)', content: problem }])),
         },
