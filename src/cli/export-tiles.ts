@@ -6,9 +6,9 @@
  * the previous exported checkpoint's (so the export never moves to a tree that does not
  * extend what it held).
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { equalBytes, toHex } from '../core/bytes.js';
 import { openCheckpoint, parseVerifierKey, type Checkpoint } from '../core/checkpoint.js';
 import { CartularyError } from '../core/errors.js';
@@ -17,22 +17,9 @@ import { decodeHashTile, tileNodeReader, tilePath, tilesOfTree, type TileId } fr
 import { client, serverOption } from './client.js';
 import { str, type Command } from './command.js';
 import { ledgerKeyArg } from './ledger-key.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
 
 const FETCH_CONCURRENCY = 16;
-
-/** Writes a file so that a reader sees the old bytes or the new, never a part. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-}
 
 async function previousCheckpoint(out: string, key: ReturnType<typeof parseVerifierKey>): Promise<Checkpoint | null> {
   let note: string;

@@ -17,8 +17,9 @@ import { revoke } from './revoke.js';
 import { serve } from './serve.js';
 import { transfer } from './transfer.js';
 import { verify } from './verify.js';
+import { witness } from './witness.js';
 
-export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, audit, exportTiles];
+export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, audit, exportTiles, witness];
 
 const defaultIo: Io = {
   out: (line) => process.stdout.write(`${line}\n`),

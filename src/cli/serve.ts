@@ -2,7 +2,7 @@ import { startServer, DEFAULT_RATE_LIMIT } from '../http/server.js';
 import { CartularyError } from '../core/errors.js';
 import { ledgerFolders, str, type Command } from './command.js';
 
-function portOf(value: string | undefined): number {
+export function portOf(value: string | undefined): number {
   const port = Number(value ?? process.env.PORT ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CartularyError('invalid', `port "${value}" is not a TCP port`);
   return port;
