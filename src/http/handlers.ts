@@ -16,6 +16,7 @@ import { entryView, licenceView, licenceViews, workView } from './views.js';
 import { PREFIX } from '../store/layout.js';
 import { parseTilePath } from '../core/tiles.js';
 import { readTile } from '../store/tiles.js';
+import type { WitnessPublisher } from '../witness/publisher.js';
 
 export interface Reply {
   status: number;
@@ -43,8 +44,10 @@ export class Handlers {
   constructor(
     private readonly ledger: Ledger,
     private readonly clock: () => number = Date.now,
+    /** the witness client, when the ledger runs with a witness policy */
+    private readonly witnesses?: WitnessPublisher,
   ) {
-    this.evidence = new EvidenceBuilder(ledger.store, ledger.sequencer, ledger.signer, ledger.origin);
+    this.evidence = new EvidenceBuilder(ledger.store, ledger.sequencer, ledger.signer, ledger.origin, witnesses);
   }
 
   private get store() {
@@ -55,7 +58,9 @@ export class Handlers {
   }
 
   checkpoint(): Reply {
-    return { status: 200, body: this.sequencer.checkpoint, contentType: 'text/plain; charset=utf-8' };
+    // Mutable: tlog-tiles asks that it not be cached beyond a few seconds.
+    const body = this.witnesses ? this.witnesses.current() : this.sequencer.checkpoint;
+    return { status: 200, body, contentType: 'text/plain; charset=utf-8', headers: { 'cache-control': 'no-cache' } };
   }
 
   log(): Reply {
@@ -201,6 +206,9 @@ export class Handlers {
 
   health(): Reply {
     const failure = this.sequencer.failure;
-    return { status: failure ? 503 : 200, body: { ok: !failure, size: this.sequencer.size } };
+    return {
+      status: failure ? 503 : 200,
+      body: { ok: !failure, size: this.sequencer.size, ...(this.witnesses ? { witnesses: this.witnesses.status() } : {}) },
+    };
   }
 }

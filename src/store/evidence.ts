@@ -15,6 +15,14 @@ import { BUNDLE_FORMAT, type BundleClaims, type EvidenceBundle } from '../verify
 import type { LedgerStore } from './ledger-store.js';
 import type { Sequencer } from './sequencer.js';
 
+/** What witnesses add to checkpoints (src/witness/publisher.ts). */
+export interface CosignedCheckpoints {
+  /** the latest checkpoint that meets the quorum, with its cosignatures */
+  quorumCheckpoint(): { size: number; note: string } | null;
+  /** the latest checkpoint with the cosignatures collected for it so far */
+  current(): string;
+}
+
 export class EvidenceBuilder {
   constructor(
     private readonly store: LedgerStore,
@@ -22,6 +30,8 @@ export class EvidenceBuilder {
     /** the ledger key, which attests each bundle's claims at its checkpoint */
     private readonly signer: Signer,
     private readonly origin: string,
+    /** cosigned checkpoints, when the ledger has witnesses */
+    private readonly witnessed?: CosignedCheckpoints,
   ) {}
 
   /** Every entry of the work's chain and every registration of the same content. */
@@ -80,11 +90,14 @@ export class EvidenceBuilder {
 
   private bundle(subject: EvidenceBundle['subject'], indices: number[], claims: BundleClaims): EvidenceBundle {
     // Read the checkpoint first: its size is fixed, and every node below it is immutable.
-    const checkpoint = this.sequencer.checkpoint;
-    const size = this.sequencer.size;
-    const entries = [...new Set(indices)]
-      .sort((a, b) => a - b)
-      .map((index) => {
+    // The cosigned one is cited when it covers every entry; otherwise the latest, signed by the log alone.
+    const sorted = [...new Set(indices)].sort((a, b) => a - b);
+    const cosigned = this.witnessed?.quorumCheckpoint() ?? null;
+    const { note: checkpoint, size } =
+      cosigned && (sorted.at(-1) ?? 0) < cosigned.size
+        ? cosigned
+        : { note: this.witnessed?.current() ?? this.sequencer.checkpoint, size: this.sequencer.size };
+    const entries = sorted.map((index) => {
         const leaf = this.store.leaf(index);
         if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
         return { index, leaf: toBase64(leaf), proof: hashRanges(inclusionPlan(index, size), this.store.readNodes).map(toHex) };
