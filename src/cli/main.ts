@@ -12,6 +12,7 @@ import { init } from './init.js';
 import { keygen } from './keygen.js';
 import { license } from './license.js';
 import { profile } from './profile.js';
+import { proof } from './proof.js';
 import { register } from './register.js';
 import { revoke } from './revoke.js';
 import { serve } from './serve.js';
@@ -19,7 +20,7 @@ import { transfer } from './transfer.js';
 import { verify } from './verify.js';
 import { witness } from './witness.js';
 
-export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, audit, exportTiles, witness];
+export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, audit, exportTiles, witness, proof];
 
 const defaultIo: Io = {
   out: (line) => process.stdout.write(`${line}\n`),

@@ -7,7 +7,10 @@ import { fromBase64, fromHex, toHex } from '../core/bytes.js';
 import { checkFrames } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeFrames, type FrameHash } from '../core/fingerprint.js';
-import { consistencyPlan, hashRanges, inclusionPlan } from '../core/merkle.js';
+import { consistencyPlan, hashRanges, inclusionPlan, rootHash } from '../core/merkle.js';
+import { keyId } from '../core/checkpoint.js';
+import { signCoseReceipt } from '../core/cose-receipt.js';
+import { formatTlogProof } from '../core/tlog-proof.js';
 import { zodRefusal } from '../core/statements.js';
 import { EvidenceBuilder } from '../store/evidence.js';
 import type { Ledger } from '../store/ledger.js';
@@ -196,6 +199,32 @@ export class Handlers {
       const m = mirrored.get(frame.timeMs);
       return m ? { ...frame, mirrored: m } : frame;
     });
+  }
+
+  private entryIndex(text: string): number {
+    const index = parse(natString, text, 'index');
+    if (index >= this.sequencer.size) throw new CartularyError('not-found', `no entry at index ${index}`);
+    return index;
+  }
+
+  /** A C2SP tlog-proof of one entry, to the checkpoint a proof cites (EvidenceBuilder.citable). */
+  tlogProof(indexText: string): Reply {
+    const index = this.entryIndex(indexText);
+    const { note, size } = this.evidence.citable(index);
+    const leaf = this.store.leaf(index);
+    if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
+    const proof = hashRanges(inclusionPlan(index, size), this.store.readNodes);
+    return { status: 200, body: formatTlogProof({ extra: leaf, index, proof, checkpoint: note }), contentType: 'text/plain; charset=utf-8' };
+  }
+
+  /** A COSE Receipt (RFC9162_SHA256) of one entry, signed by the ledger key over the root of the cited tree. */
+  receipt(indexText: string): Reply {
+    const index = this.entryIndex(indexText);
+    const { size } = this.evidence.citable(index);
+    const path = hashRanges(inclusionPlan(index, size), this.store.readNodes);
+    const { signer, origin } = this.ledger;
+    const body = signCoseReceipt({ size, index, path }, rootHash(size, this.store.readNodes), signer, keyId(origin, signer.publicKey));
+    return { status: 200, body, contentType: 'application/cose' };
   }
 
   /** A tlog-tiles resource (`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`), from stored nodes and leaves. */

@@ -52,6 +52,14 @@ export const ROUTES: Route[] = [
     response: s.bundleSchema, errors: [400, 404], run: (h, i) => h.entryEvidence(i.params.index as string),
   },
   {
+    method: 'get', path: '/v1/entries/:index/tlog-proof', summary: 'C2SP tlog-proof of one entry (the leaf in `extra`), to the latest quorum-cosigned checkpoint that covers it.',
+    params: { index: 'entry index' }, response: 'text', errors: [400, 404], run: (h, i) => h.tlogProof(i.params.index as string),
+  },
+  {
+    method: 'get', path: '/v1/entries/:index/receipt', summary: 'COSE Receipt (RFC 9942, RFC9162_SHA256) of one entry, signed by the ledger key; detached payload: the tree root.',
+    params: { index: 'entry index' }, response: 'binary', errors: [400, 404], run: (h, i) => h.receipt(i.params.index as string),
+  },
+  {
     method: 'get', path: '/v1/statements/:id', summary: 'One entry by statement id (SHA-256 of the statement bytes).', params: { id: 'statement id, hex' },
     response: s.entrySchema, errors: [400, 404], run: (h, i) => h.statement(i.params.id as string),
   },

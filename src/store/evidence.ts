@@ -61,6 +61,16 @@ export class EvidenceBuilder {
     return this.bundle({ entry: index }, [index], { works: [], licences: [] });
   }
 
+  /**
+   * The checkpoint a proof of entries up to `lastIndex` cites: the latest one that meets the
+   * witness quorum when it covers them, otherwise the latest, with what cosignatures it has.
+   */
+  citable(lastIndex: number): { note: string; size: number } {
+    const cosigned = this.witnessed?.quorumCheckpoint() ?? null;
+    if (cosigned && lastIndex < cosigned.size) return cosigned;
+    return { note: this.witnessed?.current() ?? this.sequencer.checkpoint, size: this.sequencer.size };
+  }
+
   private worksOf(sha256: string): WorkRecord[] {
     return this.store.worksBySha(sha256).flatMap((id) => this.store.work(id) ?? []);
   }
@@ -90,13 +100,8 @@ export class EvidenceBuilder {
 
   private bundle(subject: EvidenceBundle['subject'], indices: number[], claims: BundleClaims): EvidenceBundle {
     // Read the checkpoint first: its size is fixed, and every node below it is immutable.
-    // The cosigned one is cited when it covers every entry; otherwise the latest, signed by the log alone.
     const sorted = [...new Set(indices)].sort((a, b) => a - b);
-    const cosigned = this.witnessed?.quorumCheckpoint() ?? null;
-    const { note: checkpoint, size } =
-      cosigned && (sorted.at(-1) ?? 0) < cosigned.size
-        ? cosigned
-        : { note: this.witnessed?.current() ?? this.sequencer.checkpoint, size: this.sequencer.size };
+    const { note: checkpoint, size } = this.citable(sorted.at(-1) ?? 0);
     const entries = sorted.map((index) => {
         const leaf = this.store.leaf(index);
         if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
