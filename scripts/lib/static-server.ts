@@ -33,3 +33,9 @@ export async function startStaticServer(root: string): Promise<{ url: string; se
     }),
   };
 }
+
+// Run alone (`tsx scripts/lib/static-server.ts DIR`), it serves DIR in its own process, as a web server would.
+if (process.argv[1]?.endsWith('static-server.ts') && process.argv[2]) {
+  const running = await startStaticServer(process.argv[2]);
+  process.stdout.write(`listening on ${running.url}\n`);
+}
