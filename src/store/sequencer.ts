@@ -69,6 +69,7 @@ export class Sequencer {
   private timer: NodeJS.Timeout | null = null;
   private closing = false;
   private fatal: Error | null = null;
+  private readonly committed: Array<() => void> = [];
   private readonly maxBatch: number;
   private readonly maxDelayMs: number;
   private readonly clock: () => number;
@@ -147,6 +148,11 @@ export class Sequencer {
   /** The latest signed checkpoint (of the empty tree, for a new ledger). */
   get checkpoint(): string {
     return this.latest;
+  }
+
+  /** Calls `listener` after each commit that signed a new checkpoint (it must not throw). */
+  onCommit(listener: () => void): void {
+    this.committed.push(listener);
   }
 
   get failure(): Error | null {
@@ -246,6 +252,7 @@ export class Sequencer {
       this.prevHash = prev;
       this.lastTime = time;
       this.latest = note;
+      for (const listener of this.committed) listener();
     }
 
     const fromBatch: NodeReader = (ids) => ids.map((id) => batchNodes.get(`${id.level}/${id.index}`) ?? (this.store.readNodes([id])[0] as Uint8Array));
