@@ -14,6 +14,7 @@ import type { Ledger } from '../store/ledger.js';
 import { checkBody, consistencyQuery, hex64, inclusionQuery, natString, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
 import { entryView, licenceView, licenceViews, workView } from './views.js';
 import { PREFIX } from '../store/layout.js';
+import type { Metrics } from './metrics.js';
 
 export interface Reply {
   status: number;
@@ -36,6 +37,7 @@ export class Handlers {
   constructor(
     private readonly ledger: Ledger,
     private readonly clock: () => number = Date.now,
+    private readonly metrics?: Metrics,
   ) {
     this.evidence = new EvidenceBuilder(ledger.store, ledger.sequencer, ledger.signer, ledger.origin);
   }
@@ -63,9 +65,16 @@ export class Handlers {
 
   /** Raw COSE bytes, or the JSON form {statement: base64}. */
   async submit(body: Uint8Array | unknown): Promise<Reply> {
-    const bytes = body instanceof Uint8Array ? body : fromBase64(parse(statementJsonBody, body, 'body').statement, 'body.statement');
-    const { receipt, repeat } = await this.sequencer.submit(bytes);
-    return ok(receipt, repeat ? 200 : 201);
+    const started = performance.now();
+    try {
+      const bytes = body instanceof Uint8Array ? body : fromBase64(parse(statementJsonBody, body, 'body').statement, 'body.statement');
+      const { receipt, repeat } = await this.sequencer.submit(bytes);
+      this.metrics?.appended((performance.now() - started) / 1000, repeat);
+      return ok(receipt, repeat ? 200 : 201);
+    } catch (e) {
+      this.metrics?.refusedWith(e instanceof CartularyError ? e.code : 'internal');
+      throw e;
+    }
   }
 
   entry(index: string): Reply {
@@ -150,8 +159,10 @@ export class Handlers {
     const exact = q.sha256 ? await this.evidence.forCheck({ ...base, sha256: q.sha256, use: q.use ?? 'publish' }) : null;
     const byFrames = q.fingerprints ? checkFrames(this.store, this.queryFrames(q.fingerprints), { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
+    const verdict = decided?.verdict ?? byFrames?.verdict ?? 'unregistered';
+    this.metrics?.checked(verdict);
     return ok({
-      verdict: decided?.verdict ?? byFrames?.verdict ?? 'unregistered',
+      verdict,
       works: await Promise.all((decided?.works ?? []).map((w) => workView(this.store, w, now))),
       licence: decided?.licence ? licenceView(this.store, decided.licence, now) : null,
       reasons: decided?.reasons ?? [],
@@ -189,5 +200,17 @@ export class Handlers {
   health(): Reply {
     const failure = this.sequencer.failure;
     return { status: failure ? 503 : 200, body: { ok: !failure, size: this.sequencer.size } };
+  }
+
+  /** Ready for traffic: open and taking writes (503 while draining for shutdown or after a storage failure). */
+  ready(): Reply {
+    const ready = this.sequencer.accepting;
+    return { status: ready ? 200 : 503, body: { ready, size: this.sequencer.size } };
+  }
+
+  async metricsText(): Promise<Reply> {
+    if (!this.metrics) throw new CartularyError('not-found', 'this server keeps no metrics');
+    const { text, contentType } = await this.metrics.exposition();
+    return { status: 200, body: text, contentType };
   }
 }

@@ -163,3 +163,5 @@ export const problemSchema = z
 export { bundleSchema };
 
 export const healthSchema = z.object({ ok: z.boolean(), size: z.number().int() }).meta({ id: 'Health' });
+
+export const readySchema = z.object({ ready: z.boolean(), size: z.number().int() }).meta({ id: 'Ready' });

@@ -48,6 +48,18 @@ export interface SequencerOptions {
   clock?: () => number;
   /** the largest tree this key ever signed: stores behind it are refused, and every commit advances it */
   watermark?: Watermark;
+  /** told of every batch once it is durable (metrics); must not throw */
+  onCommit?: (batch: BatchCommitted) => void;
+}
+
+export interface BatchCommitted {
+  /** statements taken from the queue, repeats and refusals included */
+  statements: number;
+  /** entries the batch appended */
+  appended: number;
+  /** the synced write, in seconds */
+  writeSeconds: number;
+  size: number;
 }
 
 export interface SubmitResult {
@@ -150,6 +162,11 @@ export class Sequencer {
     return this.latest;
   }
 
+  /** true while it takes submissions: not closing, not stopped by a storage failure */
+  get accepting(): boolean {
+    return !this.closing && !this.fatal;
+  }
+
   get failure(): Error | null {
     return this.fatal;
   }
@@ -227,6 +244,8 @@ export class Sequencer {
     if (tree.size > this.tree.size) {
       note = signCheckpoint({ origin: this.opts.origin, size: tree.size, rootHash: tree.root() }, this.opts.signer);
       ops.push({ type: 'put', key: key.checkpoint(tree.size), value: utf8(note) });
+      const appended = tree.size - this.tree.size;
+      const started = performance.now();
       try {
         // Crash point: before or during this write, nothing of the batch is visible after a
         // restart (one synced batch) and nobody has been answered.
@@ -248,6 +267,7 @@ export class Sequencer {
       this.prevHash = prev;
       this.lastTime = time;
       this.latest = note;
+      this.opts.onCommit?.({ statements: batch.length, appended, writeSeconds: (performance.now() - started) / 1000, size: tree.size });
     }
 
     const fromBatch: NodeReader = (ids) => ids.map((id) => batchNodes.get(`${id.level}/${id.index}`) ?? (this.store.readNodes([id])[0] as Uint8Array));
