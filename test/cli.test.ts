@@ -48,7 +48,7 @@ describe('cartulary CLI', () => {
 
     const licensed = await cli('check', film, '--uploader', 'bob', '--use', 'clip', '--territory', 'FR', '--ledger-key', ledgerKey, ...srv);
     expect(licensed).toMatchObject({ code: 0 });
-    expect(licensed.out).toMatch(/^licensed: .*\[evidence verified offline\]$/);
+    expect(licensed.out).toMatch(/^licensed: .*\[evidence verified offline\]$/m);
     const expired = await cli('check', film, '--uploader', 'bob', '--use', 'clip', '--territory', 'FR', '--at', String(until + 1), ...srv);
     expect(expired.code).toBe(1);
     expect(expired.out).toMatch(/unlicensed: .*expired/);

@@ -3,12 +3,12 @@ import { CartularyError } from '../core/errors.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
 import { EXIT, str, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
-import { ledgerKeyArg } from './ledger-key.js';
+import { ledgerKeyArg, originOf } from './ledger-key.js';
 
 export const verify: Command = {
   name: 'verify',
   summary: 'verify an evidence bundle offline against the ledger key you trust (no server needed)',
-  usage: 'cartulary verify BUNDLE --ledger-key VKEY [--file FILE]',
+  usage: 'cartulary verify BUNDLE --ledger-key VKEY|FILE [--file FILE] [--json]   (FILE: ledger.vkey, or the ledger\'s ledger.pub)',
   example: 'cartulary verify film.mp4.cartulary.json --file film.mp4 --ledger-key "cartulary.local/ledger+1a2b3c4d+AT…"',
   options: { 'ledger-key': { type: 'string' }, file: { type: 'string' } },
   async run(v, [path], io) {
@@ -24,7 +24,11 @@ export const verify: Command = {
     // `register` saves {receipt, evidence}; a bare bundle is accepted too.
     const bundle = json && typeof json === 'object' && 'evidence' in json ? (json as { evidence: unknown }).evidence : json;
     const file = str(v.file);
-    const result = verifyBundle(bundle, await ledgerKeyArg(key), file ? { fileSha256: (await hashFile(file, io)).sha256 } : {});
+    const result = verifyBundle(bundle, await ledgerKeyArg(key, originOf(bundle)), file ? { fileSha256: (await hashFile(file, io)).sha256 } : {});
+    if (v.json) {
+      io.out(JSON.stringify(result, null, 2));
+      return result.ok ? EXIT.ok : EXIT.failed;
+    }
     for (const line of result.holds) io.out(`  ok   ${line}`);
     if (!result.ok) {
       io.out(`  FAIL ${result.failure?.code}: ${result.failure?.detail}`);
