@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Io } from '../src/cli/command.js';
 import { progressLine } from '../src/cli/command.js';
-import { COMMANDS, main } from '../src/cli/main.js';
+import { COMMANDS } from '../src/cli/main.js';
+import { cli } from './cli-runner.js';
 import { tempDir } from './helpers.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
 
@@ -18,13 +18,6 @@ afterEach(async () => {
   running = [];
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), progress: false };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 /** A server, a folder with alice and bob, and alice's registered work. */
 async function story() {

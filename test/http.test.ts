@@ -213,6 +213,12 @@ describe('HTTP API', () => {
       expect((await s.get(`/problems/${code}`)).status).toBe(200);
     }
     await expectProblem(await s.get('/problems/no-such-problem'), 404);
+
+    // The format specification the OpenAPI document cites is served where it says.
+    const doc = (await (await s.get('/openapi.json')).json()) as { externalDocs: { url: string } };
+    const format = await fetch(new URL(doc.externalDocs.url, s.url));
+    expect(format.status).toBe(200);
+    expect(await format.text()).toMatch(/^# Cartulary format specification\n[\s\S]*## 10\. Evidence bundles and attestations/);
   });
 
   it('keeps every receipt valid across a restart between writes', async () => {

@@ -10,8 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toHex } from '../src/core/bytes.js';
 import { sha256 } from '../src/core/crypto.js';
-import type { Io } from '../src/cli/command.js';
-import { main } from '../src/cli/main.js';
+import { cli } from './cli-runner.js';
 import { content, party, stmt, tempDir } from './helpers.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
 
@@ -26,13 +25,6 @@ async function server(opts: Parameters<typeof serverFixture>[0] = {}) {
   return s;
 }
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), progress: false };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
 

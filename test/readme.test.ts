@@ -20,6 +20,16 @@ afterAll(() => {
 });
 
 describe('README walkthrough', () => {
+  it('cites documents that are in the repository: the format specification, licence, changelog, contributing guide', async () => {
+    const readme = await readFile(join(repo, 'README.md'), 'utf8');
+    const linked = [...readme.matchAll(/\]\(((?!https?:)[^)#\s]+)\)/g)].map((m) => m[1]!);
+    expect(linked).toEqual(expect.arrayContaining(['docs/format.md', 'LICENSE', 'CHANGELOG.md', 'CONTRIBUTING.md']));
+    for (const path of linked) await expect(readFile(join(repo, path), 'utf8'), path).resolves.toBeTruthy();
+    expect(readme).not.toMatch(/DESIGN\.md/);
+    expect(await readFile(join(repo, 'LICENSE'), 'utf8')).toMatch(/^\s+Apache License\n\s+Version 2\.0, January 2004\n[\s\S]*END OF TERMS AND CONDITIONS/);
+  });
+
+
   it('runs line by line without edits and ends with a verified evidence bundle', async () => {
     const readme = await readFile(join(repo, 'README.md'), 'utf8');
     const block = /<!-- walkthrough:start -->\s*```sh\n([\s\S]*?)```/.exec(readme)?.[1];

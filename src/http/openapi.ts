@@ -63,7 +63,7 @@ function operation(r: Route, components: Record<string, JsonSchema>) {
     })),
   ];
   const content: Record<string, unknown> = {};
-  if (r.body?.cose) content['application/cose'] = { schema: { type: 'string', contentMediaType: 'application/cose', description: 'COSE_Sign1 bytes (DESIGN: see the format specification)' } };
+  if (r.body?.cose) content['application/cose'] = { schema: { type: 'string', contentMediaType: 'application/cose', description: `COSE_Sign1 bytes (format specification §3, ${FORMAT_DOC_PATH})` } };
   if (r.body?.json) content['application/json'] = { schema: schemaFor(r.body.json, components, 'input') };
   const success = r.response === 'text' ? { 'text/plain': { schema: { type: 'string' } } } : { 'application/json': { schema: schemaFor(r.response, components) } };
   const statuses = r.statuses ?? { 200: 'success' };
