@@ -57,7 +57,7 @@ function spawnServe(args: string[], env: Record<string, string> = {}) {
   const listening = new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(stderr);
+      const m = /listening on (http:\/\/\S+)/.exec(stderr) ?? /"url":"(http:\/\/[^"]+)"/.exec(stderr);
       if (m) resolve(m[1]!);
     });
     void exited.then(() => reject(new Error(`serve exited: ${stderr}`)));
@@ -131,12 +131,14 @@ describe('operations', () => {
     expect(refused.err).toMatch(/^cartulary serve: --trust-proxy true would let every client choose/);
   });
 
-  it('takes its configuration from HOST, PORT, CARTULARY_DATA, CARTULARY_KEYS; flushes logs while quiet; audit names the running server', async () => {
+  it('takes its configuration from HOST, PORT, CARTULARY_DATA, CARTULARY_KEYS; prints its start-up facts with --json; flushes logs while quiet; audit names the running server', async () => {
     const dir = await tempDir();
-    const serve = spawnServe([], { HOST: '127.0.0.1', PORT: '0', CARTULARY_DATA: `${dir}/ledger-data`, CARTULARY_KEYS: `${dir}/ledger-keys` });
+    const serve = spawnServe(['--json'], { HOST: '127.0.0.1', PORT: '0', CARTULARY_DATA: `${dir}/ledger-data`, CARTULARY_KEYS: `${dir}/ledger-keys` });
     try {
       const url = await serve.listening;
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      // --json: the start-up facts as one JSON line on stderr (stdout is the log)
+      expect(JSON.parse(serve.stderr().split('\n')[0]!)).toMatchObject({ url, origin: 'cartulary.local/ledger', size: 0, createdKey: `${dir}/ledger-keys/ledger.key` });
       expect(await exists(`${dir}/ledger-keys/ledger.key`)).toBe(true);
       expect(await exists(`${dir}/ledger-data/CURRENT`)).toBe(true);
       await fetch(`${url}/healthz`, { headers: { 'x-request-id': 'quiet-server-probe' } });

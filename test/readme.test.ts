@@ -49,15 +49,18 @@ describe('README walkthrough', () => {
       server!.once('exit', () => fail(new Error(`the server did not start (is port 8080 busy?): ${stderr}`)));
     });
 
-    const out = execFileSync('bash', ['-euo', 'pipefail', '-c', block!], { cwd: dir, env: { ...process.env, npm_config_yes: 'true' }, encoding: 'utf8', timeout: 120_000 });
+    const out = execFileSync('bash', ['-euo', 'pipefail', '-c', block!], { cwd: dir, env: { ...process.env, npm_config_yes: 'true' }, encoding: 'utf8', timeout: 240_000 });
     expect(out).toMatch(/registered film\.mp4 as work/);
     expect(out).toMatch(/^licensed: .*\[evidence verified offline\]$/m);
     expect(out).toMatch(/exit 1: not allowed/);
     expect(out).toMatch(/unlicensed: .*expired[\s\S]*exit 1: the licence has expired by then/);
     expect(out).toMatch(/licensed: .*\n  contains "My film" .*upload 00:00–00:0\d ↔ work 00:1\d–00:2\d .*as clip: licensed/);
-    expect(out).toMatch(/unlicensed: .*\n.*as clip: unlicensed\nexit 1: carol holds no licence for this clip/);
+    expect(out).toMatch(/unlicensed: .*\n.*as clip: unlicensed\n  judged at the ledger's present .*\nexit 1: carol holds no licence for this clip/);
+    expect(out).toMatch(/unlicensed: .*expired[\s\S]*judged at 2028-01-01T00:00:00\.000Z/);
+    expect(out).toMatch(/valid: from .* until 2028-01-01T00:00:00\.000Z \(1830297600000\), exclusive/);
+    expect(out).toMatch(/evidence for work [0-9a-f]{64}: \d+ entries, verified, saved to evidence\.json/);
     expect(out).toMatch(/licence .* revoked by .*superseded by the transfer/);
     expect(out).toMatch(/the file is the registered content/);
     expect(out.trimEnd()).toMatch(/\nverified$/);
-  }, 180_000); // some twenty CLI processes, each a fresh Node start
+  }, 300_000); // some twenty CLI processes, each a fresh Node start (minutes on a shared, loaded machine)
 });
