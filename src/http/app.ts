@@ -15,6 +15,7 @@ import { openApiDocument } from './openapi.js';
 import { pagesRouter } from './pages.js';
 import { toProblem } from './problem.js';
 import { ROUTES, type Route } from './routes.js';
+import { MAX_BATCH_STATEMENTS } from './schemas.js';
 
 export interface AppOptions {
   /** submissions per client per minute */
@@ -109,13 +110,18 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   app.use(requestLog(opts.logger));
   // Reads are public, so a verifier running in a browser can fetch proofs from anywhere.
   app.use(cors({ methods: ['GET', 'HEAD'], exposedHeaders: ['X-Request-Id'] }));
-  const writeLimit = rateLimit({
-    windowMs: 60_000,
-    limit: opts.rateLimit,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (_req, res) => sendProblem(res, new CartularyError('rate-limited', `more than ${opts.rateLimit} submissions in a minute from this client; slow down`)),
-  });
+  const limiter = (limit: number, what: string) =>
+    rateLimit({
+      windowMs: 60_000,
+      limit,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      handler: (_req, res) => sendProblem(res, new CartularyError('rate-limited', `more than ${limit} ${what} in a minute from this client; slow down`)),
+    });
+  // A batch may carry MAX_BATCH_STATEMENTS submissions: batches are limited so that they
+  // bring no more statements a minute than single submissions may.
+  const singleLimit = limiter(opts.rateLimit, 'submissions');
+  const batchLimit = limiter(Math.max(1, Math.floor(opts.rateLimit / MAX_BATCH_STATEMENTS)), 'batches');
 
   const openapi = openApiDocument(opts.version);
   app.get('/openapi.json', (_req, res) => {
@@ -124,7 +130,7 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   app.use(pagesRouter());
 
   for (const route of ROUTES) {
-    app[route.method](route.path, ...(route.write ? [writeLimit] : []), ...bodyParsers(route), async (req: Request, res: Response, next: NextFunction) => {
+    app[route.method](route.path, ...(route.write === 'batch' ? [batchLimit] : route.write ? [singleLimit] : []), ...bodyParsers(route), async (req: Request, res: Response, next: NextFunction) => {
       try {
         const body = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : req.body;
         const reply = await route.run(handlers, { params: req.params as Record<string, string>, query: req.query, body });

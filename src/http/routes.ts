@@ -28,8 +28,8 @@ export interface Route {
   statuses?: Record<number, string>;
   /** the statuses answered with problem+json */
   errors: number[];
-  /** a write, so rate-limited */
-  write?: boolean;
+  /** a write, so rate-limited: 'batch' carries up to MAX_BATCH_STATEMENTS submissions */
+  write?: boolean | 'batch';
   run(h: Handlers, input: RouteInput): Reply | Promise<Reply>;
 }
 
@@ -47,6 +47,11 @@ export const ROUTES: Route[] = [
     body: { cose: true, json: s.statementJsonBody }, response: s.receiptSchema, statuses: { 201: 'appended: the receipt, once the entry is durable', 200: 'a repeat of a statement already in the ledger: its first receipt; nothing changed' },
     errors: [400, 401, 403, 404, 409, 413, 415, 429, 503], write: true,
     run: (h, i) => h.submit(i.body),
+  },
+  {
+    method: 'post', operationId: 'submitStatements', path: '/v1/statements/batch', summary: 'Submit up to 1,000 signed statements, each judged alone; answers once every accepted one is durable.',
+    body: { json: s.batchBody, jsonLimit: 48 * 1024 * 1024 }, response: s.batchResultSchema, errors: [400, 413, 415, 429, 503], write: 'batch',
+    run: (h, i) => h.submitBatch(i.body),
   },
   {
     method: 'get', operationId: 'getEntry', path: '/v1/entries/:index', summary: 'One entry of the log by index.', params: { index: 'entry index' },
@@ -69,8 +74,8 @@ export const ROUTES: Route[] = [
     query: s.consistencyQuery, response: s.consistencySchema, errors: [400, 404], run: (h, i) => h.consistency(i.query),
   },
   {
-    method: 'get', operationId: 'findWorks', path: '/v1/works', summary: 'Registrations of the content with this SHA-256, earliest first.',
-    query: s.worksQuery, response: s.workSchema.array(), errors: [400], run: (h, i) => h.works(i.query),
+    method: 'get', operationId: 'findWorks', path: '/v1/works', summary: 'Registrations of the content with this SHA-256, earliest first, paged (`after`: a registration index).',
+    query: s.worksQuery, response: s.workSummarySchema.array(), errors: [400], run: (h, i) => h.works(i.query),
   },
   {
     method: 'get', operationId: 'getWork', path: '/v1/works/:id', summary: "A work: owner, status, licences and history.", params: { id: 'work id, hex' },
@@ -79,6 +84,10 @@ export const ROUTES: Route[] = [
   {
     method: 'get', operationId: 'getWorkLicences', path: '/v1/works/:id/licences', summary: "A work's licences in grant order, paged.", params: { id: 'work id, hex' },
     query: s.pageQuery, response: s.licencePageSchema, errors: [400, 404], run: (h, i) => h.workLicences(i.params.id as string, i.query),
+  },
+  {
+    method: 'get', operationId: 'getWorkHistory', path: '/v1/works/:id/history', summary: 'The indices of the entries about a work, in order, paged.', params: { id: 'work id, hex' },
+    query: s.pageQuery, response: s.historyPageSchema, errors: [400, 404], run: (h, i) => h.workHistory(i.params.id as string, i.query),
   },
   {
     method: 'get', operationId: 'getWorkEvidence', path: '/v1/works/:id/evidence', summary: "Evidence bundle for the work's whole chain of title.", params: { id: 'work id, hex' },
