@@ -8,7 +8,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { toHex } from '../src/core/bytes.js';
+import { toBase64, toHex } from '../src/core/bytes.js';
 import { sha256 } from '../src/core/crypto.js';
 import { cli } from './cli-runner.js';
 import { content, party, stmt, tempDir } from './helpers.js';
@@ -75,6 +75,9 @@ describe('operations', () => {
     for (const bytes of [first, stmt.register(alice), stmt.register(party())]) expect((await s.submit(bytes)).status).toBe(201);
     expect((await s.submit(first)).status).toBe(200);
     expect((await s.submit(Uint8Array.of(0xa1, 0x01))).status).toBe(400);
+    // a batch counts each of its statements: one appended, one repeat
+    const batch = await s.post('/v1/statements/batch', JSON.stringify({ statements: [toBase64(stmt.register(party())), toBase64(first)] }), 'application/json');
+    expect(((await batch.json()) as { results: Array<{ status: number }> }).results.map((r) => r.status)).toEqual([201, 200]);
     const check = await s.post('/v1/check', JSON.stringify({ sha256: toHex(sha256(file)), uploader: alice.id, use: 'publish', territory: 'FR' }), 'application/json');
     expect(((await check.json()) as { verdict: string }).verdict).toBe('owner');
 
@@ -82,12 +85,12 @@ describe('operations', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
-    expect(sample(text, 'cartulary_tree_size')).toBe(3);
-    expect(sample(text, 'cartulary_append_seconds_count{result="appended"}')).toBe(3);
-    expect(sample(text, 'cartulary_append_seconds_count{result="repeat"}')).toBe(1);
+    expect(sample(text, 'cartulary_tree_size')).toBe(4);
+    expect(sample(text, 'cartulary_append_seconds_count{result="appended"}')).toBe(4);
+    expect(sample(text, 'cartulary_append_seconds_count{result="repeat"}')).toBe(2);
     expect(sample(text, 'cartulary_submissions_refused_total{code="malformed"}')).toBe(1);
     // every appended statement went through a committed batch
-    expect(sample(text, 'cartulary_batch_statements_sum')).toBeGreaterThanOrEqual(3);
+    expect(sample(text, 'cartulary_batch_statements_sum')).toBeGreaterThanOrEqual(4);
     expect(sample(text, 'cartulary_batch_write_seconds_count')).toBe(sample(text, 'cartulary_batch_statements_count'));
     expect(sample(text, 'cartulary_check_verdicts_total{verdict="owner"}')).toBe(1);
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
