@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toBase64, toHex } from '../src/core/bytes.js';
 import { openCheckpoint, parseVerifierKey } from '../src/core/checkpoint.js';
 import { sha256 } from '../src/core/crypto.js';
@@ -12,18 +12,9 @@ import { STATUS } from '../src/http/problem.js';
 import { ROUTES } from '../src/http/routes.js';
 import { verifyBundle } from '../src/verify/index.js';
 import { content, party, stmt } from './helpers.js';
-import { serverFixture, type ServerFixture } from './server-fixture.js';
+import { serversClosedAfterEach } from './server-fixture.js';
 
-let servers: ServerFixture[] = [];
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
-async function server(opts: Parameters<typeof serverFixture>[0] = {}) {
-  const s = await serverFixture(opts);
-  servers.push(s);
-  return s;
-}
+const server = serversClosedAfterEach();
 
 async function expectProblem(res: Response, status: number, detail?: RegExp) {
   expect(res.status).toBe(status);
@@ -226,7 +217,6 @@ describe('HTTP API', () => {
     const receipts: Receipt[] = [];
     for (let i = 0; i < 5; i++) receipts.push((await (await first.submit(stmt.register(party()))).json()) as Receipt);
     await first.close();
-    servers = [];
     const second = await server({ dir: first.dir });
     for (let i = 0; i < 5; i++) receipts.push((await (await second.submit(stmt.register(party()))).json()) as Receipt);
     const key = parseVerifierKey(second.verifierKey);

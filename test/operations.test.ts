@@ -7,23 +7,14 @@ import { spawn } from 'node:child_process';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { toBase64, toHex } from '../src/core/bytes.js';
 import { sha256 } from '../src/core/crypto.js';
 import { cli } from './cli-runner.js';
 import { content, party, stmt, tempDir } from './helpers.js';
-import { serverFixture, type ServerFixture } from './server-fixture.js';
+import { serversClosedAfterEach, type ServerFixture } from './server-fixture.js';
 
-let servers: ServerFixture[] = [];
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
-async function server(opts: Parameters<typeof serverFixture>[0] = {}) {
-  const s = await serverFixture(opts);
-  servers.push(s);
-  return s;
-}
+const server = serversClosedAfterEach();
 
 
 const exists = (path: string) => stat(path).then(() => true, () => false);

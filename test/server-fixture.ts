@@ -1,6 +1,7 @@
 /** A real server on a free loopback port with fresh folders; its log goes to a file. */
 import { createWriteStream } from 'node:fs';
 import { pino } from 'pino';
+import { afterEach } from 'vitest';
 import { startServer, type RunningServer } from '../src/http/server.js';
 import { tempDir } from './helpers.js';
 
@@ -28,5 +29,21 @@ export async function serverFixture(opts: { rateLimit?: number; dir?: string; tr
     get,
     post,
     submit: (bytes) => post('/v1/statements', Buffer.from(bytes), 'application/cose'),
+  };
+}
+
+/**
+ * For a test file: a function that starts servers, every one of which is closed after each
+ * test (closing one early, to restart it, is fine: close is idempotent).
+ */
+export function serversClosedAfterEach(): (opts?: Parameters<typeof serverFixture>[0]) => Promise<ServerFixture> {
+  const open: ServerFixture[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+  return async (opts = {}) => {
+    const s = await serverFixture(opts);
+    open.push(s);
+    return s;
   };
 }
