@@ -2,9 +2,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFile, readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
-import type { Io } from '../src/cli/command.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
+import { cli } from './cli-runner.js';
 import { tempDir } from './helpers.js';
 
 let running: ServerFixture[] = [];
@@ -13,13 +12,6 @@ afterEach(async () => {
   running = [];
 });
 
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), progress: false };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('cartulary CLI', () => {
   it('tells the whole story: register, license, check, expire, transfer, history, verify', async () => {
@@ -48,7 +40,7 @@ describe('cartulary CLI', () => {
 
     const licensed = await cli('check', film, '--uploader', 'bob', '--use', 'clip', '--territory', 'FR', '--ledger-key', ledgerKey, ...srv);
     expect(licensed).toMatchObject({ code: 0 });
-    expect(licensed.out).toMatch(/^licensed: .*\[evidence verified offline\]$/);
+    expect(licensed.out).toMatch(/^licensed: .*\[evidence verified offline\]$/m);
     const expired = await cli('check', film, '--uploader', 'bob', '--use', 'clip', '--territory', 'FR', '--at', String(until + 1), ...srv);
     expect(expired.code).toBe(1);
     expect(expired.out).toMatch(/unlicensed: .*expired/);

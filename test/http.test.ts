@@ -1,33 +1,28 @@
 /** Every route of DESIGN §7 over real HTTP, success and error, against a real server and store. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { describe, expect, it } from 'vitest';
 import { toBase64, toHex } from '../src/core/bytes.js';
 import { openCheckpoint, parseVerifierKey } from '../src/core/checkpoint.js';
 import { sha256 } from '../src/core/crypto.js';
 import { hashLeaf, verifyConsistency, verifyInclusion } from '../src/core/merkle.js';
 import { proofHashes, verifyReceipt, type Receipt } from '../src/core/receipt.js';
+import { STATUS } from '../src/http/problem.js';
 import { ROUTES } from '../src/http/routes.js';
 import { openApiPath } from '../src/http/openapi.js';
 import { verifyBundle } from '../src/verify/index.js';
 import { content, party, stmt } from './helpers.js';
-import { serverFixture, type ServerFixture } from './server-fixture.js';
+import { serversClosedAfterEach } from './server-fixture.js';
 
-let servers: ServerFixture[] = [];
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
-async function server(opts: Parameters<typeof serverFixture>[0] = {}) {
-  const s = await serverFixture(opts);
-  servers.push(s);
-  return s;
-}
+const server = serversClosedAfterEach();
 
 async function expectProblem(res: Response, status: number, detail?: RegExp) {
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   const body = (await res.json()) as { type: string; title: string; status: number; detail: string };
   expect(body.status).toBe(status);
-  expect(body.type).toMatch(/^https:\/\/cartulary\.dev\/problems\/[a-z-]+$/);
+  expect(body.type).toMatch(/^\/problems\/[a-z-]+$/);
   expect(body.title.length).toBeGreaterThan(0);
   if (detail) expect(body.detail).toMatch(detail);
   expect(JSON.stringify(body)).not.toMatch(/at .*\.(ts|js):\d+|node_modules|\/work\//);
@@ -144,15 +139,78 @@ describe('HTTP API', () => {
     expect((await s.get('/v1/log')).status).toBe(200); // reads are not limited
   });
 
-  it('publishes an OpenAPI 3.1 document describing every route', async () => {
+  it('publishes an OpenAPI 3.1 document that redocly lint and swagger-parser both pass, with every route and status', async () => {
     const s = await server();
-    const doc = (await (await s.get('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+    const doc = (await (await s.get('/openapi.json')).json()) as {
+      openapi: string;
+      servers: unknown[];
+      paths: Record<string, Record<string, { operationId: string; responses: Record<string, unknown> }>>;
+      components: { schemas: Record<string, unknown> };
+    };
     expect(doc.openapi).toBe('3.1.0');
+    expect(doc.servers.length).toBeGreaterThan(0);
+    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Problem', 'Receipt', 'Work', 'Licence', 'CheckResult']));
+    expect(JSON.stringify(doc)).not.toContain('#/$defs/');
+    const operationIds = new Set<string>();
     for (const r of ROUTES) {
       const op = doc.paths[openApiPath(r.path)]?.[r.method];
       expect(op, `${r.method} ${r.path}`).toBeDefined();
-      for (const status of r.errors) expect(op!.responses[String(status)], `${r.path} ${status}`).toBeDefined();
+      operationIds.add(op!.operationId);
+      for (const status of [...Object.keys(r.statuses ?? { 200: '' }), ...r.errors.map(String)]) expect(op!.responses[status], `${r.path} ${status}`).toBeDefined();
     }
+    expect(operationIds.size).toBe(ROUTES.length);
+    expect(Object.keys(doc.paths['/v1/statements']!.post!.responses)).toEqual(expect.arrayContaining(['200', '201']));
+
+    // Both validators, on the document exactly as served.
+    const file = `${s.dir}/openapi.json`;
+    await writeFile(file, JSON.stringify(doc));
+    const lint = spawnSync(process.execPath, ['node_modules/@redocly/cli/bin/cli.js', 'lint', '--format', 'json', file], {
+      encoding: 'utf8',
+      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', NO_COLOR: '1' },
+      timeout: 60_000,
+    });
+    const report = JSON.parse(lint.stdout.slice(lint.stdout.indexOf('{'))) as { totals: { errors: number; warnings: number }; problems: unknown[] };
+    expect(report.totals, JSON.stringify(report.problems, null, 1)).toMatchObject({ errors: 0, warnings: 0 });
+    expect(lint.status).toBe(0);
+    await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toMatchObject({ openapi: '3.1.0' });
+  }, 90_000);
+
+  it('serves the API reference at /docs from its own origin, and a page for every problem type', async () => {
+    const s = await server();
+    const docs = await s.get('/docs');
+    expect(docs.status).toBe(200);
+    const csp = docs.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    const html = await docs.text();
+    expect(html).toContain('<redoc spec-url="/openapi.json">');
+    // every script the page loads is served here, none from elsewhere
+    const scripts = [...html.matchAll(/<script src="([^"]+)"/g)].map((m) => m[1]!);
+    expect(scripts).toEqual(['/docs/redoc.standalone.js']);
+    const bundle = await s.get(scripts[0]!);
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers.get('content-type')).toMatch(/javascript/);
+    expect((await bundle.text()).length).toBeGreaterThan(100_000);
+
+    // A problem's type resolves, against the server's own address, to a page describing it.
+    const problem = (await (await s.get(`/v1/works/${'0'.repeat(64)}`)).json()) as { type: string; title: string };
+    const page = await fetch(new URL(problem.type, s.url));
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const text = await page.text();
+    expect(text).toContain(`<h1>${problem.title}</h1>`);
+    expect(text).toMatch(/HTTP status <strong>404<\/strong>/);
+    const index = await (await s.get('/problems')).text();
+    for (const code of Object.keys(STATUS)) {
+      expect(index).toContain(`href="/problems/${code}"`);
+      expect((await s.get(`/problems/${code}`)).status).toBe(200);
+    }
+    await expectProblem(await s.get('/problems/no-such-problem'), 404);
+
+    // The format specification the OpenAPI document cites is served where it says.
+    const doc = (await (await s.get('/openapi.json')).json()) as { externalDocs: { url: string } };
+    const format = await fetch(new URL(doc.externalDocs.url, s.url));
+    expect(format.status).toBe(200);
+    expect(await format.text()).toMatch(/^# Cartulary format specification\n[\s\S]*## 10\. Evidence bundles and attestations/);
   });
 
   it('keeps every receipt valid across a restart between writes', async () => {
@@ -160,7 +218,6 @@ describe('HTTP API', () => {
     const receipts: Receipt[] = [];
     for (let i = 0; i < 5; i++) receipts.push((await (await first.submit(stmt.register(party()))).json()) as Receipt);
     await first.close();
-    servers = [];
     const second = await server({ dir: first.dir });
     for (let i = 0; i < 5; i++) receipts.push((await (await second.submit(stmt.register(party()))).json()) as Receipt);
     const key = parseVerifierKey(second.verifierKey);

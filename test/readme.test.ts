@@ -20,6 +20,16 @@ afterAll(() => {
 });
 
 describe('README walkthrough', () => {
+  it('cites documents that are in the repository: the format specification, licence, changelog, contributing guide', async () => {
+    const readme = await readFile(join(repo, 'README.md'), 'utf8');
+    const linked = [...readme.matchAll(/\]\(((?!https?:)[^)#\s]+)\)/g)].map((m) => m[1]!);
+    expect(linked).toEqual(expect.arrayContaining(['docs/format.md', 'LICENSE', 'CHANGELOG.md', 'CONTRIBUTING.md']));
+    for (const path of linked) await expect(readFile(join(repo, path), 'utf8'), path).resolves.toBeTruthy();
+    expect(readme).not.toMatch(/DESIGN\.md/);
+    expect(await readFile(join(repo, 'LICENSE'), 'utf8')).toMatch(/^\s+Apache License\n\s+Version 2\.0, January 2004\n[\s\S]*END OF TERMS AND CONDITIONS/);
+  });
+
+
   it('runs line by line without edits and ends with a verified evidence bundle', async () => {
     const readme = await readFile(join(repo, 'README.md'), 'utf8');
     const block = /<!-- walkthrough:start -->\s*```sh\n([\s\S]*?)```/.exec(readme)?.[1];
@@ -39,15 +49,18 @@ describe('README walkthrough', () => {
       server!.once('exit', () => fail(new Error(`the server did not start (is port 8080 busy?): ${stderr}`)));
     });
 
-    const out = execFileSync('bash', ['-euo', 'pipefail', '-c', block!], { cwd: dir, env: { ...process.env, npm_config_yes: 'true' }, encoding: 'utf8', timeout: 120_000 });
+    const out = execFileSync('bash', ['-euo', 'pipefail', '-c', block!], { cwd: dir, env: { ...process.env, npm_config_yes: 'true' }, encoding: 'utf8', timeout: 240_000 });
     expect(out).toMatch(/registered film\.mp4 as work/);
     expect(out).toMatch(/^licensed: .*\[evidence verified offline\]$/m);
     expect(out).toMatch(/exit 1: not allowed/);
     expect(out).toMatch(/unlicensed: .*expired[\s\S]*exit 1: the licence has expired by then/);
     expect(out).toMatch(/licensed: .*\n  contains "My film" .*upload 00:00–00:0\d ↔ work 00:1\d–00:2\d .*as clip: licensed/);
-    expect(out).toMatch(/unlicensed: .*\n.*as clip: unlicensed\nexit 1: carol holds no licence for this clip/);
+    expect(out).toMatch(/unlicensed: .*\n.*as clip: unlicensed\n  judged at the ledger's present .*\nexit 1: carol holds no licence for this clip/);
+    expect(out).toMatch(/unlicensed: .*expired[\s\S]*judged at 2028-01-01T00:00:00\.000Z/);
+    expect(out).toMatch(/valid: from .* until 2028-01-01T00:00:00\.000Z \(1830297600000\), exclusive/);
+    expect(out).toMatch(/evidence for work [0-9a-f]{64}: \d+ entries, verified, saved to evidence\.json/);
     expect(out).toMatch(/licence .* revoked by .*superseded by the transfer/);
     expect(out).toMatch(/the file is the registered content/);
     expect(out.trimEnd()).toMatch(/\nverified$/);
-  }, 180_000); // some twenty CLI processes, each a fresh Node start
+  }, 300_000); // some twenty CLI processes, each a fresh Node start (minutes on a shared, loaded machine)
 });

@@ -95,8 +95,8 @@ describe('two witness processes and a real ledger', () => {
     for (const s of servers.splice(0)) await s.close();
   });
 
-  const startWitnessProcess = async (dir: string, name: string, logKey: string) => {
-    const w = await startChildCommand(['witness', '--port', '0', '--data', `${dir}/data`, '--keys', `${dir}/keys`, '--name', name, '--log', logKey]);
+  const startWitnessProcess = async (dir: string, name: string, logKey: string, ...extra: string[]) => {
+    const w = await startChildCommand(['witness', '--port', '0', '--data', `${dir}/data`, '--keys', `${dir}/keys`, '--name', name, '--log', logKey, ...extra]);
     children.push(w);
     return w;
   };
@@ -111,9 +111,11 @@ describe('two witness processes and a real ledger', () => {
     const alice = party();
     for (let i = 0; i < 5; i++) expect((await ledger.submit(stmt.register(alice))).status).toBe(201);
     const base = await tempDir();
-    const [w1, w2] = await Promise.all([startWitnessProcess(`${base}/w1`, 'court.example/w1', ledger.verifierKey), startWitnessProcess(`${base}/w2`, 'notary.example/w2', ledger.verifierKey)]);
+    const [w1, w2] = await Promise.all([startWitnessProcess(`${base}/w1`, 'court.example/w1', ledger.verifierKey), startWitnessProcess(`${base}/w2`, 'notary.example/w2', ledger.verifierKey, '--json')]);
     const keys = await Promise.all([w1, w2].map(async (w) => parseWitnessKey(await (await fetch(`${w.url}/witness-key`)).text())));
     expect(w1.output()).toContain(`witness key: ${keys[0] ? formatWitnessKey(keys[0].name, keys[0].publicKey) : ''}`);
+    // With --json its start-up line is one JSON document.
+    expect(JSON.parse(w2.output().trim().split('\n')[0]!)).toEqual({ url: w2.url, witnessKey: formatWitnessKey(keys[1]!.name, keys[1]!.publicKey), logs: [ledger.verifierKey] });
 
     // Size 5, from 0: both cosign; the cosignatures verify under their keys and carry a time.
     const note5 = await checkpointOf(ledger);

@@ -29,7 +29,7 @@ export function startChildServer(dataDir: string, keysDir: string, opts: ChildOp
   return startChildCommand(['serve', '--port', '0', '--data', dataDir, '--keys', keysDir, ...(opts.args ?? [])], opts);
 }
 
-/** Any long-running CLI command (serve, witness) that prints "listening on URL" once ready. */
+/** Any long-running CLI command (serve, witness) that prints "listening on URL" (or, with --json, {"url": URL}) once ready. */
 export async function startChildCommand(args: string[], opts: Omit<ChildOptions, 'args'> = {}): Promise<ChildServer> {
   const capture = opts.captureStdout ?? true;
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', ...CLI, ...args], {
@@ -42,8 +42,8 @@ export async function startChildCommand(args: string[], opts: Omit<ChildOptions,
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const url = await new Promise<string>((ok, fail) => {
     const onData = () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) ok(m[1]!);
+      const m = /listening on (http:\/\/\S+)|"url":"(http:\/\/[^"]+)"/.exec(out);
+      if (m) ok((m[1] ?? m[2])!);
     };
     child.stdout?.on('data', onData);
     child.stderr!.on('data', onData);

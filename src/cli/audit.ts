@@ -5,29 +5,47 @@ import { auditLedger } from '../store/audit.js';
 import { loadPublicKey } from '../store/key-files.js';
 import { LedgerStore } from '../store/ledger-store.js';
 import { dataFolderState } from '../store/ledger.js';
-import { EXIT, progressLine, str, type Command } from './command.js';
+import { dataDir, EXIT, keysDir, progressLine, type Command } from './command.js';
+
+/** A running server holds LevelDB's lock: say so, and how to audit anyway. */
+async function openForAudit(dir: string): Promise<LedgerStore> {
+  try {
+    return await LedgerStore.open(dir);
+  } catch (e) {
+    if (e instanceof CartularyError && e.code === 'unavailable' && /in use by another process/.test(e.message)) {
+      throw new CartularyError(
+        'unavailable',
+        `${dir} is open in a running server (it holds the database lock). Stop the server (SIGTERM drains it) and audit again, ` +
+          `or audit a copy taken while it is stopped: cp -a ${dir} ${dir}.snapshot && cartulary audit --data ${dir}.snapshot`,
+        { cause: e },
+      );
+    }
+    throw e;
+  }
+}
 
 export const audit: Command = {
   name: 'audit',
-  summary: 're-verify the whole ledger on disk: chain, signatures, tree, checkpoints, rules and state',
-  usage: 'cartulary audit [--data DIR] [--keys DIR]',
+  summary: 're-verify the whole ledger on disk: chain, signatures, tree, checkpoints, rules and state (the server must be stopped)',
+  usage: 'cartulary audit [--data DIR] [--keys DIR] [--json]',
   example: 'cartulary audit --data data --keys keys',
-  options: { data: { type: 'string', default: 'data' }, keys: { type: 'string', default: 'keys' } },
+  options: { data: { type: 'string' }, keys: { type: 'string' } },
   async run(v, _p, io) {
-    const dataDir = str(v.data) as string;
+    const dir = dataDir(v);
     // Only the public key is needed: an auditor need not hold the ledger's secret.
-    const publicKey = await loadPublicKey(join(str(v.keys) as string, 'ledger.pub'));
-    if ((await dataFolderState(dataDir)) === 'new') throw new CartularyError('not-found', `${dataDir} holds no ledger`);
-    const store = await LedgerStore.open(dataDir);
+    const publicKey = await loadPublicKey(join(keysDir(v), 'ledger.pub'));
+    if ((await dataFolderState(dir)) === 'new') throw new CartularyError('not-found', `${dir} holds no ledger`);
+    const store = await openForAudit(dir);
     try {
       const origin = store.meta('origin');
-      if (!origin) throw new CartularyError('not-found', `${dataDir} holds no ledger (no origin recorded)`);
+      if (!origin) throw new CartularyError('not-found', `${dir} holds no ledger (no origin recorded)`);
       const result = await auditLedger(store, parseVerifierKey(formatVerifierKey(origin, publicKey)), progressLine(io, 'audit'));
+      if (v.json) io.out(JSON.stringify({ ok: result.ok, size: result.size, checkpoints: result.checkpoints, fault: result.fault ?? null }, null, 2));
       if (!result.ok) {
-        io.err(`audit FAILED at ${result.fault?.where}: ${result.fault?.detail}`);
+        if (!v.json) io.err(`audit FAILED at ${result.fault?.where}: ${result.fault?.detail}`);
         return EXIT.failed;
       }
-      io.out(`audit ok: ${result.size} entries, ${result.checkpoints} checkpoints verified`);
+      if (!v.json) io.out(`audit ok: ${result.size} entries, ${result.checkpoints} checkpoints verified`);
       return EXIT.ok;
     } finally {
       await store.close();

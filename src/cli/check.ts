@@ -7,10 +7,10 @@ import { MEDIA_TYPES } from './register.js';
 import type { Verdict } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
-import { client, dateArg, partyArg, serverOption } from './client.js';
+import { client, dateArg, instant, partyArg, partyLabel, profileNames, serverOption } from './client.js';
 import { str, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
-import { ledgerKeyArg } from './ledger-key.js';
+import { ledgerKeyArg, originOf } from './ledger-key.js';
 
 const EXIT_FOR: Record<Verdict, number> = { owner: 0, licensed: 0, unlicensed: 1, contested: 1, unregistered: 2 };
 
@@ -40,7 +40,9 @@ const clock = (ms: number) => {
 export const check: Command = {
   name: 'check',
   summary: 'pre-publish check: may UPLOADER use this content this way, here, now? (exit 0 yes, 1 no, 2 unregistered)',
-  usage: 'cartulary check FILE|SHA256 --uploader PARTY [--use U] --territory T [--at DATE] [--ledger-key VKEY] [--no-fingerprint] [--json] [--server URL]',
+  usage:
+    'cartulary check FILE|SHA256 --uploader PARTY [--use U] --territory T [--at DATE] [--ledger-key VKEY|FILE] [--no-fingerprint] [--json] [--server URL]\n' +
+    '  --at: an instant (UTC unless a zone is given); default now. The verdict says which instant it judged.',
   example: 'cartulary check upload.mp4 --uploader bob --use clip --territory FR --ledger-key "$(cat ledger.vkey)"',
   options: {
     ...serverOption,
@@ -51,7 +53,6 @@ export const check: Command = {
     'ledger-key': { type: 'string' },
     'media-type': { type: 'string' },
     'no-fingerprint': { type: 'boolean' },
-    json: { type: 'boolean' },
   },
   async run(v, [target], io) {
     if (!target) throw new CartularyError('invalid', 'FILE or SHA256 is required');
@@ -68,34 +69,40 @@ export const check: Command = {
       territory: str(v.territory),
       ...(at !== undefined ? { at } : {}),
     };
-    const answer = await client(v).postJson<CheckAnswer>('/v1/check', query);
+    const api = client(v);
+    const asked = Date.now();
+    const answer = await api.postJson<CheckAnswer>('/v1/check', query);
+    const judgedAt = at ?? asked;
     const vkey = str(v['ledger-key']);
     if (vkey) {
-      const key = await ledgerKeyArg(vkey);
-      const check = (bundle: unknown, what: string) => {
-        const result = verifyBundle(bundle, key);
+      const check = async (bundle: unknown, what: string) => {
+        const result = verifyBundle(bundle, await ledgerKeyArg(vkey, originOf(bundle)));
         if (!result.ok) throw new CartularyError('verification-failed', `the server's evidence for ${what} does not verify: ${result.failure?.code}: ${result.failure?.detail}`);
         return result;
       };
-      if (answer.evidence && check(answer.evidence, 'the verdict').verdict !== answer.verdict) {
+      if (answer.evidence && (await check(answer.evidence, 'the verdict')).verdict !== answer.verdict) {
         throw new CartularyError('verification-failed', `the server says ${answer.verdict}, its evidence says otherwise`);
       }
-      for (const m of answer.matches) check(m.evidence, `work ${m.work.id}`);
+      for (const m of answer.matches) await check(m.evidence, `work ${m.work.id}`);
     }
     const verified = vkey && (answer.evidence || answer.matches.length) ? ' [evidence verified offline]' : '';
-    if (v.json) io.out(JSON.stringify(answer, null, 2));
+    // The server judges at `at`, or at its own clock when none is given: `judgedAt` is this
+    // client's reading of that clock, exact whenever --at was given.
+    if (v.json) io.out(JSON.stringify({ ...answer, at: judgedAt, evidenceVerified: Boolean(verified) }, null, 2));
     else {
-      io.out(describe(answer, str(v.use) ?? answer.matches[0]?.use ?? 'publish', query.territory ?? '') + verified);
+      const names = await profileNames(api, [...answer.works.map((w) => w.owner), ...answer.matches.map((m) => m.work.owner)]);
+      io.out(describe(answer, str(v.use) ?? answer.matches[0]?.use ?? 'publish', query.territory ?? '', names) + verified);
       for (const m of answer.matches) {
         const where = m.segments.map((s) => `upload ${clock(s.upload[0])}–${clock(s.upload[1])} ↔ work ${clock(s.work[0])}–${clock(s.work[1])} (${s.frames} frames, ${s.distance} bits, ${s.strength})`).join('; ');
-        io.out(`  ${m.strength === 'match' ? 'contains' : 'may contain (review)'} "${m.work.title}" (work ${m.work.id.slice(0, 12)}…, owner ${m.work.owner.slice(0, 12)}…): ${where}; as ${m.use}: ${m.verdict}`);
+        io.out(`  ${m.strength === 'match' ? 'contains' : 'may contain (review)'} "${m.work.title}" (work ${m.work.id.slice(0, 12)}…, owner ${partyLabel(m.work.owner, names)}): ${where}; as ${m.use}: ${m.verdict}`);
       }
+      io.out(`  judged at ${at === undefined ? `the ledger's present (about ${new Date(judgedAt).toISOString()})` : instant(at)}`);
     }
     return EXIT_FOR[answer.verdict];
   },
 };
 
-function describe(a: CheckAnswer, use: string, territory: string): string {
+function describe(a: CheckAnswer, use: string, territory: string, names: Map<string, string>): string {
   const work = a.works[0] ?? a.matches.find((m) => m.strength === 'match')?.work;
   if (!a.works.length && work) {
     const m = a.matches.find((x) => x.strength === 'match');
@@ -111,6 +118,6 @@ function describe(a: CheckAnswer, use: string, territory: string): string {
     case 'contested':
       return `contested: ${a.works.length} registrations claim this content (${a.works.map((w) => w.id.slice(0, 12)).join(', ')}); do not publish without review`;
     case 'unlicensed':
-      return `unlicensed: work ${work?.id} ("${work?.title}") is owned by ${work?.owner}; ${a.reasons.map((r) => (r.licence ? `licence ${r.licence.slice(0, 12)}…: ${r.reason}` : 'the uploader holds no licence')).join('; ')}`;
+      return `unlicensed: work ${work?.id} ("${work?.title}") is owned by ${work ? partyLabel(work.owner, names, true) : ''}; ${a.reasons.map((r) => (r.licence ? `licence ${r.licence.slice(0, 12)}…: ${r.reason}` : 'the uploader holds no licence')).join('; ')}`;
   }
 }

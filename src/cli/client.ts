@@ -9,12 +9,13 @@ import type { Signer } from '../core/crypto.js';
 import { CartularyError, type ErrorCode } from '../core/errors.js';
 import type { Receipt } from '../core/receipt.js';
 import { loadSecretKey, resolveParty } from '../store/key-files.js';
-import { str, type Io, type Options, type Values } from './command.js';
+import { keysDir, str, type Io, type Options, type Values } from './command.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
-/** The server to talk to, and the keys folder where names (alice, bob) are looked up. */
-export const serverOption: Options = { server: { type: 'string', default: DEFAULT_SERVER }, keys: { type: 'string', default: 'keys' } };
+/** The server to talk to (--server, else $CARTULARY_SERVER), and the keys folder where names (alice, bob) are looked up. */
+export const serverOption: Options = { server: { type: 'string' }, keys: { type: 'string' } };
+export const serverUrl = (v: Values): string => str(v.server) ?? process.env.CARTULARY_SERVER ?? DEFAULT_SERVER;
 export const signingOptions: Options = { ...serverOption, key: { type: 'string' } };
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
@@ -70,13 +71,13 @@ export class LedgerClient {
   }
 }
 
-export const client = (v: Values) => new LedgerClient(str(v.server) as string);
+export const client = (v: Values) => new LedgerClient(serverUrl(v));
 
 /** `--key` is a secret key file, or a name in the keys folder (alice → keys/alice.key). */
 export async function signingKey(v: Values): Promise<Signer> {
   const key = str(v.key);
   if (!key) throw new CartularyError('invalid', '--key is required: the secret key file (or name in --keys) to sign with');
-  const byName = join(str(v.keys) ?? 'keys', `${key}.key`);
+  const byName = join(keysDir(v), `${key}.key`);
   return loadSecretKey((await exists(key)) ? key : byName);
 }
 
@@ -84,7 +85,7 @@ export async function signingKey(v: Values): Promise<Signer> {
 export async function partyArg(value: string | undefined, v: Values, option: string): Promise<string> {
   if (!value) throw new CartularyError('invalid', `${option} is required`);
   if (!/^[0-9a-f]{64}$/.test(value) && !(await exists(value))) {
-    const byName = join(str(v.keys) ?? 'keys', `${value}.pub`);
+    const byName = join(keysDir(v), `${value}.pub`);
     if (await exists(byName)) return resolveParty(byName);
   }
   return resolveParty(value);
@@ -95,19 +96,66 @@ export const idArg = (value: string | undefined, what: string): Uint8Array => {
   return fromHex(value, what, 32);
 };
 
-/** A date: ms since the epoch, or anything Date.parse reads (2026-12-31, 2026-12-31T12:00Z). */
-export function dateArg(value: string | undefined, option: string): number | undefined {
+const DAY_MS = 86_400_000;
+
+/**
+ * A date on the command line: ms since the epoch, a day (2027-12-31), or a time
+ * (2027-12-31T12:00, 2027-12-31T12:00:00+02:00). Days and times without a zone are UTC, so
+ * the same command means the same instant on every machine. A day given as the `end` of a
+ * window covers the whole of that day: the window ends (exclusively) at the next midnight UTC.
+ */
+export function dateArg(value: string | undefined, option: string, as: 'instant' | 'end' = 'instant'): number | undefined {
   if (value === undefined) return undefined;
-  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isSafeInteger(ms)) throw new CartularyError('invalid', `${option} "${value}" is not a date (try 2026-12-31 or ms since the epoch)`);
+  const fail = () => new CartularyError('invalid', `${option} "${value}" is not a date (try 2027-12-31, 2027-12-31T12:00Z or ms since the epoch)`);
+  let ms: number;
+  if (/^\d+$/.test(value)) ms = Number(value);
+  else if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
+    ms = Date.parse(`${value}T00:00:00Z`);
+    // Date.parse rolls 2027-02-30 over into March: a day that does not exist is refused.
+    if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== value) throw fail();
+    if (as === 'end') ms += DAY_MS;
+  } else if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?$/.test(value)) {
+    ms = Date.parse(/(Z|[+-]\d{2}:\d{2})$/.test(value) ? value : `${value}Z`);
+  } else throw fail();
+  if (!Number.isSafeInteger(ms) || ms < 0) throw fail();
   return ms;
 }
+
+/** An instant as the ledger stores it, in ms, and readable (UTC). */
+export const instant = (ms: number) => `${new Date(ms).toISOString()} (${ms})`;
 
 export const listArg = (v: Values[string]): string[] =>
   (Array.isArray(v) ? v : [v]).flatMap((x) => (typeof x === 'string' ? x.split(',') : [])).map((x) => x.trim()).filter(Boolean);
 
-export function printReceipt(io: Io, what: string, r: { receipt: Receipt; repeat: boolean }): void {
+/** A submission's outcome: its receipt in lines, or with --json as one document (with `extra` facts). */
+export function printReceipt(io: Io, v: Values, what: string, r: { receipt: Receipt; repeat: boolean }, extra: Record<string, unknown> = {}): void {
+  if (v.json) {
+    io.out(JSON.stringify({ ...extra, repeat: r.repeat, receipt: r.receipt }, null, 2));
+    return;
+  }
   io.out(`${what}${r.repeat ? ' (already in the ledger: first receipt)' : ''}`);
   io.out(`  id:    ${r.receipt.id}`);
   io.out(`  index: ${r.receipt.index}   time: ${new Date(r.receipt.time).toISOString()}   tree size: ${r.receipt.inclusionProof.size}`);
 }
+
+/**
+ * Profile names for parties, as the ledger holds them (a profile is self-asserted: the id is
+ * what identifies a party). Parties without a profile, or a ledger that cannot be asked, give none.
+ */
+export async function profileNames(api: LedgerClient, parties: Iterable<string>): Promise<Map<string, string>> {
+  const unique = [...new Set(parties)].filter((p) => /^[0-9a-f]{64}$/.test(p)).slice(0, 100);
+  const named = await Promise.all(
+    unique.map(async (p) => {
+      const party = await api.get<{ profile: { name: string } | null }>(`/v1/parties/${p}`).catch(() => null);
+      return party?.profile ? ([p, party.profile.name] as const) : null;
+    }),
+  );
+  return new Map(named.filter((n) => n !== null));
+}
+
+/** A party as people read it: "Alice Films (3f2a9c…)", or its id when it has no profile. */
+export const partyLabel = (id: string, names: Map<string, string>, full = false): string => {
+  const shown = full ? id : `${id.slice(0, 12)}…`;
+  const name = names.get(id);
+  return name ? `${JSON.stringify(name)} (${shown})` : shown;
+};

@@ -28,21 +28,64 @@ export const EXIT = { ok: 0, failed: 1, error: 3, usage: 64 } as const;
 
 export const str = (v: Values[string]): string | undefined => (typeof v === 'string' ? v : undefined);
 
+/** The keys folder: --keys, else $CARTULARY_KEYS, else ./keys. */
+export const keysDir = (v: Values): string => str(v.keys) ?? process.env.CARTULARY_KEYS ?? 'keys';
+/** The ledger's data folder: --data, else $CARTULARY_DATA, else ./data. */
+export const dataDir = (v: Values): string => str(v.data) ?? process.env.CARTULARY_DATA ?? 'data';
+
 /** Shared options for commands that touch a local ledger. */
 export const ledgerFolders: Options = {
-  data: { type: 'string', default: 'data' },
-  keys: { type: 'string', default: 'keys' },
+  data: { type: 'string' },
+  keys: { type: 'string' },
   origin: { type: 'string' },
 };
 
-/** Draws "label: done/total" on one terminal line; silent when not a terminal. */
-export function progressLine(io: Io, label: string): (done: number, total: number) => void {
-  let last = 0;
+const MiB = 1024 * 1024;
+
+function amount(n: number, unit: 'bytes' | 'items'): string {
+  return unit === 'bytes' ? `${(n / MiB).toFixed(1)} MiB` : String(n);
+}
+
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.max(0, Math.round(seconds));
+  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** "label: 45% 120.0/265.3 MiB, 85.2 MiB/s, ETA 2s" */
+export function progressText(label: string, done: number, total: number, seconds: number, unit: 'bytes' | 'items'): string {
+  const rate = seconds > 0 ? done / seconds : 0;
+  const pct = total > 0 ? Math.floor((done / total) * 100) : 0;
+  const eta = rate > 0 ? duration((total - done) / rate) : '?';
+  return `${label}: ${pct}% ${unit === 'bytes' ? `${(done / MiB).toFixed(1)}/${amount(total, unit)}` : `${done}/${total}`}, ${amount(Math.round(rate * 10) / 10, unit)}/s, ETA ${eta}`;
+}
+
+/**
+ * Progress of long work on stderr. On a terminal: one line redrawn at most ten times a
+ * second, with rate and time left, erased when the work is done. Elsewhere (a log, CI): a
+ * plain line at each tenth of the way, so a pipe is not flooded with carriage returns.
+ */
+export function progressLine(io: Io, label: string, unit: 'bytes' | 'items' = 'items'): (done: number, total: number) => void {
+  const started = performance.now();
+  let lastDraw = 0;
+  let lastTenth = 0;
   return (done, total) => {
-    const now = Date.now();
-    if (!io.progress || (now - last < 100 && done < total)) return;
-    last = now;
-    const pct = total > 0 ? ` ${Math.floor((done / total) * 100)}%` : '';
-    process.stderr.write(`\r${label}: ${done}/${total}${pct}${done >= total ? '\n' : ''}`);
+    const now = performance.now();
+    const seconds = (now - started) / 1000;
+    if (!io.progress) {
+      const tenth = total > 0 ? Math.floor((done / total) * 10) : 0;
+      if (tenth > lastTenth) {
+        lastTenth = tenth;
+        io.err(progressText(label, done, total, seconds, unit));
+      }
+      return;
+    }
+    if (done >= total) {
+      process.stderr.write('\r\x1b[K');
+      return;
+    }
+    if (now - lastDraw < 100) return;
+    lastDraw = now;
+    process.stderr.write(`\r${progressText(label, done, total, seconds, unit)}\x1b[K`);
   };
 }

@@ -38,14 +38,14 @@ const filesReader = (out: string, size: number) =>
 export const exportTiles: Command = {
   name: 'export-tiles',
   summary: 'write the ledger as C2SP tlog-tiles files (checkpoint, tile/…) for a static server; run again to bring them up to date',
-  usage: 'cartulary export-tiles --out DIR [--server URL] [--ledger-key VKEY]',
+  usage: 'cartulary export-tiles --out DIR [--server URL] [--ledger-key VKEY] [--json]',
   example: 'cartulary export-tiles --out /var/www/ledger --ledger-key ledger.vkey   (then serve /var/www/ledger with any web server)',
   options: { ...serverOption, out: { type: 'string' }, 'ledger-key': { type: 'string' } },
   async run(v, _p, io) {
     const out = str(v.out);
     if (!out) throw new CartularyError('invalid', '--out DIR is required');
     const api = client(v);
-    const keyText = str(v['ledger-key']) ? await ledgerKeyArg(str(v['ledger-key']) as string) : (await api.get<{ verifierKey: string }>('/v1/log')).verifierKey;
+    const keyText = str(v['ledger-key']) ? await ledgerKeyArg(str(v['ledger-key']) as string, undefined) : (await api.get<{ verifierKey: string }>('/v1/log')).verifierKey;
     const key = parseVerifierKey(keyText);
     const noteBytes = await api.getRaw('/checkpoint');
     if (!noteBytes) throw new CartularyError('not-found', 'the server has no checkpoint');
@@ -76,7 +76,8 @@ export const exportTiles: Command = {
       throw new CartularyError('verification-failed', `the server's tree of size ${cp.size} does not contain the exported tree of size ${prev.size}: a fork`);
     }
     await writeFileAtomic(join(out, 'checkpoint'), note);
-    io.out(`exported tree of size ${cp.size} to ${out}: ${todo.length} new tile${todo.length === 1 ? '' : 's'}${prev ? ` (was ${prev.size})` : ''}`);
+    if (v.json) io.out(JSON.stringify({ out, size: cp.size, newTiles: todo.length, previousSize: prev?.size ?? null }));
+    else io.out(`exported tree of size ${cp.size} to ${out}: ${todo.length} new tile${todo.length === 1 ? '' : 's'}${prev ? ` (was ${prev.size})` : ''}`);
     return 0;
   },
 };

@@ -13,7 +13,7 @@ export async function hashFile(path: string, io: Io): Promise<{ sha256: Uint8Arr
     throw new CartularyError('not-found', `file ${path} does not exist`);
   }
   const hash = createHash('sha256');
-  const progress = size > 64 * 1024 * 1024 ? progressLine(io, `hashing ${path}`) : () => {};
+  const progress = size > 64 * 1024 * 1024 ? progressLine(io, `hashing ${path}`, 'bytes') : () => {};
   let done = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
     hash.update(chunk as Buffer);

@@ -1,14 +1,15 @@
 import { fromHex } from '../core/bytes.js';
 import { signStatement } from '../core/cose.js';
-import { client, dateArg, idArg, listArg, partyArg, printReceipt, signingKey, signingOptions } from './client.js';
+import { client, dateArg, idArg, instant, listArg, partyArg, printReceipt, signingKey, signingOptions } from './client.js';
 import { str, type Command } from './command.js';
 
 export const license: Command = {
   name: 'license',
   summary: 'grant a licence on a work (by its owner, or under a sublicensable licence with --parent)',
   usage:
-    'cartulary license WORK --to PARTY --use U[,U] --territory T[,T] [--from DATE] [--until DATE] [--exclusive] [--sublicensable] [--parent LICENCE] [--terms TEXT] --key K',
-  example: 'cartulary license 3f2a…c9 --to bob --use clip,stream --territory FR,BE --until 2027-01-01 --key alice',
+    'cartulary license WORK --to PARTY --use U[,U] --territory T[,T] [--from DATE] [--until DATE] [--exclusive] [--sublicensable] [--parent LICENCE] [--terms TEXT] --key K [--json]\n' +
+    '  dates are UTC; --until 2027-12-31 covers the whole of that day (the licence ends at 2028-01-01T00:00Z)',
+  example: 'cartulary license 3f2a…c9 --to bob --use clip,stream --territory FR,BE --until 2027-12-31 --key alice',
   options: {
     ...signingOptions,
     to: { type: 'string' },
@@ -23,13 +24,14 @@ export const license: Command = {
   },
   async run(v, [work], io) {
     const validFrom = dateArg(str(v.from), '--from');
-    const validUntil = dateArg(str(v.until), '--until');
+    const validUntil = dateArg(str(v.until), '--until', 'end');
+    const licensee = await partyArg(str(v.to), v, '--to');
     const statement = signStatement(
       {
         type: 'license',
         issuedAt: Date.now(),
         work: idArg(work, 'work'),
-        licensee: fromHex(await partyArg(str(v.to), v, '--to'), 'to', 32),
+        licensee: fromHex(licensee, 'to', 32),
         uses: listArg(v.use),
         territories: listArg(v.territory),
         ...(validFrom !== undefined ? { validFrom } : {}),
@@ -41,7 +43,11 @@ export const license: Command = {
       },
       await signingKey(v),
     );
-    printReceipt(io, 'licence granted; licence', await client(v).submit(statement));
+    const result = await client(v).submit(statement);
+    // Echo the instants exactly as signed and stored; a licence without validFrom starts when sequenced.
+    const from = validFrom ?? result.receipt.time;
+    printReceipt(io, v, 'licence granted; licence', result, { licence: result.receipt.id, licensee, validFrom: from, validUntil: validUntil ?? null });
+    if (!v.json) io.out(`  valid: from ${instant(from)} until ${validUntil === undefined ? 'no end' : `${instant(validUntil)}, exclusive`}`);
     return 0;
   },
 };

@@ -1,39 +1,61 @@
 /**
- * `cartulary <command>`: dispatch, help, and turning errors into one line and an exit status.
+ * `cartulary <command>`: dispatch, help, version, and turning every error into one line and
+ * an exit status.
  */
 import { parseArgs } from 'node:util';
 import { isCartularyError } from '../core/errors.js';
+import { VERSION } from '../version.js';
 import { audit } from './audit.js';
 import { check } from './check.js';
 import { EXIT, type Command, type Io } from './command.js';
+import { evidence } from './evidence.js';
 import { exportTiles } from './export-tiles.js';
 import { history } from './history.js';
 import { init } from './init.js';
 import { keygen } from './keygen.js';
+import { ledgerKey } from './ledger-key.js';
 import { license } from './license.js';
 import { profile } from './profile.js';
 import { proof } from './proof.js';
 import { register } from './register.js';
 import { revoke } from './revoke.js';
 import { serve } from './serve.js';
+import { nearest } from './suggest.js';
 import { transfer } from './transfer.js';
 import { verify } from './verify.js';
 import { witness } from './witness.js';
 
-export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, audit, exportTiles, witness, proof];
+export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, evidence, proof, ledgerKey, audit, exportTiles, witness];
 
-const defaultIo: Io = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-  progress: process.stderr.isTTY === true,
-};
+/**
+ * The process's own streams. A reader that goes away (`cartulary license … | head -1`) is
+ * not an error of the command: the rest of its output is dropped and its exit status stands.
+ */
+function processIo(): Io {
+  let stdoutOpen = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    stdoutOpen = false;
+  });
+  process.stderr.on('error', () => {});
+  return {
+    out: (line) => {
+      if (stdoutOpen) process.stdout.write(`${line}\n`);
+    },
+    err: (line) => process.stderr.write(`${line}\n`),
+    progress: process.stderr.isTTY === true,
+  };
+}
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
-    'usage: cartulary <command> [options]   (cartulary <command> --help for its options and an example)',
+    `usage: cartulary <command> [options]   (cartulary <command> --help for its options and an example)`,
     '',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'every command takes --json (one JSON document on stdout) and --help; cartulary --version prints the version.',
+    'environment: CARTULARY_SERVER (--server), CARTULARY_KEYS (--keys), CARTULARY_DATA (--data); serve also HOST, PORT.',
   ].join('\n');
 }
 
@@ -41,15 +63,27 @@ function commandHelp(c: Command): string {
   return `${c.usage}\n\n${c.summary}\n\nexample:\n  ${c.example}`;
 }
 
-export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+/** parseArgs's message for an unknown option, with the nearest known one. */
+function usageError(message: string, c: Command): string {
+  const unknown = /Unknown option '--([^']+)'/.exec(message)?.[1];
+  const near = unknown ? nearest(unknown, Object.keys(c.options)) : undefined;
+  return `cartulary ${c.name}: ${message}${near ? `\ndid you mean --${near}?` : ''}`;
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.out(help());
     return name ? EXIT.ok : EXIT.usage;
   }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.out(rest.includes('--json') ? JSON.stringify({ version: VERSION }) : `cartulary ${VERSION}`);
+    return EXIT.ok;
+  }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    io.err(`cartulary: unknown command "${name}"\n\n${help()}`);
+    const near = nearest(name, COMMANDS.map((c) => c.name));
+    io.err(`cartulary: unknown command "${name}"${near ? `; did you mean "${near}"?` : ''}\n\n${help()}`);
     return EXIT.usage;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -58,18 +92,18 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: rest, options: { ...command.options, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
   } catch (e) {
-    io.err(`cartulary ${name}: ${(e as Error).message}\n\n${commandHelp(command)}`);
+    io.err(`${usageError((e as Error).message, command)}\n\n${commandHelp(command)}`);
     return EXIT.usage;
   }
   try {
     return await command.run(parsed.values, parsed.positionals, io);
   } catch (e) {
-    if (isCartularyError(e)) {
-      io.err(`cartulary ${name}: ${e.message}`);
-      return EXIT.error;
-    }
-    throw e;
+    // Every failure is one line and an exit status; the stack only when asked for.
+    const detail = isCartularyError(e) ? e.message : `unexpected error: ${(e as Error)?.message ?? String(e)}`;
+    io.err(`cartulary ${name}: ${detail}`);
+    if (!isCartularyError(e) && process.env.CARTULARY_DEBUG) io.err(String((e as Error)?.stack));
+    return EXIT.error;
   }
 }

@@ -7,7 +7,7 @@ import { str, type Command } from './command.js';
 export const proof: Command = {
   name: 'proof',
   summary: "an entry's proof in a standard format: a C2SP tlog-proof (default) or, with --receipt, a COSE Receipt and its leaf",
-  usage: 'cartulary proof INDEX [--out FILE] [--receipt] [--server URL]',
+  usage: 'cartulary proof INDEX [--out FILE] [--receipt] [--server URL] [--json]',
   example: 'cartulary proof 42 --out entry42.tlog-proof && cartulary verify entry42.tlog-proof --witness-policy policy.txt',
   options: { ...serverOption, out: { type: 'string' }, receipt: { type: 'boolean' } },
   async run(v, [index], io) {
@@ -21,15 +21,14 @@ export const proof: Command = {
       const entry = await api.get<{ leaf: string }>(`/v1/entries/${index}`);
       await writeFile(out, receipt);
       await writeFile(`${out}.leaf`, fromBase64(entry.leaf, 'leaf'));
-      io.out(`wrote ${out} and ${out}.leaf`);
+      io.out(v.json ? JSON.stringify({ index: Number(index), receipt: out, leaf: `${out}.leaf` }) : `wrote ${out} and ${out}.leaf`);
       return 0;
     }
     const text = await api.getRaw(`/v1/entries/${index}/tlog-proof`);
     if (!text) throw new CartularyError('not-found', `no entry at index ${index}`);
-    if (out) {
-      await writeFile(out, text);
-      io.out(`wrote ${out}`);
-    } else io.out(new TextDecoder().decode(text).trimEnd());
+    if (out) await writeFile(out, text);
+    if (v.json) io.out(JSON.stringify({ index: Number(index), tlogProof: new TextDecoder().decode(text), ...(out ? { out } : {}) }));
+    else io.out(out ? `wrote ${out}` : new TextDecoder().decode(text).trimEnd());
     return 0;
   },
 };

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
+import { toHex } from '../core/bytes.js';
 import { signStatement } from '../core/cose.js';
 import { CartularyError } from '../core/errors.js';
 import { encodeFrames, FINGERPRINT_KIND } from '../core/fingerprint.js';
@@ -18,7 +19,7 @@ export const MEDIA_TYPES: Record<string, string> = {
 export const register: Command = {
   name: 'register',
   summary: 'register a file as an original work; saves the receipt and evidence as FILE.cartulary.json',
-  usage: 'cartulary register FILE --key K [--title T] [--media-type M] [--creator NAME]… [--no-fingerprint] [--server URL]',
+  usage: 'cartulary register FILE --key K [--title T] [--media-type M] [--creator NAME]… [--no-fingerprint] [--server URL] [--json]',
   example: 'cartulary register film.mp4 --key alice --title "My film"',
   options: {
     ...signingOptions,
@@ -54,7 +55,8 @@ export const register: Command = {
     const evidence = await api.get(`/v1/works/${result.receipt.id}/evidence`);
     const out = `${file}.cartulary.json`;
     await writeFile(out, `${JSON.stringify({ receipt: result.receipt, evidence }, null, 2)}\n`);
-    printReceipt(io, `registered ${file} as work`, result);
+    printReceipt(io, v, `registered ${file} as work`, result, { work: result.receipt.id, title: str(v.title) ?? basename(file), sha256: toHex(sha256), size, fingerprintFrames: frames.length, saved: out });
+    if (v.json) return 0;
     if (frames.length) io.out(`  fingerprinted: ${frames.length} frames`);
     io.out(`  receipt and evidence saved to ${out}`);
     return 0;

@@ -5,7 +5,7 @@ import { str, type Command } from './command.js';
 export const revoke: Command = {
   name: 'revoke',
   summary: 'revoke a licence (by its grantor)',
-  usage: 'cartulary revoke LICENCE --key K [--reason TEXT] [--server URL]',
+  usage: 'cartulary revoke LICENCE --key K [--reason TEXT] [--server URL] [--json]',
   example: 'cartulary revoke 9b1c…07 --key alice --reason "terms breached"',
   options: { ...signingOptions, reason: { type: 'string' } },
   async run(v, [licence], io) {
@@ -13,7 +13,7 @@ export const revoke: Command = {
       { type: 'revoke', issuedAt: Date.now(), license: idArg(licence, 'licence'), ...(str(v.reason) ? { reason: str(v.reason) } : {}) },
       await signingKey(v),
     );
-    printReceipt(io, 'licence revoked; entry', await client(v).submit(statement));
+    printReceipt(io, v, 'licence revoked; entry', await client(v).submit(statement), { licence });
     return 0;
   },
 };

@@ -1,36 +1,64 @@
-import { startServer, DEFAULT_RATE_LIMIT } from '../http/server.js';
 import { CartularyError } from '../core/errors.js';
-import { ledgerFolders, str, type Command } from './command.js';
+import { dataDir, keysDir, ledgerFolders, str, type Command } from './command.js';
 import { policyArg } from './policy-file.js';
 
-export function portOf(value: string | undefined): number {
-  const port = Number(value ?? process.env.PORT ?? 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CartularyError('invalid', `port "${value}" is not a TCP port`);
+export function portOf(value: string): number {
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isInteger(port) || port > 65535) throw new CartularyError('invalid', `port "${value}" is not a TCP port (0–65535)`);
   return port;
+}
+
+/**
+ * `--trust-proxy`: a hop count, or the proxies' addresses and subnets (comma-separated, or
+ * loopback / linklocal / uniquelocal). `true` would let any client pick its own address and
+ * so its own rate limit: refused.
+ */
+async function trustProxyOf(value: string | undefined): Promise<number | string | undefined> {
+  if (value === undefined || value === '') return undefined;
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  if (value === 'true') throw new CartularyError('invalid', '--trust-proxy true would let every client choose its own address; give the number of proxies in front (1) or their addresses');
+  const { default: express } = await import('express');
+  try {
+    express().set('trust proxy', value);
+  } catch (e) {
+    throw new CartularyError('invalid', `--trust-proxy "${value}": ${(e as Error).message}; give a hop count or addresses and subnets, comma-separated`);
+  }
+  return value;
 }
 
 export const serve: Command = {
   name: 'serve',
   summary: 'serve the ledger over HTTP (creates keys/ledger.key and data/ on first start)',
-  usage: 'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--origin NAME] [--rate-limit N] [--witness-policy FILE]',
-  example: 'cartulary serve --port 9000 --origin registry.example.org/ledger   (or PORT=9000 npm start)',
-  options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, 'rate-limit': { type: 'string' }, 'witness-policy': { type: 'string' } },
+  usage:
+    'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--origin NAME] [--rate-limit N] [--trust-proxy HOPS|ADDRS] [--witness-policy FILE] [--json]\n' +
+    '  environment: PORT, HOST, CARTULARY_DATA, CARTULARY_KEYS, CARTULARY_TRUST_PROXY, LOG_LEVEL (flags win)',
+  example: 'cartulary serve --port 9000 --origin registry.example.org/ledger   (in a container: HOST=0.0.0.0 cartulary serve)',
+  options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string' }, 'rate-limit': { type: 'string' }, 'trust-proxy': { type: 'string' }, 'witness-policy': { type: 'string' } },
   async run(v, _p, io) {
+    // The server's modules load only for `serve`, so every client command starts faster.
+    const { startServer, DEFAULT_RATE_LIMIT } = await import('../http/server.js');
     const rateLimit = str(v['rate-limit']) === undefined ? DEFAULT_RATE_LIMIT : Number(str(v['rate-limit']));
     if (!Number.isInteger(rateLimit) || rateLimit < 1) throw new CartularyError('invalid', '--rate-limit must be a whole number of submissions per minute');
+    const trustProxy = await trustProxyOf(str(v['trust-proxy']) ?? process.env.CARTULARY_TRUST_PROXY);
+    const keys = keysDir(v);
     const running = await startServer({
-      port: portOf(str(v.port)),
-      host: str(v.host) as string,
-      dataDir: str(v.data) as string,
-      keysDir: str(v.keys) as string,
+      port: portOf(str(v.port) ?? process.env.PORT ?? '8080'),
+      host: str(v.host) ?? process.env.HOST ?? '127.0.0.1',
+      dataDir: dataDir(v),
+      keysDir: keys,
       origin: str(v.origin),
       rateLimit,
+      ...(trustProxy !== undefined ? { trustProxy } : {}),
       ...(str(v['witness-policy']) ? { witnessPolicy: await policyArg(str(v['witness-policy']) as string) } : {}),
     });
     const { ledger } = running;
-    io.err(`${ledger.createdKey ? 'created ledger key ' + str(v.keys) + '/ledger.key; ' : ''}ledger "${ledger.origin}" with ${ledger.sequencer.size} entries`);
-    io.err(`verifier key: ${ledger.sequencer.verifierKey}`);
-    io.err(`listening on ${running.url}`);
+    const started = { url: running.url, origin: ledger.origin, verifierKey: ledger.sequencer.verifierKey, size: ledger.sequencer.size, createdKey: ledger.createdKey ? `${keys}/ledger.key` : null };
+    if (v.json) io.err(JSON.stringify(started));
+    else {
+      io.err(`${started.createdKey ? `created ledger key ${started.createdKey}; ` : ''}ledger "${started.origin}" with ${started.size} entries`);
+      io.err(`verifier key: ${started.verifierKey}`);
+      io.err(`listening on ${started.url}`);
+    }
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         io.err(`${signal}: draining and closing the ledger`);

@@ -14,7 +14,7 @@ import { checkLeafAt, TLOG_PROOF_HEADER, verifyTlogProof } from '../core/tlog-pr
 import { verifyBundle } from '../verify/verify-bundle.js';
 import { EXIT, str, type Command, type Io } from './command.js';
 import { hashFile } from './hash-file.js';
-import { ledgerKeyArg } from './ledger-key.js';
+import { ledgerKeyArg, originOf } from './ledger-key.js';
 import { policyArg } from './policy-file.js';
 
 const readOr = (path: string) => readFile(path).catch((e: Error) => Promise.reject(new CartularyError('not-found', `cannot read ${path}: ${e.message}`)));
@@ -51,7 +51,7 @@ function checkQuorum(note: string, policy: Policy, trusted: string, io: Io): num
 export const verify: Command = {
   name: 'verify',
   summary: 'verify an evidence bundle, a tlog-proof or a COSE receipt offline against the ledger key you trust (no server needed)',
-  usage: 'cartulary verify FILE --ledger-key VKEY [--file FILE] [--witness-policy FILE] [--leaf FILE]',
+  usage: "cartulary verify FILE --ledger-key VKEY|FILE [--file FILE] [--witness-policy FILE] [--leaf FILE] [--json]   (--ledger-key FILE: ledger.vkey, or the ledger's ledger.pub)",
   example: 'cartulary verify film.mp4.cartulary.json --file film.mp4 --ledger-key "cartulary.local/ledger+1a2b3c4d+AT…"',
   options: { 'ledger-key': { type: 'string' }, file: { type: 'string' }, 'witness-policy': { type: 'string' }, leaf: { type: 'string' } },
   async run(v, [path], io) {
@@ -61,10 +61,20 @@ export const verify: Command = {
     const policyLog = policy?.logs[0]?.key;
     const key = str(v['ledger-key']) ?? (policyLog ? formatVerifierKey(policyLog.name, policyLog.publicKey) : undefined);
     if (!key) throw new CartularyError('invalid', '--ledger-key is required: a proof proves nothing without a key you trust');
-    const trusted = await ledgerKeyArg(key);
     const bytes = await readOr(path);
     const r = reporter(io);
     const text = bytes.toString('utf8');
+    // A bare public key (ledger.pub) takes its origin from the checkpoint the FILE cites.
+    const checkpointOrigin = () => {
+      if (text.startsWith(`${TLOG_PROOF_HEADER}\n`)) return text.split('\n\n', 2)[1]?.split('\n', 1)[0];
+      try {
+        const json = JSON.parse(text) as unknown;
+        return originOf(json && typeof json === 'object' && 'evidence' in json ? (json as { evidence: unknown }).evidence : json);
+      } catch {
+        return undefined;
+      }
+    };
+    const trusted = await ledgerKeyArg(key, checkpointOrigin());
 
     if (text.startsWith(`${TLOG_PROOF_HEADER}\n`)) {
       let proven;
@@ -110,6 +120,10 @@ export const verify: Command = {
     const bundle = json && typeof json === 'object' && 'evidence' in json ? (json as { evidence: unknown }).evidence : json;
     const file = str(v.file);
     const result = verifyBundle(bundle, trusted, file ? { fileSha256: (await hashFile(file, io)).sha256 } : {});
+    if (v.json) {
+      io.out(JSON.stringify(result, null, 2));
+      return result.ok ? EXIT.ok : EXIT.failed;
+    }
     for (const line of result.holds) r.ok(line);
     if (!result.ok) return r.failed(`${result.failure?.code}: ${result.failure?.detail}`);
     if (policy) {

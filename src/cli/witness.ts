@@ -7,7 +7,7 @@ import { portOf } from './serve.js';
 export const witness: Command = {
   name: 'witness',
   summary: 'run a witness (C2SP tlog-witness): cosign checkpoints of the logs you follow only if they extend what you saw',
-  usage: 'cartulary witness --log VKEY [--log VKEY]… [--port 8090] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--name NAME]',
+  usage: 'cartulary witness --log VKEY [--log VKEY]… [--port 8090] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--name NAME] [--json]',
   example: 'cartulary witness --log "$(curl -s http://ledger:8080/v1/log | jq -r .verifierKey)" --name court.example/witness --port 8090',
   options: {
     log: { type: 'string', multiple: true },
@@ -18,10 +18,10 @@ export const witness: Command = {
     name: { type: 'string', default: 'cartulary.local/witness' },
   },
   async run(v, _p, io) {
-    const logs = await Promise.all((Array.isArray(v.log) ? v.log : []).map((l) => ledgerKeyArg(String(l))));
+    const logs = await Promise.all((Array.isArray(v.log) ? v.log : []).map((l) => ledgerKeyArg(String(l), undefined)));
     if (logs.length === 0) throw new CartularyError('invalid', '--log VKEY is required: the verifier key of each log to witness');
     const running = await startWitness({
-      port: portOf(str(v.port)),
+      port: portOf(str(v.port) as string),
       host: str(v.host) as string,
       dataDir: str(v.data) as string,
       keysDir: str(v.keys) as string,
@@ -29,8 +29,11 @@ export const witness: Command = {
       logs,
       log: (line) => io.err(line),
     });
-    io.err(`witness key: ${running.verifierKey}`);
-    io.err(`following ${logs.length} log${logs.length === 1 ? '' : 's'}; listening on ${running.url}`);
+    if (v.json) io.err(JSON.stringify({ url: running.url, witnessKey: running.verifierKey, logs }));
+    else {
+      io.err(`witness key: ${running.verifierKey}`);
+      io.err(`following ${logs.length} log${logs.length === 1 ? '' : 's'}; listening on ${running.url}`);
+    }
     await new Promise<void>((resolve) => {
       const stop = () => void running.close().then(resolve);
       process.once('SIGTERM', stop);

@@ -2,6 +2,7 @@
  * The Express 5 application: protections, body parsing, the route table, and problem+json
  * for every error. Behaviour lives in handlers.ts; this file is glue.
  */
+import { randomUUID } from 'node:crypto';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
@@ -11,6 +12,7 @@ import { CartularyError } from '../core/errors.js';
 import { MAX_STATEMENT_BYTES } from '../core/cose.js';
 import type { Handlers } from './handlers.js';
 import { openApiDocument } from './openapi.js';
+import { pagesRouter } from './pages.js';
 import { toProblem } from './problem.js';
 import { ROUTES, type Route } from './routes.js';
 import { MAX_BATCH_STATEMENTS } from './schemas.js';
@@ -20,21 +22,35 @@ export interface AppOptions {
   rateLimit: number;
   logger: Logger;
   version: string;
+  /**
+   * Express's `trust proxy`: which proxies' X-Forwarded-For to believe when telling
+   * clients apart for the rate limit (a hop count, or addresses and subnets). Off by default:
+   * behind a proxy, every client then shares the proxy's limit.
+   */
+  trustProxy?: number | string;
 }
+
+/** An X-Request-Id from a client or proxy is kept when it is short and plain; otherwise one is made. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const COSE = 'application/cose';
 const JSON_LIMIT = 64 * 1024;
 
 /**
- * One structured line per request once it is answered: what was asked and answered, never
- * bodies or headers that could carry anything secret. (pino-http did the same with a child
- * logger and several listeners per request: measured ~15 % of the write path.)
+ * One structured line per request once it is answered: what was asked and answered, and the
+ * request id (echoed in X-Request-Id) that ties a client's report to the line; never bodies
+ * or headers that could carry anything secret. (pino-http did the same with a child logger
+ * and several listeners per request: measured ~15 % of the write path.)
  */
 function requestLog(logger: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
     const started = performance.now();
+    const given = req.get('x-request-id');
+    const reqId = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
+    res.locals.reqId = reqId;
+    res.setHeader('X-Request-Id', reqId);
     res.once('finish', () => {
-      logger.info({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, remote: req.socket.remoteAddress }, 'request');
+      logger.info({ reqId, method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, remote: req.ip }, 'request');
     });
     next();
   };
@@ -89,10 +105,11 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   // addressed by index and size, so clients need no validators to cache them.
   app.set('etag', false);
   app.set('query parser', 'simple');
+  if (opts.trustProxy !== undefined) app.set('trust proxy', opts.trustProxy);
   app.use(helmet());
   app.use(requestLog(opts.logger));
   // Reads are public, so a verifier running in a browser can fetch proofs from anywhere.
-  app.use(cors({ methods: ['GET', 'HEAD'] }));
+  app.use(cors({ methods: ['GET', 'HEAD'], exposedHeaders: ['X-Request-Id'] }));
   const limiter = (limit: number, what: string) =>
     rateLimit({
       windowMs: 60_000,
@@ -110,6 +127,7 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   app.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+  app.use(pagesRouter());
 
   for (const route of ROUTES) {
     app[route.method](route.path, ...(route.write === 'batch' ? [batchLimit] : route.write ? [singleLimit] : []), ...bodyParsers(route), async (req: Request, res: Response, next: NextFunction) => {
@@ -134,7 +152,7 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const known = err instanceof CartularyError ? err : fromBodyParser(err as { type?: string });
-    if (!known) opts.logger.error({ err, method: req.method, url: req.originalUrl }, 'unhandled error');
+    if (!known) opts.logger.error({ err, reqId: res.locals.reqId, method: req.method, url: req.originalUrl }, 'unhandled error');
     if (res.headersSent) return;
     sendProblem(res, known ?? err);
   });

@@ -21,6 +21,7 @@ import { entryView, licenceView, licenceViews, workView } from './views.js';
 import { parseTilePath } from '../core/tiles.js';
 import { readTile } from '../store/tiles.js';
 import type { WitnessPublisher } from '../witness/publisher.js';
+import type { Metrics } from './metrics.js';
 
 export interface Reply {
   status: number;
@@ -50,6 +51,7 @@ export class Handlers {
     private readonly clock: () => number = Date.now,
     /** the witness client, when the ledger runs with a witness policy */
     private readonly witnesses?: WitnessPublisher,
+    private readonly metrics?: Metrics,
   ) {
     this.evidence = new EvidenceBuilder(ledger.store, ledger.sequencer, ledger.signer, ledger.origin, witnesses);
   }
@@ -78,24 +80,33 @@ export class Handlers {
     });
   }
 
+  /** Sequences one statement, counting it in the metrics as appended, repeated or refused. */
+  private async sequence(bytes: () => Uint8Array) {
+    const started = performance.now();
+    try {
+      const result = await this.sequencer.submit(bytes());
+      this.metrics?.appended((performance.now() - started) / 1000, result.repeat);
+      return result;
+    } catch (e) {
+      this.metrics?.refusedWith(e instanceof CartularyError ? e.code : 'internal');
+      throw e;
+    }
+  }
+
   /** Raw COSE bytes, or the JSON form {statement: base64}. */
   async submit(body: Uint8Array | unknown): Promise<Reply> {
-    const bytes = body instanceof Uint8Array ? body : fromBase64(parse(statementJsonBody, body, 'body').statement, 'body.statement');
-    const { receipt, repeat } = await this.sequencer.submit(bytes);
+    const { receipt, repeat } = await this.sequence(() =>
+      body instanceof Uint8Array ? body : fromBase64(parse(statementJsonBody, body, 'body').statement, 'body.statement'),
+    );
     return ok(receipt, repeat ? 200 : 201);
   }
 
-  /**
-   * Each statement is submitted alone, all at once: the sequencer groups them into as few
-   * synced batches as it can, and a refusal (or an undecodable statement) takes only its
-   * own place in the answer.
-   */
   async submitBatch(body: unknown): Promise<Reply> {
     const { statements } = parse(batchBody, body, 'body');
     const results = await Promise.all(
       statements.map(async (text, i) => {
         try {
-          const { receipt, repeat } = await this.sequencer.submit(fromBase64(text, `body.statements[${i}]`));
+          const { receipt, repeat } = await this.sequence(() => fromBase64(text, `body.statements[${i}]`));
           return { ...receipt, status: repeat ? 200 : 201 };
         } catch (e) {
           return toProblem(e);
@@ -193,8 +204,10 @@ export class Handlers {
     const exact = q.sha256 ? await this.evidence.forCheck({ ...base, sha256: q.sha256, use: q.use ?? 'publish' }) : null;
     const byFrames = q.fingerprints ? checkFrames(this.store, this.queryFrames(q.fingerprints), { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
+    const verdict = decided?.verdict ?? byFrames?.verdict ?? 'unregistered';
+    this.metrics?.checked(verdict);
     return ok({
-      verdict: decided?.verdict ?? byFrames?.verdict ?? 'unregistered',
+      verdict,
       works: await Promise.all((decided?.works ?? []).map((w) => workView(this.store, w, now))),
       licence: decided?.licence ? licenceView(this.store, decided.licence, now) : null,
       reasons: decided?.reasons ?? [],
@@ -267,5 +280,17 @@ export class Handlers {
       status: failure ? 503 : 200,
       body: { ok: !failure, size: this.sequencer.size, ...(this.witnesses ? { witnesses: this.witnesses.status() } : {}) },
     };
+  }
+
+  /** Ready for traffic: open and taking writes (503 while draining for shutdown or after a storage failure). */
+  ready(): Reply {
+    const ready = this.sequencer.accepting;
+    return { status: ready ? 200 : 503, body: { ready, size: this.sequencer.size } };
+  }
+
+  async metricsText(): Promise<Reply> {
+    if (!this.metrics) throw new CartularyError('not-found', 'this server keeps no metrics');
+    const { text, contentType } = await this.metrics.exposition();
+    return { status: 200, body: text, contentType };
   }
 }

@@ -197,3 +197,5 @@ export const healthSchema = z
       .optional(),
   })
   .meta({ id: 'Health' });
+
+export const readySchema = z.object({ ready: z.boolean(), size: z.number().int() }).meta({ id: 'Ready' });

@@ -1,17 +1,19 @@
 /**
  * Starting and stopping the HTTP server around a ledger.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
+import { CartularyError } from '../core/errors.js';
 import { openLedger, type Ledger } from '../store/ledger.js';
+import { VERSION } from '../version.js';
 import { createApp } from './app.js';
 import { Handlers } from './handlers.js';
-import { CartularyError } from '../core/errors.js';
 import { parseVerifierKey } from '../core/checkpoint.js';
 import { equalBytes } from '../core/bytes.js';
 import type { Policy } from '../core/policy.js';
 import { WitnessPublisher, type PublisherOptions } from '../witness/publisher.js';
+import { Metrics } from './metrics.js';
 
 export interface ServeOptions {
   port: number;
@@ -21,6 +23,8 @@ export interface ServeOptions {
   origin?: string;
   /** submissions per client per minute */
   rateLimit?: number;
+  /** Express `trust proxy` for telling clients apart behind a proxy (see AppOptions) */
+  trustProxy?: number | string;
   logger?: Logger;
   /** send every checkpoint to these witnesses (C2SP tlog-policy) */
   witnessPolicy?: Policy;
@@ -37,7 +41,8 @@ export interface RunningServer {
 
 /** Generous enough that a platform's bulk client and the benchmark are not throttled on loopback. */
 export const DEFAULT_RATE_LIMIT = 600_000;
-const VERSION = '0.1.0';
+/** Buffered log lines reach stdout at least this often, so `tail -f` follows a quiet server. */
+const LOG_FLUSH_MS = 1_000;
 
 const CLIENT_ERRORS: Record<string, [number, string, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'the request headers are over 16 KiB'],
@@ -56,24 +61,30 @@ function checkPolicyFor(policy: Policy, verifierKey: string): Policy {
   return policy;
 }
 
+/** Why a listen failed, in one line an operator can act on. */
+function listenError(e: NodeJS.ErrnoException, host: string, port: number): CartularyError {
+  const where = `${host}:${port}`;
+  const why: Record<string, string> = {
+    EADDRINUSE: `${where} is already in use (another server?); stop it or choose another --port`,
+    EACCES: `not allowed to listen on ${where} (ports below 1024 need privileges); choose another --port`,
+    EADDRNOTAVAIL: `${host} is not an address of this machine; choose another --host`,
+    ENOTFOUND: `${host} does not resolve; choose another --host`,
+  };
+  return new CartularyError('unavailable', `cannot listen: ${why[e.code ?? ''] ?? `${where}: ${e.message}`}`, { cause: e });
+}
+
+function notYet(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(503, { 'content-type': 'application/problem+json', 'retry-after': '1' });
+  res.end(JSON.stringify({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'the ledger is starting' }));
+}
+
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
-  // Buffered, asynchronous log writes: one syscall per 4 KiB rather than one per request.
+  // Buffered, asynchronous log writes (one syscall per 4 KiB rather than one per request),
+  // flushed on a timer so a quiet server's lines still appear.
   const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
-  const ledger = await openLedger({ dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.origin ? { origin: opts.origin } : {}) });
-  let witnesses: WitnessPublisher | undefined;
-  if (opts.witnessPolicy) {
-    try {
-      witnesses = new WitnessPublisher(checkPolicyFor(opts.witnessPolicy, ledger.sequencer.verifierKey), ledger.store, ledger.sequencer, {
-        ...opts.witnessTuning,
-        log: (entry, message) => logger.warn(entry, message),
-      });
-    } catch (e) {
-      await ledger.close();
-      throw e;
-    }
-  }
-  const app = createApp(new Handlers(ledger, Date.now, witnesses), { rateLimit: opts.rateLimit ?? DEFAULT_RATE_LIMIT, logger, version: VERSION });
-  const server = createServer(app);
+  const flusher = setInterval(() => logger.flush(), LOG_FLUSH_MS).unref();
+  let handle: RequestListener = notYet;
+  const server = createServer((req, res) => handle(req, res));
   // Bound slow and idle clients so a flood of them cannot hold the server.
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
@@ -86,15 +97,50 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const body = JSON.stringify({ type: 'about:blank', title, status, detail });
     socket.end(`HTTP/1.1 ${status} ${title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
+  // The port is taken before the ledger is opened: a busy port must not leave a new key and
+  // data folder behind.
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(opts.port, opts.host, () => resolve());
     });
   } catch (e) {
-    await ledger.close();
-    throw e;
+    clearInterval(flusher);
+    throw listenError(e as NodeJS.ErrnoException, opts.host, opts.port);
   }
+  /** A start-up that failed after listening gives everything back before it reports why. */
+  const giveUp = async (e: unknown, opened?: Ledger): Promise<never> => {
+    clearInterval(flusher);
+    await opened?.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw e;
+  };
+  const metrics = new Metrics();
+  let ledger: Ledger;
+  try {
+    ledger = await openLedger({ dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.origin ? { origin: opts.origin } : {}) });
+  } catch (e) {
+    return giveUp(e);
+  }
+  metrics.treeSize = () => ledger.sequencer.size;
+  ledger.sequencer.onCommit((b) => metrics.committed(b));
+  let witnesses: WitnessPublisher | undefined;
+  if (opts.witnessPolicy) {
+    try {
+      witnesses = new WitnessPublisher(checkPolicyFor(opts.witnessPolicy, ledger.sequencer.verifierKey), ledger.store, ledger.sequencer, {
+        ...opts.witnessTuning,
+        log: (entry, message) => logger.warn(entry, message),
+      });
+    } catch (e) {
+      return giveUp(e, ledger);
+    }
+  }
+  handle = createApp(new Handlers(ledger, Date.now, witnesses, metrics), {
+    rateLimit: opts.rateLimit ?? DEFAULT_RATE_LIMIT,
+    logger,
+    version: VERSION,
+    ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
+  });
   witnesses?.start();
   const { port } = server.address() as AddressInfo;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
@@ -118,6 +164,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         clearInterval(sweep);
         clearTimeout(force);
         await ledger.store.close();
+        clearInterval(flusher);
         logger.flush();
       })();
       return closing;

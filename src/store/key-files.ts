@@ -44,7 +44,13 @@ export async function loadSecretKey(path: string, { strict = false } = {}): Prom
 }
 
 export async function loadPublicKey(path: string): Promise<Uint8Array> {
-  return publicKeyFromPem(await readFile(path, 'utf8'));
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new CartularyError('not-found', `public key file ${path} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  }
+  return publicKeyFromPem(text);
 }
 
 /** Loads NAME.key from `dir` (strictly: not readable by others), creating the pair on first use. */

@@ -49,6 +49,16 @@ export interface SequencerOptions {
   watermark?: Watermark;
 }
 
+export interface BatchCommitted {
+  /** statements taken from the queue, repeats and refusals included */
+  statements: number;
+  /** entries the batch appended */
+  appended: number;
+  /** the synced write, in seconds */
+  writeSeconds: number;
+  size: number;
+}
+
 export interface SubmitResult {
   receipt: Receipt;
   /** true when the same bytes were already in the ledger: this is the first receipt again */
@@ -69,7 +79,7 @@ export class Sequencer {
   private timer: NodeJS.Timeout | null = null;
   private closing = false;
   private fatal: Error | null = null;
-  private readonly committed: Array<() => void> = [];
+  private readonly committed: Array<(batch: BatchCommitted) => void> = [];
   private readonly maxBatch: number;
   private readonly maxDelayMs: number;
   private readonly clock: () => number;
@@ -150,9 +160,14 @@ export class Sequencer {
     return this.latest;
   }
 
-  /** Calls `listener` after each commit that signed a new checkpoint (it must not throw). */
-  onCommit(listener: () => void): void {
+  /** Calls `listener` after each commit that signed a new checkpoint, once it is durable (it must not throw). */
+  onCommit(listener: (batch: BatchCommitted) => void): void {
     this.committed.push(listener);
+  }
+
+  /** true while it takes submissions: not closing, not stopped by a storage failure */
+  get accepting(): boolean {
+    return !this.closing && !this.fatal;
   }
 
   get failure(): Error | null {
@@ -231,6 +246,8 @@ export class Sequencer {
     let note = this.latest;
     if (tree.size > this.tree.size) {
       note = signCheckpoint({ origin: this.opts.origin, size: tree.size, rootHash: tree.root() }, this.opts.signer);
+      const appended = tree.size - this.tree.size;
+      const started = performance.now();
       try {
         // Crash point: before or during this append, nothing of the batch is visible after a
         // restart (the store's append is atomic) and nobody has been answered.
@@ -252,7 +269,8 @@ export class Sequencer {
       this.prevHash = prev;
       this.lastTime = time;
       this.latest = note;
-      for (const listener of this.committed) listener();
+      const committed = { statements: batch.length, appended, writeSeconds: (performance.now() - started) / 1000, size: tree.size };
+      for (const listener of this.committed) listener(committed);
     }
 
     const fromBatch: NodeReader = (ids) => ids.map((id) => batchNodes.get(`${id.level}/${id.index}`) ?? (this.store.readNodes([id])[0] as Uint8Array));

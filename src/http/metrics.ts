@@ -1,0 +1,74 @@
+/**
+ * Prometheus metrics (prom-client): what an operator watches to see the ledger is healthy
+ * and keeping up. One registry per server, so several servers in one process never mix.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BatchCommitted } from '../store/sequencer.js';
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly append: Histogram<'result'>;
+  private readonly refused: Counter<'code'>;
+  private readonly batchStatements: Histogram;
+  private readonly batchWrite: Histogram;
+  private readonly verdicts: Counter<'verdict'>;
+  /** where the tree size is read from, once the ledger is open */
+  treeSize: () => number = () => 0;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.append = new Histogram({
+      name: 'cartulary_append_seconds',
+      help: 'From a submission being received to its receipt (durable), by result: appended, or a repeat answered with its first receipt',
+      labelNames: ['result'],
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.refused = new Counter({ name: 'cartulary_submissions_refused_total', help: 'Submissions refused, by problem code', labelNames: ['code'], registers });
+    this.batchStatements = new Histogram({
+      name: 'cartulary_batch_statements',
+      help: 'Statements per committed batch (one signed checkpoint, one synced write each)',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+      registers,
+    });
+    this.batchWrite = new Histogram({
+      name: 'cartulary_batch_write_seconds',
+      help: 'The synced store write of a batch',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    const metrics = this;
+    new Gauge({
+      name: 'cartulary_tree_size',
+      help: 'Entries in the log (the size of the latest signed checkpoint)',
+      registers,
+      collect() {
+        this.set(metrics.treeSize());
+      },
+    });
+    this.verdicts = new Counter({ name: 'cartulary_check_verdicts_total', help: 'Pre-publish checks answered, by verdict', labelNames: ['verdict'], registers });
+  }
+
+  appended(seconds: number, repeat: boolean): void {
+    this.append.observe({ result: repeat ? 'repeat' : 'appended' }, seconds);
+  }
+
+  refusedWith(code: string): void {
+    this.refused.inc({ code });
+  }
+
+  committed(batch: BatchCommitted): void {
+    this.batchStatements.observe(batch.statements);
+    this.batchWrite.observe(batch.writeSeconds);
+  }
+
+  checked(verdict: string): void {
+    this.verdicts.inc({ verdict });
+  }
+
+  /** The Prometheus text exposition, and its content type. */
+  async exposition(): Promise<{ text: string; contentType: string }> {
+    return { text: await this.registry.metrics(), contentType: this.registry.contentType };
+  }
+}
