@@ -18,7 +18,7 @@ import { checkBody, consistencyQuery, hex64, inclusionQuery, natString, pageQuer
 import { entryView, licenceView, licenceViews, workView } from './views.js';
 import { PREFIX } from '../store/layout.js';
 import { parseTilePath } from '../core/tiles.js';
-import { readTile } from '../store/tiles.js';
+import { TileCache } from '../store/tiles.js';
 import type { WitnessPublisher } from '../witness/publisher.js';
 
 export interface Reply {
@@ -43,6 +43,7 @@ function parse<S extends z.ZodType>(schema: S, input: unknown, where: string): z
 
 export class Handlers {
   private readonly evidence: EvidenceBuilder;
+  private readonly tiles: TileCache;
 
   constructor(
     private readonly ledger: Ledger,
@@ -51,6 +52,7 @@ export class Handlers {
     private readonly witnesses?: WitnessPublisher,
   ) {
     this.evidence = new EvidenceBuilder(ledger.store, ledger.sequencer, ledger.signer, ledger.origin, witnesses);
+    this.tiles = new TileCache(ledger.store);
   }
 
   private get store() {
@@ -228,8 +230,8 @@ export class Handlers {
   }
 
   /** A tlog-tiles resource (`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`), from stored nodes and leaves. */
-  tile(path: string): Reply {
-    const body = readTile(this.store, parseTilePath(path), this.sequencer.size);
+  async tile(path: string): Promise<Reply> {
+    const body = await this.tiles.read(parseTilePath(path), this.sequencer.size);
     return { status: 200, body, contentType: 'application/octet-stream', headers: { 'cache-control': IMMUTABLE } };
   }
 
