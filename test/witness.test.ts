@@ -7,7 +7,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fromBase64, readUintBE, toBase64, toHex, utf8 } from '../src/core/bytes.js';
-import { formatVerifierKey, openCheckpoint, parseVerifierKey, signCheckpoint } from '../src/core/checkpoint.js';
+import { formatVerifierKey, openCheckpoint, parseVerifierKey, signCheckpoint, signNote, verifyNote } from '../src/core/checkpoint.js';
 import { cosign, cosignedMessage, findCosignature, formatWitnessKey, parseWitnessKey } from '../src/core/cosignature.js';
 import { randomSeed, sha256, signerFromSeed } from '../src/core/crypto.js';
 import { EMPTY_ROOT } from '../src/core/merkle.js';
@@ -16,6 +16,22 @@ import { startChildCommand, type ChildServer } from '../scripts/lib/child-server
 import { memoryTree, party, stmt, tempDir } from './helpers.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
 import { consistencyPlan, hashRanges, rootHash } from '../src/core/merkle.js';
+
+describe('signed-note (the Go reference implementation\'s example, golang.org/x/mod/sumdb/note)', () => {
+  const vkey = 'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW';
+  const skey = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz';
+  const text = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+  const note = `${text}\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n`;
+
+  it('derives the same key id and vkey, signs the same bytes, and verifies the note', () => {
+    const seed = fromBase64(skey.split('+').slice(4).join('+'), 'skey').subarray(1);
+    const signer = signerFromSeed(seed);
+    expect(formatVerifierKey('PeterNeumann', signer.publicKey)).toBe(vkey);
+    expect(signNote(text, 'PeterNeumann', signer)).toBe(note);
+    expect(verifyNote(note, parseVerifierKey(vkey))).toBe(text);
+    expect(() => verifyNote(note.replace('problem,', 'problem;'), parseVerifierKey(vkey))).toThrow('does not verify');
+  });
+});
 
 describe('tlog-cosignature/v1', () => {
   // The example of https://c2sp.org/tlog-cosignature: its signed message, and its cosignature line.
