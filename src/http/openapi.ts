@@ -38,7 +38,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
               r.response === 'text'
                 ? { 'text/plain': { schema: { type: 'string' } } }
                 : r.response === 'binary'
-                  ? { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } }
+                  ? { [r.mediaType ?? 'application/octet-stream']: { schema: { type: 'string', contentMediaType: r.mediaType ?? 'application/octet-stream' } } }
                   : { 'application/json': { schema: jsonSchema(r.response) } },
           },
           ...Object.fromEntries(r.errors.map((status) => [String(status), { description: 'problem details (RFC 9457)', content: problem }])),
