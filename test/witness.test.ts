@@ -4,7 +4,8 @@
  * cosign a real ledger, refuse a fork signed with the same key forever, and keep their
  * state across a restart.
  */
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { startWitness } from '../src/witness/server.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fromBase64, readUintBE, toBase64, toHex, utf8 } from '../src/core/bytes.js';
 import { formatVerifierKey, openCheckpoint, parseVerifierKey, signCheckpoint, signNote, verifyNote } from '../src/core/checkpoint.js';
@@ -97,6 +98,18 @@ describe('add-checkpoint rules', () => {
     expect(() => parseAddCheckpoint(`old 05\n\n${note(5)}`)).toThrow('old <size>');
     expect(() => parseAddCheckpoint(`old 5\nnot-base64\n\n${note(5)}`)).toThrow('base64');
     expect(() => parseAddCheckpoint(`old 5\n${'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n'.repeat(64)}\n${note(5)}`)).toThrow('63');
+  });
+});
+
+describe('witness start-up', () => {
+  it('refuses a damaged state file (starting afresh would let a fork through) and a witness with no log to follow', async () => {
+    const dir = await tempDir();
+    const log = formatVerifierKey('example.com/log', signerFromSeed(randomSeed()).publicKey);
+    const opts = { port: 0, host: '127.0.0.1', dataDir: `${dir}/data`, keysDir: `${dir}/keys`, name: 'w.example/w' };
+    await expect(startWitness({ ...opts, logs: [] })).rejects.toThrow('at least one --log');
+    await mkdir(`${dir}/data`, { recursive: true });
+    await writeFile(`${dir}/data/witness-state.json`, '{"version":1,"logs":{"example.com/log":{"size":3,"rootHash":"not base64"');
+    await expect(startWitness({ ...opts, logs: [log] })).rejects.toThrow('is damaged');
   });
 });
 
