@@ -4,10 +4,11 @@
  * cosign a real ledger, refuse a fork signed with the same key forever, and keep their
  * state across a restart.
  */
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { startWitness } from '../src/witness/server.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fromBase64, readUintBE, toBase64, toHex, utf8 } from '../src/core/bytes.js';
-import { formatVerifierKey, openCheckpoint, parseVerifierKey, signCheckpoint } from '../src/core/checkpoint.js';
+import { formatVerifierKey, openCheckpoint, parseVerifierKey, signCheckpoint, signNote, verifyNote } from '../src/core/checkpoint.js';
 import { cosign, cosignedMessage, findCosignature, formatWitnessKey, parseWitnessKey } from '../src/core/cosignature.js';
 import { randomSeed, sha256, signerFromSeed } from '../src/core/crypto.js';
 import { EMPTY_ROOT } from '../src/core/merkle.js';
@@ -16,6 +17,22 @@ import { startChildCommand, type ChildServer } from '../scripts/lib/child-server
 import { memoryTree, party, stmt, tempDir } from './helpers.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
 import { consistencyPlan, hashRanges, rootHash } from '../src/core/merkle.js';
+
+describe('signed-note (the Go reference implementation\'s example, golang.org/x/mod/sumdb/note)', () => {
+  const vkey = 'PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW';
+  const skey = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz';
+  const text = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+  const note = `${text}\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n`;
+
+  it('derives the same key id and vkey, signs the same bytes, and verifies the note', () => {
+    const seed = fromBase64(skey.split('+').slice(4).join('+'), 'skey').subarray(1);
+    const signer = signerFromSeed(seed);
+    expect(formatVerifierKey('PeterNeumann', signer.publicKey)).toBe(vkey);
+    expect(signNote(text, 'PeterNeumann', signer)).toBe(note);
+    expect(verifyNote(note, parseVerifierKey(vkey))).toBe(text);
+    expect(() => verifyNote(note.replace('problem,', 'problem;'), parseVerifierKey(vkey))).toThrow('does not verify');
+  });
+});
 
 describe('tlog-cosignature/v1', () => {
   // The example of https://c2sp.org/tlog-cosignature: its signed message, and its cosignature line.
@@ -81,6 +98,18 @@ describe('add-checkpoint rules', () => {
     expect(() => parseAddCheckpoint(`old 05\n\n${note(5)}`)).toThrow('old <size>');
     expect(() => parseAddCheckpoint(`old 5\nnot-base64\n\n${note(5)}`)).toThrow('base64');
     expect(() => parseAddCheckpoint(`old 5\n${'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n'.repeat(64)}\n${note(5)}`)).toThrow('63');
+  });
+});
+
+describe('witness start-up', () => {
+  it('refuses a damaged state file (starting afresh would let a fork through) and a witness with no log to follow', async () => {
+    const dir = await tempDir();
+    const log = formatVerifierKey('example.com/log', signerFromSeed(randomSeed()).publicKey);
+    const opts = { port: 0, host: '127.0.0.1', dataDir: `${dir}/data`, keysDir: `${dir}/keys`, name: 'w.example/w' };
+    await expect(startWitness({ ...opts, logs: [] })).rejects.toThrow('at least one --log');
+    await mkdir(`${dir}/data`, { recursive: true });
+    await writeFile(`${dir}/data/witness-state.json`, '{"version":1,"logs":{"example.com/log":{"size":3,"rootHash":"not base64"');
+    await expect(startWitness({ ...opts, logs: [log] })).rejects.toThrow('is damaged');
   });
 });
 

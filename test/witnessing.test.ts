@@ -52,6 +52,11 @@ describe('tlog-policy', () => {
 
 describe('a ledger process with two witness processes', () => {
   const children: ChildServer[] = [];
+  const stop = async (c: ChildServer) => {
+    c.child.kill('SIGTERM');
+    await c.exited;
+    children.splice(children.indexOf(c), 1);
+  };
   afterEach(async () => {
     for (const c of children.splice(0)) {
       c.child.kill('SIGTERM');
@@ -71,7 +76,7 @@ describe('a ledger process with two witness processes', () => {
       `log ${ledgerKey}\nwitness court ${vkeys[0]} ${w1.url}\nwitness notary ${vkeys[1]} ${w2.url}\ngroup both all court notary\nquorum ${quorum}\n`;
     await writeFile(`${dir}/policy`, policyText('both'));
     await writeFile(`${dir}/policy-court`, policyText('court'));
-    const ledger = await startChildServer(`${dir}/data`, `${dir}/ledger-keys`, { args: ['--witness-policy', `${dir}/policy`] });
+    let ledger = await startChildServer(`${dir}/data`, `${dir}/ledger-keys`, { args: ['--witness-policy', `${dir}/policy`] });
     children.push(ledger);
 
     const policy = parsePolicy(policyText('both'));
@@ -110,9 +115,7 @@ describe('a ledger process with two witness processes', () => {
     expect(ok.output).toContain('the witness quorum "both" is met');
 
     // The notary goes down: appends go on at once; the court keeps cosigning; the lag shows.
-    w2.child.kill('SIGTERM');
-    await w2.exited;
-    children.splice(children.indexOf(w2), 1);
+    await stop(w2);
     const started = Date.now();
     const late = await register();
     await register();
@@ -135,5 +138,13 @@ describe('a ledger process with two witness processes', () => {
     await until('both cosignatures on size 5', async () => (await cosignedBy()).quorum);
     expect((await health()).witnesses.map((w) => w.lag)).toEqual([0, 0]);
     expect((await verifyCli(late.id, `${dir}/policy`)).code).toBe(0);
+
+    // The ledger restarts knowing no witness's size: each answers 409 with its size, and the
+    // ledger resends from there, so the latest checkpoint is cosigned again.
+    await stop(ledger);
+    ledger = await startChildServer(`${dir}/data`, `${dir}/ledger-keys`, { args: ['--witness-policy', `${dir}/policy`] });
+    children.push(ledger);
+    await until('both cosignatures after the ledger restarted', async () => JSON.stringify(await cosignedBy()) === JSON.stringify({ size: 5, names: ['court', 'notary'], quorum: true }));
+    expect((await health()).witnesses.map((w) => [w.cosignedSize, w.lastError])).toEqual([[5, null], [5, null]]);
   }, 60_000);
 });

@@ -45,7 +45,11 @@ export const exportTiles: Command = {
     const out = str(v.out);
     if (!out) throw new CartularyError('invalid', '--out DIR is required');
     const api = client(v);
-    const keyText = str(v['ledger-key']) ? await ledgerKeyArg(str(v['ledger-key']) as string, undefined) : (await api.get<{ verifierKey: string }>('/v1/log')).verifierKey;
+    let keyText = str(v['ledger-key']) ? await ledgerKeyArg(str(v['ledger-key']) as string, undefined) : undefined;
+    if (!keyText) {
+      keyText = (await api.get<{ verifierKey: string }>('/v1/log')).verifierKey;
+      io.err(`note: trusting the server's own key ${keyText}; pass --ledger-key to pin it`);
+    }
     const key = parseVerifierKey(keyText);
     const noteBytes = await api.getRaw('/checkpoint');
     if (!noteBytes) throw new CartularyError('not-found', 'the server has no checkpoint');

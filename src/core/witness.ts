@@ -4,7 +4,7 @@
  * before it answers; nothing here does I/O.
  */
 import { equalBytes, fromBase64, toBase64, toHex } from './bytes.js';
-import { noteParts, openCheckpoint, type Checkpoint, type VerifierKey } from './checkpoint.js';
+import { noteParts, parseCheckpoint, verifyNote, type Checkpoint, type VerifierKey } from './checkpoint.js';
 import { CartularyError } from './errors.js';
 import { EMPTY_ROOT, HASH_SIZE, verifyConsistency } from './merkle.js';
 
@@ -66,23 +66,22 @@ const plain = (status: 400 | 403 | 404 | 409 | 422, body: string): AddCheckpoint
  */
 export function judgeAddCheckpoint(req: AddCheckpointRequest, logs: ReadonlyMap<string, VerifierKey>, last: (origin: string) => WitnessedTree | undefined): AddCheckpointOutcome {
   let body: string;
+  let cp: Checkpoint;
   try {
     body = noteParts(req.note, 'checkpoint').body;
+    cp = parseCheckpoint(req.note);
   } catch (e) {
     return plain(400, (e as Error).message);
   }
-  const origin = body.slice(0, body.indexOf('\n'));
-  const key = logs.get(origin);
-  if (!key) return plain(404, `unknown log "${origin.slice(0, 100)}"`);
-  let cp: Checkpoint;
+  const key = logs.get(cp.origin);
+  if (!key) return plain(404, `unknown log "${cp.origin.slice(0, 100)}"`);
   try {
-    cp = openCheckpoint(req.note, key);
+    verifyNote(req.note, key, 'checkpoint');
   } catch (e) {
-    // The origin is known: a body of the wrong shape is a bad request; anything else is the signature.
-    return plain(/body must have|size "|root hash/.test((e as Error).message) ? 400 : 403, (e as Error).message);
+    return plain(403, (e as Error).message);
   }
   if (req.oldSize > cp.size) return plain(400, `old size ${req.oldSize} is larger than the checkpoint's size ${cp.size}`);
-  const known = last(origin) ?? { size: 0, rootHash: EMPTY_ROOT };
+  const known = last(cp.origin) ?? { size: 0, rootHash: EMPTY_ROOT };
   if (req.oldSize !== known.size) return { status: 409, body: `${known.size}\n`, contentType: TLOG_SIZE_TYPE };
   if (cp.size === 0 && !equalBytes(cp.rootHash, EMPTY_ROOT)) return plain(422, 'a checkpoint of size 0 must have the empty tree root');
   if (req.oldSize === 0 && req.proof.length > 0) return plain(422, 'from size 0 the consistency proof must be empty');

@@ -19,7 +19,7 @@ import { batchBody, checkBody, consistencyQuery, hex64, inclusionQuery, natStrin
 import { toProblem } from './problem.js';
 import { entryView, licenceView, licenceViews, workView } from './views.js';
 import { parseTilePath } from '../core/tiles.js';
-import { readTile } from '../store/tiles.js';
+import { TileCache } from '../store/tiles.js';
 import type { WitnessPublisher } from '../witness/publisher.js';
 import type { Metrics } from './metrics.js';
 
@@ -45,6 +45,7 @@ function parse<S extends z.ZodType>(schema: S, input: unknown, where: string): z
 
 export class Handlers {
   private readonly evidence: EvidenceBuilder;
+  private readonly tiles: TileCache;
 
   constructor(
     private readonly ledger: Ledger,
@@ -54,6 +55,7 @@ export class Handlers {
     private readonly metrics?: Metrics,
   ) {
     this.evidence = new EvidenceBuilder(ledger.store, ledger.sequencer, ledger.signer, ledger.origin, witnesses);
+    this.tiles = new TileCache(ledger.store);
   }
 
   /** Only what the storage contract offers: the HTTP edge does not know which store it is. */
@@ -269,8 +271,8 @@ export class Handlers {
   }
 
   /** A tlog-tiles resource (`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`), from stored nodes and leaves. */
-  tile(path: string): Reply {
-    const body = readTile(this.store, parseTilePath(path), this.sequencer.size);
+  async tile(path: string): Promise<Reply> {
+    const body = await this.tiles.read(parseTilePath(path), this.sequencer.size);
     return { status: 200, body, contentType: 'application/octet-stream', headers: { 'cache-control': IMMUTABLE } };
   }
 

@@ -72,7 +72,7 @@ function operation(r: Route, components: Record<string, JsonSchema>) {
     r.response === 'text'
       ? { 'text/plain': { schema: { type: 'string' } } }
       : r.response === 'binary'
-        ? { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } }
+        ? { [r.mediaType ?? 'application/octet-stream']: { schema: { type: 'string', contentMediaType: r.mediaType ?? 'application/octet-stream' } } }
         : { 'application/json': { schema: schemaFor(r.response, components) } };
   const statuses = r.statuses ?? { 200: 'success' };
   return {

@@ -24,6 +24,8 @@ export interface Route {
   params?: Record<string, string>;
   /** the success response: a schema, text, or bytes */
   response: z.ZodType | 'text' | 'binary';
+  /** for bytes: their media type (default application/octet-stream) */
+  mediaType?: string;
   /** the statuses answered with `response`, and what each means (default: 200 success) */
   statuses?: Record<number, string>;
   /** the statuses answered with problem+json */
@@ -67,7 +69,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'get', operationId: 'getReceipt', path: '/v1/entries/:index/receipt', summary: 'COSE Receipt (RFC 9942, RFC9162_SHA256) of one entry, signed by the ledger key; detached payload: the tree root.',
-    params: { index: 'entry index' }, response: 'binary', errors: [400, 404], run: (h, i) => h.receipt(i.params.index as string),
+    params: { index: 'entry index' }, response: 'binary', mediaType: 'application/cose', errors: [400, 404], run: (h, i) => h.receipt(i.params.index as string),
   },
   {
     method: 'get', operationId: 'getStatement', path: '/v1/statements/:id', summary: 'One entry by statement id (SHA-256 of the statement bytes).', params: { id: 'statement id, hex' },

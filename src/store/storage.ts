@@ -75,6 +75,11 @@ export interface LedgerStorage extends LedgerView {
   latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
   /** the first checkpoint whose tree includes `index`: the one its receipt was issued with */
   checkpointCovering(index: number): Promise<StoredCheckpoint | undefined>;
+  /**
+   * `count` consecutive leaves, or nodes of one tree level, from `first`, in one range read
+   * (a tile costs one read, not 256); fewer when some are missing.
+   */
+  consecutive(family: { leaf: true } | { level: number }, first: number, count: number): Promise<Uint8Array[]>;
   /** tells the store how large the tree is, so caches of upper levels stay bounded */
   noteTreeSize(size: number): void;
 

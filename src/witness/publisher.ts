@@ -49,6 +49,23 @@ interface Tracker extends WitnessStatus {
 }
 
 const QUORUM_META = 'quorum-checkpoint';
+/** A witness answers a line or two; more is not read. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+async function boundedText(res: Response): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body?.getReader();
+  for (let part = await reader?.read(); part && !part.done; part = await reader?.read()) {
+    size += part.value.length;
+    if (size > MAX_ANSWER_BYTES) {
+      await reader?.cancel();
+      throw new Error(`the witness answered more than ${MAX_ANSWER_BYTES} bytes`);
+    }
+    chunks.push(part.value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
 const KEEP_SIZES = 64;
 
 export class WitnessPublisher {
@@ -141,7 +158,7 @@ export class WitnessPublisher {
           body: formatAddCheckpoint({ oldSize: t.known, proof, note }),
           signal: AbortSignal.timeout(this.timeout),
         });
-        const text = await res.text();
+        const text = await boundedText(res);
         if (res.status === 409 && res.headers.get('content-type')?.startsWith(TLOG_SIZE_TYPE) && /^(0|[1-9][0-9]*)\n$/.test(text) && resends < 3) {
           t.known = Number(text); // resend from the size the witness holds
           continue;
