@@ -13,6 +13,7 @@
  *   6. near-duplicate search: the fingerprint index at 100k and 1M frames.
  * Prints a table and writes bench-results/bench-<time>.json.
  */
+import '../src/core/crypto-node.js'; // node:crypto for signing, as the CLI does
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';

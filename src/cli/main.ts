@@ -1,6 +1,7 @@
 /**
  * `cartulary <command>`: dispatch, help, and turning errors into one line and an exit status.
  */
+import '../core/crypto-node.js'; // the CLI runs in Node: sign and verify with node:crypto
 import { parseArgs } from 'node:util';
 import { isCartularyError } from '../core/errors.js';
 import { audit } from './audit.js';
