@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ROUTES } from './routes.js';
 import { problemSchema } from './schemas.js';
 
-const jsonSchema = (schema: z.ZodType, io: 'input' | 'output' = 'output') =>
+const jsonSchema = (schema: z.core.$ZodType, io: 'input' | 'output' = 'output') =>
   z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any', io });
 
 export function openApiDocument(version: string): Record<string, unknown> {

@@ -21,7 +21,7 @@ export interface Route {
   query?: z.ZodObject;
   params?: Record<string, string>;
   /** the success response: a schema, or text */
-  response: z.ZodType | 'text';
+  response: z.core.$ZodType | 'text';
   /** statuses this route answers besides 200 / 201 (every one as problem+json) */
   errors: number[];
   /** a write, so rate-limited */
