@@ -3,6 +3,7 @@
  * for every error. Behaviour lives in handlers.ts; this file is glue.
  */
 import cors from 'cors';
+import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
@@ -19,9 +20,26 @@ export interface AppOptions {
   rateLimit: number;
   logger: Logger;
   version: string;
+  /** the built explorer (scripts/build-web.ts): served at `/`, its files under /assets/ */
+  webDir: string;
 }
 
 const COSE = 'application/cose';
+
+/**
+ * One policy for every answer: the explorer's own script and style only, no inline code,
+ * fetches to this origin only, no framing, no plug-ins, no forms posting elsewhere.
+ */
+const CSP = {
+  defaultSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  baseUri: ["'none'"],
+  formAction: ["'none'"],
+  frameAncestors: ["'none'"],
+};
 const JSON_LIMIT = 64 * 1024;
 
 /**
@@ -88,7 +106,7 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   // addressed by index and size, so clients need no validators to cache them.
   app.set('etag', false);
   app.set('query parser', 'simple');
-  app.use(helmet());
+  app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: CSP } }));
   app.use(requestLog(opts.logger));
   // Reads are public, so a verifier running in a browser can fetch proofs from anywhere.
   app.use(cors({ methods: ['GET', 'HEAD'] }));
@@ -99,6 +117,12 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
     legacyHeaders: false,
     handler: (_req, res) => sendProblem(res, new CartularyError('rate-limited', `more than ${opts.rateLimit} submissions in a minute from this client; slow down`)),
   });
+
+  // The explorer: a static page and its assets. Until it is built, `/` is a plain 404.
+  app.get('/', (_req, res, next) => {
+    res.sendFile(join(opts.webDir, 'index.html'), (err) => err && next(new CartularyError('not-found', 'the explorer is not built here (npm run build)')));
+  });
+  app.use('/assets', express.static(opts.webDir, { index: false, fallthrough: true, maxAge: 0 }));
 
   const openapi = openApiDocument(opts.version);
   app.get('/openapi.json', (_req, res) => {

@@ -3,6 +3,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { openLedger, type Ledger } from '../store/ledger.js';
 import { createApp } from './app.js';
@@ -17,6 +18,8 @@ export interface ServeOptions {
   /** submissions per client per minute */
   rateLimit?: number;
   logger?: Logger;
+  /** the built explorer; by default the package's dist/web */
+  webDir?: string;
 }
 
 export interface RunningServer {
@@ -30,6 +33,8 @@ export interface RunningServer {
 /** Generous enough that a platform's bulk client and the benchmark are not throttled on loopback. */
 export const DEFAULT_RATE_LIMIT = 600_000;
 const VERSION = '0.1.0';
+// From src/http (tests, tsx) and from dist/http (the package) alike, two levels up is the root.
+const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../dist/web/', import.meta.url));
 
 const CLIENT_ERRORS: Record<string, [number, string, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'the request headers are over 16 KiB'],
@@ -41,7 +46,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // Buffered, asynchronous log writes: one syscall per 4 KiB rather than one per request.
   const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
   const ledger = await openLedger({ dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.origin ? { origin: opts.origin } : {}) });
-  const app = createApp(new Handlers(ledger), { rateLimit: opts.rateLimit ?? DEFAULT_RATE_LIMIT, logger, version: VERSION });
+  const app = createApp(new Handlers(ledger), { rateLimit: opts.rateLimit ?? DEFAULT_RATE_LIMIT, logger, version: VERSION, webDir: opts.webDir ?? DEFAULT_WEB_DIR });
   const server = createServer(app);
   // Bound slow and idle clients so a flood of them cannot hold the server.
   server.headersTimeout = 10_000;
