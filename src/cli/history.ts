@@ -4,7 +4,7 @@ import { timeline, describeEntry } from '../verify/timeline.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
 import { client, serverOption } from './client.js';
 import { EXIT, str, type Command } from './command.js';
-import { ledgerKeyArg } from './ledger-key.js';
+import { keyToTrust } from './ledger-key.js';
 
 export const history: Command = {
   name: 'history',
@@ -16,12 +16,7 @@ export const history: Command = {
     if (!work || !/^[0-9a-f]{64}$/.test(work)) throw new CartularyError('invalid', 'WORK must be a work id (64 hex characters)');
     const api = client(v);
     const bundle = await api.get<EvidenceBundle>(`/v1/works/${work}/evidence`);
-    let key = str(v['ledger-key']);
-    if (!key) {
-      key = (await api.get<{ verifierKey: string }>('/v1/log')).verifierKey;
-      io.err(`note: trusting the server's own key ${key}; pass --ledger-key to pin it`);
-    }
-    const result = verifyBundle(bundle, await ledgerKeyArg(key));
+    const result = verifyBundle(bundle, await keyToTrust(str(v['ledger-key']), api, io));
     if (!result.ok) {
       io.err(`the chain of title does NOT verify: ${result.failure?.code}: ${result.failure?.detail}`);
       return EXIT.failed;

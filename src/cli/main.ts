@@ -5,6 +5,7 @@ import '../core/crypto-node.js'; // the CLI runs in Node: sign and verify with n
 import { parseArgs } from 'node:util';
 import { isCartularyError } from '../core/errors.js';
 import { audit } from './audit.js';
+import { certificate } from './certificate.js';
 import { check } from './check.js';
 import { EXIT, type Command, type Io } from './command.js';
 import { history } from './history.js';
@@ -18,7 +19,7 @@ import { serve } from './serve.js';
 import { transfer } from './transfer.js';
 import { verify } from './verify.js';
 
-export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, audit];
+export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, certificate, audit];
 
 const defaultIo: Io = {
   out: (line) => process.stdout.write(`${line}\n`),

@@ -70,3 +70,22 @@ export function describeEntry(e: TimelineEntry, name: PartyName = shortId): stri
       return `${e.type} by ${by}`;
   }
 }
+
+/** A GET of the ledger's JSON API (the CLI's client, or fetch in the explorer). */
+export type GetJson = <T>(path: string) => Promise<T>;
+
+/**
+ * The profile names of `parties`, from the ledger's /v1/parties: signed by each party, but
+ * not part of the evidence. A party without a profile (or that the ledger does not know)
+ * is left out; beyond `max` parties, one request each, the rest are shown by id.
+ */
+export async function profileNames(parties: readonly string[], get: GetJson, max = 50): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  await Promise.all(
+    parties.slice(0, max).map(async (p) => {
+      const found = await get<{ profile: { name: string } | null }>(`/v1/parties/${p}`).catch(() => null);
+      if (found?.profile) names.set(p, found.profile.name);
+    }),
+  );
+  return names;
+}

@@ -8,12 +8,10 @@ import { certificateHtml } from '../certificate/html.js';
 import { toHex } from '../core/bytes.js';
 import type { LicenceRecord, WorkRecord } from '../core/records.js';
 import type { EvidenceBundle } from '../verify/bundle.js';
-import { describeEntry, partiesOf, shortId, timeline } from '../verify/timeline.js';
+import { describeEntry, partiesOf, profileNames, shortId, timeline } from '../verify/timeline.js';
 import { verifyBundle, type VerifyResult } from '../verify/verify-bundle.js';
 
 const KEY_STORAGE = 'cartulary.ledgerKey';
-/** Names are looked up one request per party: a chain naming more is shown by id beyond this. */
-const MAX_NAMED_PARTIES = 50;
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -63,17 +61,6 @@ async function showLog(): Promise<void> {
   byId('log-checkpoint').textContent = log.checkpoint;
 }
 
-async function partyNames(parties: string[]): Promise<Map<string, string>> {
-  const names = new Map<string, string>();
-  await Promise.all(
-    parties.slice(0, MAX_NAMED_PARTIES).map(async (p) => {
-      const found = await getJson<{ profile: { name: string } | null }>(`/v1/parties/${p}`).catch(() => null);
-      if (found?.profile) names.set(p, found.profile.name);
-    }),
-  );
-  return names;
-}
-
 function fact(dl: HTMLElement, term: string, value: string, cls = ''): void {
   dl.append(el('dt', term), el('dd', value, cls ? { class: cls } : {}));
 }
@@ -114,7 +101,7 @@ async function openWork(id: string, fileSha256?: Uint8Array): Promise<void> {
     getJson<WorkRecord & { licences: Array<LicenceRecord & { standing: string }> }>(`/v1/works/${id}`),
     getJson<EvidenceBundle>(`/v1/works/${id}/evidence`),
   ]);
-  const names = await partyNames(partiesOf(timeline(bundle)));
+  const names = await profileNames(partiesOf(timeline(bundle)), getJson);
   opened = { id, bundle, names, ...(fileSha256 ? { fileSha256 } : {}) };
   showWork(work, opened);
   status(`Work “${work.title}”.`);
