@@ -4,11 +4,12 @@
  * the exports map's `browser` condition.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWeb } from '../scripts/build-web.js';
 import { bundleForBrowser } from '../scripts/lib/browser-bundle.js';
 
 const run = promisify(execFile);
@@ -19,8 +20,14 @@ let packed: string[];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cartulary-pack-'));
-  // `npm pack` runs `prepare`, which builds dist/ from the sources under test.
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', dir], { maxBuffer: 16 * 1024 * 1024 });
+  // Built into a staging copy as `npm run build` builds it, so the worktree's dist/ (which
+  // other tests run from) is never rewritten under them; packed with this package.json.
+  const stage = join(dir, 'stage');
+  await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json', '--outDir', join(stage, 'dist')]);
+  await buildWeb(join(stage, 'dist', 'web'));
+  await cp('bin', join(stage, 'bin'), { recursive: true });
+  await Promise.all(['package.json', 'README.md'].map((f) => copyFile(f, join(stage, f))));
+  const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: stage, maxBuffer: 16 * 1024 * 1024 });
   const [info] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
   packed = info!.files.map((f) => f.path);
   app = join(dir, 'app');
@@ -34,7 +41,7 @@ const node = (code: string) => run(process.execPath, ['--input-type=module', '-e
 
 describe('the npm package', () => {
   it('ships the compiled CLI, core, verifier and explorer, and nothing else', () => {
-    expect(packed).toEqual(expect.arrayContaining(['bin/cartulary.js', 'dist/cli/main.js', 'dist/core/index.js', 'dist/core/index.d.ts', 'dist/verify/index.js', 'dist/verify/node.js', 'package.json']));
+    expect(packed).toEqual(expect.arrayContaining(['bin/cartulary.js', 'dist/cli/main.js', 'dist/core/index.js', 'dist/core/index.d.ts', 'dist/verify/index.js', 'dist/verify/node.js', 'dist/web/index.html', 'dist/web/explorer.js', 'dist/web/style.css', 'package.json']));
     expect(packed.filter((p) => !/^(bin|dist)\/|^(package\.json|README\.md|LICENSE)$/.test(p))).toEqual([]);
     expect(packed.filter((p) => p.endsWith('.map'))).toEqual([]);
   });
