@@ -7,22 +7,13 @@ import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Io } from '../src/cli/command.js';
-import { main } from '../src/cli/main.js';
 import { formatVerifierKey } from '../src/core/checkpoint.js';
 import { verifyBundle } from '../src/verify/verify-bundle.js';
 import { content, party, stmt, tempDir } from './helpers.js';
+import { cli } from './cli-run.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
 
 const run = promisify(execFile);
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), progress: false };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 let server: ServerFixture;
 let work: string;

@@ -2,8 +2,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFile, readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.js';
-import type { Io } from '../src/cli/command.js';
+import { cli } from './cli-run.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
 import { tempDir } from './helpers.js';
 
@@ -12,14 +11,6 @@ afterEach(async () => {
   await Promise.all(running.map((s) => s.close()));
   running = [];
 });
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), progress: false };
-  const code = await main(argv, io);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('cartulary CLI', () => {
   it('tells the whole story: register, license, check, expire, transfer, history, verify', async () => {
