@@ -16,6 +16,8 @@ import { content, party, stmt } from './helpers.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
 
 const ARTIFACTS = 'test-artifacts';
+/** Hashing, fetching and verifying take a moment on a loaded machine. */
+const POLL = { timeout: 20_000, interval: 100 };
 
 let dir: string;
 let server: ServerFixture;
@@ -88,7 +90,7 @@ describe('the explorer', () => {
     const requests: string[] = [];
     page.on('request', (r) => requests.push(`${r.method()} ${r.url()}`));
     await page.setInputFiles('#file', join(dir, 'film.mp4'));
-    await expect.poll(() => page.textContent('#verdict')).toMatch(/^✓ Verified in this browser, as of tree size 5\./);
+    await expect.poll(() => page.textContent('#verdict'), POLL).toMatch(/^✓ Verified in this browser, as of tree size 5\./);
     // The file never left the page: only GETs, and none carries its bytes.
     expect(requests.filter((r) => !r.startsWith('GET '))).toEqual([]);
     expect(await page.textContent('#work-title')).toBe('My film <b>bold</b>');
@@ -109,12 +111,14 @@ describe('the explorer', () => {
     await page.selectOption('#lookup-kind', 'party');
     await page.fill('#lookup-id', bob.id);
     await page.getByRole('button', { name: 'Look up' }).click();
-    await expect.poll(() => page.textContent('#results')).toContain('Bob Clips');
+    await expect.poll(() => page.textContent('#results'), POLL).toContain('Bob Clips');
     expect(await page.textContent('#results')).toContain('Owns 1 work');
+    expect(await page.isHidden('#work')).toBe(true);
+    expect(await page.textContent('#verdict')).toBe('');
     await page.selectOption('#lookup-kind', 'work');
     await page.fill('#lookup-id', work);
     await page.getByRole('button', { name: 'Look up' }).click();
-    await expect.poll(() => page.textContent('#verdict')).toMatch(/^✓ Verified/);
+    await expect.poll(() => page.textContent('#verdict'), POLL).toMatch(/^✓ Verified/);
     expect(await checks()).not.toContain('✓ the file is the registered content');
   });
 

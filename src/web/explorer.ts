@@ -89,13 +89,20 @@ function showWork(work: WorkRecord & { licences: Array<LicenceRecord & { standin
     ),
   );
   byId<HTMLTextAreaElement>('bundle').value = JSON.stringify(o.bundle, null, 2);
-  byId('verdict').textContent = '';
-  byId('checks').replaceChildren();
-  byId<HTMLButtonElement>('certificate').disabled = true;
   byId('work').hidden = false;
 }
 
+/** Takes the last work off the page, so nothing stale is read as the answer to a new lookup. */
+function clearWork(): void {
+  opened = null;
+  byId('work').hidden = true;
+  byId('verdict').textContent = '';
+  byId('checks').replaceChildren();
+  byId<HTMLButtonElement>('certificate').disabled = true;
+}
+
 async function openWork(id: string, fileSha256?: Uint8Array): Promise<void> {
+  clearWork();
   status(`Loading work ${shortId(id)}…`);
   const [work, bundle] = await Promise.all([
     getJson<WorkRecord & { licences: Array<LicenceRecord & { standing: string }> }>(`/v1/works/${id}`),
@@ -166,7 +173,7 @@ async function lookUpFile(file: File): Promise<void> {
   const results = byId('results');
   results.replaceChildren(el('p', `SHA-256 of ${file.name}: `, {}, el('span', sha, { class: 'id' })));
   if (works.length === 0) {
-    byId('work').hidden = true;
+    clearWork();
     status('This file is not registered in the ledger.');
     return;
   }
@@ -182,8 +189,8 @@ async function lookUpId(kind: string, id: string): Promise<void> {
     if (entry.type !== 'license' || !entry.payload.work) throw new ApiError(`${shortId(id)} is a ${entry.type} statement, not a licence`);
     return openWork(entry.payload.work);
   }
+  clearWork();
   const p = await getJson<{ party: string; profile: { name: string } | null; works: string[]; licences: string[] }>(`/v1/parties/${id}`);
-  byId('work').hidden = true;
   byId('results').replaceChildren(
     el('h3', p.profile ? p.profile.name : 'A party without a profile'),
     el('p', p.party, { class: 'id' }),
