@@ -26,9 +26,10 @@ describe('registrations', () => {
     const copy = await f.submit(stmt.register(mallory, w.file));
     const first = f.ledger.store.work(w.id)!;
     const second = f.ledger.store.work(copy.id)!;
-    expect(first).toMatchObject({ status: 'contested', contestedBy: [copy.id], owner: alice.id });
-    expect(second).toMatchObject({ status: 'contested', contestedBy: [w.id], owner: mallory.id });
-    expect(f.ledger.store.worksBySha(toHex(sha256(w.file)))).toEqual([w.id, copy.id]);
+    expect(first).toMatchObject({ status: 'contested', contest: { by: copy.id, since: second.registeredAt }, owner: alice.id });
+    expect(second).toMatchObject({ status: 'contested', contest: { by: w.id, since: second.registeredAt }, owner: mallory.id });
+    expect(await f.ledger.store.registrationsOf(toHex(sha256(w.file)))).toEqual([w.id, copy.id]);
+    expect(f.ledger.store.content(toHex(sha256(w.file)))).toEqual({ sha256: toHex(sha256(w.file)), first: w.id, count: 2 });
     expect(first.registeredAt).toBeLessThanOrEqual(second.registeredAt);
     await f.ledger.close();
   });

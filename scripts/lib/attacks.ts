@@ -114,5 +114,49 @@ export async function runAttacks(url: string): Promise<AttackResult[]> {
     await submit(signStatement({ type: 'register', issuedAt: now(), sha256: content, size: 1, mediaType: 'video/mp4', title: 'first' }, alice));
     await refused('the owner re-registering the same content', signStatement({ type: 'register', issuedAt: now(), sha256: content, size: 1, mediaType: 'video/mp4', title: 'second' }, alice), [409]);
   }
+  // 10. History grown to make every later entry and read dearer (issue 10.4): 300 rivals of
+  // one content from fresh keys, 300 licences on one work. Reads stay one page; the first
+  // registration is rewritten once, by the first rival, never again.
+  {
+    const content = sha256(randomSeed());
+    const regOf = (s: Signer) => signStatement({ type: 'register', issuedAt: now(), sha256: content, size: 1, mediaType: 'video/mp4', title: 'rival' }, s);
+    const first = (await submit(regOf(alice))).body.id as string;
+    const second = (await submit(regOf(party()))).body.id as string;
+    await Promise.all(Array.from({ length: 300 }, () => submit(regOf(party()))));
+    const rivals = await (await fetch(`${url}/v1/works?sha256=${toHex(content)}`)).text();
+    const firstWork = (await (await fetch(`${url}/v1/works/${first}`)).json()) as { contest: { by: string } | null };
+    results.push({
+      name: '300 rival registrations of one content',
+      held: (JSON.parse(rivals) as unknown[]).length === 100 && firstWork.contest?.by === second,
+      detail: `one page of 100 works (${Math.round(rivals.length / 1024)} KB); the first stays contested by the second`,
+    });
+    const grant = () => signStatement({ type: 'license', issuedAt: now(), work: b(work), licensee: party().publicKey, uses: ['clip'], territories: ['FR'] }, carol);
+    await Promise.all(Array.from({ length: 300 }, () => submit(grant())));
+    const view = await (await fetch(`${url}/v1/works/${work}`)).text();
+    const parsed = JSON.parse(view) as { licences: unknown[]; history: unknown[]; licenceCount: number };
+    results.push({
+      name: '300 licences on one work',
+      held: parsed.licences.length === 100 && parsed.history.length === 100 && parsed.licenceCount >= 300,
+      detail: `the work's view holds 100 licences and 100 entries (${Math.round(view.length / 1024)} KB); the rest are paged`,
+    });
+  }
+  // 11. A licence dated before its grantor held title (issue 10.6).
+  {
+    const since = now();
+    const own = (await submit(register(bob))).body.id as string;
+    await refused('a licence that starts before its grantor held title', signStatement({ type: 'license', issuedAt: now(), work: b(own), licensee: mallory.publicKey, uses: ['clip'], territories: ['*'], validFrom: since - 86_400_000 }, bob), [400]);
+  }
+  // 12. A check asked about the past is judged by the past (issue 10.6): before a work
+  // existed it was unregistered; its former owner owned it then.
+  {
+    const content = sha256(randomSeed());
+    const before = now() - 1;
+    const reg = (await submit(signStatement({ type: 'register', issuedAt: now(), sha256: content, size: 1, mediaType: 'video/mp4', title: 'past' }, alice))).body;
+    await submit(signStatement({ type: 'transfer', issuedAt: now(), work: b(reg.id as string), to: bob.publicKey }, alice));
+    const check = async (uploader: Signer, at: number) =>
+      ((await (await fetch(`${url}/v1/check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sha256: toHex(content), uploader: toHex(uploader.publicKey), use: 'publish', territory: 'FR', at }) })).json()) as { verdict: string }).verdict;
+    const [then, owned] = [await check(bob, before), await check(alice, reg.time as number)];
+    results.push({ name: 'a check about the past judged by today', held: then === 'unregistered' && owned === 'owner', detail: `before registration: ${then}; the former owner then: ${owned}` });
+  }
   return results;
 }

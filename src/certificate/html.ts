@@ -70,10 +70,10 @@ export function certificateHtml(c: CertificateInput): string {
 <tr><th>Work id</th><td class="id">${esc(work.id)}</td></tr>
 <tr><th>Content SHA-256</th><td class="id">${esc(work.sha256)}</td></tr>
 <tr><th>Media type, size</th><td>${esc(work.mediaType)}, ${esc(work.size)} bytes</td></tr>
-<tr><th>Registered</th><td>${esc(utc(work.registeredAt))} (ledger entry #${esc(work.history[0])})</td></tr>
+<tr><th>Registered</th><td>${esc(utc(work.registeredAt))} (ledger entry #${esc(work.registeredIndex)})</td></tr>
 <tr><th>Registrant</th><td>${party(names, work.registrant)}</td></tr>
 <tr><th>Current owner</th><td>${party(names, work.owner)}</td></tr>
-<tr><th>Status</th><td>${esc(work.status)}${work.contestedBy.length ? ` — contested by ${work.contestedBy.map((id) => `<span class="id">${esc(id)}</span>`).join(', ')}` : ''}</td></tr>
+<tr><th>Status</th><td>${esc(work.status)}${work.contest ? ` — contested since ${esc(utc(work.contest.since))} by the registration <span class="id">${esc(work.contest.by)}</span>` : ''}</td></tr>
 </table>`
     : `<p class="fail">The evidence does not establish this work: nothing below may be relied on.</p>`;
 

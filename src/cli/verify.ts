@@ -31,7 +31,7 @@ export const verify: Command = {
       io.err('NOT verified');
       return EXIT.failed;
     }
-    for (const w of result.works) io.out(`work ${w.id}: owner ${w.owner}, ${w.status}${w.contestedBy.length ? ` (contested by ${w.contestedBy.join(', ')})` : ''}`);
+    for (const w of result.works) io.out(`work ${w.id}: owner ${w.owner}, ${w.status}${w.contest ? ` (contested by ${w.contest.by} since ${new Date(w.contest.since).toISOString()})` : ''}`);
     for (const l of result.licences) io.out(`licence ${l.id}: ${l.licensee} may ${l.uses.join(',')} in ${l.territories.join(',')}${l.revokedAt !== null ? ' (revoked)' : ''}`);
     if (result.verdict) io.out(`verdict: ${result.verdict}`);
     io.out('verified');

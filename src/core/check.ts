@@ -29,7 +29,13 @@ export interface CheckResult {
 }
 
 export function checkUse(view: LedgerView, q: CheckQuery): CheckResult {
-  return judge(view, view.worksBySha(q.sha256).flatMap((id) => view.work(id) ?? []), q);
+  return judge(view, firstOf(view, q.sha256), q);
+}
+
+/** The earliest registration of a content: the prior-existence claim a check judges by. */
+function firstOf(view: LedgerView, sha256: string): WorkRecord | undefined {
+  const first = view.content(sha256)?.first;
+  return first === undefined ? undefined : view.work(first);
 }
 
 /** Who held title to `work` at `at`; undefined before it was registered. */
@@ -40,17 +46,17 @@ export function ownerAt(work: WorkRecord, at: number): string | undefined {
 }
 
 /**
- * The verdict for `works` (all registrations of one content, earliest first), as things
- * stood at `q.at` (DESIGN §8): works registered later did not exist, the owner is the one
- * who held title then, and only licences granted by then count, standing or not at `at`.
+ * The verdict for a content whose earliest registration is `first`, as things stood at
+ * `q.at` (DESIGN §8): a work registered later did not exist, a contest raised later was not
+ * raised, the owner is the one who held title then, and only licences granted by then count,
+ * standing or not at `at`. Any later registration of the content contests the first, so
+ * the first alone decides.
  */
-export function judge(view: LedgerView, works: WorkRecord[], q: Omit<CheckQuery, 'sha256'>): CheckResult {
-  const existing = works.filter((w) => w.registeredAt <= q.at);
-  const result = (verdict: Verdict, extra: Partial<CheckResult> = {}): CheckResult => ({ verdict, works: existing, licence: null, reasons: [], ...extra });
-  const [work] = existing;
+export function judge(view: LedgerView, first: WorkRecord | undefined, q: Omit<CheckQuery, 'sha256'>): CheckResult {
+  const work = first && first.registeredAt <= q.at ? first : undefined;
+  const result = (verdict: Verdict, extra: Partial<CheckResult> = {}): CheckResult => ({ verdict, works: work ? [work] : [], licence: null, reasons: [], ...extra });
   if (!work) return result('unregistered');
-  const contestedThen = work.contestedBy.some((id) => (view.work(id)?.registeredAt ?? Infinity) <= q.at);
-  if (existing.length > 1 || contestedThen) return result('contested');
+  if (work.contest && work.contest.since <= q.at) return result('contested');
   if (ownerAt(work, q.at) === q.uploader) return result('owner');
 
   const reasons: CheckResult['reasons'] = [];
@@ -103,8 +109,7 @@ export function checkFrames(
     const work = view.work(m.work);
     if (!work) return [];
     const use = q.use ?? impliedUse(strong, m.segments, m.workDurationMs);
-    const others = view.worksBySha(work.sha256).flatMap((id) => view.work(id) ?? []);
-    return [{ ...judge(view, others, { ...q, use }), work, segments: m.segments, strength: m.strength, use }];
+    return [{ ...judge(view, firstOf(view, work.sha256), { ...q, use }), work, segments: m.segments, strength: m.strength, use }];
   });
   const verdicts = matches.filter((m) => m.strength === 'match').map((m) => m.verdict);
   const verdict: Verdict =

@@ -19,13 +19,44 @@ export interface WorkRecord {
   registeredAt: number;
   /** who held title from when (ledger ms), oldest first; the last is `owner` (checks judge `at` by it) */
   owners: Array<{ party: string; from: number }>;
-  /** works registered with the same content by other parties, earliest first */
-  contestedBy: string[];
+  /** the index of its registration */
+  registeredIndex: number;
+  /**
+   * The first registration by another party that contested this one (the same content, or a
+   * lookalike by fingerprints) and from when; null while none does. One record per work,
+   * whatever the number of rivals: the rest are listed from the store's indexes (issue 10.4).
+   */
+  contest: { by: string; since: number } | null;
   status: WorkStatus;
+  /** earlier works of other parties whose frames this registration matched (at most MAX_LOOKALIKES) */
+  lookalikes: string[];
   /** how many licences have been granted on this work (the store lists them, paged) */
   licenceCount: number;
-  /** indices of every leaf about this work, in order; the last is the next entry's workPrev */
-  history: number[];
+  /** how many of them are exclusive and unrevoked: while none is, a non-exclusive licence's overlap check reads nothing */
+  exclusives: number;
+  /** how many entries are about this work (the store lists them, paged) */
+  entries: number;
+  /** the index of the latest entry about this work: the next entry's workPrev */
+  head: number;
+}
+
+/** One content (SHA-256): its earliest registration and how many there are. */
+export interface ContentRecord {
+  sha256: string;
+  first: string;
+  count: number;
+}
+
+/**
+ * What one party holds of one content: the work it registered with it, if any, and how many
+ * works with it the party owns now. The rule "the same party may not register a content
+ * twice" reads this one record, not every registration of the content.
+ */
+export interface HoldingRecord {
+  sha256: string;
+  party: string;
+  registered: string | null;
+  owned: number;
 }
 
 export interface LicenceRecord {
@@ -81,8 +112,8 @@ export interface OverlapQuery {
 export interface LedgerView {
   work(id: string): WorkRecord | undefined;
   licence(id: string): LicenceRecord | undefined;
-  /** ids of the works registered with this content, earliest first */
-  worksBySha(sha256: string): readonly string[];
+  content(sha256: string): ContentRecord | undefined;
+  holding(sha256: string, party: string): HoldingRecord | undefined;
   party(party: string): PartyRecord | undefined;
   /** indexed frames of registered works near the given frames (see similarity.ts) */
   frameHits(frames: readonly FrameHash[]): FrameHit[];
@@ -97,7 +128,8 @@ export interface Effects {
   workPrev: number | null;
   works: Array<{ before: WorkRecord | undefined; after: WorkRecord }>;
   licences: Array<{ before: LicenceRecord | undefined; after: LicenceRecord }>;
-  sha?: { sha256: string; works: string[] };
+  content?: ContentRecord;
+  holdings?: HoldingRecord[];
   party?: PartyRecord;
   /** the licences a licensee now holds on a work, when a licence is granted */
   held?: { work: string; licensee: string; licences: string[] };

@@ -8,7 +8,7 @@ import type { SignedStatement } from './cose.js';
 import { CartularyError } from './errors.js';
 import { decodeFrames, FINGERPRINT_KIND } from './fingerprint.js';
 import { segmentsOf } from './similarity.js';
-import type { Effects, LedgerView, LicenceRecord, OverlapQuery, WorkRecord } from './records.js';
+import type { Effects, HoldingRecord, LedgerView, LicenceRecord, OverlapQuery, WorkRecord } from './records.js';
 import { activeAt, outsideScope, scopesOverlap } from './scope.js';
 import {
   payloadShape,
@@ -64,40 +64,51 @@ function existingLicence(view: LedgerView, id: string, field: string): LicenceRe
   return licence;
 }
 
-/** Appends this entry to a work's history; the previous last entry is the new workPrev. */
+/** This entry is the work's latest: the previous latest is its workPrev. */
 function touch(work: WorkRecord, ctx: Context): WorkRecord {
-  return { ...work, history: [...work.history, ctx.index] };
+  return { ...work, entries: work.entries + 1, head: ctx.index };
 }
-const lastIndex = (work: WorkRecord) => work.history[work.history.length - 1] ?? null;
 
 /** A registration contests another party's work when this many of its frames match it (all of a short one's). */
 export function contestThreshold(frames: number): number {
   return Math.min(frames, Math.max(5, Math.ceil(frames * 0.3)));
 }
 
-/** Earlier works of other parties whose frames this registration's frames match (DESIGN §4, issue 7). */
-function lookalikes(ctx: Context, p: RegisterPayload, exclude: ReadonlySet<string>): WorkRecord[] {
+/** How many lookalike works one registration may contest: its cost stays bounded (issue 10.4). */
+export const MAX_LOOKALIKES = 16;
+
+/**
+ * Earlier works of other parties whose frames this registration's frames match (DESIGN §4,
+ * issue 7), earliest registered first, at most MAX_LOOKALIKES.
+ */
+function lookalikes(ctx: Context, p: RegisterPayload, sha256: string): WorkRecord[] {
   const encoded = p.fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value;
   if (!encoded) return [];
   const frames = decodeFrames(encoded);
   return segmentsOf(ctx.view.frameHits(frames))
-    .filter((m) => !exclude.has(m.work) && m.segments.reduce((n, s) => n + (s.strength === 'match' ? s.frames : 0), 0) >= contestThreshold(frames.length))
+    .filter((m) => m.segments.reduce((n, s) => n + (s.strength === 'match' ? s.frames : 0), 0) >= contestThreshold(frames.length))
     .map((m) => existingWork(ctx.view, m.work, 'payload.fingerprints'))
-    .filter((w) => w.owner !== ctx.signer && w.registrant !== ctx.signer);
+    .filter((w) => w.sha256 !== sha256 && w.owner !== ctx.signer && w.registrant !== ctx.signer)
+    .sort((a, b) => a.registeredIndex - b.registeredIndex)
+    .slice(0, MAX_LOOKALIKES);
 }
 
 function register(ctx: Context, p: RegisterPayload): Effects {
   const sha256 = toHex(p.sha256);
-  const sameContent = ctx.view.worksBySha(sha256).map((id) => existingWork(ctx.view, id, 'payload.sha256'));
-  const mine = sameContent.find((w) => w.registrant === ctx.signer || w.owner === ctx.signer);
-  if (mine) {
-    throw new CartularyError('conflict', `payload.sha256: this content is already registered by the same party as work ${mine.id}`, {
+  const holding = ctx.view.holding(sha256, ctx.signer);
+  if (holding && (holding.registered !== null || holding.owned > 0)) {
+    const named = holding.registered ? ` as work ${holding.registered}` : ' (it owns a registration of it)';
+    throw new CartularyError('conflict', `payload.sha256: this content is already registered by the same party${named}`, {
       field: 'payload.sha256',
-      info: { work: mine.id },
+      ...(holding.registered ? { info: { work: holding.registered } } : {}),
     });
   }
-  // A re-encode of another party's work is contested against it, just as an exact copy is.
-  const earlier = [...sameContent, ...lookalikes(ctx, p, new Set(sameContent.map((w) => w.id)))];
+  // A later registration of the same content by another party contests the earlier ones;
+  // the earliest stays the prior-existence claim. So does a re-encode (a lookalike).
+  const content = ctx.view.content(sha256);
+  const first = content ? existingWork(ctx.view, content.first, 'payload.sha256') : undefined;
+  const similar = lookalikes(ctx, p, sha256);
+  const earlier = [...(first ? [first] : []), ...similar];
   const frames = p.fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value;
   const work: WorkRecord = {
     id: ctx.id,
@@ -108,25 +119,34 @@ function register(ctx: Context, p: RegisterPayload): Effects {
     owner: ctx.signer,
     registrant: ctx.signer,
     registeredAt: ctx.time,
+    registeredIndex: ctx.index,
     owners: [{ party: ctx.signer, from: ctx.time }],
-    contestedBy: earlier.map((w) => w.id),
+    contest: earlier[0] ? { by: earlier[0].id, since: ctx.time } : null,
     status: earlier.length > 0 ? 'contested' : 'registered',
+    lookalikes: similar.map((w) => w.id),
     licenceCount: 0,
-    history: [ctx.index],
+    exclusives: 0,
+    entries: 1,
+    head: ctx.index,
   };
-  // A later registration of the same content by another party contests every earlier one;
-  // the earliest stays the prior-existence claim.
-  const contested = earlier.map((before) => ({
-    before,
-    after: { ...before, status: 'contested' as const, contestedBy: [...before.contestedBy, ctx.id] },
-  }));
+  // Only a work not yet contested is rewritten: each registration touches a bounded number
+  // of records, however many rivals its content already has.
+  const contested = earlier
+    .filter((w) => w.contest === null)
+    .map((before) => ({ before, after: { ...before, status: 'contested' as const, contest: { by: ctx.id, since: ctx.time } } }));
   return {
     workPrev: null,
     works: [...contested, { before: undefined, after: work }],
     licences: [],
-    sha: { sha256, works: [...sameContent.map((w) => w.id), ctx.id] },
+    content: { sha256, first: content?.first ?? ctx.id, count: (content?.count ?? 0) + 1 },
+    holdings: [{ sha256, party: ctx.signer, registered: ctx.id, owned: 1 }],
     ...(frames && frames.length > 0 ? { frames: { work: ctx.id, bytes: frames } } : {}),
   };
+}
+
+/** A party's holding of a content; none yet is an empty one (the store keeps no empty holdings). */
+function holdingOf(view: LedgerView, sha256: string, party: string): HoldingRecord {
+  return view.holding(sha256, party) ?? { sha256, party, registered: null, owned: 0 };
 }
 
 function transfer(ctx: Context, p: TransferPayload): Effects {
@@ -139,10 +159,16 @@ function transfer(ctx: Context, p: TransferPayload): Effects {
   }
   const to = toHex(p.to);
   if (to === work.owner) throw new CartularyError('conflict', 'payload.to: the work already belongs to that party', { field: 'payload.to' });
+  const from = holdingOf(ctx.view, work.sha256, work.owner);
+  const into = holdingOf(ctx.view, work.sha256, to);
   return {
-    workPrev: lastIndex(work),
+    workPrev: work.head,
     works: [{ before: work, after: { ...touch(work, ctx), owner: to, owners: [...work.owners, { party: to, from: ctx.time }] } }],
     licences: [],
+    holdings: [
+      { ...from, owned: from.owned - 1 },
+      { ...into, owned: into.owned + 1 },
+    ],
   };
 }
 
@@ -233,8 +259,8 @@ function license(ctx: Context, p: LicensePayload): Effects {
     }
   }
   return {
-    workPrev: lastIndex(work),
-    works: [{ before: work, after: { ...touch(work, ctx), licenceCount: work.licenceCount + 1 } }],
+    workPrev: work.head,
+    works: [{ before: work, after: { ...touch(work, ctx), licenceCount: work.licenceCount + 1, exclusives: work.exclusives + (licence.exclusive ? 1 : 0) } }],
     licences: [{ before: undefined, after: licence }],
     held: { work: work.id, licensee: licence.licensee, licences: [...ctx.view.licencesHeld(work.id, licence.licensee), licence.id] },
   };
@@ -275,8 +301,8 @@ function revoke(ctx: Context, p: RevokePayload): Effects {
   }
   const work = existingWork(ctx.view, licence.work, 'payload.license');
   return {
-    workPrev: lastIndex(work),
-    works: [{ before: work, after: touch(work, ctx) }],
+    workPrev: work.head,
+    works: [{ before: work, after: { ...touch(work, ctx), exclusives: work.exclusives - (licence.exclusive ? 1 : 0) } }],
     licences: [{ before: licence, after: { ...licence, revokedAt: ctx.time, revokedIndex: ctx.index } }],
   };
 }

@@ -4,7 +4,7 @@
  * on top of the store in the sequencer (reads fall through to the base).
  */
 import { decodeFrames, type FrameHash } from './fingerprint.js';
-import type { Effects, LedgerView, LicenceRecord, OverlapQuery, PartyRecord, WorkRecord } from './records.js';
+import type { ContentRecord, Effects, HoldingRecord, LedgerView, LicenceRecord, OverlapQuery, PartyRecord, WorkRecord } from './records.js';
 import { scopesOverlap } from './scope.js';
 import type { Use } from './statements.js';
 import { SimilarityIndex, type FrameHit } from './similarity.js';
@@ -12,7 +12,9 @@ import { SimilarityIndex, type FrameHit } from './similarity.js';
 export class MemoryState implements LedgerView {
   readonly works = new Map<string, WorkRecord>();
   readonly licences = new Map<string, LicenceRecord>();
-  readonly shas = new Map<string, string[]>();
+  readonly contents = new Map<string, ContentRecord>();
+  /** `${sha256}/${party}` → holding; an emptied holding stays as null so it hides the base's */
+  readonly holdings = new Map<string, HoldingRecord | null>();
   readonly parties = new Map<string, PartyRecord>();
   readonly fingerprints = new Map<string, Uint8Array>();
   /** `${work}/${licensee}` → the licences held, as the store keeps them */
@@ -29,8 +31,12 @@ export class MemoryState implements LedgerView {
   licence(id: string): LicenceRecord | undefined {
     return this.licences.get(id) ?? this.base?.licence(id);
   }
-  worksBySha(sha256: string): readonly string[] {
-    return this.shas.get(sha256) ?? this.base?.worksBySha(sha256) ?? [];
+  content(sha256: string): ContentRecord | undefined {
+    return this.contents.get(sha256) ?? this.base?.content(sha256);
+  }
+  holding(sha256: string, party: string): HoldingRecord | undefined {
+    const own = this.holdings.get(`${sha256}/${party}`);
+    return own === null ? undefined : (own ?? this.base?.holding(sha256, party));
   }
   party(party: string): PartyRecord | undefined {
     return this.parties.get(party) ?? this.base?.party(party);
@@ -65,7 +71,11 @@ export class MemoryState implements LedgerView {
       if (!before) (this.byWork.get(after.work) ?? this.byWork.set(after.work, []).get(after.work)!).push(after.id);
     }
     if (effects.held) this.held.set(`${effects.held.work}/${effects.held.licensee}`, effects.held.licences);
-    if (effects.sha) this.shas.set(effects.sha.sha256, effects.sha.works);
+    if (effects.content) this.contents.set(effects.content.sha256, effects.content);
+    for (const h of effects.holdings ?? []) this.holdings.set(`${h.sha256}/${h.party}`, isEmptyHolding(h) ? null : h);
     if (effects.party) this.parties.set(effects.party.party, effects.party);
   }
 }
+
+/** A holding with nothing in it is not kept: it reads as absent. */
+export const isEmptyHolding = (h: HoldingRecord): boolean => h.registered === null && h.owned === 0;

@@ -14,6 +14,7 @@ import type { Handlers } from './handlers.js';
 import { openApiDocument } from './openapi.js';
 import { toProblem } from './problem.js';
 import { ROUTES, type Route } from './routes.js';
+import { MAX_BATCH_STATEMENTS } from './schemas.js';
 
 export interface AppOptions {
   /** submissions per client per minute */
@@ -110,13 +111,18 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   app.use(requestLog(opts.logger));
   // Reads are public, so a verifier running in a browser can fetch proofs from anywhere.
   app.use(cors({ methods: ['GET', 'HEAD'] }));
-  const writeLimit = rateLimit({
-    windowMs: 60_000,
-    limit: opts.rateLimit,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (_req, res) => sendProblem(res, new CartularyError('rate-limited', `more than ${opts.rateLimit} submissions in a minute from this client; slow down`)),
-  });
+  const limiter = (limit: number, what: string) =>
+    rateLimit({
+      windowMs: 60_000,
+      limit,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      handler: (_req, res) => sendProblem(res, new CartularyError('rate-limited', `more than ${limit} ${what} in a minute from this client; slow down`)),
+    });
+  // A batch may carry MAX_BATCH_STATEMENTS submissions: batches are limited so that they
+  // bring no more statements a minute than single submissions may.
+  const singleLimit = limiter(opts.rateLimit, 'submissions');
+  const batchLimit = limiter(Math.max(1, Math.floor(opts.rateLimit / MAX_BATCH_STATEMENTS)), 'batches');
 
   // The explorer: a static page and its assets. Until it is built, `/` is a plain 404.
   app.get('/', (_req, res, next) => {
@@ -130,7 +136,7 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   });
 
   for (const route of ROUTES) {
-    app[route.method](route.path, ...(route.write ? [writeLimit] : []), ...bodyParsers(route), async (req: Request, res: Response, next: NextFunction) => {
+    app[route.method](route.path, ...(route.write === 'batch' ? [batchLimit] : route.write ? [singleLimit] : []), ...bodyParsers(route), async (req: Request, res: Response, next: NextFunction) => {
       try {
         const body = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : req.body;
         const reply = await route.run(handlers, { params: req.params as Record<string, string>, query: req.query, body });

@@ -11,7 +11,8 @@ import { consistencyPlan, hashRanges, inclusionPlan } from '../core/merkle.js';
 import { zodRefusal } from '../core/statements.js';
 import { EvidenceBuilder } from '../store/evidence.js';
 import type { Ledger } from '../store/ledger.js';
-import { checkBody, consistencyQuery, hex64, inclusionQuery, natString, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
+import { batchBody, checkBody, consistencyQuery, hex64, inclusionQuery, natString, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
+import { toProblem } from './problem.js';
 import { entryView, licenceView, licenceViews, workView } from './views.js';
 import { PREFIX } from '../store/layout.js';
 
@@ -68,6 +69,26 @@ export class Handlers {
     return ok(receipt, repeat ? 200 : 201);
   }
 
+  /**
+   * Each statement is submitted alone, all at once: the sequencer groups them into as few
+   * synced batches as it can, and a refusal (or an undecodable statement) takes only its
+   * own place in the answer.
+   */
+  async submitBatch(body: unknown): Promise<Reply> {
+    const { statements } = parse(batchBody, body, 'body');
+    const results = await Promise.all(
+      statements.map(async (text, i) => {
+        try {
+          const { receipt, repeat } = await this.sequencer.submit(fromBase64(text, `body.statements[${i}]`));
+          return { ...receipt, status: repeat ? 200 : 201 };
+        } catch (e) {
+          return toProblem(e);
+        }
+      }),
+    );
+    return ok({ results });
+  }
+
   entry(index: string): Reply {
     return ok(entryView(this.store, parse(natString, index, 'index')));
   }
@@ -99,10 +120,8 @@ export class Handlers {
   }
 
   async works(query: unknown): Promise<Reply> {
-    const { sha256 } = parse(worksQuery, query, 'query');
-    const now = this.clock();
-    const works = this.store.worksBySha(sha256).flatMap((id) => this.store.work(id) ?? []);
-    return ok(await Promise.all(works.map((w) => workView(this.store, w, now))));
+    const { sha256, ...page } = parse(worksQuery, query, 'query');
+    return ok((await this.store.registrationsOf(sha256, page)).flatMap((id) => this.store.work(id) ?? []));
   }
 
   private workRecord(id: string) {
@@ -122,6 +141,14 @@ export class Handlers {
     const licences = licenceViews(this.store, await this.store.licencesOf(work.id, { limit, ...(after === undefined ? {} : { after }) }), this.clock());
     const last = licences.at(-1);
     return ok({ work: work.id, licenceCount: work.licenceCount, licences, next: licences.length === limit && last ? last.index : null });
+  }
+
+  /** The entries about a work, a page at a time: `after` is the last index seen. */
+  async workHistory(id: string, query: unknown): Promise<Reply> {
+    const work = this.workRecord(id);
+    const { after, limit } = parse(pageQuery, query, 'query');
+    const history = await this.store.entriesOf(work.id, { limit, ...(after === undefined ? {} : { after }) });
+    return ok({ work: work.id, entries: work.entries, history, next: history.length === limit ? (history.at(-1) as number) : null });
   }
 
   async workEvidence(id: string): Promise<Reply> {

@@ -24,8 +24,8 @@ export interface Route {
   response: z.core.$ZodType | 'text';
   /** statuses this route answers besides 200 / 201 (every one as problem+json) */
   errors: number[];
-  /** a write, so rate-limited */
-  write?: boolean;
+  /** a write, so rate-limited: 'batch' carries up to MAX_BATCH_STATEMENTS submissions */
+  write?: boolean | 'batch';
   run(h: Handlers, input: RouteInput): Reply | Promise<Reply>;
 }
 
@@ -42,6 +42,11 @@ export const ROUTES: Route[] = [
     method: 'post', path: '/v1/statements', summary: 'Submit a signed statement; 201 with its receipt once durable, 200 with the first receipt for a repeat.',
     body: { cose: true, json: s.statementJsonBody }, response: s.receiptSchema, errors: [400, 401, 403, 404, 409, 413, 415, 429, 503], write: true,
     run: (h, i) => h.submit(i.body),
+  },
+  {
+    method: 'post', path: '/v1/statements/batch', summary: 'Submit up to 1,000 signed statements, each judged alone; answers once every accepted one is durable.',
+    body: { json: s.batchBody, jsonLimit: 48 * 1024 * 1024 }, response: s.batchResultSchema, errors: [400, 413, 415, 429, 503], write: 'batch',
+    run: (h, i) => h.submitBatch(i.body),
   },
   {
     method: 'get', path: '/v1/entries/:index', summary: 'One entry of the log by index.', params: { index: 'entry index' },
@@ -64,8 +69,8 @@ export const ROUTES: Route[] = [
     query: s.consistencyQuery, response: s.consistencySchema, errors: [400, 404], run: (h, i) => h.consistency(i.query),
   },
   {
-    method: 'get', path: '/v1/works', summary: 'Registrations of the content with this SHA-256, earliest first.',
-    query: s.worksQuery, response: s.workSchema.array(), errors: [400], run: (h, i) => h.works(i.query),
+    method: 'get', path: '/v1/works', summary: 'Registrations of the content with this SHA-256, earliest first, paged (`after`: a registration index).',
+    query: s.worksQuery, response: s.workSummarySchema.array(), errors: [400], run: (h, i) => h.works(i.query),
   },
   {
     method: 'get', path: '/v1/works/:id', summary: "A work: owner, status, licences and history.", params: { id: 'work id, hex' },
@@ -74,6 +79,10 @@ export const ROUTES: Route[] = [
   {
     method: 'get', path: '/v1/works/:id/licences', summary: "A work's licences in grant order, paged.", params: { id: 'work id, hex' },
     query: s.pageQuery, response: s.licencePageSchema, errors: [400, 404], run: (h, i) => h.workLicences(i.params.id as string, i.query),
+  },
+  {
+    method: 'get', path: '/v1/works/:id/history', summary: 'The indices of the entries about a work, in order, paged.', params: { id: 'work id, hex' },
+    query: s.pageQuery, response: s.historyPageSchema, errors: [400, 404], run: (h, i) => h.workHistory(i.params.id as string, i.query),
   },
   {
     method: 'get', path: '/v1/works/:id/evidence', summary: "Evidence bundle for the work's whole chain of title.", params: { id: 'work id, hex' },

@@ -18,13 +18,19 @@ export const natString = z
 
 export const statementJsonBody = z.strictObject({ statement: z.string().min(1).max(32 * 1024).describe('COSE_Sign1 bytes, base64') });
 
+/** The most statements one batch may carry (DESIGN §7). */
+export const MAX_BATCH_STATEMENTS = 1000;
+export const batchBody = z.strictObject({
+  statements: z.array(z.string().min(1).max(32 * 1024)).min(1).max(MAX_BATCH_STATEMENTS).describe('COSE_Sign1 statements, base64, each judged alone'),
+});
 export const inclusionQuery = z.strictObject({ index: natString, size: natString });
 export const consistencyQuery = z.strictObject({ from: natString, to: natString });
-export const worksQuery = z.strictObject({ sha256: hex64 });
-export const pageQuery = z.strictObject({
+const page = {
   after: natString.optional().describe('the ledger index of the last item already seen'),
   limit: natString.pipe(z.number().int().min(1).max(1000)).optional().default(100),
-});
+};
+export const pageQuery = z.strictObject(page);
+export const worksQuery = z.strictObject({ sha256: hex64, ...page });
 
 const base64 = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
 
@@ -111,13 +117,25 @@ export const workSchema = z
     registrant: hex64,
     registeredAt: z.number().int(),
     owners: z.array(z.object({ party: hex64, from: z.number().int() })).describe('who held title from when (ledger ms), oldest first'),
+    registeredIndex: z.number().int(),
     status: z.enum(['registered', 'contested']),
-    contestedBy: hexList,
+    contest: z.object({ by: hex64, since: z.number().int() }).nullable().describe('the first registration by another party that contested this one, and from when'),
+    contestedBy: hexList.describe('the other registrations of the same content (GET /v1/works?sha256= pages through all), then lookalike rivals; the first 100'),
+    lookalikes: hexList.describe('earlier works of other parties whose frames this registration matched'),
     licenceCount: z.number().int().describe('licences granted on the work in all'),
     licences: z.array(licenceSchema).describe('the first 100; GET /v1/works/{id}/licences pages through all'),
-    history: z.array(z.number().int()).describe('indices of every entry about the work, in order'),
+    entries: z.number().int().describe('entries about the work in all'),
+    head: z.number().int().describe('index of the latest entry about the work'),
+    history: z.array(z.number().int()).describe('indices of the first 100 entries about the work, in order; GET /v1/works/{id}/history pages through all'),
   })
   .meta({ id: 'Work' });
+
+/** A work as listed among the registrations of its content: the record, without its inline lists. */
+export const workSummarySchema = workSchema.omit({ contestedBy: true, licences: true, history: true }).meta({ id: 'WorkSummary' });
+
+export const historyPageSchema = z
+  .object({ work: hex64, entries: z.number().int(), history: z.array(z.number().int()), next: z.number().int().nullable().describe('pass as `after` for the next page; null at the end') })
+  .meta({ id: 'HistoryPage' });
 
 export const licencePageSchema = z
   .object({ work: hex64, licenceCount: z.number().int(), licences: z.array(licenceSchema), next: z.number().int().nullable().describe('pass as `after` for the next page; null at the end') })
@@ -159,6 +177,14 @@ export const checkResultSchema = z
 export const problemSchema = z
   .object({ type: z.string(), title: z.string(), status: z.number().int(), detail: z.string(), field: z.string().optional() })
   .meta({ id: 'Problem' });
+
+export const batchResultSchema = z
+  .object({
+    results: z
+      .array(z.union([receiptSchema.extend({ status: z.union([z.literal(201), z.literal(200)]).describe('201 appended, 200 a repeat: as POST /v1/statements would answer') }), problemSchema]))
+      .describe("one per statement, in order: its receipt, or the problem that refused it (each with the status the single route would answer)"),
+  })
+  .meta({ id: 'BatchResult' });
 
 export { bundleSchema };
 

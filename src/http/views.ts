@@ -31,7 +31,7 @@ export function licenceView(view: LedgerView, licence: LicenceRecord, now: numbe
   return { ...licence, standing: licenceStanding(view, licence, now) ?? 'standing' };
 }
 
-/** How many licences a work's view carries inline; the rest are paged at /v1/works/:id/licences. */
+/** How many items of each list a work's view carries inline; the rest are paged (/v1/works/:id/licences, …/history). */
 export const WORK_VIEW_LICENCES = 100;
 
 /** Licence views for ids, with their standing at `now`. */
@@ -42,7 +42,18 @@ export function licenceViews(store: LedgerStore, ids: readonly string[], now: nu
   });
 }
 
-/** A work with its first licences (its `licenceCount` says how many there are in all). */
+/**
+ * A work with the first page of each of its lists (licences, entries, rivals): the record
+ * says how many there are in all, and each list has a paged route.
+ */
 export async function workView(store: LedgerStore, work: WorkRecord, now: number) {
-  return { ...work, licences: licenceViews(store, await store.licencesOf(work.id, { limit: WORK_VIEW_LICENCES }), now) };
+  const limit = WORK_VIEW_LICENCES;
+  const [licences, history, sameContent, lookalikes] = await Promise.all([
+    store.licencesOf(work.id, { limit }),
+    store.entriesOf(work.id, { limit }),
+    store.registrationsOf(work.sha256, { limit: limit + 1 }),
+    store.rivalsOf(work.id, limit),
+  ]);
+  const contestedBy = [...sameContent.filter((id) => id !== work.id), ...lookalikes].slice(0, limit);
+  return { ...work, contestedBy, licences: licenceViews(store, licences, now), history };
 }

@@ -12,7 +12,7 @@
  * The replayed state is held in memory; an audit of a very large ledger needs memory in
  * proportion to its works and licences (the README says so).
  */
-import { equalBytes, readUintBE, toHex } from '../core/bytes.js';
+import { equalBytes, fromHex, readUintBE, toHex } from '../core/bytes.js';
 import { openCheckpoint, type VerifierKey } from '../core/checkpoint.js';
 import { parseStatement, verifyStatementAsync } from '../core/cose.js';
 import { CartularyError } from '../core/errors.js';
@@ -21,7 +21,7 @@ import { CompactRange, consistencyPlan, hashLeaf, hashRanges, verifyConsistency 
 import { applyStatement } from '../core/rules.js';
 import { MemoryState } from '../core/state.js';
 import { prefixRange, PREFIX } from './layout.js';
-import { effectOps, storeError, type LedgerStore } from './ledger-store.js';
+import { effectOps, entryKeys, storeError, type LedgerStore } from './ledger-store.js';
 
 export interface AuditFault {
   /** where: "leaf 12", "node 3/5", "checkpoint 40", "work <id>"… */
@@ -56,6 +56,8 @@ export async function auditLedger(
   const total = latest?.size ?? 0;
   const tree = CompactRange.fromStore(0, store.readNodes);
   const state = new MemoryState();
+  // One key per entry lists it under its work: collected as the replay goes (see entryKeys).
+  const listed = new Set<string>();
   const checkpoints = store.db.iterator(prefixRange(PREFIX.checkpoint));
   let nextCheckpoint = await checkpoints.next();
   let previous: { size: number; root: Uint8Array } | null = null;
@@ -97,9 +99,10 @@ export async function auditLedger(
     await checkCheckpoints(); // the empty tree's, signed when the ledger was created
     let expected = 0;
     const leaves = store.db.iterator(prefixRange(PREFIX.leaf));
-    for (;;) {
+    // Reads, parses and starts verifying one chunk; its signatures are checked on the thread
+    // pool while the chunk before it is replayed on this thread.
+    const readChunk = async () => {
       const chunk = await leaves.nextv(VERIFY_CHUNK);
-      if (chunk.length === 0) break;
       const parsed = chunk.map(([k, v]) => {
         const index = readUintBE(k, 1);
         const where = `leaf ${index}`;
@@ -113,7 +116,16 @@ export async function auditLedger(
           throw new Fault(where, (e as Error).message);
         }
       });
-      const signatures = await Promise.all(parsed.map((p) => verifyStatementAsync(p.statement).then(() => null, (e: Error) => e)));
+      return { parsed, signatures: Promise.all(parsed.map((p) => verifyStatementAsync(p.statement).then(() => null, (e: Error) => e))) };
+    };
+    let ahead = readChunk();
+    for (;;) {
+      const { parsed, signatures: verifying } = await ahead;
+      if (parsed.length === 0) break;
+      ahead = readChunk();
+      // A fault in this chunk ends the audit before the next one is awaited.
+      ahead.catch(() => undefined);
+      const signatures = await verifying;
       for (const [i, { index, bytes, leaf, statement }] of parsed.entries()) {
         const where = `leaf ${index}`;
         if (signatures[i]) throw new Fault(where, (signatures[i] as Error).message);
@@ -131,6 +143,7 @@ export async function auditLedger(
         }
         if (effects.workPrev !== leaf.workPrev) throw new Fault(where, `workPrev ${leaf.workPrev} should be ${effects.workPrev}`);
         state.apply(effects);
+        for (const k of entryKeys(effects)) listed.add(toHex(k));
         const leafHash = hashLeaf(bytes);
         for (const { id, hash } of tree.append(leafHash)) {
           let stored: Uint8Array[];
@@ -150,7 +163,7 @@ export async function auditLedger(
     await leaves.close();
     if (tree.size !== total) throw new Fault(`leaf ${tree.size}`, `the latest checkpoint has size ${total} but the log has ${tree.size} leaves`);
     if (nextCheckpoint) throw new Fault(`checkpoint ${readUintBE(nextCheckpoint[0], 1)}`, 'no leaves lead to this checkpoint');
-    await compareState(store, state, tree.size);
+    await compareState(store, state, listed, tree.size);
     return { ok: true, size: tree.size, checkpoints: checkpointCount };
   } catch (e) {
     if (e instanceof Fault) return { ok: false, size: total, checkpoints: checkpointCount, fault: { where: e.where, detail: e.message } };
@@ -161,7 +174,7 @@ export async function auditLedger(
 }
 
 /** The stored derived state must be exactly what the replay derives, key for key. */
-async function compareState(store: LedgerStore, state: MemoryState, size: number): Promise<void> {
+async function compareState(store: LedgerStore, state: MemoryState, listed: ReadonlySet<string>, size: number): Promise<void> {
   // The replayed state, written out as the sequencer would have written it from scratch.
   const ops = [
     ...effectOps({
@@ -169,7 +182,8 @@ async function compareState(store: LedgerStore, state: MemoryState, size: number
       works: [...state.works.values()].map((after) => ({ before: undefined, after })),
       licences: [...state.licences.values()].map((after) => ({ before: undefined, after })),
     }),
-    ...[...state.shas].flatMap(([sha256, works]) => effectOps({ workPrev: null, works: [], licences: [], sha: { sha256, works } })),
+    ...[...state.contents.values()].flatMap((content) => effectOps({ workPrev: null, works: [], licences: [], content })),
+    ...effectOps({ workPrev: null, works: [], licences: [], holdings: [...state.holdings.values()].flatMap((h) => h ?? []) }),
     ...[...state.parties.values()].flatMap((party) => effectOps({ workPrev: null, works: [], licences: [], party })),
     ...[...state.fingerprints].flatMap(([work, bytes]) => effectOps({ workPrev: null, works: [], licences: [], frames: { work, bytes } })),
     ...[...state.held].flatMap(([pair, licences]) => {
@@ -179,11 +193,16 @@ async function compareState(store: LedgerStore, state: MemoryState, size: number
   ];
   const expected = new Map<string, { key: Uint8Array; value: Uint8Array }>();
   for (const op of ops) if (op.type === 'put') expected.set(toHex(op.key), op);
+  for (const k of listed) expected.set(k, { key: fromHex(k, 'key'), value: new Uint8Array(0) });
 
   const names: Record<string, string> = {
     W: 'work',
     X: 'licence',
     S: 'content',
+    R: 'registration of content',
+    D: 'holding of content',
+    Y: 'entry list of work',
+    V: 'lookalike rivals of work',
     P: 'party',
     O: 'owned',
     G: 'held',
@@ -193,7 +212,7 @@ async function compareState(store: LedgerStore, state: MemoryState, size: number
     E: 'exclusivity index of work',
   };
   const describe = (k: Uint8Array) => `${names[String.fromCharCode(k[0] as number)] ?? 'record'} ${toHex(k.subarray(1, 33))}`;
-  const derived = [PREFIX.work, PREFIX.licence, PREFIX.sha, PREFIX.party, PREFIX.owned, PREFIX.held, PREFIX.frames, PREFIX.workLicence, PREFIX.heldOnWork, PREFIX.cell];
+  const derived = [PREFIX.work, PREFIX.licence, PREFIX.sha, PREFIX.registration, PREFIX.holding, PREFIX.workEntry, PREFIX.rival, PREFIX.party, PREFIX.owned, PREFIX.held, PREFIX.frames, PREFIX.workLicence, PREFIX.heldOnWork, PREFIX.cell];
   for (const prefix of derived) {
     for await (const [k, v] of store.db.iterator(prefixRange(prefix))) {
       const want = expected.get(toHex(k));

@@ -24,25 +24,19 @@ export class EvidenceBuilder {
     private readonly origin: string,
   ) {}
 
-  /** Every entry of the work's chain and every registration of the same content. */
+  /** Every entry of the work's chain, and the registrations its contest and lookalikes cite. */
   async forWork(workId: string): Promise<EvidenceBundle> {
     const work = this.store.work(workId);
     if (!work) throw new CartularyError('not-found', `work ${workId} is not in the ledger`);
-    // Every registration that contests this one (same content or a lookalike), so the
-    // offline replay reaches the same status.
-    const rivals = [...new Set([...this.worksOf(work.sha256).map((w) => w.id), ...work.contestedBy])]
-      .filter((id) => id !== work.id)
-      .flatMap((id) => this.store.work(id) ?? []);
-    const indices = [...work.history, ...rivals.map((w) => w.history[0] as number)];
-    return this.bundle({ work: work.id }, indices, this.claims([work], await this.licencesOf([work])));
+    return this.bundle({ work: work.id }, await this.chainOf([work]), this.claims([work], await this.licencesOf([work])));
   }
 
-  /** The verdict with the chains of every work registered with that content. */
+  /** The verdict with the chain of the content's earliest registration. */
   async forCheck(query: CheckQuery): Promise<{ result: CheckResult; bundle: EvidenceBundle | null }> {
     const result = checkUse(this.store, query);
     if (result.works.length === 0) return { result, bundle: null };
     const claims = { ...this.claims(result.works, await this.licencesOf(result.works)), verdict: result.verdict, licence: result.licence?.id ?? null };
-    return { result, bundle: this.bundle({ check: query }, result.works.flatMap((w) => w.history), claims) };
+    return { result, bundle: this.bundle({ check: query }, await this.chainOf(result.works), claims) };
   }
 
   /** One entry: that it was in the ledger at its time (prior existence). */
@@ -51,8 +45,23 @@ export class EvidenceBuilder {
     return this.bundle({ entry: index }, [index], { works: [], licences: [] });
   }
 
-  private worksOf(sha256: string): WorkRecord[] {
-    return this.store.worksBySha(sha256).flatMap((id) => this.store.work(id) ?? []);
+  /**
+   * The entries a replay needs to reach each work's state: its whole chain (DESIGN §8: no
+   * entry can be left out of the middle), the registration of the work that first contested
+   * it and of every lookalike it contested, so the replay raises the same contest. A content
+   * with many rivals adds one registration, not all of them.
+   */
+  private async chainOf(works: WorkRecord[]): Promise<number[]> {
+    const indices: number[] = [];
+    for (const w of works) {
+      for (let page: number[], after = -1; (page = await this.store.entriesOf(w.id, { limit: 1000, after })).length > 0; after = page.at(-1) as number) indices.push(...page);
+      for (const id of [...(w.contest ? [w.contest.by] : []), ...w.lookalikes]) {
+        const rival = this.store.work(id);
+        if (!rival) throw new CartularyError('corrupt', `work ${id}, cited by work ${w.id}, is missing from the store`);
+        indices.push(rival.registeredIndex);
+      }
+    }
+    return indices;
   }
 
   /** Every licence of the works: a chain of title cites them all (its entries are in the bundle anyway). */
@@ -73,7 +82,7 @@ export class EvidenceBuilder {
 
   private claims(works: WorkRecord[], licences: LicenceRecord[]): BundleClaims {
     return {
-      works: works.map((w) => ({ id: w.id, sha256: w.sha256, owner: w.owner, status: w.status, contestedBy: w.contestedBy, head: w.history.at(-1) as number })),
+      works: works.map((w) => ({ id: w.id, sha256: w.sha256, owner: w.owner, status: w.status, contest: w.contest, head: w.head })),
       licences: licences.map((l) => ({ id: l.id, work: l.work, grantor: l.grantor, licensee: l.licensee, revoked: l.revokedAt !== null })),
     };
   }

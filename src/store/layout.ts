@@ -7,10 +7,14 @@
  *   I id               → index, for statement id → entry  (GET /v1/statements/:id)
  *   H signed hash      → index, SHA-256 of Sig_structure → entry (repeats: DESIGN §3)
  *   C size             → signed checkpoint note            (every one ever signed)
- *   W work             → WorkRecord (CBOR)                 ┐
- *   X licence          → LicenceRecord (CBOR)              │ derived state,
- *   S sha256           → [work ids] earliest first (CBOR)  │ written in the same
- *   P party            → PartyRecord (CBOR)                │ batch as the leaves
+ *   W work             → WorkRecord (JSON)                 ┐
+ *   X licence          → LicenceRecord (JSON)              │ derived state,
+ *   S sha256           → ContentRecord: first work, count  │ written in the same
+ *   R sha256 index     → work id: registrations of content │
+ *   D sha256 party     → HoldingRecord                     │
+ *   Y work index       → '': the entries about a work      │
+ *   V work rival       → '': lookalike rivals, both ways   │
+ *   P party            → PartyRecord (JSON)                │ batch as the leaves
  *   O party work       → ''  works a party owns            │
  *   G party licence    → ''  licences a party holds        │
  *   F work             → fingerprint frames as signed      │ (rebuilt into memory at open)
@@ -35,6 +39,10 @@ export const PREFIX = {
   work: P('W'),
   licence: P('X'),
   sha: P('S'),
+  registration: P('R'),
+  holding: P('D'),
+  workEntry: P('Y'),
+  rival: P('V'),
   party: P('P'),
   owned: P('O'),
   held: P('G'),
@@ -54,6 +62,10 @@ export const key = {
   work: (work: string) => concatBytes(PREFIX.work, id32(work)),
   licence: (licence: string) => concatBytes(PREFIX.licence, id32(licence)),
   sha: (sha256: string) => concatBytes(PREFIX.sha, id32(sha256)),
+  registration: (sha256: string, index: number) => concatBytes(PREFIX.registration, id32(sha256), u64(index)),
+  holding: (sha256: string, party: string) => concatBytes(PREFIX.holding, id32(sha256), id32(party)),
+  workEntry: (work: string, index: number) => concatBytes(PREFIX.workEntry, id32(work), u64(index)),
+  rival: (work: string, rival: string) => concatBytes(PREFIX.rival, id32(work), id32(rival)),
   party: (party: string) => concatBytes(PREFIX.party, id32(party)),
   owned: (party: string, work: string) => concatBytes(PREFIX.owned, id32(party), id32(work)),
   held: (party: string, licence: string) => concatBytes(PREFIX.held, id32(party), id32(licence)),

@@ -10,14 +10,23 @@
  *   code need them (`getSync`, measured far faster than awaited single gets).
  */
 import { ClassicLevel } from 'classic-level';
-import { fromHex, toHex, readUintBE } from '../core/bytes.js';
+import { concatBytes, fromHex, toHex, readUintBE, uintBE } from '../core/bytes.js';
 import type { FrameHash } from '../core/fingerprint.js';
 import type { NodeId, NodeReader } from '../core/merkle.js';
 import { SimilarityIndex, type FrameHit } from '../core/similarity.js';
-import type { Effects, LedgerView, LicenceRecord, OverlapQuery, PartyRecord, WorkRecord } from '../core/records.js';
+import type { ContentRecord, Effects, HoldingRecord, LedgerView, LicenceRecord, OverlapQuery, PartyRecord, WorkRecord } from '../core/records.js';
+import { isEmptyHolding } from '../core/state.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
 import { CartularyError } from '../core/errors.js';
 import { key, prefixRange, PREFIX } from './layout.js';
+
+/** Where a listing starts (`after`, an index) and how many it returns. */
+export interface Page {
+  after?: number;
+  limit?: number;
+}
+
+const id32 = (hex: string) => fromHex(hex, 'id', 32);
 
 export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
@@ -120,8 +129,11 @@ export class LedgerStore implements LedgerView {
   licence(id: string): LicenceRecord | undefined {
     return this.record(key.licence(id));
   }
-  worksBySha(sha256: string): readonly string[] {
-    return this.record<string[]>(key.sha(sha256)) ?? [];
+  content(sha256: string): ContentRecord | undefined {
+    return this.record(key.sha(sha256));
+  }
+  holding(sha256: string, party: string): HoldingRecord | undefined {
+    return this.record(key.holding(sha256, party));
   }
   party(party: string): PartyRecord | undefined {
     return this.record(key.party(party));
@@ -149,6 +161,13 @@ export class LedgerStore implements LedgerView {
     await Promise.all(
       queries.map(async (q) => {
         const ids = new Set<string>();
+        // A work not yet stored, or with no licence, has nothing to meet; most works have no
+        // exclusive licence, and then neither has a non-exclusive one.
+        const work = this.work(q.work);
+        if (!work || work.licenceCount === 0 || (q.exclusiveOnly && work.exclusives === 0)) {
+          answers.set(overlapKey(q), []);
+          return;
+        }
         try {
           for (const range of queryRanges(q)) {
             for (const value of await this.db.values(range).all()) {
@@ -166,7 +185,8 @@ export class LedgerStore implements LedgerView {
     return {
       work: (id) => store.work(id),
       licence: (id) => store.licence(id),
-      worksBySha: (sha) => store.worksBySha(sha),
+      content: (sha) => store.content(sha),
+      holding: (sha, party) => store.holding(sha, party),
       party: (p) => store.party(p),
       frameHits: (frames) => store.frameHits(frames),
       licencesHeld: (work, licensee) => store.licencesHeld(work, licensee),
@@ -179,11 +199,34 @@ export class LedgerStore implements LedgerView {
   }
 
   /** A work's licence ids in grant order, a page at a time (after the ledger index `after`). */
-  async licencesOf(work: string, { limit = 100, after = -1 }: { limit?: number; after?: number } = {}): Promise<string[]> {
-    const range = prefixRange(PREFIX.workLicence, key.work(work).subarray(1));
+  licencesOf(work: string, page: Page = {}): Promise<string[]> {
+    return this.indexed(PREFIX.workLicence, id32(work), page, (_, v) => toHex(v));
+  }
+
+  /** The indices of the entries about a work, in order, a page at a time. */
+  entriesOf(work: string, page: Page = {}): Promise<number[]> {
+    return this.indexed(PREFIX.workEntry, id32(work), page, (k) => readUintBE(k, 33));
+  }
+
+  /** The works registered with a content, earliest first, a page at a time (`after`: a registration index). */
+  registrationsOf(sha256: string, page: Page = {}): Promise<string[]> {
+    return this.indexed(PREFIX.registration, id32(sha256), page, (_, v) => toHex(v));
+  }
+
+  /** Works of other parties that a work's fingerprints contest, or that contest it (lookalikes), in id order. */
+  async rivalsOf(work: string, limit = 100): Promise<string[]> {
     try {
-      const values = await this.db.values({ gte: key.workLicence(work, after + 1), lt: range.lt, limit }).all();
-      return values.map((v) => toHex(v));
+      return (await this.db.keys({ ...prefixRange(PREFIX.rival, id32(work)), limit }).all()).map((k) => toHex(k.subarray(33)));
+    } catch (e) {
+      throw storeError(e);
+    }
+  }
+
+  /** A page of an index keyed `prefix ‖ owner(32) ‖ index(8)`, from index `after + 1`. */
+  private async indexed<T>(prefix: Uint8Array, owner: Uint8Array, { limit = 100, after = -1 }: Page, read: (k: Uint8Array, v: Uint8Array) => T): Promise<T[]> {
+    try {
+      const found = await this.db.iterator({ gte: concatBytes(prefix, owner, uintBE(after + 1, 8)), lt: prefixRange(prefix, owner).lt, limit }).all();
+      return found.map(([k, v]) => read(k, v));
     } catch (e) {
       throw storeError(e);
     }
@@ -282,7 +325,12 @@ export function effectOps(effects: Effects): BatchOp[] {
       if (before) ops.push({ type: 'del', key: key.owned(before.owner, after.id) });
       ops.push(put(key.owned(after.owner, after.id), EMPTY));
     }
+    if (!before) {
+      ops.push(put(key.registration(after.sha256, after.registeredIndex), id32(after.id)));
+      for (const rival of after.lookalikes) ops.push(put(key.rival(after.id, rival), EMPTY), put(key.rival(rival, after.id), EMPTY));
+    }
   }
+  for (const k of entryKeys(effects)) ops.push(put(k, EMPTY));
   for (const { before, after } of effects.licences) {
     ops.push(put(key.licence(after.id), encodeRecord(after)));
     if (!before) {
@@ -295,8 +343,19 @@ export function effectOps(effects: Effects): BatchOp[] {
     if (!standing && before && before.revokedAt === null) for (const e of licenceEntries(after)) ops.push({ type: 'del', key: e.key });
   }
   if (effects.held) ops.push(put(key.heldOnWork(effects.held.work, effects.held.licensee), encodeRecord(effects.held.licences)));
-  if (effects.sha) ops.push(put(key.sha(effects.sha.sha256), encodeRecord(effects.sha.works)));
+  if (effects.content) ops.push(put(key.sha(effects.content.sha256), encodeRecord(effects.content)));
+  for (const h of effects.holdings ?? []) {
+    ops.push(isEmptyHolding(h) ? { type: 'del', key: key.holding(h.sha256, h.party) } : put(key.holding(h.sha256, h.party), encodeRecord(h)));
+  }
   if (effects.party) ops.push(put(key.party(effects.party.party), encodeRecord(effects.party)));
   if (effects.frames) ops.push(put(key.frames(effects.frames.work), effects.frames.bytes));
   return ops;
+}
+
+/**
+ * The keys that list an entry under each work it is about: one per entry, so they cannot be
+ * rebuilt from the final records (audit collects them while it replays).
+ */
+export function entryKeys(effects: Effects): Uint8Array[] {
+  return effects.works.filter(({ before, after }) => before?.head !== after.head).map(({ after }) => key.workEntry(after.id, after.head));
 }

@@ -37,7 +37,7 @@ export const bundleSchema = z.strictObject({
     .check(z.minLength(1), z.maxLength(100_000)),
   claims: z.strictObject({
     works: z.array(
-      z.strictObject({ id: hex32, sha256: hex32, owner: hex32, status: z.enum(['registered', 'contested']), contestedBy: z.array(hex32), head: nat }),
+      z.strictObject({ id: hex32, sha256: hex32, owner: hex32, status: z.enum(['registered', 'contested']), contest: z.nullable(z.strictObject({ by: hex32, since: nat })), head: nat }),
     ),
     licences: z.array(z.strictObject({ id: hex32, work: hex32, grantor: hex32, licensee: hex32, revoked: z.boolean() })),
     verdict: z.optional(z.enum(['unregistered', 'owner', 'licensed', 'unlicensed', 'contested'])),

@@ -114,7 +114,7 @@ export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: V
 
     // An omitted later entry is the fault to name, before the claims trip over its effects.
     for (const c of bundle.claims.works) {
-      const last = state.work(c.id)?.history.at(-1);
+      const last = state.work(c.id)?.head;
       if (last !== c.head) {
         throw new Failed('incomplete', `the ledger attests that the latest entry of work ${c.id} at tree size ${checkpoint.size} is #${c.head}; the bundle's chain of it ends at #${last}: later entries are left out`);
       }
@@ -220,7 +220,7 @@ function checkClaims(claims: BundleClaims, state: MemoryState, verdict: string |
     for (const field of ['sha256', 'owner', 'status'] as const) {
       if (w[field] !== c[field]) throw mismatch(`work ${c.id}: claimed ${field} ${c[field]}, the entries give ${w[field]}`);
     }
-    if (w.contestedBy.join() !== c.contestedBy.join()) throw mismatch(`work ${c.id}: claimed contestedBy differs from the entries`);
+    if (JSON.stringify(w.contest) !== JSON.stringify(c.contest)) throw mismatch(`work ${c.id}: the claimed contest differs from the entries`);
   }
   for (const c of claims.licences) {
     const l = state.licence(c.id);

@@ -75,7 +75,7 @@ function showWork(work: WorkRecord & { licences: Array<LicenceRecord & { standin
   fact(facts, 'Registrant', `${name(work.registrant)} — ${work.registrant}`, 'id');
   fact(facts, 'Owner', `${name(work.owner)} — ${work.owner}`, 'id');
   fact(facts, 'Registered', utc(work.registeredAt));
-  fact(facts, 'Status', work.status === 'contested' ? `contested by ${work.contestedBy.map(shortId).join(', ')}` : work.status);
+  fact(facts, 'Status', work.contest ? `${work.status}: since ${utc(work.contest.since)}, by the registration ${shortId(work.contest.by)}` : work.status);
 
   byId('timeline').replaceChildren(
     ...timeline(o.bundle).map((e) => {
