@@ -101,6 +101,8 @@ describe('the explorer', () => {
     expect(timeline[1]).toMatch(/licensed by Alice Films \(.+\) to Bob Clips \(.+\): clip,stream in FR,BE/);
     expect(timeline[2]).toMatch(/transferred by Alice Films .* to Bob Clips/);
     expect(await page.textContent('#work-facts')).toContain(`Bob Clips (${bob.id.slice(0, 12)}…) — ${bob.id}`);
+    expect(await page.textContent('#licence-count')).toBe('1 licence.');
+    expect(await page.locator('#licences tbody td').allTextContents()).toEqual([`Bob Clips (${bob.id.slice(0, 12)}…)`, 'clip, stream', 'FR, BE', expect.stringMatching(/ UTC → open$/), 'standing']);
     const passed = await checks();
     expect(passed.every((c) => c.startsWith('✓ '))).toBe(true);
     expect(passed).toContain('✓ the file is the registered content');

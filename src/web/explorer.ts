@@ -37,6 +37,9 @@ async function getJson<T>(path: string): Promise<T> {
 const status = (text: string) => (byId('status').textContent = text);
 const utc = (ms: number | null) => (ms === null ? 'open' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
 
+/** A work as GET /v1/works/:id serves it: its first licences inline, with their standing now. */
+type WorkView = WorkRecord & { licences: Array<LicenceRecord & { standing: string }> };
+
 interface Opened {
   id: string;
   bundle: EvidenceBundle;
@@ -65,7 +68,7 @@ function fact(dl: HTMLElement, term: string, value: string, cls = ''): void {
   dl.append(el('dt', term), el('dd', value, cls ? { class: cls } : {}));
 }
 
-function showWork(work: WorkRecord & { licences: Array<LicenceRecord & { standing: string }>; licenceCount?: number }, o: Opened): void {
+function showWork(work: WorkView, o: Opened): void {
   const name = nameOf(o.names);
   byId('work-title').textContent = work.title;
   const facts = byId('work-facts');
@@ -83,6 +86,8 @@ function showWork(work: WorkRecord & { licences: Array<LicenceRecord & { standin
       return el('li', undefined, {}, el('time', `#${e.index} · ${utc(e.time)}`, { datetime: new Date(e.time).toISOString() }), document.createTextNode(describeEntry(e, name) + rival));
     }),
   );
+  byId('licence-count').textContent =
+    work.licenceCount > work.licences.length ? `The first ${work.licences.length} of ${work.licenceCount} licences:` : `${work.licenceCount} licence${work.licenceCount === 1 ? '' : 's'}.`;
   byId('licences').querySelector('tbody')!.replaceChildren(
     ...work.licences.map((l) =>
       el('tr', undefined, {}, el('td', name(l.licensee)), el('td', `${l.uses.join(', ')}${l.exclusive ? ' (exclusive)' : ''}`), el('td', l.territories.join(', ')), el('td', `${utc(l.validFrom)} → ${utc(l.validUntil)}`), el('td', l.standing)),
@@ -105,7 +110,7 @@ async function openWork(id: string, fileSha256?: Uint8Array): Promise<void> {
   clearWork();
   status(`Loading work ${shortId(id)}…`);
   const [work, bundle] = await Promise.all([
-    getJson<WorkRecord & { licences: Array<LicenceRecord & { standing: string }> }>(`/v1/works/${id}`),
+    getJson<WorkView>(`/v1/works/${id}`),
     getJson<EvidenceBundle>(`/v1/works/${id}/evidence`),
   ]);
   const names = await profileNames(partiesOf(timeline(bundle)), getJson);
