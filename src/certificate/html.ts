@@ -12,7 +12,7 @@ import { sha256 } from '../core/crypto.js';
 import { licenceStanding } from '../core/rules.js';
 import { MemoryState } from '../core/state.js';
 import type { EvidenceBundle } from '../verify/bundle.js';
-import { describeEntry, shortId, timeline } from '../verify/timeline.js';
+import { describeEntry, segmentText, shortId, timeline } from '../verify/timeline.js';
 import type { VerifyResult } from '../verify/verify-bundle.js';
 
 export interface CertificateInput {
@@ -28,6 +28,22 @@ export interface CertificateInput {
   source: string;
   /** when the certificate was made, ms */
   generatedAt: number;
+  /** when it comes from a pre-publish check: what was asked and found */
+  check?: CheckSection;
+}
+
+export interface CheckSection {
+  uploader: string;
+  use: string;
+  territory: string;
+  /** the instant the check judged, ms */
+  at: number;
+  verdict: string;
+  /**
+   * The segments matched by fingerprints, as the ledger answered (the bundle proves the
+   * work's chain of title, not the match); empty for an exact match of the content.
+   */
+  segments: ReadonlyArray<{ upload: [number, number]; work: [number, number]; frames: number; distance: number; strength: string }>;
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -48,6 +64,24 @@ const STYLE = `
   pre { white-space: pre-wrap; background: #f7f7f7; border: 1px solid #ddd; padding: .5rem; }
   .ok { color: #0a6b2d; } .fail { color: #b00020; font-weight: bold; } .verdict { font-size: 12pt; }
 `;
+
+function checkSection(k: CheckSection, names: ReadonlyMap<string, string>): string {
+  const matched = k.segments.length
+    ? `<p>The upload contains parts of this work, matched by perceptual fingerprints (as the ledger answered the check; recompute them from the upload to confirm):</p>
+<table>
+<tr><th>Where</th><th>Frames</th><th>Mean distance</th><th>Strength</th></tr>
+${k.segments.map((g) => `<tr><td>${esc(segmentText(g))}</td><td>${esc(g.frames)}</td><td>${esc(g.distance)} bits</td><td>${esc(g.strength)}</td></tr>`).join('\n')}
+</table>`
+    : '<p>The upload is the registered content itself: its SHA-256 matched exactly.</p>';
+  return `<h2>The pre-publish check</h2>
+<table class="kv">
+<tr><th>Uploader</th><td>${party(names, k.uploader)}</td></tr>
+<tr><th>Use, territory</th><td>${esc(k.use)} in ${esc(k.territory)}</td></tr>
+<tr><th>As of</th><td>${esc(utc(k.at))}</td></tr>
+<tr><th>Verdict</th><td><strong>${esc(k.verdict)}</strong></td></tr>
+</table>
+${matched}`;
+}
 
 function party(names: ReadonlyMap<string, string>, id: string): string {
   const name = names.get(id);
@@ -110,6 +144,7 @@ ${result.failure ? `<li class="fail">✗ ${esc(result.failure.code)}: ${esc(resu
 <p class="lede">${esc(title)} — what the Cartulary ledger holds about this work, and the proofs to check it without trusting the ledger. Made ${esc(utc(c.generatedAt))}.</p>
 <h2>The work</h2>
 ${workTable}
+${c.check ? checkSection(c.check, names) : ''}
 <h2>Chain of title</h2>
 ${chain}
 <h2>Licences</h2>

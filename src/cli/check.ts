@@ -11,6 +11,8 @@ import { client, dateArg, partyArg, serverOption } from './client.js';
 import { str, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
 import { ledgerKeyArg } from './ledger-key.js';
+import { segmentText } from '../verify/timeline.js';
+import { certificateFile, certifyCheck } from './certificate.js';
 
 const EXIT_FOR: Record<Verdict, number> = { owner: 0, licensed: 0, unlicensed: 1, contested: 1, unregistered: 2 };
 
@@ -32,15 +34,10 @@ interface CheckAnswer {
   }>;
 }
 
-const clock = (ms: number) => {
-  const s = Math.round(ms / 1000);
-  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-};
-
 export const check: Command = {
   name: 'check',
   summary: 'pre-publish check: may UPLOADER use this content this way, here, now? (exit 0 yes, 1 no, 2 unregistered)',
-  usage: 'cartulary check FILE|SHA256 --uploader PARTY [--use U] --territory T [--at DATE] [--ledger-key VKEY] [--no-fingerprint] [--json] [--server URL]',
+  usage: 'cartulary check FILE|SHA256 --uploader PARTY [--use U] --territory T [--at DATE] [--ledger-key VKEY] [--no-fingerprint] [--certificate FILE.html|.pdf] [--json] [--server URL]',
   example: 'cartulary check upload.mp4 --uploader bob --use clip --territory FR --ledger-key "$(cat ledger.vkey)"',
   options: {
     ...serverOption,
@@ -52,9 +49,11 @@ export const check: Command = {
     'media-type': { type: 'string' },
     'no-fingerprint': { type: 'boolean' },
     json: { type: 'boolean' },
+    certificate: { type: 'string' },
   },
   async run(v, [target], io) {
     if (!target) throw new CartularyError('invalid', 'FILE or SHA256 is required');
+    const certificate = v.certificate === undefined ? undefined : certificateFile(str(v.certificate), '--certificate');
     const isFile = await stat(target).then((s) => s.isFile(), () => false);
     const sha256 = isFile || !/^[0-9a-f]{64}$/.test(target) ? toHex((await hashFile(target, io)).sha256) : target;
     const at = dateArg(str(v.at), '--at');
@@ -87,10 +86,11 @@ export const check: Command = {
     else {
       io.out(describe(answer, str(v.use) ?? answer.matches[0]?.use ?? 'publish', query.territory ?? '') + verified);
       for (const m of answer.matches) {
-        const where = m.segments.map((s) => `upload ${clock(s.upload[0])}–${clock(s.upload[1])} ↔ work ${clock(s.work[0])}–${clock(s.work[1])} (${s.frames} frames, ${s.distance} bits, ${s.strength})`).join('; ');
+        const where = m.segments.map((s) => `${segmentText(s)} (${s.frames} frames, ${s.distance} bits, ${s.strength})`).join('; ');
         io.out(`  ${m.strength === 'match' ? 'contains' : 'may contain (review)'} "${m.work.title}" (work ${m.work.id.slice(0, 12)}…, owner ${m.work.owner.slice(0, 12)}…): ${where}; as ${m.use}: ${m.verdict}`);
       }
     }
+    if (certificate && answer.verdict !== 'unregistered') io.out(await certifyCheck(answer, { ...query, territory: query.territory ?? '' }, certificate, v, io));
     return EXIT_FOR[answer.verdict];
   },
 };

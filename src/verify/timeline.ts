@@ -51,6 +51,16 @@ export const shortId = (hex: unknown): string => (typeof hex === 'string' ? `${h
 const day = (ms: unknown) => (typeof ms === 'number' ? new Date(ms).toISOString().slice(0, 10) : 'open');
 const list = (v: unknown) => (Array.isArray(v) ? v.join(',') : '');
 
+/** A time in a video, mm:ss. */
+export const mediaClock = (ms: number): string => {
+  const s = Math.round(ms / 1000);
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+};
+
+/** Where a matched segment lies: "upload 00:00–00:08 ↔ work 00:12–00:20". */
+export const segmentText = (s: { upload: readonly [number, number]; work: readonly [number, number] }): string =>
+  `upload ${mediaClock(s.upload[0])}–${mediaClock(s.upload[1])} ↔ work ${mediaClock(s.work[0])}–${mediaClock(s.work[1])}`;
+
 /** One line saying what the entry did, with parties named by `name`. */
 export function describeEntry(e: TimelineEntry, name: PartyName = shortId): string {
   const p = e.payload;
