@@ -6,6 +6,7 @@
  */
 import { certificateHtml } from '../certificate/html.js';
 import { toHex } from '../core/bytes.js';
+import { hashBlob } from './hash-blob.js';
 import type { LicenceRecord, WorkRecord } from '../core/records.js';
 import type { EvidenceBundle } from '../verify/bundle.js';
 import { describeEntry, partiesOf, profileNames, shortId, timeline } from '../verify/timeline.js';
@@ -172,7 +173,7 @@ function workButton(id: string, label: string): HTMLElement {
 
 async function lookUpFile(file: File): Promise<void> {
   status(`Hashing ${file.name} here (${file.size} bytes); it is not uploaded…`);
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()));
+  const digest = await hashBlob(file, (done, total) => status(`Hashing ${file.name} here: ${Math.floor((done / total) * 100)} %; it is not uploaded…`));
   const sha = toHex(digest);
   const works = await getJson<WorkRecord[]>(`/v1/works?sha256=${sha}`);
   const results = byId('results');
