@@ -144,6 +144,7 @@ ${result.failure ? `<li class="fail">✗ ${esc(result.failure.code)}: ${esc(resu
 <p class="lede">${esc(title)} — what the Cartulary ledger holds about this work, and the proofs to check it without trusting the ledger. Made ${esc(utc(c.generatedAt))}.</p>
 <h2>The work</h2>
 ${workTable}
+<p>Parties are named by the profiles they signed, as the ledger serves them; the evidence proves their ids.</p>
 ${c.check ? checkSection(c.check, names) : ''}
 <h2>Chain of title</h2>
 ${chain}
