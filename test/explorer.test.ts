@@ -76,6 +76,18 @@ describe('the explorer', () => {
     expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
   });
 
+  it('answers a plain 404 at / where the explorer is not built', async () => {
+    const bare = await serverFixture({ dir: await mkdtemp(join(dir, 'bare-')), webDir: join(dir, 'not-built') });
+    try {
+      const res = await bare.get('/');
+      expect(res.status).toBe(404);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(((await res.json()) as { detail: string }).detail).toBe('the explorer is not built here (npm run build)');
+    } finally {
+      await bare.close();
+    }
+  });
+
   it('labels every control and fits a phone screen', async () => {
     const unlabelled = await page.evaluate(() =>
       Array.from(document.querySelectorAll('input, select, textarea')).filter((e) => (e as HTMLInputElement).labels?.length === 0).map((e) => e.id),
