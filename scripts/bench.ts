@@ -10,7 +10,9 @@
  *   3. reads at 10k → 100k → 1M entries (10M with --large): inclusion and consistency
  *      proofs, lookups by content, pre-publish checks; RSS and bytes per entry;
  *   4. a full audit, entries/s;  5. offline verification of evidence bundles;
- *   6. near-duplicate search: the fingerprint index at 100k and 1M frames.
+ *   6. near-duplicate search: the fingerprint index at 100k and 1M frames;
+ *   7. append cost as history grows;  8. tiles from the ledger and from a static copy,
+ *      and commit → quorum-cosigned checkpoint with two witnesses.
  * Prints a table and writes bench-results/bench-<time>.json.
  */
 import '../src/core/crypto-node.js'; // node:crypto for signing, as the CLI does
@@ -34,6 +36,8 @@ import { randomBytes } from 'node:crypto';
 import { segmentsOf, SimilarityIndex } from '../src/core/similarity.js';
 import { chains, partyIds, registrations } from './lib/workload.js';
 import { historyCost } from './lib/history-cost.js';
+import { logPeers } from './lib/log-peer.js';
+import { tileBench, witnessBench } from './lib/trust-bench.js';
 
 const { values } = parseArgs({
   options: { smoke: { type: 'boolean' }, large: { type: 'boolean' }, seconds: { type: 'string' }, concurrency: { type: 'string', default: '64' }, sizes: { type: 'string' } },
@@ -243,7 +247,7 @@ while (performance.now() - t0 < 1000 * Math.min(seconds, 2)) {
 row('bundles verified', `${fmt(rate(n, t0))}/s; the first one alone ${ms(oneMs)} (${one.ok ? 'ok' : 'FAILED'})`);
 results.verify = { perSecond: rate(n, t0), firstMs: oneMs };
 
-// ---------------------------------------------------------------- 7. fingerprints
+// ---------------------------------------------------------------- 6. fingerprints
 console.log('\n6. Near-duplicate search (pHash + dHash multi-index, in the server process)');
 const frameCounts = smoke ? [10_000] : values.large ? [100_000, 1_000_000, 10_000_000] : [100_000, 1_000_000];
 const fingerprintRows: Record<string, unknown>[] = [];
@@ -292,6 +296,31 @@ for (const h of history) {
   row(`  ${h.what.replace('N', `${fmt(h.small)} → ${fmt(h.large)}`)}`, `${ms(h.smallMs)} → ${ms(h.largeMs)} per statement`, `${fmt(ratio, 2)}×`, meets(ratio <= 1.5, '≤ 1.5× (flat)'));
 }
 results.history = history;
+
+// ---------------------------------------------------------------- 8. the log layer against hypercore
+const peerCount = smoke ? 5_000 : 100_000;
+console.log(`\n8. The log layer against hypercore 11: the same ${fmt(peerCount)} registrations, batches of 1,000, in process`);
+const peers = await logPeers(join(dir, 'peers'), registrations(peerCount, 0, String(Math.random())));
+row('  sequencer (signatures checked before; rules, tree, records, checkpoint, synced batch)', `${fmt(peers.ours)} entries/s`, `${fmt(peers.ours / peers.hypercore, 2)} of hypercore`, meets(peers.ours >= peers.hypercore, '≥ 1.0× hypercore'));
+row('  hypercore 11 append (no fsync per append)', `${fmt(peers.hypercore)} entries/s`);
+results.logPeers = peers;
+
+// ---------------------------------------------------------------- 9. tiles and witnesses
+console.log('\n9. Tiles (C2SP tlog-tiles) and witnesses');
+const tiles = await tileBench(join(dir, 'tiles'), { entries: smoke ? 3_000 : 100_000, seconds: readSeconds, concurrency });
+row(
+  `  full tiles and entry bundles from the ledger @${fmt(tiles.entries)}`,
+  `${fmt(tiles.ledger.perSecond)}/s, p99 ${ms(tiles.ledger.p99)}`,
+  `${fmt(tiles.ledger.perSecond / readFloor.perSecond, 2)} of the read floor`,
+);
+row(
+  '  the same tiles from a static file server (export-tiles + node:http)',
+  `${fmt(tiles.staticServer.perSecond)}/s, p99 ${ms(tiles.staticServer.p99)}`,
+  `ledger ${fmt(tiles.ledger.perSecond / tiles.staticServer.perSecond, 2)} of static; static ${fmt(tiles.staticServer.perSecond / readFloor.perSecond, 2)} of the read floor`,
+);
+const cosigning = await witnessBench(join(dir, 'witnesses'), { samples: smoke ? 10 : 200 });
+row('  commit → quorum-cosigned checkpoint, 2 local witnesses', `p50 ${ms(cosigning.p50)}, p99 ${ms(cosigning.p99)}, max ${ms(cosigning.max)} (${cosigning.samples} commits, one at a time)`);
+results.trust = { tiles: { entries: tiles.entries, paths: tiles.paths, ledger: strip(tiles.ledger), staticServer: strip(tiles.staticServer) }, cosigning };
 
 await mkdir('bench-results', { recursive: true });
 const out = join('bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

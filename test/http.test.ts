@@ -6,6 +6,7 @@ import { sha256 } from '../src/core/crypto.js';
 import { hashLeaf, verifyConsistency, verifyInclusion } from '../src/core/merkle.js';
 import { proofHashes, verifyReceipt, type Receipt } from '../src/core/receipt.js';
 import { ROUTES } from '../src/http/routes.js';
+import { openApiPath } from '../src/http/openapi.js';
 import { verifyBundle } from '../src/verify/index.js';
 import { content, party, stmt } from './helpers.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
@@ -148,7 +149,7 @@ describe('HTTP API', () => {
     const doc = (await (await s.get('/openapi.json')).json()) as { openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
     expect(doc.openapi).toBe('3.1.0');
     for (const r of ROUTES) {
-      const op = doc.paths[r.path.replace(/:(\w+)/g, '{$1}')]?.[r.method];
+      const op = doc.paths[openApiPath(r.path)]?.[r.method];
       expect(op, `${r.method} ${r.path}`).toBeDefined();
       for (const status of r.errors) expect(op!.responses[String(status)], `${r.path} ${status}`).toBeDefined();
     }

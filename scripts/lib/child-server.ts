@@ -25,9 +25,14 @@ export interface ChildOptions {
   captureStdout?: boolean;
 }
 
-export async function startChildServer(dataDir: string, keysDir: string, opts: ChildOptions = {}): Promise<ChildServer> {
+export function startChildServer(dataDir: string, keysDir: string, opts: ChildOptions = {}): Promise<ChildServer> {
+  return startChildCommand(['serve', '--port', '0', '--data', dataDir, '--keys', keysDir, ...(opts.args ?? [])], opts);
+}
+
+/** Any long-running CLI command (serve, witness) that prints "listening on URL" once ready. */
+export async function startChildCommand(args: string[], opts: Omit<ChildOptions, 'args'> = {}): Promise<ChildServer> {
   const capture = opts.captureStdout ?? true;
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', ...CLI, 'serve', '--port', '0', '--data', dataDir, '--keys', keysDir, ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', ...CLI, ...args], {
     env: { ...process.env, LOG_LEVEL: 'info', ...opts.env },
     stdio: ['ignore', capture ? 'pipe' : 'ignore', 'pipe'],
   });

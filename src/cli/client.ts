@@ -48,6 +48,14 @@ export class LedgerClient {
     return (await res.json()) as T;
   }
 
+  /** A text or binary resource (checkpoint, tile); `null` for 404. */
+  async getRaw(path: string): Promise<Uint8Array | null> {
+    const res = await this.request(path);
+    if (res.status === 404) return null;
+    if (!res.ok) throw await failure(res);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
   async postJson<T>(path: string, body: unknown): Promise<T> {
     const res = await this.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     if (!res.ok) throw await failure(res);

@@ -8,18 +8,21 @@ import { audit } from './audit.js';
 import { certificate } from './certificate.js';
 import { check } from './check.js';
 import { EXIT, type Command, type Io } from './command.js';
+import { exportTiles } from './export-tiles.js';
 import { history } from './history.js';
 import { init } from './init.js';
 import { keygen } from './keygen.js';
 import { license } from './license.js';
 import { profile } from './profile.js';
+import { proof } from './proof.js';
 import { register } from './register.js';
 import { revoke } from './revoke.js';
 import { serve } from './serve.js';
 import { transfer } from './transfer.js';
 import { verify } from './verify.js';
+import { witness } from './witness.js';
 
-export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, certificate, audit];
+export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, certificate, audit, exportTiles, witness, proof];
 
 const defaultIo: Io = {
   out: (line) => process.stdout.write(`${line}\n`),

@@ -1,8 +1,9 @@
 import { startServer, DEFAULT_RATE_LIMIT } from '../http/server.js';
 import { CartularyError } from '../core/errors.js';
 import { ledgerFolders, str, type Command } from './command.js';
+import { policyArg } from './policy-file.js';
 
-function portOf(value: string | undefined): number {
+export function portOf(value: string | undefined): number {
   const port = Number(value ?? process.env.PORT ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CartularyError('invalid', `port "${value}" is not a TCP port`);
   return port;
@@ -11,9 +12,9 @@ function portOf(value: string | undefined): number {
 export const serve: Command = {
   name: 'serve',
   summary: 'serve the ledger over HTTP (creates keys/ledger.key and data/ on first start)',
-  usage: 'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--origin NAME] [--rate-limit N]',
+  usage: 'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--origin NAME] [--rate-limit N] [--witness-policy FILE]',
   example: 'cartulary serve --port 9000 --origin registry.example.org/ledger   (or PORT=9000 npm start)',
-  options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, 'rate-limit': { type: 'string' } },
+  options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, 'rate-limit': { type: 'string' }, 'witness-policy': { type: 'string' } },
   async run(v, _p, io) {
     const rateLimit = str(v['rate-limit']) === undefined ? DEFAULT_RATE_LIMIT : Number(str(v['rate-limit']));
     if (!Number.isInteger(rateLimit) || rateLimit < 1) throw new CartularyError('invalid', '--rate-limit must be a whole number of submissions per minute');
@@ -24,6 +25,7 @@ export const serve: Command = {
       keysDir: str(v.keys) as string,
       origin: str(v.origin),
       rateLimit,
+      ...(str(v['witness-policy']) ? { witnessPolicy: await policyArg(str(v['witness-policy']) as string) } : {}),
     });
     const { ledger } = running;
     io.err(`${ledger.createdKey ? 'created ledger key ' + str(v.keys) + '/ledger.key; ' : ''}ledger "${ledger.origin}" with ${ledger.sequencer.size} entries`);

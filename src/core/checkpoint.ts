@@ -24,7 +24,10 @@ export interface VerifierKey {
   readonly publicKey: Uint8Array;
 }
 
-const SIG_TYPE_ED25519 = 0x01;
+/** signed-note signature types: 0x01 a log's Ed25519 signature, 0x04 a tlog-cosignature/v1 Ed25519 cosignature. */
+export const SIG_TYPE_ED25519 = 0x01;
+export const SIG_TYPE_COSIGNATURE_V1 = 0x04;
+export type SigType = typeof SIG_TYPE_ED25519 | typeof SIG_TYPE_COSIGNATURE_V1;
 const EM_DASH = '\u2014';
 // Key names (and so origins) are non-empty, printable, without spaces or '+' (signed-note).
 const KEY_NAME = /^[\x21-\x2a\x2c-\x7e]+$/;
@@ -38,16 +41,18 @@ export function checkOrigin(origin: string): void {
   }
 }
 
-export function keyId(name: string, publicKey: Uint8Array): Uint8Array {
-  return sha256(concatBytes(utf8(name), Uint8Array.of(0x0a, SIG_TYPE_ED25519), publicKey)).slice(0, 4);
+/** signed-note key id: SHA-256(name ‖ "\n" ‖ type ‖ public key)[:4]. */
+export function keyId(name: string, publicKey: Uint8Array, type: SigType = SIG_TYPE_ED25519): Uint8Array {
+  return sha256(concatBytes(utf8(name), Uint8Array.of(0x0a, type), publicKey)).slice(0, 4);
 }
 
-export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
+export function formatVerifierKey(name: string, publicKey: Uint8Array, type: SigType = SIG_TYPE_ED25519): string {
   checkOrigin(name);
-  return `${name}+${toHex(keyId(name, publicKey))}+${toBase64(concatBytes(Uint8Array.of(SIG_TYPE_ED25519), publicKey))}`;
+  return `${name}+${toHex(keyId(name, publicKey, type))}+${toBase64(concatBytes(Uint8Array.of(type), publicKey))}`;
 }
 
-export function parseVerifierKey(text: string): VerifierKey {
+/** Parses a vkey of signature type `type` (a log's key by default), checking its key id. */
+export function parseVerifierKey(text: string, type: SigType = SIG_TYPE_ED25519): VerifierKey {
   const fail = (why: string) => new CartularyError('malformed', `verifier key: ${why}`, { field: 'verifierKey' });
   // The name holds no '+', but the base64 key may: split at the first two '+' only.
   const m = /^([^+]+)\+([^+]*)\+(.*)$/.exec(text.trim());
@@ -56,9 +61,9 @@ export function parseVerifierKey(text: string): VerifierKey {
   if (!KEY_NAME.test(name)) throw fail('bad name');
   if (!/^[0-9a-f]{8}$/.test(idHex)) throw fail('key id must be 8 lowercase hex characters');
   const raw = fromBase64(keyB64, 'verifier key', 33);
-  if (raw[0] !== SIG_TYPE_ED25519) throw fail(`signature type ${raw[0]} is not Ed25519 (1)`);
+  if (raw[0] !== type) throw fail(`signature type ${raw[0]} is not ${type === SIG_TYPE_ED25519 ? 'Ed25519 (1)' : 'cosignature/v1 (4)'}`);
   const publicKey = raw.slice(1);
-  const id = keyId(name, publicKey);
+  const id = keyId(name, publicKey, type);
   if (toHex(id) !== idHex) throw fail(`key id ${idHex} does not match the key (${toHex(id)})`);
   return { name, keyId: id, publicKey };
 }
@@ -81,6 +86,24 @@ export function signCheckpoint(cp: Checkpoint, signer: Signer): string {
   return signNote(checkpointBody(cp), cp.origin, signer);
 }
 
+/** A signed note split into its text and its signature lines (signed-note), before any crypto. */
+export function noteParts(note: string, what = 'note'): { body: string; signatures: Array<{ name: string; raw: Uint8Array }> } {
+  const fail = (detail: string) => new CartularyError('verification-failed', `${what}: ${detail}`);
+  if (typeof note !== 'string' || !note.endsWith('\n')) throw fail('note must end with a newline');
+  const split = note.indexOf('\n\n');
+  if (split < 0) throw fail('note has no blank line between text and signatures');
+  const signatures = note.slice(split + 2, -1).split('\n').map((line) => {
+    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
+    if (!m) throw fail(`signature line "${line.slice(0, 80)}" is malformed`);
+    try {
+      return { name: m[1] as string, raw: fromBase64(m[2] as string, 'signature') };
+    } catch {
+      throw fail('signature is not base64');
+    }
+  });
+  return { body: note.slice(0, split + 1), signatures };
+}
+
 /**
  * Verifies a signed note under `key`, which the caller trusts (never a key read from the
  * same untrusted input), and returns its text (up to and including the last newline before
@@ -89,22 +112,10 @@ export function signCheckpoint(cp: Checkpoint, signer: Signer): string {
  */
 export function verifyNote(note: string, key: VerifierKey, what = 'note'): string {
   const fail = (detail: string) => new CartularyError('verification-failed', `${what}: ${detail}`);
-  if (typeof note !== 'string' || !note.endsWith('\n')) throw fail('note must end with a newline');
-  const split = note.indexOf('\n\n');
-  if (split < 0) throw fail('note has no blank line between text and signatures');
-  const body = note.slice(0, split + 1);
-  const sigLines = note.slice(split + 2, -1).split('\n');
+  const { body, signatures } = noteParts(note, what);
   let sawKey = false;
-  for (const line of sigLines) {
-    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
-    if (!m) throw fail(`signature line "${line.slice(0, 80)}" is malformed`);
-    if (m[1] !== key.name) continue;
-    let raw: Uint8Array;
-    try {
-      raw = fromBase64(m[2] as string, 'signature');
-    } catch {
-      throw fail('signature is not base64');
-    }
+  for (const { name, raw } of signatures) {
+    if (name !== key.name) continue;
     if (raw.length !== 4 + 64 || !equalBytes(raw.subarray(0, 4), key.keyId)) continue;
     sawKey = true;
     if (verifyEd25519(key.publicKey, utf8(body), raw.subarray(4))) return body;

@@ -50,7 +50,8 @@ export interface SignedStatement {
   readonly payload: Record<string, unknown>;
 }
 
-function sigStructure(protectedBytes: Uint8Array, payloadBytes: Uint8Array): Uint8Array {
+/** RFC 9052 §4.4 Sig_structure for COSE_Sign1, without external data. */
+export function sigStructure(protectedBytes: Uint8Array, payloadBytes: Uint8Array): Uint8Array {
   return encodeCbor(['Signature1', protectedBytes, new Uint8Array(0), payloadBytes]);
 }
 

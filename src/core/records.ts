@@ -136,3 +136,8 @@ export interface Effects {
   /** a registration's fingerprint frames, as signed, for the similarity index */
   frames?: { work: string; bytes: Uint8Array };
 }
+
+/** The entries this statement lists under each work it is about: one per work whose head it moves. */
+export function listedEntries(effects: Effects): Array<{ work: string; index: number }> {
+  return effects.works.filter(({ before, after }) => before?.head !== after.head).map(({ after }) => ({ work: after.id, index: after.head }));
+}

@@ -139,9 +139,13 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
     app[route.method](route.path, ...(route.write === 'batch' ? [batchLimit] : route.write ? [singleLimit] : []), ...bodyParsers(route), async (req: Request, res: Response, next: NextFunction) => {
       try {
         const body = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : req.body;
-        const reply = await route.run(handlers, { params: req.params as Record<string, string>, query: req.query, body });
+        // A wildcard parameter (`*path`) arrives as its segments.
+        const params = Object.fromEntries(Object.entries(req.params as Record<string, string | string[]>).map(([k, v]) => [k, Array.isArray(v) ? v.join('/') : v]));
+        const reply = await route.run(handlers, { params, query: req.query, body });
         res.status(reply.status);
-        if (reply.contentType) res.type(reply.contentType).send(reply.body);
+        if (reply.headers) res.set(reply.headers);
+        if (reply.body instanceof Uint8Array) res.type(reply.contentType ?? 'application/octet-stream').send(Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.byteLength));
+        else if (reply.contentType) res.type(reply.contentType).send(reply.body);
         else res.json(reply.body);
       } catch (e) {
         next(e);

@@ -7,21 +7,32 @@ import { fromBase64, fromHex, toHex } from '../core/bytes.js';
 import { checkFrames } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeFrames, type FrameHash } from '../core/fingerprint.js';
-import { consistencyPlan, hashRanges, inclusionPlan } from '../core/merkle.js';
+import { consistencyPlan, hashRanges, inclusionPlan, rootHash } from '../core/merkle.js';
+import { keyId } from '../core/checkpoint.js';
+import { signCoseReceipt } from '../core/cose-receipt.js';
+import { formatTlogProof } from '../core/tlog-proof.js';
 import { zodRefusal } from '../core/statements.js';
 import { EvidenceBuilder } from '../store/evidence.js';
 import type { Ledger } from '../store/ledger.js';
+import type { LedgerStorage } from '../store/storage.js';
 import { batchBody, checkBody, consistencyQuery, hex64, inclusionQuery, natString, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
 import { toProblem } from './problem.js';
 import { entryView, licenceView, licenceViews, workView } from './views.js';
-import { PREFIX } from '../store/layout.js';
+import { parseTilePath } from '../core/tiles.js';
+import { readTile } from '../store/tiles.js';
+import type { WitnessPublisher } from '../witness/publisher.js';
 
 export interface Reply {
   status: number;
   body: unknown;
   /** default application/json */
   contentType?: string;
+  /** extra response headers (cache lifetimes of immutable resources) */
+  headers?: Record<string, string>;
 }
+
+/** Tiles never change once they exist (a partial tile of width W is as fixed as a full one). */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 const ok = (body: unknown, status = 200): Reply => ({ status, body });
 
@@ -37,11 +48,14 @@ export class Handlers {
   constructor(
     private readonly ledger: Ledger,
     private readonly clock: () => number = Date.now,
+    /** the witness client, when the ledger runs with a witness policy */
+    private readonly witnesses?: WitnessPublisher,
   ) {
-    this.evidence = new EvidenceBuilder(ledger.store, ledger.sequencer, ledger.signer, ledger.origin);
+    this.evidence = new EvidenceBuilder(ledger.store, ledger.sequencer, ledger.signer, ledger.origin, witnesses);
   }
 
-  private get store() {
+  /** Only what the storage contract offers: the HTTP edge does not know which store it is. */
+  private get store(): LedgerStorage {
     return this.ledger.store;
   }
   private get sequencer() {
@@ -49,7 +63,9 @@ export class Handlers {
   }
 
   checkpoint(): Reply {
-    return { status: 200, body: this.sequencer.checkpoint, contentType: 'text/plain; charset=utf-8' };
+    // Mutable: tlog-tiles asks that it not be cached beyond a few seconds.
+    const body = this.witnesses ? this.witnesses.current() : this.sequencer.checkpoint;
+    return { status: 200, body, contentType: 'text/plain; charset=utf-8', headers: { 'cache-control': 'no-cache' } };
   }
 
   log(): Reply {
@@ -161,7 +177,7 @@ export class Handlers {
 
   async party(partyId: string): Promise<Reply> {
     const party = parse(hex64, partyId, 'party');
-    const [works, licences] = await Promise.all([this.store.members(PREFIX.owned, party), this.store.members(PREFIX.held, party)]);
+    const [works, licences] = await Promise.all([this.store.worksOwnedBy(party), this.store.licencesHeldBy(party)]);
     const profile = this.store.party(party);
     if (!profile && works.length === 0 && licences.length === 0) {
       throw new CartularyError('not-found', `party ${party} has no profile, works or licences in the ledger`);
@@ -213,8 +229,43 @@ export class Handlers {
     });
   }
 
+  private entryIndex(text: string): number {
+    const index = parse(natString, text, 'index');
+    if (index >= this.sequencer.size) throw new CartularyError('not-found', `no entry at index ${index}`);
+    return index;
+  }
+
+  /** A C2SP tlog-proof of one entry, to the checkpoint a proof cites (EvidenceBuilder.citable). */
+  tlogProof(indexText: string): Reply {
+    const index = this.entryIndex(indexText);
+    const { note, size } = this.evidence.citable(index);
+    const leaf = this.store.leaf(index);
+    if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
+    const proof = hashRanges(inclusionPlan(index, size), this.store.readNodes);
+    return { status: 200, body: formatTlogProof({ extra: leaf, index, proof, checkpoint: note }), contentType: 'text/plain; charset=utf-8' };
+  }
+
+  /** A COSE Receipt (RFC9162_SHA256) of one entry, signed by the ledger key over the root of the cited tree. */
+  receipt(indexText: string): Reply {
+    const index = this.entryIndex(indexText);
+    const { size } = this.evidence.citable(index);
+    const path = hashRanges(inclusionPlan(index, size), this.store.readNodes);
+    const { signer, origin } = this.ledger;
+    const body = signCoseReceipt({ size, index, path }, rootHash(size, this.store.readNodes), signer, keyId(origin, signer.publicKey));
+    return { status: 200, body, contentType: 'application/cose' };
+  }
+
+  /** A tlog-tiles resource (`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`), from stored nodes and leaves. */
+  tile(path: string): Reply {
+    const body = readTile(this.store, parseTilePath(path), this.sequencer.size);
+    return { status: 200, body, contentType: 'application/octet-stream', headers: { 'cache-control': IMMUTABLE } };
+  }
+
   health(): Reply {
     const failure = this.sequencer.failure;
-    return { status: failure ? 503 : 200, body: { ok: !failure, size: this.sequencer.size } };
+    return {
+      status: failure ? 503 : 200,
+      body: { ok: !failure, size: this.sequencer.size, ...(this.witnesses ? { witnesses: this.witnesses.status() } : {}) },
+    };
   }
 }

@@ -9,6 +9,9 @@ import { problemSchema } from './schemas.js';
 const jsonSchema = (schema: z.core.$ZodType, io: 'input' | 'output' = 'output') =>
   z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any', io });
 
+/** An Express path as an OpenAPI path: `:id` and the wildcard `*path` become `{id}`, `{path}`. */
+export const openApiPath = (expressPath: string): string => expressPath.replace(/[:*](\w+)/g, '{$1}');
+
 export function openApiDocument(version: string): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   const problem = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
@@ -21,8 +24,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
     if (r.body?.cose) content['application/cose'] = { schema: { type: 'string', contentMediaType: 'application/cose', description: 'COSE_Sign1 bytes' } };
     if (r.body?.json) content['application/json'] = { schema: jsonSchema(r.body.json, 'input') };
     const success = r.method === 'post' && r.body?.cose ? '201' : '200';
-    paths[r.path.replace(/:(\w+)/g, '{$1}')] = {
-      ...paths[r.path.replace(/:(\w+)/g, '{$1}')],
+    const path = openApiPath(r.path);
+    paths[path] = {
+      ...paths[path],
       [r.method]: {
         summary: r.summary,
         ...(parameters.length ? { parameters } : {}),
@@ -30,7 +34,12 @@ export function openApiDocument(version: string): Record<string, unknown> {
         responses: {
           [success]: {
             description: 'success',
-            content: r.response === 'text' ? { 'text/plain': { schema: { type: 'string' } } } : { 'application/json': { schema: jsonSchema(r.response) } },
+            content:
+              r.response === 'text'
+                ? { 'text/plain': { schema: { type: 'string' } } }
+                : r.response === 'binary'
+                  ? { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } }
+                  : { 'application/json': { schema: jsonSchema(r.response) } },
           },
           ...Object.fromEntries(r.errors.map((status) => [String(status), { description: 'problem details (RFC 9457)', content: problem }])),
         },

@@ -20,8 +20,8 @@ export interface Route {
   body?: { json?: z.ZodType; cose?: boolean; jsonLimit?: number };
   query?: z.ZodObject;
   params?: Record<string, string>;
-  /** the success response: a schema, or text */
-  response: z.core.$ZodType | 'text';
+  /** the success response: a schema, text, or bytes */
+  response: z.core.$ZodType | 'text' | 'binary';
   /** statuses this route answers besides 200 / 201 (every one as problem+json) */
   errors: number[];
   /** a write, so rate-limited: 'batch' carries up to MAX_BATCH_STATEMENTS submissions */
@@ -55,6 +55,14 @@ export const ROUTES: Route[] = [
   {
     method: 'get', path: '/v1/entries/:index/evidence', summary: 'Evidence bundle for one entry (prior existence).', params: { index: 'entry index' },
     response: s.bundleSchema, errors: [400, 404], run: (h, i) => h.entryEvidence(i.params.index as string),
+  },
+  {
+    method: 'get', path: '/v1/entries/:index/tlog-proof', summary: 'C2SP tlog-proof of one entry (the leaf in `extra`), to the latest quorum-cosigned checkpoint that covers it.',
+    params: { index: 'entry index' }, response: 'text', errors: [400, 404], run: (h, i) => h.tlogProof(i.params.index as string),
+  },
+  {
+    method: 'get', path: '/v1/entries/:index/receipt', summary: 'COSE Receipt (RFC 9942, RFC9162_SHA256) of one entry, signed by the ledger key; detached payload: the tree root.',
+    params: { index: 'entry index' }, response: 'binary', errors: [400, 404], run: (h, i) => h.receipt(i.params.index as string),
   },
   {
     method: 'get', path: '/v1/statements/:id', summary: 'One entry by statement id (SHA-256 of the statement bytes).', params: { id: 'statement id, hex' },
@@ -96,6 +104,11 @@ export const ROUTES: Route[] = [
     method: 'post', path: '/v1/check', summary: 'Pre-publish check: may this uploader use this content this way, here, now?',
     body: { json: s.checkBody, jsonLimit: 1024 * 1024 }, response: s.checkResultSchema, errors: [400, 413, 415, 429], write: false,
     run: (h, i) => h.check(i.body),
+  },
+  {
+    method: 'get', path: '/tile/*path', summary: 'C2SP tlog-tiles: a hash tile `<L>/<N>[.p/<W>]` or an entry bundle `entries/<N>[.p/<W>]`, immutable.',
+    params: { path: 'tile path after /tile/' }, response: 'binary', errors: [400, 404],
+    run: (h, i) => h.tile(i.params.path as string),
   },
   {
     method: 'get', path: '/healthz', summary: 'Liveness and tree size (503 once the ledger stopped taking writes).',

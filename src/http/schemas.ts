@@ -188,4 +188,12 @@ export const batchResultSchema = z
 
 export { bundleSchema };
 
-export const healthSchema = z.object({ ok: z.boolean(), size: z.number().int() }).meta({ id: 'Health' });
+export const healthSchema = z
+  .object({
+    ok: z.boolean(),
+    size: z.number().int(),
+    witnesses: z
+      .array(z.object({ name: z.string(), url: z.string(), cosignedSize: z.number().int(), lag: z.number().int().describe('entries not yet cosigned by this witness'), lastCosignedAt: z.number().nullable(), lastError: z.string().nullable() }))
+      .optional(),
+  })
+  .meta({ id: 'Health' });

@@ -8,6 +8,11 @@ import { pino, type Logger } from 'pino';
 import { openLedger, type Ledger } from '../store/ledger.js';
 import { createApp } from './app.js';
 import { Handlers } from './handlers.js';
+import { CartularyError } from '../core/errors.js';
+import { parseVerifierKey } from '../core/checkpoint.js';
+import { equalBytes } from '../core/bytes.js';
+import type { Policy } from '../core/policy.js';
+import { WitnessPublisher, type PublisherOptions } from '../witness/publisher.js';
 
 export interface ServeOptions {
   port: number;
@@ -20,6 +25,9 @@ export interface ServeOptions {
   logger?: Logger;
   /** the built explorer; by default the package's dist/web */
   webDir?: string;
+  /** send every checkpoint to these witnesses (C2SP tlog-policy) */
+  witnessPolicy?: Policy;
+  witnessTuning?: PublisherOptions;
 }
 
 export interface RunningServer {
@@ -42,11 +50,34 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
   default: [400, 'Bad Request', 'the request is not valid HTTP/1.1'],
 };
 
+/** A ledger refuses to start on a policy it cannot follow: one that names other logs, or witnesses without a URL. */
+function checkPolicyFor(policy: Policy, verifierKey: string): Policy {
+  const own = parseVerifierKey(verifierKey);
+  if (policy.logs.length > 0 && !policy.logs.some((l) => l.key.name === own.name && equalBytes(l.key.publicKey, own.publicKey))) {
+    throw new CartularyError('invalid', `the witness policy lists logs, but not this ledger (${verifierKey})`);
+  }
+  const noUrl = policy.witnesses.find((w) => !w.url);
+  if (noUrl) throw new CartularyError('invalid', `witness ${noUrl.name} has no URL in the policy: the ledger cannot reach it`);
+  return policy;
+}
+
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // Buffered, asynchronous log writes: one syscall per 4 KiB rather than one per request.
   const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
   const ledger = await openLedger({ dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.origin ? { origin: opts.origin } : {}) });
-  const app = createApp(new Handlers(ledger), { rateLimit: opts.rateLimit ?? DEFAULT_RATE_LIMIT, logger, version: VERSION, webDir: opts.webDir ?? DEFAULT_WEB_DIR });
+  let witnesses: WitnessPublisher | undefined;
+  if (opts.witnessPolicy) {
+    try {
+      witnesses = new WitnessPublisher(checkPolicyFor(opts.witnessPolicy, ledger.sequencer.verifierKey), ledger.store, ledger.sequencer, {
+        ...opts.witnessTuning,
+        log: (entry, message) => logger.warn(entry, message),
+      });
+    } catch (e) {
+      await ledger.close();
+      throw e;
+    }
+  }
+  const app = createApp(new Handlers(ledger, Date.now, witnesses), { rateLimit: opts.rateLimit ?? DEFAULT_RATE_LIMIT, logger, version: VERSION, webDir: opts.webDir ?? DEFAULT_WEB_DIR });
   const server = createServer(app);
   // Bound slow and idle clients so a flood of them cannot hold the server.
   server.headersTimeout = 10_000;
@@ -69,6 +100,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     await ledger.close();
     throw e;
   }
+  witnesses?.start();
   const { port } = server.address() as AddressInfo;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   const url = `http://${host}:${port}`;
@@ -81,6 +113,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await ledger.sequencer.close(); // every accepted submission gets its receipt
+        await witnesses?.close();
         // Keep-alive connections turn idle as their last answers go out: close them as they do,
         // and give up on any that still hold a request after a few seconds.
         const sweep = setInterval(() => server.closeIdleConnections(), 20);

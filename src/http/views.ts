@@ -7,9 +7,9 @@ import { hashLeaf } from '../core/merkle.js';
 import type { LedgerView, LicenceRecord, WorkRecord } from '../core/records.js';
 import { licenceStanding } from '../core/rules.js';
 import { payloadJson } from '../core/statements.js';
-import type { LedgerStore } from '../store/ledger-store.js';
+import type { LedgerStorage } from '../store/storage.js';
 
-export function entryView(store: LedgerStore, index: number) {
+export function entryView(store: LedgerStorage, index: number) {
   const bytes = store.leaf(index);
   if (!bytes) throw new CartularyError('not-found', `no entry at index ${index}`);
   const leaf = decodeLeaf(bytes);
@@ -35,7 +35,7 @@ export function licenceView(view: LedgerView, licence: LicenceRecord, now: numbe
 export const WORK_VIEW_LICENCES = 100;
 
 /** Licence views for ids, with their standing at `now`. */
-export function licenceViews(store: LedgerStore, ids: readonly string[], now: number) {
+export function licenceViews(store: LedgerStorage, ids: readonly string[], now: number) {
   return ids.flatMap((id) => {
     const l = store.licence(id);
     return l ? [licenceView(store, l, now)] : [];
@@ -46,7 +46,7 @@ export function licenceViews(store: LedgerStore, ids: readonly string[], now: nu
  * A work with the first page of each of its lists (licences, entries, rivals): the record
  * says how many there are in all, and each list has a paged route.
  */
-export async function workView(store: LedgerStore, work: WorkRecord, now: number) {
+export async function workView(store: LedgerStorage, work: WorkRecord, now: number) {
   const limit = WORK_VIEW_LICENCES;
   const [licences, history, sameContent, lookalikes] = await Promise.all([
     store.licencesOf(work.id, { limit }),

@@ -12,16 +12,16 @@
  * The replayed state is held in memory; an audit of a very large ledger needs memory in
  * proportion to its works and licences (the README says so).
  */
-import { equalBytes, fromHex, readUintBE, toHex } from '../core/bytes.js';
+import { equalBytes, toHex } from '../core/bytes.js';
 import { openCheckpoint, type VerifierKey } from '../core/checkpoint.js';
 import { parseStatement, verifyStatementAsync } from '../core/cose.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeLeaf, ZERO_HASH } from '../core/leaf.js';
 import { CompactRange, consistencyPlan, hashLeaf, hashRanges, verifyConsistency } from '../core/merkle.js';
 import { applyStatement } from '../core/rules.js';
+import { listedEntries } from '../core/records.js';
 import { MemoryState } from '../core/state.js';
-import { prefixRange, PREFIX } from './layout.js';
-import { effectOps, entryKeys, storeError, type LedgerStore } from './ledger-store.js';
+import type { LedgerStorage, StoredCheckpoint } from './storage.js';
 
 export interface AuditFault {
   /** where: "leaf 12", "node 3/5", "checkpoint 40", "work <id>"… */
@@ -48,7 +48,7 @@ class Fault extends Error {
 const VERIFY_CHUNK = 512;
 
 export async function auditLedger(
-  store: LedgerStore,
+  store: LedgerStorage,
   ledgerKey: VerifierKey,
   onProgress: (done: number, total: number) => void = () => {},
 ): Promise<AuditResult> {
@@ -56,22 +56,24 @@ export async function auditLedger(
   const total = latest?.size ?? 0;
   const tree = CompactRange.fromStore(0, store.readNodes);
   const state = new MemoryState();
-  // One key per entry lists it under its work: collected as the replay goes (see entryKeys).
-  const listed = new Set<string>();
-  const checkpoints = store.db.iterator(prefixRange(PREFIX.checkpoint));
-  let nextCheckpoint = await checkpoints.next();
+  // Each entry is listed under its works: collected as the replay goes (see listedEntries).
+  const listed: Array<{ work: string; index: number }> = [];
+  const checkpoints = store.checkpoints()[Symbol.asyncIterator]();
+  const leaves = store.leafChunks(VERIFY_CHUNK)[Symbol.asyncIterator]();
+  const following = async (): Promise<StoredCheckpoint | undefined> => (await checkpoints.next()).value ?? undefined;
+  let nextCheckpoint = await following();
   let previous: { size: number; root: Uint8Array } | null = null;
   let checkpointCount = 0;
   let prevHash = ZERO_HASH;
   let lastTime = 0;
 
   const checkCheckpoints = () => {
-    while (nextCheckpoint && readUintBE(nextCheckpoint[0], 1) === tree.size) {
+    while (nextCheckpoint && nextCheckpoint.size === tree.size) {
       const size = tree.size;
       const where = `checkpoint ${size}`;
       let cp;
       try {
-        cp = openCheckpoint(new TextDecoder().decode(nextCheckpoint[1]), ledgerKey);
+        cp = openCheckpoint(nextCheckpoint.note, ledgerKey);
       } catch (e) {
         throw new Fault(where, (e as Error).message);
       }
@@ -88,7 +90,7 @@ export async function auditLedger(
       }
       previous = { size, root: cp.rootHash };
       checkpointCount++;
-      return checkpoints.next().then((n) => {
+      return following().then((n) => {
         nextCheckpoint = n;
       });
     }
@@ -98,13 +100,11 @@ export async function auditLedger(
   try {
     await checkCheckpoints(); // the empty tree's, signed when the ledger was created
     let expected = 0;
-    const leaves = store.db.iterator(prefixRange(PREFIX.leaf));
     // Reads, parses and starts verifying one chunk; its signatures are checked on the thread
     // pool while the chunk before it is replayed on this thread.
     const readChunk = async () => {
-      const chunk = await leaves.nextv(VERIFY_CHUNK);
-      const parsed = chunk.map(([k, v]) => {
-        const index = readUintBE(k, 1);
+      const chunk: Array<{ index: number; bytes: Uint8Array }> = (await leaves.next()).value ?? [];
+      const parsed = chunk.map(({ index, bytes: v }) => {
         const where = `leaf ${index}`;
         if (index !== expected) throw new Fault(where, `found where leaf ${expected} should be (a leaf is missing)`);
         expected++;
@@ -143,7 +143,7 @@ export async function auditLedger(
         }
         if (effects.workPrev !== leaf.workPrev) throw new Fault(where, `workPrev ${leaf.workPrev} should be ${effects.workPrev}`);
         state.apply(effects);
-        for (const k of entryKeys(effects)) listed.add(toHex(k));
+        listed.push(...listedEntries(effects));
         const leafHash = hashLeaf(bytes);
         for (const { id, hash } of tree.append(leafHash)) {
           let stored: Uint8Array[];
@@ -160,73 +160,15 @@ export async function auditLedger(
       }
       onProgress(expected, total);
     }
-    await leaves.close();
     if (tree.size !== total) throw new Fault(`leaf ${tree.size}`, `the latest checkpoint has size ${total} but the log has ${tree.size} leaves`);
-    if (nextCheckpoint) throw new Fault(`checkpoint ${readUintBE(nextCheckpoint[0], 1)}`, 'no leaves lead to this checkpoint');
-    await compareState(store, state, listed, tree.size);
+    if (nextCheckpoint) throw new Fault(`checkpoint ${nextCheckpoint.size}`, 'no leaves lead to this checkpoint');
+    const fault = await store.verifyDerived(state, listed, tree.size);
+    if (fault) throw new Fault(fault.where, fault.detail);
     return { ok: true, size: tree.size, checkpoints: checkpointCount };
   } catch (e) {
     if (e instanceof Fault) return { ok: false, size: total, checkpoints: checkpointCount, fault: { where: e.where, detail: e.message } };
-    throw storeError(e);
+    throw e;
   } finally {
-    await checkpoints.close();
-  }
-}
-
-/** The stored derived state must be exactly what the replay derives, key for key. */
-async function compareState(store: LedgerStore, state: MemoryState, listed: ReadonlySet<string>, size: number): Promise<void> {
-  // The replayed state, written out as the sequencer would have written it from scratch.
-  const ops = [
-    ...effectOps({
-      workPrev: null,
-      works: [...state.works.values()].map((after) => ({ before: undefined, after })),
-      licences: [...state.licences.values()].map((after) => ({ before: undefined, after })),
-    }),
-    ...[...state.contents.values()].flatMap((content) => effectOps({ workPrev: null, works: [], licences: [], content })),
-    ...effectOps({ workPrev: null, works: [], licences: [], holdings: [...state.holdings.values()].flatMap((h) => h ?? []) }),
-    ...[...state.parties.values()].flatMap((party) => effectOps({ workPrev: null, works: [], licences: [], party })),
-    ...[...state.fingerprints].flatMap(([work, bytes]) => effectOps({ workPrev: null, works: [], licences: [], frames: { work, bytes } })),
-    ...[...state.held].flatMap(([pair, licences]) => {
-      const [work, licensee] = pair.split('/') as [string, string];
-      return effectOps({ workPrev: null, works: [], licences: [], held: { work, licensee, licences } });
-    }),
-  ];
-  const expected = new Map<string, { key: Uint8Array; value: Uint8Array }>();
-  for (const op of ops) if (op.type === 'put') expected.set(toHex(op.key), op);
-  for (const k of listed) expected.set(k, { key: fromHex(k, 'key'), value: new Uint8Array(0) });
-
-  const names: Record<string, string> = {
-    W: 'work',
-    X: 'licence',
-    S: 'content',
-    R: 'registration of content',
-    D: 'holding of content',
-    Y: 'entry list of work',
-    V: 'lookalike rivals of work',
-    P: 'party',
-    O: 'owned',
-    G: 'held',
-    F: 'fingerprints',
-    K: "work's licence",
-    J: 'holding of work',
-    E: 'exclusivity index of work',
-  };
-  const describe = (k: Uint8Array) => `${names[String.fromCharCode(k[0] as number)] ?? 'record'} ${toHex(k.subarray(1, 33))}`;
-  const derived = [PREFIX.work, PREFIX.licence, PREFIX.sha, PREFIX.registration, PREFIX.holding, PREFIX.workEntry, PREFIX.rival, PREFIX.party, PREFIX.owned, PREFIX.held, PREFIX.frames, PREFIX.workLicence, PREFIX.heldOnWork, PREFIX.cell];
-  for (const prefix of derived) {
-    for await (const [k, v] of store.db.iterator(prefixRange(prefix))) {
-      const want = expected.get(toHex(k));
-      if (!want) throw new Fault(describe(k), 'stored record that no entry of the log produces');
-      if (!equalBytes(want.value, v)) throw new Fault(describe(k), 'stored record differs from the replay of the log');
-      expected.delete(toHex(k));
-    }
-  }
-  const [missing] = expected.values();
-  if (missing) throw new Fault(describe(missing.key), 'record missing from the store');
-
-  for (const [prefix, name] of [[PREFIX.id, 'id index'], [PREFIX.signed, 'signed-content index']] as const) {
-    let count = 0;
-    for await (const _ of store.db.keys(prefixRange(prefix))) count++;
-    if (count !== size) throw new Fault(name, `holds ${count} entries for ${size} leaves`);
+    await Promise.all([checkpoints.return?.(), leaves.return?.()]);
   }
 }

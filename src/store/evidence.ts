@@ -12,16 +12,26 @@ import { CartularyError } from '../core/errors.js';
 import { hashRanges, inclusionPlan } from '../core/merkle.js';
 import type { LicenceRecord, WorkRecord } from '../core/records.js';
 import { BUNDLE_FORMAT, type BundleClaims, type EvidenceBundle } from '../verify/bundle.js';
-import type { LedgerStore } from './ledger-store.js';
+import type { LedgerStorage } from './storage.js';
 import type { Sequencer } from './sequencer.js';
+
+/** What witnesses add to checkpoints (src/witness/publisher.ts). */
+export interface CosignedCheckpoints {
+  /** the latest checkpoint that meets the quorum, with its cosignatures */
+  quorumCheckpoint(): { size: number; note: string } | null;
+  /** the latest checkpoint with the cosignatures collected for it so far */
+  current(): string;
+}
 
 export class EvidenceBuilder {
   constructor(
-    private readonly store: LedgerStore,
+    private readonly store: LedgerStorage,
     private readonly sequencer: Sequencer,
     /** the ledger key, which attests each bundle's claims at its checkpoint */
     private readonly signer: Signer,
     private readonly origin: string,
+    /** cosigned checkpoints, when the ledger has witnesses */
+    private readonly witnessed?: CosignedCheckpoints,
   ) {}
 
   /** Every entry of the work's chain, and the registrations its contest and lookalikes cite. */
@@ -64,6 +74,16 @@ export class EvidenceBuilder {
     return indices;
   }
 
+  /**
+   * The checkpoint a proof of entries up to `lastIndex` cites: the latest one that meets the
+   * witness quorum when it covers them, otherwise the latest, with what cosignatures it has.
+   */
+  citable(lastIndex: number): { note: string; size: number } {
+    const cosigned = this.witnessed?.quorumCheckpoint() ?? null;
+    if (cosigned && lastIndex < cosigned.size) return cosigned;
+    return { note: this.witnessed?.current() ?? this.sequencer.checkpoint, size: this.sequencer.size };
+  }
+
   /** Every licence of the works: a chain of title cites them all (its entries are in the bundle anyway). */
   private async licencesOf(works: WorkRecord[]): Promise<LicenceRecord[]> {
     const out: LicenceRecord[] = [];
@@ -89,11 +109,9 @@ export class EvidenceBuilder {
 
   private bundle(subject: EvidenceBundle['subject'], indices: number[], claims: BundleClaims): EvidenceBundle {
     // Read the checkpoint first: its size is fixed, and every node below it is immutable.
-    const checkpoint = this.sequencer.checkpoint;
-    const size = this.sequencer.size;
-    const entries = [...new Set(indices)]
-      .sort((a, b) => a - b)
-      .map((index) => {
+    const sorted = [...new Set(indices)].sort((a, b) => a - b);
+    const { note: checkpoint, size } = this.citable(sorted.at(-1) ?? 0);
+    const entries = sorted.map((index) => {
         const leaf = this.store.leaf(index);
         if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
         return { index, leaf: toBase64(leaf), proof: hashRanges(inclusionPlan(index, size), this.store.readNodes).map(toHex) };

@@ -47,6 +47,16 @@ export async function loadPublicKey(path: string): Promise<Uint8Array> {
   return publicKeyFromPem(await readFile(path, 'utf8'));
 }
 
+/** Loads NAME.key from `dir` (strictly: not readable by others), creating the pair on first use. */
+export async function loadOrCreateKey(dir: string, name: string): Promise<{ signer: Signer; created: boolean }> {
+  try {
+    return { signer: await loadSecretKey(join(dir, `${name}.key`), { strict: true }), created: false };
+  } catch (e) {
+    if (!(e instanceof CartularyError) || e.code !== 'not-found') throw e;
+    return { signer: await createKeyPair(dir, name), created: true };
+  }
+}
+
 /** A party given on the command line: 64 hex characters, or a .pub / .key file. */
 export async function resolveParty(value: string): Promise<string> {
   if (/^[0-9a-f]{64}$/.test(value)) return value;

@@ -10,21 +10,16 @@
  *   code need them (`getSync`, measured far faster than awaited single gets).
  */
 import { ClassicLevel } from 'classic-level';
-import { concatBytes, fromHex, toHex, readUintBE, uintBE } from '../core/bytes.js';
+import { concatBytes, equalBytes, fromHex, toHex, readUintBE, uintBE, utf8 } from '../core/bytes.js';
 import type { FrameHash } from '../core/fingerprint.js';
 import type { NodeId, NodeReader } from '../core/merkle.js';
 import { SimilarityIndex, type FrameHit } from '../core/similarity.js';
-import type { ContentRecord, Effects, HoldingRecord, LedgerView, LicenceRecord, OverlapQuery, PartyRecord, WorkRecord } from '../core/records.js';
-import { isEmptyHolding } from '../core/state.js';
+import { listedEntries, type ContentRecord, type Effects, type HoldingRecord, type LedgerView, type LicenceRecord, type OverlapQuery, type PartyRecord, type WorkRecord } from '../core/records.js';
+import { isEmptyHolding, type MemoryState } from '../core/state.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
 import { CartularyError } from '../core/errors.js';
 import { key, prefixRange, PREFIX } from './layout.js';
-
-/** Where a listing starts (`after`, an index) and how many it returns. */
-export interface Page {
-  after?: number;
-  limit?: number;
-}
+import type { AppendBatch, LedgerStorage, Page, StoredCheckpoint, StoreFault } from './storage.js';
 
 const id32 = (hex: string) => fromHex(hex, 'id', 32);
 
@@ -41,7 +36,7 @@ const decodeRecord = <T>(bytes: Uint8Array): T => JSON.parse(Buffer.from(bytes.b
 /** Upper tree levels kept in memory hold at most about twice this many nodes (~20 MB). */
 const NODE_CACHE_BUDGET = 1 << 16;
 
-export class LedgerStore implements LedgerView {
+export class LedgerStore implements LedgerStorage {
   /** the fingerprint frames of every registered work, in memory for near-duplicate search */
   readonly similarity = new SimilarityIndex();
   // Every proof passes through the upper levels of the tree, and a node never changes once
@@ -88,6 +83,21 @@ export class LedgerStore implements LedgerView {
 
   close(): Promise<void> {
     return this.db.close();
+  }
+
+  /** The batch as LevelDB ops, in one synced write (see `write`). */
+  append(batch: AppendBatch): Promise<void> {
+    const ops: BatchOp[] = [];
+    for (const e of batch.entries) {
+      ops.push(put(key.leaf(e.index), e.leaf), put(key.id(e.id), uintBE(e.index, 8)), put(key.signed(e.signedHash), uintBE(e.index, 8)), ...effectOps(e.effects));
+    }
+    for (const n of batch.nodes) ops.push(put(key.node(n.level, n.index), n.hash));
+    ops.push(put(key.checkpoint(batch.checkpoint.size), utf8(batch.checkpoint.note)));
+    return this.write(ops);
+  }
+
+  indexFrames(work: string, frames: Uint8Array): void {
+    this.similarity.addEncoded(work, frames);
   }
 
   /**
@@ -288,14 +298,88 @@ export class LedgerStore implements LedgerView {
     }
   }
 
+  worksOwnedBy(party: string, limit = 1000): Promise<string[]> {
+    return this.members(PREFIX.owned, party, limit);
+  }
+  licencesHeldBy(party: string, limit = 1000): Promise<string[]> {
+    return this.members(PREFIX.held, party, limit);
+  }
+
   /** Ids under a two-part key (party → works owned, party → licences held), in key order. */
-  async members(prefix: Uint8Array, party: string, limit = 1000): Promise<string[]> {
+  private async members(prefix: Uint8Array, party: string, limit: number): Promise<string[]> {
     const range = prefixRange(prefix, key.party(party).subarray(1));
     try {
       return (await this.db.keys({ ...range, limit }).all()).map((k) => toHex(k.subarray(33)));
     } catch (e) {
       throw storeError(e);
     }
+  }
+
+  async *leafChunks(chunk: number): AsyncIterable<Array<{ index: number; bytes: Uint8Array }>> {
+    const leaves = this.db.iterator(prefixRange(PREFIX.leaf));
+    try {
+      for (let found; (found = await leaves.nextv(chunk)).length > 0; ) yield found.map(([k, v]) => ({ index: readUintBE(k, 1), bytes: v }));
+    } catch (e) {
+      throw storeError(e);
+    } finally {
+      await leaves.close();
+    }
+  }
+
+  async *checkpoints(): AsyncIterable<StoredCheckpoint> {
+    try {
+      for await (const [k, v] of this.db.iterator(prefixRange(PREFIX.checkpoint))) yield { size: readUintBE(k, 1), note: new TextDecoder().decode(v) };
+    } catch (e) {
+      throw storeError(e);
+    }
+  }
+
+  async verifyDerived(replay: MemoryState, listed: Iterable<{ work: string; index: number }>, size: number): Promise<StoreFault | undefined> {
+    // The replayed state, written out as the sequencer would have written it from scratch;
+    // the entry lists cannot be rebuilt from final records, so the audit hands them over.
+    const none = { workPrev: null, works: [], licences: [] };
+    const ops = [
+      ...effectOps({
+        workPrev: null,
+        works: [...replay.works.values()].map((after) => ({ before: undefined, after })),
+        licences: [...replay.licences.values()].map((after) => ({ before: undefined, after })),
+      }),
+      ...[...replay.contents.values()].flatMap((content) => effectOps({ ...none, content })),
+      ...effectOps({ ...none, holdings: [...replay.holdings.values()].flatMap((h) => h ?? []) }),
+      ...[...replay.parties.values()].flatMap((party) => effectOps({ ...none, party })),
+      ...[...replay.fingerprints].flatMap(([work, bytes]) => effectOps({ ...none, frames: { work, bytes } })),
+      ...[...replay.held].flatMap(([pair, licences]) => {
+        const [work, licensee] = pair.split('/') as [string, string];
+        return effectOps({ ...none, held: { work, licensee, licences } });
+      }),
+    ];
+    const expected = new Map<string, { key: Uint8Array; value: Uint8Array }>();
+    for (const op of ops) if (op.type === 'put') expected.set(toHex(op.key), op);
+    for (const { work, index } of listed) {
+      const k = key.workEntry(work, index);
+      expected.set(toHex(k), { key: k, value: EMPTY });
+    }
+    const describe = (k: Uint8Array) => `${DERIVED_NAMES[String.fromCharCode(k[0] as number)] ?? 'record'} ${toHex(k.subarray(1, 33))}`;
+    try {
+      for (const prefix of DERIVED) {
+        for await (const [k, v] of this.db.iterator(prefixRange(prefix))) {
+          const want = expected.get(toHex(k));
+          if (!want) return { where: describe(k), detail: 'stored record that no entry of the log produces' };
+          if (!equalBytes(want.value, v)) return { where: describe(k), detail: 'stored record differs from the replay of the log' };
+          expected.delete(toHex(k));
+        }
+      }
+      const [missing] = expected.values();
+      if (missing) return { where: describe(missing.key), detail: 'record missing from the store' };
+      for (const [prefix, name] of [[PREFIX.id, 'id index'], [PREFIX.signed, 'signed-content index']] as const) {
+        let count = 0;
+        for await (const _ of this.db.keys(prefixRange(prefix))) count++;
+        if (count !== size) return { where: name, detail: `holds ${count} entries for ${size} leaves` };
+      }
+    } catch (e) {
+      throw storeError(e);
+    }
+    return undefined;
   }
 
   meta(name: string): string | undefined {
@@ -314,6 +398,25 @@ export function storeError(e: unknown): unknown {
 }
 
 const put = (k: Uint8Array, value: Uint8Array): BatchOp => ({ type: 'put', key: k, value });
+
+/** The prefixes of derived state, and what audit calls each. */
+const DERIVED_NAMES: Record<string, string> = {
+  W: 'work',
+  X: 'licence',
+  S: 'content',
+  R: 'registration of content',
+  D: 'holding of content',
+  Y: 'entry list of work',
+  V: 'lookalike rivals of work',
+  P: 'party',
+  O: 'owned',
+  G: 'held',
+  F: 'fingerprints',
+  K: "work's licence",
+  J: 'holding of work',
+  E: 'exclusivity index of work',
+};
+const DERIVED = Object.keys(DERIVED_NAMES).map((letter) => utf8(letter));
 const overlapKey = (q: OverlapQuery) => JSON.stringify([q.work, q.uses, q.territories, q.from, q.until, q.exclusiveOnly]);
 
 /** The batch ops that record one statement's Effects, index keys included. */
@@ -330,7 +433,7 @@ export function effectOps(effects: Effects): BatchOp[] {
       for (const rival of after.lookalikes) ops.push(put(key.rival(after.id, rival), EMPTY), put(key.rival(rival, after.id), EMPTY));
     }
   }
-  for (const k of entryKeys(effects)) ops.push(put(k, EMPTY));
+  for (const { work, index } of listedEntries(effects)) ops.push(put(key.workEntry(work, index), EMPTY));
   for (const { before, after } of effects.licences) {
     ops.push(put(key.licence(after.id), encodeRecord(after)));
     if (!before) {
@@ -352,10 +455,3 @@ export function effectOps(effects: Effects): BatchOp[] {
   return ops;
 }
 
-/**
- * The keys that list an entry under each work it is about: one per entry, so they cannot be
- * rebuilt from the final records (audit collects them while it replays).
- */
-export function entryKeys(effects: Effects): Uint8Array[] {
-  return effects.works.filter(({ before, after }) => before?.head !== after.head).map(({ after }) => key.workEntry(after.id, after.head));
-}

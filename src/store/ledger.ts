@@ -8,7 +8,7 @@ import { checkOrigin } from '../core/checkpoint.js';
 import type { Signer } from '../core/crypto.js';
 import { CartularyError } from '../core/errors.js';
 import { utf8 } from '../core/bytes.js';
-import { createKeyPair, loadSecretKey } from './key-files.js';
+import { loadOrCreateKey } from './key-files.js';
 import { LedgerStore } from './ledger-store.js';
 import { key } from './layout.js';
 import { Sequencer, type SequencerOptions } from './sequencer.js';
@@ -27,6 +27,7 @@ export interface LedgerPaths {
 }
 
 export interface Ledger {
+  /** LevelDB, the embedded store (storage.ts states what every store guarantees) */
   store: LedgerStore;
   sequencer: Sequencer;
   signer: Signer;
@@ -36,15 +37,7 @@ export interface Ledger {
   close(): Promise<void>;
 }
 
-export async function loadOrCreateLedgerKey(keysDir: string): Promise<{ signer: Signer; created: boolean }> {
-  const path = join(keysDir, `${LEDGER_KEY_NAME}.key`);
-  try {
-    return { signer: await loadSecretKey(path, { strict: true }), created: false };
-  } catch (e) {
-    if (!(e instanceof CartularyError) || e.code !== 'not-found') throw e;
-    return { signer: await createKeyPair(keysDir, LEDGER_KEY_NAME), created: true };
-  }
-}
+export const loadOrCreateLedgerKey = (keysDir: string): Promise<{ signer: Signer; created: boolean }> => loadOrCreateKey(keysDir, LEDGER_KEY_NAME);
 
 /**
  * What a data folder holds: nothing yet (a new ledger may start there), or a LevelDB

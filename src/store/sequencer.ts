@@ -2,13 +2,13 @@
  * The sequencer: the only writer of the ledger. Submissions are parsed and their signatures
  * verified concurrently (off the event loop), then queued; one batch at a time is taken from
  * the queue, checked by the rules, given indices, leaves and tree nodes, sealed by one new
- * signed checkpoint and written in ONE synced LevelDB batch. Only then is each submitter
+ * signed checkpoint and written in ONE atomic, durable store append (storage.ts). Only then is each submitter
  * answered, with a receipt whose inclusion proof leads to that checkpoint.
  *
  * Crash points, and why recovery is clean at each:
  *  - before the batch write: nothing of the batch is on disk and nobody was answered;
  *    the clients see a dropped connection and may resubmit (idempotent).
- *  - during the batch write: LevelDB applies a batch whole or not at all, so after restart
+ *  - during the batch write: the store applies an append whole or not at all, so after restart
  *    the store ends at either the previous checkpoint or this one; nobody was answered yet.
  *  - after the write, before the answers: the entries are durable; a resubmission returns
  *    the same receipt (the checkpoint it was first issued with is kept).
@@ -22,7 +22,7 @@
  * taking writes, because memory no longer knows what is on disk. Anything else that throws
  * while a batch is prepared refuses that batch, nothing of which was written.
  */
-import { equalBytes, toHex, uintBE, utf8 } from '../core/bytes.js';
+import { equalBytes, toHex } from '../core/bytes.js';
 import { openCheckpoint, parseVerifierKey, formatVerifierKey, signCheckpoint } from '../core/checkpoint.js';
 import { parseStatement, verifyStatementAsync, type SignedStatement } from '../core/cose.js';
 import { sha256, type Signer } from '../core/crypto.js';
@@ -33,8 +33,7 @@ import type { Receipt } from '../core/receipt.js';
 import { applyStatement, plannedOverlapQuery } from '../core/rules.js';
 import { validatePayload } from '../core/statements.js';
 import { MemoryState } from '../core/state.js';
-import { key } from './layout.js';
-import { effectOps, type BatchOp, type LedgerStore } from './ledger-store.js';
+import type { AppendBatch, AppendedEntry, LedgerStorage } from './storage.js';
 import type { Watermark } from './watermark.js';
 
 export interface SequencerOptions {
@@ -70,13 +69,14 @@ export class Sequencer {
   private timer: NodeJS.Timeout | null = null;
   private closing = false;
   private fatal: Error | null = null;
+  private readonly committed: Array<() => void> = [];
   private readonly maxBatch: number;
   private readonly maxDelayMs: number;
   private readonly clock: () => number;
   readonly verifierKey: string;
 
   private constructor(
-    readonly store: LedgerStore,
+    readonly store: LedgerStorage,
     private readonly opts: SequencerOptions,
     private tree: CompactRange,
     private prevHash: Uint8Array,
@@ -91,7 +91,7 @@ export class Sequencer {
   }
 
   /** Recovers from the store's latest checkpoint; refuses a store that does not check out. */
-  static async open(store: LedgerStore, opts: SequencerOptions): Promise<Sequencer> {
+  static async open(store: LedgerStorage, opts: SequencerOptions): Promise<Sequencer> {
     const ledgerKey = parseVerifierKey(formatVerifierKey(opts.origin, opts.signer.publicKey));
     const mark = opts.watermark?.mark ?? null;
     const behind = (size: number, what: string) =>
@@ -106,7 +106,7 @@ export class Sequencer {
       if (mark && mark.size > 0) throw behind(0, 'the data folder is empty: it');
       // A new ledger signs the empty tree at once (DESIGN §6), so /checkpoint always answers.
       const note = signCheckpoint({ origin: opts.origin, size: 0, rootHash: EMPTY_ROOT }, opts.signer);
-      await store.write([{ type: 'put', key: key.checkpoint(0), value: utf8(note) }]);
+      await store.append({ entries: [], nodes: [], checkpoint: { size: 0, note } });
       latest = { size: 0, note };
     }
     let cp;
@@ -148,6 +148,11 @@ export class Sequencer {
   /** The latest signed checkpoint (of the empty tree, for a new ledger). */
   get checkpoint(): string {
     return this.latest;
+  }
+
+  /** Calls `listener` after each commit that signed a new checkpoint (it must not throw). */
+  onCommit(listener: () => void): void {
+    this.committed.push(listener);
   }
 
   get failure(): Error | null {
@@ -222,15 +227,14 @@ export class Sequencer {
       for (const p of batch) p.reject(e);
       return;
     }
-    const { tree, ops, outcomes, leaves, batchNodes, prev, time } = prepared;
+    const { tree, entries, nodes, outcomes, leaves, batchNodes, prev, time } = prepared;
     let note = this.latest;
     if (tree.size > this.tree.size) {
       note = signCheckpoint({ origin: this.opts.origin, size: tree.size, rootHash: tree.root() }, this.opts.signer);
-      ops.push({ type: 'put', key: key.checkpoint(tree.size), value: utf8(note) });
       try {
-        // Crash point: before or during this write, nothing of the batch is visible after a
-        // restart (one synced batch) and nobody has been answered.
-        await this.store.write(ops);
+        // Crash point: before or during this append, nothing of the batch is visible after a
+        // restart (the store's append is atomic) and nobody has been answered.
+        await this.store.append({ entries, nodes, checkpoint: { size: tree.size, note } });
         // Crash point: the batch is durable but the watermark names the previous tree; the
         // restart finds the store ahead of it and catches up. Nobody has been answered.
         await this.opts.watermark?.advance({ size: tree.size, rootHash: tree.root() });
@@ -242,12 +246,13 @@ export class Sequencer {
         return;
       }
       // Only what is durable joins the store's similarity index.
-      for (const [work, bytes] of prepared.state.fingerprints) this.store.similarity.addEncoded(work, bytes);
+      for (const [work, bytes] of prepared.state.fingerprints) this.store.indexFrames(work, bytes);
       this.tree = tree;
       this.store.noteTreeSize(tree.size);
       this.prevHash = prev;
       this.lastTime = time;
       this.latest = note;
+      for (const listener of this.committed) listener();
     }
 
     const fromBatch: NodeReader = (ids) => ids.map((id) => batchNodes.get(`${id.level}/${id.index}`) ?? (this.store.readNodes([id])[0] as Uint8Array));
@@ -279,7 +284,8 @@ export class Sequencer {
     const base = await this.store.withOverlaps(queries);
     const tree = this.tree.clone();
     const state = new MemoryState(base);
-    const ops: BatchOp[] = [];
+    const entries: AppendedEntry[] = [];
+    const nodes: AppendBatch['nodes'] = [];
     const seen = new Map<string, number>();
     // Every node an inclusion proof of a new leaf needs is on the old tree's edge or is
     // completed by this batch (RFC 6962 paths go left only through the edge), so the
@@ -307,22 +313,19 @@ export class Sequencer {
       }
       const leaf = encodeLeaf({ index, time, prev, workPrev: effects.workPrev, statement: statement.bytes });
       const leafHash = hashLeaf(leaf);
-      ops.push({ type: 'put', key: key.leaf(index), value: leaf });
       leaves.set(index, { hash: leafHash, id: statement.id });
-      ops.push({ type: 'put', key: key.id(statement.id), value: uintBE(index, 8) });
-      ops.push({ type: 'put', key: key.signed(statement.signedHash), value: uintBE(index, 8) });
+      entries.push({ index, leaf, id: statement.id, signedHash: statement.signedHash, effects });
       for (const { id, hash } of tree.append(leafHash)) {
-        ops.push({ type: 'put', key: key.node(id.level, id.index), value: hash });
+        nodes.push({ level: id.level, index: id.index, hash });
         batchNodes.set(`${id.level}/${id.index}`, hash);
       }
-      ops.push(...effectOps(effects));
       state.apply(effects);
       seen.set(signedHex, index);
       prev = leafHash;
       outcomes.push({ index, repeat: false });
     }
 
-    return { tree, ops, outcomes, leaves, batchNodes, prev, time, state };
+    return { tree, entries, nodes, outcomes, leaves, batchNodes, prev, time, state };
   }
 
   private receipt(

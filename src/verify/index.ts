@@ -7,3 +7,5 @@ export { BUNDLE_FORMAT, bundleSchema, type EvidenceBundle } from './bundle.js';
 export { verifyReceipt, type Receipt } from '../core/receipt.js';
 export { openCheckpoint, parseVerifierKey } from '../core/checkpoint.js';
 export { verifyInclusion, verifyConsistency } from '../core/merkle.js';
+export { checkCosignedCheckpoint, parsePolicy, quorumMet, type Policy, type PolicyCheck } from '../core/policy.js';
+export { findCosignature, parseWitnessKey, type Cosignature } from '../core/cosignature.js';

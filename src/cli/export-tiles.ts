@@ -1,0 +1,82 @@
+/**
+ * `cartulary export-tiles --out DIR`: the ledger as C2SP tlog-tiles files, for any static
+ * file server, CDN or object store. Incremental: only the tiles the new checkpoint adds are
+ * fetched; tiles are immutable, so files already written are never touched again. The
+ * checkpoint is written last, and only after the tiles on disk reproduce its root hash and
+ * the previous exported checkpoint's (so the export never moves to a tree that does not
+ * extend what it held).
+ */
+import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { equalBytes, toHex } from '../core/bytes.js';
+import { openCheckpoint, parseVerifierKey, type Checkpoint } from '../core/checkpoint.js';
+import { CartularyError } from '../core/errors.js';
+import { rootHash } from '../core/merkle.js';
+import { decodeHashTile, tileNodeReader, tilePath, tilesOfTree, type TileId } from '../core/tiles.js';
+import { client, serverOption } from './client.js';
+import { str, type Command } from './command.js';
+import { ledgerKeyArg } from './ledger-key.js';
+import { writeFileAtomic } from '../store/atomic-file.js';
+
+const FETCH_CONCURRENCY = 16;
+
+async function previousCheckpoint(out: string, key: ReturnType<typeof parseVerifierKey>): Promise<Checkpoint | null> {
+  let note: string;
+  try {
+    note = await readFile(join(out, 'checkpoint'), 'utf8');
+  } catch {
+    return null;
+  }
+  return openCheckpoint(note, key);
+}
+
+/** The tree of `size` as the tile files in `out` give it. */
+const filesReader = (out: string, size: number) =>
+  tileNodeReader(size, (tile: TileId) => decodeHashTile(new Uint8Array(readFileSync(join(out, tilePath(tile)))), tile.width));
+
+export const exportTiles: Command = {
+  name: 'export-tiles',
+  summary: 'write the ledger as C2SP tlog-tiles files (checkpoint, tile/…) for a static server; run again to bring them up to date',
+  usage: 'cartulary export-tiles --out DIR [--server URL] [--ledger-key VKEY]',
+  example: 'cartulary export-tiles --out /var/www/ledger --ledger-key ledger.vkey   (then serve /var/www/ledger with any web server)',
+  options: { ...serverOption, out: { type: 'string' }, 'ledger-key': { type: 'string' } },
+  async run(v, _p, io) {
+    const out = str(v.out);
+    if (!out) throw new CartularyError('invalid', '--out DIR is required');
+    const api = client(v);
+    const keyText = str(v['ledger-key']) ? await ledgerKeyArg(str(v['ledger-key']) as string) : (await api.get<{ verifierKey: string }>('/v1/log')).verifierKey;
+    const key = parseVerifierKey(keyText);
+    const noteBytes = await api.getRaw('/checkpoint');
+    if (!noteBytes) throw new CartularyError('not-found', 'the server has no checkpoint');
+    const note = new TextDecoder().decode(noteBytes);
+    const cp = openCheckpoint(note, key);
+    const prev = await previousCheckpoint(out, key);
+    if (prev && prev.size > cp.size) throw new CartularyError('conflict', `${out} holds a tree of size ${prev.size}, larger than the server's ${cp.size}; refusing to go back`);
+
+    const had = new Set(prev ? tilesOfTree(prev.size).map(tilePath) : []);
+    const todo = tilesOfTree(cp.size).filter((t) => !had.has(tilePath(t)));
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length) {
+        const tile = todo[next++] as TileId;
+        const bytes = await api.getRaw(`/${tilePath(tile)}`);
+        if (!bytes) throw new CartularyError('not-found', `the server does not serve /${tilePath(tile)} although its checkpoint of size ${cp.size} needs it`);
+        await writeFileAtomic(join(out, tilePath(tile)), bytes);
+      }
+    };
+    await Promise.all(Array.from({ length: FETCH_CONCURRENCY }, worker));
+
+    // The files must prove the checkpoint (and extend the previous one) before it is published.
+    // Both roots from the new tree's tiles: the old tree must be its prefix.
+    const read = filesReader(out, cp.size);
+    const root = rootHash(cp.size, read);
+    if (!equalBytes(root, cp.rootHash)) throw new CartularyError('verification-failed', `the exported tiles give root ${toHex(root)}, the checkpoint says ${toHex(cp.rootHash)}`);
+    if (prev && !equalBytes(rootHash(prev.size, read), prev.rootHash)) {
+      throw new CartularyError('verification-failed', `the server's tree of size ${cp.size} does not contain the exported tree of size ${prev.size}: a fork`);
+    }
+    await writeFileAtomic(join(out, 'checkpoint'), note);
+    io.out(`exported tree of size ${cp.size} to ${out}: ${todo.length} new tile${todo.length === 1 ? '' : 's'}${prev ? ` (was ${prev.size})` : ''}`);
+    return 0;
+  },
+};

@@ -1,0 +1,103 @@
+/**
+ * The storage contract (issue 11.1): what the sequencer, audit and the HTTP edge may ask of a
+ * ledger store, and what every implementation guarantees. LevelDB (ledger-store.ts) is the
+ * embedded default; nothing outside a store's own module knows its keys or its database.
+ *
+ * Guarantees:
+ * - Atomic, durable appends: `append(batch)` writes a batch's leaves, tree nodes, derived
+ *   records and signed checkpoint together. When it resolves, all of it survives a crash or
+ *   power loss; if it rejects or the process dies first, after a restart either all of it
+ *   or none of it is visible. The sequencer answers nobody before it resolves.
+ * - Read-after-append consistency: every read issued after `append` resolved sees the whole
+ *   batch. Reads never see part of a batch.
+ * - Immutability of the log: a leaf, a tree node and a checkpoint, once appended, never
+ *   change; stores may cache them forever.
+ * - One writer: a store opened for writing holds an exclusive lock on its data until
+ *   `close`; a second opener is refused ('unavailable'), never given a second writer.
+ * - Damage is named: a store whose data is damaged answers 'corrupt' errors, never a
+ *   silent empty or partial state.
+ * - Range reads are planned and fetched: the rules read synchronously from a snapshot
+ *   (`withOverlaps` returns one) built by awaiting the range reads a batch needs first.
+ */
+import type { NodeReader } from '../core/merkle.js';
+import type { Effects, LedgerView, OverlapQuery } from '../core/records.js';
+import type { MemoryState } from '../core/state.js';
+
+/** One accepted statement as the sequencer appends it. */
+export interface AppendedEntry {
+  index: number;
+  /** the leaf bytes (DESIGN §5) */
+  leaf: Uint8Array;
+  /** the statement id (SHA-256 of its canonical envelope) and SHA-256 of its Sig_structure */
+  id: Uint8Array;
+  signedHash: Uint8Array;
+  effects: Effects;
+}
+
+/** Everything one commit writes: applied all together or not at all. */
+export interface AppendBatch {
+  entries: AppendedEntry[];
+  /** the perfect-subtree hashes the entries complete */
+  nodes: Array<{ level: number; index: number; hash: Uint8Array }>;
+  /** the checkpoint signed over the tree these entries end */
+  checkpoint: { size: number; note: string };
+}
+
+/** Where a listing starts (`after`, an index) and how many it returns. */
+export interface Page {
+  after?: number;
+  limit?: number;
+}
+
+export interface StoredCheckpoint {
+  size: number;
+  note: string;
+}
+
+/** Where a store's content disagrees with the log, and how. */
+export interface StoreFault {
+  where: string;
+  detail: string;
+}
+
+export interface LedgerStorage extends LedgerView {
+  /** Atomic and durable when it resolves (see the guarantees above). */
+  append(batch: AppendBatch): Promise<void>;
+  close(): Promise<void>;
+
+  // --- the log and the tree (immutable once appended) ---
+  leaf(index: number): Uint8Array | undefined;
+  readonly readNodes: NodeReader;
+  /** the entry of a statement id, and of a signed content (any envelope, any signature) */
+  indexOf(id: Uint8Array): number | undefined;
+  indexOfSigned(signedHash: Uint8Array): number | undefined;
+  checkpoint(size: number): string | undefined;
+  latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
+  /** the first checkpoint whose tree includes `index`: the one its receipt was issued with */
+  checkpointCovering(index: number): Promise<StoredCheckpoint | undefined>;
+  /** tells the store how large the tree is, so caches of upper levels stay bounded */
+  noteTreeSize(size: number): void;
+
+  // --- derived state, planned reads and listings ---
+  /** a view that also answers these overlap queries, fetched now (plan, then fetch) */
+  withOverlaps(queries: readonly OverlapQuery[]): Promise<LedgerView>;
+  /** a registration's frames joined the similarity index: only after its batch is durable */
+  indexFrames(work: string, frames: Uint8Array): void;
+  licencesOf(work: string, page?: Page): Promise<string[]>;
+  entriesOf(work: string, page?: Page): Promise<number[]>;
+  registrationsOf(sha256: string, page?: Page): Promise<string[]>;
+  rivalsOf(work: string, limit?: number): Promise<string[]>;
+  worksOwnedBy(party: string, limit?: number): Promise<string[]>;
+  licencesHeldBy(party: string, limit?: number): Promise<string[]>;
+
+  // --- for audit: everything, in order, and a comparison with a replay ---
+  /** the stored leaves in index order, a chunk at a time */
+  leafChunks(chunk: number): AsyncIterable<Array<{ index: number; bytes: Uint8Array }>>;
+  /** every stored checkpoint, smallest tree first */
+  checkpoints(): AsyncIterable<StoredCheckpoint>;
+  /**
+   * Whether the stored derived records and indexes are exactly what a replay of `size`
+   * leaves derived (`listed`: every entry each work lists), naming the first difference.
+   */
+  verifyDerived(replay: MemoryState, listed: Iterable<{ work: string; index: number }>, size: number): Promise<StoreFault | undefined>;
+}

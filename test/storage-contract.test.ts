@@ -1,0 +1,98 @@
+/**
+ * The storage contract (src/store/storage.ts), checked the same way against every store
+ * implementation: today the embedded LevelDB store. Each implementation is opened on a real
+ * folder or database; the ledger on top of it is the real sequencer.
+ */
+import { describe, expect, it } from 'vitest';
+import { randomSeed, signerFromSeed } from '../src/core/crypto.js';
+import { openCheckpoint, parseVerifierKey } from '../src/core/checkpoint.js';
+import { auditLedger } from '../src/store/audit.js';
+import { LedgerStore } from '../src/store/ledger-store.js';
+import { Sequencer } from '../src/store/sequencer.js';
+import type { LedgerStorage } from '../src/store/storage.js';
+import { party, stmt, tempDir } from './helpers.js';
+
+interface Implementation {
+  name: string;
+  /** a new, empty store, and how to open the same one again */
+  create(): Promise<{ store: LedgerStorage; reopen(): Promise<LedgerStorage> }>;
+}
+
+const implementations: Implementation[] = [
+  {
+    name: 'LevelDB',
+    async create() {
+      const dir = `${await tempDir()}/data`;
+      return { store: await LedgerStore.open(dir, { create: true }), reopen: () => LedgerStore.open(dir) };
+    },
+  },
+];
+
+const origin = 'contract.test/ledger';
+
+describe.each(implementations)('the storage contract on $name', (impl) => {
+  it('an append is visible whole as soon as it resolves, and after the store is reopened', async () => {
+    const { store, reopen } = await impl.create();
+    const signer = signerFromSeed(randomSeed());
+    const sequencer = await Sequencer.open(store, { origin, signer, maxDelayMs: 0 });
+    const alice = party();
+    const receipts = await Promise.all([stmt.register(alice), stmt.register(alice), stmt.party(alice, 'Alice')].map(async (s) => (await sequencer.submit(s)).receipt));
+    // Read-after-append: everything the batch wrote answers now.
+    for (const r of receipts) {
+      expect(store.leaf(r.index)).toBeDefined();
+      expect(store.indexOf(Buffer.from(r.id, 'hex'))).toBe(r.index);
+    }
+    expect(store.work(receipts[0]!.id)).toMatchObject({ owner: alice.id, head: receipts[0]!.index });
+    expect(store.party(alice.id)).toMatchObject({ name: 'Alice' });
+    expect(await store.worksOwnedBy(alice.id)).toHaveLength(2);
+    const latest = await store.latestCheckpoint();
+    expect(latest?.size).toBe(3);
+    await sequencer.close();
+    await store.close();
+
+    // Durable: the same state after reopening, and the checkpoints in order of size.
+    const again = await reopen();
+    const key = parseVerifierKey(sequencer.verifierKey);
+    const sizes: number[] = [];
+    for await (const cp of again.checkpoints()) sizes.push(openCheckpoint(cp.note, key).size);
+    expect(sizes[0]).toBe(0);
+    expect(sizes.at(-1)).toBe(3);
+    expect(sizes).toEqual([...sizes].sort((a, b) => a - b));
+    const leaves: number[] = [];
+    for await (const chunk of again.leafChunks(2)) leaves.push(...chunk.map((l) => l.index));
+    expect(leaves).toEqual([0, 1, 2]);
+    expect(again.work(receipts[1]!.id)?.owner).toBe(alice.id);
+    expect((await auditLedger(again, key)).ok).toBe(true);
+    await again.close();
+  });
+
+  it('admits one writer: a second open of the same store is refused while the first holds it', async () => {
+    const { store, reopen } = await impl.create();
+    await expect(reopen()).rejects.toMatchObject({ code: 'unavailable' });
+    await store.close();
+    const after = await reopen();
+    await after.close();
+  });
+
+  it('after a failed append the sequencer stops taking writes, and the reopened store holds exactly what was acknowledged', async () => {
+    const { store, reopen } = await impl.create();
+    const signer = signerFromSeed(randomSeed());
+    const sequencer = await Sequencer.open(store, { origin, signer, maxDelayMs: 0 });
+    const alice = party();
+    const kept = (await sequencer.submit(stmt.register(alice))).receipt;
+    const append = store.append.bind(store);
+    store.append = () => Promise.reject(new Error('the disk is full'));
+    await expect(sequencer.submit(stmt.register(alice))).rejects.toMatchObject({ code: 'unavailable' });
+    store.append = append;
+    await expect(sequencer.submit(stmt.register(alice))).rejects.toMatchObject({ code: 'unavailable' });
+    await sequencer.close();
+    await store.close();
+    const again = await reopen();
+    const reopened = await Sequencer.open(again, { origin, signer });
+    expect(reopened.size).toBe(1);
+    expect(again.indexOf(Buffer.from(kept.id, 'hex'))).toBe(0);
+    expect(again.leaf(1)).toBeUndefined();
+    await reopened.close();
+    await again.close();
+  });
+});
