@@ -2,6 +2,7 @@
  * npm run attacks
  * Runs every signature-level attack against a fresh real server and prints what held.
  */
+import '../src/core/crypto-node.js'; // node:crypto for signing, as the CLI does
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -15,6 +15,7 @@
  *      and commit → quorum-cosigned checkpoint with two witnesses.
  * Prints a table and writes bench-results/bench-<time>.json.
  */
+import '../src/core/crypto-node.js'; // node:crypto for signing, as the CLI does
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';

@@ -2,6 +2,7 @@
  * npm run crash-test -- --rounds N [--clients C] [--data DIR]
  * Kills the real server with SIGKILL under load N times and proves no receipt was lost.
  */
+import '../src/core/crypto-node.js'; // node:crypto for signing, as the CLI does
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

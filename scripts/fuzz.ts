@@ -2,6 +2,7 @@
  * npm run fuzz -- [--requests 20000] [--seed N]
  * Fuzzes a fresh real server over loopback and prints what it found.
  */
+import '../src/core/crypto-node.js'; // node:crypto for signing, as the CLI does
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

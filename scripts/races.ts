@@ -2,6 +2,7 @@
  * npm run races -- [--seconds 30] [--clients 50] [--works 5]
  * Races transfers, exclusive licences and revocations on a fresh real server, then audits.
  */
+import '../src/core/crypto-node.js'; // node:crypto for signing, as the CLI does
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

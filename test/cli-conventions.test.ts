@@ -59,6 +59,7 @@ describe('CLI conventions', () => {
     expect(await run('ledger-key', '--out', `${dir}/ledger.vkey`, ...srv)).toMatchObject({ verifierKey: s.verifierKey, firstUse: true });
     expect(await run('evidence', work, '--out', `${dir}/evidence.json`, '--ledger-key', `${dir}/ledger.vkey`, ...srv)).toMatchObject({ work, verified: true });
     expect(await run('verify', `${dir}/evidence.json`, '--ledger-key', `${dir}/ledger.vkey`)).toMatchObject({ ok: true });
+    expect(await run('certificate', work, '--out', `${dir}/certificate.html`, '--ledger-key', `${dir}/ledger.vkey`, ...srv)).toMatchObject({ work, title: 'My film', out: `${dir}/certificate.html` });
     const history = await run('history', work, '--ledger-key', `${dir}/ledger.vkey`, ...srv);
     expect(history).toMatchObject({ verified: true, names: { [alice]: 'Alice Films' }, work: { owner: alice } });
     expect(await run('proof', '0', ...srv)).toMatchObject({ index: 0, tlogProof: expect.stringMatching(/^c2sp\.org\/tlog-proof@v1\n/) });

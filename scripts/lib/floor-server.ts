@@ -4,6 +4,7 @@
  * signature and answers (the HTTP + crypto floor for writes); GET /v1/proofs/inclusion
  * answers a proof-sized JSON from memory (the HTTP floor for reads). No rules, no storage.
  */
+import '../../src/core/crypto-node.js'; // the floor verifies with node:crypto, as the ledger does
 import express from 'express';
 import { toHex } from '../../src/core/bytes.js';
 import { parseStatement, verifyStatementAsync } from '../../src/core/cose.js';

@@ -7,10 +7,12 @@ import { MEDIA_TYPES } from './register.js';
 import type { Verdict } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
-import { client, dateArg, instant, partyArg, partyLabel, profileNames, serverOption } from './client.js';
+import { client, dateArg, instant, partyArg, partyLabel, serverOption } from './client.js';
 import { str, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
 import { ledgerKeyArg, originOf } from './ledger-key.js';
+import { profileNames, segmentText } from '../verify/timeline.js';
+import { certificateFile, certifiedLine, certifyCheck } from './certificate.js';
 
 const EXIT_FOR: Record<Verdict, number> = { owner: 0, licensed: 0, unlicensed: 1, contested: 1, unregistered: 2 };
 
@@ -32,16 +34,11 @@ interface CheckAnswer {
   }>;
 }
 
-const clock = (ms: number) => {
-  const s = Math.round(ms / 1000);
-  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-};
-
 export const check: Command = {
   name: 'check',
   summary: 'pre-publish check: may UPLOADER use this content this way, here, now? (exit 0 yes, 1 no, 2 unregistered)',
   usage:
-    'cartulary check FILE|SHA256 --uploader PARTY [--use U] --territory T [--at DATE] [--ledger-key VKEY|FILE] [--no-fingerprint] [--json] [--server URL]\n' +
+    'cartulary check FILE|SHA256 --uploader PARTY [--use U] --territory T [--at DATE] [--ledger-key VKEY|FILE] [--no-fingerprint] [--certificate FILE.html|.pdf] [--json] [--server URL]\n' +
     '  --at: an instant (UTC unless a zone is given); default now. The verdict says which instant it judged.',
   example: 'cartulary check upload.mp4 --uploader bob --use clip --territory FR --ledger-key "$(cat ledger.vkey)"',
   options: {
@@ -53,9 +50,11 @@ export const check: Command = {
     'ledger-key': { type: 'string' },
     'media-type': { type: 'string' },
     'no-fingerprint': { type: 'boolean' },
+    certificate: { type: 'string' },
   },
   async run(v, [target], io) {
     if (!target) throw new CartularyError('invalid', 'FILE or SHA256 is required');
+    const certificate = v.certificate === undefined ? undefined : certificateFile(str(v.certificate), '--certificate');
     const isFile = await stat(target).then((s) => s.isFile(), () => false);
     const sha256 = isFile || !/^[0-9a-f]{64}$/.test(target) ? toHex((await hashFile(target, io)).sha256) : target;
     const at = dateArg(str(v.at), '--at');
@@ -90,13 +89,19 @@ export const check: Command = {
     // client's reading of that clock, exact whenever --at was given.
     if (v.json) io.out(JSON.stringify({ ...answer, at: judgedAt, evidenceVerified: Boolean(verified) }, null, 2));
     else {
-      const names = await profileNames(api, [...answer.works.map((w) => w.owner), ...answer.matches.map((m) => m.work.owner)]);
+      const names = await profileNames([...answer.works.map((w) => w.owner), ...answer.matches.map((m) => m.work.owner)], (path) => api.get(path));
       io.out(describe(answer, str(v.use) ?? answer.matches[0]?.use ?? 'publish', query.territory ?? '', names) + verified);
       for (const m of answer.matches) {
-        const where = m.segments.map((s) => `upload ${clock(s.upload[0])}–${clock(s.upload[1])} ↔ work ${clock(s.work[0])}–${clock(s.work[1])} (${s.frames} frames, ${s.distance} bits, ${s.strength})`).join('; ');
+        const where = m.segments.map((s) => `${segmentText(s)} (${s.frames} frames, ${s.distance} bits, ${s.strength})`).join('; ');
         io.out(`  ${m.strength === 'match' ? 'contains' : 'may contain (review)'} "${m.work.title}" (work ${m.work.id.slice(0, 12)}…, owner ${partyLabel(m.work.owner, names)}): ${where}; as ${m.use}: ${m.verdict}`);
       }
       io.out(`  judged at ${at === undefined ? `the ledger's present (about ${new Date(judgedAt).toISOString()})` : instant(at)}`);
+    }
+    if (certificate && answer.verdict !== 'unregistered') {
+      // With --json, stdout holds the one JSON answer; the certificate's line goes to stderr.
+      const line = certifiedLine(await certifyCheck(answer, { ...query, territory: query.territory ?? '' }, certificate, v, io));
+      if (v.json) io.err(line);
+      else io.out(line);
     }
     return EXIT_FOR[answer.verdict];
   },

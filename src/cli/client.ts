@@ -138,21 +138,6 @@ export function printReceipt(io: Io, v: Values, what: string, r: { receipt: Rece
   io.out(`  index: ${r.receipt.index}   time: ${new Date(r.receipt.time).toISOString()}   tree size: ${r.receipt.inclusionProof.size}`);
 }
 
-/**
- * Profile names for parties, as the ledger holds them (a profile is self-asserted: the id is
- * what identifies a party). Parties without a profile, or a ledger that cannot be asked, give none.
- */
-export async function profileNames(api: LedgerClient, parties: Iterable<string>): Promise<Map<string, string>> {
-  const unique = [...new Set(parties)].filter((p) => /^[0-9a-f]{64}$/.test(p)).slice(0, 100);
-  const named = await Promise.all(
-    unique.map(async (p) => {
-      const party = await api.get<{ profile: { name: string } | null }>(`/v1/parties/${p}`).catch(() => null);
-      return party?.profile ? ([p, party.profile.name] as const) : null;
-    }),
-  );
-  return new Map(named.filter((n) => n !== null));
-}
-
 /** A party as people read it: "Alice Films (3f2a9c…)", or its id when it has no profile. */
 export const partyLabel = (id: string, names: Map<string, string>, full = false): string => {
   const shown = full ? id : `${id.slice(0, 12)}…`;

@@ -16,7 +16,7 @@ import { rootHash } from '../core/merkle.js';
 import { decodeHashTile, tileNodeReader, tilePath, tilesOfTree, type TileId } from '../core/tiles.js';
 import { client, serverOption } from './client.js';
 import { str, type Command } from './command.js';
-import { ledgerKeyArg } from './ledger-key.js';
+import { keyToTrust } from './ledger-key.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 
 const FETCH_CONCURRENCY = 16;
@@ -45,11 +45,7 @@ export const exportTiles: Command = {
     const out = str(v.out);
     if (!out) throw new CartularyError('invalid', '--out DIR is required');
     const api = client(v);
-    let keyText = str(v['ledger-key']) ? await ledgerKeyArg(str(v['ledger-key']) as string, undefined) : undefined;
-    if (!keyText) {
-      keyText = (await api.get<{ verifierKey: string }>('/v1/log')).verifierKey;
-      io.err(`note: trusting the server's own key ${keyText}; pass --ledger-key to pin it`);
-    }
+    const keyText = await keyToTrust(str(v['ledger-key']), api, io, undefined);
     const key = parseVerifierKey(keyText);
     const noteBytes = await api.getRaw('/checkpoint');
     if (!noteBytes) throw new CartularyError('not-found', 'the server has no checkpoint');

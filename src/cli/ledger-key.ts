@@ -6,8 +6,8 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { formatVerifierKey, openCheckpoint, parseVerifierKey } from '../core/checkpoint.js';
 import { CartularyError } from '../core/errors.js';
 import { publicKeyFromPem } from '../core/keys.js';
-import { client, serverOption, serverUrl } from './client.js';
-import { EXIT, str, type Command } from './command.js';
+import { client, serverOption, serverUrl, type LedgerClient } from './client.js';
+import { EXIT, str, type Command, type Io } from './command.js';
 
 /** Looks like `<origin>+<8 hex>+<base64>`: a verifier key given inline, not a file name. */
 const INLINE_KEY = /^[\x21-\x2a\x2c-\x7e]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/;
@@ -68,3 +68,11 @@ export const ledgerKey: Command = {
     return EXIT.ok;
   },
 };
+
+/** The key to verify a server's evidence against: `--ledger-key`, or else the server's own, said aloud. */
+export async function keyToTrust(value: string | undefined, api: LedgerClient, io: Io, origin: string | undefined): Promise<string> {
+  if (value) return ledgerKeyArg(value, origin);
+  const { verifierKey } = await api.get<{ verifierKey: string }>('/v1/log');
+  io.err(`note: trusting the server's own key ${verifierKey}; pass --ledger-key to pin it`);
+  return verifierKey;
+}

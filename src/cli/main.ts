@@ -2,10 +2,12 @@
  * `cartulary <command>`: dispatch, help, version, and turning every error into one line and
  * an exit status.
  */
+import '../core/crypto-node.js'; // the CLI runs in Node: sign and verify with node:crypto
 import { parseArgs } from 'node:util';
 import { isCartularyError } from '../core/errors.js';
 import { VERSION } from '../version.js';
 import { audit } from './audit.js';
+import { certificate } from './certificate.js';
 import { check } from './check.js';
 import { EXIT, type Command, type Io } from './command.js';
 import { evidence } from './evidence.js';
@@ -25,7 +27,7 @@ import { transfer } from './transfer.js';
 import { verify } from './verify.js';
 import { witness } from './witness.js';
 
-export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, evidence, proof, ledgerKey, audit, exportTiles, witness];
+export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, evidence, certificate, proof, ledgerKey, audit, exportTiles, witness];
 
 /**
  * The process's own streams. A reader that goes away (`cartulary license … | head -1`) is

@@ -1,15 +1,15 @@
 /**
- * SHA-256 and Ed25519 (RFC 8032) for the whole project, from the fastest backend at hand.
+ * SHA-256 and Ed25519 (RFC 8032) for the whole project, from a backend chosen at start-up.
  *
- * In Node the hot path uses node:crypto (measured here: ~12x @noble for Ed25519 verify,
- * ~10x for SHA-256 on large buffers). Anywhere else — a browser running the standalone
- * verifier — the same functions fall back to @noble, which is pure JavaScript. Both
+ * This module is portable: it imports only @noble (pure JavaScript), so the verifier
+ * bundles for a browser with no trace of Node. Node entry points (the CLI, the server, the
+ * package's Node exports) import crypto-node.ts, which installs node:crypto as the backend
+ * (measured here: ~12x @noble for Ed25519 verify, ~10x for SHA-256 on large buffers). Both
  * backends are exported so tests can hold them to the same vectors.
  */
 import * as ed from '@noble/ed25519';
 import { sha256 as nobleSha256, sha512 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { concatBytes } from './bytes.js';
 
 ed.hashes.sha512 = sha512;
 
@@ -55,68 +55,24 @@ export const nobleBackend: CryptoBackend = {
   },
 };
 
-type NodeCrypto = typeof import('node:crypto');
-const nodeCrypto: NodeCrypto | undefined =
-  typeof process === 'object' && typeof process.versions?.node === 'string' ? await import('node:crypto') : undefined;
+let current: CryptoBackend = nobleBackend;
 
-function makeNodeBackend(nc: NodeCrypto): CryptoBackend {
-  // Importing a key costs 15–45 % of a verify; parties sign many statements, so keep a bounded cache.
-  const keyCache = new Map<string, import('node:crypto').KeyObject | null>();
-  const KEY_CACHE_SIZE = 10_000;
-  const publicKeyObject = (publicKey: Uint8Array) => {
-    if (publicKey.length !== 32) return null;
-    const id = Buffer.from(publicKey).toString('hex');
-    let key = keyCache.get(id);
-    if (key === undefined) {
-      try {
-        key = nc.createPublicKey({ key: Buffer.from(concatBytes(SPKI_ED25519_PREFIX, publicKey)), format: 'der', type: 'spki' });
-      } catch {
-        key = null;
-      }
-      if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value as string);
-      keyCache.set(id, key);
-    }
-    return key;
-  };
-  return {
-    name: 'node',
-    // One-shot crypto.hash skips the Hash object: measured ~2x createHash for small inputs.
-    sha256(data) {
-      const digest = nc.hash('sha256', data, 'buffer');
-      return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength); // a plain view, as @noble returns
-    },
-    verify(publicKey, message, signature) {
-      const key = publicKeyObject(publicKey);
-      if (!key || signature.length !== 64) return false;
-      try {
-        return nc.verify(null, message, key, signature);
-      } catch {
-        return false;
-      }
-    },
-    verifyAsync(publicKey, message, signature) {
-      const key = publicKeyObject(publicKey);
-      if (!key || signature.length !== 64) return Promise.resolve(false);
-      return new Promise((resolve) => {
-        nc.verify(null, message, key, signature, (err, ok) => resolve(!err && ok));
-      });
-    },
-    signerFromSeed(seed) {
-      const privateKey = nc.createPrivateKey({ key: Buffer.from(concatBytes(PKCS8_ED25519_PREFIX, seed)), format: 'der', type: 'pkcs8' });
-      const spki = nc.createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
-      const publicKey = new Uint8Array(spki.subarray(SPKI_ED25519_PREFIX.length));
-      return { publicKey, sign: (message) => new Uint8Array(nc.sign(null, message, privateKey)) };
-    },
-  };
+/**
+ * Makes `backend` the one every function below uses from now on. Node processes install
+ * node:crypto's backend (crypto-node.ts) at start-up; nothing else needs to call this.
+ * Signers made before the call keep the backend they were made with.
+ */
+export function useBackend(backend: CryptoBackend): void {
+  current = backend;
 }
 
-/** The backend in use: node:crypto in Node, @noble elsewhere. */
-export const backend: CryptoBackend = nodeCrypto ? makeNodeBackend(nodeCrypto) : nobleBackend;
+/** The backend in use: @noble unless a Node entry point installed node:crypto's. */
+export const cryptoBackend = (): CryptoBackend => current;
 
-export const sha256 = (data: Uint8Array): Uint8Array => backend.sha256(data);
+export const sha256 = (data: Uint8Array): Uint8Array => current.sha256(data);
 export const verifyEd25519 = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean =>
-  backend.verify(publicKey, message, signature);
+  current.verify(publicKey, message, signature);
 export const verifyEd25519Async = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean> =>
-  backend.verifyAsync(publicKey, message, signature);
-export const signerFromSeed = (seed: Uint8Array): Signer => backend.signerFromSeed(seed);
+  current.verifyAsync(publicKey, message, signature);
+export const signerFromSeed = (seed: Uint8Array): Signer => current.signerFromSeed(seed);
 export const randomSeed = (): Uint8Array => randomBytes(32);

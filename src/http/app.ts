@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import cors from 'cors';
+import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
@@ -28,12 +29,29 @@ export interface AppOptions {
    * behind a proxy, every client then shares the proxy's limit.
    */
   trustProxy?: number | string;
+  /** the built explorer (scripts/build-web.ts): served at `/`, its files under /assets/ */
+  webDir: string;
 }
 
 /** An X-Request-Id from a client or proxy is kept when it is short and plain; otherwise one is made. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const COSE = 'application/cose';
+
+/**
+ * One policy for every answer: the explorer's own script and style only, no inline code,
+ * fetches to this origin only, no framing, no plug-ins, no forms posting elsewhere.
+ */
+const CSP = {
+  defaultSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:'],
+  connectSrc: ["'self'"],
+  baseUri: ["'none'"],
+  formAction: ["'none'"],
+  frameAncestors: ["'none'"],
+};
 const JSON_LIMIT = 64 * 1024;
 
 /**
@@ -106,7 +124,7 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   app.set('etag', false);
   app.set('query parser', 'simple');
   if (opts.trustProxy !== undefined) app.set('trust proxy', opts.trustProxy);
-  app.use(helmet());
+  app.use(helmet({ contentSecurityPolicy: { useDefaults: false, directives: CSP } }));
   app.use(requestLog(opts.logger));
   // Reads are public, so a verifier running in a browser can fetch proofs from anywhere.
   app.use(cors({ methods: ['GET', 'HEAD'], exposedHeaders: ['X-Request-Id'] }));
@@ -122,6 +140,12 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   // bring no more statements a minute than single submissions may.
   const singleLimit = limiter(opts.rateLimit, 'submissions');
   const batchLimit = limiter(Math.max(1, Math.floor(opts.rateLimit / MAX_BATCH_STATEMENTS)), 'batches');
+
+  // The explorer: a static page and its assets. Until it is built, `/` is a plain 404.
+  app.get('/', (_req, res, next) => {
+    res.sendFile(join(opts.webDir, 'index.html'), (err) => err && next(new CartularyError('not-found', 'the explorer is not built here (npm run build)')));
+  });
+  app.use('/assets', express.static(opts.webDir, { index: false, fallthrough: true, maxAge: 0 }));
 
   const openapi = openApiDocument(opts.version);
   app.get('/openapi.json', (_req, res) => {

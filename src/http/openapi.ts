@@ -22,7 +22,7 @@ function toComponentRefs(value: unknown): unknown {
 }
 
 /** Converts a schema, moving the named schemas it uses into `components`. */
-function schemaFor(schema: z.ZodType, components: Record<string, JsonSchema>, io: 'input' | 'output' = 'output'): JsonSchema {
+function schemaFor(schema: z.core.$ZodType, components: Record<string, JsonSchema>, io: 'input' | 'output' = 'output'): JsonSchema {
   const { $schema: _dialect, $defs, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any', io }) as JsonSchema;
   for (const [name, def] of Object.entries(($defs ?? {}) as Record<string, JsonSchema>)) {
     // Request schemas are converted as input, responses as output: a name must mean one shape.

@@ -59,8 +59,10 @@ export function pagesRouter(): express.Router {
       next(new CartularyError('not-found', 'the format specification is not installed with this server'));
     }
   });
-  router.get('/problems', (_req, res) => html(res, problemIndex()));
-  router.get('/problems/:code', (req: Request, res, next) => {
+  // The problem pages carry their own small <style>: helmet's default policy allows it.
+  const pageCsp = helmet.contentSecurityPolicy({ useDefaults: true });
+  router.get('/problems', pageCsp, (_req, res) => html(res, problemIndex()));
+  router.get('/problems/:code', pageCsp, (req: Request, res, next) => {
     const code = req.params.code as ErrorCode;
     if (!ERROR_CODES.includes(code)) return next(new CartularyError('not-found', `no problem type ${code}`));
     html(res, problemPage(code));

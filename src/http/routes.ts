@@ -23,7 +23,7 @@ export interface Route {
   query?: z.ZodObject;
   params?: Record<string, string>;
   /** the success response: a schema, text, or bytes */
-  response: z.ZodType | 'text' | 'binary';
+  response: z.core.$ZodType | 'text' | 'binary';
   /** for bytes: their media type (default application/octet-stream) */
   mediaType?: string;
   /** the statuses answered with `response`, and what each means (default: 200 success) */

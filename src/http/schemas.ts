@@ -156,7 +156,7 @@ export const checkResultSchema = z
     works: z.array(workSchema),
     licence: licenceSchema.nullable(),
     reasons: z.array(z.object({ licence: hex64.nullable(), reason: z.string() })),
-    evidence: bundleSchema.nullable(),
+    evidence: z.nullable(bundleSchema),
     matches: z
       .array(
         z.object({

@@ -3,6 +3,7 @@
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { CartularyError } from '../core/errors.js';
 import { openLedger, type Ledger } from '../store/ledger.js';
@@ -26,6 +27,8 @@ export interface ServeOptions {
   /** Express `trust proxy` for telling clients apart behind a proxy (see AppOptions) */
   trustProxy?: number | string;
   logger?: Logger;
+  /** the built explorer; by default the package's dist/web */
+  webDir?: string;
   /** send every checkpoint to these witnesses (C2SP tlog-policy) */
   witnessPolicy?: Policy;
   witnessTuning?: PublisherOptions;
@@ -43,6 +46,8 @@ export interface RunningServer {
 export const DEFAULT_RATE_LIMIT = 600_000;
 /** Buffered log lines reach stdout at least this often, so `tail -f` follows a quiet server. */
 const LOG_FLUSH_MS = 1_000;
+// From src/http (tests, tsx) and from dist/http (the package) alike, two levels up is the root.
+const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../dist/web/', import.meta.url));
 
 const CLIENT_ERRORS: Record<string, [number, string, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'the request headers are over 16 KiB'],
@@ -139,6 +144,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     rateLimit: opts.rateLimit ?? DEFAULT_RATE_LIMIT,
     logger,
     version: VERSION,
+    webDir: opts.webDir ?? DEFAULT_WEB_DIR,
     ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
   });
   witnesses?.start();

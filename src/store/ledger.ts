@@ -1,6 +1,7 @@
 /**
  * Opening a ledger: its key folder and data folder, created on first use.
  */
+import '../core/crypto-node.js'; // a ledger runs in Node: sign and verify with node:crypto
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkOrigin } from '../core/checkpoint.js';

@@ -1,0 +1,164 @@
+/**
+ * The evidence certificate (issue 15): one self-contained HTML document a court or a
+ * mediator reads — the work, its content hash, registrant and owner by name and id, the
+ * chain of title, the licences, what the verifier checked, the checkpoint — with the
+ * evidence bundle embedded so anyone can re-verify it. Pure (a string out), so the CLI
+ * and the explorer render the same document; the CLI prints it to PDF.
+ *
+ * Everything from the bundle or the ledger is untrusted text: it is escaped, never markup.
+ */
+import { toHex, utf8 } from '../core/bytes.js';
+import { sha256 } from '../core/crypto.js';
+import { licenceStanding } from '../core/rules.js';
+import { MemoryState } from '../core/state.js';
+import type { EvidenceBundle } from '../verify/bundle.js';
+import { describeEntry, segmentText, shortId, timeline } from '../verify/timeline.js';
+import type { VerifyResult } from '../verify/verify-bundle.js';
+
+export interface CertificateInput {
+  work: string;
+  bundle: EvidenceBundle;
+  /** verifyBundle's answer for `bundle` against the key the reader pinned */
+  result: VerifyResult;
+  /** the key the bundle was verified against */
+  ledgerKey: string;
+  /** profile names by party, as the ledger serves them (a party without one is shown by id) */
+  names: ReadonlyMap<string, string>;
+  /** where the bundle can be fetched again */
+  source: string;
+  /** when the certificate was made, ms */
+  generatedAt: number;
+  /** when it comes from a pre-publish check: what was asked and found */
+  check?: CheckSection;
+}
+
+export interface CheckSection {
+  uploader: string;
+  use: string;
+  territory: string;
+  /** the instant the check judged, ms */
+  at: number;
+  verdict: string;
+  /**
+   * The segments matched by fingerprints, as the ledger answered (the bundle proves the
+   * work's chain of title, not the match); empty for an exact match of the content.
+   */
+  segments: ReadonlyArray<{ upload: [number, number]; work: [number, number]; frames: number; distance: number; strength: string }>;
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const esc = (v: unknown) => String(v).replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
+const utc = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : 'open');
+
+/** JSON safe inside a <script> element: no "</script", no HTML comment openers. */
+const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
+
+const STYLE = `
+  @page { size: A4; margin: 16mm 14mm; }
+  body { font: 10.5pt/1.45 "DejaVu Serif", Georgia, serif; color: #111; max-width: 60rem; margin: 1.5rem auto; padding: 0 1rem; }
+  h1 { font-size: 18pt; margin: 0 0 .2rem; } h2 { font-size: 12.5pt; margin: 1.4rem 0 .4rem; border-bottom: 1px solid #999; }
+  .lede { color: #333; margin-top: 0; }
+  table { border-collapse: collapse; width: 100%; } th, td { border: 1px solid #bbb; padding: .25rem .4rem; text-align: left; vertical-align: top; }
+  th { background: #f0f0f0; } tr { break-inside: avoid; }
+  .kv th { width: 11rem; } code, .id, pre { font-family: "DejaVu Sans Mono", monospace; font-size: 8.5pt; overflow-wrap: anywhere; }
+  pre { white-space: pre-wrap; background: #f7f7f7; border: 1px solid #ddd; padding: .5rem; }
+  .ok { color: #0a6b2d; } .fail { color: #b00020; font-weight: bold; } .verdict { font-size: 12pt; }
+`;
+
+function checkSection(k: CheckSection, names: ReadonlyMap<string, string>): string {
+  const matched = k.segments.length
+    ? `<p>The upload contains parts of this work, matched by perceptual fingerprints (as the ledger answered the check; recompute them from the upload to confirm):</p>
+<table>
+<tr><th>Where</th><th>Frames</th><th>Mean distance</th><th>Strength</th></tr>
+${k.segments.map((g) => `<tr><td>${esc(segmentText(g))}</td><td>${esc(g.frames)}</td><td>${esc(g.distance)} bits</td><td>${esc(g.strength)}</td></tr>`).join('\n')}
+</table>`
+    : '<p>The upload is the registered content itself: its SHA-256 matched exactly.</p>';
+  return `<h2>The pre-publish check</h2>
+<table class="kv">
+<tr><th>Uploader</th><td>${party(names, k.uploader)}</td></tr>
+<tr><th>Use, territory</th><td>${esc(k.use)} in ${esc(k.territory)}</td></tr>
+<tr><th>As of</th><td>${esc(utc(k.at))}</td></tr>
+<tr><th>Verdict</th><td><strong>${esc(k.verdict)}</strong></td></tr>
+</table>
+${matched}`;
+}
+
+function party(names: ReadonlyMap<string, string>, id: string): string {
+  const name = names.get(id);
+  return `${name ? `<strong>${esc(name)}</strong><br>` : ''}<span class="id">${esc(id)}</span>`;
+}
+
+export function certificateHtml(c: CertificateInput): string {
+  const { result, bundle, names } = c;
+  const work = result.works.find((w) => w.id === c.work);
+  const entries = timeline(bundle);
+  const nameOf = (id: string) => names.get(id) ?? shortId(id);
+  const state = new MemoryState();
+  for (const l of result.licences) state.licences.set(l.id, l);
+  const bundleJson = JSON.stringify(bundle);
+  const title = work ? work.title : c.work;
+
+  const workTable = work
+    ? `<table class="kv">
+<tr><th>Title</th><td>${esc(work.title)}</td></tr>
+<tr><th>Work id</th><td class="id">${esc(work.id)}</td></tr>
+<tr><th>Content SHA-256</th><td class="id">${esc(work.sha256)}</td></tr>
+<tr><th>Media type, size</th><td>${esc(work.mediaType)}, ${esc(work.size)} bytes</td></tr>
+<tr><th>Registered</th><td>${esc(utc(work.registeredAt))} (ledger entry #${esc(work.registeredIndex)})</td></tr>
+<tr><th>Registrant</th><td>${party(names, work.registrant)}</td></tr>
+<tr><th>Current owner</th><td>${party(names, work.owner)}</td></tr>
+<tr><th>Status</th><td>${esc(work.status)}${work.contest ? ` — contested since ${esc(utc(work.contest.since))} by the registration <span class="id">${esc(work.contest.by)}</span>` : ''}</td></tr>
+</table>`
+    : `<p class="fail">The evidence does not establish this work: nothing below may be relied on.</p>`;
+
+  const chain = `<table>
+<tr><th>#</th><th>Sequenced</th><th>Entry</th><th>Signed by</th></tr>
+${entries.map((e) => `<tr><td>${e.index}</td><td>${esc(utc(e.time))}</td><td>${esc(describeEntry(e, nameOf))}${e.type === 'register' && e.id !== c.work ? ' <em>(another registration of the same content)</em>' : ''}</td><td>${party(names, e.signer)}</td></tr>`).join('\n')}
+</table>`;
+
+  const licences = result.licences.length
+    ? `<table>
+<tr><th>Licensee</th><th>Uses</th><th>Territories</th><th>Valid</th><th>Standing on ${esc(utc(c.generatedAt).slice(0, 10))}</th></tr>
+${result.licences.map((l) => `<tr><td>${party(names, l.licensee)}</td><td>${esc(l.uses.join(', '))}${l.exclusive ? ' (exclusive)' : ''}</td><td>${esc(l.territories.join(', '))}</td><td>${esc(utc(l.validFrom))} → ${esc(utc(l.validUntil))}</td><td>${esc(licenceStanding(state, l, c.generatedAt) ?? 'standing')}</td></tr>`).join('\n')}
+</table>`
+    : '<p>No licences.</p>';
+
+  const checks = `<p class="verdict ${result.ok ? 'ok' : 'fail'}">${result.ok ? '✓ The evidence verifies' : '✗ The evidence does NOT verify'} against the ledger key <code>${esc(c.ledgerKey)}</code>${result.asOfSize !== undefined ? `, as of tree size ${result.asOfSize}` : ''}.</p>
+<ul>
+${result.holds.map((h) => `<li class="ok">✓ ${esc(h)}</li>`).join('\n')}
+${result.failure ? `<li class="fail">✗ ${esc(result.failure.code)}: ${esc(result.failure.detail)}</li>` : ''}
+</ul>
+<p>A log proves what it holds as of a checkpoint; entries appended after tree size ${esc(result.asOfSize ?? '?')} are not covered.</p>`;
+
+  const signatures = bundle.checkpoint.split('\n').filter((l) => l.startsWith('— ')).length;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Evidence certificate — ${esc(title)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<h1>Evidence certificate</h1>
+<p class="lede">${esc(title)} — what the Cartulary ledger holds about this work, and the proofs to check it without trusting the ledger. Made ${esc(utc(c.generatedAt))}.</p>
+<h2>The work</h2>
+${workTable}
+<p>Parties are named by the profiles they signed, as the ledger serves them; the evidence proves their ids.</p>
+${c.check ? checkSection(c.check, names) : ''}
+<h2>Chain of title</h2>
+${chain}
+<h2>Licences</h2>
+${licences}
+<h2>What the verifier checked</h2>
+${checks}
+<h2>Checkpoint</h2>
+<p>The signed tree head the proofs lead to (${signatures} signature${signatures === 1 ? '' : 's'}: the ledger's${signatures > 1 ? ' and its witnesses\'' : ''}).</p>
+<pre>${esc(bundle.checkpoint)}</pre>
+<h2>Evidence bundle</h2>
+<p>The bundle (${esc(bundle.format)}, ${bundle.entries.length} entries, SHA-256 <code>${toHex(sha256(utf8(bundleJson)))}</code>) is embedded in this file as the element <code>cartulary-evidence</code>, and can be fetched again from <code>${esc(c.source)}</code>. Save it as evidence.json and run <code>cartulary verify evidence.json --ledger-key KEY</code>, or open it in the explorer, to check it again.</p>
+<script type="application/json" id="cartulary-evidence">${scriptJson(bundle)}</script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,109 @@
+/**
+ * `cartulary certificate WORK --out FILE.html|FILE.pdf`, and `check … --certificate FILE`:
+ * an evidence certificate made only from evidence that verifies against the key the user
+ * trusts; a PDF is printed by Debian's Chromium.
+ */
+import { writeFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { certificateHtml, type CertificateInput, type CheckSection } from '../certificate/html.js';
+import { CartularyError } from '../core/errors.js';
+import type { EvidenceBundle } from '../verify/bundle.js';
+import { partiesOf, profileNames, timeline } from '../verify/timeline.js';
+import { verifyBundle } from '../verify/verify-bundle.js';
+import { client, type LedgerClient, serverOption } from './client.js';
+import { EXIT, str, type Command, type Io, type Values } from './command.js';
+import { keyToTrust, originOf } from './ledger-key.js';
+
+/** The file a certificate goes to, checked before any work: .html or .pdf. */
+export function certificateFile(out: string | undefined, option: string): string {
+  const format = out ? extname(out).toLowerCase() : '';
+  if (!out || (format !== '.html' && format !== '.pdf')) throw new CartularyError('invalid', `${option} needs a file name ending in .html or .pdf`);
+  return out;
+}
+
+/**
+ * Verifies `bundle` against the key the user trusts, then writes the certificate of `work`
+ * to `out`; refuses (verification-failed) rather than certify evidence that does not verify.
+ */
+/** What a certificate run made: printed as a line, or as JSON with --json. */
+export interface Certified {
+  work: string;
+  title: string | null;
+  out: string;
+  asOfSize: number | null;
+}
+
+export const certifiedLine = (c: Certified): string => `certificate of "${c.title}" written to ${c.out} (evidence verified as of tree size ${c.asOfSize})`;
+
+async function certify(api: LedgerClient, v: Values, io: Io, out: string, work: string, bundle: EvidenceBundle, source: string, check?: CheckSection): Promise<Certified> {
+  const ledgerKey = await keyToTrust(str(v['ledger-key']), api, io, originOf(bundle));
+  const result = verifyBundle(bundle, ledgerKey);
+  if (!result.ok) throw new CartularyError('verification-failed', `no certificate: the evidence does NOT verify: ${result.failure?.code}: ${result.failure?.detail}`);
+  // A check's own evidence replays its verdict: the certificate states it only if they agree.
+  if (check && result.verdict !== undefined && result.verdict !== check.verdict) {
+    throw new CartularyError('verification-failed', `no certificate: the ledger answered ${check.verdict}, its evidence replays to ${result.verdict}`);
+  }
+  const parties = [...partiesOf(timeline(bundle)), ...(check ? [check.uploader] : [])];
+  const input: CertificateInput = { work, bundle, result, ledgerKey, names: await profileNames(parties, (p) => api.get(p)), source, generatedAt: Date.now(), ...(check ? { check } : {}) };
+  const html = certificateHtml(input);
+  if (extname(out).toLowerCase() === '.pdf') {
+    const { printPdf } = await import('../certificate/chromium.js');
+    const pdf = await printPdf(html).catch((e: Error) => {
+      throw new CartularyError('unavailable', `could not print the PDF with Chromium (apt-get install chromium, or set CHROMIUM_PATH): ${e.message.split('\n')[0]}`);
+    });
+    await writeFile(out, pdf);
+  } else {
+    await writeFile(out, html);
+  }
+  return { work, title: result.works.find((w) => w.id === work)?.title ?? null, out, asOfSize: result.asOfSize ?? null };
+}
+
+/** What `POST /v1/check` answers, as far as a certificate needs it. */
+export interface CheckForCertificate {
+  verdict: string;
+  works: Array<{ id: string }>;
+  evidence: unknown;
+  matches: Array<{ work: { id: string }; segments: CheckSection['segments']; strength: string; use: string; verdict: string; evidence: unknown }>;
+}
+
+/**
+ * The certificate of a check: for an exact match, the verdict's own evidence (the verifier
+ * replays the verdict); for a match by fingerprints, the first work matched, its segments
+ * and its chain of title.
+ */
+export async function certifyCheck(
+  answer: CheckForCertificate,
+  query: { uploader: string; use?: string; territory: string; at?: number },
+  out: string,
+  v: Values,
+  io: Io,
+): Promise<Certified> {
+  const api = client(v);
+  const at = query.at ?? Date.now();
+  const base = { uploader: query.uploader, territory: query.territory, at };
+  const work = answer.works[0];
+  if (answer.evidence && work) {
+    return certify(api, v, io, out, work.id, answer.evidence as EvidenceBundle, new URL('/v1/check', api.server).href, { ...base, use: query.use ?? 'publish', verdict: answer.verdict, segments: [] });
+  }
+  const m = answer.matches.find((x) => x.strength === 'match') ?? answer.matches[0];
+  if (!m) throw new CartularyError('not-found', 'no certificate: the check matched no registered work');
+  const source = new URL(`/v1/works/${m.work.id}/evidence`, api.server).href;
+  return certify(api, v, io, out, m.work.id, m.evidence as EvidenceBundle, source, { ...base, use: m.use, verdict: m.verdict, segments: m.segments });
+}
+
+export const certificate: Command = {
+  name: 'certificate',
+  summary: "a work's evidence certificate (HTML or PDF) for a court or a mediator, with the evidence embedded",
+  usage: 'cartulary certificate WORK --out FILE.html|FILE.pdf [--ledger-key VKEY] [--server URL] [--json]',
+  example: 'cartulary certificate 3f2a…c9 --out film-certificate.pdf --ledger-key ledger.vkey',
+  options: { ...serverOption, 'ledger-key': { type: 'string' }, out: { type: 'string' } },
+  async run(v, [work], io) {
+    if (!work || !/^[0-9a-f]{64}$/.test(work)) throw new CartularyError('invalid', 'WORK must be a work id (64 hex characters)');
+    const out = certificateFile(str(v.out), '--out');
+    const api = client(v);
+    const path = `/v1/works/${work}/evidence`;
+    const made = await certify(api, v, io, out, work, await api.get<EvidenceBundle>(path), new URL(path, api.server).href);
+    io.out(v.json ? JSON.stringify(made) : certifiedLine(made));
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,101 @@
+/**
+ * A bundle's entries as a timeline people read: what each entry did, who signed it, when
+ * the ledger sequenced it. Pure, for every reader of a chain of title — `cartulary
+ * history`, the explorer and the certificate. It reads the bundle as given: verify it
+ * first (verifyBundle) before showing what it says.
+ */
+import { fromBase64, toHex } from '../core/bytes.js';
+import { parseStatement } from '../core/cose.js';
+import { decodeLeaf } from '../core/leaf.js';
+import { payloadJson } from '../core/statements.js';
+import type { EvidenceBundle } from './bundle.js';
+
+export interface TimelineEntry {
+  index: number;
+  /** the ledger's clock when the entry was sequenced, ms */
+  time: number;
+  /** the statement's id (a registration's id is its work's id) */
+  id: string;
+  type: string;
+  signer: string;
+  /** the payload as JSON: byte strings as hex */
+  payload: Record<string, unknown>;
+}
+
+export function timeline(bundle: EvidenceBundle): TimelineEntry[] {
+  return bundle.entries.map((e) => {
+    const leaf = decodeLeaf(fromBase64(e.leaf, `entry ${e.index} leaf`));
+    const s = parseStatement(leaf.statement, { stored: true });
+    const payload = payloadJson(s.payload) as Record<string, unknown>;
+    return { index: e.index, time: leaf.time, id: toHex(s.id), type: String(payload.type), signer: toHex(s.signer), payload };
+  });
+}
+
+/** Every party a timeline names (signers, transferees, licensees), first mention first. */
+export function partiesOf(entries: readonly TimelineEntry[]): string[] {
+  const found = new Set<string>();
+  for (const e of entries) {
+    found.add(e.signer);
+    for (const field of ['to', 'licensee'] as const) {
+      const party = e.payload[field];
+      if (typeof party === 'string') found.add(party);
+    }
+  }
+  return [...found];
+}
+
+/** How a party is shown: a name when one is known, else a short id. */
+export type PartyName = (party: string) => string;
+
+export const shortId = (hex: unknown): string => (typeof hex === 'string' ? `${hex.slice(0, 12)}…` : String(hex));
+const day = (ms: unknown) => (typeof ms === 'number' ? new Date(ms).toISOString().slice(0, 10) : 'open');
+const list = (v: unknown) => (Array.isArray(v) ? v.join(',') : '');
+
+/** A time in a video, mm:ss. */
+export const mediaClock = (ms: number): string => {
+  const s = Math.round(ms / 1000);
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+};
+
+/** Where a matched segment lies: "upload 00:00–00:08 ↔ work 00:12–00:20". */
+export const segmentText = (s: { upload: readonly [number, number]; work: readonly [number, number] }): string =>
+  `upload ${mediaClock(s.upload[0])}–${mediaClock(s.upload[1])} ↔ work ${mediaClock(s.work[0])}–${mediaClock(s.work[1])}`;
+
+/** One line saying what the entry did, with parties named by `name`. */
+export function describeEntry(e: TimelineEntry, name: PartyName = shortId): string {
+  const p = e.payload;
+  const by = name(e.signer);
+  switch (e.type) {
+    case 'register':
+      return `registered "${p.title}" (${p.mediaType}, ${p.size} bytes, sha256 ${shortId(p.sha256)}) by ${by}`;
+    case 'transfer':
+      return `transferred by ${by} to ${name(String(p.to))}`;
+    case 'license':
+      return `licensed by ${by} to ${name(String(p.licensee))}: ${list(p.uses)} in ${list(p.territories)}, ${day(p.validFrom)} → ${day(p.validUntil)}${p.exclusive ? ', exclusive' : ''}${p.parent ? `, under ${shortId(p.parent)}` : ''}`;
+    case 'revoke':
+      return `licence ${shortId(p.license)} revoked by ${by}${p.reason ? `: ${p.reason}` : ''}`;
+    case 'party':
+      return `profile of ${by}: "${p.name}"`;
+    default:
+      return `${e.type} by ${by}`;
+  }
+}
+
+/** A GET of the ledger's JSON API (the CLI's client, or fetch in the explorer). */
+export type GetJson = <T>(path: string) => Promise<T>;
+
+/**
+ * The profile names of `parties`, from the ledger's /v1/parties: signed by each party, but
+ * not part of the evidence. A party without a profile (or that the ledger does not know)
+ * is left out; beyond `max` parties, one request each, the rest are shown by id.
+ */
+export async function profileNames(parties: readonly string[], get: GetJson, max = 50): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  await Promise.all(
+    [...new Set(parties)].filter((p) => /^[0-9a-f]{64}$/.test(p)).slice(0, max).map(async (p) => {
+      const found = await get<{ profile: { name: string } | null }>(`/v1/parties/${p}`).catch(() => null);
+      if (found?.profile) names.set(p, found.profile.name);
+    }),
+  );
+  return names;
+}

@@ -1,0 +1,252 @@
+/**
+ * The explorer page (served at `/`): look up a file, a work, a licence or a party; show a
+ * work's chain of title with profile names; verify its evidence here, in the browser, with
+ * the project's own verifier against a ledger key the reader pins. Plain DOM: every value
+ * from the ledger is set as text, never as markup.
+ */
+import { certificateHtml } from '../certificate/html.js';
+import { toHex } from '../core/bytes.js';
+import { hashBlob } from './hash-blob.js';
+import type { LicenceRecord, WorkRecord } from '../core/records.js';
+import type { EvidenceBundle } from '../verify/bundle.js';
+import { describeEntry, partiesOf, profileNames, shortId, timeline } from '../verify/timeline.js';
+import { verifyBundle, type VerifyResult } from '../verify/verify-bundle.js';
+
+const KEY_STORAGE = 'cartulary.ledgerKey';
+
+const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, attrs: Record<string, string> = {}, ...children: Node[]) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  node.append(...children);
+  return node;
+}
+
+class ApiError extends Error {}
+
+async function getJson<T>(path: string): Promise<T> {
+  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  if (!res.ok) {
+    const problem = (await res.json().catch(() => null)) as { detail?: string } | null;
+    throw new ApiError(problem?.detail ?? `the ledger answered ${res.status}`);
+  }
+  return (await res.json()) as T;
+}
+
+const status = (text: string) => (byId('status').textContent = text);
+const utc = (ms: number | null) => (ms === null ? 'open' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
+
+/** A work as GET /v1/works/:id serves it: its first licences inline, with their standing now. */
+type WorkView = WorkRecord & { licences: Array<LicenceRecord & { standing: string }> };
+
+interface Opened {
+  id: string;
+  bundle: EvidenceBundle;
+  names: Map<string, string>;
+  /** the SHA-256 of the file the reader looked up, when the work was found by it */
+  fileSha256?: Uint8Array;
+  result?: VerifyResult;
+  verified?: EvidenceBundle;
+}
+let opened: Opened | null = null;
+
+const pinnedKey = () => (byId<HTMLInputElement>('ledger-key').value.trim());
+const nameOf = (names: Map<string, string>) => (party: string) => {
+  const name = names.get(party);
+  return name ? `${name} (${shortId(party)})` : shortId(party);
+};
+
+async function showLog(): Promise<void> {
+  const log = await getJson<{ origin: string; size: number; checkpoint: string }>('/v1/log');
+  const signatures = log.checkpoint.split('\n').filter((l) => l.startsWith('— ')).length;
+  byId('log-summary').textContent = `${log.origin}: ${log.size} entries; the latest checkpoint carries ${signatures} signature${signatures === 1 ? '' : 's'}${signatures > 1 ? ' (ledger and witnesses)' : ' (the ledger’s)'}.`;
+  byId('log-checkpoint').textContent = log.checkpoint;
+}
+
+function fact(dl: HTMLElement, term: string, value: string, cls = ''): void {
+  dl.append(el('dt', term), el('dd', value, cls ? { class: cls } : {}));
+}
+
+function showWork(work: WorkView, o: Opened): void {
+  const name = nameOf(o.names);
+  byId('work-title').textContent = work.title;
+  const facts = byId('work-facts');
+  facts.replaceChildren();
+  fact(facts, 'Work id', work.id, 'id');
+  fact(facts, 'Content SHA-256', work.sha256, 'id');
+  fact(facts, 'Registrant', `${name(work.registrant)} — ${work.registrant}`, 'id');
+  fact(facts, 'Owner', `${name(work.owner)} — ${work.owner}`, 'id');
+  fact(facts, 'Registered', utc(work.registeredAt));
+  fact(facts, 'Status', work.contest ? `${work.status}: since ${utc(work.contest.since)}, by the registration ${shortId(work.contest.by)}` : work.status);
+
+  byId('timeline').replaceChildren(
+    ...timeline(o.bundle).map((e) => {
+      const rival = e.type === 'register' && e.id !== work.id ? ' (another registration of the same content)' : '';
+      return el('li', undefined, {}, el('time', `#${e.index} · ${utc(e.time)}`, { datetime: new Date(e.time).toISOString() }), document.createTextNode(describeEntry(e, name) + rival));
+    }),
+  );
+  byId('licence-count').textContent =
+    work.licenceCount > work.licences.length ? `The first ${work.licences.length} of ${work.licenceCount} licences:` : `${work.licenceCount} licence${work.licenceCount === 1 ? '' : 's'}.`;
+  byId('licences').querySelector('tbody')!.replaceChildren(
+    ...work.licences.map((l) =>
+      el('tr', undefined, {}, el('td', name(l.licensee)), el('td', `${l.uses.join(', ')}${l.exclusive ? ' (exclusive)' : ''}`), el('td', l.territories.join(', ')), el('td', `${utc(l.validFrom)} → ${utc(l.validUntil)}`), el('td', l.standing)),
+    ),
+  );
+  byId<HTMLTextAreaElement>('bundle').value = JSON.stringify(o.bundle, null, 2);
+  byId('work').hidden = false;
+}
+
+/** Takes the last work off the page, so nothing stale is read as the answer to a new lookup. */
+function clearWork(): void {
+  opened = null;
+  byId('work').hidden = true;
+  byId('verdict').textContent = '';
+  byId('checks').replaceChildren();
+  byId<HTMLButtonElement>('certificate').disabled = true;
+}
+
+async function openWork(id: string, fileSha256?: Uint8Array): Promise<void> {
+  clearWork();
+  status(`Loading work ${shortId(id)}…`);
+  const [work, bundle] = await Promise.all([
+    getJson<WorkView>(`/v1/works/${id}`),
+    getJson<EvidenceBundle>(`/v1/works/${id}/evidence`),
+  ]);
+  const names = await profileNames(partiesOf(timeline(bundle)), getJson);
+  opened = { id, bundle, names, ...(fileSha256 ? { fileSha256 } : {}) };
+  showWork(work, opened);
+  status(`Work “${work.title}”.`);
+  if (pinnedKey()) verify();
+}
+
+function verify(): void {
+  if (!opened) return;
+  const verdict = byId('verdict');
+  const checks = byId('checks');
+  checks.replaceChildren();
+  const key = pinnedKey();
+  if (!key) {
+    verdict.textContent = 'Pin a ledger key first: the evidence is checked against the key you trust, not one the server hands out.';
+    verdict.className = 'fail';
+    return;
+  }
+  let result: VerifyResult;
+  let input: unknown;
+  try {
+    input = JSON.parse(byId<HTMLTextAreaElement>('bundle').value);
+    result = verifyBundle(input, key, opened.fileSha256 ? { fileSha256: opened.fileSha256 } : {});
+  } catch (e) {
+    result = { ok: false, holds: [], failure: { code: 'bad-shape', detail: (e as Error).message }, works: [], licences: [] };
+  }
+  opened.result = result;
+  opened.verified = input as EvidenceBundle;
+  checks.append(...result.holds.map((h) => el('li', `✓ ${h}`, { class: 'ok' })));
+  if (result.failure) checks.append(el('li', `✗ ${result.failure.code}: ${result.failure.detail}`, { class: 'fail' }));
+  verdict.textContent = result.ok ? `✓ Verified in this browser, as of tree size ${result.asOfSize}.` : '✗ The evidence does NOT verify.';
+  verdict.className = result.ok ? 'ok' : 'fail';
+  byId<HTMLButtonElement>('certificate').disabled = !result.ok;
+}
+
+function downloadCertificate(): void {
+  if (!opened?.result?.ok || !opened.verified) return;
+  const html = certificateHtml({
+    work: opened.id,
+    bundle: opened.verified,
+    result: opened.result,
+    ledgerKey: pinnedKey(),
+    names: opened.names,
+    source: new URL(`/v1/works/${opened.id}/evidence`, location.href).href,
+    generatedAt: Date.now(),
+  });
+  const a = el('a', undefined, { href: URL.createObjectURL(new Blob([html], { type: 'text/html' })), download: `certificate-${opened.id.slice(0, 12)}.html` });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+function workButton(id: string, label: string): HTMLElement {
+  const b = el('button', label, { type: 'button', class: 'link' });
+  b.addEventListener('click', () => void run(() => openWork(id)));
+  return b;
+}
+
+async function lookUpFile(file: File): Promise<void> {
+  status(`Hashing ${file.name} here (${file.size} bytes); it is not uploaded…`);
+  const digest = await hashBlob(file, (done, total) => status(`Hashing ${file.name} here: ${Math.floor((done / total) * 100)} %; it is not uploaded…`));
+  const sha = toHex(digest);
+  const works = await getJson<WorkRecord[]>(`/v1/works?sha256=${sha}`);
+  const results = byId('results');
+  results.replaceChildren(el('p', `SHA-256 of ${file.name}: `, {}, el('span', sha, { class: 'id' })));
+  if (works.length === 0) {
+    clearWork();
+    status('This file is not registered in the ledger.');
+    return;
+  }
+  results.append(el('p', works.length === 1 ? 'Registered once:' : `Registered ${works.length} times (the earliest first):`), el('ul', undefined, {}, ...works.map((w) => el('li', undefined, {}, workButton(w.id, `“${w.title}” — ${utc(w.registeredAt)}`)))));
+  await openWork(works[0]!.id, digest);
+}
+
+async function lookUpId(kind: string, id: string): Promise<void> {
+  byId('results').replaceChildren();
+  if (kind === 'work') return openWork(id);
+  if (kind === 'licence') {
+    const entry = await getJson<{ type: string; payload: { work?: string } }>(`/v1/statements/${id}`);
+    if (entry.type !== 'license' || !entry.payload.work) throw new ApiError(`${shortId(id)} is a ${entry.type} statement, not a licence`);
+    return openWork(entry.payload.work);
+  }
+  clearWork();
+  const p = await getJson<{ party: string; profile: { name: string } | null; works: string[]; licences: string[] }>(`/v1/parties/${id}`);
+  byId('results').replaceChildren(
+    el('h3', p.profile ? p.profile.name : 'A party without a profile'),
+    el('p', p.party, { class: 'id' }),
+    el('p', `Owns ${p.works.length} work${p.works.length === 1 ? '' : 's'}:`),
+    el('ul', undefined, {}, ...p.works.map((w) => el('li', undefined, {}, workButton(w, w)))),
+    el('p', `Holds ${p.licences.length} licence${p.licences.length === 1 ? '' : 's'}.`),
+  );
+  status(`Party ${p.profile?.name ?? shortId(p.party)}.`);
+}
+
+/** Runs a user action; a refusal from the ledger or a network failure is shown, not thrown. */
+async function run(action: () => Promise<void>): Promise<void> {
+  try {
+    await action();
+  } catch (e) {
+    status(e instanceof ApiError ? e.message : `Something failed: ${(e as Error).message}`);
+  }
+}
+
+function pin(key: string, note: string): void {
+  byId<HTMLInputElement>('ledger-key').value = key;
+  localStorage.setItem(KEY_STORAGE, key);
+  byId('key-note').textContent = note;
+  if (opened) verify();
+}
+
+function start(): void {
+  byId<HTMLInputElement>('ledger-key').value = localStorage.getItem(KEY_STORAGE) ?? '';
+  byId('key-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    pin(pinnedKey(), 'Pinned: evidence is verified against this key.');
+  });
+  byId('use-server-key').addEventListener('click', () =>
+    void run(async () => {
+      const { verifierKey } = await getJson<{ verifierKey: string }>('/v1/log');
+      pin(verifierKey, 'Pinned the key this server gives, trusted on first use: compare it with one you got another way.');
+    }),
+  );
+  byId<HTMLInputElement>('file').addEventListener('change', (ev) => {
+    const file = (ev.target as HTMLInputElement).files?.[0];
+    if (file) void run(() => lookUpFile(file));
+  });
+  byId('id-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const form = new FormData(ev.target as HTMLFormElement);
+    void run(() => lookUpId(String(form.get('kind')), String(form.get('id')).trim().toLowerCase()));
+  });
+  byId('verify').addEventListener('click', verify);
+  byId('certificate').addEventListener('click', downloadCertificate);
+  void run(showLog);
+}
+
+start();
