@@ -1,5 +1,5 @@
 /**
- * Statement payloads (DESIGN §4) as zod schemas: the shape of each of the five types,
+ * Statement payloads (DESIGN §4) as zod schemas: the shape of each type,
  * with precise limits. A refusal names every bad field and why.
  */
 import { z } from 'zod';
@@ -18,6 +18,7 @@ const bytes32 = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length 
 const millis = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const text = (max: number) => z.string().min(1).max(max);
 const territory = z.string().refine((t) => t === WORLD || ISO_3166_ALPHA2.has(t), 'must be an ISO 3166-1 alpha-2 code or "*"');
+const mediaType = z.string().max(255).regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i, 'must be a media type such as video/mp4');
 const unique = <T>(items: T[]) => new Set(items).size === items.length;
 
 const base = { issuedAt: millis };
@@ -27,7 +28,7 @@ export const registerSchema = z.strictObject({
   type: z.literal('register'),
   sha256: bytes32,
   size: millis,
-  mediaType: z.string().max(255).regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i, 'must be a media type such as video/mp4'),
+  mediaType,
   title: text(512),
   creators: z.array(text(256)).max(64).optional(),
   fingerprints: z
@@ -72,7 +73,68 @@ export const partySchema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }).max(512).optional(),
 });
 
-const payloadSchema = z.discriminatedUnion('type', [registerSchema, transferSchema, licenseSchema, revokeSchema, partySchema]);
+/** An infringement claim: where the infringing copy was seen, and the hash of what its claimant captured. */
+export const claimSchema = z.strictObject({
+  ...base,
+  type: z.literal('claim'),
+  work: bytes32,
+  subject: z
+    .strictObject({ url: z.url({ protocol: /^https?$/ }).max(2048).optional(), platform: text(128).optional(), reference: text(512).optional(), sha256: bytes32.optional() })
+    .refine((s) => s.url !== undefined || s.reference !== undefined || s.sha256 !== undefined, 'must name the infringing copy: url, reference or sha256'),
+  capture: z.strictObject({
+    sha256: bytes32,
+    mediaType,
+    size: millis,
+    capturedAt: millis,
+  }),
+  uses: z.array(z.enum(USES)).min(1).max(64).refine(unique, 'must not repeat a use'),
+  text: text(4096).optional(),
+});
+
+export const VERDICTS = ['unregistered', 'owner', 'licensed', 'unlicensed', 'contested'] as const;
+
+/** What a platform's pre-publish check found; kept out of the work's chain. */
+export const sightingSchema = z.strictObject({
+  ...base,
+  type: z.literal('sighting'),
+  work: bytes32,
+  reference: text(512),
+  uploader: text(256),
+  verdict: z.enum(VERDICTS),
+  sha256: bytes32.optional(),
+  segments: z.array(z.strictObject({ upload: z.tuple([millis, millis]), work: z.tuple([millis, millis]) })).max(256).optional(),
+});
+
+export const accreditSchema = z.strictObject({ ...base, type: z.literal('accredit'), mediator: bytes32, until: millis.optional() });
+
+export const DECISIONS = ['award', 'dismiss', 'uphold', 'settle'] as const;
+
+/** A mediator's decision: on a contest (award, dismiss) or on a claim (uphold, settle, dismiss). */
+export const resolveSchema = z
+  .strictObject({
+    ...base,
+    type: z.literal('resolve'),
+    work: bytes32,
+    decision: z.enum(DECISIONS),
+    award: bytes32.optional(),
+    claim: bytes32.optional(),
+    reason: text(2048).optional(),
+  })
+  .refine((r) => (r.decision === 'award') === (r.award !== undefined), { message: 'award names the registration that holds title, with decision "award" and only then', path: ['award'] })
+  .refine((r) => (r.decision !== 'uphold' && r.decision !== 'settle') || r.claim !== undefined, { message: 'uphold and settle close a claim: name it', path: ['claim'] })
+  .refine((r) => r.decision !== 'award' || r.claim === undefined, { message: 'an award ends a contest, not a claim', path: ['claim'] });
+
+const payloadSchema = z.discriminatedUnion('type', [
+  registerSchema,
+  transferSchema,
+  licenseSchema,
+  revokeSchema,
+  partySchema,
+  claimSchema,
+  sightingSchema,
+  accreditSchema,
+  resolveSchema,
+]);
 
 export type Payload = z.infer<typeof payloadSchema>;
 export type RegisterPayload = z.infer<typeof registerSchema>;
@@ -80,6 +142,11 @@ export type TransferPayload = z.infer<typeof transferSchema>;
 export type LicensePayload = z.infer<typeof licenseSchema>;
 export type RevokePayload = z.infer<typeof revokeSchema>;
 export type PartyPayload = z.infer<typeof partySchema>;
+export type ClaimPayload = z.infer<typeof claimSchema>;
+export type SightingPayload = z.infer<typeof sightingSchema>;
+export type AccreditPayload = z.infer<typeof accreditSchema>;
+export type ResolvePayload = z.infer<typeof resolveSchema>;
+export type Decision = (typeof DECISIONS)[number];
 export type StatementType = Payload['type'];
 
 /** Turns zod's issues into one CartularyError naming every bad field. */

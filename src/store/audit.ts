@@ -55,7 +55,8 @@ export async function auditLedger(
   const latest = await store.latestCheckpoint();
   const total = latest?.size ?? 0;
   const tree = CompactRange.fromStore(0, store.readNodes);
-  const state = new MemoryState();
+  // The registrar is metadata fixed at init, not an entry: the replay takes the store's word for it.
+  const state = new MemoryState(undefined, store.registrar());
   // One key per entry lists it under its work: collected as the replay goes (see entryKeys).
   const listed = new Set<string>();
   const checkpoints = store.db.iterator(prefixRange(PREFIX.checkpoint));
@@ -180,6 +181,13 @@ async function compareState(store: LedgerStore, state: MemoryState, listed: Read
       const [work, licensee] = pair.split('/') as [string, string];
       return effectOps({ workPrev: null, works: [], licences: [], held: { work, licensee, licences } });
     }),
+    ...[...state.claims.values()].flatMap((claim) => effectOps({ workPrev: null, works: [], licences: [], claim })),
+    ...[...state.mediators.values()].flatMap((mediator) => effectOps({ workPrev: null, works: [], licences: [], mediator })),
+    ...[...state.resolutions.values()].flatMap((resolution) => effectOps({ workPrev: null, works: [], licences: [], resolution })),
+    // Only the count: each sighting's listing key is one per entry, collected in `listed`.
+    ...[...state.sightingCounts].flatMap(([work, count]) =>
+      effectOps({ workPrev: null, works: [], licences: [], sighting: { work, index: 0, count } }).filter((op) => op.key[0] === PREFIX.sightingCount[0]),
+    ),
   ];
   const expected = new Map<string, { key: Uint8Array; value: Uint8Array }>();
   for (const op of ops) if (op.type === 'put') expected.set(toHex(op.key), op);
@@ -200,9 +208,14 @@ async function compareState(store: LedgerStore, state: MemoryState, listed: Read
     K: "work's licence",
     J: 'holding of work',
     E: 'exclusivity index of work',
+    Q: 'claim',
+    A: 'accreditation of mediator',
+    B: 'resolution',
+    T: 'sightings of work',
+    U: 'sighting count of work',
   };
   const describe = (k: Uint8Array) => `${names[String.fromCharCode(k[0] as number)] ?? 'record'} ${toHex(k.subarray(1, 33))}`;
-  const derived = [PREFIX.work, PREFIX.licence, PREFIX.sha, PREFIX.registration, PREFIX.holding, PREFIX.workEntry, PREFIX.rival, PREFIX.party, PREFIX.owned, PREFIX.held, PREFIX.frames, PREFIX.workLicence, PREFIX.heldOnWork, PREFIX.cell];
+  const derived = [PREFIX.work, PREFIX.licence, PREFIX.sha, PREFIX.registration, PREFIX.holding, PREFIX.workEntry, PREFIX.rival, PREFIX.party, PREFIX.owned, PREFIX.held, PREFIX.frames, PREFIX.workLicence, PREFIX.heldOnWork, PREFIX.cell, PREFIX.claim, PREFIX.mediator, PREFIX.resolution, PREFIX.sighting, PREFIX.sightingCount];
   for (const prefix of derived) {
     for await (const [k, v] of store.db.iterator(prefixRange(prefix))) {
       const want = expected.get(toHex(k));

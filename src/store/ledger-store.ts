@@ -14,7 +14,19 @@ import { concatBytes, fromHex, toHex, readUintBE, uintBE } from '../core/bytes.j
 import type { FrameHash } from '../core/fingerprint.js';
 import type { NodeId, NodeReader } from '../core/merkle.js';
 import { SimilarityIndex, type FrameHit } from '../core/similarity.js';
-import type { ContentRecord, Effects, HoldingRecord, LedgerView, LicenceRecord, OverlapQuery, PartyRecord, WorkRecord } from '../core/records.js';
+import type {
+  ClaimRecord,
+  ContentRecord,
+  Effects,
+  HoldingRecord,
+  LedgerView,
+  LicenceRecord,
+  MediatorRecord,
+  OverlapQuery,
+  PartyRecord,
+  ResolutionRecord,
+  WorkRecord,
+} from '../core/records.js';
 import { isEmptyHolding } from '../core/state.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
 import { CartularyError } from '../core/errors.js';
@@ -50,6 +62,7 @@ export class LedgerStore implements LedgerView {
   private readonly nodeCache: Array<Map<number, Uint8Array> | undefined> = [];
   // Nothing is cached until the tree's size is known (a store opened only to audit never is).
   private cacheFloor = Number.POSITIVE_INFINITY;
+  private registrarParty: string | undefined;
 
   private constructor(readonly db: ClassicLevel<Uint8Array, Uint8Array>) {}
 
@@ -138,6 +151,22 @@ export class LedgerStore implements LedgerView {
   party(party: string): PartyRecord | undefined {
     return this.record(key.party(party));
   }
+  claim(id: string): ClaimRecord | undefined {
+    return this.record(key.claim(id));
+  }
+  mediator(party: string): MediatorRecord | undefined {
+    return this.record(key.mediator(party));
+  }
+  resolution(id: string): ResolutionRecord | undefined {
+    return this.record(key.resolution(id));
+  }
+  sightings(work: string): number {
+    return this.record<number>(key.sightingCount(work)) ?? 0;
+  }
+  /** Fixed at init (ledger.ts), so read once. */
+  registrar(): string | undefined {
+    return (this.registrarParty ??= this.meta('registrar'));
+  }
 
   frameHits(frames: readonly FrameHash[]): FrameHit[] {
     return this.similarity.hits(frames);
@@ -181,6 +210,10 @@ export class LedgerStore implements LedgerView {
       content: (sha) => store.content(sha),
       holding: (sha, party) => store.holding(sha, party),
       party: (p) => store.party(p),
+      claim: (id) => store.claim(id),
+      mediator: (p) => store.mediator(p),
+      sightings: (work) => store.sightings(work),
+      registrar: () => store.registrar(),
       frameHits: (frames) => store.frameHits(frames),
       licencesHeld: (work, licensee) => store.licencesHeld(work, licensee),
       overlapCandidates(q) {
@@ -204,6 +237,17 @@ export class LedgerStore implements LedgerView {
   /** The works registered with a content, earliest first, a page at a time (`after`: a registration index). */
   registrationsOf(sha256: string, page: Page = {}): Promise<string[]> {
     return this.indexed(PREFIX.registration, id32(sha256), page, (_, v) => toHex(v));
+  }
+
+  /** A work's sightings, newest first, a page at a time (`before`: the index of the last one seen). */
+  async sightingsOf(work: string, { before, limit = 100 }: { before?: number; limit?: number } = {}): Promise<number[]> {
+    const range = prefixRange(PREFIX.sighting, id32(work));
+    try {
+      const found = await this.db.keys({ gte: range.gte, lt: before === undefined ? range.lt : key.sighting(work, before), reverse: true, limit }).all();
+      return found.map((k) => readUintBE(k, 33));
+    } catch (e) {
+      throw storeError(e);
+    }
   }
 
   /** Works of other parties that a work's fingerprints contest, or that contest it (lookalikes), in id order. */
@@ -342,13 +386,21 @@ export function effectOps(effects: Effects): BatchOp[] {
   }
   if (effects.party) ops.push(put(key.party(effects.party.party), encodeRecord(effects.party)));
   if (effects.frames) ops.push(put(key.frames(effects.frames.work), effects.frames.bytes));
+  if (effects.claim) ops.push(put(key.claim(effects.claim.id), encodeRecord(effects.claim)));
+  if (effects.mediator) ops.push(put(key.mediator(effects.mediator.party), encodeRecord(effects.mediator)));
+  if (effects.resolution) ops.push(put(key.resolution(effects.resolution.id), encodeRecord(effects.resolution)));
+  if (effects.sighting) ops.push(put(key.sightingCount(effects.sighting.work), encodeRecord(effects.sighting.count)));
   return ops;
 }
 
 /**
- * The keys that list an entry under each work it is about: one per entry, so they cannot be
- * rebuilt from the final records (audit collects them while it replays).
+ * The keys that list an entry under each work it is about (its chain, or its sightings): one
+ * per entry, so they cannot be rebuilt from the final records (audit collects them while it
+ * replays).
  */
 export function entryKeys(effects: Effects): Uint8Array[] {
-  return effects.works.filter(({ before, after }) => before?.head !== after.head).map(({ after }) => key.workEntry(after.id, after.head));
+  return [
+    ...effects.works.filter(({ before, after }) => before?.head !== after.head).map(({ after }) => key.workEntry(after.id, after.head)),
+    ...(effects.sighting ? [key.sighting(effects.sighting.work, effects.sighting.index)] : []),
+  ];
 }

@@ -35,11 +35,13 @@ export const bundleSchema = z.strictObject({
     .max(100_000),
   claims: z.strictObject({
     works: z.array(
-      z.strictObject({ id: hex32, sha256: hex32, owner: hex32, status: z.enum(['registered', 'contested']), contest: z.strictObject({ by: hex32, since: nat }).nullable(), head: nat }),
+      z.strictObject({ id: hex32, sha256: hex32, owner: hex32, status: z.enum(['registered', 'contested', 'superseded']), contest: z.strictObject({ by: hex32, since: nat }).nullable(), head: nat }),
     ),
     licences: z.array(z.strictObject({ id: hex32, work: hex32, grantor: hex32, licensee: hex32, revoked: z.boolean() })),
     verdict: z.enum(['unregistered', 'owner', 'licensed', 'unlicensed', 'contested']).optional(),
     licence: hex32.nullable().optional(),
+    /** the ledger's registrar, whose accreditations of mediators the replay checks */
+    registrar: hex32.optional(),
   }),
   attestation: z.string().max(4096),
 });
