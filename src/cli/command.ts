@@ -33,6 +33,7 @@ export const ledgerFolders: Options = {
   data: { type: 'string', default: 'data' },
   keys: { type: 'string', default: 'keys' },
   origin: { type: 'string' },
+  registrar: { type: 'string' },
 };
 
 /** Draws "label: done/total" on one terminal line; silent when not a terminal. */

@@ -1,5 +1,6 @@
 import { startServer, DEFAULT_RATE_LIMIT } from '../http/server.js';
 import { CartularyError } from '../core/errors.js';
+import { partyArg } from './client.js';
 import { ledgerFolders, str, type Command } from './command.js';
 
 function portOf(value: string | undefined): number {
@@ -11,7 +12,7 @@ function portOf(value: string | undefined): number {
 export const serve: Command = {
   name: 'serve',
   summary: 'serve the ledger over HTTP (creates keys/ledger.key and data/ on first start)',
-  usage: 'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--origin NAME] [--rate-limit N]',
+  usage: 'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--origin NAME] [--registrar PARTY] [--rate-limit N]',
   example: 'cartulary serve --port 9000 --origin registry.example.org/ledger   (or PORT=9000 npm start)',
   options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, 'rate-limit': { type: 'string' } },
   async run(v, _p, io) {
@@ -23,11 +24,13 @@ export const serve: Command = {
       dataDir: str(v.data) as string,
       keysDir: str(v.keys) as string,
       origin: str(v.origin),
+      ...(str(v.registrar) === undefined ? {} : { registrar: await partyArg(str(v.registrar), v, '--registrar') }),
       rateLimit,
     });
     const { ledger } = running;
     io.err(`${ledger.createdKey ? 'created ledger key ' + str(v.keys) + '/ledger.key; ' : ''}ledger "${ledger.origin}" with ${ledger.sequencer.size} entries`);
     io.err(`verifier key: ${ledger.sequencer.verifierKey}`);
+    io.err(`registrar:    ${ledger.registrar}`);
     io.err(`listening on ${running.url}`);
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {

@@ -3,17 +3,24 @@
  * only glue around these (app.ts), so they can be tested and read without a socket.
  */
 import type { z } from 'zod';
-import { fromBase64, fromHex, toHex } from '../core/bytes.js';
-import { checkFrames } from '../core/check.js';
+import { fromBase64, fromHex, toBase64, toHex } from '../core/bytes.js';
+import { encodeCbor } from '../core/cbor.js';
+import { checkFrames, type Verdict } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeFrames, type FrameHash } from '../core/fingerprint.js';
 import { consistencyPlan, hashRanges, inclusionPlan } from '../core/merkle.js';
-import { zodRefusal } from '../core/statements.js';
+import { payloadJson, zodRefusal } from '../core/statements.js';
 import { EvidenceBuilder } from '../store/evidence.js';
 import type { Ledger } from '../store/ledger.js';
-import { checkBody, consistencyQuery, hex64, inclusionQuery, natString, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
+import { checkBody, consistencyQuery, hex64, inclusionQuery, natString, newestFirstQuery, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
 import { entryView, licenceView, licenceViews, workView } from './views.js';
 import { PREFIX } from '../store/layout.js';
+
+/** Verdicts a platform records as a sighting: the upload may not be published as it is. */
+const NEGATIVE = new Set<Verdict>(['unlicensed', 'contested']);
+
+/** A payload for a client to sign as it is: the server never holds a platform's key. */
+const readyToSign = (payload: Record<string, unknown>) => ({ payload: payloadJson(payload), cbor: toBase64(encodeCbor(payload)) });
 
 export interface Reply {
   status: number;
@@ -58,6 +65,7 @@ export class Handlers {
       size: this.sequencer.size,
       rootHash: toHex(this.sequencer.rootHash),
       checkpoint: this.sequencer.checkpoint,
+      registrar: this.ledger.registrar,
     });
   }
 
@@ -130,6 +138,18 @@ export class Handlers {
     return ok({ work: work.id, entries: work.entries, history, next: history.length === limit ? (history.at(-1) as number) : null });
   }
 
+  /** Platforms' sightings of a work, newest first, a page at a time: `before` is the last index seen. */
+  async workSightings(id: string, query: unknown): Promise<Reply> {
+    const work = this.workRecord(id);
+    const { before, limit } = parse(newestFirstQuery, query, 'query');
+    const indices = await this.store.sightingsOf(work.id, { limit, ...(before === undefined ? {} : { before }) });
+    const sightings = indices.map((index) => {
+      const entry = entryView(this.store, index);
+      return { ...entry, platform: this.store.party(entry.signer)?.name ?? null };
+    });
+    return ok({ work: work.id, count: this.store.sightings(work.id), sightings, next: indices.length === limit ? (indices.at(-1) as number) : null });
+  }
+
   async workEvidence(id: string): Promise<Reply> {
     return ok(await this.evidence.forWork(this.workRecord(id).id));
   }
@@ -142,10 +162,17 @@ export class Handlers {
     const party = parse(hex64, partyId, 'party');
     const [works, licences] = await Promise.all([this.store.members(PREFIX.owned, party), this.store.members(PREFIX.held, party)]);
     const profile = this.store.party(party);
-    if (!profile && works.length === 0 && licences.length === 0) {
-      throw new CartularyError('not-found', `party ${party} has no profile, works or licences in the ledger`);
+    const mediator = this.store.mediator(party);
+    if (!profile && !mediator && works.length === 0 && licences.length === 0) {
+      throw new CartularyError('not-found', `party ${party} has no profile, accreditation, works or licences in the ledger`);
     }
-    return ok({ party, profile: profile ? { name: profile.name, url: profile.url, index: profile.index, updatedAt: profile.updatedAt } : null, works, licences });
+    return ok({
+      party,
+      profile: profile ? { name: profile.name, url: profile.url, index: profile.index, updatedAt: profile.updatedAt } : null,
+      accreditation: mediator ? { index: mediator.index, from: mediator.from, until: mediator.until } : null,
+      works,
+      licences,
+    });
   }
 
   async check(body: unknown): Promise<Reply> {
@@ -156,8 +183,25 @@ export class Handlers {
     const exact = q.sha256 ? await this.evidence.forCheck({ ...base, sha256: q.sha256, use: q.use ?? 'publish' }) : null;
     const byFrames = q.fingerprints ? checkFrames(this.store, this.queryFrames(q.fingerprints), { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
+    const verdict = decided?.verdict ?? byFrames?.verdict ?? 'unregistered';
+    // The work a sighting names: the exact match's, else the first strong match the uploader may not use.
+    const sighted = decided?.works[0] ?? byFrames?.matches.find((m) => m.strength === 'match' && NEGATIVE.has(m.verdict))?.work;
+    const segments = decided ? undefined : byFrames?.matches.find((m) => m.work.id === sighted?.id)?.segments;
     return ok({
-      verdict: decided?.verdict ?? byFrames?.verdict ?? 'unregistered',
+      verdict,
+      sighting:
+        q.report !== undefined && NEGATIVE.has(verdict) && sighted
+          ? readyToSign({
+              type: 'sighting',
+              issuedAt: now,
+              work: fromHex(sighted.id, 'work', 32),
+              reference: q.report,
+              uploader: q.uploader,
+              verdict,
+              ...(q.sha256 ? { sha256: fromHex(q.sha256, 'sha256', 32) } : {}),
+              ...(segments ? { segments: segments.slice(0, 256).map((s) => ({ upload: s.upload.map(Math.round), work: s.work.map(Math.round) })) } : {}),
+            })
+          : null,
       works: await Promise.all((decided?.works ?? []).map((w) => workView(this.store, w, now))),
       licence: decided?.licence ? licenceView(this.store, decided.licence, now) : null,
       reasons: decided?.reasons ?? [],

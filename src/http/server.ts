@@ -14,6 +14,8 @@ export interface ServeOptions {
   dataDir: string;
   keysDir: string;
   origin?: string;
+  /** the registrar party (hex), fixed when the ledger is created */
+  registrar?: string;
   /** submissions per client per minute */
   rateLimit?: number;
   logger?: Logger;
@@ -40,7 +42,7 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // Buffered, asynchronous log writes: one syscall per 4 KiB rather than one per request.
   const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
-  const ledger = await openLedger({ dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.origin ? { origin: opts.origin } : {}) });
+  const ledger = await openLedger({ dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.origin ? { origin: opts.origin } : {}), ...(opts.registrar ? { registrar: opts.registrar } : {}) });
   const app = createApp(new Handlers(ledger), { rateLimit: opts.rateLimit ?? DEFAULT_RATE_LIMIT, logger, version: VERSION });
   const server = createServer(app);
   // Bound slow and idle clients so a flood of them cannot hold the server.

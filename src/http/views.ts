@@ -4,6 +4,7 @@ import { parseStatement } from '../core/cose.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeLeaf } from '../core/leaf.js';
 import { hashLeaf } from '../core/merkle.js';
+import { titleStatus } from '../core/disputes.js';
 import type { LedgerView, LicenceRecord, WorkRecord } from '../core/records.js';
 import { licenceStanding } from '../core/rules.js';
 import { payloadJson } from '../core/statements.js';
@@ -44,7 +45,8 @@ export function licenceViews(store: LedgerStore, ids: readonly string[], now: nu
 
 /**
  * A work with the first page of each of its lists (licences, entries, rivals): the record
- * says how many there are in all, and each list has a paged route.
+ * says how many there are in all, and each list has a paged route. Its status is as it
+ * stands now (an award on its content settles or supersedes it: see disputes.ts).
  */
 export async function workView(store: LedgerStore, work: WorkRecord, now: number) {
   const limit = WORK_VIEW_LICENCES;
@@ -55,5 +57,13 @@ export async function workView(store: LedgerStore, work: WorkRecord, now: number
     store.rivalsOf(work.id, limit),
   ]);
   const contestedBy = [...sameContent.filter((id) => id !== work.id), ...lookalikes].slice(0, limit);
-  return { ...work, contestedBy, licences: licenceViews(store, licences, now), history };
+  return {
+    ...work,
+    status: titleStatus(store, work),
+    award: store.content(work.sha256)?.award ?? null,
+    sightings: store.sightings(work.id),
+    contestedBy,
+    licences: licenceViews(store, licences, now),
+    history,
+  };
 }
