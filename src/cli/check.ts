@@ -1,13 +1,17 @@
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { toBase64, toHex } from '../core/bytes.js';
+import { fromBase64, toBase64, toHex } from '../core/bytes.js';
+import { decodeCbor } from '../core/cbor.js';
+import { MAX_PAYLOAD_BYTES, signStatement } from '../core/cose.js';
+import type { Receipt } from '../core/receipt.js';
+import { payloadShape } from '../core/statements.js';
 import { encodeFrames, FINGERPRINT_KIND } from '../core/fingerprint.js';
 import { fingerprintOrNote, isFingerprintable } from './media.js';
 import { MEDIA_TYPES } from './register.js';
 import type { Verdict } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
-import { client, dateArg, partyArg, serverOption } from './client.js';
+import { client, dateArg, partyArg, serverOption, signingKey, type LedgerClient } from './client.js';
 import { str, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
 import { ledgerKeyArg } from './ledger-key.js';
@@ -20,6 +24,7 @@ interface CheckAnswer {
   licence: { id: string; uses: string[]; territories: string[] } | null;
   reasons: Array<{ licence: string | null; reason: string }>;
   evidence: unknown;
+  sighting: { payload: Record<string, unknown>; cbor: string } | null;
   matches: Array<{
     work: { id: string; owner: string; title: string };
     segments: Array<{ upload: [number, number]; work: [number, number]; frames: number; distance: number; strength: string }>;
@@ -40,7 +45,8 @@ const clock = (ms: number) => {
 export const check: Command = {
   name: 'check',
   summary: 'pre-publish check: may UPLOADER use this content this way, here, now? (exit 0 yes, 1 no, 2 unregistered)',
-  usage: 'cartulary check FILE|SHA256 --uploader PARTY [--use U] --territory T [--at DATE] [--ledger-key VKEY] [--no-fingerprint] [--json] [--server URL]',
+  usage:
+    'cartulary check FILE|SHA256 --uploader PARTY [--use U] --territory T [--at DATE] [--ledger-key VKEY] [--report REF --key PLATFORM] [--no-fingerprint] [--json] [--server URL]',
   example: 'cartulary check upload.mp4 --uploader bob --use clip --territory FR --ledger-key "$(cat ledger.vkey)"',
   options: {
     ...serverOption,
@@ -52,9 +58,13 @@ export const check: Command = {
     'media-type': { type: 'string' },
     'no-fingerprint': { type: 'boolean' },
     json: { type: 'boolean' },
+    report: { type: 'string' },
+    key: { type: 'string' },
   },
   async run(v, [target], io) {
     if (!target) throw new CartularyError('invalid', 'FILE or SHA256 is required');
+    // A platform reporting what it found signs the sighting itself: its key is needed before asking.
+    const platform = str(v.report) === undefined ? null : await signingKey(v);
     const isFile = await stat(target).then((s) => s.isFile(), () => false);
     const sha256 = isFile || !/^[0-9a-f]{64}$/.test(target) ? toHex((await hashFile(target, io)).sha256) : target;
     const at = dateArg(str(v.at), '--at');
@@ -67,6 +77,7 @@ export const check: Command = {
       ...(str(v.use) ? { use: str(v.use) } : {}),
       territory: str(v.territory),
       ...(at !== undefined ? { at } : {}),
+      ...(str(v.report) !== undefined ? { report: str(v.report) } : {}),
     };
     const answer = await client(v).postJson<CheckAnswer>('/v1/check', query);
     const vkey = str(v['ledger-key']);
@@ -83,7 +94,8 @@ export const check: Command = {
       for (const m of answer.matches) check(m.evidence, `work ${m.work.id}`);
     }
     const verified = vkey && (answer.evidence || answer.matches.length) ? ' [evidence verified offline]' : '';
-    if (v.json) io.out(JSON.stringify(answer, null, 2));
+    const sighting = platform && answer.sighting ? await reportSighting(client(v), answer, str(v.report) as string, platform) : null;
+    if (v.json) io.out(JSON.stringify({ ...answer, ...(sighting ? { sightingReceipt: sighting } : {}) }, null, 2));
     else {
       io.out(describe(answer, str(v.use) ?? answer.matches[0]?.use ?? 'publish', query.territory ?? '') + verified);
       for (const m of answer.matches) {
@@ -91,9 +103,23 @@ export const check: Command = {
         io.out(`  ${m.strength === 'match' ? 'contains' : 'may contain (review)'} "${m.work.title}" (work ${m.work.id.slice(0, 12)}…, owner ${m.work.owner.slice(0, 12)}…): ${where}; as ${m.use}: ${m.verdict}`);
       }
     }
+    if (sighting && !v.json) io.out(`sighting recorded: entry #${sighting.index} (id ${sighting.id})`);
     return EXIT_FOR[answer.verdict];
   },
 };
+
+/**
+ * Signs and submits the sighting the server prepared, after checking it says what was asked:
+ * the platform's own reference, and a work of this answer.
+ */
+async function reportSighting(api: LedgerClient, answer: CheckAnswer, reference: string, platform: Awaited<ReturnType<typeof signingKey>>): Promise<Receipt> {
+  const payload = payloadShape(decodeCbor(fromBase64(answer.sighting?.cbor ?? '', 'sighting.cbor'), { maxBytes: MAX_PAYLOAD_BYTES }, 'sighting') as Record<string, unknown>);
+  const works = new Set([...answer.works, ...answer.matches.map((m) => m.work)].map((w) => w.id));
+  if (payload.type !== 'sighting' || payload.reference !== reference || !works.has(toHex(payload.work))) {
+    throw new CartularyError('verification-failed', 'the sighting the server prepared is not about this check; not signing it');
+  }
+  return (await api.submit(signStatement(payload, platform))).receipt;
+}
 
 function describe(a: CheckAnswer, use: string, territory: string): string {
   const work = a.works[0] ?? a.matches.find((m) => m.strength === 'match')?.work;

@@ -98,6 +98,12 @@ export function dateArg(value: string | undefined, option: string): number | und
 export const listArg = (v: Values[string]): string[] =>
   (Array.isArray(v) ? v : [v]).flatMap((x) => (typeof x === 'string' ? x.split(',') : [])).map((x) => x.trim()).filter(Boolean);
 
+/** With --json the receipt as JSON (and `extra` facts), else the lines of printReceipt. */
+export function reportReceipt(io: Io, v: Values, what: string, r: { receipt: Receipt; repeat: boolean }, extra: Record<string, unknown> = {}): void {
+  if (v.json) io.out(JSON.stringify({ ...r, ...extra }, null, 2));
+  else printReceipt(io, what, r);
+}
+
 export function printReceipt(io: Io, what: string, r: { receipt: Receipt; repeat: boolean }): void {
   io.out(`${what}${r.repeat ? ' (already in the ledger: first receipt)' : ''}`);
   io.out(`  id:    ${r.receipt.id}`);

@@ -3,8 +3,10 @@
  */
 import { parseArgs } from 'node:util';
 import { isCartularyError } from '../core/errors.js';
+import { accredit } from './accredit.js';
 import { audit } from './audit.js';
 import { check } from './check.js';
+import { claim } from './claim.js';
 import { EXIT, type Command, type Io } from './command.js';
 import { history } from './history.js';
 import { init } from './init.js';
@@ -12,12 +14,13 @@ import { keygen } from './keygen.js';
 import { license } from './license.js';
 import { profile } from './profile.js';
 import { register } from './register.js';
+import { resolve } from './resolve.js';
 import { revoke } from './revoke.js';
 import { serve } from './serve.js';
 import { transfer } from './transfer.js';
 import { verify } from './verify.js';
 
-export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, audit];
+export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, claim, accredit, resolve, verify, history, audit];
 
 const defaultIo: Io = {
   out: (line) => process.stdout.write(`${line}\n`),
