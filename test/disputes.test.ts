@@ -8,6 +8,8 @@ import { sha256 } from '../src/core/crypto.js';
 import { titleStatus } from '../src/core/disputes.js';
 import { licenceStanding } from '../src/core/rules.js';
 import { auditLedger } from '../src/store/audit.js';
+import { EvidenceBuilder } from '../src/store/evidence.js';
+import { verifyBundle } from '../src/verify/index.js';
 import { loadSecretKey } from '../src/store/key-files.js';
 import { openLedger } from '../src/store/ledger.js';
 import { ledgerFixture, party, stmt, tempDir } from './helpers.js';
@@ -166,6 +168,36 @@ describe('sightings', () => {
     expect(first).toEqual([seen[4], seen[3]]);
     expect(await store.sightingsOf(w.id, { limit: 10, before: first[1]! })).toEqual([seen[2], seen[1], seen[0]]);
     expect(await auditLedger(store, parseVerifierKey(f.ledger.sequencer.verifierKey))).toMatchObject({ ok: true });
+    await f.ledger.close();
+  });
+});
+
+describe('evidence of a decision', () => {
+  it('replays the accreditation in force at the time, even after it ended, and fails without it', async () => {
+    const registrar = party();
+    const f = await ledgerFixture({ registrar: registrar.id });
+    const [alice, mallory, mediator] = [party(), party(), party()];
+    const w = await f.work(alice);
+    await f.submit(stmt.register(mallory, w.file));
+    const accreditation = await f.submit(stmt.accredit(registrar, mediator.id, { until: Date.now() + 400 }));
+    const claimed = await f.submit(stmt.claim(alice, w.id));
+    await f.submit(stmt.resolve(mediator, w.id, 'dismiss', { claim: hexOf(claimed.id) }));
+    await f.submit(stmt.resolve(mediator, w.id, 'award', { award: hexOf(w.id) }));
+    await sleep(500); // the accreditation has ended since: the decisions were made under it all the same
+    await f.refused(stmt.resolve(mediator, w.id, 'dismiss'), 'unauthorised', /ended/);
+    const builder = new EvidenceBuilder(f.ledger.store, f.ledger.sequencer, f.ledger.signer, f.ledger.origin);
+    const bundle = await builder.forWork(w.id);
+    expect(bundle.entries.map((e) => e.index)).toContain(accreditation.index);
+    const result = verifyBundle(JSON.parse(JSON.stringify(bundle)), f.ledger.sequencer.verifierKey);
+    expect(result.failure).toBeUndefined();
+    expect(result.resolutions.map((r) => [r.decision, r.accreditation, r.mediator])).toEqual([
+      ['dismiss', accreditation.index, mediator.id],
+      ['award', accreditation.index, mediator.id],
+    ]);
+    expect(result.claims).toMatchObject([{ id: claimed.id, status: 'dismissed' }]);
+
+    const without = { ...bundle, entries: bundle.entries.filter((e) => e.index !== accreditation.index) };
+    expect(verifyBundle(without, f.ledger.sequencer.verifierKey).failure).toMatchObject({ code: 'rule-refused', detail: expect.stringMatching(/not accredited/) });
     await f.ledger.close();
   });
 });
