@@ -135,7 +135,7 @@ function describe(a: CheckAnswer, use: string, territory: string): string {
     case 'licensed':
       return `licensed: licence ${a.licence?.id} allows ${use} in ${territory} of work ${work?.id} ("${work?.title}")`;
     case 'contested':
-      return `contested: ${a.works.length} registrations claim this content (${a.works.map((w) => w.id.slice(0, 12)).join(', ')}); do not publish without review`;
+      return `contested: other parties registered this content too (work ${work?.id.slice(0, 12)}… and its rivals); do not publish without review until a mediator decides`;
     case 'unlicensed':
       return `unlicensed: work ${work?.id} ("${work?.title}") is owned by ${work?.owner}; ${a.reasons.map((r) => (r.licence ? `licence ${r.licence.slice(0, 12)}…: ${r.reason}` : 'the uploader holds no licence')).join('; ')}`;
   }
