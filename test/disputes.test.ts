@@ -89,6 +89,7 @@ describe('a mediator ends a contest', () => {
 
     await f.refused(stmt.license(mallory, copy.id, carol.id), 'conflict', /superseded .* can no longer license/);
     await f.refused(stmt.transfer(mallory, copy.id, carol.id), 'conflict', /superseded/);
+    await f.refused(stmt.claim(mallory, copy.id), 'conflict', /superseded/);
     await f.refused(stmt.resolve(mediator, mine.id, 'dismiss'), 'conflict', /not contested/);
     await f.submit(stmt.license(alice, mine.id, carol.id, { uses: ['publish'] }));
     expect(check(f, copy.file, carol.id)).toBe('licensed');

@@ -27,7 +27,7 @@ export function supersededBy(view: LedgerView, work: WorkRecord, at = Number.POS
 export function notSuperseded(view: LedgerView, work: WorkRecord, what: string): void {
   const winner = supersededBy(view, work);
   if (winner) {
-    throw new CartularyError('conflict', `payload.work: work ${work.id} was superseded by a mediator's award to work ${winner}; its owner can no longer ${what} it`, {
+    throw new CartularyError('conflict', `payload.work: work ${work.id} was superseded by a mediator's award to work ${winner}; its owner and licensees can no longer ${what} it`, {
       field: 'payload.work',
       info: { award: winner },
     });
@@ -60,7 +60,8 @@ export function claim(ctx: Context, p: ClaimPayload): Effects {
       info: { owner: work.owner },
     });
   }
-  if (work.owner === ctx.signer) notSuperseded(ctx.view, work, 'claim');
+  // Rights held through a superseded registration (title or licence) are no rights to claim on.
+  notSuperseded(ctx.view, work, 'claim');
   if (p.capture.capturedAt > ctx.time + MAX_CLOCK_SKEW_MS) {
     throw new CartularyError('invalid', `payload.capture.capturedAt: ${iso(p.capture.capturedAt)} is after the ledger's clock (${iso(ctx.time)})`, { field: 'payload.capture.capturedAt' });
   }
