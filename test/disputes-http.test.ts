@@ -1,10 +1,11 @@
 /** The dispute story of issue 14 on a real server: contest, claim, accreditation, award, sightings; audited and verified offline. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { fromBase64, toHex } from '../src/core/bytes.js';
+import { fromBase64, toBase64, toHex } from '../src/core/bytes.js';
 import { decodeCbor } from '../src/core/cbor.js';
 import { parseVerifierKey } from '../src/core/checkpoint.js';
 import { signStatement } from '../src/core/cose.js';
 import { sha256 } from '../src/core/crypto.js';
+import { encodeFrames, FINGERPRINT_KIND } from '../src/core/fingerprint.js';
 import { auditLedger } from '../src/store/audit.js';
 import { loadSecretKey } from '../src/store/key-files.js';
 import { verifyBundle, type EvidenceBundle } from '../src/verify/index.js';
@@ -122,5 +123,24 @@ describe('disputes over HTTP', () => {
 
     const audit = await auditLedger(s.ledger.store, parseVerifierKey(s.verifierKey));
     expect(audit).toMatchObject({ ok: true });
+  });
+
+  it('a check by fingerprints with a report prepares a sighting of the matched work with its segments', async () => {
+    const s = await serverFixture();
+    servers.push(s);
+    const [alice, bob, platform] = [party(), party(), party()];
+    const frames = Array.from({ length: 12 }, (_, i) => ({ timeMs: i * 1000, hash: sha256(content('frame')).subarray(0, 16) }));
+    const work = await json<{ id: string }>(s.submit(stmt.register(alice, content(), { fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] })));
+    // The upload is seconds 4–9 of the work, re-encoded: no SHA-256 match, a frame match.
+    const upload = frames.slice(4, 10).map((f) => ({ timeMs: f.timeMs - 4000, hash: f.hash }));
+    const answer = await json<{ verdict: string; sighting: { payload: Record<string, unknown>; cbor: string } | null }>(
+      s.post('/v1/check', JSON.stringify({ fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(upload)) }, uploader: bob.id, territory: 'FR', report: 'https://video.example/v/7' }), 'application/json'),
+    );
+    expect(answer.verdict).toBe('unlicensed');
+    expect(answer.sighting?.payload).toMatchObject({ work: work.id, reference: 'https://video.example/v/7', verdict: 'unlicensed', segments: [{ upload: [0, 5000], work: [4000, 9000] }] });
+    expect(answer.sighting?.payload).not.toHaveProperty('sha256');
+    const payload = decodeCbor(fromBase64(answer.sighting!.cbor, 'cbor'), { maxBytes: 16384 }) as Record<string, unknown>;
+    expect((await s.submit(signStatement(payload, platform))).status).toBe(201);
+    expect(await json(s.get(`/v1/works/${work.id}`))).toMatchObject({ sightings: 1, entries: 1 });
   });
 });
