@@ -115,6 +115,7 @@ describe('a mediator ends a contest', () => {
     await f.submit(stmt.accredit(registrar, alice.id));
     await f.refused(stmt.resolve(alice, w.id, 'award', { award: hexOf(w.id) }), 'unauthorised', /party to/);
     await f.refused(stmt.resolve(alice, rival.id, 'award', { award: hexOf(w.id) }), 'unauthorised', /party to/);
+    await f.refused(stmt.resolve(alice, rival.id, 'dismiss'), 'unauthorised', /party to/); // title would stay with alice's
     await f.refused(stmt.resolve(mediator, (await f.work(party())).id, 'dismiss'), 'conflict', /not contested/);
     await sleep(400);
     await f.refused(stmt.resolve(mediator, w.id, 'dismiss'), 'unauthorised', /accreditation as a mediator ended/);

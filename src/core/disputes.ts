@@ -137,15 +137,11 @@ export function resolve(ctx: Context, p: ResolvePayload): Effects {
   if (!contestOpen(ctx.view, work)) {
     throw new CartularyError('conflict', `payload.work: work ${work.id} is not contested${content.award ? ` (its contest ended at index ${content.award.index})` : ''}`, { field: 'payload.work' });
   }
-  let holder = content.award?.work ?? content.first;
-  if (p.award) {
-    const winner = existingWork(ctx.view, toHex(p.award), 'payload.award');
-    if (winner.sha256 !== work.sha256) {
-      throw new CartularyError('invalid', `payload.award: work ${winner.id} is a registration of other content (${winner.sha256}), not of ${work.sha256}`, { field: 'payload.award' });
-    }
-    partyTo(winner.owner);
-    holder = winner.id;
+  const holder = existingWork(ctx.view, p.award ? toHex(p.award) : (content.award?.work ?? content.first), 'payload.award');
+  if (holder.sha256 !== work.sha256) {
+    throw new CartularyError('invalid', `payload.award: work ${holder.id} is a registration of other content (${holder.sha256}), not of ${work.sha256}`, { field: 'payload.award' });
   }
-  const award = { work: holder, decision: p.decision as 'award' | 'dismiss', index: ctx.index, since: ctx.time, reopened: null };
-  return { ...effects, content: { ...content, award }, resolution: { ...resolution, award: holder } };
+  partyTo(holder.owner);
+  const award = { work: holder.id, decision: p.decision as 'award' | 'dismiss', index: ctx.index, since: ctx.time, reopened: null };
+  return { ...effects, content: { ...content, award }, resolution: { ...resolution, award: holder.id } };
 }
