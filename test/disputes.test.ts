@@ -36,9 +36,13 @@ describe('the registrar', () => {
     expect(f.ledger.registrar).toBe(toHex(registrar.publicKey));
     const [mediator, someone] = [party(), party()];
     await f.refused(stmt.accredit(someone, mediator.id), 'unauthorised', /only the ledger's registrar/);
+    await f.refused(stmt.accredit(f.ledger.signer, mediator.id), 'unauthorised', /only the ledger's registrar/); // not even the ledger's own key
+    const contested = await f.work(party());
+    await f.submit(stmt.register(someone, contested.file));
+    await f.refused(stmt.resolve(registrar, contested.id, 'dismiss'), 'unauthorised', /not accredited/); // the registrar accredits, it does not decide
     await f.refused(stmt.accredit(registrar, mediator.id, { until: Date.now() - 1000 }), 'invalid', /payload\.until/);
     await f.submit(stmt.accredit(registrar, mediator.id, { until: Date.now() + 86_400_000 }));
-    expect(f.ledger.store.mediator(mediator.id)).toMatchObject({ party: mediator.id, index: 0 });
+    expect(f.ledger.store.mediator(mediator.id)).toMatchObject({ party: mediator.id, index: 2 });
     await f.ledger.close();
     await expect(openLedger({ dataDir: `${f.dir}/data`, keysDir: `${f.dir}/keys`, registrar: someone.id })).rejects.toThrow(/registrar is .* fixed when the ledger is created/);
   });
