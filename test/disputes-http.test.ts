@@ -77,6 +77,10 @@ describe('disputes over HTTP', () => {
     expect((await ask(bob.id)).verdict).toBe('unlicensed');
     expect(await json(s.get(`/v1/works/${early.id}`))).toMatchObject({ status: 'superseded', owner: mallory.id, award: { work: late.id, decision: 'award' } });
     expect(await json(s.get(`/v1/works/${late.id}`))).toMatchObject({ status: 'registered', owner: alice.id });
+    expect(await json(s.get(`/v1/works?sha256=${sha}`))).toMatchObject([
+      { id: early.id, status: 'superseded' },
+      { id: late.id, status: 'registered', award: { work: late.id } },
+    ]);
     expect(await json(s.get(`/v1/works/${early.id}/licences`))).toMatchObject({ licences: [{ id: malloryLicence.id, standing: 'superseded' }] });
     expect((await s.submit(stmt.license(mallory, early.id, party().id))).status).toBe(409);
 

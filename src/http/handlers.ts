@@ -13,7 +13,7 @@ import { payloadJson, zodRefusal } from '../core/statements.js';
 import { EvidenceBuilder } from '../store/evidence.js';
 import type { Ledger } from '../store/ledger.js';
 import { checkBody, consistencyQuery, hex64, inclusionQuery, natString, newestFirstQuery, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
-import { entryView, licenceView, licenceViews, workView } from './views.js';
+import { entryView, licenceView, licenceViews, workSummary, workView } from './views.js';
 import { PREFIX } from '../store/layout.js';
 
 /** Verdicts a platform records as a sighting: the upload may not be published as it is. */
@@ -108,7 +108,10 @@ export class Handlers {
 
   async works(query: unknown): Promise<Reply> {
     const { sha256, ...page } = parse(worksQuery, query, 'query');
-    return ok((await this.store.registrationsOf(sha256, page)).flatMap((id) => this.store.work(id) ?? []));
+    return ok((await this.store.registrationsOf(sha256, page)).flatMap((id) => {
+      const work = this.store.work(id);
+      return work ? [workSummary(this.store, work)] : [];
+    }));
   }
 
   private workRecord(id: string) {

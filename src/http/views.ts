@@ -43,10 +43,14 @@ export function licenceViews(store: LedgerStore, ids: readonly string[], now: nu
   });
 }
 
+/** A work's record with its status as it stands now (an award settles or supersedes it: see disputes.ts), the award and its sighting count. */
+export function workSummary(store: LedgerStore, work: WorkRecord) {
+  return { ...work, status: titleStatus(store, work), award: store.content(work.sha256)?.award ?? null, sightings: store.sightings(work.id) };
+}
+
 /**
  * A work with the first page of each of its lists (licences, entries, rivals): the record
- * says how many there are in all, and each list has a paged route. Its status is as it
- * stands now (an award on its content settles or supersedes it: see disputes.ts).
+ * says how many there are in all, and each list has a paged route.
  */
 export async function workView(store: LedgerStore, work: WorkRecord, now: number) {
   const limit = WORK_VIEW_LICENCES;
@@ -58,10 +62,7 @@ export async function workView(store: LedgerStore, work: WorkRecord, now: number
   ]);
   const contestedBy = [...sameContent.filter((id) => id !== work.id), ...lookalikes].slice(0, limit);
   return {
-    ...work,
-    status: titleStatus(store, work),
-    award: store.content(work.sha256)?.award ?? null,
-    sightings: store.sightings(work.id),
+    ...workSummary(store, work),
     contestedBy,
     licences: licenceViews(store, licences, now),
     history,
