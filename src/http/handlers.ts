@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { fromBase64, fromHex, toBase64, toHex } from '../core/bytes.js';
 import { encodeCbor } from '../core/cbor.js';
-import { checkFrames, type Verdict } from '../core/check.js';
+import { checkFrames, type CheckResult, type Verdict } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeFrames, type FrameHash } from '../core/fingerprint.js';
 import { consistencyPlan, hashRanges, inclusionPlan } from '../core/merkle.js';
@@ -19,8 +19,34 @@ import { PREFIX } from '../store/layout.js';
 /** Verdicts a platform records as a sighting: the upload may not be published as it is. */
 const NEGATIVE = new Set<Verdict>(['unlicensed', 'contested']);
 
-/** A payload for a client to sign as it is: the server never holds a platform's key. */
-const readyToSign = (payload: Record<string, unknown>) => ({ payload: payloadJson(payload), cbor: toBase64(encodeCbor(payload)) });
+/**
+ * The sighting a platform may sign for a negative verdict, as a payload to sign as it is (the
+ * server never holds a platform's key): the exact match's work, else the first strong
+ * fingerprint match the uploader may not use, with its segments. Null for a verdict that allows the upload.
+ */
+function sightingToSign(
+  reference: string,
+  q: { uploader: string; sha256?: string | undefined },
+  verdict: Verdict,
+  decided: CheckResult | null,
+  byFrames: ReturnType<typeof checkFrames> | null,
+  now: number,
+): { payload: unknown; cbor: string } | null {
+  const match = decided ? undefined : byFrames?.matches.find((m) => m.strength === 'match' && NEGATIVE.has(m.verdict));
+  const work = decided?.works[0] ?? match?.work;
+  if (!NEGATIVE.has(verdict) || !work) return null;
+  const payload = {
+    type: 'sighting',
+    issuedAt: now,
+    work: fromHex(work.id, 'work', 32),
+    reference,
+    uploader: q.uploader,
+    verdict,
+    ...(q.sha256 ? { sha256: fromHex(q.sha256, 'sha256', 32) } : {}),
+    ...(match ? { segments: match.segments.slice(0, 256).map((s) => ({ upload: s.upload.map(Math.round), work: s.work.map(Math.round) })) } : {}),
+  };
+  return { payload: payloadJson(payload), cbor: toBase64(encodeCbor(payload)) };
+}
 
 export interface Reply {
   status: number;
@@ -187,24 +213,9 @@ export class Handlers {
     const byFrames = q.fingerprints ? checkFrames(this.store, this.queryFrames(q.fingerprints), { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
     const verdict = decided?.verdict ?? byFrames?.verdict ?? 'unregistered';
-    // The work a sighting names: the exact match's, else the first strong match the uploader may not use.
-    const sighted = decided?.works[0] ?? byFrames?.matches.find((m) => m.strength === 'match' && NEGATIVE.has(m.verdict))?.work;
-    const segments = decided ? undefined : byFrames?.matches.find((m) => m.work.id === sighted?.id)?.segments;
     return ok({
       verdict,
-      sighting:
-        q.report !== undefined && NEGATIVE.has(verdict) && sighted
-          ? readyToSign({
-              type: 'sighting',
-              issuedAt: now,
-              work: fromHex(sighted.id, 'work', 32),
-              reference: q.report,
-              uploader: q.uploader,
-              verdict,
-              ...(q.sha256 ? { sha256: fromHex(q.sha256, 'sha256', 32) } : {}),
-              ...(segments ? { segments: segments.slice(0, 256).map((s) => ({ upload: s.upload.map(Math.round), work: s.work.map(Math.round) })) } : {}),
-            })
-          : null,
+      sighting: q.report === undefined ? null : sightingToSign(q.report, q, verdict, decided, byFrames, now),
       works: await Promise.all((decided?.works ?? []).map((w) => workView(this.store, w, now))),
       licence: decided?.licence ? licenceView(this.store, decided.licence, now) : null,
       reasons: decided?.reasons ?? [],
