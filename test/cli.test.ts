@@ -202,6 +202,15 @@ describe('cartulary CLI for disputes', () => {
     const loser = await cli('history', early, '--json', ...srv);
     expect(JSON.parse(loser.out)).toMatchObject({ status: 'superseded', resolutions: [{ decision: 'award', award: mine }, { decision: 'uphold' }] });
 
+    // init names another registrar, and it stays fixed
+    const registrar = (await cli('keygen', 'registrar2', '--out', keys)).out.trim();
+    const init = await cli('init', '--data', `${dir}/data`, '--keys', `${dir}/ledger-keys`, '--registrar', `${keys}/registrar2.pub`);
+    expect(init.code, init.err).toBe(0);
+    expect(init.out).toContain(`registrar:    ${registrar}`);
+    const again = await cli('init', '--data', `${dir}/data`, '--keys', `${dir}/ledger-keys`, '--registrar', `${keys}/alice.pub`);
+    expect(again).toMatchObject({ code: 3 });
+    expect(again.err).toMatch(/fixed when the ledger is created/);
+
     for (const name of ['claim', 'accredit', 'resolve']) {
       const h = await cli(name, '--help');
       expect(h.out).toMatch(new RegExp(`^cartulary ${name}[\\s\\S]*--json[\\s\\S]*example:\\n  cartulary ${name} `));
