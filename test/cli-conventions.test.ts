@@ -62,6 +62,14 @@ describe('CLI conventions', () => {
     expect(await run('certificate', work, '--out', `${dir}/certificate.html`, '--ledger-key', `${dir}/ledger.vkey`, ...srv)).toMatchObject({ work, title: 'My film', out: `${dir}/certificate.html` });
     const history = await run('history', work, '--ledger-key', `${dir}/ledger.vkey`, ...srv);
     expect(history).toMatchObject({ verified: true, names: { [alice]: 'Alice Films' }, work: { owner: alice } });
+    const capture = `${dir}/capture.webm`;
+    await writeFile(capture, 'a screen recording');
+    const claimed = await run('claim', work, '--capture', capture, '--url', 'https://video.example/v/1', '--key', 'alice', ...srv);
+    expect(claimed).toMatchObject({ repeat: false, capture: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    await cli('keygen', 'mia', '--keys', keys);
+    expect(await run('accredit', 'mia', '--key', `${s.dir}/keys/registrar.key`, ...srv)).toMatchObject({ repeat: false });
+    const claimId = (claimed.receipt as { id: string }).id;
+    expect(await run('resolve', work, '--decision', 'uphold', '--claim', claimId, '--key', 'mia', ...srv)).toMatchObject({ repeat: false });
     expect(await run('proof', '0', ...srv)).toMatchObject({ index: 0, tlogProof: expect.stringMatching(/^c2sp\.org\/tlog-proof@v1\n/) });
     expect(await run('export-tiles', '--out', `${dir}/tiles`, ...srv)).toMatchObject({ out: `${dir}/tiles`, newTiles: expect.any(Number), previousSize: null });
     expect(await run('revoke', lic.licence as string, '--key', 'alice', ...srv)).toMatchObject({ licence: lic.licence, repeat: false });

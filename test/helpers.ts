@@ -45,6 +45,25 @@ export const stmt = {
   revoke: (signer: Signer, licence: string, extra: Record<string, unknown> = {}) =>
     signStatement({ type: 'revoke', issuedAt: Date.now(), license: hexBytes(licence), ...extra }, signer),
   party: (signer: Signer, name = 'Someone') => signStatement({ type: 'party', issuedAt: Date.now(), name }, signer),
+  claim: (signer: Signer, work: string, extra: Record<string, unknown> = {}) =>
+    signStatement(
+      {
+        type: 'claim',
+        issuedAt: Date.now(),
+        work: hexBytes(work),
+        subject: { url: 'https://video.example/watch/123', platform: 'VideoSite' },
+        capture: { sha256: sha256(content('capture')), mediaType: 'video/webm', size: 1234, capturedAt: Date.now() - 60_000 },
+        uses: ['publish'],
+        ...extra,
+      },
+      signer,
+    ),
+  sighting: (signer: Signer, work: string, extra: Record<string, unknown> = {}) =>
+    signStatement({ type: 'sighting', issuedAt: Date.now(), work: hexBytes(work), reference: 'post-1', uploader: 'account-9', verdict: 'unlicensed', ...extra }, signer),
+  accredit: (signer: Signer, mediator: string, extra: Record<string, unknown> = {}) =>
+    signStatement({ type: 'accredit', issuedAt: Date.now(), mediator: hexBytes(mediator), ...extra }, signer),
+  resolve: (signer: Signer, work: string, decision: string, extra: Record<string, unknown> = {}) =>
+    signStatement({ type: 'resolve', issuedAt: Date.now(), work: hexBytes(work), decision, ...extra }, signer),
 };
 
 export { hexBytes };
@@ -64,10 +83,10 @@ export function memoryTree(leaves: Uint8Array[]): { read: NodeReader; tree: Comp
 }
 
 /** A real ledger in a temporary folder, with shortcuts for submitting and for refusals. */
-export async function ledgerFixture() {
+export async function ledgerFixture(opts: { registrar?: string } = {}) {
   const { openLedger } = await import('../src/store/ledger.js');
   const dir = await tempDir();
-  const ledger = await openLedger({ dataDir: `${dir}/data`, keysDir: `${dir}/keys` });
+  const ledger = await openLedger({ dataDir: `${dir}/data`, keysDir: `${dir}/keys`, ...opts });
   const submit = async (bytes: Uint8Array) => (await ledger.sequencer.submit(bytes)).receipt;
   return {
     ledger,

@@ -12,8 +12,8 @@ import { content, ledgerFixture, party, stmt } from './helpers.js';
 /** Log, tree and checkpoint keys grow with the log's size by design (log n nodes); the rest is derived state. */
 const LOG_PREFIXES = new Set(['L', 'N', 'I', 'H', 'C']);
 
-async function fixture() {
-  const f = await ledgerFixture();
+async function fixture(opts: { registrar?: string } = {}) {
+  const f = await ledgerFixture(opts);
   let derivedBytes = 0;
   const write = f.ledger.store.write.bind(f.ledger.store);
   f.ledger.store.write = (ops: BatchOp[]) => {
@@ -65,6 +65,34 @@ describe('an entry writes as much on a long history as on a short one', () => {
     // The first registration was contested once, by the second, and not rewritten since.
     const second = (await f.ledger.store.registrationsOf(sha, { limit: 2 }))[1];
     expect(f.ledger.store.work(first.id)).toMatchObject({ status: 'contested', contest: { by: second }, entries: 1 });
+    await f.ledger.close();
+  });
+
+  it("an award on a content with 3 or 300 rivals, and a sighting of a work seen once or 300 times, rewrite no rival and no list", async () => {
+    const registrar = party();
+    const f = await fixture({ registrar: registrar.id });
+    const mediator = party();
+    await f.submit(stmt.accredit(registrar, mediator.id));
+    const awardCost = async (rivals: number) => {
+      const file = content();
+      const first = await f.work(party(), file);
+      await f.many(() => stmt.register(party(), file), rivals);
+      const cost = await f.cost(stmt.resolve(mediator, first.id, 'award', { award: Buffer.from(first.id, 'hex') }));
+      return { cost, first: first.id, sha: toHex(sha256(file)) };
+    };
+    const early = await awardCost(3);
+    const late = await awardCost(300);
+    expect(late.cost).toBeLessThanOrEqual(early.cost + 16);
+    expect(f.ledger.store.content(late.sha)).toMatchObject({ count: 301, award: { work: late.first } });
+
+    const { id: work } = await f.work(party());
+    const platform = party();
+    const once = await f.cost(stmt.sighting(platform, work));
+    await f.many(() => stmt.sighting(platform, work, { reference: String(Math.random()) }), 300);
+    const often = await f.cost(stmt.sighting(platform, work, { reference: 'late' }));
+    expect(often).toBeLessThanOrEqual(once + 16);
+    expect(f.ledger.store.work(work)).toMatchObject({ entries: 1, head: f.ledger.store.work(work)!.registeredIndex });
+    expect(f.ledger.store.sightings(work)).toBe(302);
     await f.ledger.close();
   });
 });

@@ -49,7 +49,8 @@ describe('README walkthrough', () => {
       server!.once('exit', () => fail(new Error(`the server did not start (is port 8080 busy?): ${stderr}`)));
     });
 
-    const out = execFileSync('bash', ['-euo', 'pipefail', '-c', block!], { cwd: dir, env: { ...process.env, npm_config_yes: 'true' }, encoding: 'utf8', timeout: 240_000 });
+    const run = (script: string) => execFileSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, env: { ...process.env, npm_config_yes: 'true' }, encoding: 'utf8', timeout: 240_000 });
+    const out = run(block!);
     expect(out).toMatch(/registered film\.mp4 as work/);
     expect(out).toMatch(/^licensed: .*\[evidence verified offline\]$/m);
     expect(out).toMatch(/exit 1: not allowed/);
@@ -62,5 +63,14 @@ describe('README walkthrough', () => {
     expect(out).toMatch(/licence .* revoked by .*superseded by the transfer/);
     expect(out).toMatch(/the file is the registered content/);
     expect(out.trimEnd()).toMatch(/\nverified$/);
-  }, 300_000); // some twenty CLI processes, each a fresh Node start (minutes on a shared, loaded machine)
+
+    // The mediators' section continues in the same folder, against the same ledger.
+    const disputes = /<!-- disputes:start -->\s*```sh\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(disputes).toBeTruthy();
+    const ended = run(disputes!);
+    expect(ended).toMatch(/^contested: .*\nexit 1: contested$/m);
+    expect(ended).toMatch(/^owner: .*\[evidence verified offline\]$/m);
+    expect(ended).toMatch(/title awarded to work .* by mediator "Mia Mediation" .*: drafts predate the other registration/);
+    expect(ended).toMatch(/claims: 1 \(0 open\); sightings by platforms: 0/);
+  }, 420_000); // some thirty-five CLI processes, each a fresh Node start (minutes on a shared, loaded machine)
 });

@@ -4,7 +4,8 @@
  * it has a lot; the ratio of the two is the measure, independent of this machine's speed.
  *   - a licence on a work with `small` vs `large` licences already;
  *   - an exclusive licence (in a window of its own) at the same two sizes;
- *   - a registration of content that `small` vs `large` other parties registered already.
+ *   - a registration of content that `small` vs `large` other parties registered already;
+ *   - a platform's sighting of a work seen `small` vs `large` times already (issue 14).
  */
 import { join } from 'node:path';
 import { signStatement } from '../../src/core/cose.js';
@@ -54,11 +55,16 @@ export async function historyCost(dir: string, { small = 10, large = 10_000, pro
       return signStatement({ type: 'license', issuedAt: Date.now(), work, licensee: party().publicKey, uses: ['stream'], territories: ['DE'], exclusive: true, validFrom, validUntil: validFrom + dayMs }, owner);
     };
     const rival = (content: Uint8Array) => () => signStatement({ type: 'register', issuedAt: Date.now(), sha256: content, size: 1, mediaType: 'video/mp4', title: 'rival' }, party());
+    const platform = party();
+    let seen = 0;
+    const sighting = (work: Uint8Array) => () =>
+      signStatement({ type: 'sighting', issuedAt: Date.now(), work, reference: `post-${seen++}`, uploader: 'account', verdict: 'unlicensed' }, platform);
     const probeOf = (make: () => Uint8Array, n = probe) => Array.from({ length: n }, make);
     const measure = async ({ work, content }: { work: Uint8Array; content: Uint8Array }) => ({
       licence: await timed(ledger, probeOf(() => licence(work, 'FR'))),
       exclusive: await timed(ledger, probeOf(exclusive(work))),
       rival: await timed(ledger, probeOf(rival(content), 20)),
+      sighting: await timed(ledger, probeOf(sighting(work))),
     });
 
     // The first probes run on a throwaway work: they pay for the JIT, not for history.
@@ -66,14 +72,17 @@ export async function historyCost(dir: string, { small = 10, large = 10_000, pro
     const target = await registerWork();
     await grow(ledger, () => licence(target.work, 'FR'), small);
     await grow(ledger, rival(target.content), small);
+    await grow(ledger, sighting(target.work), small);
     const at = await measure(target);
     await grow(ledger, () => licence(target.work, 'FR'), large - small - probe);
     await grow(ledger, rival(target.content), large / 10 - small - 20);
+    await grow(ledger, sighting(target.work), large - small - probe);
     const atLarge = await measure(target);
     return [
       { what: 'a licence on a work with N licences', small, large, smallMs: at.licence, largeMs: atLarge.licence },
       { what: 'an exclusive licence on a work with N licences', small, large, smallMs: at.exclusive, largeMs: atLarge.exclusive },
       { what: 'a registration of content N parties registered', small, large: large / 10, smallMs: at.rival, largeMs: atLarge.rival },
+      { what: 'a sighting of a work seen N times', small, large, smallMs: at.sighting, largeMs: atLarge.sighting },
     ];
   } finally {
     await ledger.close();

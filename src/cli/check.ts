@@ -1,13 +1,17 @@
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { toBase64, toHex } from '../core/bytes.js';
+import { fromBase64, toBase64, toHex } from '../core/bytes.js';
+import { decodeCbor } from '../core/cbor.js';
+import { MAX_PAYLOAD_BYTES, signStatement } from '../core/cose.js';
+import type { Receipt } from '../core/receipt.js';
+import { payloadShape } from '../core/statements.js';
 import { encodeFrames, FINGERPRINT_KIND } from '../core/fingerprint.js';
 import { fingerprintOrNote, isFingerprintable } from './media.js';
 import { MEDIA_TYPES } from './register.js';
 import type { Verdict } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
-import { client, dateArg, instant, partyArg, partyLabel, serverOption } from './client.js';
+import { client, dateArg, instant, partyArg, partyLabel, serverOption, signingKey, type LedgerClient } from './client.js';
 import { str, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
 import { ledgerKeyArg, originOf } from './ledger-key.js';
@@ -22,6 +26,7 @@ interface CheckAnswer {
   licence: { id: string; uses: string[]; territories: string[] } | null;
   reasons: Array<{ licence: string | null; reason: string }>;
   evidence: unknown;
+  sighting: { payload: Record<string, unknown>; cbor: string } | null;
   matches: Array<{
     work: { id: string; owner: string; title: string };
     segments: Array<{ upload: [number, number]; work: [number, number]; frames: number; distance: number; strength: string }>;
@@ -38,7 +43,7 @@ export const check: Command = {
   name: 'check',
   summary: 'pre-publish check: may UPLOADER use this content this way, here, now? (exit 0 yes, 1 no, 2 unregistered)',
   usage:
-    'cartulary check FILE|SHA256 --uploader PARTY [--use U] --territory T [--at DATE] [--ledger-key VKEY|FILE] [--no-fingerprint] [--certificate FILE.html|.pdf] [--json] [--server URL]\n' +
+    'cartulary check FILE|SHA256 --uploader PARTY [--use U] --territory T [--at DATE] [--ledger-key VKEY|FILE] [--report REF --key PLATFORM] [--no-fingerprint] [--certificate FILE.html|.pdf] [--json] [--server URL]\n' +
     '  --at: an instant (UTC unless a zone is given); default now. The verdict says which instant it judged.',
   example: 'cartulary check upload.mp4 --uploader bob --use clip --territory FR --ledger-key "$(cat ledger.vkey)"',
   options: {
@@ -51,10 +56,14 @@ export const check: Command = {
     'media-type': { type: 'string' },
     'no-fingerprint': { type: 'boolean' },
     certificate: { type: 'string' },
+    report: { type: 'string' },
+    key: { type: 'string' },
   },
   async run(v, [target], io) {
     if (!target) throw new CartularyError('invalid', 'FILE or SHA256 is required');
     const certificate = v.certificate === undefined ? undefined : certificateFile(str(v.certificate), '--certificate');
+    // A platform reporting what it found signs the sighting itself: its key is needed before asking.
+    const platform = str(v.report) === undefined ? null : await signingKey(v);
     const isFile = await stat(target).then((s) => s.isFile(), () => false);
     const sha256 = isFile || !/^[0-9a-f]{64}$/.test(target) ? toHex((await hashFile(target, io)).sha256) : target;
     const at = dateArg(str(v.at), '--at');
@@ -67,6 +76,7 @@ export const check: Command = {
       ...(str(v.use) ? { use: str(v.use) } : {}),
       territory: str(v.territory),
       ...(at !== undefined ? { at } : {}),
+      ...(str(v.report) !== undefined ? { report: str(v.report) } : {}),
     };
     const api = client(v);
     const asked = Date.now();
@@ -85,9 +95,10 @@ export const check: Command = {
       for (const m of answer.matches) await check(m.evidence, `work ${m.work.id}`);
     }
     const verified = vkey && (answer.evidence || answer.matches.length) ? ' [evidence verified offline]' : '';
+    const sighting = platform && answer.sighting ? await reportSighting(api, answer, str(v.report) as string, platform) : null;
     // The server judges at `at`, or at its own clock when none is given: `judgedAt` is this
     // client's reading of that clock, exact whenever --at was given.
-    if (v.json) io.out(JSON.stringify({ ...answer, at: judgedAt, evidenceVerified: Boolean(verified) }, null, 2));
+    if (v.json) io.out(JSON.stringify({ ...answer, at: judgedAt, evidenceVerified: Boolean(verified), ...(sighting ? { sightingReceipt: sighting } : {}) }, null, 2));
     else {
       const names = await profileNames([...answer.works.map((w) => w.owner), ...answer.matches.map((m) => m.work.owner)], (path) => api.get(path));
       io.out(describe(answer, str(v.use) ?? answer.matches[0]?.use ?? 'publish', query.territory ?? '', names) + verified);
@@ -103,9 +114,23 @@ export const check: Command = {
       if (v.json) io.err(line);
       else io.out(line);
     }
+    if (sighting && !v.json) io.out(`sighting recorded: entry #${sighting.index} (id ${sighting.id})`);
     return EXIT_FOR[answer.verdict];
   },
 };
+
+/**
+ * Signs and submits the sighting the server prepared, after checking it says what was asked:
+ * the platform's own reference, and a work of this answer.
+ */
+async function reportSighting(api: LedgerClient, answer: CheckAnswer, reference: string, platform: Awaited<ReturnType<typeof signingKey>>): Promise<Receipt> {
+  const payload = payloadShape(decodeCbor(fromBase64(answer.sighting?.cbor ?? '', 'sighting.cbor'), { maxBytes: MAX_PAYLOAD_BYTES }, 'sighting') as Record<string, unknown>);
+  const works = new Set([...answer.works, ...answer.matches.map((m) => m.work)].map((w) => w.id));
+  if (payload.type !== 'sighting' || payload.reference !== reference || !works.has(toHex(payload.work))) {
+    throw new CartularyError('verification-failed', 'the sighting the server prepared is not about this check; not signing it');
+  }
+  return (await api.submit(signStatement(payload, platform))).receipt;
+}
 
 function describe(a: CheckAnswer, use: string, territory: string, names: Map<string, string>): string {
   const work = a.works[0] ?? a.matches.find((m) => m.strength === 'match')?.work;
@@ -121,7 +146,7 @@ function describe(a: CheckAnswer, use: string, territory: string, names: Map<str
     case 'licensed':
       return `licensed: licence ${a.licence?.id} allows ${use} in ${territory} of work ${work?.id} ("${work?.title}")`;
     case 'contested':
-      return `contested: ${a.works.length} registrations claim this content (${a.works.map((w) => w.id.slice(0, 12)).join(', ')}); do not publish without review`;
+      return `contested: other parties registered this content too (work ${work?.id.slice(0, 12)}… and its rivals); do not publish without review until a mediator decides`;
     case 'unlicensed':
       return `unlicensed: work ${work?.id} ("${work?.title}") is owned by ${work ? partyLabel(work.owner, names, true) : ''}; ${a.reasons.map((r) => (r.licence ? `licence ${r.licence.slice(0, 12)}…: ${r.reason}` : 'the uploader holds no licence')).join('; ')}`;
   }

@@ -38,6 +38,7 @@ export const ledgerFolders: Options = {
   data: { type: 'string' },
   keys: { type: 'string' },
   origin: { type: 'string' },
+  registrar: { type: 'string' },
 };
 
 const MiB = 1024 * 1024;

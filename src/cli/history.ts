@@ -22,14 +22,25 @@ export const history: Command = {
       return EXIT.failed;
     }
     const subject = result.works.find((w) => w.id === work);
+    // The status is the verified claim; the sightings (kept out of the chain) are the server's count.
+    const status = bundle.claims.works.find((w) => w.id === work)?.status;
+    const { sightings } = await api.get<{ sightings: number }>(`/v1/works/${work}`);
     const entries = timeline(bundle);
     const names = await profileNames(subject ? [subject.owner, ...partiesOf(entries)] : partiesOf(entries), (path) => api.get(path));
+    const claims = result.claims.filter((c) => c.work === work);
     if (v.json) {
-      io.out(JSON.stringify({ work: subject ?? null, names: Object.fromEntries(names), entries, checkpointSize: result.checkpoint?.size ?? null, verified: true }, null, 2));
+      io.out(
+        JSON.stringify(
+          { work: subject ?? null, status, sightings, names: Object.fromEntries(names), claims, resolutions: result.resolutions, entries, checkpointSize: result.checkpoint?.size ?? null, verified: true },
+          null,
+          2,
+        ),
+      );
       return EXIT.ok;
     }
-    io.out(`work ${work}: "${subject?.title}", owner ${subject ? partyLabel(subject.owner, names, true) : '?'}, ${subject?.status}`);
+    io.out(`work ${work}: "${subject?.title}", owner ${subject ? partyLabel(subject.owner, names, true) : '?'}, ${status}`);
     for (const e of entries) io.out(`${e.id === work ? '*' : ' '} ${new Date(e.time).toISOString()}  #${e.index}  ${describeEntry(e, (p) => partyLabel(p, names))}`);
+    io.out(`claims: ${claims.length} (${claims.filter((c) => c.status === 'open').length} open); sightings by platforms: ${sightings} (GET /v1/works/${work}/sightings)`);
     io.out(`verified against checkpoint of size ${result.checkpoint?.size}; names are the parties' own profiles`);
     return EXIT.ok;
   },

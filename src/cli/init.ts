@@ -1,22 +1,25 @@
 import { formatVerifierKey } from '../core/checkpoint.js';
 import { toHex } from '../core/bytes.js';
 import { openLedger } from '../store/ledger.js';
+import { partyArg } from './client.js';
 import { dataDir, keysDir, ledgerFolders, str, type Command } from './command.js';
 
 export const init: Command = {
   name: 'init',
-  summary: 'create the ledger key (keys/ledger.key, 0600) and data folder, if they do not exist',
-  usage: 'cartulary init [--data DIR] [--keys DIR] [--origin NAME] [--json]',
+  summary: 'create the ledger key (keys/ledger.key, 0600), the registrar (keys/registrar.key unless --registrar names one) and data folder, if they do not exist',
+  usage: 'cartulary init [--data DIR] [--keys DIR] [--origin NAME] [--registrar PARTY] [--json]',
   example: 'cartulary init --origin registry.example.org/ledger',
   options: ledgerFolders,
   async run(v, _p, io) {
-    const ledger = await openLedger({ dataDir: dataDir(v), keysDir: keysDir(v), origin: str(v.origin) });
+    const registrar = str(v.registrar) === undefined ? undefined : await partyArg(str(v.registrar), v, '--registrar');
+    const ledger = await openLedger({ dataDir: dataDir(v), keysDir: keysDir(v), origin: str(v.origin), ...(registrar ? { registrar } : {}) });
     try {
       const facts = {
         created: ledger.createdKey,
         ledgerKey: `${keysDir(v)}/ledger.key`,
         origin: ledger.origin,
         ledgerParty: toHex(ledger.signer.publicKey),
+        registrar: ledger.registrar,
         verifierKey: formatVerifierKey(ledger.origin, ledger.signer.publicKey),
         entries: ledger.sequencer.size,
       };
@@ -25,6 +28,7 @@ export const init: Command = {
         io.out(`${facts.created ? 'created' : 'found'} ledger key ${facts.ledgerKey}`);
         io.out(`origin:       ${facts.origin}`);
         io.out(`ledger party: ${facts.ledgerParty}`);
+        io.out(`registrar:    ${facts.registrar}`);
         io.out(`verifier key: ${facts.verifierKey}`);
         io.out(`entries:      ${facts.entries}`);
       }

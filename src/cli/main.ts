@@ -6,9 +6,11 @@ import '../core/crypto-node.js'; // the CLI runs in Node: sign and verify with n
 import { parseArgs } from 'node:util';
 import { isCartularyError } from '../core/errors.js';
 import { VERSION } from '../version.js';
+import { accredit } from './accredit.js';
 import { audit } from './audit.js';
 import { certificate } from './certificate.js';
 import { check } from './check.js';
+import { claim } from './claim.js';
 import { EXIT, type Command, type Io } from './command.js';
 import { evidence } from './evidence.js';
 import { exportTiles } from './export-tiles.js';
@@ -20,6 +22,7 @@ import { license } from './license.js';
 import { profile } from './profile.js';
 import { proof } from './proof.js';
 import { register } from './register.js';
+import { resolve } from './resolve.js';
 import { revoke } from './revoke.js';
 import { serve } from './serve.js';
 import { nearest } from './suggest.js';
@@ -27,7 +30,7 @@ import { transfer } from './transfer.js';
 import { verify } from './verify.js';
 import { witness } from './witness.js';
 
-export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, verify, history, evidence, certificate, proof, ledgerKey, audit, exportTiles, witness];
+export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, claim, accredit, resolve, verify, history, evidence, certificate, proof, ledgerKey, audit, exportTiles, witness];
 
 /**
  * The process's own streams. A reader that goes away (`cartulary license … | head -1`) is

@@ -1,4 +1,5 @@
 import { CartularyError } from '../core/errors.js';
+import { partyArg } from './client.js';
 import { dataDir, keysDir, ledgerFolders, str, type Command } from './command.js';
 import { policyArg } from './policy-file.js';
 
@@ -30,7 +31,7 @@ export const serve: Command = {
   name: 'serve',
   summary: 'serve the ledger over HTTP (creates keys/ledger.key and data/ on first start)',
   usage:
-    'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--origin NAME] [--rate-limit N] [--trust-proxy HOPS|ADDRS] [--witness-policy FILE] [--json]\n' +
+    'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--origin NAME] [--registrar PARTY] [--rate-limit N] [--trust-proxy HOPS|ADDRS] [--witness-policy FILE] [--json]\n' +
     '  environment: PORT, HOST, CARTULARY_DATA, CARTULARY_KEYS, CARTULARY_TRUST_PROXY, LOG_LEVEL (flags win)',
   example: 'cartulary serve --port 9000 --origin registry.example.org/ledger   (in a container: HOST=0.0.0.0 cartulary serve)',
   options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string' }, 'rate-limit': { type: 'string' }, 'trust-proxy': { type: 'string' }, 'witness-policy': { type: 'string' } },
@@ -47,16 +48,18 @@ export const serve: Command = {
       dataDir: dataDir(v),
       keysDir: keys,
       origin: str(v.origin),
+      ...(str(v.registrar) === undefined ? {} : { registrar: await partyArg(str(v.registrar), v, '--registrar') }),
       rateLimit,
       ...(trustProxy !== undefined ? { trustProxy } : {}),
       ...(str(v['witness-policy']) ? { witnessPolicy: await policyArg(str(v['witness-policy']) as string) } : {}),
     });
     const { ledger } = running;
-    const started = { url: running.url, origin: ledger.origin, verifierKey: ledger.sequencer.verifierKey, size: ledger.sequencer.size, createdKey: ledger.createdKey ? `${keys}/ledger.key` : null };
+    const started = { url: running.url, origin: ledger.origin, verifierKey: ledger.sequencer.verifierKey, registrar: ledger.registrar, size: ledger.sequencer.size, createdKey: ledger.createdKey ? `${keys}/ledger.key` : null };
     if (v.json) io.err(JSON.stringify(started));
     else {
       io.err(`${started.createdKey ? `created ledger key ${started.createdKey}; ` : ''}ledger "${started.origin}" with ${started.size} entries`);
       io.err(`verifier key: ${started.verifierKey}`);
+      io.err(`registrar:    ${started.registrar}`);
       io.err(`listening on ${started.url}`);
     }
     await new Promise<void>((resolve) => {

@@ -5,11 +5,12 @@
 import type { FrameHash } from './fingerprint.js';
 import type { LedgerView, LicenceRecord, WorkRecord } from './records.js';
 import { segmentsOf, type Segment } from './similarity.js';
+import { awardAt } from './disputes.js';
 import { licenceStanding } from './rules.js';
 import { coversTerritory, coversUse } from './scope.js';
 
 export type Verdict = 'unregistered' | 'owner' | 'licensed' | 'unlicensed' | 'contested';
-export type RefusalReason = 'no-licence' | 'revoked' | 'parent-ended' | 'expired' | 'not-yet-valid' | 'wrong-use' | 'wrong-territory';
+export type RefusalReason = 'no-licence' | 'revoked' | 'superseded' | 'parent-ended' | 'expired' | 'not-yet-valid' | 'wrong-use' | 'wrong-territory';
 
 export interface CheckQuery {
   sha256: string;
@@ -29,13 +30,7 @@ export interface CheckResult {
 }
 
 export function checkUse(view: LedgerView, q: CheckQuery): CheckResult {
-  return judge(view, firstOf(view, q.sha256), q);
-}
-
-/** The earliest registration of a content: the prior-existence claim a check judges by. */
-function firstOf(view: LedgerView, sha256: string): WorkRecord | undefined {
-  const first = view.content(sha256)?.first;
-  return first === undefined ? undefined : view.work(first);
+  return judge(view, q.sha256, q);
 }
 
 /** Who held title to `work` at `at`; undefined before it was registered. */
@@ -46,17 +41,22 @@ export function ownerAt(work: WorkRecord, at: number): string | undefined {
 }
 
 /**
- * The verdict for a content whose earliest registration is `first`, as things stood at
- * `q.at` (DESIGN §8): a work registered later did not exist, a contest raised later was not
- * raised, the owner is the one who held title then, and only licences granted by then count,
- * standing or not at `at`. Any later registration of the content contests the first, so
- * the first alone decides.
+ * The verdict for a content as things stood at `q.at` (DESIGN §8): a work registered later
+ * did not exist, a contest raised later was not raised, the owner is the one who held title
+ * then, and only licences granted by then count, standing or not at `at`. Any later
+ * registration of the content contests the first, so one registration decides: the one a
+ * mediator's award gave title to, if an award stood at `at`, else the earliest. After an
+ * award the content is judged as uncontested, until another party registers it again.
  */
-export function judge(view: LedgerView, first: WorkRecord | undefined, q: Omit<CheckQuery, 'sha256'>): CheckResult {
-  const work = first && first.registeredAt <= q.at ? first : undefined;
+export function judge(view: LedgerView, sha256: string, q: Omit<CheckQuery, 'sha256'>): CheckResult {
+  const content = view.content(sha256);
+  const award = awardAt(content, q.at);
+  const decided = content ? view.work(award?.work ?? content.first) : undefined;
+  const work = decided && decided.registeredAt <= q.at ? decided : undefined;
   const result = (verdict: Verdict, extra: Partial<CheckResult> = {}): CheckResult => ({ verdict, works: work ? [work] : [], licence: null, reasons: [], ...extra });
   if (!work) return result('unregistered');
-  if (work.contest && work.contest.since <= q.at) return result('contested');
+  const contested = award ? award.reopened !== null && award.reopened <= q.at : work.contest !== null && work.contest.since <= q.at;
+  if (contested) return result('contested');
   if (ownerAt(work, q.at) === q.uploader) return result('owner');
 
   const reasons: CheckResult['reasons'] = [];
@@ -109,7 +109,7 @@ export function checkFrames(
     const work = view.work(m.work);
     if (!work) return [];
     const use = q.use ?? impliedUse(strong, m.segments, m.workDurationMs);
-    return [{ ...judge(view, firstOf(view, work.sha256), { ...q, use }), work, segments: m.segments, strength: m.strength, use }];
+    return [{ ...judge(view, work.sha256, { ...q, use }), work, segments: m.segments, strength: m.strength, use }];
   });
   const verdicts = matches.filter((m) => m.strength === 'match').map((m) => m.verdict);
   const verdict: Verdict =

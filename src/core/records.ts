@@ -4,7 +4,7 @@
  */
 import type { FrameHash } from './fingerprint.js';
 import type { FrameHit } from './similarity.js';
-import type { Use } from './statements.js';
+import type { Decision, Use } from './statements.js';
 
 export type WorkStatus = 'registered' | 'contested';
 
@@ -40,11 +40,64 @@ export interface WorkRecord {
   head: number;
 }
 
-/** One content (SHA-256): its earliest registration and how many there are. */
+/**
+ * One content (SHA-256): its earliest registration and how many there are, and, once a
+ * mediator has ended its contest, which registration holds title. The award is stored here
+ * once: every other registration of the content is `superseded`, derived when read, so an
+ * award rewrites no rival's record however many there are (issue 10.4).
+ */
 export interface ContentRecord {
   sha256: string;
   first: string;
   count: number;
+  /** absent until a mediator ends the contest */
+  award?: Award;
+}
+
+export interface Award {
+  /** the registration that holds title (for `dismiss`, the earliest: nothing changes hands) */
+  work: string;
+  decision: 'award' | 'dismiss';
+  /** the resolve entry, and when it was sequenced */
+  index: number;
+  since: number;
+  /** a registration by another party after the award reopens the contest from then */
+  reopened: number | null;
+}
+
+/** An infringement claim (`claim`), open until a mediator resolves it. */
+export interface ClaimRecord {
+  id: string;
+  work: string;
+  claimant: string;
+  index: number;
+  time: number;
+  status: 'open' | 'upheld' | 'settled' | 'dismissed';
+  /** the resolve entry that closed it */
+  resolvedIndex: number | null;
+}
+
+/** A mediator's accreditation by the registrar; the latest `accredit` stands. */
+export interface MediatorRecord {
+  party: string;
+  /** the accredit entry */
+  index: number;
+  from: number;
+  until: number | null;
+}
+
+/** One `resolve`: who decided what, under which accreditation. */
+export interface ResolutionRecord {
+  id: string;
+  work: string;
+  mediator: string;
+  /** the accredit entry in force when it was sequenced: evidence cites it */
+  accreditation: number;
+  decision: Decision;
+  award: string | null;
+  claim: string | null;
+  index: number;
+  time: number;
 }
 
 /**
@@ -115,6 +168,12 @@ export interface LedgerView {
   content(sha256: string): ContentRecord | undefined;
   holding(sha256: string, party: string): HoldingRecord | undefined;
   party(party: string): PartyRecord | undefined;
+  claim(id: string): ClaimRecord | undefined;
+  mediator(party: string): MediatorRecord | undefined;
+  /** how many sightings of the work have been recorded */
+  sightings(work: string): number;
+  /** the ledger's registrar (fixed at init), who alone accredits mediators; undefined if none is known */
+  registrar(): string | undefined;
   /** indexed frames of registered works near the given frames (see similarity.ts) */
   frameHits(frames: readonly FrameHash[]): FrameHit[];
   /** ids of the licences `licensee` holds on `work`, in grant order */
@@ -135,9 +194,28 @@ export interface Effects {
   held?: { work: string; licensee: string; licences: string[] };
   /** a registration's fingerprint frames, as signed, for the similarity index */
   frames?: { work: string; bytes: Uint8Array };
+  claim?: ClaimRecord;
+  mediator?: MediatorRecord;
+  resolution?: ResolutionRecord;
+  /** a sighting, listed under its work (out of the work's chain) with the work's new count */
+  sighting?: { work: string; index: number; count: number };
 }
 
-/** The entries this statement lists under each work it is about: one per work whose head it moves. */
-export function listedEntries(effects: Effects): Array<{ work: string; index: number }> {
-  return effects.works.filter(({ before, after }) => before?.head !== after.head).map(({ after }) => ({ work: after.id, index: after.head }));
+/** An entry listed under a work: in its chain of title, or among its sightings (kept out of the chain). */
+export interface ListedEntry {
+  list: 'chain' | 'sightings';
+  work: string;
+  index: number;
+}
+
+/**
+ * Where this statement's entry is listed: under each work whose head it moves, and under the
+ * work it is a sighting of. One listing per entry, so they cannot be rebuilt from final
+ * records (audit collects them while it replays).
+ */
+export function listedEntries(effects: Effects): ListedEntry[] {
+  return [
+    ...effects.works.filter(({ before, after }) => before?.head !== after.head).map(({ after }) => ({ list: 'chain' as const, work: after.id, index: after.head })),
+    ...(effects.sighting ? [{ list: 'sightings' as const, work: effects.sighting.work, index: effects.sighting.index }] : []),
+  ];
 }

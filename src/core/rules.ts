@@ -9,6 +9,8 @@ import { CartularyError } from './errors.js';
 import { decodeFrames, FINGERPRINT_KIND } from './fingerprint.js';
 import { segmentsOf } from './similarity.js';
 import type { Effects, HoldingRecord, LedgerView, LicenceRecord, OverlapQuery, WorkRecord } from './records.js';
+import { accredit, claim, notSuperseded, resolve, sighting, supersededBy } from './disputes.js';
+import { existingLicence, existingWork, touch, type Context } from './rule-context.js';
 import { activeAt, outsideScope, scopesOverlap } from './scope.js';
 import {
   payloadShape,
@@ -27,14 +29,6 @@ export interface SequencedStatement {
   readonly time: number;
 }
 
-interface Context {
-  view: LedgerView;
-  signer: string;
-  id: string;
-  index: number;
-  time: number;
-}
-
 export function applyStatement(view: LedgerView, entry: SequencedStatement): Effects {
   const payload = validatePayload(entry.statement.payload, entry.time);
   const ctx: Context = { view, signer: toHex(entry.statement.signer), id: toHex(entry.statement.id), index: entry.index, time: entry.time };
@@ -49,24 +43,15 @@ export function applyStatement(view: LedgerView, entry: SequencedStatement): Eff
       return revoke(ctx, payload);
     case 'party':
       return party(ctx, payload);
+    case 'claim':
+      return claim(ctx, payload);
+    case 'sighting':
+      return sighting(ctx, payload);
+    case 'accredit':
+      return accredit(ctx, payload);
+    case 'resolve':
+      return resolve(ctx, payload);
   }
-}
-
-function existingWork(view: LedgerView, id: string, field: string): WorkRecord {
-  const work = view.work(id);
-  if (!work) throw new CartularyError('not-found', `${field}: work ${id} is not in the ledger`, { field, info: { work: id } });
-  return work;
-}
-
-function existingLicence(view: LedgerView, id: string, field: string): LicenceRecord {
-  const licence = view.licence(id);
-  if (!licence) throw new CartularyError('not-found', `${field}: licence ${id} is not in the ledger`, { field, info: { licence: id } });
-  return licence;
-}
-
-/** This entry is the work's latest: the previous latest is its workPrev. */
-function touch(work: WorkRecord, ctx: Context): WorkRecord {
-  return { ...work, entries: work.entries + 1, head: ctx.index };
 }
 
 /** A registration contests another party's work when this many of its frames match it (all of a short one's). */
@@ -105,8 +90,9 @@ function register(ctx: Context, p: RegisterPayload): Effects {
   }
   // A later registration of the same content by another party contests the earlier ones;
   // the earliest stays the prior-existence claim. So does a re-encode (a lookalike).
+  // After an award the registration holding title is the one a newcomer contests.
   const content = ctx.view.content(sha256);
-  const first = content ? existingWork(ctx.view, content.first, 'payload.sha256') : undefined;
+  const first = content ? existingWork(ctx.view, content.award?.work ?? content.first, 'payload.sha256') : undefined;
   const similar = lookalikes(ctx, p, sha256);
   const earlier = [...(first ? [first] : []), ...similar];
   const frames = p.fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value;
@@ -138,7 +124,13 @@ function register(ctx: Context, p: RegisterPayload): Effects {
     workPrev: null,
     works: [...contested, { before: undefined, after: work }],
     licences: [],
-    content: { sha256, first: content?.first ?? ctx.id, count: (content?.count ?? 0) + 1 },
+    content: {
+      sha256,
+      first: content?.first ?? ctx.id,
+      count: (content?.count ?? 0) + 1,
+      // A registration by another party after an award reopens the contest (the holder cannot register it again).
+      ...(content?.award ? { award: { ...content.award, reopened: content.award.reopened ?? ctx.time } } : {}),
+    },
     holdings: [{ sha256, party: ctx.signer, registered: ctx.id, owned: 1 }],
     ...(frames && frames.length > 0 ? { frames: { work: ctx.id, bytes: frames } } : {}),
   };
@@ -157,6 +149,7 @@ function transfer(ctx: Context, p: TransferPayload): Effects {
       info: { owner: work.owner },
     });
   }
+  notSuperseded(ctx.view, work, 'transfer');
   const to = toHex(p.to);
   if (to === work.owner) throw new CartularyError('conflict', 'payload.to: the work already belongs to that party', { field: 'payload.to' });
   const from = holdingOf(ctx.view, work.sha256, work.owner);
@@ -205,6 +198,7 @@ function license(ctx: Context, p: LicensePayload): Effects {
     revokedAt: null,
     revokedIndex: null,
   };
+  notSuperseded(ctx.view, work, 'license');
   if (licence.validUntil !== null && licence.validUntil <= licence.validFrom) {
     throw new CartularyError('invalid', 'payload.validUntil: the licence would end before it starts', { field: 'payload.validUntil' });
   }
@@ -316,13 +310,18 @@ function party(ctx: Context, p: PartyPayload): Effects {
   };
 }
 
-/** Whether a licence stands at `at`: not revoked by then, inside its window, and so is its parent. */
+/**
+ * Whether a licence stands at `at`: not revoked by then, its work not superseded by an award
+ * by then, inside its window, and so is its parent.
+ */
 export function licenceStanding(
   view: LedgerView,
   licence: LicenceRecord,
   at: number,
-): 'revoked' | 'parent-ended' | 'not-yet-valid' | 'expired' | null {
+): 'revoked' | 'superseded' | 'parent-ended' | 'not-yet-valid' | 'expired' | null {
   if (licence.revokedAt !== null && licence.revokedAt <= at) return 'revoked';
+  const work = view.work(licence.work);
+  if (work && supersededBy(view, work, at)) return 'superseded';
   const window = activeAt(licence, at);
   if (window) return window;
   if (licence.parent) {

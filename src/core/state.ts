@@ -4,7 +4,19 @@
  * on top of the store in the sequencer (reads fall through to the base).
  */
 import { decodeFrames, type FrameHash } from './fingerprint.js';
-import type { ContentRecord, Effects, HoldingRecord, LedgerView, LicenceRecord, OverlapQuery, PartyRecord, WorkRecord } from './records.js';
+import type {
+  ClaimRecord,
+  ContentRecord,
+  Effects,
+  HoldingRecord,
+  LedgerView,
+  LicenceRecord,
+  MediatorRecord,
+  OverlapQuery,
+  PartyRecord,
+  ResolutionRecord,
+  WorkRecord,
+} from './records.js';
 import { scopesOverlap } from './scope.js';
 import type { Use } from './statements.js';
 import { SimilarityIndex, type FrameHit } from './similarity.js';
@@ -19,11 +31,23 @@ export class MemoryState implements LedgerView {
   readonly fingerprints = new Map<string, Uint8Array>();
   /** `${work}/${licensee}` → the licences held, as the store keeps them */
   readonly held = new Map<string, string[]>();
+  readonly claims = new Map<string, ClaimRecord>();
+  readonly mediators = new Map<string, MediatorRecord>();
+  readonly resolutions = new Map<string, ResolutionRecord>();
+  /** work → how many sightings of it */
+  readonly sightingCounts = new Map<string, number>();
   /** the licences granted in this state (not the base), by work */
   private readonly byWork = new Map<string, string[]>();
   private readonly similarity = new SimilarityIndex();
 
-  constructor(private readonly base?: LedgerView) {}
+  /**
+   * `registrar`: the ledger's registrar, for a state that has no base (the verifier takes it
+   * from the bundle's attested claims, audit from the store's metadata).
+   */
+  constructor(
+    private readonly base?: LedgerView,
+    private readonly registrarParty?: string,
+  ) {}
 
   work(id: string): WorkRecord | undefined {
     return this.works.get(id) ?? this.base?.work(id);
@@ -40,6 +64,19 @@ export class MemoryState implements LedgerView {
   }
   party(party: string): PartyRecord | undefined {
     return this.parties.get(party) ?? this.base?.party(party);
+  }
+
+  claim(id: string): ClaimRecord | undefined {
+    return this.claims.get(id) ?? this.base?.claim(id);
+  }
+  mediator(party: string): MediatorRecord | undefined {
+    return this.mediators.get(party) ?? this.base?.mediator(party);
+  }
+  sightings(work: string): number {
+    return this.sightingCounts.get(work) ?? this.base?.sightings(work) ?? 0;
+  }
+  registrar(): string | undefined {
+    return this.registrarParty ?? this.base?.registrar();
   }
 
   frameHits(frames: readonly FrameHash[]): FrameHit[] {
@@ -74,6 +111,10 @@ export class MemoryState implements LedgerView {
     if (effects.content) this.contents.set(effects.content.sha256, effects.content);
     for (const h of effects.holdings ?? []) this.holdings.set(`${h.sha256}/${h.party}`, isEmptyHolding(h) ? null : h);
     if (effects.party) this.parties.set(effects.party.party, effects.party);
+    if (effects.claim) this.claims.set(effects.claim.id, effects.claim);
+    if (effects.mediator) this.mediators.set(effects.mediator.party, effects.mediator);
+    if (effects.resolution) this.resolutions.set(effects.resolution.id, effects.resolution);
+    if (effects.sighting) this.sightingCounts.set(effects.sighting.work, effects.sighting.count);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * Statement payloads (DESIGN §4) as zod schemas: the shape of each of the five types,
+ * Statement payloads (DESIGN §4) as zod schemas: the shape of each type,
  * with precise limits. A refusal names every bad field and why.
  *
  * zod/mini, not classic zod: the verifier replays these rules in a browser, and classic
@@ -25,6 +25,7 @@ z.config(en());
 const millis = z.int().check(z.nonnegative(), z.maximum(Number.MAX_SAFE_INTEGER));
 const text = (max: number) => z.string().check(z.minLength(1), z.maxLength(max));
 const territory = z.string().check(z.refine((t) => t === WORLD || ISO_3166_ALPHA2.has(t), 'must be an ISO 3166-1 alpha-2 code or "*"'));
+const mediaType = z.string().check(z.maxLength(255), z.regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i, 'must be a media type such as video/mp4'));
 const unique = <T>(items: T[]) => new Set(items).size === items.length;
 
 const base = { issuedAt: millis };
@@ -34,7 +35,7 @@ export const registerSchema = z.strictObject({
   type: z.literal('register'),
   sha256: bytes32,
   size: millis,
-  mediaType: z.string().check(z.maxLength(255), z.regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i, 'must be a media type such as video/mp4')),
+  mediaType,
   title: text(512),
   creators: z.optional(z.array(text(256)).check(z.maxLength(64))),
   fingerprints: z.optional(
@@ -82,7 +83,75 @@ export const partySchema = z.strictObject({
   url: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(512))),
 });
 
-const payloadSchema = z.discriminatedUnion('type', [registerSchema, transferSchema, licenseSchema, revokeSchema, partySchema]);
+/** An infringement claim: where the infringing copy was seen, and the hash of what its claimant captured. */
+export const claimSchema = z.strictObject({
+  ...base,
+  type: z.literal('claim'),
+  work: bytes32,
+  subject: z
+    .strictObject({
+      url: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(2048))),
+      platform: z.optional(text(128)),
+      reference: z.optional(text(512)),
+      sha256: z.optional(bytes32),
+    })
+    .check(z.refine((s) => s.url !== undefined || s.reference !== undefined || s.sha256 !== undefined, 'must name the infringing copy: url, reference or sha256')),
+  capture: z.strictObject({
+    sha256: bytes32,
+    mediaType,
+    size: millis,
+    capturedAt: millis,
+  }),
+  uses: z.array(z.enum(USES)).check(z.minLength(1), z.maxLength(64), z.refine(unique, 'must not repeat a use')),
+  text: z.optional(text(4096)),
+});
+
+export const VERDICTS = ['unregistered', 'owner', 'licensed', 'unlicensed', 'contested'] as const;
+
+/** What a platform's pre-publish check found; kept out of the work's chain. */
+export const sightingSchema = z.strictObject({
+  ...base,
+  type: z.literal('sighting'),
+  work: bytes32,
+  reference: text(512),
+  uploader: text(256),
+  verdict: z.enum(VERDICTS),
+  sha256: z.optional(bytes32),
+  segments: z.optional(z.array(z.strictObject({ upload: z.tuple([millis, millis]), work: z.tuple([millis, millis]) })).check(z.maxLength(256))),
+});
+
+export const accreditSchema = z.strictObject({ ...base, type: z.literal('accredit'), mediator: bytes32, until: z.optional(millis) });
+
+export const DECISIONS = ['award', 'dismiss', 'uphold', 'settle'] as const;
+
+/** A mediator's decision: on a contest (award, dismiss) or on a claim (uphold, settle, dismiss). */
+export const resolveSchema = z
+  .strictObject({
+    ...base,
+    type: z.literal('resolve'),
+    work: bytes32,
+    decision: z.enum(DECISIONS),
+    award: z.optional(bytes32),
+    claim: z.optional(bytes32),
+    reason: z.optional(text(2048)),
+  })
+  .check(
+    z.refine((r) => (r.decision === 'award') === (r.award !== undefined), { message: 'award names the registration that holds title, with decision "award" and only then', path: ['award'] }),
+    z.refine((r) => (r.decision !== 'uphold' && r.decision !== 'settle') || r.claim !== undefined, { message: 'uphold and settle close a claim: name it', path: ['claim'] }),
+    z.refine((r) => r.decision !== 'award' || r.claim === undefined, { message: 'an award ends a contest, not a claim', path: ['claim'] }),
+  );
+
+const payloadSchema = z.discriminatedUnion('type', [
+  registerSchema,
+  transferSchema,
+  licenseSchema,
+  revokeSchema,
+  partySchema,
+  claimSchema,
+  sightingSchema,
+  accreditSchema,
+  resolveSchema,
+]);
 
 export type Payload = z.infer<typeof payloadSchema>;
 export type RegisterPayload = z.infer<typeof registerSchema>;
@@ -90,6 +159,11 @@ export type TransferPayload = z.infer<typeof transferSchema>;
 export type LicensePayload = z.infer<typeof licenseSchema>;
 export type RevokePayload = z.infer<typeof revokeSchema>;
 export type PartyPayload = z.infer<typeof partySchema>;
+export type ClaimPayload = z.infer<typeof claimSchema>;
+export type SightingPayload = z.infer<typeof sightingSchema>;
+export type AccreditPayload = z.infer<typeof accreditSchema>;
+export type ResolvePayload = z.infer<typeof resolveSchema>;
+export type Decision = (typeof DECISIONS)[number];
 export type StatementType = Payload['type'];
 
 /** Turns zod's issues (classic or mini) into one CartularyError naming every bad field. */

@@ -3,25 +3,58 @@
  * only glue around these (app.ts), so they can be tested and read without a socket.
  */
 import type { z } from 'zod';
-import { fromBase64, fromHex, toHex } from '../core/bytes.js';
-import { checkFrames } from '../core/check.js';
+import { fromBase64, fromHex, toBase64, toHex } from '../core/bytes.js';
+import { encodeCbor } from '../core/cbor.js';
+import { checkFrames, type CheckResult, type Verdict } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeFrames, type FrameHash } from '../core/fingerprint.js';
 import { consistencyPlan, hashRanges, inclusionPlan, rootHash } from '../core/merkle.js';
 import { keyId } from '../core/checkpoint.js';
 import { signCoseReceipt } from '../core/cose-receipt.js';
 import { formatTlogProof } from '../core/tlog-proof.js';
-import { zodRefusal } from '../core/statements.js';
+import { payloadJson, zodRefusal } from '../core/statements.js';
 import { EvidenceBuilder } from '../store/evidence.js';
 import type { Ledger } from '../store/ledger.js';
 import type { LedgerStorage } from '../store/storage.js';
-import { batchBody, checkBody, consistencyQuery, hex64, inclusionQuery, natString, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
+import { batchBody, checkBody, consistencyQuery, hex64, inclusionQuery, natString, newestFirstQuery, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
 import { toProblem } from './problem.js';
-import { entryView, licenceView, licenceViews, workView } from './views.js';
+import { entryView, licenceView, licenceViews, workSummary, workView } from './views.js';
 import { parseTilePath } from '../core/tiles.js';
 import { TileCache } from '../store/tiles.js';
 import type { WitnessPublisher } from '../witness/publisher.js';
 import type { Metrics } from './metrics.js';
+
+/** Verdicts a platform records as a sighting: the upload may not be published as it is. */
+const NEGATIVE = new Set<Verdict>(['unlicensed', 'contested']);
+
+/**
+ * The sighting a platform may sign for a negative verdict, as a payload to sign as it is (the
+ * server never holds a platform's key): the exact match's work, else the first strong
+ * fingerprint match the uploader may not use, with its segments. Null for a verdict that allows the upload.
+ */
+function sightingToSign(
+  reference: string,
+  q: { uploader: string; sha256?: string | undefined },
+  verdict: Verdict,
+  decided: CheckResult | null,
+  byFrames: ReturnType<typeof checkFrames> | null,
+  now: number,
+): { payload: unknown; cbor: string } | null {
+  const match = decided ? undefined : byFrames?.matches.find((m) => m.strength === 'match' && NEGATIVE.has(m.verdict));
+  const work = decided?.works[0] ?? match?.work;
+  if (!NEGATIVE.has(verdict) || !work) return null;
+  const payload = {
+    type: 'sighting',
+    issuedAt: now,
+    work: fromHex(work.id, 'work', 32),
+    reference,
+    uploader: q.uploader,
+    verdict,
+    ...(q.sha256 ? { sha256: fromHex(q.sha256, 'sha256', 32) } : {}),
+    ...(match ? { segments: match.segments.slice(0, 256).map((s) => ({ upload: s.upload.map(Math.round), work: s.work.map(Math.round) })) } : {}),
+  };
+  return { payload: payloadJson(payload), cbor: toBase64(encodeCbor(payload)) };
+}
 
 export interface Reply {
   status: number;
@@ -79,6 +112,7 @@ export class Handlers {
       size: this.sequencer.size,
       rootHash: toHex(this.sequencer.rootHash),
       checkpoint: this.sequencer.checkpoint,
+      registrar: this.ledger.registrar,
     });
   }
 
@@ -150,7 +184,10 @@ export class Handlers {
 
   async works(query: unknown): Promise<Reply> {
     const { sha256, ...page } = parse(worksQuery, query, 'query');
-    return ok((await this.store.registrationsOf(sha256, page)).flatMap((id) => this.store.work(id) ?? []));
+    return ok((await this.store.registrationsOf(sha256, page)).flatMap((id) => {
+      const work = this.store.work(id);
+      return work ? [workSummary(this.store, work)] : [];
+    }));
   }
 
   private workRecord(id: string) {
@@ -180,6 +217,18 @@ export class Handlers {
     return ok({ work: work.id, entries: work.entries, history, next: history.length === limit ? (history.at(-1) as number) : null });
   }
 
+  /** Platforms' sightings of a work, newest first, a page at a time: `before` is the last index seen. */
+  async workSightings(id: string, query: unknown): Promise<Reply> {
+    const work = this.workRecord(id);
+    const { before, limit } = parse(newestFirstQuery, query, 'query');
+    const indices = await this.store.sightingsOf(work.id, { limit, ...(before === undefined ? {} : { before }) });
+    const sightings = indices.map((index) => {
+      const entry = entryView(this.store, index);
+      return { ...entry, platform: this.store.party(entry.signer)?.name ?? null };
+    });
+    return ok({ work: work.id, count: this.store.sightings(work.id), sightings, next: indices.length === limit ? (indices.at(-1) as number) : null });
+  }
+
   async workEvidence(id: string): Promise<Reply> {
     return ok(await this.evidence.forWork(this.workRecord(id).id));
   }
@@ -192,10 +241,17 @@ export class Handlers {
     const party = parse(hex64, partyId, 'party');
     const [works, licences] = await Promise.all([this.store.worksOwnedBy(party), this.store.licencesHeldBy(party)]);
     const profile = this.store.party(party);
-    if (!profile && works.length === 0 && licences.length === 0) {
-      throw new CartularyError('not-found', `party ${party} has no profile, works or licences in the ledger`);
+    const mediator = this.store.mediator(party);
+    if (!profile && !mediator && works.length === 0 && licences.length === 0) {
+      throw new CartularyError('not-found', `party ${party} has no profile, accreditation, works or licences in the ledger`);
     }
-    return ok({ party, profile: profile ? { name: profile.name, url: profile.url, index: profile.index, updatedAt: profile.updatedAt } : null, works, licences });
+    return ok({
+      party,
+      profile: profile ? { name: profile.name, url: profile.url, index: profile.index, updatedAt: profile.updatedAt } : null,
+      accreditation: mediator ? { index: mediator.index, from: mediator.from, until: mediator.until } : null,
+      works,
+      licences,
+    });
   }
 
   async check(body: unknown): Promise<Reply> {
@@ -210,6 +266,7 @@ export class Handlers {
     this.metrics?.checked(verdict);
     return ok({
       verdict,
+      sighting: q.report === undefined ? null : sightingToSign(q.report, q, verdict, decided, byFrames, now),
       works: await Promise.all((decided?.works ?? []).map((w) => workView(this.store, w, now))),
       licence: decided?.licence ? licenceView(this.store, decided.licence, now) : null,
       reasons: decided?.reasons ?? [],

@@ -100,6 +100,10 @@ export const ROUTES: Route[] = [
     query: s.pageQuery, response: s.historyPageSchema, errors: [400, 404], run: (h, i) => h.workHistory(i.params.id as string, i.query),
   },
   {
+    method: 'get', operationId: 'listWorkSightings', path: '/v1/works/:id/sightings', summary: "Platforms' sightings of a work, newest first, paged (`before`: the index of the last one seen).", params: { id: 'work id, hex' },
+    query: s.newestFirstQuery, response: s.sightingPageSchema, errors: [400, 404], run: (h, i) => h.workSightings(i.params.id as string, i.query),
+  },
+  {
     method: 'get', operationId: 'getWorkEvidence', path: '/v1/works/:id/evidence', summary: "Evidence bundle for the work's whole chain of title.", params: { id: 'work id, hex' },
     response: s.bundleSchema, errors: [400, 404], run: (h, i) => h.workEvidence(i.params.id as string),
   },

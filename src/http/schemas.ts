@@ -30,6 +30,8 @@ const page = {
   limit: natString.pipe(z.number().int().min(1).max(1000)).optional().default(100),
 };
 export const pageQuery = z.strictObject(page);
+/** Newest first: `before` is the ledger index of the last item already seen. */
+export const newestFirstQuery = z.strictObject({ before: page.after.describe('the ledger index of the last item already seen'), limit: page.limit });
 export const worksQuery = z.strictObject({ sha256: hex64, ...page });
 
 const base64 = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
@@ -48,6 +50,7 @@ export const checkBody = z
     use: z.enum(USES).optional().describe('required for a sha256-only check; with fingerprints, the default is the use the match implies'),
     territory: z.string().refine((t) => t === WORLD || ISO_3166_ALPHA2.has(t), 'must be an ISO 3166-1 alpha-2 code or "*"'),
     at: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional().describe('ms since the epoch; default now'),
+    report: z.string().min(1).max(512).optional().describe("the platform's own reference for the upload (post id or URL): a negative verdict comes with a ready-to-sign sighting"),
   })
   .refine((b) => b.sha256 !== undefined || b.fingerprints !== undefined, { message: 'give sha256, fingerprints or both', path: ['sha256'] })
   .refine((b) => b.use !== undefined || b.fingerprints !== undefined, { message: 'use is required for a sha256-only check', path: ['use'] });
@@ -64,7 +67,7 @@ export const receiptSchema = z
   .meta({ id: 'Receipt' });
 
 export const logSchema = z
-  .object({ origin: z.string(), verifierKey: z.string(), size: z.number().int(), rootHash: hex64, checkpoint: z.string().nullable() })
+  .object({ origin: z.string(), verifierKey: z.string(), size: z.number().int(), rootHash: hex64, checkpoint: z.string().nullable(), registrar: hex64.describe('the party that accredits mediators') })
   .meta({ id: 'Log' });
 
 export const entrySchema = z
@@ -76,7 +79,7 @@ export const entrySchema = z
     leafHash: hex64,
     workPrev: z.number().int().nullable(),
     signer: hex64,
-    type: z.enum(['register', 'transfer', 'license', 'revoke', 'party']),
+    type: z.enum(['register', 'transfer', 'license', 'revoke', 'party', 'claim', 'sighting', 'accredit', 'resolve']),
     payload: z.record(z.string(), z.unknown()).describe('the payload, byte strings as hex'),
   })
   .meta({ id: 'Entry' });
@@ -102,7 +105,7 @@ export const licenceSchema = z
     grantedAt: z.number().int(),
     revokedAt: z.number().int().nullable(),
     revokedIndex: z.number().int().nullable(),
-    standing: z.enum(['standing', 'revoked', 'parent-ended', 'not-yet-valid', 'expired']).describe('at the time of the request'),
+    standing: z.enum(['standing', 'revoked', 'superseded', 'parent-ended', 'not-yet-valid', 'expired']).describe('at the time of the request'),
   })
   .meta({ id: 'Licence' });
 
@@ -118,7 +121,12 @@ export const workSchema = z
     registeredAt: z.number().int(),
     owners: z.array(z.object({ party: hex64, from: z.number().int() })).describe('who held title from when (ledger ms), oldest first'),
     registeredIndex: z.number().int(),
-    status: z.enum(['registered', 'contested']),
+    status: z.enum(['registered', 'contested', 'superseded']).describe("as it stands now: a mediator's award settles a contest for its winner and supersedes the other registrations"),
+    award: z
+      .object({ work: hex64, decision: z.enum(['award', 'dismiss']), index: z.number().int(), since: z.number().int(), reopened: z.number().int().nullable() })
+      .nullable()
+      .describe("the mediator's decision that ended the content's contest, if any"),
+    sightings: z.number().int().describe('sightings of the work recorded by platforms (GET /v1/works/{id}/sightings)'),
     contest: z.object({ by: hex64, since: z.number().int() }).nullable().describe('the first registration by another party that contested this one, and from when'),
     contestedBy: hexList.describe('the other registrations of the same content (GET /v1/works?sha256= pages through all), then lookalike rivals; the first 100'),
     lookalikes: hexList.describe('earlier works of other parties whose frames this registration matched'),
@@ -141,10 +149,20 @@ export const licencePageSchema = z
   .object({ work: hex64, licenceCount: z.number().int(), licences: z.array(licenceSchema), next: z.number().int().nullable().describe('pass as `after` for the next page; null at the end') })
   .meta({ id: 'LicencePage' });
 
+export const sightingPageSchema = z
+  .object({
+    work: hex64,
+    count: z.number().int(),
+    sightings: z.array(entrySchema.extend({ platform: z.string().nullable().describe("the signer's profile name") })),
+    next: z.number().int().nullable().describe('pass as `before` for the next (older) page; null at the end'),
+  })
+  .meta({ id: 'SightingPage' });
+
 export const partySchema = z
   .object({
     party: hex64,
     profile: z.object({ name: z.string(), url: z.string().nullable(), index: z.number().int(), updatedAt: z.number().int() }).nullable(),
+    accreditation: z.object({ index: z.number().int(), from: z.number().int(), until: z.number().int().nullable() }).nullable().describe("the registrar's latest accreditation of the party as a mediator"),
     works: hexList.describe('works owned (first 1000)'),
     licences: hexList.describe('licences held (first 1000)'),
   })
@@ -157,6 +175,9 @@ export const checkResultSchema = z
     licence: licenceSchema.nullable(),
     reasons: z.array(z.object({ licence: hex64.nullable(), reason: z.string() })),
     evidence: z.nullable(bundleSchema),
+    sighting: z
+      .nullable(z.object({ payload: z.record(z.string(), z.unknown()).describe('JSON view, byte strings as hex'), cbor: z.string().describe('the payload as deterministic CBOR, base64: sign it as it is') }))
+      .describe('with `report` and a negative verdict: a sighting for the platform to sign with its own key and submit'),
     matches: z
       .array(
         z.object({

@@ -22,6 +22,8 @@ export interface ServeOptions {
   dataDir: string;
   keysDir: string;
   origin?: string;
+  /** the registrar party (hex), fixed when the ledger is created */
+  registrar?: string;
   /** submissions per client per minute */
   rateLimit?: number;
   /** Express `trust proxy` for telling clients apart behind a proxy (see AppOptions) */
@@ -123,7 +125,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const metrics = new Metrics();
   let ledger: Ledger;
   try {
-    ledger = await openLedger({ dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.origin ? { origin: opts.origin } : {}) });
+    ledger = await openLedger({ dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.origin ? { origin: opts.origin } : {}), ...(opts.registrar ? { registrar: opts.registrar } : {}) });
   } catch (e) {
     return giveUp(e);
   }

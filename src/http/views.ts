@@ -4,6 +4,7 @@ import { parseStatement } from '../core/cose.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeLeaf } from '../core/leaf.js';
 import { hashLeaf } from '../core/merkle.js';
+import { titleStatus } from '../core/disputes.js';
 import type { LedgerView, LicenceRecord, WorkRecord } from '../core/records.js';
 import { licenceStanding } from '../core/rules.js';
 import { payloadJson } from '../core/statements.js';
@@ -42,6 +43,11 @@ export function licenceViews(store: LedgerStorage, ids: readonly string[], now: 
   });
 }
 
+/** A work's record with its status as it stands now (an award settles or supersedes it: see disputes.ts), the award and its sighting count. */
+export function workSummary(store: LedgerStorage, work: WorkRecord) {
+  return { ...work, status: titleStatus(store, work), award: store.content(work.sha256)?.award ?? null, sightings: store.sightings(work.id) };
+}
+
 /**
  * A work with the first page of each of its lists (licences, entries, rivals): the record
  * says how many there are in all, and each list has a paged route.
@@ -55,5 +61,10 @@ export async function workView(store: LedgerStorage, work: WorkRecord, now: numb
     store.rivalsOf(work.id, limit),
   ]);
   const contestedBy = [...sameContent.filter((id) => id !== work.id), ...lookalikes].slice(0, limit);
-  return { ...work, contestedBy, licences: licenceViews(store, licences, now), history };
+  return {
+    ...workSummary(store, work),
+    contestedBy,
+    licences: licenceViews(store, licences, now),
+    history,
+  };
 }

@@ -19,7 +19,7 @@ import { CartularyError } from '../core/errors.js';
 import { decodeLeaf, ZERO_HASH } from '../core/leaf.js';
 import { CompactRange, consistencyPlan, hashLeaf, hashRanges, verifyConsistency } from '../core/merkle.js';
 import { applyStatement } from '../core/rules.js';
-import { listedEntries } from '../core/records.js';
+import { listedEntries, type ListedEntry } from '../core/records.js';
 import { MemoryState } from '../core/state.js';
 import type { LedgerStorage, StoredCheckpoint } from './storage.js';
 
@@ -55,9 +55,10 @@ export async function auditLedger(
   const latest = await store.latestCheckpoint();
   const total = latest?.size ?? 0;
   const tree = CompactRange.fromStore(0, store.readNodes);
-  const state = new MemoryState();
+  // The registrar is metadata fixed at init, not an entry: the replay takes the store's word for it.
+  const state = new MemoryState(undefined, store.registrar());
   // Each entry is listed under its works: collected as the replay goes (see listedEntries).
-  const listed: Array<{ work: string; index: number }> = [];
+  const listed: ListedEntry[] = [];
   const checkpoints = store.checkpoints()[Symbol.asyncIterator]();
   const leaves = store.leafChunks(VERIFY_CHUNK)[Symbol.asyncIterator]();
   const following = async (): Promise<StoredCheckpoint | undefined> => (await checkpoints.next()).value ?? undefined;

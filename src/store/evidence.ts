@@ -6,11 +6,14 @@
  */
 import { signAttestation } from '../core/attestation.js';
 import { toBase64, toHex } from '../core/bytes.js';
+import { parseStatement } from '../core/cose.js';
+import { titleStatus } from '../core/disputes.js';
+import { decodeLeaf } from '../core/leaf.js';
 import type { Signer } from '../core/crypto.js';
 import { checkUse, type CheckQuery, type CheckResult } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { hashRanges, inclusionPlan } from '../core/merkle.js';
-import type { LicenceRecord, WorkRecord } from '../core/records.js';
+import type { LicenceRecord, ResolutionRecord, WorkRecord } from '../core/records.js';
 import { BUNDLE_FORMAT, type BundleClaims, type EvidenceBundle } from '../verify/bundle.js';
 import type { LedgerStorage } from './storage.js';
 import type { Sequencer } from './sequencer.js';
@@ -59,17 +62,35 @@ export class EvidenceBuilder {
    * The entries a replay needs to reach each work's state: its whole chain (DESIGN §8: no
    * entry can be left out of the middle), the registration of the work that first contested
    * it and of every lookalike it contested, so the replay raises the same contest. A content
-   * with many rivals adds one registration, not all of them.
+   * with many rivals adds one registration, not all of them. If a mediator ended the
+   * content's contest, also the chains of the work the decision named and of the work it
+   * gave title to; and for every decision cited, the accreditation it was made under.
    */
-  private async chainOf(works: WorkRecord[]): Promise<number[]> {
+  private async chainOf(subjects: WorkRecord[]): Promise<number[]> {
+    const works = new Map(subjects.map((w) => [w.id, w]));
+    for (const w of subjects) {
+      const award = this.store.content(w.sha256)?.award;
+      if (!award) continue;
+      const decision = this.resolutionAt(award.index);
+      if (!decision) throw new CartularyError('corrupt', `entry ${award.index}, the award on content ${w.sha256}, is not a mediator's decision in the store`);
+      for (const id of [award.work, decision.work]) {
+        const other = this.store.work(id);
+        if (!other) throw new CartularyError('corrupt', `work ${id}, cited by the award at entry ${award.index}, is missing from the store`);
+        works.set(id, other);
+      }
+    }
     const indices: number[] = [];
-    for (const w of works) {
+    for (const w of works.values()) {
       for (let page: number[], after = -1; (page = await this.store.entriesOf(w.id, { limit: 1000, after })).length > 0; after = page.at(-1) as number) indices.push(...page);
       for (const id of [...(w.contest ? [w.contest.by] : []), ...w.lookalikes]) {
         const rival = this.store.work(id);
         if (!rival) throw new CartularyError('corrupt', `work ${id}, cited by work ${w.id}, is missing from the store`);
         indices.push(rival.registeredIndex);
       }
+    }
+    for (const index of [...indices]) {
+      const resolution = this.resolutionAt(index);
+      if (resolution) indices.push(resolution.accreditation);
     }
     return indices;
   }
@@ -82,6 +103,14 @@ export class EvidenceBuilder {
     const cosigned = this.witnessed?.quorumCheckpoint() ?? null;
     if (cosigned && lastIndex < cosigned.size) return cosigned;
     return { note: this.witnessed?.current() ?? this.sequencer.checkpoint, size: this.sequencer.size };
+  }
+
+  /** The mediator's decision at entry `index`, if it is one. */
+  private resolutionAt(index: number): ResolutionRecord | undefined {
+    const leaf = this.store.leaf(index);
+    if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
+    const statement = parseStatement(decodeLeaf(leaf).statement, { stored: true });
+    return statement.payload.type === 'resolve' ? this.store.resolution(toHex(statement.id)) : undefined;
   }
 
   /** Every licence of the works: a chain of title cites them all (its entries are in the bundle anyway). */
@@ -102,8 +131,9 @@ export class EvidenceBuilder {
 
   private claims(works: WorkRecord[], licences: LicenceRecord[]): BundleClaims {
     return {
-      works: works.map((w) => ({ id: w.id, sha256: w.sha256, owner: w.owner, status: w.status, contest: w.contest, head: w.head })),
+      works: works.map((w) => ({ id: w.id, sha256: w.sha256, owner: w.owner, status: titleStatus(this.store, w), contest: w.contest, head: w.head })),
       licences: licences.map((l) => ({ id: l.id, work: l.work, grantor: l.grantor, licensee: l.licensee, revoked: l.revokedAt !== null })),
+      ...(this.store.registrar() ? { registrar: this.store.registrar() } : {}),
     };
   }
 

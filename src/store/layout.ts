@@ -21,8 +21,13 @@
  *   K work index       → licence id: a work's licences     │
  *   J work licensee    → [licence ids] held on the work    │
  *   E work space use territory until index                 │ the exclusivity index: standing
- *                      → from ‖ licence id                 ┘ licences by cell, by end time
- *   M name             → metadata (the origin)
+ *                      → from ‖ licence id                 │ licences by cell, by end time
+ *   Q claim            → ClaimRecord (JSON)                │
+ *   A party            → MediatorRecord: accreditation     │
+ *   B resolve id       → ResolutionRecord (JSON)           │
+ *   T work index       → '': a work's sightings            │ (out of its chain; listed newest first)
+ *   U work             → sighting count (JSON)             ┘
+ *   M name             → metadata (the origin, the registrar)
  */
 import { concatBytes, fromHex, uintBE, utf8 } from '../core/bytes.js';
 
@@ -50,6 +55,11 @@ export const PREFIX = {
   workLicence: P('K'),
   heldOnWork: P('J'),
   cell: P('E'),
+  claim: P('Q'),
+  mediator: P('A'),
+  resolution: P('B'),
+  sighting: P('T'),
+  sightingCount: P('U'),
   meta: P('M'),
 } as const;
 
@@ -74,6 +84,11 @@ export const key = {
   heldOnWork: (work: string, licensee: string) => concatBytes(PREFIX.heldOnWork, id32(work), id32(licensee)),
   /** a cell of the exclusivity index: every (or, in space 'x', every exclusive) standing licence of one use in one territory */
   cell: (work: string, space: 'a' | 'x', use: number, territory: string) => concatBytes(PREFIX.cell, id32(work), utf8(space), Uint8Array.of(use), utf8(territory)),
+  claim: (claim: string) => concatBytes(PREFIX.claim, id32(claim)),
+  mediator: (party: string) => concatBytes(PREFIX.mediator, id32(party)),
+  resolution: (id: string) => concatBytes(PREFIX.resolution, id32(id)),
+  sighting: (work: string, index: number) => concatBytes(PREFIX.sighting, id32(work), u64(index)),
+  sightingCount: (work: string) => concatBytes(PREFIX.sightingCount, id32(work)),
   meta: (name: string) => concatBytes(PREFIX.meta, utf8(name)),
 };
 

@@ -14,7 +14,21 @@ import { concatBytes, equalBytes, fromHex, toHex, readUintBE, uintBE, utf8 } fro
 import type { FrameHash } from '../core/fingerprint.js';
 import type { NodeId, NodeReader } from '../core/merkle.js';
 import { SimilarityIndex, type FrameHit } from '../core/similarity.js';
-import { listedEntries, type ContentRecord, type Effects, type HoldingRecord, type LedgerView, type LicenceRecord, type OverlapQuery, type PartyRecord, type WorkRecord } from '../core/records.js';
+import {
+  listedEntries,
+  type ClaimRecord,
+  type ListedEntry,
+  type ContentRecord,
+  type Effects,
+  type HoldingRecord,
+  type LedgerView,
+  type LicenceRecord,
+  type MediatorRecord,
+  type OverlapQuery,
+  type PartyRecord,
+  type ResolutionRecord,
+  type WorkRecord,
+} from '../core/records.js';
 import { isEmptyHolding, type MemoryState } from '../core/state.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
 import { CartularyError } from '../core/errors.js';
@@ -45,6 +59,7 @@ export class LedgerStore implements LedgerStorage {
   private readonly nodeCache: Array<Map<number, Uint8Array> | undefined> = [];
   // Nothing is cached until the tree's size is known (a store opened only to audit never is).
   private cacheFloor = Number.POSITIVE_INFINITY;
+  private registrarParty: string | undefined;
 
   private constructor(readonly db: ClassicLevel<Uint8Array, Uint8Array>) {}
 
@@ -148,6 +163,22 @@ export class LedgerStore implements LedgerStorage {
   party(party: string): PartyRecord | undefined {
     return this.record(key.party(party));
   }
+  claim(id: string): ClaimRecord | undefined {
+    return this.record(key.claim(id));
+  }
+  mediator(party: string): MediatorRecord | undefined {
+    return this.record(key.mediator(party));
+  }
+  resolution(id: string): ResolutionRecord | undefined {
+    return this.record(key.resolution(id));
+  }
+  sightings(work: string): number {
+    return this.record<number>(key.sightingCount(work)) ?? 0;
+  }
+  /** Fixed at init (ledger.ts), so read once. */
+  registrar(): string | undefined {
+    return (this.registrarParty ??= this.meta('registrar'));
+  }
 
   frameHits(frames: readonly FrameHash[]): FrameHit[] {
     return this.similarity.hits(frames);
@@ -198,6 +229,10 @@ export class LedgerStore implements LedgerStorage {
       content: (sha) => store.content(sha),
       holding: (sha, party) => store.holding(sha, party),
       party: (p) => store.party(p),
+      claim: (id) => store.claim(id),
+      mediator: (p) => store.mediator(p),
+      sightings: (work) => store.sightings(work),
+      registrar: () => store.registrar(),
       frameHits: (frames) => store.frameHits(frames),
       licencesHeld: (work, licensee) => store.licencesHeld(work, licensee),
       overlapCandidates(q) {
@@ -221,6 +256,17 @@ export class LedgerStore implements LedgerStorage {
   /** The works registered with a content, earliest first, a page at a time (`after`: a registration index). */
   registrationsOf(sha256: string, page: Page = {}): Promise<string[]> {
     return this.indexed(PREFIX.registration, id32(sha256), page, (_, v) => toHex(v));
+  }
+
+  /** A work's sightings, newest first, a page at a time (`before`: the index of the last one seen). */
+  async sightingsOf(work: string, { before, limit = 100 }: { before?: number; limit?: number } = {}): Promise<number[]> {
+    const range = prefixRange(PREFIX.sighting, id32(work));
+    try {
+      const found = await this.db.keys({ gte: range.gte, lt: before === undefined ? range.lt : key.sighting(work, before), reverse: true, limit }).all();
+      return found.map((k) => readUintBE(k, 33));
+    } catch (e) {
+      throw storeError(e);
+    }
   }
 
   /** Works of other parties that a work's fingerprints contest, or that contest it (lookalikes), in id order. */
@@ -348,7 +394,7 @@ export class LedgerStore implements LedgerStorage {
     }
   }
 
-  async verifyDerived(replay: MemoryState, listed: Iterable<{ work: string; index: number }>, size: number): Promise<StoreFault | undefined> {
+  async verifyDerived(replay: MemoryState, listed: Iterable<ListedEntry>, size: number): Promise<StoreFault | undefined> {
     // The replayed state, written out as the sequencer would have written it from scratch;
     // the entry lists cannot be rebuilt from final records, so the audit hands them over.
     const none = { workPrev: null, works: [], licences: [] };
@@ -366,11 +412,16 @@ export class LedgerStore implements LedgerStorage {
         const [work, licensee] = pair.split('/') as [string, string];
         return effectOps({ ...none, held: { work, licensee, licences } });
       }),
+      ...[...replay.claims.values()].flatMap((claim) => effectOps({ ...none, claim })),
+      ...[...replay.mediators.values()].flatMap((mediator) => effectOps({ ...none, mediator })),
+      ...[...replay.resolutions.values()].flatMap((resolution) => effectOps({ ...none, resolution })),
+      // Only the count: each sighting's own key is one per entry, among the listed.
+      ...[...replay.sightingCounts].map(([work, count]) => put(key.sightingCount(work), encodeRecord(count))),
     ];
     const expected = new Map<string, { key: Uint8Array; value: Uint8Array }>();
     for (const op of ops) if (op.type === 'put') expected.set(toHex(op.key), op);
-    for (const { work, index } of listed) {
-      const k = key.workEntry(work, index);
+    for (const entry of listed) {
+      const k = listedKey(entry);
       expected.set(toHex(k), { key: k, value: EMPTY });
     }
     const describe = (k: Uint8Array) => `${DERIVED_NAMES[String.fromCharCode(k[0] as number)] ?? 'record'} ${toHex(k.subarray(1, 33))}`;
@@ -429,8 +480,16 @@ const DERIVED_NAMES: Record<string, string> = {
   K: "work's licence",
   J: 'holding of work',
   E: 'exclusivity index of work',
+  Q: 'claim',
+  A: 'accreditation of mediator',
+  B: 'resolution',
+  T: 'sightings of work',
+  U: 'sighting count of work',
 };
 const DERIVED = Object.keys(DERIVED_NAMES).map((letter) => utf8(letter));
+
+/** Where an entry is listed: under its work's chain, or among its sightings. */
+const listedKey = ({ list, work, index }: ListedEntry): Uint8Array => (list === 'chain' ? key.workEntry(work, index) : key.sighting(work, index));
 const overlapKey = (q: OverlapQuery) => JSON.stringify([q.work, q.uses, q.territories, q.from, q.until, q.exclusiveOnly]);
 
 /** The batch ops that record one statement's Effects, index keys included. */
@@ -447,7 +506,7 @@ export function effectOps(effects: Effects): BatchOp[] {
       for (const rival of after.lookalikes) ops.push(put(key.rival(after.id, rival), EMPTY), put(key.rival(rival, after.id), EMPTY));
     }
   }
-  for (const { work, index } of listedEntries(effects)) ops.push(put(key.workEntry(work, index), EMPTY));
+  for (const listed of listedEntries(effects)) ops.push(put(listedKey(listed), EMPTY));
   for (const { before, after } of effects.licences) {
     ops.push(put(key.licence(after.id), encodeRecord(after)));
     if (!before) {
@@ -466,6 +525,10 @@ export function effectOps(effects: Effects): BatchOp[] {
   }
   if (effects.party) ops.push(put(key.party(effects.party.party), encodeRecord(effects.party)));
   if (effects.frames) ops.push(put(key.frames(effects.frames.work), effects.frames.bytes));
+  if (effects.claim) ops.push(put(key.claim(effects.claim.id), encodeRecord(effects.claim)));
+  if (effects.mediator) ops.push(put(key.mediator(effects.mediator.party), encodeRecord(effects.mediator)));
+  if (effects.resolution) ops.push(put(key.resolution(effects.resolution.id), encodeRecord(effects.resolution)));
+  if (effects.sighting) ops.push(put(key.sightingCount(effects.sighting.work), encodeRecord(effects.sighting.count)));
   return ops;
 }
 

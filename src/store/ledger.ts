@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { checkOrigin } from '../core/checkpoint.js';
 import type { Signer } from '../core/crypto.js';
 import { CartularyError } from '../core/errors.js';
-import { utf8 } from '../core/bytes.js';
+import { toHex, utf8 } from '../core/bytes.js';
 import { loadOrCreateKey } from './key-files.js';
 import { LedgerStore } from './ledger-store.js';
 import { key } from './layout.js';
@@ -18,12 +18,16 @@ const exists = (path: string) => stat(path).then(() => true, () => false);
 
 export const DEFAULT_ORIGIN = 'cartulary.local/ledger';
 export const LEDGER_KEY_NAME = 'ledger';
+/** The registrar's default key, made at init beside the ledger's when no `registrar` is named. */
+export const REGISTRAR_KEY_NAME = 'registrar';
 
 export interface LedgerPaths {
   dataDir: string;
   keysDir: string;
   /** the log's origin; fixed by the first start and checked on every later one */
   origin?: string;
+  /** the registrar party (hex), who accredits mediators; fixed by the first start (default: a new key, keys/registrar.key) */
+  registrar?: string;
 }
 
 export interface Ledger {
@@ -32,12 +36,13 @@ export interface Ledger {
   sequencer: Sequencer;
   signer: Signer;
   origin: string;
+  /** the registrar party (hex), published in GET /v1/log */
+  registrar: string;
   /** true when this call created the key */
   createdKey: boolean;
   close(): Promise<void>;
 }
 
-export const loadOrCreateLedgerKey = (keysDir: string): Promise<{ signer: Signer; created: boolean }> => loadOrCreateKey(keysDir, LEDGER_KEY_NAME);
 
 /**
  * What a data folder holds: nothing yet (a new ledger may start there), or a LevelDB
@@ -65,6 +70,9 @@ export const watermarkPath = (keysDir: string) => join(keysDir, `${LEDGER_KEY_NA
 
 export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOptions> = {}): Promise<Ledger> {
   // Every refusal that needs no key comes before one could be created.
+  if (paths.registrar !== undefined && !/^[0-9a-f]{64}$/.test(paths.registrar)) {
+    throw new CartularyError('invalid', `the registrar must be a party: 64 lowercase hex characters, not "${paths.registrar}"`, { field: 'registrar' });
+  }
   const folder = await dataFolderState(paths.dataDir);
   if (folder === 'database' && !(await exists(join(paths.keysDir, `${LEDGER_KEY_NAME}.key`)))) {
     throw new CartularyError(
@@ -72,7 +80,7 @@ export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOp
       `${paths.dataDir} holds a ledger, but its key ${join(paths.keysDir, `${LEDGER_KEY_NAME}.key`)} is missing; restore the key (a new one could not continue this log)`,
     );
   }
-  const { signer, created } = await loadOrCreateLedgerKey(paths.keysDir);
+  const { signer, created } = await loadOrCreateKey(paths.keysDir, LEDGER_KEY_NAME);
   const watermark = await Watermark.open(watermarkPath(paths.keysDir));
   let store: LedgerStore;
   try {
@@ -97,12 +105,21 @@ export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOp
     } else if (paths.origin !== undefined && paths.origin !== origin) {
       throw new CartularyError('conflict', `this data folder belongs to origin "${origin}", not "${paths.origin}"`);
     }
+    let registrar = store.registrar();
+    if (registrar === undefined) {
+      // Fixed once, like the origin: the registrar's accreditations are replayed under it forever.
+      registrar = paths.registrar ?? toHex((await loadOrCreateKey(paths.keysDir, REGISTRAR_KEY_NAME)).signer.publicKey);
+      await store.write([{ type: 'put', key: key.meta('registrar'), value: utf8(registrar) }]);
+    } else if (paths.registrar !== undefined && paths.registrar !== registrar) {
+      throw new CartularyError('conflict', `this ledger's registrar is ${registrar}, not ${paths.registrar}; it is fixed when the ledger is created`);
+    }
     const sequencer = await Sequencer.open(store, { ...tuning, origin, signer, watermark });
     return {
       store,
       sequencer,
       signer,
       origin,
+      registrar,
       createdKey: created,
       async close() {
         await sequencer.close();

@@ -20,7 +20,7 @@
  *   (`withOverlaps` returns one) built by awaiting the range reads a batch needs first.
  */
 import type { NodeReader } from '../core/merkle.js';
-import type { Effects, LedgerView, OverlapQuery } from '../core/records.js';
+import type { Effects, LedgerView, ListedEntry, OverlapQuery, ResolutionRecord } from '../core/records.js';
 import type { MemoryState } from '../core/state.js';
 
 /** One accepted statement as the sequencer appends it. */
@@ -92,6 +92,9 @@ export interface LedgerStorage extends LedgerView {
   entriesOf(work: string, page?: Page): Promise<number[]>;
   registrationsOf(sha256: string, page?: Page): Promise<string[]>;
   rivalsOf(work: string, limit?: number): Promise<string[]>;
+  /** a work's sightings (entry indices), newest first, before the index `before` */
+  sightingsOf(work: string, page?: { before?: number; limit?: number }): Promise<number[]>;
+  resolution(id: string): ResolutionRecord | undefined;
   worksOwnedBy(party: string, limit?: number): Promise<string[]>;
   licencesHeldBy(party: string, limit?: number): Promise<string[]>;
 
@@ -104,5 +107,5 @@ export interface LedgerStorage extends LedgerView {
    * Whether the stored derived records and indexes are exactly what a replay of `size`
    * leaves derived (`listed`: every entry each work lists), naming the first difference.
    */
-  verifyDerived(replay: MemoryState, listed: Iterable<{ work: string; index: number }>, size: number): Promise<StoreFault | undefined>;
+  verifyDerived(replay: MemoryState, listed: Iterable<ListedEntry>, size: number): Promise<StoreFault | undefined>;
 }

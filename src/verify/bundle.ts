@@ -37,11 +37,13 @@ export const bundleSchema = z.strictObject({
     .check(z.minLength(1), z.maxLength(100_000)),
   claims: z.strictObject({
     works: z.array(
-      z.strictObject({ id: hex32, sha256: hex32, owner: hex32, status: z.enum(['registered', 'contested']), contest: z.nullable(z.strictObject({ by: hex32, since: nat })), head: nat }),
+      z.strictObject({ id: hex32, sha256: hex32, owner: hex32, status: z.enum(['registered', 'contested', 'superseded']), contest: z.nullable(z.strictObject({ by: hex32, since: nat })), head: nat }),
     ),
     licences: z.array(z.strictObject({ id: hex32, work: hex32, grantor: hex32, licensee: hex32, revoked: z.boolean() })),
     verdict: z.optional(z.enum(['unregistered', 'owner', 'licensed', 'unlicensed', 'contested'])),
     licence: z.optional(z.nullable(hex32)),
+    /** the ledger's registrar, whose accreditations of mediators the replay checks */
+    registrar: z.optional(hex32),
   }),
   attestation: text(4096),
 });

@@ -36,7 +36,7 @@ export function partiesOf(entries: readonly TimelineEntry[]): string[] {
   const found = new Set<string>();
   for (const e of entries) {
     found.add(e.signer);
-    for (const field of ['to', 'licensee'] as const) {
+    for (const field of ['to', 'licensee', 'mediator'] as const) {
       const party = e.payload[field];
       if (typeof party === 'string') found.add(party);
     }
@@ -76,6 +76,22 @@ export function describeEntry(e: TimelineEntry, name: PartyName = shortId): stri
       return `licence ${shortId(p.license)} revoked by ${by}${p.reason ? `: ${p.reason}` : ''}`;
     case 'party':
       return `profile of ${by}: "${p.name}"`;
+    case 'claim': {
+      const subject = p.subject as Record<string, unknown>;
+      const capture = p.capture as Record<string, unknown>;
+      const where = [subject.url, subject.platform, subject.reference].filter(Boolean).join(', ') || `a copy with sha256 ${shortId(subject.sha256)}`;
+      return `infringement claimed by ${by}: ${where}; capture ${capture.mediaType}, ${capture.size} bytes, sha256 ${shortId(capture.sha256)}, captured ${new Date(capture.capturedAt as number).toISOString()}`;
+    }
+    case 'accredit':
+      return `${name(String(p.mediator))} accredited as a mediator by the registrar ${by}${p.until ? ` until ${day(p.until)}` : ''}`;
+    case 'resolve': {
+      const decided = p.claim
+        ? `claim ${shortId(p.claim)} ${p.decision === 'uphold' ? 'upheld' : p.decision === 'settle' ? 'settled' : 'dismissed'}`
+        : p.decision === 'award'
+          ? `title awarded to work ${shortId(p.award)}`
+          : 'contest dismissed (title stays where it was)';
+      return `${decided} by mediator ${by}${p.reason ? `: ${p.reason}` : ''}`;
+    }
     default:
       return `${e.type} by ${by}`;
   }

@@ -15,7 +15,8 @@ import { openCheckpoint, parseVerifierKey, type Checkpoint } from '../core/check
 import { parseStatement, verifyStatement, type SignedStatement } from '../core/cose.js';
 import { decodeLeaf, type Leaf } from '../core/leaf.js';
 import { hashLeaf, verifyInclusion } from '../core/merkle.js';
-import type { LicenceRecord, WorkRecord } from '../core/records.js';
+import { titleStatus } from '../core/disputes.js';
+import type { ClaimRecord, LicenceRecord, ResolutionRecord, WorkRecord } from '../core/records.js';
 import { applyStatement } from '../core/rules.js';
 import { MemoryState } from '../core/state.js';
 import { bundleSchema, type BundleClaims, type EvidenceBundle } from './bundle.js';
@@ -46,6 +47,9 @@ export interface VerifyResult {
   /** the state the replay derived: this, not the claims, is what the bundle proves */
   works: WorkRecord[];
   licences: LicenceRecord[];
+  /** infringement claims, and mediators' decisions (each naming the accreditation it was made under) */
+  claims: ClaimRecord[];
+  resolutions: ResolutionRecord[];
   verdict?: string;
 }
 
@@ -65,7 +69,7 @@ export interface VerifyOptions {
 
 export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: VerifyOptions = {}): VerifyResult {
   const holds: string[] = [];
-  const state = new MemoryState();
+  let state = new MemoryState();
   let checkpoint: Checkpoint | undefined;
   const result = (failure?: VerifyResult['failure'], verdict?: string): VerifyResult => ({
     ok: !failure,
@@ -74,6 +78,8 @@ export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: V
     ...(checkpoint ? { checkpoint, asOfSize: checkpoint.size } : {}),
     works: [...state.works.values()],
     licences: [...state.licences.values()],
+    claims: [...state.claims.values()],
+    resolutions: [...state.resolutions.values()],
     ...(verdict ? { verdict } : {}),
   });
   try {
@@ -106,6 +112,8 @@ export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: V
     }
     holds.push(`the ledger attests the bundle's claims as of tree size ${checkpoint.size}`);
 
+    // Mediators are accredited by the registrar the ledger attests; the replay checks them under it.
+    state = new MemoryState(undefined, bundle.claims.registrar);
     const entries = checkEntries(bundle, checkpoint);
     holds.push(`all ${entries.length} entries are in the tree of the checkpoint, and their statements are signed by their signers`);
 
@@ -123,6 +131,10 @@ export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: V
 
     checkClaims(bundle.claims, state, verdict);
     holds.push(`the claims (${bundle.claims.works.length} works, ${bundle.claims.licences.length} licences${verdict ? `, verdict ${verdict}` : ''}) match the replay`);
+    for (const r of state.resolutions.values()) {
+      const outcome = r.claim ? `claim ${r.claim}: ${r.decision}` : `${r.decision}: title to work ${r.award}`;
+      holds.push(`entry ${r.index}: mediator ${r.mediator}, accredited by the registrar at entry ${r.accreditation}, decided ${outcome}`);
+    }
 
     if (opts.fileSha256) {
       const subject = 'work' in bundle.subject ? state.work(bundle.subject.work) : undefined;
@@ -217,9 +229,11 @@ function checkClaims(claims: BundleClaims, state: MemoryState, verdict: string |
   for (const c of claims.works) {
     const w = state.work(c.id);
     if (!w) throw mismatch(`work ${c.id} is claimed but not registered by any entry of the bundle`);
-    for (const field of ['sha256', 'owner', 'status'] as const) {
+    for (const field of ['sha256', 'owner'] as const) {
       if (w[field] !== c[field]) throw mismatch(`work ${c.id}: claimed ${field} ${c[field]}, the entries give ${w[field]}`);
     }
+    const status = titleStatus(state, w);
+    if (status !== c.status) throw mismatch(`work ${c.id}: claimed status ${c.status}, the entries give ${status}`);
     if (JSON.stringify(w.contest) !== JSON.stringify(c.contest)) throw mismatch(`work ${c.id}: the claimed contest differs from the entries`);
   }
   for (const c of claims.licences) {

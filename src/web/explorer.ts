@@ -138,7 +138,7 @@ function verify(): void {
     input = JSON.parse(byId<HTMLTextAreaElement>('bundle').value);
     result = verifyBundle(input, key, opened.fileSha256 ? { fileSha256: opened.fileSha256 } : {});
   } catch (e) {
-    result = { ok: false, holds: [], failure: { code: 'bad-shape', detail: (e as Error).message }, works: [], licences: [] };
+    result = { ok: false, holds: [], failure: { code: 'bad-shape', detail: (e as Error).message }, works: [], licences: [], claims: [], resolutions: [] };
   }
   opened.result = result;
   opened.verified = input as EvidenceBundle;

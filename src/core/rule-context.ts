@@ -1,0 +1,28 @@
+/** What every rule of the ledger reads about the entry being sequenced, and the lookups they share. */
+import { CartularyError } from './errors.js';
+import type { LedgerView, LicenceRecord, WorkRecord } from './records.js';
+
+export interface Context {
+  view: LedgerView;
+  signer: string;
+  id: string;
+  index: number;
+  time: number;
+}
+
+export function existingWork(view: LedgerView, id: string, field: string): WorkRecord {
+  const work = view.work(id);
+  if (!work) throw new CartularyError('not-found', `${field}: work ${id} is not in the ledger`, { field, info: { work: id } });
+  return work;
+}
+
+export function existingLicence(view: LedgerView, id: string, field: string): LicenceRecord {
+  const licence = view.licence(id);
+  if (!licence) throw new CartularyError('not-found', `${field}: licence ${id} is not in the ledger`, { field, info: { licence: id } });
+  return licence;
+}
+
+/** This entry is the work's latest: the previous latest is its workPrev. */
+export function touch(work: WorkRecord, ctx: Context): WorkRecord {
+  return { ...work, entries: work.entries + 1, head: ctx.index };
+}

@@ -1,0 +1,150 @@
+/** The dispute story of issue 14 on a real server: contest, claim, accreditation, award, sightings; audited and verified offline. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { fromBase64, toBase64, toHex } from '../src/core/bytes.js';
+import { decodeCbor } from '../src/core/cbor.js';
+import { parseVerifierKey } from '../src/core/checkpoint.js';
+import { signStatement } from '../src/core/cose.js';
+import { sha256 } from '../src/core/crypto.js';
+import { encodeFrames, FINGERPRINT_KIND } from '../src/core/fingerprint.js';
+import { auditLedger } from '../src/store/audit.js';
+import { loadSecretKey } from '../src/store/key-files.js';
+import { verifyBundle, type EvidenceBundle } from '../src/verify/index.js';
+import { content, party, stmt } from './helpers.js';
+import { serverFixture, type ServerFixture } from './server-fixture.js';
+
+let servers: ServerFixture[] = [];
+afterEach(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  servers = [];
+});
+
+const json = async <T = Record<string, unknown>>(res: Response | Promise<Response>): Promise<T> => (await (await res).json()) as T;
+const hexOf = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'));
+
+describe('disputes over HTTP', () => {
+  it('contest → claim → accreditation → award → checks, licences, sightings; every step audited and verified offline', async () => {
+    const s = await serverFixture();
+    servers.push(s);
+    const registrar = await loadSecretKey(`${s.dir}/keys/registrar.key`);
+    const [alice, mallory, bob, mediator, forger, platform] = [party(), party(), party(), party(), party(), party()];
+    expect(await json(s.get('/v1/log'))).toMatchObject({ registrar: toHex(registrar.publicKey) });
+    await s.submit(stmt.party(platform, 'VideoSite'));
+    await s.submit(stmt.party(mediator, 'Mediation Centre'));
+
+    // Two registrations of one content: contested.
+    const film = content('film');
+    const sha = toHex(sha256(film));
+    const early = await json<{ id: string }>(s.submit(stmt.register(mallory, film, { title: 'Stolen' })));
+    const late = await json<{ id: string }>(s.submit(stmt.register(alice, film, { title: 'My film' })));
+    const malloryLicence = await json<{ id: string }>(s.submit(stmt.license(mallory, early.id, bob.id, { uses: ['publish'] })));
+    const ask = (uploader: string, extra: Record<string, unknown> = {}) =>
+      json<{ verdict: string; evidence: EvidenceBundle | null; sighting: { payload: Record<string, unknown>; cbor: string } | null }>(
+        s.post('/v1/check', JSON.stringify({ sha256: sha, uploader, use: 'publish', territory: 'FR', ...extra }), 'application/json'),
+      );
+    expect((await ask(alice.id)).verdict).toBe('contested');
+
+    // Alice claims an infringement with the hash of her screen recording.
+    const claim = await s.submit(stmt.claim(alice, late.id, { subject: { url: 'https://video.example/v/1', platform: 'VideoSite', reference: 'v1' } }));
+    expect(claim.status).toBe(201);
+    const claimId = ((await claim.json()) as { id: string }).id;
+    const notOwner = await s.submit(stmt.claim(bob, late.id));
+    expect(notOwner.status).toBe(403);
+
+    // A resolve before any accreditation, and one by a forger, are refused and change nothing.
+    const size = (await json<{ size: number }>(s.get('/v1/log'))).size;
+    const forged = await s.submit(stmt.resolve(forger, late.id, 'award', { award: hexOf(late.id) }));
+    expect(forged.status).toBe(403);
+    expect(forged.headers.get('content-type')).toMatch(/problem\+json/);
+    expect(((await forged.json()) as { detail: string }).detail).toMatch(/not accredited/);
+    expect((await s.submit(stmt.accredit(forger, forger.id))).status).toBe(403);
+    expect((await json<{ size: number }>(s.get('/v1/log'))).size).toBe(size);
+
+    // The registrar accredits the mediator, who awards title to Alice's registration.
+    expect((await s.submit(stmt.accredit(registrar, mediator.id, { until: Date.now() + 86_400_000 }))).status).toBe(201);
+    expect(await json(s.get(`/v1/parties/${mediator.id}`))).toMatchObject({ profile: { name: 'Mediation Centre' }, accreditation: { until: expect.any(Number) } });
+    const other = await json<{ id: string }>(s.submit(stmt.register(party())));
+    const wrong = await s.submit(stmt.resolve(mediator, late.id, 'award', { award: hexOf(other.id) }));
+    expect(wrong.status).toBe(400);
+    expect(((await wrong.json()) as { detail: string }).detail).toMatch(/other content/);
+    expect((await s.submit(stmt.resolve(mediator, late.id, 'award', { award: hexOf(late.id), reason: 'drafts predate the other registration' }))).status).toBe(201);
+    expect((await s.submit(stmt.resolve(mediator, late.id, 'uphold', { claim: hexOf(claimId) }))).status).toBe(201);
+
+    // Checks answer as for an uncontested work: owner for the winner, not for the loser.
+    const winner = await ask(alice.id);
+    expect(winner.verdict).toBe('owner');
+    expect(verifyBundle(winner.evidence, s.verifierKey)).toMatchObject({ ok: true, verdict: 'owner' });
+    expect((await ask(mallory.id)).verdict).toBe('unlicensed');
+    expect((await ask(bob.id)).verdict).toBe('unlicensed');
+    expect(await json(s.get(`/v1/works/${early.id}`))).toMatchObject({ status: 'superseded', owner: mallory.id, award: { work: late.id, decision: 'award' } });
+    expect(await json(s.get(`/v1/works/${late.id}`))).toMatchObject({ status: 'registered', owner: alice.id });
+    expect(await json(s.get(`/v1/works?sha256=${sha}`))).toMatchObject([
+      { id: early.id, status: 'superseded' },
+      { id: late.id, status: 'registered', award: { work: late.id } },
+    ]);
+    expect(await json(s.get(`/v1/works/${early.id}/licences`))).toMatchObject({ licences: [{ id: malloryLicence.id, standing: 'superseded' }] });
+    expect((await s.submit(stmt.license(mallory, early.id, party().id))).status).toBe(409);
+
+    // A platform's check with a report gets a sighting to sign; it submits it with its own key.
+    const sightings: number[] = [];
+    for (const ref of ['post-1', 'post-2', 'post-3']) {
+      const answer = await ask(bob.id, { report: ref });
+      expect(answer.sighting?.payload).toMatchObject({ type: 'sighting', work: late.id, reference: ref, uploader: bob.id, verdict: 'unlicensed', sha256: sha });
+      const payload = decodeCbor(fromBase64(answer.sighting!.cbor, 'cbor'), { maxBytes: 16384 }) as Record<string, unknown>;
+      const receipt = await json<{ index: number }>(s.submit(signStatement(payload, platform)));
+      sightings.push(receipt.index);
+    }
+    expect((await ask(alice.id, { report: 'post-4' })).sighting).toBeNull(); // a positive verdict is no sighting
+    const page1 = await json<{ count: number; sightings: Array<{ index: number; platform: string; payload: { reference: string } }>; next: number }>(s.get(`/v1/works/${late.id}/sightings?limit=2`));
+    expect(page1).toMatchObject({ count: 3, next: sightings[1] });
+    expect(page1.sightings.map((x) => [x.index, x.platform, x.payload.reference])).toEqual([
+      [sightings[2], 'VideoSite', 'post-3'],
+      [sightings[1], 'VideoSite', 'post-2'],
+    ]);
+    const page2 = await json<{ sightings: Array<{ index: number }>; next: number | null }>(s.get(`/v1/works/${late.id}/sightings?limit=2&before=${page1.next}`));
+    expect(page2).toMatchObject({ sightings: [{ index: sightings[0] }], next: null });
+    expect((await s.get(`/v1/works/${late.id}/sightings?before=x`)).status).toBe(400);
+    expect((await s.get(`/v1/works/${'0'.repeat(64)}/sightings`)).status).toBe(404);
+    expect((await s.submit(stmt.sighting(platform, '1'.repeat(64)))).status).toBe(404);
+
+    // The evidence of both works replays the claim, the accreditation and the award offline.
+    for (const [id, status] of [[late.id, 'registered'], [early.id, 'superseded']] as const) {
+      const bundle = await json<EvidenceBundle>(s.get(`/v1/works/${id}/evidence`));
+      const result = verifyBundle(bundle, s.verifierKey);
+      expect(result.failure).toBeUndefined();
+      // (the loser's bundle holds the winner's chain too: the award is replayed on it)
+      expect(result.resolutions.map((r) => [r.mediator, r.decision, r.award])).toEqual([
+        [mediator.id, 'award', late.id],
+        [mediator.id, 'uphold', null],
+      ]);
+      expect(result.holds.join('\n')).toMatch(new RegExp(`mediator ${mediator.id}, accredited by the registrar at entry \\d+, decided award: title to work ${late.id}`));
+      expect(bundle.claims.works[0]).toMatchObject({ id, status });
+      // A bundle that names another registrar cannot stand: the ledger attested the real one.
+      const forgedRegistrar = { ...bundle, claims: { ...bundle.claims, registrar: forger.id } };
+      expect(verifyBundle(forgedRegistrar, s.verifierKey).failure?.code).toBe('bad-attestation');
+    }
+    const winnerBundle = verifyBundle(await json(s.get(`/v1/works/${late.id}/evidence`)), s.verifierKey);
+    expect(winnerBundle.claims).toMatchObject([{ id: claimId, status: 'upheld' }]);
+
+    const audit = await auditLedger(s.ledger.store, parseVerifierKey(s.verifierKey));
+    expect(audit).toMatchObject({ ok: true });
+  });
+
+  it('a check by fingerprints with a report prepares a sighting of the matched work with its segments', async () => {
+    const s = await serverFixture();
+    servers.push(s);
+    const [alice, bob, platform] = [party(), party(), party()];
+    const frames = Array.from({ length: 12 }, (_, i) => ({ timeMs: i * 1000, hash: sha256(content('frame')).subarray(0, 16) }));
+    const work = await json<{ id: string }>(s.submit(stmt.register(alice, content(), { fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] })));
+    // The upload is seconds 4–9 of the work, re-encoded: no SHA-256 match, a frame match.
+    const upload = frames.slice(4, 10).map((f) => ({ timeMs: f.timeMs - 4000, hash: f.hash }));
+    const answer = await json<{ verdict: string; sighting: { payload: Record<string, unknown>; cbor: string } | null }>(
+      s.post('/v1/check', JSON.stringify({ fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(upload)) }, uploader: bob.id, territory: 'FR', report: 'https://video.example/v/7' }), 'application/json'),
+    );
+    expect(answer.verdict).toBe('unlicensed');
+    expect(answer.sighting?.payload).toMatchObject({ work: work.id, reference: 'https://video.example/v/7', verdict: 'unlicensed', segments: [{ upload: [0, 5000], work: [4000, 9000] }] });
+    expect(answer.sighting?.payload).not.toHaveProperty('sha256');
+    const payload = decodeCbor(fromBase64(answer.sighting!.cbor, 'cbor'), { maxBytes: 16384 }) as Record<string, unknown>;
+    expect((await s.submit(signStatement(payload, platform))).status).toBe(201);
+    expect(await json(s.get(`/v1/works/${work.id}`))).toMatchObject({ sightings: 1, entries: 1 });
+  });
+});

@@ -1,0 +1,211 @@
+/** Disputes (DESIGN §4, issue 14): the registrar, mediators, awards, claims and sightings, through the real sequencer and store. */
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { toHex } from '../src/core/bytes.js';
+import { parseVerifierKey } from '../src/core/checkpoint.js';
+import { checkUse } from '../src/core/check.js';
+import { sha256 } from '../src/core/crypto.js';
+import { titleStatus } from '../src/core/disputes.js';
+import { licenceStanding } from '../src/core/rules.js';
+import { auditLedger } from '../src/store/audit.js';
+import { EvidenceBuilder } from '../src/store/evidence.js';
+import { verifyBundle } from '../src/verify/index.js';
+import { loadSecretKey } from '../src/store/key-files.js';
+import { openLedger } from '../src/store/ledger.js';
+import { ledgerFixture, party, stmt, tempDir } from './helpers.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A ledger whose registrar is a party the test holds, with one accredited mediator. */
+async function withMediator() {
+  const registrar = party();
+  const f = await ledgerFixture({ registrar: registrar.id });
+  const mediator = party();
+  const accreditation = await f.submit(stmt.accredit(registrar, mediator.id));
+  return { f, registrar, mediator, accreditation };
+}
+
+const check = (f: Awaited<ReturnType<typeof ledgerFixture>>, file: Uint8Array, uploader: string, use = 'publish') =>
+  checkUse(f.ledger.store, { sha256: toHex(sha256(file)), uploader, use, territory: 'FR', at: Date.now() + 1000 }).verdict;
+
+describe('the registrar', () => {
+  it('is a key made at keys/registrar.key (0600) by default, fixed at init, and alone accredits mediators', async () => {
+    const f = await ledgerFixture();
+    const registrar = await loadSecretKey(`${f.dir}/keys/registrar.key`);
+    expect(execFileSync('stat', ['-c', '%a', `${f.dir}/keys/registrar.key`]).toString().trim()).toBe('600');
+    expect(f.ledger.registrar).toBe(toHex(registrar.publicKey));
+    const [mediator, someone] = [party(), party()];
+    await f.refused(stmt.accredit(someone, mediator.id), 'unauthorised', /only the ledger's registrar/);
+    await f.refused(stmt.accredit(f.ledger.signer, mediator.id), 'unauthorised', /only the ledger's registrar/); // not even the ledger's own key
+    const contested = await f.work(party());
+    await f.submit(stmt.register(someone, contested.file));
+    await f.refused(stmt.resolve(registrar, contested.id, 'dismiss'), 'unauthorised', /not accredited/); // the registrar accredits, it does not decide
+    await f.refused(stmt.accredit(registrar, mediator.id, { until: Date.now() - 1000 }), 'invalid', /payload\.until/);
+    await f.submit(stmt.accredit(registrar, mediator.id, { until: Date.now() + 86_400_000 }));
+    expect(f.ledger.store.mediator(mediator.id)).toMatchObject({ party: mediator.id, index: 2 });
+    await f.ledger.close();
+    await expect(openLedger({ dataDir: `${f.dir}/data`, keysDir: `${f.dir}/keys`, registrar: someone.id })).rejects.toThrow(/registrar is .* fixed when the ledger is created/);
+  });
+
+  it('may be named at init, and is then kept without a key being made', async () => {
+    const dir = await tempDir();
+    const named = party();
+    const ledger = await openLedger({ dataDir: `${dir}/data`, keysDir: `${dir}/keys`, registrar: named.id });
+    expect(ledger.registrar).toBe(named.id);
+    await ledger.close();
+    expect(execFileSync('ls', [`${dir}/keys`]).toString()).not.toMatch(/registrar/);
+    const again = await openLedger({ dataDir: `${dir}/data`, keysDir: `${dir}/keys` });
+    expect(again.registrar).toBe(named.id);
+    await again.close();
+    await expect(openLedger({ dataDir: `${dir}/x`, keysDir: `${dir}/keys`, registrar: 'bob' })).rejects.toThrow(/64 lowercase hex/);
+  });
+});
+
+describe('a mediator ends a contest', () => {
+  it('awards title: the winner answers as an uncontested owner, the loser is superseded and its licences stop standing', async () => {
+    const { f, mediator } = await withMediator();
+    const [alice, mallory, bob, carol] = [party(), party(), party(), party()];
+    const copy = await f.work(mallory); // mallory registered first, alice contests
+    const mine = await f.submit(stmt.register(alice, copy.file));
+    const loserLicence = await f.submit(stmt.license(mallory, copy.id, bob.id, { uses: ['publish'] }));
+    expect(check(f, copy.file, alice.id)).toBe('contested');
+
+    const stranger = party();
+    await f.refused(stmt.resolve(stranger, mine.id, 'award', { award: hexOf(mine.id) }), 'unauthorised', /not accredited/);
+    await f.refused(stmt.resolve(mediator, mine.id, 'award', { award: hexOf((await f.work(carol)).id) }), 'invalid', /other content/);
+    await f.refused(stmt.resolve(mediator, mine.id, 'award'), 'invalid', /payload\.award/);
+    const size = f.ledger.sequencer.size;
+    const award = await f.submit(stmt.resolve(mediator, mine.id, 'award', { award: hexOf(mine.id), reason: 'earlier drafts shown' }));
+    expect(award.index).toBe(size);
+
+    const store = f.ledger.store;
+    expect(store.content(toHex(sha256(copy.file)))?.award).toMatchObject({ work: mine.id, decision: 'award', index: award.index, reopened: null });
+    expect(titleStatus(store, store.work(mine.id)!)).toBe('registered');
+    expect(titleStatus(store, store.work(copy.id)!)).toBe('superseded');
+    // the award is stored once, on the content: the loser's record is not rewritten
+    expect(store.work(copy.id)).toMatchObject({ owner: mallory.id, status: 'contested', head: loserLicence.index });
+    expect(check(f, copy.file, alice.id)).toBe('owner');
+    expect(check(f, copy.file, mallory.id)).toBe('unlicensed');
+    expect(check(f, copy.file, bob.id)).toBe('unlicensed');
+    expect(licenceStanding(store, store.licence(loserLicence.id)!, Date.now() + 1000)).toBe('superseded');
+    // a check about the time before the award still answers as things stood then
+    expect(checkUse(store, { sha256: toHex(sha256(copy.file)), uploader: alice.id, use: 'publish', territory: 'FR', at: award.time - 1 }).verdict).toBe('contested');
+
+    await f.refused(stmt.license(mallory, copy.id, carol.id), 'conflict', /superseded .* can no longer license/);
+    await f.refused(stmt.transfer(mallory, copy.id, carol.id), 'conflict', /superseded/);
+    await f.refused(stmt.claim(mallory, copy.id), 'conflict', /superseded/);
+    await f.refused(stmt.resolve(mediator, mine.id, 'dismiss'), 'conflict', /not contested/);
+    await f.submit(stmt.license(alice, mine.id, carol.id, { uses: ['publish'] }));
+    expect(check(f, copy.file, carol.id)).toBe('licensed');
+
+    // Another party registering the content again reopens the contest; a dismissal leaves title where it was.
+    await f.submit(stmt.register(party(), copy.file));
+    expect(check(f, copy.file, alice.id)).toBe('contested');
+    await f.submit(stmt.resolve(mediator, copy.id, 'dismiss', { reason: 'nothing new' }));
+    expect(check(f, copy.file, alice.id)).toBe('owner');
+    expect(store.content(toHex(sha256(copy.file)))?.award).toMatchObject({ work: mine.id, decision: 'dismiss', reopened: null });
+
+    expect(await auditLedger(store, parseVerifierKey(f.ledger.sequencer.verifierKey))).toMatchObject({ ok: true });
+    await f.ledger.close();
+  });
+
+  it('refuses a mediator whose accreditation ended, one who is a party, and an uncontested work', async () => {
+    const registrar = party();
+    const f = await ledgerFixture({ registrar: registrar.id });
+    const [alice, mallory, mediator] = [party(), party(), party()];
+    const w = await f.work(alice);
+    const rival = await f.submit(stmt.register(mallory, w.file));
+    await f.submit(stmt.accredit(registrar, mediator.id, { until: Date.now() + 300 }));
+    await f.submit(stmt.accredit(registrar, alice.id));
+    await f.refused(stmt.resolve(alice, w.id, 'award', { award: hexOf(w.id) }), 'unauthorised', /party to/);
+    await f.refused(stmt.resolve(alice, rival.id, 'award', { award: hexOf(w.id) }), 'unauthorised', /party to/);
+    await f.refused(stmt.resolve(alice, rival.id, 'dismiss'), 'unauthorised', /party to/); // title would stay with alice's
+    await f.refused(stmt.resolve(mediator, (await f.work(party())).id, 'dismiss'), 'conflict', /not contested/);
+    await sleep(400);
+    await f.refused(stmt.resolve(mediator, w.id, 'dismiss'), 'unauthorised', /accreditation as a mediator ended/);
+    expect(f.ledger.store.content(toHex(sha256(w.file)))?.award).toBeUndefined();
+    await f.ledger.close();
+  });
+});
+
+describe('claims', () => {
+  it('are made by the owner or an exclusive licensee, and closed once by a mediator', async () => {
+    const { f, mediator } = await withMediator();
+    const [alice, bob, carol] = [party(), party(), party()];
+    const w = await f.work(alice);
+    await f.refused(stmt.claim(carol, w.id), 'unauthorised', /owner .* or an exclusive licensee/);
+    await f.submit(stmt.license(alice, w.id, carol.id)); // not exclusive
+    await f.refused(stmt.claim(carol, w.id), 'unauthorised');
+    await f.submit(stmt.license(alice, w.id, bob.id, { exclusive: true, uses: ['stream'], territories: ['FR'] }));
+    await f.refused(stmt.claim(alice, w.id, { subject: { platform: 'VideoSite' } }), 'invalid', /payload\.subject/);
+    await f.refused(stmt.claim(alice, w.id, { capture: { sha256: new Uint8Array(32), mediaType: 'video/webm', size: 1, capturedAt: Date.now() + 3_600_000 } }), 'invalid', /capturedAt/);
+    const byOwner = await f.submit(stmt.claim(alice, w.id));
+    const byLicensee = await f.submit(stmt.claim(bob, w.id, { text: 'a full re-upload' }));
+    const work = f.ledger.store.work(w.id)!;
+    expect(work).toMatchObject({ head: byLicensee.index, entries: 5 });
+    expect(f.ledger.store.claim(byOwner.id)).toMatchObject({ work: w.id, claimant: alice.id, status: 'open', resolvedIndex: null });
+
+    await f.refused(stmt.resolve(mediator, w.id, 'uphold'), 'invalid', /payload\.claim/);
+    await f.refused(stmt.resolve(mediator, (await f.work(party())).id, 'uphold', { claim: hexOf(byOwner.id) }), 'invalid', /is about work/);
+    const upheld = await f.submit(stmt.resolve(mediator, w.id, 'uphold', { claim: hexOf(byOwner.id) }));
+    await f.refused(stmt.resolve(mediator, w.id, 'settle', { claim: hexOf(byOwner.id) }), 'conflict', /already closed \(upheld\)/);
+    await f.submit(stmt.resolve(mediator, w.id, 'settle', { claim: hexOf(byLicensee.id), reason: 'paid' }));
+    expect(f.ledger.store.claim(byOwner.id)).toMatchObject({ status: 'upheld', resolvedIndex: upheld.index });
+    expect(f.ledger.store.claim(byLicensee.id)).toMatchObject({ status: 'settled' });
+    expect(f.ledger.store.resolution(upheld.id)).toMatchObject({ mediator: mediator.id, decision: 'uphold', claim: byOwner.id, award: null, accreditation: 0 });
+    expect(check(f, w.file, alice.id)).toBe('owner'); // a claim changes no title
+    await f.ledger.close();
+  });
+});
+
+describe('sightings', () => {
+  it("are kept out of the work's chain, counted, and listed newest first, a page at a time", async () => {
+    const f = await ledgerFixture();
+    const [alice, platform] = [party(), party()];
+    const w = await f.work(alice);
+    await f.refused(stmt.sighting(platform, toHex(sha256(new Uint8Array([1])))), 'not-found', /is not in the ledger/);
+    await f.refused(stmt.sighting(platform, w.id, { verdict: 'maybe' }), 'invalid', /payload\.verdict/);
+    const seen = [];
+    for (let i = 0; i < 5; i++) seen.push((await f.submit(stmt.sighting(platform, w.id, { reference: `post-${i}`, segments: [{ upload: [0, 8000], work: [12000, 20000] }] }))).index);
+    const store = f.ledger.store;
+    expect(store.work(w.id)).toMatchObject({ entries: 1, head: 0 });
+    expect(store.sightings(w.id)).toBe(5);
+    const first = await store.sightingsOf(w.id, { limit: 2 });
+    expect(first).toEqual([seen[4], seen[3]]);
+    expect(await store.sightingsOf(w.id, { limit: 10, before: first[1]! })).toEqual([seen[2], seen[1], seen[0]]);
+    expect(await auditLedger(store, parseVerifierKey(f.ledger.sequencer.verifierKey))).toMatchObject({ ok: true });
+    await f.ledger.close();
+  });
+});
+
+describe('evidence of a decision', () => {
+  it('replays the accreditation in force at the time, even after it ended, and fails without it', async () => {
+    const registrar = party();
+    const f = await ledgerFixture({ registrar: registrar.id });
+    const [alice, mallory, mediator] = [party(), party(), party()];
+    const w = await f.work(alice);
+    await f.submit(stmt.register(mallory, w.file));
+    const accreditation = await f.submit(stmt.accredit(registrar, mediator.id, { until: Date.now() + 400 }));
+    const claimed = await f.submit(stmt.claim(alice, w.id));
+    await f.submit(stmt.resolve(mediator, w.id, 'dismiss', { claim: hexOf(claimed.id) }));
+    await f.submit(stmt.resolve(mediator, w.id, 'award', { award: hexOf(w.id) }));
+    await sleep(500); // the accreditation has ended since: the decisions were made under it all the same
+    await f.refused(stmt.resolve(mediator, w.id, 'dismiss'), 'unauthorised', /ended/);
+    const builder = new EvidenceBuilder(f.ledger.store, f.ledger.sequencer, f.ledger.signer, f.ledger.origin);
+    const bundle = await builder.forWork(w.id);
+    expect(bundle.entries.map((e) => e.index)).toContain(accreditation.index);
+    const result = verifyBundle(JSON.parse(JSON.stringify(bundle)), f.ledger.sequencer.verifierKey);
+    expect(result.failure).toBeUndefined();
+    expect(result.resolutions.map((r) => [r.decision, r.accreditation, r.mediator])).toEqual([
+      ['dismiss', accreditation.index, mediator.id],
+      ['award', accreditation.index, mediator.id],
+    ]);
+    expect(result.claims).toMatchObject([{ id: claimed.id, status: 'dismissed' }]);
+
+    const without = { ...bundle, entries: bundle.entries.filter((e) => e.index !== accreditation.index) };
+    expect(verifyBundle(without, f.ledger.sequencer.verifierKey).failure).toMatchObject({ code: 'rule-refused', detail: expect.stringMatching(/not accredited/) });
+    await f.ledger.close();
+  });
+});
+
+const hexOf = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'));
