@@ -62,29 +62,53 @@ describe('frame hashes', () => {
 });
 
 describe('similarity index', () => {
-  it('finds exactly what a linear scan finds within the radius', () => {
+  it('finds exactly what a linear scan finds within the radius, in pHash or dHash', () => {
+    // The planted neighbour has bits flipped in both hashes, so whether it is found depends on
+    // the radius: near in one hash and far in the other is found, far in both is not.
+    const flips = fc.uniqueArray(fc.nat(63), { maxLength: 24, size: 'max' });
+    let planted = 0;
+    let within = 0;
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ minLength: 16, maxLength: 16 }), { minLength: 1, maxLength: 300 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.array(fc.nat(63), { maxLength: 10 }), (stored, query, flips) => {
+      fc.property(fc.array(fc.uint8Array({ minLength: 16, maxLength: 16 }), { minLength: 1, maxLength: 300 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), flips, flips, (stored, query, pFlips, dFlips) => {
         const index = new SimilarityIndex();
-        // Plant a near neighbour of the query so the radius matters.
         const near = query.slice();
-        for (const bit of flips) near[bit >> 3] = near[bit >> 3]! ^ (0x80 >> (bit & 7));
+        for (const bit of [...pFlips, ...dFlips.map((b) => b + 64)]) near[bit >> 3] = near[bit >> 3]! ^ (0x80 >> (bit & 7));
         const all = [...stored, near];
-        index.add('w', all.map((hash, i) => ({ timeMs: i, hash })));
+        // One work per frame: frames of one work that are near-identical are collapsed.
+        all.forEach((hash, i) => index.add(`w${i}`, i, [{ timeMs: i, hash }]));
         const found = index.near(query).map((h) => h.frame).sort((x, y) => x - y);
         const scan = all.flatMap((h, i) => (dist(query, h) <= RADIUS ? [i] : []));
         expect(found).toEqual(scan);
-        expect(found).toContain(all.length - 1);
+        planted++;
+        if (dist(query, near) <= RADIUS) within++;
+        expect(found.includes(all.length - 1)).toBe(dist(query, near) <= RADIUS);
       }),
       { numRuns: 200 },
     );
+    // Both outcomes occurred, so the assertion above could have failed either way.
+    expect(within).toBeGreaterThan(0);
+    expect(within).toBeLessThan(planted);
+  });
+
+  it('finds a frame through dHash alone when its pHash is far, and not when both are far', () => {
+    const q = hashFrame(picture(3))!;
+    const flip = (h: Uint8Array, from: number, n: number) => {
+      const out = h.slice();
+      for (let i = 0; i < n; i++) out[(from + i * 5) >> 3]! ^= 0x80 >> ((from + i * 5) & 7);
+      return out;
+    };
+    const index = new SimilarityIndex();
+    index.add('p-far', 0, [{ timeMs: 0, hash: flip(q, 0, 12) }]); // pHash 12 bits away, dHash identical
+    index.add('both-far', 1, [{ timeMs: 0, hash: flip(flip(q, 0, 12), 64, RADIUS + 1) }]);
+    index.add('edge', 2, [{ timeMs: 0, hash: flip(flip(q, 0, RADIUS), 64, RADIUS) }]); // exactly at the radius in both
+    expect(index.hits([{ timeMs: 0, hash: q }]).map((h) => [h.work, h.distance])).toEqual([['p-far', 0], ['edge', RADIUS]]);
   });
 
   it('groups hits by time offset into segments of each work', () => {
     const hits = [
-      ...[0, 1000, 2000, 3000].map((t) => ({ work: 'A', workDurationMs: 60_000, queryMs: t, workMs: t + 25_000, distance: 2 })),
-      ...[4000, 5000, 6000].map((t) => ({ work: 'B', workDurationMs: 60_000, queryMs: t, workMs: t - 4000, distance: 5 })),
-      { work: 'C', workDurationMs: 60_000, queryMs: 500, workMs: 9000, distance: 9 },
+      ...[0, 1000, 2000, 3000].map((t) => ({ work: 'A', workIndex: 0, workDurationMs: 60_000, queryMs: t, workMs: t + 25_000, distance: 2 })),
+      ...[4000, 5000, 6000].map((t) => ({ work: 'B', workIndex: 1, workDurationMs: 60_000, queryMs: t, workMs: t - 4000, distance: 5 })),
+      { work: 'C', workIndex: 2, workDurationMs: 60_000, queryMs: 500, workMs: 9000, distance: 9 },
     ];
     const matches = segmentsOf(hits);
     expect(matches.map((m) => m.work)).toEqual(['A', 'B']);

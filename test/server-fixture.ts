@@ -13,11 +13,11 @@ export interface ServerFixture extends RunningServer {
   submit(bytes: Uint8Array): Promise<Response>;
 }
 
-export async function serverFixture(opts: { rateLimit?: number; dir?: string } = {}): Promise<ServerFixture> {
+export async function serverFixture(opts: { rateLimit?: number; checkRateLimit?: number; dir?: string } = {}): Promise<ServerFixture> {
   const dir = opts.dir ?? (await tempDir());
   const logFile = `${dir}/server.log`;
   const logger = pino({ level: 'info' }, createWriteStream(logFile, { flags: 'a' }));
-  const running = await startServer({ port: 0, host: '127.0.0.1', dataDir: `${dir}/data`, keysDir: `${dir}/keys`, logger, ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}) });
+  const running = await startServer({ port: 0, host: '127.0.0.1', dataDir: `${dir}/data`, keysDir: `${dir}/keys`, logger, ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}), ...(opts.checkRateLimit ? { checkRateLimit: opts.checkRateLimit } : {}) });
   const get = (path: string) => fetch(`${running.url}${path}`);
   const post = (path: string, body: BodyInit, contentType: string) => fetch(`${running.url}${path}`, { method: 'POST', body, headers: { 'content-type': contentType } });
   return {

@@ -1,4 +1,4 @@
-import { startServer, DEFAULT_RATE_LIMIT } from '../http/server.js';
+import { startServer, DEFAULT_CHECK_RATE_LIMIT, DEFAULT_RATE_LIMIT } from '../http/server.js';
 import { CartularyError } from '../core/errors.js';
 import { ledgerFolders, str, type Command } from './command.js';
 
@@ -11,12 +11,17 @@ function portOf(value: string | undefined): number {
 export const serve: Command = {
   name: 'serve',
   summary: 'serve the ledger over HTTP (creates keys/ledger.key and data/ on first start)',
-  usage: 'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--origin NAME] [--rate-limit N]',
+  usage: 'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--origin NAME] [--rate-limit N] [--check-rate-limit N]',
   example: 'cartulary serve --port 9000 --origin registry.example.org/ledger   (or PORT=9000 npm start)',
-  options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, 'rate-limit': { type: 'string' } },
+  options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, 'rate-limit': { type: 'string' }, 'check-rate-limit': { type: 'string' } },
   async run(v, _p, io) {
-    const rateLimit = str(v['rate-limit']) === undefined ? DEFAULT_RATE_LIMIT : Number(str(v['rate-limit']));
-    if (!Number.isInteger(rateLimit) || rateLimit < 1) throw new CartularyError('invalid', '--rate-limit must be a whole number of submissions per minute');
+    const perMinute = (option: string, fallback: number, what: string) => {
+      const n = str(v[option]) === undefined ? fallback : Number(str(v[option]));
+      if (!Number.isInteger(n) || n < 1) throw new CartularyError('invalid', `--${option} must be a whole number of ${what} per minute`);
+      return n;
+    };
+    const rateLimit = perMinute('rate-limit', DEFAULT_RATE_LIMIT, 'submissions');
+    const checkRateLimit = perMinute('check-rate-limit', DEFAULT_CHECK_RATE_LIMIT, 'checks');
     const running = await startServer({
       port: portOf(str(v.port)),
       host: str(v.host) as string,
@@ -24,6 +29,7 @@ export const serve: Command = {
       keysDir: str(v.keys) as string,
       origin: str(v.origin),
       rateLimit,
+      checkRateLimit,
     });
     const { ledger } = running;
     io.err(`${ledger.createdKey ? 'created ledger key ' + str(v.keys) + '/ledger.key; ' : ''}ledger "${ledger.origin}" with ${ledger.sequencer.size} entries`);

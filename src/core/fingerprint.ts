@@ -26,7 +26,8 @@ export interface FrameHash {
 
 export const FRAME_HASH_BYTES = 16;
 export const FINGERPRINT_KIND = 'phash-dhash/v1';
-const RECORD_BYTES = 4 + FRAME_HASH_BYTES;
+/** One frame in a `register` statement or a check: u32 time in ms ‖ the 16-byte hash. */
+export const FRAME_RECORD_BYTES = 4 + FRAME_HASH_BYTES;
 const SIDE = 32;
 const DARK = 28;
 const FLAT_STDDEV = 3;
@@ -154,20 +155,20 @@ export function hashFrame(raster: Raster): Uint8Array | null {
 
 /** Frames as they travel in a `register` statement: [u32 time ms ‖ 16-byte hash]… */
 export function encodeFrames(frames: readonly FrameHash[]): Uint8Array {
-  const out = new Uint8Array(frames.length * RECORD_BYTES);
+  const out = new Uint8Array(frames.length * FRAME_RECORD_BYTES);
   const view = new DataView(out.buffer);
   frames.forEach((f, i) => {
-    view.setUint32(i * RECORD_BYTES, f.timeMs);
-    out.set(f.hash, i * RECORD_BYTES + 4);
+    view.setUint32(i * FRAME_RECORD_BYTES, f.timeMs);
+    out.set(f.hash, i * FRAME_RECORD_BYTES + 4);
   });
   return out;
 }
 
 export function decodeFrames(bytes: Uint8Array): FrameHash[] {
-  if (bytes.length % RECORD_BYTES !== 0) throw new RangeError(`fingerprint frames must be a multiple of ${RECORD_BYTES} bytes`);
+  if (bytes.length % FRAME_RECORD_BYTES !== 0) throw new RangeError(`fingerprint frames must be a multiple of ${FRAME_RECORD_BYTES} bytes`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: FrameHash[] = [];
-  for (let at = 0; at < bytes.length; at += RECORD_BYTES) out.push({ timeMs: view.getUint32(at), hash: bytes.slice(at + 4, at + RECORD_BYTES) });
+  for (let at = 0; at < bytes.length; at += FRAME_RECORD_BYTES) out.push({ timeMs: view.getUint32(at), hash: bytes.slice(at + 4, at + FRAME_RECORD_BYTES) });
   return out;
 }
 

@@ -7,7 +7,7 @@ import { decodeFrames, type FrameHash } from './fingerprint.js';
 import type { Effects, LedgerView, LicenceRecord, OverlapQuery, PartyRecord, WorkRecord } from './records.js';
 import { scopesOverlap } from './scope.js';
 import type { Use } from './statements.js';
-import { SimilarityIndex, type FrameHit } from './similarity.js';
+import { capHits, SimilarityIndex, type FrameHit } from './similarity.js';
 
 export class MemoryState implements LedgerView {
   readonly works = new Map<string, WorkRecord>();
@@ -37,7 +37,8 @@ export class MemoryState implements LedgerView {
   }
 
   frameHits(frames: readonly FrameHash[]): FrameHit[] {
-    return [...(this.base?.frameHits(frames) ?? []), ...this.similarity.hits(frames)];
+    // The caps compose (see capHits), so base and overlay together decide as one index would.
+    return this.base ? capHits([...this.base.frameHits(frames), ...this.similarity.hits(frames)]) : this.similarity.hits(frames);
   }
 
   licencesHeld(work: string, licensee: string): readonly string[] {
@@ -57,7 +58,8 @@ export class MemoryState implements LedgerView {
   apply(effects: Effects): void {
     if (effects.frames) {
       this.fingerprints.set(effects.frames.work, effects.frames.bytes);
-      this.similarity.add(effects.frames.work, decodeFrames(effects.frames.bytes));
+      const registration = effects.works.find((w) => w.after.id === effects.frames?.work)?.after.history[0] ?? 0;
+      this.similarity.add(effects.frames.work, registration, decodeFrames(effects.frames.bytes));
     }
     for (const { after } of effects.works) this.works.set(after.id, after);
     for (const { before, after } of effects.licences) {

@@ -17,6 +17,8 @@ import { ROUTES, type Route } from './routes.js';
 export interface AppOptions {
   /** submissions per client per minute */
   rateLimit: number;
+  /** pre-publish checks per client per minute */
+  checkRateLimit: number;
   logger: Logger;
   version: string;
 }
@@ -92,13 +94,17 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   app.use(requestLog(opts.logger));
   // Reads are public, so a verifier running in a browser can fetch proofs from anywhere.
   app.use(cors({ methods: ['GET', 'HEAD'] }));
-  const writeLimit = rateLimit({
-    windowMs: 60_000,
-    limit: opts.rateLimit,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (_req, res) => sendProblem(res, new CartularyError('rate-limited', `more than ${opts.rateLimit} submissions in a minute from this client; slow down`)),
-  });
+  const perMinute = (limit: number, what: string) =>
+    rateLimit({
+      windowMs: 60_000,
+      limit,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      handler: (_req, res) => sendProblem(res, new CartularyError('rate-limited', `more than ${limit} ${what} in a minute from this client; slow down`)),
+    });
+  // A check costs far more than a read (a fingerprint search, evidence bundles), and anyone
+  // may ask one: its own limit, so nobody can hog the search (issue 10.2).
+  const limiters = { write: perMinute(opts.rateLimit, 'submissions'), check: perMinute(opts.checkRateLimit, 'checks') };
 
   const openapi = openApiDocument(opts.version);
   app.get('/openapi.json', (_req, res) => {
@@ -106,7 +112,7 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   });
 
   for (const route of ROUTES) {
-    app[route.method](route.path, ...(route.write ? [writeLimit] : []), ...bodyParsers(route), async (req: Request, res: Response, next: NextFunction) => {
+    app[route.method](route.path, ...(route.limit ? [limiters[route.limit]] : []), ...bodyParsers(route), async (req: Request, res: Response, next: NextFunction) => {
       try {
         const body = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : req.body;
         const reply = await route.run(handlers, { params: req.params as Record<string, string>, query: req.query, body });

@@ -6,7 +6,8 @@ import type { z } from 'zod';
 import { fromBase64, fromHex, toHex } from '../core/bytes.js';
 import { checkFrames } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
-import { decodeFrames, type FrameHash } from '../core/fingerprint.js';
+import { decodeFrames, FRAME_RECORD_BYTES } from '../core/fingerprint.js';
+import { capHits, CURRENT_MATCHING, type FrameHit, type QueryFrame } from '../core/similarity.js';
 import { consistencyPlan, hashRanges, inclusionPlan } from '../core/merkle.js';
 import { zodRefusal } from '../core/statements.js';
 import { EvidenceBuilder } from '../store/evidence.js';
@@ -14,6 +15,11 @@ import type { Ledger } from '../store/ledger.js';
 import { checkBody, consistencyQuery, hex64, inclusionQuery, natString, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
 import { entryView, licenceView, licenceViews, workView } from './views.js';
 import { PREFIX } from '../store/layout.js';
+
+/** The longest a check's fingerprint search holds the event loop at a time, ms. */
+const SLICE_MS = 10;
+/** Candidates one query hash may examine: far above an honest bucket's load, a bound on a stuffed one. */
+const SCAN_BUDGET = 20_000;
 
 export interface Reply {
   status: number;
@@ -148,7 +154,7 @@ export class Handlers {
     const base = { uploader: q.uploader, territory: q.territory, at: q.at ?? now };
     // An exact copy of a whole work is a re-upload: `publish` unless another use is asked about.
     const exact = q.sha256 ? await this.evidence.forCheck({ ...base, sha256: q.sha256, use: q.use ?? 'publish' }) : null;
-    const byFrames = q.fingerprints ? checkFrames(this.store, this.queryFrames(q.fingerprints), { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
+    const byFrames = q.fingerprints ? checkFrames(this.store, await this.frameHits(q.fingerprints), { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
     return ok({
       verdict: decided?.verdict ?? byFrames?.verdict ?? 'unregistered',
@@ -171,19 +177,42 @@ export class Handlers {
     });
   }
 
-  private queryFrames(f: { frames: string; mirrored?: string | undefined }): Array<FrameHash & { mirrored?: Uint8Array }> {
-    const decode = (b64: string, field: string) => {
-      try {
-        return decodeFrames(fromBase64(b64, field));
-      } catch (e) {
-        throw new CartularyError('malformed', `${field}: ${(e as Error).message}`, { field });
-      }
+  /**
+   * The search of a check, in slices of at most SLICE_MS on the event loop, so no upload,
+   * however long or hostile, holds up other requests (issue 10.2). Frames are decoded slice
+   * by slice too; each query hash examines at most SCAN_BUDGET candidates, and the hits are
+   * capped as they accumulate.
+   */
+  private async frameHits(f: { frames: string; mirrored?: string | undefined }): Promise<FrameHit[]> {
+    const bytes = (b64: string, field: string) => {
+      const out = fromBase64(b64, field);
+      if (out.length % FRAME_RECORD_BYTES !== 0) throw new CartularyError('malformed', `${field}: fingerprint frames must be a multiple of ${FRAME_RECORD_BYTES} bytes`, { field });
+      return out;
     };
-    const mirrored = new Map((f.mirrored ? decode(f.mirrored, 'body.fingerprints.mirrored') : []).map((m) => [m.timeMs, m.hash]));
-    return decode(f.frames, 'body.fingerprints.frames').map((frame) => {
-      const m = mirrored.get(frame.timeMs);
-      return m ? { ...frame, mirrored: m } : frame;
-    });
+    const frames = bytes(f.frames, 'body.fingerprints.frames');
+    const mirrored = f.mirrored ? bytes(f.mirrored, 'body.fingerprints.mirrored') : new Uint8Array(0);
+    // time → the mirrored record at that time, read without decoding the hashes
+    const mirrorAt = new Map<number, number>();
+    const times = new DataView(mirrored.buffer, mirrored.byteOffset, mirrored.byteLength);
+    for (let at = 0; at < mirrored.length; at += FRAME_RECORD_BYTES) mirrorAt.set(times.getUint32(at), at);
+    const count = frames.length / FRAME_RECORD_BYTES;
+    let hits: FrameHit[] = [];
+    let next = 0;
+    while (next < count) {
+      const started = performance.now();
+      while (next < count && performance.now() - started < SLICE_MS) {
+        const slice: QueryFrame[] = decodeFrames(frames.subarray(next * FRAME_RECORD_BYTES, (next + 8) * FRAME_RECORD_BYTES)).map((frame) => {
+          const m = mirrorAt.get(frame.timeMs);
+          return m === undefined ? frame : { ...frame, mirrored: mirrored.slice(m + 4, m + FRAME_RECORD_BYTES) };
+        });
+        for (const h of this.store.similarity.hits(slice, { budget: SCAN_BUDGET })) hits.push(h);
+        next += 8;
+        // Capped now and then rather than every slice: each cap sorts what it keeps.
+        if (hits.length > 4 * CURRENT_MATCHING.perRequest) hits = capHits(hits);
+      }
+      if (next < count) await new Promise((resume) => setImmediate(resume));
+    }
+    return capHits(hits);
   }
 
   health(): Reply {

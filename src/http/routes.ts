@@ -24,8 +24,8 @@ export interface Route {
   response: z.ZodType | 'text';
   /** statuses this route answers besides 200 / 201 (every one as problem+json) */
   errors: number[];
-  /** a write, so rate-limited */
-  write?: boolean;
+  /** rate-limited per client: as a submission (`write`) or as a pre-publish check (`check`) */
+  limit?: 'write' | 'check';
   run(h: Handlers, input: RouteInput): Reply | Promise<Reply>;
 }
 
@@ -40,7 +40,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post', path: '/v1/statements', summary: 'Submit a signed statement; 201 with its receipt once durable, 200 with the first receipt for a repeat.',
-    body: { cose: true, json: s.statementJsonBody }, response: s.receiptSchema, errors: [400, 401, 403, 404, 409, 413, 415, 429, 503], write: true,
+    body: { cose: true, json: s.statementJsonBody }, response: s.receiptSchema, errors: [400, 401, 403, 404, 409, 413, 415, 429, 503], limit: 'write',
     run: (h, i) => h.submit(i.body),
   },
   {
@@ -85,7 +85,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post', path: '/v1/check', summary: 'Pre-publish check: may this uploader use this content this way, here, now?',
-    body: { json: s.checkBody, jsonLimit: 1024 * 1024 }, response: s.checkResultSchema, errors: [400, 413, 415, 429], write: false,
+    body: { json: s.checkBody, jsonLimit: 1024 * 1024 }, response: s.checkResultSchema, errors: [400, 413, 415, 429], limit: 'check',
     run: (h, i) => h.check(i.body),
   },
   {

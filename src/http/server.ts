@@ -16,6 +16,8 @@ export interface ServeOptions {
   origin?: string;
   /** submissions per client per minute */
   rateLimit?: number;
+  /** pre-publish checks per client per minute */
+  checkRateLimit?: number;
   logger?: Logger;
 }
 
@@ -29,6 +31,8 @@ export interface RunningServer {
 
 /** Generous enough that a platform's bulk client and the benchmark are not throttled on loopback. */
 export const DEFAULT_RATE_LIMIT = 600_000;
+/** Checks are costlier and open to anyone: 100 a second per client unless the operator says otherwise. */
+export const DEFAULT_CHECK_RATE_LIMIT = 6_000;
 const VERSION = '0.1.0';
 
 const CLIENT_ERRORS: Record<string, [number, string, string]> = {
@@ -41,7 +45,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   // Buffered, asynchronous log writes: one syscall per 4 KiB rather than one per request.
   const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
   const ledger = await openLedger({ dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.origin ? { origin: opts.origin } : {}) });
-  const app = createApp(new Handlers(ledger), { rateLimit: opts.rateLimit ?? DEFAULT_RATE_LIMIT, logger, version: VERSION });
+  const app = createApp(new Handlers(ledger), { rateLimit: opts.rateLimit ?? DEFAULT_RATE_LIMIT, checkRateLimit: opts.checkRateLimit ?? DEFAULT_CHECK_RATE_LIMIT, logger, version: VERSION });
   const server = createServer(app);
   // Bound slow and idle clients so a flood of them cannot hold the server.
   server.headersTimeout = 10_000;

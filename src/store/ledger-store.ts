@@ -69,12 +69,19 @@ export class LedgerStore implements LedgerView {
     }
     const store = new LedgerStore(db);
     try {
-      for await (const [k, v] of db.iterator(prefixRange(PREFIX.frames))) store.similarity.addEncoded(toHex(k.subarray(1)), v);
+      for await (const [k, v] of db.iterator(prefixRange(PREFIX.frames))) store.indexFrames(toHex(k.subarray(1)), v);
     } catch (e) {
       await db.close();
       throw storeError(e);
     }
     return store;
+  }
+
+  /** Adds a registered work's frames (as signed) to the similarity index, under its registration's ledger index. */
+  indexFrames(work: string, bytes: Uint8Array): void {
+    const record = this.work(work);
+    if (!record) throw new CartularyError('corrupt', `fingerprint frames are stored for work ${work}, which has no record`);
+    this.similarity.addEncoded(work, record.history[0] as number, bytes);
   }
 
   close(): Promise<void> {

@@ -242,7 +242,7 @@ export class Sequencer {
         return;
       }
       // Only what is durable joins the store's similarity index.
-      for (const [work, bytes] of prepared.state.fingerprints) this.store.similarity.addEncoded(work, bytes);
+      for (const [work, bytes] of prepared.state.fingerprints) this.store.indexFrames(work, bytes);
       this.tree = tree;
       this.store.noteTreeSize(tree.size);
       this.prevHash = prev;

@@ -1,0 +1,44 @@
+/**
+ * The fingerprint search's work is bounded whatever the input (issue 10.2, 10.3): stuffed
+ * registrations, a 1,000-frame check and the largest check the API takes, on a real server,
+ * with its event loop watched; and checks have their own per-client rate limit.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runDetectionAttacks } from '../scripts/lib/detection-attacks.js';
+import { serverFixture, type ServerFixture } from './server-fixture.js';
+
+const servers: ServerFixture[] = [];
+afterAll(() => Promise.all(servers.map((s) => s.close())));
+
+/** The longest the event loop of this process (and so of the server in it) was held, ms. */
+function watchEventLoop(): () => number {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  return () => {
+    histogram.disable();
+    return histogram.max / 1e6;
+  };
+}
+
+describe('bounded fingerprint search', () => {
+  it('stuffed registrations, a 1,000-frame check and a maximal check: no 5xx, and the server never held up', async () => {
+    const s = await serverFixture();
+    servers.push(s);
+    const results = await runDetectionAttacks(s.url, { watchEventLoop });
+    expect(results.map((r) => r.name)).toHaveLength(6);
+    expect(results.filter((r) => !r.held), JSON.stringify(results, null, 1)).toEqual([]);
+    // 750 identical frames are one frame in the index, for each of the four works.
+    expect(s.ledger.store.similarity.frames).toBe(4);
+  }, 60_000);
+
+  it('rate-limits checks per client with 429, apart from submissions', async () => {
+    const s = await serverFixture({ checkRateLimit: 2 });
+    servers.push(s);
+    const body = JSON.stringify({ sha256: '11'.repeat(32), uploader: '22'.repeat(32), use: 'clip', territory: 'FR' });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await s.post('/v1/check', body, 'application/json')).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    expect((await s.get('/healthz')).status).toBe(200);
+  });
+});
