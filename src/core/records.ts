@@ -3,7 +3,7 @@
  * Ids, parties and hashes are lowercase hex; times are the ledger's ms.
  */
 import type { FrameHash } from './fingerprint.js';
-import type { FrameHit } from './similarity.js';
+import type { FrameHit, MatchingRules } from './similarity.js';
 import type { Use } from './statements.js';
 
 export type WorkStatus = 'registered' | 'contested';
@@ -26,6 +26,8 @@ export interface WorkRecord {
   licenceCount: number;
   /** indices of every leaf about this work, in order; the last is the next entry's workPrev */
   history: number[];
+  /** for a registration with fingerprints: the version of the matching rules that decided its contests */
+  matching?: number;
 }
 
 export interface LicenceRecord {
@@ -84,8 +86,8 @@ export interface LedgerView {
   /** ids of the works registered with this content, earliest first */
   worksBySha(sha256: string): readonly string[];
   party(party: string): PartyRecord | undefined;
-  /** indexed frames of registered works near the given frames (see similarity.ts) */
-  frameHits(frames: readonly FrameHash[]): FrameHit[];
+  /** indexed frames of registered works near the given frames, capped by `rules` (see similarity.ts) */
+  frameHits(frames: readonly FrameHash[], rules?: MatchingRules): FrameHit[];
   /** ids of the licences `licensee` holds on `work`, in grant order */
   licencesHeld(work: string, licensee: string): readonly string[];
   /** candidates for the exclusivity rule (see OverlapQuery) */

@@ -7,7 +7,7 @@ import { toHex } from './bytes.js';
 import type { SignedStatement } from './cose.js';
 import { CartularyError } from './errors.js';
 import { decodeFrames, FINGERPRINT_KIND } from './fingerprint.js';
-import { segmentsOf } from './similarity.js';
+import { matchingRulesAt, segmentsOf, type MatchingRules } from './similarity.js';
 import type { Effects, LedgerView, LicenceRecord, OverlapQuery, WorkRecord } from './records.js';
 import { activeAt, outsideScope, scopesOverlap } from './scope.js';
 import {
@@ -75,12 +75,15 @@ export function contestThreshold(frames: number): number {
   return Math.min(frames, Math.max(5, Math.ceil(frames * 0.3)));
 }
 
-/** Earlier works of other parties whose frames this registration's frames match (DESIGN §4, issue 7). */
-function lookalikes(ctx: Context, p: RegisterPayload, exclude: ReadonlySet<string>): WorkRecord[] {
+/**
+ * Earlier works of other parties whose frames this registration's frames match (DESIGN §4,
+ * issue 7), by the matching rules in force when it is sequenced, whatever they are today.
+ */
+function lookalikes(ctx: Context, p: RegisterPayload, exclude: ReadonlySet<string>, rules: MatchingRules): WorkRecord[] {
   const encoded = p.fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value;
   if (!encoded) return [];
   const frames = decodeFrames(encoded);
-  return segmentsOf(ctx.view.frameHits(frames))
+  return segmentsOf(ctx.view.frameHits(frames, rules))
     .filter((m) => !exclude.has(m.work) && m.segments.reduce((n, s) => n + (s.strength === 'match' ? s.frames : 0), 0) >= contestThreshold(frames.length))
     .map((m) => existingWork(ctx.view, m.work, 'payload.fingerprints'))
     .filter((w) => w.owner !== ctx.signer && w.registrant !== ctx.signer);
@@ -97,7 +100,8 @@ function register(ctx: Context, p: RegisterPayload): Effects {
     });
   }
   // A re-encode of another party's work is contested against it, just as an exact copy is.
-  const earlier = [...sameContent, ...lookalikes(ctx, p, new Set(sameContent.map((w) => w.id)))];
+  const rules = matchingRulesAt(ctx.time);
+  const earlier = [...sameContent, ...lookalikes(ctx, p, new Set(sameContent.map((w) => w.id)), rules)];
   const frames = p.fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value;
   const work: WorkRecord = {
     id: ctx.id,
@@ -113,6 +117,7 @@ function register(ctx: Context, p: RegisterPayload): Effects {
     status: earlier.length > 0 ? 'contested' : 'registered',
     licenceCount: 0,
     history: [ctx.index],
+    ...(frames && frames.length > 0 ? { matching: rules.version } : {}),
   };
   // A later registration of the same content by another party contests every earlier one;
   // the earliest stays the prior-existence claim.

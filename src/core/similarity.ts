@@ -59,10 +59,13 @@ export interface FrameHit {
 }
 
 /**
- * The matching rules, by version. A registration's contest decision is replayed by `audit`
- * and the offline verifier, so the rules it was decided by must never change under it: a
- * tuned set is a new version, in force for entries sequenced from its `from` (ledger ms),
- * and the work record names the version that decided it.
+ * The matching rules, by version (issue 10.9). A registration's contest decision is replayed
+ * by `audit` and the offline verifier, so the rules it was decided by must never change under
+ * it: tuning the caps, the grouping into segments or the thresholds makes a new version, in
+ * force for entries sequenced from its `from` (ledger ms), with the old code paths kept for
+ * the old version; the work record names the version that decided it (`matching`).
+ * Version 1 is this file's segmentsOf and capHits with the values below, and rules.ts's
+ * contestThreshold.
  */
 export interface MatchingRules {
   version: number;
@@ -73,11 +76,15 @@ export interface MatchingRules {
   perWork: number;
   /** hits kept per request, closest first */
   perRequest: number;
-  /** frames of one work this close (in both hashes) are one frame in the index */
-  collapse: number;
 }
 
-export const MATCHING_RULES: readonly MatchingRules[] = [{ version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, collapse: 2 }];
+export const MATCHING_RULES: readonly MatchingRules[] = [{ version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096 }];
+
+/**
+ * Frames of one work within this many bits in both hashes are one entry of the index. It is
+ * part of the index of FINGERPRINT_KIND, not of a rules version: changing it means a new kind.
+ */
+export const COLLAPSE_BITS = 2;
 
 /** The rules in force for an entry sequenced at `time`. */
 export function matchingRulesAt(time: number): MatchingRules {
@@ -144,8 +151,6 @@ export class SimilarityIndex {
   // overlay or a verifier's replay holds a few works, and a 4 MB table per batch cost ~40 ms.
   private readonly buckets = new Map<number, number[]>();
 
-  constructor(private readonly rules: MatchingRules = CURRENT_MATCHING) {}
-
   get frames(): number {
     return this.count;
   }
@@ -156,7 +161,7 @@ export class SimilarityIndex {
 
   /**
    * Indexes a work's frames. `index` is the ledger index of its registration. Frames within
-   * `collapse` bits (in both hashes) of one already kept for the same work are one frame:
+   * COLLAPSE_BITS (in both hashes) of one already kept for the same work are one frame:
    * 750 copies of one picture cost one entry, and searching them costs one hit (issue 10.2).
    */
   add(work: string, index: number, frames: readonly FrameHash[]): void {
@@ -191,7 +196,7 @@ export class SimilarityIndex {
   /** Whether a frame kept since `first` (this work's) is within `collapse` bits of `q` in both hashes. */
   private isCollapsed(q: Uint32Array, first: number): boolean {
     const { words } = this;
-    const limit = this.rules.collapse;
+    const limit = COLLAPSE_BITS;
     for (let n = first; n < this.count; n++) {
       const at = n << 2;
       const p = popcount(((q[0] as number) ^ (words[at] as number)) >>> 0) + popcount(((q[1] as number) ^ (words[at + 1] as number)) >>> 0);
@@ -262,7 +267,8 @@ export class SimilarityIndex {
    * `capHits`. Identical query frames are searched once. `budget` bounds the candidates
    * examined per query hash (see `near`).
    */
-  hits(query: readonly QueryFrame[], opts: { budget?: number } = {}): FrameHit[] {
+  hits(query: readonly QueryFrame[], opts: { budget?: number; rules?: MatchingRules } = {}): FrameHit[] {
+    const rules = opts.rules ?? CURRENT_MATCHING;
     const found = new Map<string, Map<number, number>>();
     const search = (hash: Uint8Array) => {
       const key = toHex(hash);
@@ -285,9 +291,9 @@ export class SimilarityIndex {
         frameHits.push({ work, workIndex: this.workIndices[w] as number, workDurationMs: this.durations.get(work) ?? 0, workMs: this.times[frame] as number, queryMs: q.timeMs, distance });
       }
       // Capped frame by frame, so an upload frame near thousands of indexed ones costs little.
-      for (const h of capHits(frameHits, this.rules)) out.push(h);
+      for (const h of capHits(frameHits, rules)) out.push(h);
     }
-    return capHits(out, this.rules);
+    return capHits(out, rules);
   }
 }
 

@@ -7,7 +7,7 @@ import { decodeFrames, type FrameHash } from './fingerprint.js';
 import type { Effects, LedgerView, LicenceRecord, OverlapQuery, PartyRecord, WorkRecord } from './records.js';
 import { scopesOverlap } from './scope.js';
 import type { Use } from './statements.js';
-import { capHits, SimilarityIndex, type FrameHit } from './similarity.js';
+import { capHits, SimilarityIndex, type FrameHit, type MatchingRules } from './similarity.js';
 
 export class MemoryState implements LedgerView {
   readonly works = new Map<string, WorkRecord>();
@@ -36,9 +36,10 @@ export class MemoryState implements LedgerView {
     return this.parties.get(party) ?? this.base?.party(party);
   }
 
-  frameHits(frames: readonly FrameHash[]): FrameHit[] {
+  frameHits(frames: readonly FrameHash[], rules?: MatchingRules): FrameHit[] {
+    const own = this.similarity.hits(frames, rules ? { rules } : {});
     // The caps compose (see capHits), so base and overlay together decide as one index would.
-    return this.base ? capHits([...this.base.frameHits(frames), ...this.similarity.hits(frames)]) : this.similarity.hits(frames);
+    return this.base ? capHits([...this.base.frameHits(frames, rules), ...own], rules) : own;
   }
 
   licencesHeld(work: string, licensee: string): readonly string[] {

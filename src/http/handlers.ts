@@ -17,7 +17,7 @@ import { entryView, licenceView, licenceViews, workView } from './views.js';
 import { PREFIX } from '../store/layout.js';
 
 /** The longest a check's fingerprint search holds the event loop at a time, ms. */
-const SLICE_MS = 10;
+const SLICE_MS = 8;
 /** Candidates one query hash may examine: far above an honest bucket's load, a bound on a stuffed one. */
 const SCAN_BUDGET = 20_000;
 
@@ -201,15 +201,15 @@ export class Handlers {
     while (next < count) {
       const started = performance.now();
       while (next < count && performance.now() - started < SLICE_MS) {
-        const slice: QueryFrame[] = decodeFrames(frames.subarray(next * FRAME_RECORD_BYTES, (next + 8) * FRAME_RECORD_BYTES)).map((frame) => {
+        const slice: QueryFrame[] = decodeFrames(frames.subarray(next * FRAME_RECORD_BYTES, (next + 2) * FRAME_RECORD_BYTES)).map((frame) => {
           const m = mirrorAt.get(frame.timeMs);
           return m === undefined ? frame : { ...frame, mirrored: mirrored.slice(m + 4, m + FRAME_RECORD_BYTES) };
         });
         for (const h of this.store.similarity.hits(slice, { budget: SCAN_BUDGET })) hits.push(h);
-        next += 8;
-        // Capped now and then rather than every slice: each cap sorts what it keeps.
-        if (hits.length > 4 * CURRENT_MATCHING.perRequest) hits = capHits(hits);
+        next += 2;
       }
+      // Capped as they come, so no cap ever sorts much more than it keeps.
+      if (hits.length > CURRENT_MATCHING.perRequest) hits = capHits(hits);
       if (next < count) await new Promise((resume) => setImmediate(resume));
     }
     return capHits(hits);

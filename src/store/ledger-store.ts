@@ -13,7 +13,7 @@ import { ClassicLevel } from 'classic-level';
 import { fromHex, toHex, readUintBE } from '../core/bytes.js';
 import type { FrameHash } from '../core/fingerprint.js';
 import type { NodeId, NodeReader } from '../core/merkle.js';
-import { SimilarityIndex, type FrameHit } from '../core/similarity.js';
+import { SimilarityIndex, type FrameHit, type MatchingRules } from '../core/similarity.js';
 import type { Effects, LedgerView, LicenceRecord, OverlapQuery, PartyRecord, WorkRecord } from '../core/records.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
 import { CartularyError } from '../core/errors.js';
@@ -134,8 +134,8 @@ export class LedgerStore implements LedgerView {
     return this.record(key.party(party));
   }
 
-  frameHits(frames: readonly FrameHash[]): FrameHit[] {
-    return this.similarity.hits(frames);
+  frameHits(frames: readonly FrameHash[], rules?: MatchingRules): FrameHit[] {
+    return this.similarity.hits(frames, rules ? { rules } : {});
   }
   licencesHeld(work: string, licensee: string): readonly string[] {
     return this.record<string[]>(key.heldOnWork(work, licensee)) ?? [];
@@ -175,7 +175,7 @@ export class LedgerStore implements LedgerView {
       licence: (id) => store.licence(id),
       worksBySha: (sha) => store.worksBySha(sha),
       party: (p) => store.party(p),
-      frameHits: (frames) => store.frameHits(frames),
+      frameHits: (frames, rules) => store.frameHits(frames, rules),
       licencesHeld: (work, licensee) => store.licencesHeld(work, licensee),
       overlapCandidates(q) {
         const found = answers.get(overlapKey(q));
