@@ -119,6 +119,19 @@ describe('near-duplicate checks', () => {
     }
   });
 
+  it('an .avi film is fingerprinted, and a clip of it matches whatever its file is called (decided by ffprobe)', async () => {
+    ffmpeg('-f', 'lavfi', '-i', 'cellauto=rule=110:size=480x270:rate=25', '-t', '20', '-c:v', 'mpeg4', '-q:v', '4', media('C.avi'));
+    ffmpeg('-ss', '6', '-i', media('C.avi'), '-t', '8', '-vf', 'scale=320:180', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'matroska', media('clipC.dat'));
+    const r = await cli('register', media('C.avi'), '--key', 'bob');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/fingerprinted: 20 frames/);
+    const work = JSON.parse(await readFile(`${media('C.avi')}.cartulary.json`, 'utf8')).receipt.id as string;
+    expect(await (await fetch(`${s.url}/v1/works/${work}`)).json()).toMatchObject({ mediaType: 'video/x-msvideo' });
+    const a = await check(media('clipC.dat'));
+    expect(strong(a).map((m) => m.work.id)).toEqual([work]);
+    expect(strong(a)[0]!.use).toBe('clip');
+  });
+
   it('unrelated media match nothing', async () => {
     const a = await check(media('unrelated.mp4'));
     expect(strong(a)).toEqual([]);

@@ -1,9 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { extname } from 'node:path';
 import { toBase64, toHex } from '../core/bytes.js';
 import { encodeFrames, FINGERPRINT_KIND } from '../core/fingerprint.js';
-import { fingerprintOrNote, isFingerprintable } from './media.js';
-import { MEDIA_TYPES } from './register.js';
+import { fingerprintOrNote, probeMedia } from './media.js';
 import type { Verdict } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
@@ -58,8 +56,8 @@ export const check: Command = {
     const isFile = await stat(target).then((s) => s.isFile(), () => false);
     const sha256 = isFile || !/^[0-9a-f]{64}$/.test(target) ? toHex((await hashFile(target, io)).sha256) : target;
     const at = dateArg(str(v.at), '--at');
-    const mediaType = str(v['media-type']) ?? MEDIA_TYPES[extname(target).toLowerCase()] ?? '';
-    const print = isFile && isFingerprintable(mediaType) && !v['no-fingerprint'] ? await fingerprintOrNote(target, mediaType, 'check', io) : null;
+    const kind = isFile && !v['no-fingerprint'] ? (await probeMedia(target, str(v['media-type']))).kind : null;
+    const print = kind ? await fingerprintOrNote(target, kind, 'check', io) : null;
     const query = {
       sha256,
       ...(print && print.frames.length ? { fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(print.frames)), mirrored: toBase64(encodeFrames(print.mirrored)) } } : {}),

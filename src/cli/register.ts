@@ -1,19 +1,13 @@
 import { writeFile } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
+import { basename } from 'node:path';
 import { signStatement } from '../core/cose.js';
 import { CartularyError } from '../core/errors.js';
 import { encodeFrames, FINGERPRINT_KIND } from '../core/fingerprint.js';
-import { fingerprintOrNote, isFingerprintable } from './media.js';
+import { fingerprintOrNote, probeMedia } from './media.js';
 import { client, printReceipt, signingKey, signingOptions, listArg } from './client.js';
 import { str, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
 
-export const MEDIA_TYPES: Record<string, string> = {
-  '.mp4': 'video/mp4', '.m4v': 'video/mp4', '.mov': 'video/quicktime', '.webm': 'video/webm', '.mkv': 'video/x-matroska',
-  '.mp3': 'audio/mpeg', '.m4a': 'audio/mp4', '.wav': 'audio/wav', '.flac': 'audio/flac', '.ogg': 'audio/ogg',
-  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.gif': 'image/gif', '.webp': 'image/webp',
-  '.pdf': 'application/pdf', '.txt': 'text/plain', '.md': 'text/markdown', '.html': 'text/html',
-};
 
 export const register: Command = {
   name: 'register',
@@ -32,10 +26,10 @@ export const register: Command = {
     const signer = await signingKey(v);
     const { sha256, size } = await hashFile(file, io);
     const creators = listArg(v.creator);
-    const mediaType = str(v['media-type']) ?? MEDIA_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+    const { mediaType, kind } = await probeMedia(file, str(v['media-type']));
     // Video and images carry perceptual fingerprints in the signed claim, so re-encodes,
     // clips and compilations of the work can be recognised later.
-    const frames = isFingerprintable(mediaType) && !v['no-fingerprint'] ? (await fingerprintOrNote(file, mediaType, 'register', io)).frames : [];
+    const frames = kind && !v['no-fingerprint'] ? (await fingerprintOrNote(file, kind, 'register', io)).frames : [];
     const statement = signStatement(
       {
         type: 'register',
