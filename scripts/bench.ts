@@ -30,7 +30,8 @@ import { verifyBundle } from '../src/verify/verify-bundle.js';
 import { runCli, startChildServer, type ChildServer } from './lib/child-server.js';
 import { load, percentile, type LoadResult } from './lib/load.js';
 import { randomBytes } from 'node:crypto';
-import { segmentsOf, SimilarityIndex } from '../src/core/similarity.js';
+import { segmentsOf } from '../src/core/segments.js';
+import { SimilarityIndex } from '../src/core/similarity.js';
 import { chains, partyIds, registrations } from './lib/workload.js';
 import { historyCost } from './lib/history-cost.js';
 

@@ -2,7 +2,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { cropDarkBorders, decodeFrames, encodeFrames, hamming64, hashFrame, mirror, type Raster } from '../src/core/fingerprint.js';
-import { RADIUS, segmentsOf, SimilarityIndex } from '../src/core/similarity.js';
+import { segmentsOf } from '../src/core/segments.js';
+import { RADIUS, SimilarityIndex, type FrameHit } from '../src/core/similarity.js';
 
 /** A smooth random picture: a sum of random 2-D waves, like a frame of real content. */
 function picture(seed: number, width = 160, height = 120): Raster {
@@ -112,7 +113,47 @@ describe('similarity index', () => {
     ];
     const matches = segmentsOf(hits);
     expect(matches.map((m) => m.work)).toEqual(['A', 'B']);
-    expect(matches[0]!.segments).toEqual([{ upload: [0, 3000], work: [25_000, 28_000], frames: 4, distance: 2, strength: 'match' }]);
+    expect(matches[0]!.segments).toEqual([{ upload: [0, 3000], work: [25_000, 28_000], speed: 1, frames: 4, distance: 2, strength: 'match' }]);
     expect(matches[1]!.segments[0]).toMatchObject({ upload: [4000, 6000], work: [0, 2000], strength: 'match' });
   });
+
+  /**
+   * Hits as sampling makes them: the work sampled once a second, the upload four times, each
+   * upload frame near the one or two work samples around the moment it shows.
+   */
+  function played(work: string, parts: Array<{ uploadFrom: number; workFrom: number; seconds: number; speed: number }>) {
+    const hits: FrameHit[] = [];
+    for (const p of parts) {
+      for (let q = p.uploadFrom; q < p.uploadFrom + p.seconds * 1000; q += 250) {
+        const shown = p.workFrom + p.speed * (q - p.uploadFrom);
+        for (const w of [Math.floor(shown / 1000) * 1000, Math.ceil(shown / 1000) * 1000]) {
+          const distance = Math.round(1 + (8 * Math.abs(shown - w)) / 1000);
+          if (distance <= RADIUS) hits.push({ work, workIndex: 0, workDurationMs: 600_000, workMs: w, queryMs: q, distance });
+        }
+      }
+    }
+    return hits;
+  }
+
+  it('a sped-up or slowed clip is one segment with its speed, at any speed from 0.5x to 2x', () => {
+    for (const speed of [0.5, 0.8, 1, 1.25, 1.5, 2]) {
+      const [m] = segmentsOf(played('A', [{ uploadFrom: 0, workFrom: 60_000, seconds: 12, speed }]));
+      expect(m!.segments, `speed ${speed}`).toHaveLength(1);
+      expect(m!.segments[0]!.speed, `speed ${speed}`).toBeCloseTo(speed, 1);
+      expect(m!.segments[0]!.strength).toBe('match');
+    }
+  });
+
+  it('a recap is many short excerpts in order; a fixed camera makes no stray echo segments', () => {
+    const excerpts = [0, 1, 2, 3, 4].map((i) => ({ uploadFrom: i * 4000, workFrom: 30_000 + i * 90_000, seconds: 4, speed: 1 }));
+    const [recap] = segmentsOf(played('A', excerpts));
+    expect(recap!.segments.map((s) => s.work[0])).toEqual(excerpts.map((e) => e.workFrom));
+    // A static shot: every upload frame is near the same few work samples (one, once
+    // collapsed in the index). It is one piece of evidence, not a series of excerpts.
+    const still: FrameHit[] = [];
+    for (let q = 0; q < 20_000; q += 250) still.push({ work: 'S', workIndex: 1, workDurationMs: 600_000, workMs: 45_000, queryMs: q, distance: 1 });
+    const found = segmentsOf(still);
+    expect(found.flatMap((m) => m.segments).length).toBeLessThanOrEqual(1);
+  });
 });
+

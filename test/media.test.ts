@@ -33,7 +33,7 @@ async function register(file: string, key: string) {
 }
 interface Answer {
   verdict: string;
-  matches: Array<{ work: { id: string }; use: string; verdict: string; strength: string; segments: Array<{ upload: number[]; work: number[]; frames: number }> }>;
+  matches: Array<{ work: { id: string }; use: string; verdict: string; strength: string; segments: Array<{ upload: number[]; work: number[]; speed: number; frames: number }> }>;
 }
 async function check(file: string, uploader = 'platform') {
   const r = await cli('check', file, '--uploader', uploader, '--territory', 'FR', '--json');
@@ -110,6 +110,16 @@ describe('near-duplicate checks', () => {
     expect(inA.upload[1]).toBeLessThan(10_500);
     expect(inB.upload[0]).toBeGreaterThanOrEqual(9_500);
     expect(Math.abs(inB.work[0]! - inB.upload[0]!)).toBeLessThanOrEqual(1_000); // B 10–20 s sits at 10–20 s of the upload
+  });
+
+  it('a clip sped up 1.5x is one segment of A at its speed, a clip, not a recap', async () => {
+    ffmpeg('-ss', '8', '-i', media('A.mp4'), '-t', '15', '-vf', 'setpts=PTS/1.5,scale=400:224', '-r', '25', ...encode, media('fast.mp4'));
+    const [m] = strong(await check(media('fast.mp4')));
+    expect(m!.work.id).toBe(filmA);
+    expect(m!.use).toBe('clip');
+    expect(m!.segments).toHaveLength(1);
+    expect(m!.segments[0]!.speed).toBeGreaterThanOrEqual(1.35);
+    expect(m!.segments[0]!.speed).toBeLessThanOrEqual(1.65);
   });
 
   it('a mirrored clip and a letterboxed clip still match A', async () => {

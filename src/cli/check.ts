@@ -20,7 +20,7 @@ interface CheckAnswer {
   evidence: unknown;
   matches: Array<{
     work: { id: string; owner: string; title: string };
-    segments: Array<{ upload: [number, number]; work: [number, number]; frames: number; distance: number; strength: string }>;
+    segments: Array<{ upload: [number, number]; work: [number, number]; speed: number; frames: number; distance: number; strength: string }>;
     strength: string;
     use: string;
     verdict: Verdict;
@@ -85,7 +85,7 @@ export const check: Command = {
     else {
       io.out(describe(answer, str(v.use) ?? answer.matches[0]?.use ?? 'publish', query.territory ?? '') + verified);
       for (const m of answer.matches) {
-        const where = m.segments.map((s) => `upload ${clock(s.upload[0])}–${clock(s.upload[1])} ↔ work ${clock(s.work[0])}–${clock(s.work[1])} (${s.frames} frames, ${s.distance} bits, ${s.strength})`).join('; ');
+        const where = m.segments.map((s) => `upload ${clock(s.upload[0])}–${clock(s.upload[1])} ↔ work ${clock(s.work[0])}–${clock(s.work[1])}${s.speed === 1 ? '' : ` at ${s.speed}×`} (${s.frames} frames, ${s.distance} bits, ${s.strength})`).join('; ');
         io.out(`  ${m.strength === 'match' ? 'contains' : 'may contain (review)'} "${m.work.title}" (work ${m.work.id.slice(0, 12)}…, owner ${m.work.owner.slice(0, 12)}…): ${where}; as ${m.use}: ${m.verdict}`);
       }
     }

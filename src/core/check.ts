@@ -3,7 +3,8 @@
  * One verdict, the works matched, the licence that allows the use if any, and why not.
  */
 import type { LedgerView, LicenceRecord, WorkRecord } from './records.js';
-import { segmentsOf, type FrameHit, type Segment } from './similarity.js';
+import { segmentsOf, type Segment } from './segments.js';
+import type { FrameHit } from './similarity.js';
 import { licenceStanding } from './rules.js';
 import { coversTerritory, coversUse } from './scope.js';
 

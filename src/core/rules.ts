@@ -7,7 +7,8 @@ import { toHex } from './bytes.js';
 import type { SignedStatement } from './cose.js';
 import { CartularyError } from './errors.js';
 import { decodeFrames, FINGERPRINT_KIND } from './fingerprint.js';
-import { matchingRulesAt, segmentsOf, type MatchingRules } from './similarity.js';
+import { segmentsOf } from './segments.js';
+import { matchingRulesAt, type MatchingRules } from './similarity.js';
 import type { Effects, LedgerView, LicenceRecord, OverlapQuery, WorkRecord } from './records.js';
 import { activeAt, outsideScope, scopesOverlap } from './scope.js';
 import {

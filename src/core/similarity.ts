@@ -1,6 +1,6 @@
 /**
- * Near-duplicate search over frame fingerprints, and turning frame hits into matched
- * segments ("00:25–00:35 of work W").
+ * Near-duplicate search over frame fingerprints: the index, and the caps and total order
+ * that bound and fix what a search returns (segments.ts groups the hits into segments).
  *
  * The index is multi-index hashing (Norouzi et al.): each 64-bit hash is cut into four
  * 16-bit chunks, each chunk indexing a bucket table. Two hashes within 10 bits agree to
@@ -14,12 +14,7 @@ import { decodeFrames, type FrameHash } from './fingerprint.js';
 
 /** A frame within this many bits (in pHash or dHash) is a candidate. */
 export const RADIUS = 10;
-/** Frames at most this far apart count towards a `match`; further ones only towards `review`. */
-export const MATCH_DISTANCE = 8;
 const CHUNK_RADIUS = Math.floor(RADIUS / 4);
-const OFFSET_BIN_MS = 250;
-/** Segments of one work considered, strongest first (a recap of more excerpts is still a recap). */
-const MAX_SEGMENTS = 64;
 
 const NEIGHBOURS: number[] = (() => {
   const out = [0];
@@ -295,111 +290,4 @@ export class SimilarityIndex {
     }
     return capHits(out, rules);
   }
-}
-
-export interface Segment {
-  /** the upload's time range, ms */
-  upload: [number, number];
-  /** the matched work's time range, ms */
-  work: [number, number];
-  frames: number;
-  distance: number;
-  strength: 'match' | 'review';
-}
-
-export interface WorkMatch {
-  work: string;
-  workDurationMs: number;
-  segments: Segment[];
-  strength: 'match' | 'review';
-}
-
-/**
- * Groups frame hits into segments: hits of one work that share a time offset (work time −
- * upload time, in 250 ms bins, neighbours merged) are one segment. Only each upload frame's
- * closest hits in a work vote, and a segment whose upload range mostly lies inside a
- * stronger one of the same work is dropped: in continuously changing video a frame is also
- * near the samples a second either side, and those echoes are not segments of their own.
- * A segment is a `match` with at least 3 distinct upload frames (1 for an image) at a mean
- * distance within MATCH_DISTANCE, a `review` with at least 2; anything less is noise.
- */
-export function segmentsOf(hits: readonly FrameHit[]): WorkMatch[] {
-  // Never spread a list into arguments (push(...x), Math.min(...x)): a long one overflows
-  // the stack (issue 10.3). Hits are sorted first, so nothing below depends on their order.
-  const byWork = new Map<string, FrameHit[]>();
-  for (const h of [...hits].sort(compareHits)) {
-    const list = byWork.get(h.work);
-    if (list) list.push(h);
-    else byWork.set(h.work, [h]);
-  }
-  const matches: Array<WorkMatch & { workIndex: number }> = [];
-  for (const [work, all] of byWork) {
-    const first = all[0] as FrameHit;
-    const closest = new Map<number, number>();
-    for (const h of all) closest.set(h.queryMs, Math.min(h.distance, closest.get(h.queryMs) ?? Infinity));
-    const bins = new Map<number, FrameHit[]>();
-    for (const h of all) {
-      if (h.distance > (closest.get(h.queryMs) as number) + 1) continue;
-      const bin = Math.round((h.workMs - h.queryMs) / OFFSET_BIN_MS);
-      const list = bins.get(bin);
-      if (list) list.push(h);
-      else bins.set(bin, [h]);
-    }
-    // Strongest offsets first; a bin next to one already taken belongs to it.
-    const order = [...bins.entries()].sort((a, b) => b[1].length - a[1].length || a[0] - b[0]);
-    const taken = new Map<number, FrameHit[]>();
-    for (const [bin, binHits] of order) {
-      const home = [bin - 1, bin + 1].find((b) => taken.has(b));
-      if (home === undefined) taken.set(bin, binHits);
-      else for (const h of binHits) taken.get(home)!.push(h);
-    }
-    // An image is one frame: one close frame is the whole of it.
-    const image = first.workDurationMs === 0;
-    const candidates: Segment[] = [];
-    for (const group of taken.values()) {
-      const segment = segmentOf(group, image);
-      if (segment) candidates.push(segment);
-    }
-    const segments: Segment[] = [];
-    candidates.sort((a, b) => b.frames - a.frames || a.distance - b.distance || a.upload[0] - b.upload[0] || a.work[0] - b.work[0]);
-    // The echo test is quadratic: only the strongest candidates are worth it.
-    for (const c of candidates.slice(0, MAX_SEGMENTS)) {
-      const span = Math.max(1, c.upload[1] - c.upload[0]);
-      const echo = segments.some((s) => Math.min(s.upload[1], c.upload[1]) - Math.max(s.upload[0], c.upload[0]) > span / 2);
-      if (!echo) segments.push(c);
-    }
-    if (segments.length === 0) continue;
-    segments.sort((a, b) => a.upload[0] - b.upload[0] || a.work[0] - b.work[0]);
-    matches.push({ work, workIndex: first.workIndex, workDurationMs: first.workDurationMs, segments, strength: segments.some((x) => x.strength === 'match') ? 'match' : 'review' });
-  }
-  const weight = (m: WorkMatch) => m.segments.reduce((n, x) => n + x.frames, 0);
-  return matches.sort((a, b) => weight(b) - weight(a) || a.workIndex - b.workIndex).map(({ workIndex: _, ...m }) => m);
-}
-
-/** One segment from hits of one work at one offset: each upload frame's closest hit counts once. */
-function segmentOf(group: readonly FrameHit[], image: boolean): Segment | null {
-  const perFrame = new Map<number, FrameHit>();
-  for (const h of group) {
-    const seen = perFrame.get(h.queryMs);
-    if (!seen || compareHits(h, seen) < 0) perFrame.set(h.queryMs, h);
-  }
-  if (perFrame.size < (image ? 1 : 2)) return null;
-  let sum = 0;
-  const upload: [number, number] = [Infinity, -Infinity];
-  const work: [number, number] = [Infinity, -Infinity];
-  for (const h of perFrame.values()) {
-    sum += h.distance;
-    upload[0] = Math.min(upload[0], h.queryMs);
-    upload[1] = Math.max(upload[1], h.queryMs);
-    work[0] = Math.min(work[0], h.workMs);
-    work[1] = Math.max(work[1], h.workMs);
-  }
-  const distance = sum / perFrame.size;
-  return {
-    upload,
-    work,
-    frames: perFrame.size,
-    distance: Math.round(distance * 10) / 10,
-    strength: (image || perFrame.size >= 3) && distance <= MATCH_DISTANCE ? 'match' : 'review',
-  };
 }

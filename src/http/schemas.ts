@@ -143,7 +143,7 @@ export const checkResultSchema = z
       .array(
         z.object({
           work: workSchema,
-          segments: z.array(z.object({ upload: z.tuple([z.number(), z.number()]), work: z.tuple([z.number(), z.number()]), frames: z.number().int(), distance: z.number(), strength: z.enum(['match', 'review']) })),
+          segments: z.array(z.object({ upload: z.tuple([z.number(), z.number()]), work: z.tuple([z.number(), z.number()]), speed: z.number().describe('work time per upload time (1.25: sped up by a quarter)'), frames: z.number().int(), distance: z.number(), strength: z.enum(['match', 'review']) })),
           strength: z.enum(['match', 'review']),
           use: z.string(),
           verdict: z.enum(['owner', 'licensed', 'unlicensed', 'contested', 'unregistered']),
