@@ -58,11 +58,13 @@ export const check: Command = {
     const at = dateArg(str(v.at), '--at');
     const kind = isFile && !v['no-fingerprint'] ? (await probeMedia(target, str(v['media-type']))).kind : null;
     const print = kind ? await fingerprintOrNote(target, kind, 'check', io) : null;
+    const fingerprinted = Boolean(print && print.frames.length);
     const query = {
       sha256,
-      ...(print && print.frames.length ? { fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(print.frames)), mirrored: toBase64(encodeFrames(print.mirrored)) } } : {}),
+      ...(print && fingerprinted ? { fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(print.frames)), mirrored: toBase64(encodeFrames(print.mirrored)) } } : {}),
       uploader: await partyArg(str(v.uploader), v, '--uploader'),
-      ...(str(v.use) ? { use: str(v.use) } : {}),
+      // Without fingerprints (not media, or nothing but flat frames) the check is by SHA-256 alone, which needs a use.
+      ...(str(v.use) ? { use: str(v.use) } : fingerprinted ? {} : { use: 'publish' }),
       territory: str(v.territory),
       ...(at !== undefined ? { at } : {}),
     };
