@@ -100,6 +100,7 @@ try {
       const found = await check(upload);
       row.cases++;
       const hit = found.find((f) => f.film === film);
+      if (!hit) process.stderr.write(`    missed: ${film} (found ${found.map((f) => f.film).join(', ') || 'nothing'})\n`);
       if (hit) row.found++;
       if (hit && hit.use === edit.use) row.useRight++;
     }

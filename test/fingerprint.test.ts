@@ -1,7 +1,7 @@
 /** Perceptual hashes and the similarity index, on synthetic rasters (no media tools needed). */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cropDarkBorders, decodeFrames, encodeFrames, hamming64, hashFrame, mirror, type Raster } from '../src/core/fingerprint.js';
+import { contentBox, cropDarkBorders, decodeFrames, encodeFrames, hamming64, hashFrame, mirror, type Raster } from '../src/core/fingerprint.js';
 import { segmentsOf } from '../src/core/segments.js';
 import { RADIUS, SimilarityIndex, type FrameHit } from '../src/core/similarity.js';
 
@@ -27,6 +27,24 @@ function resize(r: Raster, width: number, height: number): Raster {
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = r.data[Math.floor((y * r.height) / height) * r.width + Math.floor((x * r.width) / width)]!;
   return { width, height, data };
 }
+function boxBlur(r: Raster, radius: number): Raster {
+  const data = new Uint8Array(r.data.length);
+  for (let y = 0; y < r.height; y++) {
+    for (let x = 0; x < r.width; x++) {
+      let sum = 0;
+      let n = 0;
+      for (let dy = -radius; dy <= radius; dy++) {
+        for (let dx = -radius; dx <= radius; dx++) {
+          const v = r.data[Math.min(r.height - 1, Math.max(0, y + dy)) * r.width + Math.min(r.width - 1, Math.max(0, x + dx))]!;
+          sum += v;
+          n++;
+        }
+      }
+      data[y * r.width + x] = Math.round(sum / n);
+    }
+  }
+  return { ...r, data };
+}
 function letterbox(r: Raster, bar: number): Raster {
   const data = new Uint8Array(r.width * (r.height + 2 * bar));
   data.set(r.data, bar * r.width);
@@ -50,6 +68,29 @@ describe('frame hashes', () => {
     const flipped = mirror(a);
     expect(dist(ha, hashFrame(flipped)!)).toBeGreaterThan(RADIUS);
     expect(dist(ha, hashFrame(mirror(flipped))!)).toBe(0);
+  });
+
+  it('find the picture inside a coloured border or blurred 9:16 bands, and nothing in a plain frame', () => {
+    expect(contentBox(a)).toBeNull();
+    // A grey border (any colour is one luma level) around the picture scaled down.
+    const inner = resize(a, 128, 96);
+    const bordered = { width: 160, height: 120, data: new Uint8Array(160 * 120).fill(170) };
+    for (let y = 0; y < 96; y++) bordered.data.set(inner.data.subarray(y * 128, (y + 1) * 128), (y + 12) * 160 + 16);
+    expect(dist(ha, hashFrame(bordered)!)).toBeGreaterThan(RADIUS);
+    expect(dist(ha, hashFrame(contentBox(bordered)!)!)).toBeLessThanOrEqual(8);
+    // 9:16: a detailed picture (film has texture) in the middle, above and below a blurred copy of it.
+    const detailed = map(a, (v) => v);
+    for (let i = 0; i < detailed.data.length; i++) detailed.data[i] = Math.max(0, Math.min(255, detailed.data[i]! + ((i * 7919) % 13) * 4 - 24));
+    const hd = hashFrame(detailed)!;
+    const tall = { width: 90, height: 160, data: new Uint8Array(90 * 160) };
+    const middle = resize(detailed, 90, 68);
+    const blurred = boxBlur(resize(detailed, 90, 46), 8);
+    for (let y = 0; y < 160; y++) {
+      const row = y < 46 ? blurred.data.subarray(y * 90, (y + 1) * 90) : y < 114 ? middle.data.subarray((y - 46) * 90, (y - 45) * 90) : blurred.data.subarray((y - 114) * 90, (y - 113) * 90);
+      tall.data.set(row, y * 90);
+    }
+    expect(dist(hd, hashFrame(tall)!)).toBeGreaterThan(RADIUS);
+    expect(dist(hd, hashFrame(contentBox(tall)!)!)).toBeLessThanOrEqual(8);
   });
 
   it('skip flat frames', () => {

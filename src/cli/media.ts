@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { extname } from 'node:path';
 import { CartularyError } from '../core/errors.js';
-import { hashFrame, mirror, type FrameHash, type Raster } from '../core/fingerprint.js';
+import { contentBox, hashFrame, mirror, type FrameHash, type Raster } from '../core/fingerprint.js';
 import { progressLine, type Io } from './command.js';
 
 /** Frames a registration may carry: 20 bytes each inside a 16 KiB payload. */
@@ -145,6 +145,13 @@ export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'r
     if (purpose === 'check') {
       const m = hashFrame(mirror(raster));
       if (m) mirrored.push({ timeMs, hash: m });
+      // The picture inside bands is searched too, as more frames at the same time (the
+      // mirrored list pairs one hash with each time, the whole frame's).
+      const box = contentBox(raster);
+      for (const region of box ? [box, mirror(box)] : []) {
+        const h = hashFrame(region);
+        if (h) frames.push({ timeMs, hash: h });
+      }
     }
   };
   if (kind === 'image') {

@@ -86,6 +86,56 @@ export function cropDarkBorders(src: Raster): Raster {
   return { width: w, height: h, data: out };
 }
 
+/**
+ * The picture inside bands of any kind, for a check to search as well as the whole frame
+ * (issue 13.1): a re-upload framed by a coloured border, or set in a 9:16 frame whose bands
+ * are a blurred copy of itself. A band row (column) is one with almost no detail: nearly one
+ * colour, or less than a quarter of the mean edge strength of the frame's middle rows
+ * (columns), as a blurred copy is. Returns null when there are no bands (at least 4 % of a
+ * side) or when what is left would be less than a third of a side.
+ */
+export function contentBox(src: Raster): Raster | null {
+  const { width, height, data } = src;
+  const at = (x: number, y: number) => data[y * width + x] as number;
+  // Detail of a line: the mean absolute difference between neighbours along it.
+  const rowDetail = (y: number) => {
+    let sum = 0;
+    for (let x = 1; x < width; x++) sum += Math.abs(at(x, y) - at(x - 1, y));
+    return sum / (width - 1);
+  };
+  const colDetail = (x: number, top: number, bottom: number) => {
+    let sum = 0;
+    for (let y = top + 1; y < bottom; y++) sum += Math.abs(at(x, y) - at(x, y - 1));
+    return sum / Math.max(1, bottom - top - 1);
+  };
+  const middle = (n: number, detail: (i: number) => number) => {
+    let sum = 0;
+    for (let i = Math.floor(n / 3); i < Math.ceil((2 * n) / 3); i++) sum += detail(i);
+    return sum / (Math.ceil((2 * n) / 3) - Math.floor(n / 3));
+  };
+  const FLAT = 1.5;
+  const rowRef = middle(height, rowDetail);
+  const isBandRow = (y: number) => rowDetail(y) < Math.max(FLAT, rowRef / 4);
+  let top = 0;
+  let bottom = height;
+  while (top < height / 3 && isBandRow(top)) top++;
+  while (bottom > (height * 2) / 3 && isBandRow(bottom - 1)) bottom--;
+  const colRef = middle(width, (x) => colDetail(x, top, bottom));
+  const isBandCol = (x: number) => colDetail(x, top, bottom) < Math.max(FLAT, colRef / 4);
+  let left = 0;
+  let right = width;
+  while (left < width / 3 && isBandCol(left)) left++;
+  while (right > (width * 2) / 3 && isBandCol(right - 1)) right--;
+  const minBand = (n: number) => Math.max(2, Math.round(n * 0.04));
+  const banded = top >= minBand(height) || height - bottom >= minBand(height) || left >= minBand(width) || width - right >= minBand(width);
+  if (!banded) return null;
+  const w = right - left;
+  const h = bottom - top;
+  const out = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) out.set(data.subarray((top + y) * width + left, (top + y) * width + right), y * w);
+  return { width: w, height: h, data: out };
+}
+
 export function mirror(src: Raster): Raster {
   const out = new Uint8Array(src.data.length);
   for (let y = 0; y < src.height; y++) {
