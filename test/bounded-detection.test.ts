@@ -4,32 +4,11 @@
  * with its event loop watched; and checks have their own per-client rate limit.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { runDetectionAttacks } from '../scripts/lib/detection-attacks.js';
+import { runDetectionAttacks, watchEventLoop } from '../scripts/lib/detection-attacks.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
 
 const servers: ServerFixture[] = [];
 afterAll(() => Promise.all(servers.map((s) => s.close())));
-
-/**
- * The longest the event loop of this process (and so of the server in it) was held, in CPU
- * ms: the CPU time the process spent between two ticks of a 1 ms timer. On a loaded machine
- * the wall time between ticks also counts the time spent waiting for a core; the CPU time
- * is the work the server did without letting anything else run (plus its GC threads', so it
- * errs on the high side).
- */
-function watchEventLoop(): () => number {
-  let last = process.cpuUsage();
-  let worst = 0;
-  const timer = setInterval(() => {
-    const spent = process.cpuUsage(last);
-    last = process.cpuUsage();
-    worst = Math.max(worst, (spent.user + spent.system) / 1000);
-  }, 1);
-  return () => {
-    clearInterval(timer);
-    return worst;
-  };
-}
 
 describe('bounded fingerprint search', () => {
   it('stuffed registrations, a 1,000-frame check and a maximal check: no 5xx, and the server never held up', async () => {

@@ -41,6 +41,27 @@ export function probeHealth(url: string): HealthProbe {
   };
 }
 
+/**
+ * The longest the event loop of this process (and so of the server in it) was held, in CPU
+ * ms: the CPU time the process spent between two ticks of a 1 ms timer. On a loaded machine
+ * the wall time between ticks also counts the time spent waiting for a core; the CPU time
+ * is the work the server did without letting anything else run (plus its GC threads', so it
+ * errs on the high side).
+ */
+export function watchEventLoop(): () => number {
+  let last = process.cpuUsage();
+  let worst = 0;
+  const timer = setInterval(() => {
+    const spent = process.cpuUsage(last);
+    last = process.cpuUsage();
+    worst = Math.max(worst, (spent.user + spent.system) / 1000);
+  }, 1);
+  return () => {
+    clearInterval(timer);
+    return worst;
+  };
+}
+
 /** A hash with `bits` of it flipped, at positions spread by `seed`. */
 function flipped(hash: Uint8Array, seed: number, bits: number): Uint8Array {
   const out = hash.slice();
