@@ -28,6 +28,7 @@ interface CheckAnswer {
     reasons: Array<{ licence: string | null; reason: string }>;
     evidence: unknown;
   }>;
+  titles: Array<{ work: { id: string; title: string }; title: string; via: string; fingerprintAgrees: boolean }>;
 }
 
 const clock = (ms: number) => {
@@ -38,7 +39,7 @@ const clock = (ms: number) => {
 export const check: Command = {
   name: 'check',
   summary: 'pre-publish check: may UPLOADER use this content this way, here, now? (exit 0 yes, 1 no, 2 unregistered)',
-  usage: 'cartulary check FILE|SHA256 --uploader PARTY [--use U] --territory T [--at DATE] [--ledger-key VKEY] [--no-fingerprint] [--json] [--server URL]',
+  usage: 'cartulary check FILE|SHA256 --uploader PARTY [--use U] --territory T [--title T] [--description D] [--at DATE] [--ledger-key VKEY] [--no-fingerprint] [--json] [--server URL]',
   example: 'cartulary check upload.mp4 --uploader bob --use clip --territory FR --ledger-key "$(cat ledger.vkey)"',
   options: {
     ...serverOption,
@@ -49,6 +50,8 @@ export const check: Command = {
     'ledger-key': { type: 'string' },
     'media-type': { type: 'string' },
     'no-fingerprint': { type: 'boolean' },
+    title: { type: 'string' },
+    description: { type: 'string' },
     json: { type: 'boolean' },
   },
   async run(v, [target], io) {
@@ -62,6 +65,8 @@ export const check: Command = {
     const query = {
       sha256,
       ...(print && fingerprinted ? { fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(print.frames)), mirrored: toBase64(encodeFrames(print.mirrored)) } } : {}),
+      ...(str(v.title) ? { title: str(v.title) } : {}),
+      ...(str(v.description) ? { description: str(v.description) } : {}),
       uploader: await partyArg(str(v.uploader), v, '--uploader'),
       // Without fingerprints (not media, or nothing but flat frames) the check is by SHA-256 alone, which needs a use.
       ...(str(v.use) ? { use: str(v.use) } : fingerprinted ? {} : { use: 'publish' }),
@@ -90,6 +95,7 @@ export const check: Command = {
         const where = m.segments.map((s) => `upload ${clock(s.upload[0])}–${clock(s.upload[1])} ↔ work ${clock(s.work[0])}–${clock(s.work[1])}${s.speed === 1 ? '' : ` at ${s.speed}×`} (${s.frames} frames, ${s.distance} bits, ${s.strength})`).join('; ');
         io.out(`  ${m.strength === 'match' ? 'contains' : 'may contain (review)'} "${m.work.title}" (work ${m.work.id.slice(0, 12)}…, owner ${m.work.owner.slice(0, 12)}…): ${where}; as ${m.use}: ${m.verdict}`);
       }
+      for (const t of answer.titles) io.out(`  names "${t.title}" (work ${t.work.id.slice(0, 12)}…)${t.fingerprintAgrees ? ', as its fingerprints do' : ' (review: a title alone is weak evidence)'}`);
     }
     return EXIT_FOR[answer.verdict];
   },

@@ -12,13 +12,14 @@ import { hashFile } from './hash-file.js';
 export const register: Command = {
   name: 'register',
   summary: 'register a file as an original work; saves the receipt and evidence as FILE.cartulary.json',
-  usage: 'cartulary register FILE --key K [--title T] [--media-type M] [--creator NAME]… [--no-fingerprint] [--server URL]',
+  usage: 'cartulary register FILE --key K [--title T] [--alias TITLE]… [--media-type M] [--creator NAME]… [--no-fingerprint] [--server URL]',
   example: 'cartulary register film.mp4 --key alice --title "My film"',
   options: {
     ...signingOptions,
     title: { type: 'string' },
     'media-type': { type: 'string' },
     creator: { type: 'string', multiple: true },
+    alias: { type: 'string', multiple: true },
     'no-fingerprint': { type: 'boolean' },
   },
   async run(v, [file], io) {
@@ -39,6 +40,7 @@ export const register: Command = {
         mediaType,
         title: str(v.title) ?? basename(file),
         ...(creators.length ? { creators } : {}),
+        ...(listArg(v.alias).length ? { aliases: listArg(v.alias) } : {}),
         ...(frames.length ? { fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] } : {}),
       },
       signer,

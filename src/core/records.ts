@@ -26,6 +26,8 @@ export interface WorkRecord {
   licenceCount: number;
   /** indices of every leaf about this work, in order; the last is the next entry's workPrev */
   history: number[];
+  /** other titles of the work, as registered (for the title match of the check) */
+  aliases?: string[];
   /** for a registration with fingerprints: the version of the matching rules that decided its contests */
   matching?: number;
 }

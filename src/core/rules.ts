@@ -118,6 +118,7 @@ function register(ctx: Context, p: RegisterPayload): Effects {
     status: earlier.length > 0 ? 'contested' : 'registered',
     licenceCount: 0,
     history: [ctx.index],
+    ...(p.aliases?.length ? { aliases: p.aliases } : {}),
     ...(frames && frames.length > 0 ? { matching: rules.version } : {}),
   };
   // A later registration of the same content by another party contests every earlier one;

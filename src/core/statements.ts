@@ -29,6 +29,7 @@ export const registerSchema = z.strictObject({
   size: millis,
   mediaType: z.string().max(255).regex(/^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i, 'must be a media type such as video/mp4'),
   title: text(512),
+  aliases: z.array(text(512)).max(16).optional().describe('other titles of the work, in any language, for the title match of the check'),
   creators: z.array(text(256)).max(64).optional(),
   fingerprints: z
     .array(

@@ -156,6 +156,9 @@ export class Handlers {
     const exact = q.sha256 ? await this.evidence.forCheck({ ...base, sha256: q.sha256, use: q.use ?? 'publish' }) : null;
     const byFrames = q.fingerprints ? checkFrames(this.store, await this.frameHits(q.fingerprints), { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
+    const text = [q.title, q.description].filter((t) => t !== undefined).join('\n');
+    const named = text ? this.store.titles.find(text) : { matches: [], use: null };
+    const byFingerprint = new Set((byFrames?.matches ?? []).filter((m) => m.strength === 'match').map((m) => m.work.id));
     return ok({
       verdict: decided?.verdict ?? byFrames?.verdict ?? 'unregistered',
       works: await Promise.all((decided?.works ?? []).map((w) => workView(this.store, w, now))),
@@ -174,6 +177,13 @@ export class Handlers {
           evidence: await this.evidence.forWork(m.work.id),
         })),
       ),
+      titles: await Promise.all(
+        named.matches.flatMap((t) => {
+          const work = this.store.work(t.work);
+          return work ? [workView(this.store, work, now).then((view) => ({ work: view, title: t.title, via: t.via, strength: 'review' as const, fingerprintAgrees: byFingerprint.has(t.work) }))] : [];
+        }),
+      ),
+      textUse: named.use,
     });
   }
 

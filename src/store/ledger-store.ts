@@ -14,6 +14,7 @@ import { fromHex, toHex, readUintBE } from '../core/bytes.js';
 import type { FrameHash } from '../core/fingerprint.js';
 import type { NodeId, NodeReader } from '../core/merkle.js';
 import { SimilarityIndex, type FrameHit, type MatchingRules } from '../core/similarity.js';
+import { TitleIndex } from '../core/titles.js';
 import type { Effects, LedgerView, LicenceRecord, OverlapQuery, PartyRecord, WorkRecord } from '../core/records.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
 import { CartularyError } from '../core/errors.js';
@@ -35,6 +36,8 @@ const NODE_CACHE_BUDGET = 1 << 16;
 export class LedgerStore implements LedgerView {
   /** the fingerprint frames of every registered work, in memory for near-duplicate search */
   readonly similarity = new SimilarityIndex();
+  /** every work's title and aliases, in memory for the title match of the check */
+  readonly titles = new TitleIndex();
   // Every proof passes through the upper levels of the tree, and a node never changes once
   // written: those levels are served from memory. The lowest cached level rises with the
   // tree so the cache stays bounded (levels ≥ L hold ~2·n/2^L nodes).
@@ -70,6 +73,7 @@ export class LedgerStore implements LedgerView {
     const store = new LedgerStore(db);
     try {
       for await (const [k, v] of db.iterator(prefixRange(PREFIX.frames))) store.indexFrames(toHex(k.subarray(1)), v);
+      for await (const v of db.values(prefixRange(PREFIX.work))) store.indexTitles(decodeRecord<WorkRecord>(v));
     } catch (e) {
       await db.close();
       throw storeError(e);
@@ -82,6 +86,11 @@ export class LedgerStore implements LedgerView {
     const record = this.work(work);
     if (!record) throw new CartularyError('corrupt', `fingerprint frames are stored for work ${work}, which has no record`);
     this.similarity.addEncoded(work, record.history[0] as number, bytes);
+  }
+
+  /** Adds a registered work's title and aliases to the title index. */
+  indexTitles(work: WorkRecord): void {
+    this.titles.add(work.id, work.history[0] as number, [work.title, ...(work.aliases ?? [])]);
   }
 
   close(): Promise<void> {

@@ -241,8 +241,9 @@ export class Sequencer {
         this.stop(e, batch);
         return;
       }
-      // Only what is durable joins the store's similarity index.
+      // Only what is durable joins the store's similarity and title indexes.
       for (const [work, bytes] of prepared.state.fingerprints) this.store.indexFrames(work, bytes);
+      for (const work of prepared.state.works.values()) this.store.indexTitles(work);
       this.tree = tree;
       this.store.noteTreeSize(tree.size);
       this.prevHash = prev;
