@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { contentBox, cropDarkBorders, decodeFrames, encodeFrames, hamming64, hashFrame, mirror, type Raster } from '../src/core/fingerprint.js';
+import { impliedUse } from '../src/core/check.js';
 import { segmentsOf } from '../src/core/segments.js';
 import { RADIUS, SimilarityIndex, type FrameHit } from '../src/core/similarity.js';
 
@@ -189,6 +190,12 @@ describe('similarity index', () => {
     const excerpts = [0, 1, 2, 3, 4].map((i) => ({ uploadFrom: i * 4000, workFrom: 30_000 + i * 90_000, seconds: 4, speed: 1 }));
     const [recap] = segmentsOf(played('A', excerpts));
     expect(recap!.segments.map((s) => s.work[0])).toEqual(excerpts.map((e) => e.workFrom));
+    // Back-to-back excerpts a few seconds apart in the work: a steep line could thread them
+    // all; the jump cuts split it, so the recap is still several excerpts, in order.
+    const [cuts] = segmentsOf(played('A', [0, 1, 2].map((i) => ({ uploadFrom: i * 3000, workFrom: 2000 + i * 7000, seconds: 3, speed: 1 }))));
+    expect(cuts!.segments.length).toBeGreaterThanOrEqual(3);
+    expect(impliedUse(1, cuts!.segments, 20_000)).toBe('recap');
+    expect(cuts!.segments.map((s) => s.work[0])).toEqual([...cuts!.segments.map((s) => s.work[0])].sort((x, y) => x - y));
     // A static shot: every upload frame is near the same few work samples (one, once
     // collapsed in the index). It is one piece of evidence, not a series of excerpts.
     const still: FrameHit[] = [];

@@ -26,6 +26,8 @@ const BIN_MS = 1000;
 const TOLERANCE_MS = 1500;
 /** Upload time without a point that splits a line into two segments. */
 const GAP_MS = 5000;
+/** A jump of the work between consecutive upload frames beyond the line's: a cut (work samples are 1 s apart, so less is jitter). */
+const JUMP_MS = 1800;
 /** Lines (and so segments) fitted per work: a recap of more excerpts is still a recap. */
 const MAX_SEGMENTS = 32;
 /** Hits of one work taken into the fit, the closest first: bounds its cost (SLOPES × points × lines). */
@@ -102,7 +104,7 @@ function videoSegments(all: readonly FrameHit[]): Segment[] {
     const on = (h: FrameHit) => Math.abs(h.workMs - (line.slope * h.queryMs + line.intercept)) <= TOLERANCE_MS;
     const inliers = left.filter(on);
     left = left.filter((h) => !on(h));
-    for (const run of runsOf(inliers)) {
+    for (const run of runsOf(inliers, line.slope)) {
       const segment = segmentOf(run, line.slope, false);
       if (!segment) continue;
       // Half the slowest speed: work samples a second apart blur a short slow run's span.
@@ -148,17 +150,30 @@ function strongestLine(points: readonly FrameHit[]): { slope: number; intercept:
   return best.votes < 2 ? null : { slope: SLOPES[best.k] as number, intercept: best.bin * BIN_MS };
 }
 
-/** A line's points split where the upload goes GAP_MS without one. */
-function runsOf(points: readonly FrameHit[]): FrameHit[][] {
+/**
+ * A line's points split where the upload goes GAP_MS without one, and at jump cuts: where
+ * the work jumps between consecutive upload frames by more than the line allows. A steep
+ * line can otherwise thread several excerpts of a recap, each played at its own speed.
+ */
+function runsOf(points: readonly FrameHit[], slope: number): FrameHit[][] {
   const sorted = [...points].sort((a, b) => a.queryMs - b.queryMs || compareHits(a, b));
   const runs: FrameHit[][] = [];
   let run: FrameHit[] = [];
+  // the closest point of the previous upload frame, and of the current one so far
+  let previous: FrameHit | undefined;
+  let current: FrameHit | undefined;
   for (const h of sorted) {
-    const last = run[run.length - 1];
-    if (last && h.queryMs - last.queryMs > GAP_MS) {
+    if (current && h.queryMs !== current.queryMs) {
+      previous = current;
+      current = undefined;
+    }
+    const gap = previous !== undefined && h.queryMs - previous.queryMs > GAP_MS;
+    const cut = previous !== undefined && current === undefined && Math.abs(h.workMs - previous.workMs - slope * (h.queryMs - previous.queryMs)) > JUMP_MS;
+    if (run.length && (gap || cut)) {
       runs.push(run);
       run = [];
     }
+    if (!current) current = h;
     run.push(h);
   }
   if (run.length) runs.push(run);
