@@ -139,6 +139,27 @@ export async function runDetectionAttacks(url: string, opts: DetectionAttackOpti
     results.push({ name: `a registration of 750 identical frames (#${k + 1}, searched against the earlier ones)`, held: r.status === 201, detail: `${r.status} in ${Math.round(times[k] as number)} ms` });
   }
 
+  // Works whose 750 distinct frames all share their first hash chunks, so they crowd the same
+  // buckets: each later registration's search examines every earlier one's frames. It runs in
+  // slices before the rules, so the server keeps answering (watched: the event loop).
+  const shared = () => frames(750, () => { const h = sha256(randomSeed()).slice(0, 16); h.set(picture.subarray(0, 2), 0); h.set(picture.subarray(8, 10), 8); return h; }, 1000);
+  const crowded = Array.from({ length: 12 }, shared);
+  const stopWatchingRegistrations = opts.watchEventLoop?.();
+  const crowdProbe = probeHealth(url);
+  let crowdStatus = 201;
+  const crowdStarted = performance.now();
+  for (const [k, list] of crowded.entries()) crowdStatus = Math.max(crowdStatus, (await register(list, `crowded ${k}`)).status);
+  const crowdMs = performance.now() - crowdStarted;
+  const crowdHealth = await crowdProbe.stop();
+  const crowdLoopMs = stopWatchingRegistrations?.();
+  results.push({
+    name: '12 registrations of 750 distinct frames crowding the same buckets, while /healthz is probed',
+    held: crowdStatus === 201 && crowdHealth.maxMs <= healthLimitMs && (crowdLoopMs ?? 0) <= loopLimitMs,
+    detail:
+      `all ${crowdStatus} in ${Math.round(crowdMs)} ms; /healthz slowest ${Math.round(crowdHealth.maxMs)} ms (limit ${healthLimitMs})` +
+      `${crowdLoopMs === undefined ? '' : `; event loop held at most ${Math.round(crowdLoopMs)} ms (limit ${loopLimitMs})`}`,
+  });
+
   // 1,000 frames, each a bit away from the stuffed one (27 KB): once a stack overflow, a 500.
   const thousand = frames(1000, (i) => flipped(picture, i, 1 + (i % 3)), 250);
   const small = await check(checkBody(thousand, []));

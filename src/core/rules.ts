@@ -267,6 +267,20 @@ export function plannedOverlapQuery(payload: Record<string, unknown>, time: numb
   return overlapQuery(toHex(p.work), { uses: p.uses, territories: p.territories, validFrom: p.validFrom ?? time, validUntil: p.validUntil ?? null, exclusive: p.exclusive ?? false });
 }
 
+/**
+ * The fingerprint search a registration's rules will make (its frames as signed), so the
+ * sequencer can run it against the store in slices before the rules run; null for anything
+ * else or a payload the rules will refuse.
+ */
+export function plannedFrameSearch(payload: Record<string, unknown>): Uint8Array | null {
+  if (payload.type !== 'register') return null;
+  try {
+    return (payloadShape(payload) as RegisterPayload).fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value ?? null;
+  } catch {
+    return null;
+  }
+}
+
 function revoke(ctx: Context, p: RevokePayload): Effects {
   const licence = existingLicence(ctx.view, toHex(p.license), 'payload.license');
   if (licence.grantor !== ctx.signer) {

@@ -7,7 +7,8 @@ import { fromBase64, fromHex, toHex } from '../core/bytes.js';
 import { checkFrames } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeFrames, FRAME_RECORD_BYTES } from '../core/fingerprint.js';
-import { capHits, CURRENT_MATCHING, type FrameHit, type QueryFrame } from '../core/similarity.js';
+import { CURRENT_MATCHING, type FrameHit } from '../core/similarity.js';
+import { searchInSlices } from '../store/sliced-search.js';
 import { consistencyPlan, hashRanges, inclusionPlan } from '../core/merkle.js';
 import { zodRefusal } from '../core/statements.js';
 import { EvidenceBuilder } from '../store/evidence.js';
@@ -205,24 +206,17 @@ export class Handlers {
     const mirrorAt = new Map<number, number>();
     const times = new DataView(mirrored.buffer, mirrored.byteOffset, mirrored.byteLength);
     for (let at = 0; at < mirrored.length; at += FRAME_RECORD_BYTES) mirrorAt.set(times.getUint32(at), at);
-    const count = frames.length / FRAME_RECORD_BYTES;
-    let hits: FrameHit[] = [];
-    let next = 0;
-    while (next < count) {
-      const started = performance.now();
-      while (next < count && performance.now() - started < SLICE_MS) {
-        const slice: QueryFrame[] = decodeFrames(frames.subarray(next * FRAME_RECORD_BYTES, (next + 2) * FRAME_RECORD_BYTES)).map((frame) => {
+    return searchInSlices(this.store.similarity, {
+      count: frames.length / FRAME_RECORD_BYTES,
+      frames: (from, n) =>
+        decodeFrames(frames.subarray(from * FRAME_RECORD_BYTES, (from + n) * FRAME_RECORD_BYTES)).map((frame) => {
           const m = mirrorAt.get(frame.timeMs);
           return m === undefined ? frame : { ...frame, mirrored: mirrored.slice(m + 4, m + FRAME_RECORD_BYTES) };
-        });
-        for (const h of this.store.similarity.hits(slice, { budget: SCAN_BUDGET })) hits.push(h);
-        next += 2;
-      }
-      // Capped as they come, so no cap ever sorts much more than it keeps.
-      if (hits.length > CURRENT_MATCHING.perRequest) hits = capHits(hits);
-      if (next < count) await new Promise((resume) => setImmediate(resume));
-    }
-    return capHits(hits);
+        }),
+      rules: CURRENT_MATCHING,
+      budget: SCAN_BUDGET,
+      sliceMs: SLICE_MS,
+    });
   }
 
   health(): Reply {

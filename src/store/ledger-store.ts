@@ -11,9 +11,10 @@
  */
 import { ClassicLevel } from 'classic-level';
 import { fromHex, toHex, readUintBE } from '../core/bytes.js';
-import type { FrameHash } from '../core/fingerprint.js';
+import { decodeFrames, encodeFrames, type FrameHash } from '../core/fingerprint.js';
 import type { NodeId, NodeReader } from '../core/merkle.js';
-import { SimilarityIndex, type FrameHit, type MatchingRules } from '../core/similarity.js';
+import { CURRENT_MATCHING, SimilarityIndex, type FrameHit, type MatchingRules } from '../core/similarity.js';
+import { searchInSlices } from './sliced-search.js';
 import { TitleIndex } from '../core/titles.js';
 import type { Effects, LedgerView, LicenceRecord, OverlapQuery, PartyRecord, WorkRecord } from '../core/records.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
@@ -29,6 +30,9 @@ const EMPTY = new Uint8Array(0);
 // the same key order, so `audit` can still compare stored and replayed bytes.
 const encodeRecord = (record: unknown): Uint8Array => Buffer.from(JSON.stringify(record));
 const decodeRecord = <T>(bytes: Uint8Array): T => JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as T;
+
+/** The longest a registration's fingerprint search holds the event loop at a time, ms. */
+const SEARCH_SLICE_MS = 8;
 
 /** Upper tree levels kept in memory hold at most about twice this many nodes (~20 MB). */
 const NODE_CACHE_BUDGET = 1 << 16;
@@ -160,7 +164,14 @@ export class LedgerStore implements LedgerView {
    * rules on this snapshot (DESIGN §11, issue 11.1). Reads stay consistent because the
    * sequencer is the only writer and fetches between its commits.
    */
-  async withOverlaps(queries: readonly OverlapQuery[]): Promise<LedgerView> {
+  async withOverlaps(queries: readonly OverlapQuery[], searches: { frames: readonly Uint8Array[]; rules: MatchingRules } = { frames: [], rules: CURRENT_MATCHING }): Promise<LedgerView> {
+    // Registrations' fingerprint searches, made now in slices so a long one never holds the
+    // event loop (issue 10.2); exact, so the rules decide as a replay does.
+    const found = new Map<string, FrameHit[]>();
+    for (const bytes of searches.frames) {
+      const frames = decodeFrames(bytes);
+      found.set(`${searches.rules.version}/${toHex(bytes)}`, await searchInSlices(this.similarity, { count: frames.length, frames: (from, n) => frames.slice(from, from + n), rules: searches.rules, sliceMs: SEARCH_SLICE_MS }));
+    }
     const answers = new Map<string, readonly string[]>();
     await Promise.all(
       queries.map(async (q) => {
@@ -184,7 +195,7 @@ export class LedgerStore implements LedgerView {
       licence: (id) => store.licence(id),
       worksBySha: (sha) => store.worksBySha(sha),
       party: (p) => store.party(p),
-      frameHits: (frames, rules) => store.frameHits(frames, rules),
+      frameHits: (frames, rules = CURRENT_MATCHING) => found.get(`${rules.version}/${toHex(encodeFrames(frames))}`) ?? store.frameHits(frames, rules),
       licencesHeld: (work, licensee) => store.licencesHeld(work, licensee),
       overlapCandidates(q) {
         const found = answers.get(overlapKey(q));
