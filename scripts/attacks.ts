@@ -1,12 +1,16 @@
 /**
  * npm run attacks
- * Runs every signature-level attack against a fresh real server and prints what held.
+ * Runs every signature-level attack, and the attacks on the fingerprint search, against a
+ * fresh real server and prints what held.
  */
 import '../src/core/crypto-node.js'; // node:crypto for signing, as the CLI does
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAttacks } from './lib/attacks.js';
+import { pino } from 'pino';
+import { startServer } from '../src/http/server.js';
+import { runDetectionAttacks, watchEventLoop } from './lib/detection-attacks.js';
 import { startChildServer } from './lib/child-server.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'cartulary-attacks-'));
@@ -14,6 +18,12 @@ const server = await startChildServer(join(dir, 'data'), join(dir, 'keys'), { en
 const results = await runAttacks(server.url);
 server.child.kill('SIGTERM');
 await server.exited;
+// The search attacks run against a server in this process, so its event loop can be watched:
+// held at most 100 ms of CPU at a time; /healthz, whose wall time also counts waiting for a
+// core on a shared machine, within a generous second.
+const local = await startServer({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'search-data'), keysDir: join(dir, 'search-keys'), logger: pino({ level: 'warn' }) });
+results.push(...(await runDetectionAttacks(local.url, { watchEventLoop, loopLimitMs: 100, healthLimitMs: 1000 })));
+await local.close();
 for (const r of results) console.log(`${r.held ? 'refused ' : 'GOT IN  '} ${r.name}  →  ${r.detail}`);
 const through = results.filter((r) => !r.held).length;
 console.log(`\nattacks tried: ${results.length}   got through: ${through}`);

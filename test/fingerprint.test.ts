@@ -1,8 +1,10 @@
 /** Perceptual hashes and the similarity index, on synthetic rasters (no media tools needed). */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cropDarkBorders, decodeFrames, encodeFrames, hamming64, hashFrame, mirror, type Raster } from '../src/core/fingerprint.js';
-import { RADIUS, segmentsOf, SimilarityIndex } from '../src/core/similarity.js';
+import { contentBox, cropDarkBorders, decodeFrames, encodeFrames, hamming64, hashFrame, mirror, type Raster } from '../src/core/fingerprint.js';
+import { impliedUse } from '../src/core/check.js';
+import { segmentsOf } from '../src/core/segments.js';
+import { RADIUS, SimilarityIndex, type FrameHit } from '../src/core/similarity.js';
 
 /** A smooth random picture: a sum of random 2-D waves, like a frame of real content. */
 function picture(seed: number, width = 160, height = 120): Raster {
@@ -25,6 +27,24 @@ function resize(r: Raster, width: number, height: number): Raster {
   const data = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = r.data[Math.floor((y * r.height) / height) * r.width + Math.floor((x * r.width) / width)]!;
   return { width, height, data };
+}
+function boxBlur(r: Raster, radius: number): Raster {
+  const data = new Uint8Array(r.data.length);
+  for (let y = 0; y < r.height; y++) {
+    for (let x = 0; x < r.width; x++) {
+      let sum = 0;
+      let n = 0;
+      for (let dy = -radius; dy <= radius; dy++) {
+        for (let dx = -radius; dx <= radius; dx++) {
+          const v = r.data[Math.min(r.height - 1, Math.max(0, y + dy)) * r.width + Math.min(r.width - 1, Math.max(0, x + dx))]!;
+          sum += v;
+          n++;
+        }
+      }
+      data[y * r.width + x] = Math.round(sum / n);
+    }
+  }
+  return { ...r, data };
 }
 function letterbox(r: Raster, bar: number): Raster {
   const data = new Uint8Array(r.width * (r.height + 2 * bar));
@@ -51,6 +71,29 @@ describe('frame hashes', () => {
     expect(dist(ha, hashFrame(mirror(flipped))!)).toBe(0);
   });
 
+  it('find the picture inside a coloured border or blurred 9:16 bands, and nothing in a plain frame', () => {
+    expect(contentBox(a)).toBeNull();
+    // A grey border (any colour is one luma level) around the picture scaled down.
+    const inner = resize(a, 128, 96);
+    const bordered = { width: 160, height: 120, data: new Uint8Array(160 * 120).fill(170) };
+    for (let y = 0; y < 96; y++) bordered.data.set(inner.data.subarray(y * 128, (y + 1) * 128), (y + 12) * 160 + 16);
+    expect(dist(ha, hashFrame(bordered)!)).toBeGreaterThan(RADIUS);
+    expect(dist(ha, hashFrame(contentBox(bordered)!)!)).toBeLessThanOrEqual(8);
+    // 9:16: a detailed picture (film has texture) in the middle, above and below a blurred copy of it.
+    const detailed = map(a, (v) => v);
+    for (let i = 0; i < detailed.data.length; i++) detailed.data[i] = Math.max(0, Math.min(255, detailed.data[i]! + ((i * 7919) % 13) * 4 - 24));
+    const hd = hashFrame(detailed)!;
+    const tall = { width: 90, height: 160, data: new Uint8Array(90 * 160) };
+    const middle = resize(detailed, 90, 68);
+    const blurred = boxBlur(resize(detailed, 90, 46), 8);
+    for (let y = 0; y < 160; y++) {
+      const row = y < 46 ? blurred.data.subarray(y * 90, (y + 1) * 90) : y < 114 ? middle.data.subarray((y - 46) * 90, (y - 45) * 90) : blurred.data.subarray((y - 114) * 90, (y - 113) * 90);
+      tall.data.set(row, y * 90);
+    }
+    expect(dist(hd, hashFrame(tall)!)).toBeGreaterThan(RADIUS);
+    expect(dist(hd, hashFrame(contentBox(tall)!)!)).toBeLessThanOrEqual(8);
+  });
+
   it('skip flat frames', () => {
     expect(hashFrame({ width: 64, height: 64, data: new Uint8Array(64 * 64).fill(90) })).toBeNull();
   });
@@ -62,33 +105,103 @@ describe('frame hashes', () => {
 });
 
 describe('similarity index', () => {
-  it('finds exactly what a linear scan finds within the radius', () => {
+  it('finds exactly what a linear scan finds within the radius, in pHash or dHash', () => {
+    // The planted neighbour has bits flipped in both hashes, so whether it is found depends on
+    // the radius: near in one hash and far in the other is found, far in both is not.
+    const flips = fc.uniqueArray(fc.nat(63), { maxLength: 24, size: 'max' });
+    let planted = 0;
+    let within = 0;
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ minLength: 16, maxLength: 16 }), { minLength: 1, maxLength: 300 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.array(fc.nat(63), { maxLength: 10 }), (stored, query, flips) => {
+      fc.property(fc.array(fc.uint8Array({ minLength: 16, maxLength: 16 }), { minLength: 1, maxLength: 300 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), flips, flips, (stored, query, pFlips, dFlips) => {
         const index = new SimilarityIndex();
-        // Plant a near neighbour of the query so the radius matters.
         const near = query.slice();
-        for (const bit of flips) near[bit >> 3] = near[bit >> 3]! ^ (0x80 >> (bit & 7));
+        for (const bit of [...pFlips, ...dFlips.map((b) => b + 64)]) near[bit >> 3] = near[bit >> 3]! ^ (0x80 >> (bit & 7));
         const all = [...stored, near];
-        index.add('w', all.map((hash, i) => ({ timeMs: i, hash })));
+        // One work per frame: frames of one work that are near-identical are collapsed.
+        all.forEach((hash, i) => index.add(`w${i}`, i, [{ timeMs: i, hash }]));
         const found = index.near(query).map((h) => h.frame).sort((x, y) => x - y);
         const scan = all.flatMap((h, i) => (dist(query, h) <= RADIUS ? [i] : []));
         expect(found).toEqual(scan);
-        expect(found).toContain(all.length - 1);
+        planted++;
+        if (dist(query, near) <= RADIUS) within++;
+        expect(found.includes(all.length - 1)).toBe(dist(query, near) <= RADIUS);
       }),
       { numRuns: 200 },
     );
+    // Both outcomes occurred, so the assertion above could have failed either way.
+    expect(within).toBeGreaterThan(0);
+    expect(within).toBeLessThan(planted);
+  });
+
+  it('finds a frame through dHash alone when its pHash is far, and not when both are far', () => {
+    const q = hashFrame(picture(3))!;
+    const flip = (h: Uint8Array, from: number, n: number) => {
+      const out = h.slice();
+      for (let i = 0; i < n; i++) out[(from + i * 5) >> 3]! ^= 0x80 >> ((from + i * 5) & 7);
+      return out;
+    };
+    const index = new SimilarityIndex();
+    index.add('p-far', 0, [{ timeMs: 0, hash: flip(q, 0, 12) }]); // pHash 12 bits away, dHash identical
+    index.add('both-far', 1, [{ timeMs: 0, hash: flip(flip(q, 0, 12), 64, RADIUS + 1) }]);
+    index.add('edge', 2, [{ timeMs: 0, hash: flip(flip(q, 0, RADIUS), 64, RADIUS) }]); // exactly at the radius in both
+    expect(index.hits([{ timeMs: 0, hash: q }]).map((h) => [h.work, h.distance])).toEqual([['p-far', 0], ['edge', RADIUS]]);
   });
 
   it('groups hits by time offset into segments of each work', () => {
     const hits = [
-      ...[0, 1000, 2000, 3000].map((t) => ({ work: 'A', workDurationMs: 60_000, queryMs: t, workMs: t + 25_000, distance: 2 })),
-      ...[4000, 5000, 6000].map((t) => ({ work: 'B', workDurationMs: 60_000, queryMs: t, workMs: t - 4000, distance: 5 })),
-      { work: 'C', workDurationMs: 60_000, queryMs: 500, workMs: 9000, distance: 9 },
+      ...[0, 1000, 2000, 3000].map((t) => ({ work: 'A', workIndex: 0, workDurationMs: 60_000, queryMs: t, workMs: t + 25_000, distance: 2 })),
+      ...[4000, 5000, 6000].map((t) => ({ work: 'B', workIndex: 1, workDurationMs: 60_000, queryMs: t, workMs: t - 4000, distance: 5 })),
+      { work: 'C', workIndex: 2, workDurationMs: 60_000, queryMs: 500, workMs: 9000, distance: 9 },
     ];
     const matches = segmentsOf(hits);
     expect(matches.map((m) => m.work)).toEqual(['A', 'B']);
-    expect(matches[0]!.segments).toEqual([{ upload: [0, 3000], work: [25_000, 28_000], frames: 4, distance: 2, strength: 'match' }]);
+    expect(matches[0]!.segments).toEqual([{ upload: [0, 3000], work: [25_000, 28_000], speed: 1, frames: 4, distance: 2, strength: 'match' }]);
     expect(matches[1]!.segments[0]).toMatchObject({ upload: [4000, 6000], work: [0, 2000], strength: 'match' });
   });
+
+  /**
+   * Hits as sampling makes them: the work sampled once a second, the upload four times, each
+   * upload frame near the one or two work samples around the moment it shows.
+   */
+  function played(work: string, parts: Array<{ uploadFrom: number; workFrom: number; seconds: number; speed: number }>) {
+    const hits: FrameHit[] = [];
+    for (const p of parts) {
+      for (let q = p.uploadFrom; q < p.uploadFrom + p.seconds * 1000; q += 250) {
+        const shown = p.workFrom + p.speed * (q - p.uploadFrom);
+        for (const w of [Math.floor(shown / 1000) * 1000, Math.ceil(shown / 1000) * 1000]) {
+          const distance = Math.round(1 + (8 * Math.abs(shown - w)) / 1000);
+          if (distance <= RADIUS) hits.push({ work, workIndex: 0, workDurationMs: 600_000, workMs: w, queryMs: q, distance });
+        }
+      }
+    }
+    return hits;
+  }
+
+  it('a sped-up or slowed clip is one segment with its speed, at any speed from 0.5x to 2x', () => {
+    for (const speed of [0.5, 0.8, 1, 1.25, 1.5, 2]) {
+      const [m] = segmentsOf(played('A', [{ uploadFrom: 0, workFrom: 60_000, seconds: 12, speed }]));
+      expect(m!.segments, `speed ${speed}`).toHaveLength(1);
+      expect(m!.segments[0]!.speed, `speed ${speed}`).toBeCloseTo(speed, 1);
+      expect(m!.segments[0]!.strength).toBe('match');
+    }
+  });
+
+  it('a recap is many short excerpts in order; a fixed camera makes no stray echo segments', () => {
+    const excerpts = [0, 1, 2, 3, 4].map((i) => ({ uploadFrom: i * 4000, workFrom: 30_000 + i * 90_000, seconds: 4, speed: 1 }));
+    const [recap] = segmentsOf(played('A', excerpts));
+    expect(recap!.segments.map((s) => s.work[0])).toEqual(excerpts.map((e) => e.workFrom));
+    // Back-to-back excerpts a few seconds apart in the work: a steep line could thread them
+    // all; the jump cuts split it, so the recap is still several excerpts, in order.
+    const [cuts] = segmentsOf(played('A', [0, 1, 2].map((i) => ({ uploadFrom: i * 3000, workFrom: 2000 + i * 7000, seconds: 3, speed: 1 }))));
+    expect(cuts!.segments.length).toBeGreaterThanOrEqual(3);
+    expect(impliedUse(1, cuts!.segments, 20_000)).toBe('recap');
+    expect(cuts!.segments.map((s) => s.work[0])).toEqual([...cuts!.segments.map((s) => s.work[0])].sort((x, y) => x - y));
+    // A static shot: every upload frame is near the same few work samples (one, once
+    // collapsed in the index). It is one piece of evidence, not a series of excerpts.
+    const still: FrameHit[] = [];
+    for (let q = 0; q < 20_000; q += 250) still.push({ work: 'S', workIndex: 1, workDurationMs: 600_000, workMs: 45_000, queryMs: q, distance: 1 });
+    const found = segmentsOf(still);
+    expect(found.flatMap((m) => m.segments).length).toBeLessThanOrEqual(1);
+  });
 });
+

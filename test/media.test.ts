@@ -33,7 +33,7 @@ async function register(file: string, key: string) {
 }
 interface Answer {
   verdict: string;
-  matches: Array<{ work: { id: string }; use: string; verdict: string; strength: string; segments: Array<{ upload: number[]; work: number[]; frames: number }> }>;
+  matches: Array<{ work: { id: string }; use: string; verdict: string; strength: string; segments: Array<{ upload: number[]; work: number[]; speed: number; frames: number }> }>;
 }
 async function check(file: string, uploader = 'platform') {
   const r = await cli('check', file, '--uploader', uploader, '--territory', 'FR', '--json');
@@ -112,11 +112,34 @@ describe('near-duplicate checks', () => {
     expect(Math.abs(inB.work[0]! - inB.upload[0]!)).toBeLessThanOrEqual(1_000); // B 10–20 s sits at 10–20 s of the upload
   });
 
+  it('a clip sped up 1.5x is one segment of A at its speed, a clip, not a recap', async () => {
+    ffmpeg('-ss', '8', '-i', media('A.mp4'), '-t', '15', '-vf', 'setpts=PTS/1.5,scale=400:224', '-r', '25', ...encode, media('fast.mp4'));
+    const [m] = strong(await check(media('fast.mp4')));
+    expect(m!.work.id).toBe(filmA);
+    expect(m!.use).toBe('clip');
+    expect(m!.segments).toHaveLength(1);
+    expect(m!.segments[0]!.speed).toBeGreaterThanOrEqual(1.35);
+    expect(m!.segments[0]!.speed).toBeLessThanOrEqual(1.65);
+  });
+
   it('a mirrored clip and a letterboxed clip still match A', async () => {
     for (const file of ['mirrored.mp4', 'letterboxed.mp4']) {
       const a = await check(media(file));
       expect(strong(a).map((m) => m.work.id), file).toEqual([filmA]);
     }
+  });
+
+  it('an .avi film is fingerprinted, and a clip of it matches whatever its file is called (decided by ffprobe)', async () => {
+    ffmpeg('-f', 'lavfi', '-i', 'cellauto=rule=110:size=480x270:rate=25', '-t', '20', '-c:v', 'mpeg4', '-q:v', '4', media('C.avi'));
+    ffmpeg('-ss', '6', '-i', media('C.avi'), '-t', '8', '-vf', 'scale=320:180', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'matroska', media('clipC.dat'));
+    const r = await cli('register', media('C.avi'), '--key', 'bob');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/fingerprinted: 20 frames/);
+    const work = JSON.parse(await readFile(`${media('C.avi')}.cartulary.json`, 'utf8')).receipt.id as string;
+    expect(await (await fetch(`${s.url}/v1/works/${work}`)).json()).toMatchObject({ mediaType: 'video/x-msvideo' });
+    const a = await check(media('clipC.dat'));
+    expect(strong(a).map((m) => m.work.id)).toEqual([work]);
+    expect(strong(a)[0]!.use).toBe('clip');
   });
 
   it('unrelated media match nothing', async () => {

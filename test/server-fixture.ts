@@ -14,7 +14,7 @@ export interface ServerFixture extends RunningServer {
   submit(bytes: Uint8Array): Promise<Response>;
 }
 
-export async function serverFixture(opts: { rateLimit?: number; dir?: string; trustProxy?: number | string; webDir?: string } = {}): Promise<ServerFixture> {
+export async function serverFixture(opts: { rateLimit?: number; checkRateLimit?: number; dir?: string; trustProxy?: number | string; webDir?: string } = {}): Promise<ServerFixture> {
   const dir = opts.dir ?? (await tempDir());
   const logFile = `${dir}/server.log`;
   const logger = pino({ level: 'info' }, createWriteStream(logFile, { flags: 'a' }));
@@ -25,6 +25,7 @@ export async function serverFixture(opts: { rateLimit?: number; dir?: string; tr
     keysDir: `${dir}/keys`,
     logger,
     ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
+    ...(opts.checkRateLimit ? { checkRateLimit: opts.checkRateLimit } : {}),
     ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
     ...(opts.webDir ? { webDir: opts.webDir } : {}),
   });

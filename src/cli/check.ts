@@ -6,8 +6,7 @@ import { MAX_PAYLOAD_BYTES, signStatement } from '../core/cose.js';
 import type { Receipt } from '../core/receipt.js';
 import { payloadShape } from '../core/statements.js';
 import { encodeFrames, FINGERPRINT_KIND } from '../core/fingerprint.js';
-import { fingerprintOrNote, isFingerprintable } from './media.js';
-import { MEDIA_TYPES } from './register.js';
+import { fingerprintOrNote, probeMedia } from './media.js';
 import type { Verdict } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
@@ -29,7 +28,7 @@ interface CheckAnswer {
   sighting: { payload: Record<string, unknown>; cbor: string } | null;
   matches: Array<{
     work: { id: string; owner: string; title: string };
-    segments: Array<{ upload: [number, number]; work: [number, number]; frames: number; distance: number; strength: string }>;
+    segments: Array<{ upload: [number, number]; work: [number, number]; speed: number; frames: number; distance: number; strength: string }>;
     strength: string;
     use: string;
     verdict: Verdict;
@@ -37,13 +36,14 @@ interface CheckAnswer {
     reasons: Array<{ licence: string | null; reason: string }>;
     evidence: unknown;
   }>;
+  titles: Array<{ work: { id: string; title: string }; title: string; via: string; fingerprintAgrees: boolean }>;
 }
 
 export const check: Command = {
   name: 'check',
   summary: 'pre-publish check: may UPLOADER use this content this way, here, now? (exit 0 yes, 1 no, 2 unregistered)',
   usage:
-    'cartulary check FILE|SHA256 --uploader PARTY [--use U] --territory T [--at DATE] [--ledger-key VKEY|FILE] [--report REF --key PLATFORM] [--no-fingerprint] [--certificate FILE.html|.pdf] [--json] [--server URL]\n' +
+    'cartulary check FILE|SHA256 --uploader PARTY [--use U] --territory T [--title T] [--description D] [--at DATE] [--ledger-key VKEY|FILE] [--report REF --key PLATFORM] [--no-fingerprint] [--certificate FILE.html|.pdf] [--json] [--server URL]\n' +
     '  --at: an instant (UTC unless a zone is given); default now. The verdict says which instant it judged.',
   example: 'cartulary check upload.mp4 --uploader bob --use clip --territory FR --ledger-key "$(cat ledger.vkey)"',
   options: {
@@ -58,6 +58,8 @@ export const check: Command = {
     certificate: { type: 'string' },
     report: { type: 'string' },
     key: { type: 'string' },
+    title: { type: 'string' },
+    description: { type: 'string' },
   },
   async run(v, [target], io) {
     if (!target) throw new CartularyError('invalid', 'FILE or SHA256 is required');
@@ -67,13 +69,17 @@ export const check: Command = {
     const isFile = await stat(target).then((s) => s.isFile(), () => false);
     const sha256 = isFile || !/^[0-9a-f]{64}$/.test(target) ? toHex((await hashFile(target, io)).sha256) : target;
     const at = dateArg(str(v.at), '--at');
-    const mediaType = str(v['media-type']) ?? MEDIA_TYPES[extname(target).toLowerCase()] ?? '';
-    const print = isFile && isFingerprintable(mediaType) && !v['no-fingerprint'] ? await fingerprintOrNote(target, mediaType, 'check', io) : null;
+    const kind = isFile && !v['no-fingerprint'] ? (await probeMedia(target, str(v['media-type']))).kind : null;
+    const print = kind ? await fingerprintOrNote(target, kind, 'check', io) : null;
+    const fingerprinted = Boolean(print && print.frames.length);
     const query = {
       sha256,
-      ...(print && print.frames.length ? { fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(print.frames)), mirrored: toBase64(encodeFrames(print.mirrored)) } } : {}),
+      ...(print && fingerprinted ? { fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(print.frames)), mirrored: toBase64(encodeFrames(print.mirrored)) } } : {}),
+      ...(str(v.title) ? { title: str(v.title) } : {}),
+      ...(str(v.description) ? { description: str(v.description) } : {}),
       uploader: await partyArg(str(v.uploader), v, '--uploader'),
-      ...(str(v.use) ? { use: str(v.use) } : {}),
+      // Without fingerprints (not media, or nothing but flat frames) the check is by SHA-256 alone, which needs a use.
+      ...(str(v.use) ? { use: str(v.use) } : fingerprinted ? {} : { use: 'publish' }),
       territory: str(v.territory),
       ...(at !== undefined ? { at } : {}),
       ...(str(v.report) !== undefined ? { report: str(v.report) } : {}),
@@ -107,6 +113,7 @@ export const check: Command = {
         io.out(`  ${m.strength === 'match' ? 'contains' : 'may contain (review)'} "${m.work.title}" (work ${m.work.id.slice(0, 12)}…, owner ${partyLabel(m.work.owner, names)}): ${where}; as ${m.use}: ${m.verdict}`);
       }
       io.out(`  judged at ${at === undefined ? `the ledger's present (about ${new Date(judgedAt).toISOString()})` : instant(at)}`);
+      for (const t of answer.titles) io.out(`  names "${t.title}" (work ${t.work.id.slice(0, 12)}…)${t.fingerprintAgrees ? ', as its fingerprints do' : ' (review: a title alone is weak evidence)'}`);
     }
     if (certificate && answer.verdict !== 'unregistered') {
       // With --json, stdout holds the one JSON answer; the certificate's line goes to stderr.

@@ -6,7 +6,7 @@ import { CartularyError } from '../core/errors.js';
 import { client, dateArg, idArg, listArg, printReceipt, signingKey, signingOptions } from './client.js';
 import { str, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
-import { MEDIA_TYPES } from './register.js';
+import { MEDIA_TYPES } from './media.js';
 
 export const claim: Command = {
   name: 'claim',

@@ -5,8 +5,9 @@
  * to stay inside a statement); checks sample at 4 fps and hash each frame mirrored too.
  */
 import { spawn } from 'node:child_process';
+import { extname } from 'node:path';
 import { CartularyError } from '../core/errors.js';
-import { hashFrame, mirror, type FrameHash, type Raster } from '../core/fingerprint.js';
+import { contentBox, hashFrame, mirror, type FrameHash, type Raster } from '../core/fingerprint.js';
 import { progressLine, type Io } from './command.js';
 
 /** Frames a registration may carry: 20 bytes each inside a 16 KiB payload. */
@@ -19,7 +20,53 @@ export interface Fingerprint {
   mirrored: FrameHash[];
 }
 
-export const isFingerprintable = (mediaType: string) => mediaType.startsWith('video/') || mediaType.startsWith('image/');
+/** Media types by extension: the type a registration names when ffprobe says no more. */
+export const MEDIA_TYPES: Record<string, string> = {
+  '.mp4': 'video/mp4', '.m4v': 'video/mp4', '.mov': 'video/quicktime', '.webm': 'video/webm', '.mkv': 'video/x-matroska', '.avi': 'video/x-msvideo',
+  '.mpg': 'video/mpeg', '.mpeg': 'video/mpeg', '.ts': 'video/mp2t', '.flv': 'video/x-flv', '.wmv': 'video/x-ms-wmv', '.ogv': 'video/ogg', '.3gp': 'video/3gpp',
+  '.mp3': 'audio/mpeg', '.m4a': 'audio/mp4', '.wav': 'audio/wav', '.flac': 'audio/flac', '.ogg': 'audio/ogg',
+  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.gif': 'image/gif', '.webp': 'image/webp',
+  '.pdf': 'application/pdf', '.txt': 'text/plain', '.md': 'text/markdown', '.html': 'text/html',
+};
+
+// ffprobe's container names, for a file whose extension says nothing (or lies).
+const FORMAT_TYPES: Array<[RegExp, string]> = [
+  [/^avi$/, 'video/x-msvideo'], [/^mov,mp4/, 'video/mp4'], [/^matroska,webm$/, 'video/x-matroska'], [/^mpegts$/, 'video/mp2t'],
+  [/^mpeg$/, 'video/mpeg'], [/^flv$/, 'video/x-flv'], [/^asf$/, 'video/x-ms-asf'], [/^ogg$/, 'video/ogg'],
+  [/^png_pipe$/, 'image/png'], [/^jpeg_pipe$/, 'image/jpeg'], [/^webp_pipe$/, 'image/webp'], [/^gif$/, 'image/gif'],
+];
+// Still pictures, read through sharp; everything else with a picture stream is video.
+const IMAGE_FORMAT = /^(image2|\w+_pipe|gif)$/;
+
+export type MediaKind = 'video' | 'image';
+
+/**
+ * What a file is, decided by probing it with ffprobe, not by its name (issue 13.3): `kind`
+ * is what the fingerprint step reads it as (null: neither, e.g. audio or a document), and
+ * `mediaType` the type to register (the one given, else the extension's when it agrees with
+ * the probe, else one from the container). Without ffprobe on PATH, the extension decides.
+ */
+export async function probeMedia(path: string, given?: string): Promise<{ mediaType: string; kind: MediaKind | null }> {
+  const byName = MEDIA_TYPES[extname(path).toLowerCase()];
+  const kindOfType = (type: string | undefined): MediaKind | null => (type?.startsWith('video/') ? 'video' : type?.startsWith('image/') ? 'image' : null);
+  let probed: { format?: { format_name?: string }; streams?: Array<{ codec_type?: string; disposition?: { attached_pic?: number } }> };
+  try {
+    probed = JSON.parse(await run('ffprobe', ['-v', 'error', '-show_entries', 'format=format_name:stream=codec_type:stream_disposition=attached_pic', '-of', 'json', path]));
+  } catch (e) {
+    if (e instanceof CartularyError && e.code === 'unavailable') {
+      const mediaType = given ?? byName ?? 'application/octet-stream';
+      return { mediaType, kind: kindOfType(mediaType) };
+    }
+    // Not something ffmpeg reads: no pictures in it.
+    return { mediaType: given ?? byName ?? 'application/octet-stream', kind: null };
+  }
+  const format = probed.format?.format_name ?? '';
+  const pictures = (probed.streams ?? []).some((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
+  const kind: MediaKind | null = !pictures ? null : IMAGE_FORMAT.test(format) ? 'image' : 'video';
+  const byFormat = FORMAT_TYPES.find(([re]) => re.test(format))?.[1];
+  const mediaType = given ?? (byName && kindOfType(byName) === kind ? byName : (kind && byFormat) || byName || 'application/octet-stream');
+  return { mediaType, kind };
+}
 
 function run(command: string, args: string[], onData?: (chunk: Buffer) => void): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -78,9 +125,9 @@ async function imageRaster(path: string): Promise<Raster> {
  * note and no fingerprint (the file is still registered and checked by its SHA-256); a
  * missing ffmpeg is an error that says how to install it.
  */
-export async function fingerprintOrNote(path: string, mediaType: string, purpose: 'register' | 'check', io: Io): Promise<Fingerprint> {
+export async function fingerprintOrNote(path: string, kind: MediaKind, purpose: 'register' | 'check', io: Io): Promise<Fingerprint> {
   try {
-    return await fingerprintFile(path, mediaType, purpose, io);
+    return await fingerprintFile(path, kind, purpose, io);
   } catch (e) {
     if (!(e instanceof CartularyError) || e.code !== 'malformed') throw e;
     io.err(`note: ${path} was not fingerprinted (${e.message}); using its SHA-256 only`);
@@ -88,7 +135,7 @@ export async function fingerprintOrNote(path: string, mediaType: string, purpose
   }
 }
 
-export async function fingerprintFile(path: string, mediaType: string, purpose: 'register' | 'check', io: Io): Promise<Fingerprint> {
+export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'register' | 'check', io: Io): Promise<Fingerprint> {
   const frames: FrameHash[] = [];
   const mirrored: FrameHash[] = [];
   const take = (raster: Raster, timeMs: number) => {
@@ -98,9 +145,16 @@ export async function fingerprintFile(path: string, mediaType: string, purpose: 
     if (purpose === 'check') {
       const m = hashFrame(mirror(raster));
       if (m) mirrored.push({ timeMs, hash: m });
+      // The picture inside bands is searched too, as more frames at the same time (the
+      // mirrored list pairs one hash with each time, the whole frame's).
+      const box = contentBox(raster);
+      for (const region of box ? [box, mirror(box)] : []) {
+        const h = hashFrame(region);
+        if (h) frames.push({ timeMs, hash: h });
+      }
     }
   };
-  if (mediaType.startsWith('image/')) {
+  if (kind === 'image') {
     take(await imageRaster(path), 0);
     return { frames, mirrored };
   }

@@ -4,28 +4,23 @@ import { toHex } from '../core/bytes.js';
 import { signStatement } from '../core/cose.js';
 import { CartularyError } from '../core/errors.js';
 import { encodeFrames, FINGERPRINT_KIND } from '../core/fingerprint.js';
-import { fingerprintOrNote, isFingerprintable } from './media.js';
+import { fingerprintOrNote, probeMedia } from './media.js';
 import { client, printReceipt, signingKey, signingOptions, listArg } from './client.js';
 import { str, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
 
-export const MEDIA_TYPES: Record<string, string> = {
-  '.mp4': 'video/mp4', '.m4v': 'video/mp4', '.mov': 'video/quicktime', '.webm': 'video/webm', '.mkv': 'video/x-matroska',
-  '.mp3': 'audio/mpeg', '.m4a': 'audio/mp4', '.wav': 'audio/wav', '.flac': 'audio/flac', '.ogg': 'audio/ogg',
-  '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png', '.gif': 'image/gif', '.webp': 'image/webp',
-  '.pdf': 'application/pdf', '.txt': 'text/plain', '.md': 'text/markdown', '.html': 'text/html',
-};
 
 export const register: Command = {
   name: 'register',
   summary: 'register a file as an original work; saves the receipt and evidence as FILE.cartulary.json',
-  usage: 'cartulary register FILE --key K [--title T] [--media-type M] [--creator NAME]… [--no-fingerprint] [--server URL] [--json]',
+  usage: 'cartulary register FILE --key K [--title T] [--alias TITLE]… [--media-type M] [--creator NAME]… [--no-fingerprint] [--server URL] [--json]',
   example: 'cartulary register film.mp4 --key alice --title "My film"',
   options: {
     ...signingOptions,
     title: { type: 'string' },
     'media-type': { type: 'string' },
     creator: { type: 'string', multiple: true },
+    alias: { type: 'string', multiple: true },
     'no-fingerprint': { type: 'boolean' },
   },
   async run(v, [file], io) {
@@ -33,10 +28,10 @@ export const register: Command = {
     const signer = await signingKey(v);
     const { sha256, size } = await hashFile(file, io);
     const creators = listArg(v.creator);
-    const mediaType = str(v['media-type']) ?? MEDIA_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+    const { mediaType, kind } = await probeMedia(file, str(v['media-type']));
     // Video and images carry perceptual fingerprints in the signed claim, so re-encodes,
     // clips and compilations of the work can be recognised later.
-    const frames = isFingerprintable(mediaType) && !v['no-fingerprint'] ? (await fingerprintOrNote(file, mediaType, 'register', io)).frames : [];
+    const frames = kind && !v['no-fingerprint'] ? (await fingerprintOrNote(file, kind, 'register', io)).frames : [];
     const statement = signStatement(
       {
         type: 'register',
@@ -46,6 +41,7 @@ export const register: Command = {
         mediaType,
         title: str(v.title) ?? basename(file),
         ...(creators.length ? { creators } : {}),
+        ...(listArg(v.alias).length ? { aliases: listArg(v.alias) } : {}),
         ...(frames.length ? { fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] } : {}),
       },
       signer,

@@ -31,15 +31,20 @@ export const serve: Command = {
   name: 'serve',
   summary: 'serve the ledger over HTTP (creates keys/ledger.key and data/ on first start)',
   usage:
-    'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--origin NAME] [--registrar PARTY] [--rate-limit N] [--trust-proxy HOPS|ADDRS] [--witness-policy FILE] [--json]\n' +
+    'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--origin NAME] [--registrar PARTY] [--rate-limit N] [--check-rate-limit N] [--trust-proxy HOPS|ADDRS] [--witness-policy FILE] [--json]\n' +
     '  environment: PORT, HOST, CARTULARY_DATA, CARTULARY_KEYS, CARTULARY_TRUST_PROXY, LOG_LEVEL (flags win)',
   example: 'cartulary serve --port 9000 --origin registry.example.org/ledger   (in a container: HOST=0.0.0.0 cartulary serve)',
-  options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string' }, 'rate-limit': { type: 'string' }, 'trust-proxy': { type: 'string' }, 'witness-policy': { type: 'string' } },
+  options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string' }, 'rate-limit': { type: 'string' }, 'check-rate-limit': { type: 'string' }, 'trust-proxy': { type: 'string' }, 'witness-policy': { type: 'string' } },
   async run(v, _p, io) {
     // The server's modules load only for `serve`, so every client command starts faster.
-    const { startServer, DEFAULT_RATE_LIMIT } = await import('../http/server.js');
-    const rateLimit = str(v['rate-limit']) === undefined ? DEFAULT_RATE_LIMIT : Number(str(v['rate-limit']));
-    if (!Number.isInteger(rateLimit) || rateLimit < 1) throw new CartularyError('invalid', '--rate-limit must be a whole number of submissions per minute');
+    const { startServer, DEFAULT_CHECK_RATE_LIMIT, DEFAULT_RATE_LIMIT } = await import('../http/server.js');
+    const perMinute = (option: string, fallback: number, what: string) => {
+      const n = str(v[option]) === undefined ? fallback : Number(str(v[option]));
+      if (!Number.isInteger(n) || n < 1) throw new CartularyError('invalid', `--${option} must be a whole number of ${what} per minute`);
+      return n;
+    };
+    const rateLimit = perMinute('rate-limit', DEFAULT_RATE_LIMIT, 'submissions');
+    const checkRateLimit = perMinute('check-rate-limit', DEFAULT_CHECK_RATE_LIMIT, 'checks');
     const trustProxy = await trustProxyOf(str(v['trust-proxy']) ?? process.env.CARTULARY_TRUST_PROXY);
     const keys = keysDir(v);
     const running = await startServer({
@@ -52,6 +57,7 @@ export const serve: Command = {
       rateLimit,
       ...(trustProxy !== undefined ? { trustProxy } : {}),
       ...(str(v['witness-policy']) ? { witnessPolicy: await policyArg(str(v['witness-policy']) as string) } : {}),
+      checkRateLimit,
     });
     const { ledger } = running;
     const started = { url: running.url, origin: ledger.origin, verifierKey: ledger.sequencer.verifierKey, registrar: ledger.registrar, size: ledger.sequencer.size, createdKey: ledger.createdKey ? `${keys}/ledger.key` : null };

@@ -9,7 +9,9 @@ import { CartularyError } from './errors.js';
 // used only where it exists.
 
 const HEX = /^(?:[0-9a-f]{2})*$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// With a length that is a multiple of 4, this is exactly standard padded base64; a regex of
+// groups of four measured ~25 ms on a 400 KB check body, this one ~1 ms.
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 // Node's native hex is several times faster than a JS loop and receipts carry ~17 hashes;
 // elsewhere (a browser) the portable loop serves.
@@ -41,12 +43,10 @@ export function toBase64(bytes: Uint8Array): string {
 
 /** Parses standard padded base64 (RFC 4648 §4), refusing anything Buffer would silently skip. */
 export function fromBase64(text: string, field: string, length?: number): Uint8Array {
-  if (typeof text !== 'string' || !BASE64.test(text)) {
+  if (typeof text !== 'string' || text.length % 4 !== 0 || !BASE64.test(text)) {
     throw new CartularyError('malformed', `${field} must be standard padded base64`, { field });
   }
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  const bytes = NodeBuffer ? new Uint8Array(NodeBuffer.from(text, 'base64')) : Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
   if (length !== undefined && bytes.length !== length) {
     throw new CartularyError('malformed', `${field} must be ${length} bytes, got ${bytes.length}`, { field });
   }

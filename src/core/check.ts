@@ -2,9 +2,9 @@
  * The pre-publish check (DESIGN §8): may this uploader use this content this way, here, now?
  * One verdict, the works matched, the licence that allows the use if any, and why not.
  */
-import type { FrameHash } from './fingerprint.js';
 import type { LedgerView, LicenceRecord, WorkRecord } from './records.js';
-import { segmentsOf, type Segment } from './similarity.js';
+import { segmentsOf, type Segment } from './segments.js';
+import type { FrameHit } from './similarity.js';
 import { awardAt } from './disputes.js';
 import { licenceStanding } from './rules.js';
 import { coversTerritory, coversUse } from './scope.js';
@@ -92,18 +92,23 @@ export function impliedUse(matchedWorks: number, segments: readonly Segment[], w
   return workDurationMs > 0 && covered >= workDurationMs * 0.9 ? 'publish' : 'clip';
 }
 
+/** Works a check answers about, strongest first: each one costs a verdict and an evidence bundle. */
+export const MAX_MATCHED_WORKS = 16;
+
 /**
- * The pre-publish check by fingerprints: the works an upload's frames match, where, and the
- * licence verdict for each under the use the match implies (or `q.use` when given). The
- * overall verdict counts only `match`-strength works: unlicensed if any is, else contested
- * if any is, else owner if all are the uploader's, else licensed; unregistered if none.
+ * The pre-publish check by fingerprints: from the hits of an upload's frames (found by the
+ * caller, so a long search can run in slices), the works they match, where, and the licence
+ * verdict for each under the use the match implies (or `q.use` when given), for at most
+ * MAX_MATCHED_WORKS works. The overall verdict counts only `match`-strength works:
+ * unlicensed if any is, else contested if any is, else owner if all are the uploader's, else
+ * licensed; unregistered if none.
  */
 export function checkFrames(
   view: LedgerView,
-  frames: ReadonlyArray<FrameHash & { mirrored?: Uint8Array }>,
+  hits: readonly FrameHit[],
   q: Omit<CheckQuery, 'sha256' | 'use'> & { use?: string },
 ): { verdict: Verdict; matches: MatchVerdict[] } {
-  const found = segmentsOf(view.frameHits(frames));
+  const found = segmentsOf(hits).slice(0, MAX_MATCHED_WORKS);
   const strong = found.filter((m) => m.strength === 'match').length;
   const matches = found.flatMap((m): MatchVerdict[] => {
     const work = view.work(m.work);

@@ -26,7 +26,8 @@ export interface FrameHash {
 
 export const FRAME_HASH_BYTES = 16;
 export const FINGERPRINT_KIND = 'phash-dhash/v1';
-const RECORD_BYTES = 4 + FRAME_HASH_BYTES;
+/** One frame in a `register` statement or a check: u32 time in ms ‖ the 16-byte hash. */
+export const FRAME_RECORD_BYTES = 4 + FRAME_HASH_BYTES;
 const SIDE = 32;
 const DARK = 28;
 const FLAT_STDDEV = 3;
@@ -78,6 +79,56 @@ export function cropDarkBorders(src: Raster): Raster {
   while (left < width / 4 && colDark(left, top, bottom)) left++;
   while (right > (width * 3) / 4 && colDark(right - 1, top, bottom)) right--;
   if (top === 0 && bottom === height && left === 0 && right === width) return src;
+  const w = right - left;
+  const h = bottom - top;
+  const out = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) out.set(data.subarray((top + y) * width + left, (top + y) * width + right), y * w);
+  return { width: w, height: h, data: out };
+}
+
+/**
+ * The picture inside bands of any kind, for a check to search as well as the whole frame
+ * (issue 13.1): a re-upload framed by a coloured border, or set in a 9:16 frame whose bands
+ * are a blurred copy of itself. A band row (column) is one with almost no detail: nearly one
+ * colour, or less than a quarter of the mean edge strength of the frame's middle rows
+ * (columns), as a blurred copy is. Returns null when there are no bands (at least 4 % of a
+ * side) or when what is left would be less than a third of a side.
+ */
+export function contentBox(src: Raster): Raster | null {
+  const { width, height, data } = src;
+  const at = (x: number, y: number) => data[y * width + x] as number;
+  // Detail of a line: the mean absolute difference between neighbours along it.
+  const rowDetail = (y: number) => {
+    let sum = 0;
+    for (let x = 1; x < width; x++) sum += Math.abs(at(x, y) - at(x - 1, y));
+    return sum / (width - 1);
+  };
+  const colDetail = (x: number, top: number, bottom: number) => {
+    let sum = 0;
+    for (let y = top + 1; y < bottom; y++) sum += Math.abs(at(x, y) - at(x, y - 1));
+    return sum / Math.max(1, bottom - top - 1);
+  };
+  const middle = (n: number, detail: (i: number) => number) => {
+    let sum = 0;
+    for (let i = Math.floor(n / 3); i < Math.ceil((2 * n) / 3); i++) sum += detail(i);
+    return sum / (Math.ceil((2 * n) / 3) - Math.floor(n / 3));
+  };
+  const FLAT = 1.5;
+  const rowRef = middle(height, rowDetail);
+  const isBandRow = (y: number) => rowDetail(y) < Math.max(FLAT, rowRef / 4);
+  let top = 0;
+  let bottom = height;
+  while (top < height / 3 && isBandRow(top)) top++;
+  while (bottom > (height * 2) / 3 && isBandRow(bottom - 1)) bottom--;
+  const colRef = middle(width, (x) => colDetail(x, top, bottom));
+  const isBandCol = (x: number) => colDetail(x, top, bottom) < Math.max(FLAT, colRef / 4);
+  let left = 0;
+  let right = width;
+  while (left < width / 3 && isBandCol(left)) left++;
+  while (right > (width * 2) / 3 && isBandCol(right - 1)) right--;
+  const minBand = (n: number) => Math.max(2, Math.round(n * 0.04));
+  const banded = top >= minBand(height) || height - bottom >= minBand(height) || left >= minBand(width) || width - right >= minBand(width);
+  if (!banded) return null;
   const w = right - left;
   const h = bottom - top;
   const out = new Uint8Array(w * h);
@@ -154,20 +205,20 @@ export function hashFrame(raster: Raster): Uint8Array | null {
 
 /** Frames as they travel in a `register` statement: [u32 time ms ‖ 16-byte hash]… */
 export function encodeFrames(frames: readonly FrameHash[]): Uint8Array {
-  const out = new Uint8Array(frames.length * RECORD_BYTES);
+  const out = new Uint8Array(frames.length * FRAME_RECORD_BYTES);
   const view = new DataView(out.buffer);
   frames.forEach((f, i) => {
-    view.setUint32(i * RECORD_BYTES, f.timeMs);
-    out.set(f.hash, i * RECORD_BYTES + 4);
+    view.setUint32(i * FRAME_RECORD_BYTES, f.timeMs);
+    out.set(f.hash, i * FRAME_RECORD_BYTES + 4);
   });
   return out;
 }
 
 export function decodeFrames(bytes: Uint8Array): FrameHash[] {
-  if (bytes.length % RECORD_BYTES !== 0) throw new RangeError(`fingerprint frames must be a multiple of ${RECORD_BYTES} bytes`);
+  if (bytes.length % FRAME_RECORD_BYTES !== 0) throw new RangeError(`fingerprint frames must be a multiple of ${FRAME_RECORD_BYTES} bytes`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: FrameHash[] = [];
-  for (let at = 0; at < bytes.length; at += RECORD_BYTES) out.push({ timeMs: view.getUint32(at), hash: bytes.slice(at + 4, at + RECORD_BYTES) });
+  for (let at = 0; at < bytes.length; at += FRAME_RECORD_BYTES) out.push({ timeMs: view.getUint32(at), hash: bytes.slice(at + 4, at + FRAME_RECORD_BYTES) });
   return out;
 }
 

@@ -3,7 +3,7 @@
  * Ids, parties and hashes are lowercase hex; times are the ledger's ms.
  */
 import type { FrameHash } from './fingerprint.js';
-import type { FrameHit } from './similarity.js';
+import type { FrameHit, MatchingRules } from './similarity.js';
 import type { Decision, Use } from './statements.js';
 
 export type WorkStatus = 'registered' | 'contested';
@@ -38,6 +38,10 @@ export interface WorkRecord {
   entries: number;
   /** the index of the latest entry about this work: the next entry's workPrev */
   head: number;
+  /** other titles of the work, as registered (for the title match of the check) */
+  aliases?: string[];
+  /** for a registration with fingerprints: the version of the matching rules that decided its contests */
+  matching?: number;
 }
 
 /**
@@ -174,8 +178,8 @@ export interface LedgerView {
   sightings(work: string): number;
   /** the ledger's registrar (fixed at init), who alone accredits mediators; undefined if none is known */
   registrar(): string | undefined;
-  /** indexed frames of registered works near the given frames (see similarity.ts) */
-  frameHits(frames: readonly FrameHash[]): FrameHit[];
+  /** indexed frames of registered works near the given frames, capped by `rules` (see similarity.ts) */
+  frameHits(frames: readonly FrameHash[], rules?: MatchingRules): FrameHit[];
   /** ids of the licences `licensee` holds on `work`, in grant order */
   licencesHeld(work: string, licensee: string): readonly string[];
   /** candidates for the exclusivity rule (see OverlapQuery) */

@@ -7,7 +7,8 @@ import { toHex } from './bytes.js';
 import type { SignedStatement } from './cose.js';
 import { CartularyError } from './errors.js';
 import { decodeFrames, FINGERPRINT_KIND } from './fingerprint.js';
-import { segmentsOf } from './similarity.js';
+import { segmentsOf } from './segments.js';
+import { matchingRulesAt, type MatchingRules } from './similarity.js';
 import type { Effects, HoldingRecord, LedgerView, LicenceRecord, OverlapQuery, WorkRecord } from './records.js';
 import { accredit, claim, notSuperseded, resolve, sighting, supersededBy } from './disputes.js';
 import { existingLicence, existingWork, touch, type Context } from './rule-context.js';
@@ -64,13 +65,14 @@ export const MAX_LOOKALIKES = 16;
 
 /**
  * Earlier works of other parties whose frames this registration's frames match (DESIGN §4,
- * issue 7), earliest registered first, at most MAX_LOOKALIKES.
+ * issue 7), by the matching rules in force when it is sequenced (whatever they are today),
+ * earliest registered first, at most MAX_LOOKALIKES.
  */
-function lookalikes(ctx: Context, p: RegisterPayload, sha256: string): WorkRecord[] {
+function lookalikes(ctx: Context, p: RegisterPayload, sha256: string, rules: MatchingRules): WorkRecord[] {
   const encoded = p.fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value;
   if (!encoded) return [];
   const frames = decodeFrames(encoded);
-  return segmentsOf(ctx.view.frameHits(frames))
+  return segmentsOf(ctx.view.frameHits(frames, rules))
     .filter((m) => m.segments.reduce((n, s) => n + (s.strength === 'match' ? s.frames : 0), 0) >= contestThreshold(frames.length))
     .map((m) => existingWork(ctx.view, m.work, 'payload.fingerprints'))
     .filter((w) => w.sha256 !== sha256 && w.owner !== ctx.signer && w.registrant !== ctx.signer)
@@ -93,7 +95,8 @@ function register(ctx: Context, p: RegisterPayload): Effects {
   // After an award the registration holding title is the one a newcomer contests.
   const content = ctx.view.content(sha256);
   const first = content ? existingWork(ctx.view, content.award?.work ?? content.first, 'payload.sha256') : undefined;
-  const similar = lookalikes(ctx, p, sha256);
+  const rules = matchingRulesAt(ctx.time);
+  const similar = lookalikes(ctx, p, sha256, rules);
   const earlier = [...(first ? [first] : []), ...similar];
   const frames = p.fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value;
   const work: WorkRecord = {
@@ -114,6 +117,8 @@ function register(ctx: Context, p: RegisterPayload): Effects {
     exclusives: 0,
     entries: 1,
     head: ctx.index,
+    ...(p.aliases?.length ? { aliases: p.aliases } : {}),
+    ...(frames && frames.length > 0 ? { matching: rules.version } : {}),
   };
   // Only a work not yet contested is rewritten: each registration touches a bounded number
   // of records, however many rivals its content already has.
@@ -278,6 +283,20 @@ export function plannedOverlapQuery(payload: Record<string, unknown>, time: numb
     return null; // the rules will refuse it, naming why
   }
   return overlapQuery(toHex(p.work), { uses: p.uses, territories: p.territories, validFrom: p.validFrom ?? time, validUntil: p.validUntil ?? null, exclusive: p.exclusive ?? false });
+}
+
+/**
+ * The fingerprint search a registration's rules will make (its frames as signed), so the
+ * sequencer can run it against the store in slices before the rules run; null for anything
+ * else or a payload the rules will refuse.
+ */
+export function plannedFrameSearch(payload: Record<string, unknown>): Uint8Array | null {
+  if (payload.type !== 'register') return null;
+  try {
+    return (payloadShape(payload) as RegisterPayload).fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function revoke(ctx: Context, p: RevokePayload): Effects {

@@ -1,6 +1,6 @@
 /**
- * Near-duplicate search over frame fingerprints, and turning frame hits into matched
- * segments ("00:25–00:35 of work W").
+ * Near-duplicate search over frame fingerprints: the index, and the caps and total order
+ * that bound and fix what a search returns (segments.ts groups the hits into segments).
  *
  * The index is multi-index hashing (Norouzi et al.): each 64-bit hash is cut into four
  * 16-bit chunks, each chunk indexing a bucket table. Two hashes within 10 bits agree to
@@ -9,14 +9,12 @@
  * finds: exact against a linear scan, in well under a millisecond at a million frames.
  * Both pHash and dHash are indexed; a frame's distance is the smaller of the two.
  */
+import { toHex } from './bytes.js';
 import { decodeFrames, type FrameHash } from './fingerprint.js';
 
 /** A frame within this many bits (in pHash or dHash) is a candidate. */
 export const RADIUS = 10;
-/** Frames at most this far apart count towards a `match`; further ones only towards `review`. */
-export const MATCH_DISTANCE = 8;
 const CHUNK_RADIUS = Math.floor(RADIUS / 4);
-const OFFSET_BIN_MS = 250;
 
 const NEIGHBOURS: number[] = (() => {
   const out = [0];
@@ -46,12 +44,89 @@ function popcount(x: number): number {
 
 export interface FrameHit {
   work: string;
+  /** the ledger index of the work's registration: ties between works break by it */
+  workIndex: number;
   /** the work's registered length (its last sampled frame), ms */
   workDurationMs: number;
   workMs: number;
   queryMs: number;
   distance: number;
 }
+
+/**
+ * The matching rules, by version (issue 10.9). A registration's contest decision is replayed
+ * by `audit` and the offline verifier, so the rules it was decided by must never change under
+ * it: tuning the caps, the grouping into segments or the thresholds makes a new version, in
+ * force for entries sequenced from its `from` (ledger ms), with the old code paths kept for
+ * the old version; the work record names the version that decided it (`matching`).
+ * Version 1 is this file's segmentsOf and capHits with the values below, and rules.ts's
+ * contestThreshold.
+ */
+export interface MatchingRules {
+  version: number;
+  /** ledger time (ms) from which entries are judged by this version */
+  from: number;
+  /** hits kept per query frame, closest first, at most `perWork` of them in any one work */
+  perFrame: number;
+  perWork: number;
+  /** hits kept per request, closest first */
+  perRequest: number;
+}
+
+export const MATCHING_RULES: readonly MatchingRules[] = [{ version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096 }];
+
+/**
+ * Frames of one work within this many bits in both hashes are one entry of the index. It is
+ * part of the index of FINGERPRINT_KIND, not of a rules version: changing it means a new kind.
+ */
+export const COLLAPSE_BITS = 2;
+
+/** The rules in force for an entry sequenced at `time`. */
+export function matchingRulesAt(time: number): MatchingRules {
+  let rules = MATCHING_RULES[0] as MatchingRules;
+  for (const r of MATCHING_RULES) if (r.from <= time) rules = r;
+  return rules;
+}
+
+export const CURRENT_MATCHING = MATCHING_RULES[MATCHING_RULES.length - 1] as MatchingRules;
+
+/**
+ * The total order of hits: closest first, then the earliest registration, then work time,
+ * then upload time. Sorting by it makes every decision independent of the order in which an
+ * index was filled (start-up refills in work-id order, replay in ledger order; issue 10.9).
+ */
+export function compareHits(a: FrameHit, b: FrameHit): number {
+  return a.distance - b.distance || a.workIndex - b.workIndex || a.workMs - b.workMs || a.queryMs - b.queryMs;
+}
+
+/**
+ * Bounds hits, whatever the index holds: per upload frame at most `perWork` of one work and
+ * `perFrame` in all, and `perRequest` in all, each time the closest by `compareHits`. The
+ * caps compose: capping the union of capped lists (a store and a batch overlay) keeps the
+ * same hits as capping all at once, so the sequencer and a replay decide alike.
+ */
+export function capHits(hits: readonly FrameHit[], rules: MatchingRules = CURRENT_MATCHING): FrameHit[] {
+  const sorted = [...hits].sort(compareHits);
+  // upload frame → its hits kept so far, per work
+  const kept = new Map<number, Map<number, number>>();
+  const out: FrameHit[] = [];
+  for (const h of sorted) {
+    if (out.length === rules.perRequest) break;
+    let works = kept.get(h.queryMs);
+    if (!works) kept.set(h.queryMs, (works = new Map()));
+    const inWork = works.get(h.workIndex) ?? 0;
+    if (inWork >= rules.perWork) continue;
+    let inFrame = 0;
+    for (const n of works.values()) inFrame += n;
+    if (inFrame >= rules.perFrame) continue;
+    works.set(h.workIndex, inWork + 1);
+    out.push(h);
+  }
+  return out;
+}
+
+/** A query frame: its time, its hash, and optionally the hash of the frame mirrored. */
+export type QueryFrame = FrameHash & { mirrored?: Uint8Array };
 
 export class SimilarityIndex {
   // Per frame, four 32-bit words: pHash high, pHash low, dHash high, dHash low.
@@ -63,12 +138,13 @@ export class SimilarityIndex {
   private query = 0;
   private count = 0;
   private readonly works: string[] = [];
+  private readonly workIndices: number[] = [];
   private readonly workNumber = new Map<string, number>();
   /** work → its longest registered frame time, ms */
   readonly durations = new Map<string, number>();
-  // 2 hash kinds × 4 chunks × 65536 buckets of frame numbers; made on the first frame, since
-  // most indexes (a batch's overlay, a verifier's replay) never see one.
-  private buckets: Array<number[] | undefined> | null = null;
+  // 2 hash kinds × 4 chunks × 65536 buckets of frame numbers, only those in use: a batch's
+  // overlay or a verifier's replay holds a few works, and a 4 MB table per batch cost ~40 ms.
+  private readonly buckets = new Map<number, number[]>();
 
   get frames(): number {
     return this.count;
@@ -78,27 +154,56 @@ export class SimilarityIndex {
     return this.workNumber.has(work);
   }
 
-  add(work: string, frames: readonly FrameHash[]): void {
+  /**
+   * Indexes a work's frames. `index` is the ledger index of its registration. Frames within
+   * COLLAPSE_BITS (in both hashes) of one already kept for the same work are one frame:
+   * 750 copies of one picture cost one entry, and searching them costs one hit (issue 10.2).
+   */
+  add(work: string, index: number, frames: readonly FrameHash[]): void {
     if (frames.length === 0 || this.workNumber.has(work)) return;
     const w = this.works.push(work) - 1;
+    this.workIndices.push(index);
     this.workNumber.set(work, w);
-    const buckets = (this.buckets ??= new Array(2 * 4 * 65536));
-    this.durations.set(work, Math.max(...frames.map((f) => f.timeMs)));
+    const { buckets } = this;
+    let duration = 0;
+    const first = this.count;
     for (const f of frames) {
+      duration = Math.max(duration, f.timeMs);
+      const words = toWords(f.hash);
+      if (this.isCollapsed(words, first)) continue;
       if (this.count === this.times.length) this.grow();
       const n = this.count++;
-      const words = toWords(f.hash);
       this.words.set(words, n * 4);
       this.times[n] = f.timeMs;
       this.owners[n] = w;
       for (let kind = 0; kind < 2; kind++) {
-        for (let c = 0; c < 4; c++) (buckets[bucketOf(words, kind, c)] ??= []).push(n);
+        for (let c = 0; c < 4; c++) {
+          const b = bucketOf(words, kind, c);
+          const bucket = buckets.get(b);
+          if (bucket) bucket.push(n);
+          else buckets.set(b, [n]);
+        }
       }
     }
+    this.durations.set(work, duration);
   }
 
-  addEncoded(work: string, bytes: Uint8Array): void {
-    this.add(work, decodeFrames(bytes));
+  /** Whether a frame kept since `first` (this work's) is within `collapse` bits of `q` in both hashes. */
+  private isCollapsed(q: Uint32Array, first: number): boolean {
+    const { words } = this;
+    const limit = COLLAPSE_BITS;
+    for (let n = first; n < this.count; n++) {
+      const at = n << 2;
+      const p = popcount(((q[0] as number) ^ (words[at] as number)) >>> 0) + popcount(((q[1] as number) ^ (words[at + 1] as number)) >>> 0);
+      if (p > limit) continue;
+      const d = popcount(((q[2] as number) ^ (words[at + 2] as number)) >>> 0) + popcount(((q[3] as number) ^ (words[at + 3] as number)) >>> 0);
+      if (d <= limit) return true;
+    }
+    return false;
+  }
+
+  addEncoded(work: string, index: number, bytes: Uint8Array): void {
+    this.add(work, index, decodeFrames(bytes));
   }
 
   private grow(): void {
@@ -114,25 +219,31 @@ export class SimilarityIndex {
     this.stamps = widen(this.stamps, size);
   }
 
-  /** Every indexed frame within RADIUS of `hash` in pHash or dHash, with its distance. */
-  near(hash: Uint8Array): Array<{ frame: number; distance: number }> {
+  /**
+   * Every indexed frame within RADIUS of `hash` in pHash or dHash, with its distance. With
+   * `budget`, at most that many candidates are examined (buckets are read in the order they
+   * were filled): a bound on one query frame's work when buckets have been stuffed.
+   */
+  near(hash: Uint8Array, budget = Infinity): Array<{ frame: number; distance: number }> {
     const { words, stamps, buckets } = this;
     const out: Array<{ frame: number; distance: number }> = [];
-    if (!buckets) return out;
+    if (buckets.size === 0) return out;
     const q = toWords(hash);
     const stamp = ++this.query;
     const [q0, q1, q2, q3] = q as unknown as [number, number, number, number];
+    let examined = 0;
     for (let kind = 0; kind < 2; kind++) {
       for (let c = 0; c < 4; c++) {
         const own = bucketOf(q, kind, c);
         const table = own & ~0xffff;
         const value = own & 0xffff;
         for (let f = 0; f < NEIGHBOURS.length; f++) {
-          const bucket = buckets[table | (value ^ (NEIGHBOURS[f] as number))];
+          const bucket = buckets.get(table | (value ^ (NEIGHBOURS[f] as number)));
           if (bucket === undefined) continue;
           for (let i = 0; i < bucket.length; i++) {
             const n = bucket[i] as number;
             if (stamps[n] === stamp) continue;
+            if (++examined > budget) return out;
             stamps[n] = stamp;
             const at = n << 2;
             const p = popcount((q0 ^ (words[at] as number)) >>> 0) + popcount((q1 ^ (words[at + 1] as number)) >>> 0);
@@ -146,98 +257,37 @@ export class SimilarityIndex {
     return out;
   }
 
-  /** Hits for query frames: each query frame (and its mirror, when given) against the index. */
-  hits(query: ReadonlyArray<FrameHash & { mirrored?: Uint8Array }>, exclude: ReadonlySet<string> = new Set()): FrameHit[] {
+  /**
+   * Hits for query frames (each, and its mirror when given, against the index), capped by
+   * `capHits`. Identical query frames are searched once. `budget` bounds the candidates
+   * examined per query hash (see `near`).
+   */
+  hits(query: readonly QueryFrame[], opts: { budget?: number; rules?: MatchingRules } = {}): FrameHit[] {
+    const rules = opts.rules ?? CURRENT_MATCHING;
+    const found = new Map<string, Map<number, number>>();
+    const search = (hash: Uint8Array) => {
+      const key = toHex(hash);
+      let best = found.get(key);
+      if (!best) {
+        best = new Map();
+        for (const { frame, distance } of this.near(hash, opts.budget)) best.set(frame, distance);
+        found.set(key, best);
+      }
+      return best;
+    };
     const out: FrameHit[] = [];
     for (const q of query) {
-      const best = new Map<number, number>();
-      for (const h of [q.hash, ...(q.mirrored ? [q.mirrored] : [])]) {
-        for (const { frame, distance } of this.near(h)) best.set(frame, Math.min(distance, best.get(frame) ?? Infinity));
-      }
+      const best = new Map(search(q.hash));
+      if (q.mirrored) for (const [frame, distance] of search(q.mirrored)) best.set(frame, Math.min(distance, best.get(frame) ?? Infinity));
+      const frameHits: FrameHit[] = [];
       for (const [frame, distance] of best) {
-        const work = this.works[this.owners[frame] as number] as string;
-        if (!exclude.has(work)) out.push({ work, workDurationMs: this.durations.get(work) ?? 0, workMs: this.times[frame] as number, queryMs: q.timeMs, distance });
+        const w = this.owners[frame] as number;
+        const work = this.works[w] as string;
+        frameHits.push({ work, workIndex: this.workIndices[w] as number, workDurationMs: this.durations.get(work) ?? 0, workMs: this.times[frame] as number, queryMs: q.timeMs, distance });
       }
+      // Capped frame by frame, so an upload frame near thousands of indexed ones costs little.
+      for (const h of capHits(frameHits, rules)) out.push(h);
     }
-    return out;
+    return capHits(out, rules);
   }
-}
-
-export interface Segment {
-  /** the upload's time range, ms */
-  upload: [number, number];
-  /** the matched work's time range, ms */
-  work: [number, number];
-  frames: number;
-  distance: number;
-  strength: 'match' | 'review';
-}
-
-export interface WorkMatch {
-  work: string;
-  workDurationMs: number;
-  segments: Segment[];
-  strength: 'match' | 'review';
-}
-
-/**
- * Groups frame hits into segments: hits of one work that share a time offset (work time −
- * upload time, in 250 ms bins, neighbours merged) are one segment. Only each upload frame's
- * closest hits in a work vote, and a segment whose upload range mostly lies inside a
- * stronger one of the same work is dropped: in continuously changing video a frame is also
- * near the samples a second either side, and those echoes are not segments of their own.
- * A segment is a `match` with at least 3 distinct upload frames (1 for an image) at a mean
- * distance within MATCH_DISTANCE, a `review` with at least 2; anything less is noise.
- */
-export function segmentsOf(hits: readonly FrameHit[]): WorkMatch[] {
-  const byWork = new Map<string, FrameHit[]>();
-  for (const h of hits) (byWork.get(h.work) ?? byWork.set(h.work, []).get(h.work)!).push(h);
-  const matches: WorkMatch[] = [];
-  for (const [work, all] of byWork) {
-    const closest = new Map<number, number>();
-    for (const h of all) closest.set(h.queryMs, Math.min(h.distance, closest.get(h.queryMs) ?? Infinity));
-    const list = all.filter((h) => h.distance <= (closest.get(h.queryMs) as number) + 1);
-    const bins = new Map<number, FrameHit[]>();
-    for (const h of list) {
-      const bin = Math.round((h.workMs - h.queryMs) / OFFSET_BIN_MS);
-      (bins.get(bin) ?? bins.set(bin, []).get(bin)!).push(h);
-    }
-    // Strongest offsets first; a bin next to one already taken belongs to it.
-    const order = [...bins.entries()].sort((a, b) => b[1].length - a[1].length);
-    const taken = new Map<number, FrameHit[]>();
-    for (const [bin, binHits] of order) {
-      const home = [bin - 1, bin + 1].find((b) => taken.has(b));
-      if (home !== undefined) taken.get(home)!.push(...binHits);
-      else taken.set(bin, [...binHits]);
-    }
-    const candidates: Segment[] = [];
-    for (const group of taken.values()) {
-      // One hit per upload frame: its closest.
-      const perFrame = new Map<number, FrameHit>();
-      for (const h of group) if (!perFrame.has(h.queryMs) || h.distance < perFrame.get(h.queryMs)!.distance) perFrame.set(h.queryMs, h);
-      const frames = [...perFrame.values()];
-      // An image is one frame: one close frame is the whole of it.
-      const image = (all[0]?.workDurationMs ?? 0) === 0;
-      if (frames.length < (image ? 1 : 2)) continue;
-      const distance = frames.reduce((sum, h) => sum + h.distance, 0) / frames.length;
-      candidates.push({
-        upload: [Math.min(...frames.map((h) => h.queryMs)), Math.max(...frames.map((h) => h.queryMs))],
-        work: [Math.min(...frames.map((h) => h.workMs)), Math.max(...frames.map((h) => h.workMs))],
-        frames: frames.length,
-        distance: Math.round(distance * 10) / 10,
-        strength: (image || frames.length >= 3) && distance <= MATCH_DISTANCE ? 'match' : 'review',
-      });
-    }
-    const segments: Segment[] = [];
-    for (const c of candidates.sort((a, b) => b.frames - a.frames || a.distance - b.distance)) {
-      const span = Math.max(1, c.upload[1] - c.upload[0]);
-      const echo = segments.some((s) => Math.min(s.upload[1], c.upload[1]) - Math.max(s.upload[0], c.upload[0]) > span / 2);
-      if (!echo) segments.push(c);
-    }
-    if (segments.length === 0) continue;
-    segments.sort((a, b) => a.upload[0] - b.upload[0]);
-    matches.push({ work, workDurationMs: all[0]?.workDurationMs ?? 0, segments, strength: segments.some((x) => x.strength === 'match') ? 'match' : 'review' });
-  }
-  const weight = (m: WorkMatch) => m.segments.reduce((n, x) => n + x.frames, 0);
-  return matches.sort((a, b) => weight(b) - weight(a));
 }

@@ -19,7 +19,7 @@ import type {
 } from './records.js';
 import { scopesOverlap } from './scope.js';
 import type { Use } from './statements.js';
-import { SimilarityIndex, type FrameHit } from './similarity.js';
+import { capHits, SimilarityIndex, type FrameHit, type MatchingRules } from './similarity.js';
 
 export class MemoryState implements LedgerView {
   readonly works = new Map<string, WorkRecord>();
@@ -79,8 +79,10 @@ export class MemoryState implements LedgerView {
     return this.registrarParty ?? this.base?.registrar();
   }
 
-  frameHits(frames: readonly FrameHash[]): FrameHit[] {
-    return [...(this.base?.frameHits(frames) ?? []), ...this.similarity.hits(frames)];
+  frameHits(frames: readonly FrameHash[], rules?: MatchingRules): FrameHit[] {
+    const own = this.similarity.hits(frames, rules ? { rules } : {});
+    // The caps compose (see capHits), so base and overlay together decide as one index would.
+    return this.base ? capHits([...this.base.frameHits(frames, rules), ...own], rules) : own;
   }
 
   licencesHeld(work: string, licensee: string): readonly string[] {
@@ -100,7 +102,8 @@ export class MemoryState implements LedgerView {
   apply(effects: Effects): void {
     if (effects.frames) {
       this.fingerprints.set(effects.frames.work, effects.frames.bytes);
-      this.similarity.add(effects.frames.work, decodeFrames(effects.frames.bytes));
+      const registration = effects.works.find((w) => w.after.id === effects.frames?.work)?.after.registeredIndex ?? 0;
+      this.similarity.add(effects.frames.work, registration, decodeFrames(effects.frames.bytes));
     }
     for (const { after } of effects.works) this.works.set(after.id, after);
     for (const { before, after } of effects.licences) {

@@ -37,6 +37,7 @@ export const registerSchema = z.strictObject({
   size: millis,
   mediaType,
   title: text(512),
+  aliases: z.optional(z.array(text(512)).check(z.maxLength(16))),
   creators: z.optional(z.array(text(256)).check(z.maxLength(64))),
   fingerprints: z.optional(
     z

@@ -21,6 +21,8 @@ import { MAX_BATCH_STATEMENTS } from './schemas.js';
 export interface AppOptions {
   /** submissions per client per minute */
   rateLimit: number;
+  /** pre-publish checks per client per minute */
+  checkRateLimit: number;
   logger: Logger;
   version: string;
   /**
@@ -137,9 +139,14 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
       handler: (_req, res) => sendProblem(res, new CartularyError('rate-limited', `more than ${limit} ${what} in a minute from this client; slow down`)),
     });
   // A batch may carry MAX_BATCH_STATEMENTS submissions: batches are limited so that they
-  // bring no more statements a minute than single submissions may.
-  const singleLimit = limiter(opts.rateLimit, 'submissions');
-  const batchLimit = limiter(Math.max(1, Math.floor(opts.rateLimit / MAX_BATCH_STATEMENTS)), 'batches');
+  // bring no more statements a minute than single submissions may. A check costs far more
+  // than a read (a fingerprint search, evidence bundles), and anyone may ask one: its own
+  // limit, so nobody can hog the search (issue 10.2).
+  const limiters = {
+    write: limiter(opts.rateLimit, 'submissions'),
+    batch: limiter(Math.max(1, Math.floor(opts.rateLimit / MAX_BATCH_STATEMENTS)), 'batches'),
+    check: limiter(opts.checkRateLimit, 'checks'),
+  };
 
   // The explorer: a static page and its assets. Until it is built, `/` is a plain 404.
   app.get('/', (_req, res, next) => {
@@ -154,7 +161,7 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   app.use(pagesRouter());
 
   for (const route of ROUTES) {
-    app[route.method](route.path, ...(route.write === 'batch' ? [batchLimit] : route.write ? [singleLimit] : []), ...bodyParsers(route), async (req: Request, res: Response, next: NextFunction) => {
+    app[route.method](route.path, ...(route.limit ? [limiters[route.limit]] : []), ...bodyParsers(route), async (req: Request, res: Response, next: NextFunction) => {
       try {
         const body = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : req.body;
         // A wildcard parameter (`*path`) arrives as its segments.

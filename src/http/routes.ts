@@ -30,8 +30,8 @@ export interface Route {
   statuses?: Record<number, string>;
   /** the statuses answered with problem+json */
   errors: number[];
-  /** a write, so rate-limited: 'batch' carries up to MAX_BATCH_STATEMENTS submissions */
-  write?: boolean | 'batch';
+  /** rate-limited per client: as a submission, a batch of up to MAX_BATCH_STATEMENTS, or a pre-publish check */
+  limit?: 'write' | 'batch' | 'check';
   run(h: Handlers, input: RouteInput): Reply | Promise<Reply>;
 }
 
@@ -47,12 +47,12 @@ export const ROUTES: Route[] = [
   {
     method: 'post', operationId: 'submitStatement', path: '/v1/statements', summary: 'Submit a signed statement; 201 with its receipt once durable, 200 with the first receipt for a repeat.',
     body: { cose: true, json: s.statementJsonBody }, response: s.receiptSchema, statuses: { 201: 'appended: the receipt, once the entry is durable', 200: 'a repeat of a statement already in the ledger: its first receipt; nothing changed' },
-    errors: [400, 401, 403, 404, 409, 413, 415, 429, 503], write: true,
+    errors: [400, 401, 403, 404, 409, 413, 415, 429, 503], limit: 'write',
     run: (h, i) => h.submit(i.body),
   },
   {
     method: 'post', operationId: 'submitStatements', path: '/v1/statements/batch', summary: 'Submit up to 1,000 signed statements, each judged alone; answers once every accepted one is durable.',
-    body: { json: s.batchBody, jsonLimit: 48 * 1024 * 1024 }, response: s.batchResultSchema, errors: [400, 413, 415, 429, 503], write: 'batch',
+    body: { json: s.batchBody, jsonLimit: 48 * 1024 * 1024 }, response: s.batchResultSchema, errors: [400, 413, 415, 429, 503], limit: 'batch',
     run: (h, i) => h.submitBatch(i.body),
   },
   {
@@ -113,7 +113,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post', operationId: 'check', path: '/v1/check', summary: 'Pre-publish check: may this uploader use this content this way, here, now?',
-    body: { json: s.checkBody, jsonLimit: 1024 * 1024 }, response: s.checkResultSchema, errors: [400, 413, 415, 429], write: false,
+    body: { json: s.checkBody, jsonLimit: 1024 * 1024 }, response: s.checkResultSchema, errors: [400, 413, 415, 429], limit: 'check',
     run: (h, i) => h.check(i.body),
   },
   {

@@ -46,14 +46,16 @@ export const checkBody = z
         mirrored: base64(400_000).optional().describe('the same frames hashed mirrored'),
       })
       .optional(),
+    title: z.string().max(1000).optional().describe("the upload's title, matched against every work's title and aliases"),
+    description: z.string().max(5000).optional().describe("the upload's description, matched likewise"),
     uploader: hex64,
     use: z.enum(USES).optional().describe('required for a sha256-only check; with fingerprints, the default is the use the match implies'),
     territory: z.string().refine((t) => t === WORLD || ISO_3166_ALPHA2.has(t), 'must be an ISO 3166-1 alpha-2 code or "*"'),
     at: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional().describe('ms since the epoch; default now'),
     report: z.string().min(1).max(512).optional().describe("the platform's own reference for the upload (post id or URL): a negative verdict comes with a ready-to-sign sighting"),
   })
-  .refine((b) => b.sha256 !== undefined || b.fingerprints !== undefined, { message: 'give sha256, fingerprints or both', path: ['sha256'] })
-  .refine((b) => b.use !== undefined || b.fingerprints !== undefined, { message: 'use is required for a sha256-only check', path: ['use'] });
+  .refine((b) => b.sha256 !== undefined || b.fingerprints !== undefined || b.title !== undefined || b.description !== undefined, { message: 'give sha256, fingerprints, a title or a description', path: ['sha256'] })
+  .refine((b) => b.use !== undefined || b.fingerprints !== undefined || b.sha256 === undefined, { message: 'use is required for a sha256-only check', path: ['use'] });
 
 export const receiptSchema = z
   .object({
@@ -182,7 +184,7 @@ export const checkResultSchema = z
       .array(
         z.object({
           work: workSchema,
-          segments: z.array(z.object({ upload: z.tuple([z.number(), z.number()]), work: z.tuple([z.number(), z.number()]), frames: z.number().int(), distance: z.number(), strength: z.enum(['match', 'review']) })),
+          segments: z.array(z.object({ upload: z.tuple([z.number(), z.number()]), work: z.tuple([z.number(), z.number()]), speed: z.number().describe('work time per upload time (1.25: sped up by a quarter)'), frames: z.number().int(), distance: z.number(), strength: z.enum(['match', 'review']) })),
           strength: z.enum(['match', 'review']),
           use: z.string(),
           verdict: z.enum(['owner', 'licensed', 'unlicensed', 'contested', 'unregistered']),
@@ -192,6 +194,18 @@ export const checkResultSchema = z
         }),
       )
       .describe('near-duplicate matches by fingerprint, strongest first'),
+    titles: z
+      .array(
+        z.object({
+          work: workSchema,
+          title: z.string().describe('the registered title or alias found'),
+          via: z.enum(['brackets', 'text']),
+          strength: z.literal('review'),
+          fingerprintAgrees: z.boolean().describe('a fingerprint match found the same work'),
+        }),
+      )
+      .describe("works the upload's title and description name: weak evidence on its own"),
+    textUse: z.enum(['recap', 'compilation', 'clip']).nullable().describe('the use a recap, compilation or clip pattern in the text implies'),
   })
   .meta({ id: 'CheckResult' });
 

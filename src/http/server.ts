@@ -28,6 +28,8 @@ export interface ServeOptions {
   rateLimit?: number;
   /** Express `trust proxy` for telling clients apart behind a proxy (see AppOptions) */
   trustProxy?: number | string;
+  /** pre-publish checks per client per minute */
+  checkRateLimit?: number;
   logger?: Logger;
   /** the built explorer; by default the package's dist/web */
   webDir?: string;
@@ -50,6 +52,8 @@ export const DEFAULT_RATE_LIMIT = 600_000;
 const LOG_FLUSH_MS = 1_000;
 // From src/http (tests, tsx) and from dist/http (the package) alike, two levels up is the root.
 const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../dist/web/', import.meta.url));
+/** Checks are costlier and open to anyone: 100 a second per client unless the operator says otherwise. */
+export const DEFAULT_CHECK_RATE_LIMIT = 6_000;
 
 const CLIENT_ERRORS: Record<string, [number, string, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'the request headers are over 16 KiB'],
@@ -144,6 +148,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   handle = createApp(new Handlers(ledger, Date.now, witnesses, metrics), {
     rateLimit: opts.rateLimit ?? DEFAULT_RATE_LIMIT,
+    checkRateLimit: opts.checkRateLimit ?? DEFAULT_CHECK_RATE_LIMIT,
     logger,
     version: VERSION,
     webDir: opts.webDir ?? DEFAULT_WEB_DIR,

@@ -11,9 +11,11 @@
  */
 import { ClassicLevel } from 'classic-level';
 import { concatBytes, equalBytes, fromHex, toHex, readUintBE, uintBE, utf8 } from '../core/bytes.js';
-import type { FrameHash } from '../core/fingerprint.js';
+import { decodeFrames, encodeFrames, type FrameHash } from '../core/fingerprint.js';
 import type { NodeId, NodeReader } from '../core/merkle.js';
-import { SimilarityIndex, type FrameHit } from '../core/similarity.js';
+import { CURRENT_MATCHING, SimilarityIndex, type FrameHit, type MatchingRules } from '../core/similarity.js';
+import { searchInSlices } from './sliced-search.js';
+import { TitleIndex } from '../core/titles.js';
 import {
   listedEntries,
   type ClaimRecord,
@@ -47,12 +49,17 @@ const EMPTY = new Uint8Array(0);
 const encodeRecord = (record: unknown): Uint8Array => Buffer.from(JSON.stringify(record));
 const decodeRecord = <T>(bytes: Uint8Array): T => JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as T;
 
+/** The longest a registration's fingerprint search holds the event loop at a time, ms. */
+const SEARCH_SLICE_MS = 8;
+
 /** Upper tree levels kept in memory hold at most about twice this many nodes (~20 MB). */
 const NODE_CACHE_BUDGET = 1 << 16;
 
 export class LedgerStore implements LedgerStorage {
   /** the fingerprint frames of every registered work, in memory for near-duplicate search */
   readonly similarity = new SimilarityIndex();
+  /** every work's title and aliases, in memory for the title match of the check */
+  readonly titles = new TitleIndex();
   // Every proof passes through the upper levels of the tree, and a node never changes once
   // written: those levels are served from memory. The lowest cached level rises with the
   // tree so the cache stays bounded (levels ≥ L hold ~2·n/2^L nodes).
@@ -88,12 +95,25 @@ export class LedgerStore implements LedgerStorage {
     }
     const store = new LedgerStore(db);
     try {
-      for await (const [k, v] of db.iterator(prefixRange(PREFIX.frames))) store.similarity.addEncoded(toHex(k.subarray(1)), v);
+      for await (const [k, v] of db.iterator(prefixRange(PREFIX.frames))) store.indexFrames(toHex(k.subarray(1)), v);
+      for await (const v of db.values(prefixRange(PREFIX.work))) store.indexTitles(decodeRecord<WorkRecord>(v));
     } catch (e) {
       await db.close();
       throw storeError(e);
     }
     return store;
+  }
+
+  /** Adds a registered work's frames (as signed) to the similarity index, under its registration's ledger index. */
+  indexFrames(work: string, bytes: Uint8Array): void {
+    const record = this.work(work);
+    if (!record) throw new CartularyError('corrupt', `fingerprint frames are stored for work ${work}, which has no record`);
+    this.similarity.addEncoded(work, record.registeredIndex, bytes);
+  }
+
+  /** Adds a registered work's title and aliases to the title index. */
+  indexTitles(work: WorkRecord): void {
+    this.titles.add(work.id, work.registeredIndex, [work.title, ...(work.aliases ?? [])]);
   }
 
   close(): Promise<void> {
@@ -109,10 +129,6 @@ export class LedgerStore implements LedgerStorage {
     for (const n of batch.nodes) ops.push(put(key.node(n.level, n.index), n.hash));
     ops.push(put(key.checkpoint(batch.checkpoint.size), utf8(batch.checkpoint.note)));
     return this.write(ops);
-  }
-
-  indexFrames(work: string, frames: Uint8Array): void {
-    this.similarity.addEncoded(work, frames);
   }
 
   /**
@@ -180,8 +196,8 @@ export class LedgerStore implements LedgerStorage {
     return (this.registrarParty ??= this.meta('registrar'));
   }
 
-  frameHits(frames: readonly FrameHash[]): FrameHit[] {
-    return this.similarity.hits(frames);
+  frameHits(frames: readonly FrameHash[], rules?: MatchingRules): FrameHit[] {
+    return this.similarity.hits(frames, rules ? { rules } : {});
   }
   licencesHeld(work: string, licensee: string): readonly string[] {
     return this.record<string[]>(key.heldOnWork(work, licensee)) ?? [];
@@ -197,7 +213,14 @@ export class LedgerStore implements LedgerStorage {
    * rules on this snapshot (DESIGN §11, issue 11.1). Reads stay consistent because the
    * sequencer is the only writer and fetches between its commits.
    */
-  async withOverlaps(queries: readonly OverlapQuery[]): Promise<LedgerView> {
+  async withOverlaps(queries: readonly OverlapQuery[], searches: { frames: readonly Uint8Array[]; rules: MatchingRules } = { frames: [], rules: CURRENT_MATCHING }): Promise<LedgerView> {
+    // Registrations' fingerprint searches, made now in slices so a long one never holds the
+    // event loop (issue 10.2); exact, so the rules decide as a replay does.
+    const found = new Map<string, FrameHit[]>();
+    for (const bytes of searches.frames) {
+      const frames = decodeFrames(bytes);
+      found.set(`${searches.rules.version}/${toHex(bytes)}`, await searchInSlices(this.similarity, { count: frames.length, frames: (from, n) => frames.slice(from, from + n), rules: searches.rules, sliceMs: SEARCH_SLICE_MS }));
+    }
     const answers = new Map<string, readonly string[]>();
     await Promise.all(
       queries.map(async (q) => {
@@ -233,7 +256,7 @@ export class LedgerStore implements LedgerStorage {
       mediator: (p) => store.mediator(p),
       sightings: (work) => store.sightings(work),
       registrar: () => store.registrar(),
-      frameHits: (frames) => store.frameHits(frames),
+      frameHits: (frames, rules = CURRENT_MATCHING) => found.get(`${rules.version}/${toHex(encodeFrames(frames))}`) ?? store.frameHits(frames, rules),
       licencesHeld: (work, licensee) => store.licencesHeld(work, licensee),
       overlapCandidates(q) {
         const found = answers.get(overlapKey(q));

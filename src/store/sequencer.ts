@@ -30,7 +30,8 @@ import { CartularyError } from '../core/errors.js';
 import { decodeLeaf, encodeLeaf, ZERO_HASH } from '../core/leaf.js';
 import { CompactRange, EMPTY_ROOT, hashLeaf, hashRanges, inclusionPlan, rootHash, type NodeReader } from '../core/merkle.js';
 import type { Receipt } from '../core/receipt.js';
-import { applyStatement, plannedOverlapQuery } from '../core/rules.js';
+import { applyStatement, plannedFrameSearch, plannedOverlapQuery } from '../core/rules.js';
+import { matchingRulesAt } from '../core/similarity.js';
 import { validatePayload } from '../core/statements.js';
 import { MemoryState } from '../core/state.js';
 import type { AppendBatch, AppendedEntry, LedgerStorage } from './storage.js';
@@ -262,8 +263,9 @@ export class Sequencer {
         this.stop(e, batch);
         return;
       }
-      // Only what is durable joins the store's similarity index.
+      // Only what is durable joins the store's similarity and title indexes.
       for (const [work, bytes] of prepared.state.fingerprints) this.store.indexFrames(work, bytes);
+      for (const work of prepared.state.works.values()) this.store.indexTitles(work);
       this.tree = tree;
       this.store.noteTreeSize(tree.size);
       this.prevHash = prev;
@@ -299,7 +301,8 @@ export class Sequencer {
   private async prepare(batch: Pending[]) {
     const time = Math.max(this.clock(), this.lastTime);
     const queries = batch.flatMap(({ statement }) => plannedOverlapQuery(statement.payload, time) ?? []);
-    const base = await this.store.withOverlaps(queries);
+    const frames = batch.flatMap(({ statement }) => plannedFrameSearch(statement.payload) ?? []);
+    const base = await this.store.withOverlaps(queries, { frames, rules: matchingRulesAt(time) });
     const tree = this.tree.clone();
     const state = new MemoryState(base);
     const entries: AppendedEntry[] = [];

@@ -20,7 +20,9 @@
  *   (`withOverlaps` returns one) built by awaiting the range reads a batch needs first.
  */
 import type { NodeReader } from '../core/merkle.js';
-import type { Effects, LedgerView, ListedEntry, OverlapQuery, ResolutionRecord } from '../core/records.js';
+import type { Effects, LedgerView, ListedEntry, OverlapQuery, ResolutionRecord, WorkRecord } from '../core/records.js';
+import type { MatchingRules, SimilarityIndex } from '../core/similarity.js';
+import type { TitleIndex } from '../core/titles.js';
 import type { MemoryState } from '../core/state.js';
 
 /** One accepted statement as the sequencer appends it. */
@@ -84,10 +86,19 @@ export interface LedgerStorage extends LedgerView {
   noteTreeSize(size: number): void;
 
   // --- derived state, planned reads and listings ---
-  /** a view that also answers these overlap queries, fetched now (plan, then fetch) */
-  withOverlaps(queries: readonly OverlapQuery[]): Promise<LedgerView>;
-  /** a registration's frames joined the similarity index: only after its batch is durable */
+  /**
+   * A view that also answers these overlap queries and registrations' fingerprint searches,
+   * fetched now (plan, then fetch; a search in slices, so it never holds the event loop).
+   */
+  withOverlaps(queries: readonly OverlapQuery[], searches?: { frames: readonly Uint8Array[]; rules: MatchingRules }): Promise<LedgerView>;
+  /** a registration's frames join the similarity index: only after its batch is durable */
   indexFrames(work: string, frames: Uint8Array): void;
+  /** a work's title and aliases join the title index (the check's keyword match): only once durable */
+  indexTitles(work: WorkRecord): void;
+  /** every work's title and aliases, for the title match of the check */
+  readonly titles: TitleIndex;
+  /** every registered work's frames, for near-duplicate search (searched in slices by its callers) */
+  readonly similarity: SimilarityIndex;
   licencesOf(work: string, page?: Page): Promise<string[]>;
   entriesOf(work: string, page?: Page): Promise<number[]>;
   registrationsOf(sha256: string, page?: Page): Promise<string[]>;

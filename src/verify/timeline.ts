@@ -57,9 +57,9 @@ export const mediaClock = (ms: number): string => {
   return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 };
 
-/** Where a matched segment lies: "upload 00:00–00:08 ↔ work 00:12–00:20". */
-export const segmentText = (s: { upload: readonly [number, number]; work: readonly [number, number] }): string =>
-  `upload ${mediaClock(s.upload[0])}–${mediaClock(s.upload[1])} ↔ work ${mediaClock(s.work[0])}–${mediaClock(s.work[1])}`;
+/** Where a matched segment lies: "upload 00:00–00:08 ↔ work 00:12–00:20", with its speed when not 1×. */
+export const segmentText = (s: { upload: readonly [number, number]; work: readonly [number, number]; speed?: number }): string =>
+  `upload ${mediaClock(s.upload[0])}–${mediaClock(s.upload[1])} ↔ work ${mediaClock(s.work[0])}–${mediaClock(s.work[1])}${s.speed === undefined || s.speed === 1 ? '' : ` at ${s.speed}×`}`;
 
 /** One line saying what the entry did, with parties named by `name`. */
 export function describeEntry(e: TimelineEntry, name: PartyName = shortId): string {
