@@ -24,7 +24,7 @@ await server.exited;
 const local = await startServer({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'search-data'), keysDir: join(dir, 'search-keys'), logger: pino({ level: 'warn' }) });
 results.push(...(await runDetectionAttacks(local.url, { watchEventLoop, loopLimitMs: 100, healthLimitMs: 1000 })));
 await local.close();
-for (const r of results) console.log(`${r.held ? 'refused ' : 'GOT IN  '} ${r.name}  →  ${r.detail}`);
+for (const r of results) console.log(`${r.held ? 'held    ' : 'GOT IN  '} ${r.name}  →  ${r.detail}`);
 const through = results.filter((r) => !r.held).length;
 console.log(`\nattacks tried: ${results.length}   got through: ${through}`);
 await rm(dir, { recursive: true, force: true });
