@@ -18,7 +18,7 @@ server.child.kill('SIGTERM');
 await server.exited;
 const audit = await runCli(['audit', '--data', join(dir, 'data'), '--keys', join(dir, 'keys')]);
 console.log(`statements raced: ${r.submitted}   appended: ${r.accepted}   refused by status: ${JSON.stringify(r.refused)}`);
-console.log(`works: ${r.works}   served ≠ replay: ${r.mismatches.length}   overlapping exclusives: ${r.overlaps.length}   audit: ${audit.output.trim()}`);
+console.log(`works: ${r.works}   served ≠ replay: ${r.mismatches.length}   overlapping exclusives: ${r.overlaps.length}   audit: ${audit.output.trim().split('\n').at(-1)}`);
 for (const line of [...r.mismatches, ...r.overlaps].slice(0, 20)) console.log(`  ${line}`);
 await rm(dir, { recursive: true, force: true });
 process.exitCode = r.mismatches.length === 0 && r.overlaps.length === 0 && audit.code === 0 ? 0 : 1;
