@@ -21,6 +21,7 @@ const EXIT_FOR: Record<Verdict, number> = { owner: 0, licensed: 0, unlicensed: 1
 
 interface CheckAnswer {
   verdict: Verdict;
+  protected: Array<{ work: string; title: string; until: number }>;
   works: Array<{ id: string; owner: string; title: string }>;
   licence: { id: string; uses: string[]; territories: string[] } | null;
   reasons: Array<{ licence: string | null; reason: string }>;
@@ -140,6 +141,8 @@ async function reportSighting(api: LedgerClient, answer: CheckAnswer, reference:
 }
 
 function describe(a: CheckAnswer, use: string, territory: string, names: Map<string, string>): string {
+  const shielded = a.protected[0];
+  if (shielded) return `unlicensed: "${shielded.title}" (work ${shielded.work.slice(0, 12)}…) is under its owner's protection until ${new Date(shielded.until).toISOString()}, and the uploader holds no licence of it`;
   const work = a.works[0] ?? a.matches.find((m) => m.strength === 'match')?.work;
   if (!a.works.length && work) {
     const m = a.matches.find((x) => x.strength === 'match');

@@ -21,6 +21,7 @@ import { ledgerKey } from './ledger-key.js';
 import { license } from './license.js';
 import { profile } from './profile.js';
 import { proof } from './proof.js';
+import { protect } from './protect.js';
 import { register } from './register.js';
 import { resolve } from './resolve.js';
 import { revoke } from './revoke.js';
@@ -30,7 +31,7 @@ import { transfer } from './transfer.js';
 import { verify } from './verify.js';
 import { witness } from './witness.js';
 
-export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, check, claim, accredit, resolve, verify, history, evidence, certificate, proof, ledgerKey, audit, exportTiles, witness];
+export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, protect, check, claim, accredit, resolve, verify, history, evidence, certificate, proof, ledgerKey, audit, exportTiles, witness];
 
 /**
  * The process's own streams. A reader that goes away (`cartulary license … | head -1`) is

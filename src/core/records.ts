@@ -40,8 +40,19 @@ export interface WorkRecord {
   head: number;
   /** other titles of the work, as registered (for the title match of the check) */
   aliases?: string[];
+  /** the latest protection window its owner declared (DESIGN §4 `protect`), if any */
+  protection?: Protection;
   /** for a registration with fingerprints: the version of the matching rules that decided its contests */
   matching?: number;
+}
+
+/** A protection window: from its entry until `until` (ledger ms), in `territories` (null: everywhere). */
+export interface Protection {
+  since: number;
+  until: number;
+  territories: string[] | null;
+  /** the protect entry */
+  index: number;
 }
 
 /**

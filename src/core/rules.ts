@@ -12,6 +12,7 @@ import { matchingRulesAt, type MatchingRules } from './similarity.js';
 import type { Effects, HoldingRecord, LedgerView, LicenceRecord, OverlapQuery, WorkRecord } from './records.js';
 import { accredit, claim, notSuperseded, resolve, sighting, supersededBy } from './disputes.js';
 import { existingLicence, existingWork, touch, type Context } from './rule-context.js';
+import { protect } from './protection.js';
 import { activeAt, outsideScope, scopesOverlap } from './scope.js';
 import {
   payloadShape,
@@ -44,6 +45,8 @@ export function applyStatement(view: LedgerView, entry: SequencedStatement): Eff
       return revoke(ctx, payload);
     case 'party':
       return party(ctx, payload);
+    case 'protect':
+      return protect(ctx, payload);
     case 'claim':
       return claim(ctx, payload);
     case 'sighting':

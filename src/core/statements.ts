@@ -84,6 +84,15 @@ export const partySchema = z.strictObject({
   url: z.optional(z.url({ protocol: /^https?$/ }).check(z.maxLength(512))),
 });
 
+/** A protection window (the copyright early-warning list): until `until`, weak evidence of the work blocks an upload. */
+export const protectSchema = z.strictObject({
+  ...base,
+  type: z.literal('protect'),
+  work: bytes32,
+  until: millis,
+  territories: z.optional(z.array(territory).check(z.minLength(1), z.maxLength(64), z.refine(unique, 'must not repeat a territory'))),
+});
+
 /** An infringement claim: where the infringing copy was seen, and the hash of what its claimant captured. */
 export const claimSchema = z.strictObject({
   ...base,
@@ -148,6 +157,7 @@ const payloadSchema = z.discriminatedUnion('type', [
   licenseSchema,
   revokeSchema,
   partySchema,
+  protectSchema,
   claimSchema,
   sightingSchema,
   accreditSchema,
@@ -160,6 +170,7 @@ export type TransferPayload = z.infer<typeof transferSchema>;
 export type LicensePayload = z.infer<typeof licenseSchema>;
 export type RevokePayload = z.infer<typeof revokeSchema>;
 export type PartyPayload = z.infer<typeof partySchema>;
+export type ProtectPayload = z.infer<typeof protectSchema>;
 export type ClaimPayload = z.infer<typeof claimSchema>;
 export type SightingPayload = z.infer<typeof sightingSchema>;
 export type AccreditPayload = z.infer<typeof accreditSchema>;

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { fromBase64, fromHex, toBase64, toHex } from '../core/bytes.js';
 import { encodeCbor } from '../core/cbor.js';
 import { checkFrames, type CheckResult, type Verdict } from '../core/check.js';
+import { protectedAgainst } from '../core/protection.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeFrames, FRAME_RECORD_BYTES } from '../core/fingerprint.js';
 import { CURRENT_MATCHING, type FrameHit } from '../core/similarity.js';
@@ -269,13 +270,18 @@ export class Handlers {
     const exact = q.sha256 ? await this.evidence.forCheck({ ...base, sha256: q.sha256, use: q.use ?? 'publish' }) : null;
     const byFrames = q.fingerprints ? checkFrames(this.store, await this.frameHits(q.fingerprints), { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
-    const verdict = decided?.verdict ?? byFrames?.verdict ?? 'unregistered';
-    this.metrics?.checked(verdict);
     const text = [q.title, q.description].filter((t) => t !== undefined).join('\n');
     const named = text ? this.store.titles.find(text) : { matches: [], use: null };
     const byFingerprint = new Set((byFrames?.matches ?? []).filter((m) => m.strength === 'match').map((m) => m.work.id));
+    // A protected work found by any evidence, even weak, blocks an uploader who may not use it.
+    const found = [...(decided?.works ?? []), ...(byFrames?.matches ?? []).map((m) => m.work), ...named.matches.flatMap((t) => this.store.work(t.work) ?? [])];
+    const shielded = [...new Map(found.map((w) => [w.id, w])).values()].filter((w) => protectedAgainst(this.store, w, base));
+    const judged = decided?.verdict ?? byFrames?.verdict ?? 'unregistered';
+    const verdict = shielded.length > 0 ? 'unlicensed' : judged;
+    this.metrics?.checked(verdict);
     return ok({
       verdict,
+      protected: shielded.map((w) => ({ work: w.id, title: w.title, until: (w.protection as { until: number }).until })),
       sighting: q.report === undefined ? null : sightingToSign(q.report, q, verdict, decided, byFrames, now),
       works: await Promise.all((decided?.works ?? []).map((w) => workView(this.store, w, now))),
       licence: decided?.licence ? licenceView(this.store, decided.licence, now) : null,

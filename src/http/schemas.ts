@@ -173,6 +173,9 @@ export const partySchema = z
 export const checkResultSchema = z
   .object({
     verdict: z.enum(['unregistered', 'owner', 'licensed', 'unlicensed', 'contested']),
+    protected: z
+      .array(z.object({ work: hex64, title: z.string(), until: z.number().int() }))
+      .describe("works under their owner's protection window that this check found by any evidence (exact, fingerprints at any strength, title): the verdict is then unlicensed for anyone neither owner nor licensee"),
     works: z.array(workSchema),
     licence: licenceSchema.nullable(),
     reasons: z.array(z.object({ licence: hex64.nullable(), reason: z.string() })),

@@ -76,6 +76,8 @@ export function describeEntry(e: TimelineEntry, name: PartyName = shortId): stri
       return `licence ${shortId(p.license)} revoked by ${by}${p.reason ? `: ${p.reason}` : ''}`;
     case 'party':
       return `profile of ${by}: "${p.name}"`;
+    case 'protect':
+      return `protected by ${by} until ${day(p.until)}${Array.isArray(p.territories) ? ` in ${list(p.territories)}` : ''}`;
     case 'claim': {
       const subject = p.subject as Record<string, unknown>;
       const capture = p.capture as Record<string, unknown>;
