@@ -95,7 +95,11 @@ export class LedgerStore implements LedgerStorage {
     }
     const store = new LedgerStore(db);
     try {
-      for await (const [k, v] of db.iterator(prefixRange(PREFIX.frames))) store.indexFrames(toHex(k.subarray(1)), v);
+      for await (const [k, v] of db.iterator(prefixRange(PREFIX.frames))) {
+        const work = store.work(toHex(k.subarray(1)));
+        if (!work) throw new CartularyError('corrupt', `fingerprint frames are stored for work ${toHex(k.subarray(1))}, which has no record`);
+        store.indexFrames(work, v);
+      }
       for await (const v of db.values(prefixRange(PREFIX.work))) store.indexTitles(decodeRecord<WorkRecord>(v));
     } catch (e) {
       await db.close();
@@ -105,10 +109,8 @@ export class LedgerStore implements LedgerStorage {
   }
 
   /** Adds a registered work's frames (as signed) to the similarity index, under its registration's ledger index. */
-  indexFrames(work: string, bytes: Uint8Array): void {
-    const record = this.work(work);
-    if (!record) throw new CartularyError('corrupt', `fingerprint frames are stored for work ${work}, which has no record`);
-    this.similarity.addEncoded(work, record.registeredIndex, bytes);
+  indexFrames(work: WorkRecord, bytes: Uint8Array): void {
+    this.similarity.addEncoded(work.id, work.registeredIndex, bytes);
   }
 
   /** Adds a registered work's title and aliases to the title index. */

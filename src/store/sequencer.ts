@@ -34,6 +34,7 @@ import { applyStatement, plannedFrameSearch, plannedOverlapQuery } from '../core
 import { matchingRulesAt } from '../core/similarity.js';
 import { validatePayload } from '../core/statements.js';
 import { MemoryState } from '../core/state.js';
+import type { WorkRecord } from '../core/records.js';
 import type { AppendBatch, AppendedEntry, LedgerStorage } from './storage.js';
 import type { Watermark } from './watermark.js';
 
@@ -264,7 +265,8 @@ export class Sequencer {
         return;
       }
       // Only what is durable joins the store's similarity and title indexes.
-      for (const [work, bytes] of prepared.state.fingerprints) this.store.indexFrames(work, bytes);
+      // The records are in the batch's state: no store read on the commit path.
+      for (const [work, bytes] of prepared.state.fingerprints) this.store.indexFrames(prepared.state.works.get(work) as WorkRecord, bytes);
       for (const work of prepared.state.works.values()) this.store.indexTitles(work);
       this.tree = tree;
       this.store.noteTreeSize(tree.size);

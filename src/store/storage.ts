@@ -92,7 +92,7 @@ export interface LedgerStorage extends LedgerView {
    */
   withOverlaps(queries: readonly OverlapQuery[], searches?: { frames: readonly Uint8Array[]; rules: MatchingRules }): Promise<LedgerView>;
   /** a registration's frames join the similarity index: only after its batch is durable */
-  indexFrames(work: string, frames: Uint8Array): void;
+  indexFrames(work: WorkRecord, frames: Uint8Array): void;
   /** a work's title and aliases join the title index (the check's keyword match): only once durable */
   indexTitles(work: WorkRecord): void;
   /** every work's title and aliases, for the title match of the check */
