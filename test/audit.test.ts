@@ -6,7 +6,9 @@ import { readUintBE } from '../src/core/bytes.js';
 import { parseVerifierKey } from '../src/core/checkpoint.js';
 import { auditLedger } from '../src/store/audit.js';
 import { prefixRange, PREFIX } from '../src/store/layout.js';
-import { LedgerStore } from '../src/store/ledger-store.js';
+import type { LedgerStore } from '../src/store/ledger-store.js';
+import { openStore } from '../src/store/open-store.js';
+import { levelDb } from './helpers.js';
 import { openLedger } from '../src/store/ledger.js';
 import { party, stmt, tempDir } from './helpers.js';
 
@@ -28,26 +30,26 @@ async function populatedLedger() {
 }
 
 async function flipOne(dataDir: string, prefix: Uint8Array, pick = 0): Promise<{ key: Uint8Array; restore: () => Promise<void> }> {
-  const store = await LedgerStore.open(dataDir);
-  const entries = await store.db.iterator(prefixRange(prefix)).all();
+  const store = await openStore(dataDir);
+  const entries = await levelDb(store).iterator(prefixRange(prefix)).all();
   const [k, v] = entries[pick % entries.length]!;
   const altered = new Uint8Array(v); // a copy: Buffer.slice would be a view of v
   const mid = Math.floor(altered.length / 2);
   altered.set([altered[mid]! ^ 0x01], mid);
-  await store.db.put(k, altered);
+  await levelDb(store).put(k, altered);
   await store.close();
   return {
     key: k,
     restore: async () => {
-      const st = await LedgerStore.open(dataDir);
-      await st.db.put(k, v);
+      const st = await openStore(dataDir);
+      await levelDb(st).put(k, v);
       await st.close();
     },
   };
 }
 
 async function audit(dataDir: string, key: ReturnType<typeof parseVerifierKey>) {
-  const store = await LedgerStore.open(dataDir);
+  const store = await openStore(dataDir);
   try {
     return await auditLedger(store, key);
   } finally {
@@ -84,20 +86,20 @@ describe('audit', () => {
 
   it('names a deleted leaf', async () => {
     const { paths, verifierKey } = await populatedLedger();
-    const store = await LedgerStore.open(paths.dataDir);
-    const [k] = (await store.db.iterator(prefixRange(PREFIX.leaf)).all())[4]!;
-    await store.db.del(k);
+    const store = await openStore(paths.dataDir);
+    const [k] = (await levelDb(store).iterator(prefixRange(PREFIX.leaf)).all())[4]!;
+    await levelDb(store).del(k);
     await store.close();
     expect((await audit(paths.dataDir, verifierKey)).fault?.where).toBe('leaf 5');
   });
 
   it('names a derived record that no entry produces', async () => {
     const { paths, verifierKey } = await populatedLedger();
-    const store = await LedgerStore.open(paths.dataDir);
-    const [k, v] = (await store.db.iterator({ ...prefixRange(PREFIX.work), limit: 1 }).all())[0]!;
+    const store = await openStore(paths.dataDir);
+    const [k, v] = (await levelDb(store).iterator({ ...prefixRange(PREFIX.work), limit: 1 }).all())[0]!;
     const stray = k.slice();
     stray[stray.length - 1] = stray.at(-1)! ^ 0xff;
-    await store.db.put(stray, v);
+    await levelDb(store).put(stray, v);
     await store.close();
     const result = await audit(paths.dataDir, verifierKey);
     expect(result.fault).toMatchObject({ where: `work ${Buffer.from(stray.subarray(1)).toString('hex')}`, detail: expect.stringMatching(/no entry of the log produces/) });

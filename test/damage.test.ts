@@ -13,7 +13,7 @@ import { auditLedger } from '../src/store/audit.js';
 import { openLedger, type Ledger } from '../src/store/ledger.js';
 import { runCli } from '../scripts/lib/child-server.js';
 import { serverFixture } from './server-fixture.js';
-import { party, stmt, tempDir } from './helpers.js';
+import { levelDb, party, stmt, tempDir } from './helpers.js';
 
 const alice = party();
 
@@ -82,7 +82,7 @@ describe('a damaged data folder', () => {
     {
       // Move everything into a table file, then damage its data blocks.
       const ledger = await openLedger(paths);
-      await ledger.store.db.compactRange(new Uint8Array([0]), new Uint8Array([0xff]));
+      await levelDb(ledger.store).compactRange(new Uint8Array([0]), new Uint8Array([0xff]));
       await ledger.close();
     }
     const table = (await readdir(paths.dataDir)).find((f) => f.endsWith('.ldb'))!;
@@ -114,7 +114,8 @@ describe('faults inside the writer', () => {
   for (const landed of [false, true]) {
     it(`a write that failed${landed ? ' but landed' : ''}: nobody is acknowledged, writes stop, and a restart carries on from the disk`, async () => {
       const { paths } = await closedLedger(2);
-      const ledger = await openLedger(paths);
+      // the three statements wait for one another: one batch, one failed write
+      const ledger = await openLedger(paths, { maxDelayMs: 200 });
       const statements = [stmt.register(alice), stmt.register(alice), stmt.register(alice)];
       injectWriteFault(ledger, landed);
       const outcomes = await Promise.allSettled(statements.map((s) => ledger.sequencer.submit(s)));
@@ -138,14 +139,14 @@ describe('faults inside the writer', () => {
   it('a throw while a batch is prepared refuses that batch, writes nothing, and the writer carries on', async () => {
     const { paths } = await closedLedger(1);
     const ledger = await openLedger(paths);
-    const real = ledger.store.indexOfSigned.bind(ledger.store);
+    const real = ledger.store.plan.bind(ledger.store);
     let armed = true;
-    ledger.store.indexOfSigned = (hash) => {
+    ledger.store.plan = (...args) => {
       if (armed) {
         armed = false;
         throw new Error('a read failed inside the writer');
       }
-      return real(hash);
+      return real(...args);
     };
     await expect(ledger.sequencer.submit(stmt.register(alice))).rejects.toThrow(/a read failed inside the writer/);
     expect(ledger.sequencer.size).toBe(1);

@@ -26,7 +26,7 @@ async function withMediator() {
 }
 
 const check = (f: Awaited<ReturnType<typeof ledgerFixture>>, file: Uint8Array, uploader: string, use = 'publish') =>
-  checkUse(f.ledger.store, { sha256: toHex(sha256(file)), uploader, use, territory: 'FR', at: Date.now() + 1000 }).verdict;
+  checkUse(f.ledger.store.sync, { sha256: toHex(sha256(file)), uploader, use, territory: 'FR', at: Date.now() + 1000 }).verdict;
 
 describe('the registrar', () => {
   it('is a key made at keys/registrar.key (0600) by default, fixed at init, and alone accredits mediators', async () => {
@@ -42,7 +42,7 @@ describe('the registrar', () => {
     await f.refused(stmt.resolve(registrar, contested.id, 'dismiss'), 'unauthorised', /not accredited/); // the registrar accredits, it does not decide
     await f.refused(stmt.accredit(registrar, mediator.id, { until: Date.now() - 1000 }), 'invalid', /payload\.until/);
     await f.submit(stmt.accredit(registrar, mediator.id, { until: Date.now() + 86_400_000 }));
-    expect(f.ledger.store.mediator(mediator.id)).toMatchObject({ party: mediator.id, index: 2 });
+    expect(f.ledger.store.sync.mediator(mediator.id)).toMatchObject({ party: mediator.id, index: 2 });
     await f.ledger.close();
     await expect(openLedger({ dataDir: `${f.dir}/data`, keysDir: `${f.dir}/keys`, registrar: someone.id })).rejects.toThrow(/registrar is .* fixed when the ledger is created/);
   });
@@ -78,7 +78,7 @@ describe('a mediator ends a contest', () => {
     const award = await f.submit(stmt.resolve(mediator, mine.id, 'award', { award: hexOf(mine.id), reason: 'earlier drafts shown' }));
     expect(award.index).toBe(size);
 
-    const store = f.ledger.store;
+    const store = f.ledger.store.sync;
     expect(store.content(toHex(sha256(copy.file)))?.award).toMatchObject({ work: mine.id, decision: 'award', index: award.index, reopened: null });
     expect(titleStatus(store, store.work(mine.id)!)).toBe('registered');
     expect(titleStatus(store, store.work(copy.id)!)).toBe('superseded');
@@ -105,7 +105,7 @@ describe('a mediator ends a contest', () => {
     expect(check(f, copy.file, alice.id)).toBe('owner');
     expect(store.content(toHex(sha256(copy.file)))?.award).toMatchObject({ work: mine.id, decision: 'dismiss', reopened: null });
 
-    expect(await auditLedger(store, parseVerifierKey(f.ledger.sequencer.verifierKey))).toMatchObject({ ok: true });
+    expect(await auditLedger(f.ledger.store, parseVerifierKey(f.ledger.sequencer.verifierKey))).toMatchObject({ ok: true });
     await f.ledger.close();
   });
 
@@ -123,7 +123,7 @@ describe('a mediator ends a contest', () => {
     await f.refused(stmt.resolve(mediator, (await f.work(party())).id, 'dismiss'), 'conflict', /not contested/);
     await sleep(400);
     await f.refused(stmt.resolve(mediator, w.id, 'dismiss'), 'unauthorised', /accreditation as a mediator ended/);
-    expect(f.ledger.store.content(toHex(sha256(w.file)))?.award).toBeUndefined();
+    expect(f.ledger.store.sync.content(toHex(sha256(w.file)))?.award).toBeUndefined();
     await f.ledger.close();
   });
 });
@@ -141,18 +141,18 @@ describe('claims', () => {
     await f.refused(stmt.claim(alice, w.id, { capture: { sha256: new Uint8Array(32), mediaType: 'video/webm', size: 1, capturedAt: Date.now() + 3_600_000 } }), 'invalid', /capturedAt/);
     const byOwner = await f.submit(stmt.claim(alice, w.id));
     const byLicensee = await f.submit(stmt.claim(bob, w.id, { text: 'a full re-upload' }));
-    const work = f.ledger.store.work(w.id)!;
+    const work = f.ledger.store.sync.work(w.id)!;
     expect(work).toMatchObject({ head: byLicensee.index, entries: 5 });
-    expect(f.ledger.store.claim(byOwner.id)).toMatchObject({ work: w.id, claimant: alice.id, status: 'open', resolvedIndex: null });
+    expect(f.ledger.store.sync.claim(byOwner.id)).toMatchObject({ work: w.id, claimant: alice.id, status: 'open', resolvedIndex: null });
 
     await f.refused(stmt.resolve(mediator, w.id, 'uphold'), 'invalid', /payload\.claim/);
     await f.refused(stmt.resolve(mediator, (await f.work(party())).id, 'uphold', { claim: hexOf(byOwner.id) }), 'invalid', /is about work/);
     const upheld = await f.submit(stmt.resolve(mediator, w.id, 'uphold', { claim: hexOf(byOwner.id) }));
     await f.refused(stmt.resolve(mediator, w.id, 'settle', { claim: hexOf(byOwner.id) }), 'conflict', /already closed \(upheld\)/);
     await f.submit(stmt.resolve(mediator, w.id, 'settle', { claim: hexOf(byLicensee.id), reason: 'paid' }));
-    expect(f.ledger.store.claim(byOwner.id)).toMatchObject({ status: 'upheld', resolvedIndex: upheld.index });
-    expect(f.ledger.store.claim(byLicensee.id)).toMatchObject({ status: 'settled' });
-    expect(f.ledger.store.resolution(upheld.id)).toMatchObject({ mediator: mediator.id, decision: 'uphold', claim: byOwner.id, award: null, accreditation: 0 });
+    expect(f.ledger.store.sync.claim(byOwner.id)).toMatchObject({ status: 'upheld', resolvedIndex: upheld.index });
+    expect(f.ledger.store.sync.claim(byLicensee.id)).toMatchObject({ status: 'settled' });
+    expect(f.ledger.store.sync.resolution(upheld.id)).toMatchObject({ mediator: mediator.id, decision: 'uphold', claim: byOwner.id, award: null, accreditation: 0 });
     expect(check(f, w.file, alice.id)).toBe('owner'); // a claim changes no title
     await f.ledger.close();
   });
@@ -168,12 +168,12 @@ describe('sightings', () => {
     const seen = [];
     for (let i = 0; i < 5; i++) seen.push((await f.submit(stmt.sighting(platform, w.id, { reference: `post-${i}`, segments: [{ upload: [0, 8000], work: [12000, 20000] }] }))).index);
     const store = f.ledger.store;
-    expect(store.work(w.id)).toMatchObject({ entries: 1, head: 0 });
-    expect(store.sightings(w.id)).toBe(5);
+    expect(store.sync.work(w.id)).toMatchObject({ entries: 1, head: 0 });
+    expect(store.sync.sightings(w.id)).toBe(5);
     const first = await store.sightingsOf(w.id, { limit: 2 });
     expect(first).toEqual([seen[4], seen[3]]);
     expect(await store.sightingsOf(w.id, { limit: 10, before: first[1]! })).toEqual([seen[2], seen[1], seen[0]]);
-    expect(await auditLedger(store, parseVerifierKey(f.ledger.sequencer.verifierKey))).toMatchObject({ ok: true });
+    expect(await auditLedger(f.ledger.store, parseVerifierKey(f.ledger.sequencer.verifierKey))).toMatchObject({ ok: true });
     await f.ledger.close();
   });
 });

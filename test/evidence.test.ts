@@ -118,7 +118,7 @@ describe('evidence bundles', () => {
 
   it('prove prior existence of a single entry, and contested registrations both ways', async () => {
     const { f, w, builder, mallory, key } = await chainOfTitle();
-    expect(verifyBundle(builder.forEntry(1), key)).toMatchObject({ ok: true, works: [{ id: w.id }] });
+    expect(verifyBundle(await builder.forEntry(1), key)).toMatchObject({ ok: true, works: [{ id: w.id }] });
     const copy = await f.submit(stmt.register(mallory, w.file));
     for (const id of [w.id, copy.id]) {
       const r = verifyBundle(await builder.forWork(id), key);

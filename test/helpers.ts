@@ -7,6 +7,8 @@ import { toHex } from '../src/core/bytes.js';
 import { signStatement } from '../src/core/cose.js';
 import { randomSeed, sha256, signerFromSeed, type Signer } from '../src/core/crypto.js';
 import { CompactRange, hashLeaf, type NodeReader } from '../src/core/merkle.js';
+import type { LedgerStore } from '../src/store/ledger-store.js';
+import type { LevelKV } from '../src/store/level-kv.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -111,3 +113,6 @@ export async function ledgerFixture(opts: { registrar?: string } = {}) {
     },
   };
 }
+
+/** The LevelDB database under an embedded store, for tests that damage or inspect it directly. */
+export const levelDb = (store: LedgerStore) => (store.kv as LevelKV).db;

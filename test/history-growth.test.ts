@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../src/core/bytes.js';
 import { sha256 } from '../src/core/crypto.js';
-import type { BatchOp } from '../src/store/ledger-store.js';
+import type { BatchOp } from '../src/store/kv.js';
 import { content, ledgerFixture, party, stmt } from './helpers.js';
 
 /** Log, tree and checkpoint keys grow with the log's size by design (log n nodes); the rest is derived state. */
@@ -46,7 +46,7 @@ describe('an entry writes as much on a long history as on a short one', () => {
     // A few more digits in counters and indices, never a list that grows.
     expect(late.licence).toBeLessThanOrEqual(early.licence + 16);
     expect(late2.revoke).toBeLessThanOrEqual(early2.revoke + 16);
-    expect(f.ledger.store.work(work)).toMatchObject({ licenceCount: 607, entries: 610 });
+    expect(f.ledger.store.sync.work(work)).toMatchObject({ licenceCount: 607, entries: 610 });
     expect(await f.ledger.store.entriesOf(work, { after: 600, limit: 5 })).toHaveLength(5);
     await f.ledger.close();
   });
@@ -61,10 +61,10 @@ describe('an entry writes as much on a long history as on a short one', () => {
     const late = await f.cost(stmt.register(party(), file));
     expect(late).toBeLessThanOrEqual(early + 16);
     const sha = toHex(sha256(file));
-    expect(f.ledger.store.content(sha)).toEqual({ sha256: sha, first: first.id, count: 305 });
+    expect(f.ledger.store.sync.content(sha)).toEqual({ sha256: sha, first: first.id, count: 305 });
     // The first registration was contested once, by the second, and not rewritten since.
     const second = (await f.ledger.store.registrationsOf(sha, { limit: 2 }))[1];
-    expect(f.ledger.store.work(first.id)).toMatchObject({ status: 'contested', contest: { by: second }, entries: 1 });
+    expect(f.ledger.store.sync.work(first.id)).toMatchObject({ status: 'contested', contest: { by: second }, entries: 1 });
     await f.ledger.close();
   });
 
@@ -83,7 +83,7 @@ describe('an entry writes as much on a long history as on a short one', () => {
     const early = await awardCost(3);
     const late = await awardCost(300);
     expect(late.cost).toBeLessThanOrEqual(early.cost + 16);
-    expect(f.ledger.store.content(late.sha)).toMatchObject({ count: 301, award: { work: late.first } });
+    expect(f.ledger.store.sync.content(late.sha)).toMatchObject({ count: 301, award: { work: late.first } });
 
     const { id: work } = await f.work(party());
     const platform = party();
@@ -91,8 +91,8 @@ describe('an entry writes as much on a long history as on a short one', () => {
     await f.many(() => stmt.sighting(platform, work, { reference: String(Math.random()) }), 300);
     const often = await f.cost(stmt.sighting(platform, work, { reference: 'late' }));
     expect(often).toBeLessThanOrEqual(once + 16);
-    expect(f.ledger.store.work(work)).toMatchObject({ entries: 1, head: f.ledger.store.work(work)!.registeredIndex });
-    expect(f.ledger.store.sightings(work)).toBe(302);
+    expect(f.ledger.store.sync.work(work)).toMatchObject({ entries: 1, head: f.ledger.store.sync.work(work)!.registeredIndex });
+    expect(f.ledger.store.sync.sightings(work)).toBe(302);
     await f.ledger.close();
   });
 });

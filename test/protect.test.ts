@@ -51,6 +51,6 @@ describe('a protection window', () => {
     // The protect entry is in the work's chain: audit replays it.
     const audit = await auditLedger(s.ledger.store, parseVerifierKey(s.verifierKey));
     expect(audit).toMatchObject({ ok: true });
-    expect(s.ledger.store.work(work)?.protection).toMatchObject({ until, territories: ['FR', 'DE'] });
+    expect(s.ledger.store.sync.work(work)?.protection).toMatchObject({ until, territories: ['FR', 'DE'] });
   });
 });

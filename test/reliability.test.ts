@@ -7,7 +7,9 @@ import { createKeyPair } from '../src/store/key-files.js';
 import { secretKeyFromPem } from '../src/core/keys.js';
 import { auditLedger } from '../src/store/audit.js';
 import { prefixRange, PREFIX } from '../src/store/layout.js';
-import { LedgerStore } from '../src/store/ledger-store.js';
+import type { LedgerStore } from '../src/store/ledger-store.js';
+import { openStore } from '../src/store/open-store.js';
+import { levelDb } from './helpers.js';
 import { startServer } from '../src/http/server.js';
 import { crashTest } from '../scripts/lib/crash.js';
 import { startChildServer } from '../scripts/lib/child-server.js';
@@ -27,7 +29,7 @@ async function ledgerWithEntries(n = 8) {
 }
 
 async function withStore<T>(dataDir: string, fn: (s: LedgerStore) => Promise<T>): Promise<T> {
-  const store = await LedgerStore.open(dataDir);
+  const store = await openStore(dataDir);
   try {
     return await fn(store);
   } finally {
@@ -49,13 +51,13 @@ describe('tampering behind the server\'s back', () => {
   it('audit names a reordered pair of leaves and a deleted id index entry', async () => {
     const { dataDir, key } = await ledgerWithEntries();
     await withStore(dataDir, async (s) => {
-      const leaves = await s.db.iterator(prefixRange(PREFIX.leaf)).all();
+      const leaves = await levelDb(s).iterator(prefixRange(PREFIX.leaf)).all();
       const [[k2, v2], [k5, v5]] = [leaves[2]!, leaves[5]!];
-      await s.db.batch([{ type: 'put', key: k2, value: v5 }, { type: 'put', key: k5, value: v2 }]);
+      await levelDb(s).batch([{ type: 'put', key: k2, value: v5 }, { type: 'put', key: k5, value: v2 }]);
       expect((await auditLedger(s, key)).fault?.where).toBe('leaf 2');
-      await s.db.batch([{ type: 'put', key: k2, value: v2 }, { type: 'put', key: k5, value: v5 }]);
-      const [idKey] = (await s.db.iterator(prefixRange(PREFIX.id)).all())[0]!;
-      await s.db.del(idKey);
+      await levelDb(s).batch([{ type: 'put', key: k2, value: v2 }, { type: 'put', key: k5, value: v5 }]);
+      const [idKey] = (await levelDb(s).iterator(prefixRange(PREFIX.id)).all())[0]!;
+      await levelDb(s).del(idKey);
       expect((await auditLedger(s, key)).fault?.where).toMatch(/^leaf \d+$/);
     });
   });
@@ -63,11 +65,11 @@ describe('tampering behind the server\'s back', () => {
   it('the server refuses to start on a store whose latest checkpoint does not verify', async () => {
     const { dataDir, keysDir } = await ledgerWithEntries();
     await withStore(dataDir, async (s) => {
-      const [latest] = await s.db.iterator({ ...prefixRange(PREFIX.checkpoint), reverse: true, limit: 1 }).all();
+      const [latest] = await levelDb(s).iterator({ ...prefixRange(PREFIX.checkpoint), reverse: true, limit: 1 }).all();
       const [k, v] = latest!;
       const altered = new Uint8Array(v);
       altered.set([altered[altered.length - 10]! ^ 1], altered.length - 10);
-      await s.db.put(k, altered);
+      await levelDb(s).put(k, altered);
     });
     await expect(startServer({ port: 0, host: '127.0.0.1', dataDir, keysDir, logger: silent })).rejects.toMatchObject({
       code: 'corrupt',

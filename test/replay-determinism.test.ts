@@ -10,7 +10,9 @@ import { encodeFrames, FINGERPRINT_KIND, type FrameHash } from '../src/core/fing
 import { segmentsOf } from '../src/core/segments.js';
 import { CURRENT_MATCHING, SimilarityIndex } from '../src/core/similarity.js';
 import { auditLedger } from '../src/store/audit.js';
-import { LedgerStore } from '../src/store/ledger-store.js';
+import type { LedgerStore } from '../src/store/ledger-store.js';
+import { openStore } from '../src/store/open-store.js';
+import { levelDb } from './helpers.js';
 import { openLedger } from '../src/store/ledger.js';
 import { party, stmt, tempDir } from './helpers.js';
 
@@ -46,14 +48,14 @@ describe('fill order', () => {
 
     ledger = await openLedger(paths);
     const last = (await ledger.sequencer.submit(register())).receipt.id;
-    const record = ledger.store.work(last)!;
+    const record = ledger.store.sync.work(last)!;
     await ledger.close();
     // Contested against the earliest registrations the caps keep, in ledger order, under version 1.
     expect(record.lookalikes).toEqual(order.slice(0, CURRENT_MATCHING.perFrame));
     expect(record.contest?.by).toBe(order[0]);
     expect(record.matching).toBe(1);
 
-    const store = await LedgerStore.open(paths.dataDir);
+    const store = await openStore(paths.dataDir);
     try {
       expect(await auditLedger(store, verifierKey)).toMatchObject({ ok: true });
     } finally {

@@ -24,12 +24,12 @@ describe('registrations', () => {
     const [alice, mallory] = [party(), party()];
     const w = await f.work(alice);
     const copy = await f.submit(stmt.register(mallory, w.file));
-    const first = f.ledger.store.work(w.id)!;
-    const second = f.ledger.store.work(copy.id)!;
+    const first = f.ledger.store.sync.work(w.id)!;
+    const second = f.ledger.store.sync.work(copy.id)!;
     expect(first).toMatchObject({ status: 'contested', contest: { by: copy.id, since: second.registeredAt }, owner: alice.id });
     expect(second).toMatchObject({ status: 'contested', contest: { by: w.id, since: second.registeredAt }, owner: mallory.id });
     expect(await f.ledger.store.registrationsOf(toHex(sha256(w.file)))).toEqual([w.id, copy.id]);
-    expect(f.ledger.store.content(toHex(sha256(w.file)))).toEqual({ sha256: toHex(sha256(w.file)), first: w.id, count: 2 });
+    expect(f.ledger.store.sync.content(toHex(sha256(w.file)))).toEqual({ sha256: toHex(sha256(w.file)), first: w.id, count: 2 });
     expect(first.registeredAt).toBeLessThanOrEqual(second.registeredAt);
     await f.ledger.close();
   });
@@ -52,7 +52,7 @@ describe('transfers', () => {
     const w = await f.work(alice);
     await f.refused(stmt.transfer(bob, w.id, carol.id), 'unauthorised', /only the owner/);
     await f.submit(stmt.transfer(alice, w.id, bob.id));
-    expect(f.ledger.store.work(w.id)?.owner).toBe(bob.id);
+    expect(f.ledger.store.sync.work(w.id)?.owner).toBe(bob.id);
     await f.refused(stmt.transfer(alice, w.id, carol.id, { issuedAt: Date.now() + 1 }), 'unauthorised');
     await f.refused(stmt.transfer(bob, w.id, bob.id), 'conflict', /already belongs/);
     await f.refused(stmt.transfer(bob, toHex(sha256(new Uint8Array([9]))), carol.id), 'not-found', /is not in the ledger/);
@@ -68,7 +68,7 @@ describe('transfers', () => {
     await f.submit(stmt.transfer(bob, w.id, carol.id));
     const again = await f.ledger.sequencer.submit(toBob);
     expect(again).toMatchObject({ repeat: true, receipt: first });
-    expect(f.ledger.store.work(w.id)?.owner).toBe(carol.id);
+    expect(f.ledger.store.sync.work(w.id)?.owner).toBe(carol.id);
     await f.ledger.close();
   });
 
@@ -80,7 +80,7 @@ describe('transfers', () => {
       const [b, c] = [party(), party()];
       const results = await Promise.allSettled([f.submit(stmt.transfer(alice, w.id, b.id)), f.submit(stmt.transfer(alice, w.id, c.id))]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      expect([b.id, c.id]).toContain(f.ledger.store.work(w.id)?.owner);
+      expect([b.id, c.id]).toContain(f.ledger.store.sync.work(w.id)?.owner);
     }
     const audit = await auditLedger(f.ledger.store, parseVerifierKey(f.ledger.sequencer.verifierKey));
     expect(audit).toMatchObject({ ok: true, size: 200 });
@@ -140,7 +140,7 @@ describe('licences', () => {
     const sub = await f.submit(stmt.license(bob, w.id, carol.id, { ...scope, territories: ['FR'], parent: p }));
     const at = t0 + DAY;
     const check = (q: Partial<Parameters<typeof checkUse>[1]>) =>
-      checkUse(f.ledger.store, { sha256: toHex(sha256(w.file)), uploader: carol.id, use: 'stream', territory: 'FR', at, ...q });
+      checkUse(f.ledger.store.sync, { sha256: toHex(sha256(w.file)), uploader: carol.id, use: 'stream', territory: 'FR', at, ...q });
     expect(check({})).toMatchObject({ verdict: 'licensed', licence: { id: sub.id } });
     // revoking the parent ends the sublicence
     await f.refused(stmt.revoke(bob, parent.id), 'unauthorised', /only the grantor/);
@@ -156,7 +156,7 @@ describe('licences', () => {
     const w = await f.work(alice);
     const lic = await f.submit(stmt.license(alice, w.id, carol.id));
     await f.submit(stmt.transfer(alice, w.id, bob.id));
-    expect(f.ledger.store.licence(lic.id)?.revokedAt).toBeNull();
+    expect(f.ledger.store.sync.licence(lic.id)?.revokedAt).toBeNull();
     await f.refused(stmt.revoke(bob, lic.id), 'unauthorised', /only the grantor/);
     await f.refused(stmt.revoke(carol, lic.id), 'unauthorised');
     await f.refused(stmt.revoke(alice, toHex(sha256(new Uint8Array([1])))), 'not-found', /licence/);
@@ -174,7 +174,7 @@ describe('pre-publish check', () => {
     const sha = toHex(sha256(w.file));
     const t0 = Date.now();
     const q = (uploader: string, extra: Record<string, unknown> = {}) =>
-      checkUse(f.ledger.store, { sha256: sha, uploader, use: 'clip', territory: 'FR', at: t0 + DAY, ...extra });
+      checkUse(f.ledger.store.sync, { sha256: sha, uploader, use: 'clip', territory: 'FR', at: t0 + DAY, ...extra });
 
     expect(q(bob.id, { sha256: toHex(sha256(new Uint8Array([7]))) }).verdict).toBe('unregistered');
     expect(q(alice.id).verdict).toBe('owner');
@@ -207,7 +207,7 @@ describe('a check judged at `at` (issue 10.6)', () => {
     const [alice, bob, carol] = [party(), party(), party()];
     const registered = await f.submit(stmt.register(alice, w0));
     const sha = toHex(sha256(w0));
-    const q = (uploader: string, at: number) => checkUse(f.ledger.store, { sha256: sha, uploader, use: 'clip', territory: 'FR', at });
+    const q = (uploader: string, at: number) => checkUse(f.ledger.store.sync, { sha256: sha, uploader, use: 'clip', territory: 'FR', at });
     await pause();
     const granted = await f.submit(stmt.license(alice, registered.id, carol.id));
     await pause();
@@ -236,7 +236,7 @@ describe('a check judged at `at` (issue 10.6)', () => {
     const w = await f.work(alice);
     await pause();
     const copy = await f.submit(stmt.register(mallory, w.file));
-    const q = (at: number) => checkUse(f.ledger.store, { sha256: toHex(sha256(w.file)), uploader: alice.id, use: 'clip', territory: 'FR', at }).verdict;
+    const q = (at: number) => checkUse(f.ledger.store.sync, { sha256: toHex(sha256(w.file)), uploader: alice.id, use: 'clip', territory: 'FR', at }).verdict;
     expect(q(copy.time - 1)).toBe('owner');
     expect(q(copy.time)).toBe('contested');
     await f.ledger.close();

@@ -4,7 +4,7 @@ import { toHex } from '../src/core/bytes.js';
 import { parseVerifierKey } from '../src/core/checkpoint.js';
 import { verifyReceipt } from '../src/core/receipt.js';
 import { openLedger } from '../src/store/ledger.js';
-import { party, stmt, tempDir } from './helpers.js';
+import { levelDb, party, stmt, tempDir } from './helpers.js';
 
 async function fresh() {
   const dir = await tempDir();
@@ -22,10 +22,10 @@ describe('sequencer', () => {
     expect(indices).toEqual(Array.from({ length: 2000 }, (_, i) => i));
     expect(results.every((r) => !r.repeat)).toBe(true);
     const key = parseVerifierKey(ledger.sequencer.verifierKey);
-    for (const { receipt } of results) verifyReceipt(receipt, ledger.store.leaf(receipt.index)!, key);
+    for (const { receipt } of results) verifyReceipt(receipt, ledger.store.sync.leaf(receipt.index)!, key);
     // the statements were grouped: far fewer checkpoints than entries
     let checkpoints = 0;
-    for await (const _ of ledger.store.db.keys({ gte: Uint8Array.of(0x43), lt: Uint8Array.of(0x44) })) checkpoints++;
+    for await (const _ of levelDb(ledger.store).keys({ gte: Uint8Array.of(0x43), lt: Uint8Array.of(0x44) })) checkpoints++;
     expect(checkpoints).toBeLessThan(200);
     await ledger.close();
   });
@@ -43,7 +43,7 @@ describe('sequencer', () => {
     const next = await again.sequencer.submit(stmt.register(alice));
     expect(next.receipt.index).toBe(50);
     const key = parseVerifierKey(again.sequencer.verifierKey);
-    for (const { receipt } of [...first, next]) verifyReceipt(receipt, again.store.leaf(receipt.index)!, key);
+    for (const { receipt } of [...first, next]) verifyReceipt(receipt, again.store.sync.leaf(receipt.index)!, key);
     await again.close();
   });
 
@@ -77,7 +77,7 @@ describe('sequencer', () => {
     expect(ledger.sequencer.size).toBe(0);
     // Only the empty tree's checkpoint, signed when the ledger was created.
     expect((await ledger.store.latestCheckpoint())?.size).toBe(0);
-    expect(ledger.store.leaf(0)).toBeUndefined();
+    expect(ledger.store.sync.leaf(0)).toBeUndefined();
     await ledger.close();
   });
 

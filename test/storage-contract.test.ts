@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { randomSeed, signerFromSeed } from '../src/core/crypto.js';
 import { openCheckpoint, parseVerifierKey } from '../src/core/checkpoint.js';
 import { auditLedger } from '../src/store/audit.js';
-import { LedgerStore } from '../src/store/ledger-store.js';
+import { openStore } from '../src/store/open-store.js';
 import { Sequencer } from '../src/store/sequencer.js';
 import type { LedgerStorage } from '../src/store/storage.js';
 import { party, stmt, tempDir } from './helpers.js';
@@ -23,7 +23,7 @@ const implementations: Implementation[] = [
     name: 'LevelDB',
     async create() {
       const dir = `${await tempDir()}/data`;
-      return { store: await LedgerStore.open(dir, { create: true }), reopen: () => LedgerStore.open(dir) };
+      return { store: await openStore(dir, { create: true }), reopen: () => openStore(dir) };
     },
   },
 ];
@@ -39,11 +39,11 @@ describe.each(implementations)('the storage contract on $name', (impl) => {
     const receipts = await Promise.all([stmt.register(alice), stmt.register(alice), stmt.party(alice, 'Alice')].map(async (s) => (await sequencer.submit(s)).receipt));
     // Read-after-append: everything the batch wrote answers now.
     for (const r of receipts) {
-      expect(store.leaf(r.index)).toBeDefined();
-      expect(store.indexOf(Buffer.from(r.id, 'hex'))).toBe(r.index);
+      expect(await store.read((v) => v.leaf(r.index))).toBeDefined();
+      expect(await store.read((v) => v.indexOf(Buffer.from(r.id, 'hex')))).toBe(r.index);
     }
-    expect(store.work(receipts[0]!.id)).toMatchObject({ owner: alice.id, head: receipts[0]!.index });
-    expect(store.party(alice.id)).toMatchObject({ name: 'Alice' });
+    expect(await store.read((v) => v.work(receipts[0]!.id))).toMatchObject({ owner: alice.id, head: receipts[0]!.index });
+    expect(await store.read((v) => v.party(alice.id))).toMatchObject({ name: 'Alice' });
     expect(await store.worksOwnedBy(alice.id)).toHaveLength(2);
     const latest = await store.latestCheckpoint();
     expect(latest?.size).toBe(3);
@@ -61,7 +61,7 @@ describe.each(implementations)('the storage contract on $name', (impl) => {
     const leaves: number[] = [];
     for await (const chunk of again.leafChunks(2)) leaves.push(...chunk.map((l) => l.index));
     expect(leaves).toEqual([0, 1, 2]);
-    expect(again.work(receipts[1]!.id)?.owner).toBe(alice.id);
+    expect((await again.read((v) => v.work(receipts[1]!.id)))?.owner).toBe(alice.id);
     expect((await auditLedger(again, key)).ok).toBe(true);
     await again.close();
   });
@@ -90,8 +90,8 @@ describe.each(implementations)('the storage contract on $name', (impl) => {
     const again = await reopen();
     const reopened = await Sequencer.open(again, { origin, signer });
     expect(reopened.size).toBe(1);
-    expect(again.indexOf(Buffer.from(kept.id, 'hex'))).toBe(0);
-    expect(again.leaf(1)).toBeUndefined();
+    expect(await again.read((v) => v.indexOf(Buffer.from(kept.id, 'hex')))).toBe(0);
+    expect(await again.read((v) => v.leaf(1))).toBeUndefined();
     await reopened.close();
     await again.close();
   });

@@ -184,12 +184,12 @@ describe('two witness processes and a real ledger', () => {
     expect(forged.status).toBe(422);
     expect(await forged.text()).not.toMatch(/^—/);
     // The fork's own size-5 tree, signed by the same key, against w2 which holds the real one: 422.
-    const fork5 = signCheckpoint({ origin: fork.ledger.origin, size: 5, rootHash: rootHash(5, fork.ledger.store.readNodes) }, fork.ledger.signer);
+    const fork5 = signCheckpoint({ origin: fork.ledger.origin, size: 5, rootHash: rootHash(5, fork.ledger.store.sync.readNodes) }, fork.ledger.signer);
     const split = await addCheckpoint(w2, formatAddCheckpoint({ oldSize: 5, proof: [], note: fork5 }));
     expect(split.status).toBe(422);
     expect(await split.text()).toMatch(/different roots/);
     // and a checkpoint signed by anyone else is refused outright (403)
-    const impostor = signCheckpoint({ origin: fork.ledger.origin, size: 12, rootHash: rootHash(12, fork.ledger.store.readNodes) }, signerFromSeed(randomSeed()));
+    const impostor = signCheckpoint({ origin: fork.ledger.origin, size: 12, rootHash: rootHash(12, fork.ledger.store.sync.readNodes) }, signerFromSeed(randomSeed()));
     expect((await addCheckpoint(w2, formatAddCheckpoint({ oldSize: 5, proof: await proofBetween(fork, 5, 12), note: impostor }))).status).toBe(403);
 
     // Restart w1: the same key, the same state (size 9), and the fork still refused.

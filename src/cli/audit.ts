@@ -4,13 +4,14 @@ import { CartularyError } from '../core/errors.js';
 import { auditLedger } from '../store/audit.js';
 import { loadPublicKey } from '../store/key-files.js';
 import { LedgerStore } from '../store/ledger-store.js';
+import { LevelKV } from '../store/level-kv.js';
 import { dataFolderState } from '../store/ledger.js';
 import { dataDir, EXIT, keysDir, progressLine, type Command } from './command.js';
 
 /** A running server holds LevelDB's lock: say so, and how to audit anyway. */
 async function openForAudit(dir: string): Promise<LedgerStore> {
   try {
-    return await LedgerStore.open(dir);
+    return await LedgerStore.open(await LevelKV.open(dir));
   } catch (e) {
     if (e instanceof CartularyError && e.code === 'unavailable' && /in use by another process/.test(e.message)) {
       throw new CartularyError(
@@ -37,7 +38,7 @@ export const audit: Command = {
     if ((await dataFolderState(dir)) === 'new') throw new CartularyError('not-found', `${dir} holds no ledger`);
     const store = await openForAudit(dir);
     try {
-      const origin = store.meta('origin');
+      const origin = await store.meta('origin');
       if (!origin) throw new CartularyError('not-found', `${dir} holds no ledger (no origin recorded)`);
       const result = await auditLedger(store, parseVerifierKey(formatVerifierKey(origin, publicKey)), progressLine(io, 'audit'));
       if (v.json) io.out(JSON.stringify({ ok: result.ok, size: result.size, checkpoints: result.checkpoints, fault: result.fault ?? null }, null, 2));

@@ -160,14 +160,20 @@ export class Handlers {
     return ok({ results });
   }
 
-  entry(index: string): Reply {
-    return ok(entryView(this.store, parse(natString, index, 'index')));
+  async entry(index: string): Promise<Reply> {
+    const at = parse(natString, index, 'index');
+    return ok(await this.store.read((view) => entryView(view, at)));
   }
 
-  statement(id: string): Reply {
-    const index = this.store.indexOf(fromHex(parse(hex64, id, 'id'), 'id', 32));
-    if (index === undefined) throw new CartularyError('not-found', `no statement with id ${id}`);
-    return ok(entryView(this.store, index));
+  async statement(id: string): Promise<Reply> {
+    const statementId = fromHex(parse(hex64, id, 'id'), 'id', 32);
+    return ok(
+      await this.store.read((view) => {
+        const index = view.indexOf(statementId);
+        if (index === undefined) throw new CartularyError('not-found', `no statement with id ${id}`);
+        return entryView(view, index);
+      }),
+    );
   }
 
   private checkSize(size: number, field: string): void {
@@ -176,50 +182,55 @@ export class Handlers {
     }
   }
 
-  inclusion(query: unknown): Reply {
+  async inclusion(query: unknown): Promise<Reply> {
     const { index, size } = parse(inclusionQuery, query, 'query');
     this.checkSize(size, 'size');
     if (index >= size) throw new CartularyError('invalid', `index ${index} must be less than size ${size}`, { field: 'index' });
-    return ok({ index, size, hashes: hashRanges(inclusionPlan(index, size), this.store.readNodes).map(toHex) });
+    const hashes = await this.store.read((view) => hashRanges(inclusionPlan(index, size), view.readNodes));
+    return ok({ index, size, hashes: hashes.map(toHex) });
   }
 
-  consistency(query: unknown): Reply {
+  async consistency(query: unknown): Promise<Reply> {
     const { from, to } = parse(consistencyQuery, query, 'query');
     this.checkSize(to, 'to');
     if (from > to) throw new CartularyError('invalid', `from ${from} must not be greater than to ${to}`, { field: 'from' });
-    return ok({ from, to, hashes: hashRanges(consistencyPlan(from, to), this.store.readNodes).map(toHex) });
+    const hashes = await this.store.read((view) => hashRanges(consistencyPlan(from, to), view.readNodes));
+    return ok({ from, to, hashes: hashes.map(toHex) });
   }
 
   async works(query: unknown): Promise<Reply> {
     const { sha256, ...page } = parse(worksQuery, query, 'query');
-    return ok((await this.store.registrationsOf(sha256, page)).flatMap((id) => {
-      const work = this.store.work(id);
-      return work ? [workSummary(this.store, work)] : [];
-    }));
+    const ids = await this.store.registrationsOf(sha256, page);
+    return ok(await this.store.read((view) => ids.flatMap((id) => {
+      const work = view.work(id);
+      return work ? [workSummary(view, work)] : [];
+    })));
   }
 
-  private workRecord(id: string) {
-    const work = this.store.work(parse(hex64, id, 'work'));
+  private async workRecord(id: string) {
+    const workId = parse(hex64, id, 'work');
+    const work = await this.store.read((view) => view.work(workId));
     if (!work) throw new CartularyError('not-found', `work ${id} is not in the ledger`);
     return work;
   }
 
   async work(id: string): Promise<Reply> {
-    return ok(await workView(this.store, this.workRecord(id), this.clock()));
+    return ok(await workView(this.store, await this.workRecord(id), this.clock()));
   }
 
   /** A work's licences in grant order, a page at a time: `after` is the ledger index of the last one seen. */
   async workLicences(id: string, query: unknown): Promise<Reply> {
-    const work = this.workRecord(id);
+    const work = await this.workRecord(id);
     const { after, limit } = parse(pageQuery, query, 'query');
-    const licences = licenceViews(this.store, await this.store.licencesOf(work.id, { limit, ...(after === undefined ? {} : { after }) }), this.clock());
+    const ids = await this.store.licencesOf(work.id, { limit, ...(after === undefined ? {} : { after }) });
+    const licences = await this.store.read((view) => licenceViews(view, ids, this.clock()));
     const last = licences.at(-1);
     return ok({ work: work.id, licenceCount: work.licenceCount, licences, next: licences.length === limit && last ? last.index : null });
   }
 
   /** The entries about a work, a page at a time: `after` is the last index seen. */
   async workHistory(id: string, query: unknown): Promise<Reply> {
-    const work = this.workRecord(id);
+    const work = await this.workRecord(id);
     const { after, limit } = parse(pageQuery, query, 'query');
     const history = await this.store.entriesOf(work.id, { limit, ...(after === undefined ? {} : { after }) });
     return ok({ work: work.id, entries: work.entries, history, next: history.length === limit ? (history.at(-1) as number) : null });
@@ -227,29 +238,31 @@ export class Handlers {
 
   /** Platforms' sightings of a work, newest first, a page at a time: `before` is the last index seen. */
   async workSightings(id: string, query: unknown): Promise<Reply> {
-    const work = this.workRecord(id);
+    const work = await this.workRecord(id);
     const { before, limit } = parse(newestFirstQuery, query, 'query');
     const indices = await this.store.sightingsOf(work.id, { limit, ...(before === undefined ? {} : { before }) });
-    const sightings = indices.map((index) => {
-      const entry = entryView(this.store, index);
-      return { ...entry, platform: this.store.party(entry.signer)?.name ?? null };
-    });
-    return ok({ work: work.id, count: this.store.sightings(work.id), sightings, next: indices.length === limit ? (indices.at(-1) as number) : null });
+    const { sightings, count } = await this.store.read((view) => ({
+      sightings: indices.map((index) => {
+        const entry = entryView(view, index);
+        return { ...entry, platform: view.party(entry.signer)?.name ?? null };
+      }),
+      count: view.sightings(work.id),
+    }));
+    return ok({ work: work.id, count, sightings, next: indices.length === limit ? (indices.at(-1) as number) : null });
   }
 
   async workEvidence(id: string): Promise<Reply> {
-    return ok(await this.evidence.forWork(this.workRecord(id).id));
+    return ok(await this.evidence.forWork((await this.workRecord(id)).id));
   }
 
-  entryEvidence(index: string): Reply {
-    return ok(this.evidence.forEntry(parse(natString, index, 'index')));
+  async entryEvidence(index: string): Promise<Reply> {
+    return ok(await this.evidence.forEntry(parse(natString, index, 'index')));
   }
 
   async party(partyId: string): Promise<Reply> {
     const party = parse(hex64, partyId, 'party');
     const [works, licences] = await Promise.all([this.store.worksOwnedBy(party), this.store.licencesHeldBy(party)]);
-    const profile = this.store.party(party);
-    const mediator = this.store.mediator(party);
+    const { profile, mediator } = await this.store.read((view) => ({ profile: view.party(party), mediator: view.mediator(party) }));
     if (!profile && !mediator && works.length === 0 && licences.length === 0) {
       throw new CartularyError('not-found', `party ${party} has no profile, accreditation, works or licences in the ledger`);
     }
@@ -268,42 +281,53 @@ export class Handlers {
     const base = { uploader: q.uploader, territory: q.territory, at: q.at ?? now };
     // An exact copy of a whole work is a re-upload: `publish` unless another use is asked about.
     const exact = q.sha256 ? await this.evidence.forCheck({ ...base, sha256: q.sha256, use: q.use ?? 'publish' }) : null;
-    const byFrames = q.fingerprints ? checkFrames(this.store, await this.frameHits(q.fingerprints), { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
+    const hits = q.fingerprints ? await this.frameHits(q.fingerprints) : null;
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
     const text = [q.title, q.description].filter((t) => t !== undefined).join('\n');
     const named = text ? this.store.titles.find(text) : { matches: [], use: null };
+    const judged = await this.store.read((view) => {
+      const byFrames = hits ? checkFrames(view, hits, { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
+      const titled = named.matches.flatMap((t) => {
+        const work = view.work(t.work);
+        return work ? [{ match: t, work }] : [];
+      });
+      // A protected work found by any evidence, even weak, blocks an uploader who may not use it.
+      const found = [...(decided?.works ?? []), ...(byFrames?.matches ?? []).map((m) => m.work), ...titled.map((t) => t.work)];
+      const shielded = [...new Map(found.map((w) => [w.id, w])).values()].filter((w) => protectedAgainst(view, w, base));
+      return {
+        byFrames,
+        titled,
+        shielded,
+        licence: decided?.licence ? licenceView(view, decided.licence, now) : null,
+        matchLicences: (byFrames?.matches ?? []).map((m) => (m.licence ? licenceView(view, m.licence, now) : null)),
+      };
+    });
+    const { byFrames, titled, shielded } = judged;
     const byFingerprint = new Set((byFrames?.matches ?? []).filter((m) => m.strength === 'match').map((m) => m.work.id));
-    // A protected work found by any evidence, even weak, blocks an uploader who may not use it.
-    const found = [...(decided?.works ?? []), ...(byFrames?.matches ?? []).map((m) => m.work), ...named.matches.flatMap((t) => this.store.work(t.work) ?? [])];
-    const shielded = [...new Map(found.map((w) => [w.id, w])).values()].filter((w) => protectedAgainst(this.store, w, base));
-    const judged = decided?.verdict ?? byFrames?.verdict ?? 'unregistered';
-    const verdict = shielded.length > 0 ? 'unlicensed' : judged;
+    const verdict = shielded.length > 0 ? 'unlicensed' : decided?.verdict ?? byFrames?.verdict ?? 'unregistered';
     this.metrics?.checked(verdict);
     return ok({
       verdict,
       protected: shielded.map((w) => ({ work: w.id, title: w.title, until: (w.protection as { until: number }).until })),
       sighting: q.report === undefined ? null : sightingToSign(q.report, q, verdict, decided, byFrames, now),
       works: await Promise.all((decided?.works ?? []).map((w) => workView(this.store, w, now))),
-      licence: decided?.licence ? licenceView(this.store, decided.licence, now) : null,
+      licence: judged.licence,
       reasons: decided?.reasons ?? [],
       evidence: decided ? exact?.bundle ?? null : null,
       matches: await Promise.all(
-        (byFrames?.matches ?? []).map(async (m) => ({
+        (byFrames?.matches ?? []).map(async (m, i) => ({
           work: await workView(this.store, m.work, now),
           segments: m.segments,
           strength: m.strength,
           use: m.use,
           verdict: m.verdict,
-          licence: m.licence ? licenceView(this.store, m.licence, now) : null,
+          licence: judged.matchLicences[i] ?? null,
           reasons: m.reasons,
           evidence: await this.evidence.forWork(m.work.id),
         })),
       ),
       titles: await Promise.all(
-        named.matches.flatMap((t) => {
-          const work = this.store.work(t.work);
-          return work ? [workView(this.store, work, now).then((view) => ({ work: view, title: t.title, via: t.via, strength: 'review' as const, fingerprintAgrees: byFingerprint.has(t.work) }))] : [];
-        }),
+        titled.map(({ match: t, work }) => workView(this.store, work, now).then((view) => ({ work: view, title: t.title, via: t.via, strength: 'review' as const, fingerprintAgrees: byFingerprint.has(t.work) }))),
       ),
       textUse: named.use,
     });
@@ -347,22 +371,24 @@ export class Handlers {
   }
 
   /** A C2SP tlog-proof of one entry, to the checkpoint a proof cites (EvidenceBuilder.citable). */
-  tlogProof(indexText: string): Reply {
+  async tlogProof(indexText: string): Promise<Reply> {
     const index = this.entryIndex(indexText);
     const { note, size } = this.evidence.citable(index);
-    const leaf = this.store.leaf(index);
-    if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
-    const proof = hashRanges(inclusionPlan(index, size), this.store.readNodes);
+    const { leaf, proof } = await this.store.read((view) => {
+      const leaf = view.leaf(index);
+      if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
+      return { leaf, proof: hashRanges(inclusionPlan(index, size), view.readNodes) };
+    });
     return { status: 200, body: formatTlogProof({ extra: leaf, index, proof, checkpoint: note }), contentType: 'text/plain; charset=utf-8' };
   }
 
   /** A COSE Receipt (RFC9162_SHA256) of one entry, signed by the ledger key over the root of the cited tree. */
-  receipt(indexText: string): Reply {
+  async receipt(indexText: string): Promise<Reply> {
     const index = this.entryIndex(indexText);
     const { size } = this.evidence.citable(index);
-    const path = hashRanges(inclusionPlan(index, size), this.store.readNodes);
+    const { path, root } = await this.store.read((view) => ({ path: hashRanges(inclusionPlan(index, size), view.readNodes), root: rootHash(size, view.readNodes) }));
     const { signer, origin } = this.ledger;
-    const body = signCoseReceipt({ size, index, path }, rootHash(size, this.store.readNodes), signer, keyId(origin, signer.publicKey));
+    const body = signCoseReceipt({ size, index, path }, root, signer, keyId(origin, signer.publicKey));
     return { status: 200, body, contentType: 'application/cose' };
   }
 

@@ -138,7 +138,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let witnesses: WitnessPublisher | undefined;
   if (opts.witnessPolicy) {
     try {
-      witnesses = new WitnessPublisher(checkPolicyFor(opts.witnessPolicy, ledger.sequencer.verifierKey), ledger.store, ledger.sequencer, {
+      witnesses = await WitnessPublisher.open(checkPolicyFor(opts.witnessPolicy, ledger.sequencer.verifierKey), ledger.store, ledger.sequencer, {
         ...opts.witnessTuning,
         log: (entry, message) => logger.warn(entry, message),
       });

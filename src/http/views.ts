@@ -8,10 +8,10 @@ import { titleStatus } from '../core/disputes.js';
 import type { LedgerView, LicenceRecord, WorkRecord } from '../core/records.js';
 import { licenceStanding } from '../core/rules.js';
 import { payloadJson } from '../core/statements.js';
-import type { LedgerStorage } from '../store/storage.js';
+import type { LedgerStorage, StoreView } from '../store/storage.js';
 
-export function entryView(store: LedgerStorage, index: number) {
-  const bytes = store.leaf(index);
+export function entryView(view: StoreView, index: number) {
+  const bytes = view.leaf(index);
   if (!bytes) throw new CartularyError('not-found', `no entry at index ${index}`);
   const leaf = decodeLeaf(bytes);
   const statement = parseStatement(leaf.statement);
@@ -36,16 +36,16 @@ export function licenceView(view: LedgerView, licence: LicenceRecord, now: numbe
 export const WORK_VIEW_LICENCES = 100;
 
 /** Licence views for ids, with their standing at `now`. */
-export function licenceViews(store: LedgerStorage, ids: readonly string[], now: number) {
+export function licenceViews(view: LedgerView, ids: readonly string[], now: number) {
   return ids.flatMap((id) => {
-    const l = store.licence(id);
-    return l ? [licenceView(store, l, now)] : [];
+    const l = view.licence(id);
+    return l ? [licenceView(view, l, now)] : [];
   });
 }
 
 /** A work's record with its status as it stands now (an award settles or supersedes it: see disputes.ts), the award and its sighting count. */
-export function workSummary(store: LedgerStorage, work: WorkRecord) {
-  return { ...work, status: titleStatus(store, work), award: store.content(work.sha256)?.award ?? null, sightings: store.sightings(work.id) };
+export function workSummary(view: LedgerView, work: WorkRecord) {
+  return { ...work, status: titleStatus(view, work), award: view.content(work.sha256)?.award ?? null, sightings: view.sightings(work.id) };
 }
 
 /**
@@ -61,10 +61,10 @@ export async function workView(store: LedgerStorage, work: WorkRecord, now: numb
     store.rivalsOf(work.id, limit),
   ]);
   const contestedBy = [...sameContent.filter((id) => id !== work.id), ...lookalikes].slice(0, limit);
-  return {
-    ...workSummary(store, work),
+  return store.read((view) => ({
+    ...workSummary(view, work),
     contestedBy,
-    licences: licenceViews(store, licences, now),
+    licences: licenceViews(view, licences, now),
     history,
-  };
+  }));
 }

@@ -17,7 +17,7 @@ import { openCheckpoint, type VerifierKey } from '../core/checkpoint.js';
 import { parseStatement, verifyStatementAsync } from '../core/cose.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeLeaf, ZERO_HASH } from '../core/leaf.js';
-import { CompactRange, consistencyPlan, hashLeaf, hashRanges, verifyConsistency } from '../core/merkle.js';
+import { CompactRange, consistencyPlan, hashLeaf, hashRanges, verifyConsistency, type NodeId } from '../core/merkle.js';
 import { applyStatement } from '../core/rules.js';
 import { listedEntries, type ListedEntry } from '../core/records.js';
 import { MemoryState } from '../core/state.js';
@@ -47,6 +47,17 @@ class Fault extends Error {
 
 const VERIFY_CHUNK = 512;
 
+/** The tree nodes appending leaf `index` completes, in the order CompactRange.append returns them. */
+function completedBy(index: number): NodeId[] {
+  const ids = [{ level: 0, index }];
+  for (let at = index, level = 0; at % 2 === 1; ) {
+    at = Math.floor(at / 2);
+    level++;
+    ids.push({ level, index: at });
+  }
+  return ids;
+}
+
 export async function auditLedger(
   store: LedgerStorage,
   ledgerKey: VerifierKey,
@@ -54,9 +65,9 @@ export async function auditLedger(
 ): Promise<AuditResult> {
   const latest = await store.latestCheckpoint();
   const total = latest?.size ?? 0;
-  const tree = CompactRange.fromStore(0, store.readNodes);
+  const tree = CompactRange.fromStore(0, () => []);
   // The registrar is metadata fixed at init, not an entry: the replay takes the store's word for it.
-  const state = new MemoryState(undefined, store.registrar());
+  const state = new MemoryState(undefined, await store.read((view) => view.registrar()));
   // Each entry is listed under its works: collected as the replay goes (see listedEntries).
   const listed: ListedEntry[] = [];
   const checkpoints = store.checkpoints()[Symbol.asyncIterator]();
@@ -82,20 +93,23 @@ export async function auditLedger(
       if (!equalBytes(cp.rootHash, tree.root())) throw new Fault(where, `root ${toHex(cp.rootHash)} is not the replayed root ${toHex(tree.root())}`);
       // Every tree extends the empty one: there is nothing to prove from size 0.
       if (previous && previous.size > 0) {
-        try {
-          const proof = hashRanges(consistencyPlan(previous.size, size), store.readNodes);
-          verifyConsistency(previous.size, size, previous.root, cp.rootHash, proof);
-        } catch (e) {
-          throw new Fault(where, `not consistent with checkpoint ${previous.size}: ${(e as Error).message}`);
-        }
+        const from = previous;
+        return store
+          .read((view) => hashRanges(consistencyPlan(from.size, size), view.readNodes))
+          .then((proof) => verifyConsistency(from.size, size, from.root, cp.rootHash, proof))
+          .catch((e: Error) => {
+            throw new Fault(where, `not consistent with checkpoint ${from.size}: ${e.message}`);
+          })
+          .then(() => passed(size, cp.rootHash));
       }
-      previous = { size, root: cp.rootHash };
-      checkpointCount++;
-      return following().then((n) => {
-        nextCheckpoint = n;
-      });
+      return passed(size, cp.rootHash);
     }
     return undefined;
+  };
+  const passed = async (size: number, root: Uint8Array) => {
+    previous = { size, root };
+    checkpointCount++;
+    nextCheckpoint = await following();
   };
 
   try {
@@ -117,23 +131,40 @@ export async function auditLedger(
           throw new Fault(where, (e as Error).message);
         }
       });
-      return { parsed, signatures: Promise.all(parsed.map((p) => verifyStatementAsync(p.statement).then(() => null, (e: Error) => e))) };
+      // What the store says of the chunk, in one planned read: its id indexes and the tree nodes
+      // its leaves complete (which nodes depends only on their indices: see CompactRange.append).
+      const stored = store.read((view) =>
+        parsed.map(({ index, statement }) => ({
+          id: view.indexOf(statement.id),
+          signed: view.indexOfSigned(statement.signedHash),
+          nodes: completedBy(index).map((id) => {
+            try {
+              return view.readNodes([id])[0] as Uint8Array;
+            } catch (e) {
+              return e as Error;
+            }
+          }),
+        })),
+      );
+      stored.catch(() => undefined); // awaited with its chunk; a fault there is reported then
+      return { parsed, stored, signatures: Promise.all(parsed.map((p) => verifyStatementAsync(p.statement).then(() => null, (e: Error) => e))) };
     };
     let ahead = readChunk();
     for (;;) {
-      const { parsed, signatures: verifying } = await ahead;
+      const { parsed, stored: storing, signatures: verifying } = await ahead;
       if (parsed.length === 0) break;
       ahead = readChunk();
       // A fault in this chunk ends the audit before the next one is awaited.
       ahead.catch(() => undefined);
-      const signatures = await verifying;
+      const [signatures, stored] = await Promise.all([verifying, storing]);
       for (const [i, { index, bytes, leaf, statement }] of parsed.entries()) {
         const where = `leaf ${index}`;
         if (signatures[i]) throw new Fault(where, (signatures[i] as Error).message);
         if (!equalBytes(leaf.prev, prevHash)) throw new Fault(where, `prev ${toHex(leaf.prev)} is not the hash of leaf ${index - 1}`);
         if (leaf.time < lastTime) throw new Fault(where, `time ${leaf.time} is earlier than the leaf before (${lastTime})`);
-        if (store.indexOf(statement.id) !== index) throw new Fault(where, `the id index does not map statement ${toHex(statement.id)} to this leaf`);
-        if (store.indexOfSigned(statement.signedHash) !== index) {
+        const kept = stored[i] as { id: number | undefined; signed: number | undefined; nodes: Array<Uint8Array | Error> };
+        if (kept.id !== index) throw new Fault(where, `the id index does not map statement ${toHex(statement.id)} to this leaf`);
+        if (kept.signed !== index) {
           throw new Fault(where, `the signed-content index does not map ${toHex(statement.signedHash)} to this leaf (a repeat was appended, or the index is damaged)`);
         }
         let effects;
@@ -146,14 +177,10 @@ export async function auditLedger(
         state.apply(effects);
         listed.push(...listedEntries(effects));
         const leafHash = hashLeaf(bytes);
-        for (const { id, hash } of tree.append(leafHash)) {
-          let stored: Uint8Array[];
-          try {
-            stored = store.readNodes([id]);
-          } catch (e) {
-            throw new Fault(`node ${id.level}/${id.index}`, (e as Error).message);
-          }
-          if (!equalBytes(stored[0] as Uint8Array, hash)) throw new Fault(`node ${id.level}/${id.index}`, `stored hash differs from the one recomputed from the leaves`);
+        for (const [n, { id, hash }] of tree.append(leafHash).entries()) {
+          const node = kept.nodes[n] as Uint8Array | Error;
+          if (node instanceof Error) throw new Fault(`node ${id.level}/${id.index}`, node.message);
+          if (!equalBytes(node, hash)) throw new Fault(`node ${id.level}/${id.index}`, `stored hash differs from the one recomputed from the leaves`);
         }
         prevHash = leafHash;
         lastTime = leaf.time;

@@ -15,7 +15,7 @@ import { CartularyError } from '../core/errors.js';
 import { hashRanges, inclusionPlan } from '../core/merkle.js';
 import type { LicenceRecord, ResolutionRecord, WorkRecord } from '../core/records.js';
 import { BUNDLE_FORMAT, type BundleClaims, type EvidenceBundle } from '../verify/bundle.js';
-import type { LedgerStorage } from './storage.js';
+import type { LedgerStorage, StoreView } from './storage.js';
 import type { Sequencer } from './sequencer.js';
 
 /** What witnesses add to checkpoints (src/witness/publisher.ts). */
@@ -39,21 +39,22 @@ export class EvidenceBuilder {
 
   /** Every entry of the work's chain, and the registrations its contest and lookalikes cite. */
   async forWork(workId: string): Promise<EvidenceBundle> {
-    const work = this.store.work(workId);
+    const work = await this.store.read((view) => view.work(workId));
     if (!work) throw new CartularyError('not-found', `work ${workId} is not in the ledger`);
-    return this.bundle({ work: work.id }, await this.chainOf([work]), this.claims([work], await this.licencesOf([work])));
+    const licences = await this.licencesOf([work]);
+    return this.bundle({ work: work.id }, await this.chainOf([work]), await this.claims([work], licences));
   }
 
   /** The verdict with the chain of the content's earliest registration. */
   async forCheck(query: CheckQuery): Promise<{ result: CheckResult; bundle: EvidenceBundle | null }> {
-    const result = checkUse(this.store, query);
+    const result = await this.store.read((view) => checkUse(view, query));
     if (result.works.length === 0) return { result, bundle: null };
-    const claims = { ...this.claims(result.works, await this.licencesOf(result.works)), verdict: result.verdict, licence: result.licence?.id ?? null };
-    return { result, bundle: this.bundle({ check: query }, await this.chainOf(result.works), claims) };
+    const claims = { ...(await this.claims(result.works, await this.licencesOf(result.works))), verdict: result.verdict, licence: result.licence?.id ?? null };
+    return { result, bundle: await this.bundle({ check: query }, await this.chainOf(result.works), claims) };
   }
 
   /** One entry: that it was in the ledger at its time (prior existence). */
-  forEntry(index: number): EvidenceBundle {
+  forEntry(index: number): Promise<EvidenceBundle> {
     if (index >= this.sequencer.size) throw new CartularyError('not-found', `no entry at index ${index}`);
     return this.bundle({ entry: index }, [index], { works: [], licences: [] });
   }
@@ -67,32 +68,40 @@ export class EvidenceBuilder {
    * gave title to; and for every decision cited, the accreditation it was made under.
    */
   private async chainOf(subjects: WorkRecord[]): Promise<number[]> {
-    const works = new Map(subjects.map((w) => [w.id, w]));
-    for (const w of subjects) {
-      const award = this.store.content(w.sha256)?.award;
-      if (!award) continue;
-      const decision = this.resolutionAt(award.index);
-      if (!decision) throw new CartularyError('corrupt', `entry ${award.index}, the award on content ${w.sha256}, is not a mediator's decision in the store`);
-      for (const id of [award.work, decision.work]) {
-        const other = this.store.work(id);
-        if (!other) throw new CartularyError('corrupt', `work ${id}, cited by the award at entry ${award.index}, is missing from the store`);
-        works.set(id, other);
+    const works = await this.store.read((view) => {
+      const works = new Map(subjects.map((w) => [w.id, w]));
+      for (const w of subjects) {
+        const award = view.content(w.sha256)?.award;
+        if (!award) continue;
+        const decision = resolutionAt(view, award.index);
+        if (!decision) throw new CartularyError('corrupt', `entry ${award.index}, the award on content ${w.sha256}, is not a mediator's decision in the store`);
+        for (const id of [award.work, decision.work]) {
+          const other = view.work(id);
+          if (!other) throw new CartularyError('corrupt', `work ${id}, cited by the award at entry ${award.index}, is missing from the store`);
+          works.set(id, other);
+        }
       }
+      return [...works.values()];
+    });
+    const chains: number[] = [];
+    for (const w of works) {
+      for (let page: number[], after = -1; (page = await this.store.entriesOf(w.id, { limit: 1000, after })).length > 0; after = page.at(-1) as number) chains.push(...page);
     }
-    const indices: number[] = [];
-    for (const w of works.values()) {
-      for (let page: number[], after = -1; (page = await this.store.entriesOf(w.id, { limit: 1000, after })).length > 0; after = page.at(-1) as number) indices.push(...page);
-      for (const id of [...(w.contest ? [w.contest.by] : []), ...w.lookalikes]) {
-        const rival = this.store.work(id);
-        if (!rival) throw new CartularyError('corrupt', `work ${id}, cited by work ${w.id}, is missing from the store`);
-        indices.push(rival.registeredIndex);
+    return this.store.read((view) => {
+      const indices = [...chains];
+      for (const w of works) {
+        for (const id of [...(w.contest ? [w.contest.by] : []), ...w.lookalikes]) {
+          const rival = view.work(id);
+          if (!rival) throw new CartularyError('corrupt', `work ${id}, cited by work ${w.id}, is missing from the store`);
+          indices.push(rival.registeredIndex);
+        }
       }
-    }
-    for (const index of [...indices]) {
-      const resolution = this.resolutionAt(index);
-      if (resolution) indices.push(resolution.accreditation);
-    }
-    return indices;
+      for (const index of [...indices]) {
+        const resolution = resolutionAt(view, index);
+        if (resolution) indices.push(resolution.accreditation);
+      }
+      return indices;
+    });
   }
 
   /**
@@ -105,48 +114,56 @@ export class EvidenceBuilder {
     return { note: this.witnessed?.current() ?? this.sequencer.checkpoint, size: this.sequencer.size };
   }
 
-  /** The mediator's decision at entry `index`, if it is one. */
-  private resolutionAt(index: number): ResolutionRecord | undefined {
-    const leaf = this.store.leaf(index);
-    if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
-    const statement = parseStatement(decodeLeaf(leaf).statement, { stored: true });
-    return statement.payload.type === 'resolve' ? this.store.resolution(toHex(statement.id)) : undefined;
-  }
-
   /** Every licence of the works: a chain of title cites them all (its entries are in the bundle anyway). */
   private async licencesOf(works: WorkRecord[]): Promise<LicenceRecord[]> {
     const out: LicenceRecord[] = [];
     for (const w of works) {
       for (let page: string[], after = -1; (page = await this.store.licencesOf(w.id, { limit: 1000, after })).length > 0; ) {
-        for (const id of page) {
-          const licence = this.store.licence(id);
-          if (!licence) throw new CartularyError('corrupt', `licence ${id} of work ${w.id} is missing from the store`);
-          out.push(licence);
-          after = licence.index;
-        }
+        const licences = await this.store.read((view) =>
+          page.map((id) => {
+            const licence = view.licence(id);
+            if (!licence) throw new CartularyError('corrupt', `licence ${id} of work ${w.id} is missing from the store`);
+            return licence;
+          }),
+        );
+        out.push(...licences);
+        after = (licences.at(-1) as LicenceRecord).index;
       }
     }
     return out;
   }
 
-  private claims(works: WorkRecord[], licences: LicenceRecord[]): BundleClaims {
-    return {
-      works: works.map((w) => ({ id: w.id, sha256: w.sha256, owner: w.owner, status: titleStatus(this.store, w), contest: w.contest, head: w.head })),
-      licences: licences.map((l) => ({ id: l.id, work: l.work, grantor: l.grantor, licensee: l.licensee, revoked: l.revokedAt !== null })),
-      ...(this.store.registrar() ? { registrar: this.store.registrar() } : {}),
-    };
+  private claims(works: WorkRecord[], licences: LicenceRecord[]): Promise<BundleClaims> {
+    return this.store.read((view) => {
+      const registrar = view.registrar();
+      return {
+        works: works.map((w) => ({ id: w.id, sha256: w.sha256, owner: w.owner, status: titleStatus(view, w), contest: w.contest, head: w.head })),
+        licences: licences.map((l) => ({ id: l.id, work: l.work, grantor: l.grantor, licensee: l.licensee, revoked: l.revokedAt !== null })),
+        ...(registrar ? { registrar } : {}),
+      };
+    });
   }
 
-  private bundle(subject: EvidenceBundle['subject'], indices: number[], claims: BundleClaims): EvidenceBundle {
+  private async bundle(subject: EvidenceBundle['subject'], indices: number[], claims: BundleClaims): Promise<EvidenceBundle> {
     // Read the checkpoint first: its size is fixed, and every node below it is immutable.
     const sorted = [...new Set(indices)].sort((a, b) => a - b);
     const { note: checkpoint, size } = this.citable(sorted.at(-1) ?? 0);
-    const entries = sorted.map((index) => {
-        const leaf = this.store.leaf(index);
+    const entries = await this.store.read((view) =>
+      sorted.map((index) => {
+        const leaf = view.leaf(index);
         if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
-        return { index, leaf: toBase64(leaf), proof: hashRanges(inclusionPlan(index, size), this.store.readNodes).map(toHex) };
-      });
+        return { index, leaf: toBase64(leaf), proof: hashRanges(inclusionPlan(index, size), view.readNodes).map(toHex) };
+      }),
+    );
     const attestation = signAttestation(this.origin, size, { subject, claims }, this.signer);
     return { format: BUNDLE_FORMAT, verifierKey: this.sequencer.verifierKey, checkpoint, subject, entries, claims, attestation };
   }
+}
+
+/** The mediator's decision at entry `index`, if it is one. */
+function resolutionAt(view: StoreView, index: number): ResolutionRecord | undefined {
+  const leaf = view.leaf(index);
+  if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
+  const statement = parseStatement(decodeLeaf(leaf).statement, { stored: true });
+  return statement.payload.type === 'resolve' ? view.resolution(toHex(statement.id)) : undefined;
 }

@@ -1,59 +1,46 @@
 /**
- * The ledger's storage on LevelDB (classic-level).
- *
- * Contract:
- * - `write(ops)` is one atomic LevelDB batch with `sync: true`: when it resolves, every op
- *   is on disk and survives a crash or power loss; if the process dies during it, none of
- *   it is visible after restart (LevelDB's log either holds the whole batch record or
- *   discards it on recovery). The sequencer relies on this for "nothing acknowledged is lost".
- * - Reads are read-after-write consistent and synchronous where the rules and the proof
- *   code need them (`getSync`, measured far faster than awaited single gets).
+ * The ledger's store over an ordered key-value backend (kv.ts): LevelDB embedded, or
+ * PostgreSQL shared. This module alone knows the key layout (layout.ts) and how derived
+ * state is written (`effectOps`); it gives the rest of the ledger the storage contract
+ * (storage.ts), whichever backend is under it.
  */
-import { ClassicLevel } from 'classic-level';
 import { concatBytes, equalBytes, fromHex, toHex, readUintBE, uintBE, utf8 } from '../core/bytes.js';
-import { decodeFrames, encodeFrames, type FrameHash } from '../core/fingerprint.js';
-import type { NodeId, NodeReader } from '../core/merkle.js';
+import { decodeFrames } from '../core/fingerprint.js';
+import type { NodeId } from '../core/merkle.js';
 import { CURRENT_MATCHING, SimilarityIndex, type FrameHit, type MatchingRules } from '../core/similarity.js';
 import { searchInSlices } from './sliced-search.js';
 import { TitleIndex } from '../core/titles.js';
-import {
-  listedEntries,
-  type ClaimRecord,
-  type ListedEntry,
-  type ContentRecord,
-  type Effects,
-  type HoldingRecord,
-  type LedgerView,
-  type LicenceRecord,
-  type MediatorRecord,
-  type OverlapQuery,
-  type PartyRecord,
-  type ResolutionRecord,
-  type WorkRecord,
-} from '../core/records.js';
+import { listedEntries, type ListedEntry, type Effects, type OverlapQuery, type WorkRecord } from '../core/records.js';
 import { isEmptyHolding, type MemoryState } from '../core/state.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
 import { CartularyError } from '../core/errors.js';
 import { key, prefixRange, PREFIX } from './layout.js';
-import type { AppendBatch, LedgerStorage, Page, StoredCheckpoint, StoreFault } from './storage.js';
+import type { BatchOp, KeyRange, OrderedKV } from './kv.js';
+import { encodeRecord, frameSearchKey, overlapKey, RecordView, type NodeCache, type PlannedReads } from './record-view.js';
+import type { AppendBatch, LedgerStorage, Page, StoredCheckpoint, StoreFault, StoreView } from './storage.js';
 
 const id32 = (hex: string) => fromHex(hex, 'id', 32);
 
-export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
-
 const EMPTY = new Uint8Array(0);
-
-// Derived records are never signed or hashed, so they need no deterministic CBOR: JSON is
-// several times faster to write and read here, and the rules build every record with
-// the same key order, so `audit` can still compare stored and replayed bytes.
-const encodeRecord = (record: unknown): Uint8Array => Buffer.from(JSON.stringify(record));
-const decodeRecord = <T>(bytes: Uint8Array): T => JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as T;
 
 /** The longest a registration's fingerprint search holds the event loop at a time, ms. */
 const SEARCH_SLICE_MS = 8;
 
 /** Upper tree levels kept in memory hold at most about twice this many nodes (~20 MB). */
 const NODE_CACHE_BUDGET = 1 << 16;
+
+/**
+ * Planned reads needing more rounds than this are a chain no rule walks (a licence's
+ * ancestors are bounded by the rules): refused rather than fetched one link at a time.
+ */
+const MAX_READ_ROUNDS = 64;
+
+/** Values of immutable keys (leaves, nodes, the id indexes, checkpoints) kept across reads by a networked backend. */
+const IMMUTABLE_CACHE_LIMIT = 1 << 16;
+const IMMUTABLE = new Set([PREFIX.leaf, PREFIX.node, PREFIX.id, PREFIX.signed, PREFIX.checkpoint].map((p) => p[0]));
+
+const text = new TextDecoder();
+const mapKey = (k: Uint8Array) => Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1');
 
 export class LedgerStore implements LedgerStorage {
   /** the fingerprint frames of every registered work, in memory for near-duplicate search */
@@ -63,49 +50,63 @@ export class LedgerStore implements LedgerStorage {
   // Every proof passes through the upper levels of the tree, and a node never changes once
   // written: those levels are served from memory. The lowest cached level rises with the
   // tree so the cache stays bounded (levels ≥ L hold ~2·n/2^L nodes).
-  private readonly nodeCache: Array<Map<number, Uint8Array> | undefined> = [];
+  private readonly nodeLevels: Array<Map<number, Uint8Array> | undefined> = [];
   // Nothing is cached until the tree's size is known (a store opened only to audit never is).
   private cacheFloor = Number.POSITIVE_INFINITY;
-  private registrarParty: string | undefined;
+  private readonly nodeCache: NodeCache = {
+    get: ({ level, index }: NodeId) => (level >= this.cacheFloor ? this.nodeLevels[level]?.get(index) : undefined),
+    set: ({ level, index }: NodeId, hash: Uint8Array) => {
+      if (level >= this.cacheFloor) (this.nodeLevels[level] ??= new Map()).set(index, hash);
+    },
+  };
+  private readonly immutable = new Map<string, Uint8Array>();
+  /** the view of a backend with synchronous reads, made once */
+  private readonly direct: RecordView | undefined;
 
-  private constructor(readonly db: ClassicLevel<Uint8Array, Uint8Array>) {}
+  private constructor(readonly kv: OrderedKV) {
+    const getSync = kv.getSync;
+    this.direct = getSync ? new RecordView(getSync, this.similarity, this.nodeCache) : undefined;
+  }
 
   /**
-   * Opens the database in `dir`. Only with `create` may a missing database be created: a
-   * folder that lost its database must never reopen as a new, empty ledger.
+   * The synchronous view of a backend that has synchronous reads (LevelDB), for tools and
+   * tests that inspect an embedded store; code that serves any store uses `read`.
    */
-  static async open(dir: string, { create = false } = {}): Promise<LedgerStore> {
-    // A 32 MiB block cache (LevelDB's default is 8): proofs read small values at random.
-    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {
-      keyEncoding: 'view',
-      valueEncoding: 'view',
-      cacheSize: 32 * 1024 * 1024,
-      createIfMissing: create,
-      errorIfExists: create,
-    });
+  get sync(): StoreView {
+    if (!this.direct) throw new CartularyError('unavailable', `${this.kv.description} has no synchronous reads: use read()`);
+    return this.direct;
+  }
+
+  get description(): string {
+    return this.kv.description;
+  }
+  get readOnly(): boolean {
+    return this.kv.readOnly;
+  }
+
+  /** The store over an opened backend, with its fingerprint and title indexes rebuilt in memory. */
+  static async open(kv: OrderedKV): Promise<LedgerStore> {
+    const store = new LedgerStore(kv);
     try {
-      await db.open();
+      await store.indexRegistered(prefixRange(PREFIX.work));
     } catch (e) {
-      const reason = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
-      if (/lock/i.test(reason)) {
-        throw new CartularyError('unavailable', `the ledger data folder ${dir} is in use by another process (a running server holds its lock); stop it first, or ask the server (GET /healthz)`, { cause: e });
-      }
-      if (/corrupt/i.test(reason)) throw new CartularyError('corrupt', `the ledger database in ${dir} is damaged: ${reason}. Restore the folder from a backup`, { cause: e });
-      throw new CartularyError('unavailable', `cannot open the ledger data folder ${dir}: ${reason}`, { cause: e });
-    }
-    const store = new LedgerStore(db);
-    try {
-      for await (const [k, v] of db.iterator(prefixRange(PREFIX.frames))) {
-        const work = store.work(toHex(k.subarray(1)));
-        if (!work) throw new CartularyError('corrupt', `fingerprint frames are stored for work ${toHex(k.subarray(1))}, which has no record`);
-        store.indexFrames(work, v);
-      }
-      for await (const v of db.values(prefixRange(PREFIX.work))) store.indexTitles(decodeRecord<WorkRecord>(v));
-    } catch (e) {
-      await db.close();
-      throw storeError(e);
+      await kv.close();
+      throw e;
     }
     return store;
+  }
+
+  /** Indexes the titles and frames of the works whose record keys lie in `range`. */
+  private async indexRegistered(range: KeyRange): Promise<void> {
+    for await (const chunk of this.kv.chunks(range, 512)) {
+      const works = chunk.map(([, v]) => JSON.parse(text.decode(v)) as WorkRecord);
+      const frames = await this.kv.getMany(works.map((w) => key.frames(w.id)));
+      works.forEach((work, i) => {
+        this.indexTitles(work);
+        const bytes = frames[i];
+        if (bytes) this.indexFrames(work, bytes);
+      });
+    }
   }
 
   /** Adds a registered work's frames (as signed) to the similarity index, under its registration's ledger index. */
@@ -119,10 +120,10 @@ export class LedgerStore implements LedgerStorage {
   }
 
   close(): Promise<void> {
-    return this.db.close();
+    return this.kv.close();
   }
 
-  /** The batch as LevelDB ops, in one synced write (see `write`). */
+  /** The batch as key-value ops, in one atomic, durable write. */
   append(batch: AppendBatch): Promise<void> {
     const ops: BatchOp[] = [];
     for (const e of batch.entries) {
@@ -133,139 +134,107 @@ export class LedgerStore implements LedgerStorage {
     return this.write(ops);
   }
 
-  /**
-   * One atomic, synced batch (see the contract above). A chained batch fills LevelDB's
-   * native WriteBatch op by op: measured 6x faster here than the array form, which
-   * copies and re-checks every op in JavaScript first.
-   */
+  setMeta(name: string, value: string): Promise<void> {
+    return this.write([put(key.meta(name), utf8(value))]);
+  }
+
+  /** One atomic, durable write of the backend (kv.ts). */
   write(ops: BatchOp[]): Promise<void> {
-    const batch = this.db.batch();
-    for (const op of ops) {
-      if (op.type === 'put') batch.put(op.key, op.value);
-      else batch.del(op.key);
-    }
-    return batch.write({ sync: true });
-  }
-
-  private getSync(k: Uint8Array): Uint8Array | undefined {
-    try {
-      return this.db.getSync(k) ?? undefined;
-    } catch (e) {
-      throw storeError(e);
-    }
-  }
-
-  private record<T>(k: Uint8Array): T | undefined {
-    const v = this.getSync(k);
-    if (v === undefined) return undefined;
-    try {
-      return decodeRecord<T>(v);
-    } catch (e) {
-      throw new CartularyError('corrupt', `stored record under key ${toHex(k)} does not parse`, { cause: e });
-    }
-  }
-
-  // --- LedgerView: the derived state the rules read ---
-  work(id: string): WorkRecord | undefined {
-    return this.record(key.work(id));
-  }
-  licence(id: string): LicenceRecord | undefined {
-    return this.record(key.licence(id));
-  }
-  content(sha256: string): ContentRecord | undefined {
-    return this.record(key.sha(sha256));
-  }
-  holding(sha256: string, party: string): HoldingRecord | undefined {
-    return this.record(key.holding(sha256, party));
-  }
-  party(party: string): PartyRecord | undefined {
-    return this.record(key.party(party));
-  }
-  claim(id: string): ClaimRecord | undefined {
-    return this.record(key.claim(id));
-  }
-  mediator(party: string): MediatorRecord | undefined {
-    return this.record(key.mediator(party));
-  }
-  resolution(id: string): ResolutionRecord | undefined {
-    return this.record(key.resolution(id));
-  }
-  sightings(work: string): number {
-    return this.record<number>(key.sightingCount(work)) ?? 0;
-  }
-  /** Fixed at init (ledger.ts), so read once. */
-  registrar(): string | undefined {
-    return (this.registrarParty ??= this.meta('registrar'));
-  }
-
-  frameHits(frames: readonly FrameHash[], rules?: MatchingRules): FrameHit[] {
-    return this.similarity.hits(frames, rules ? { rules } : {});
-  }
-  licencesHeld(work: string, licensee: string): readonly string[] {
-    return this.record<string[]>(key.heldOnWork(work, licensee)) ?? [];
-  }
-  /** Range reads are fetched before the rules run: ask `withOverlaps` for a view that has them. */
-  overlapCandidates(q: OverlapQuery): readonly string[] {
-    throw new Error(`overlap candidates for work ${q.work} were not fetched before the rules ran`);
+    if (this.kv.readOnly) return Promise.reject(new CartularyError('unavailable', `${this.kv.description} is open read-only: this node takes no writes`));
+    return this.kv.write(ops);
   }
 
   /**
-   * A view of this store that also answers the given overlap queries, fetched now: the
-   * sequencer plans a batch's range reads, fetches them concurrently, then runs the pure
-   * rules on this snapshot (DESIGN §11, issue 11.1). Reads stay consistent because the
-   * sequencer is the only writer and fetches between its commits.
+   * A backend with synchronous reads runs `reads` once on itself. Any other runs it on what
+   * it has fetched so far, noting every key it missed; fetches those in one round trip; and
+   * runs it again, all within one snapshot, until a run misses nothing (storage.ts).
    */
-  async withOverlaps(queries: readonly OverlapQuery[], searches: { frames: readonly Uint8Array[]; rules: MatchingRules } = { frames: [], rules: CURRENT_MATCHING }): Promise<LedgerView> {
+  read<T>(reads: (view: StoreView) => T, planned?: PlannedReads): Promise<T> {
+    const getSync = this.kv.getSync;
+    if (getSync) {
+      try {
+        return Promise.resolve(reads(planned ? new RecordView(getSync, this.similarity, this.nodeCache, undefined, planned) : (this.direct as RecordView)));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return this.kv.consistent(async (db) => {
+      const fetched = new Map<string, Uint8Array | undefined>();
+      for (let round = 0; ; round++) {
+        const missing = new Map<string, Uint8Array>();
+        const peek = (k: Uint8Array) => {
+          const at = mapKey(k);
+          const known = fetched.get(at) ?? this.immutable.get(at);
+          if (known === undefined && !fetched.has(at)) missing.set(at, k);
+          return known;
+        };
+        let result: T | undefined;
+        let failure: { error: unknown } | undefined;
+        try {
+          result = reads(new RecordView(peek, this.similarity, this.nodeCache, () => missing.size > 0, planned));
+        } catch (error) {
+          failure = { error };
+        }
+        if (missing.size === 0) {
+          if (failure) throw failure.error;
+          return result as T;
+        }
+        if (round === MAX_READ_ROUNDS) throw new CartularyError('unavailable', `a read needed more than ${MAX_READ_ROUNDS} rounds of fetches`);
+        const keys = [...missing.values()];
+        const values = await db.getMany(keys);
+        keys.forEach((k, i) => {
+          const v = values[i];
+          fetched.set(mapKey(k), v);
+          if (v !== undefined && IMMUTABLE.has(k[0])) {
+            if (this.immutable.size >= IMMUTABLE_CACHE_LIMIT) this.immutable.clear();
+            this.immutable.set(mapKey(k), v);
+          }
+        });
+      }
+    });
+  }
+
+  /** Metadata beside the log (the origin, the registrar…). */
+  meta(name: string): Promise<string | undefined> {
+    return this.read((view) => view.meta(name));
+  }
+
+  /**
+   * The range reads a batch's rules need, fetched now: the sequencer plans them from the
+   * payloads, fetches them concurrently, then runs the pure rules with them (DESIGN §11,
+   * issue 11.1). Consistent because the sequencer is the only writer and plans between its
+   * commits.
+   */
+  async plan(queries: readonly OverlapQuery[], searches: { frames: readonly Uint8Array[]; rules: MatchingRules } = { frames: [], rules: CURRENT_MATCHING }): Promise<PlannedReads> {
     // Registrations' fingerprint searches, made now in slices so a long one never holds the
     // event loop (issue 10.2); exact, so the rules decide as a replay does.
-    const found = new Map<string, FrameHit[]>();
+    const frames = new Map<string, FrameHit[]>();
     for (const bytes of searches.frames) {
-      const frames = decodeFrames(bytes);
-      found.set(`${searches.rules.version}/${toHex(bytes)}`, await searchInSlices(this.similarity, { count: frames.length, frames: (from, n) => frames.slice(from, from + n), rules: searches.rules, sliceMs: SEARCH_SLICE_MS }));
+      const decoded = decodeFrames(bytes);
+      frames.set(frameSearchKey(bytes, searches.rules), await searchInSlices(this.similarity, { count: decoded.length, frames: (from, n) => decoded.slice(from, from + n), rules: searches.rules, sliceMs: SEARCH_SLICE_MS }));
     }
-    const answers = new Map<string, readonly string[]>();
+    const overlaps = new Map<string, readonly string[]>();
+    const works = await this.read((view) => queries.map((q) => view.work(q.work)));
     await Promise.all(
-      queries.map(async (q) => {
+      queries.map(async (q, i) => {
         const ids = new Set<string>();
         // A work not yet stored, or with no licence, has nothing to meet; most works have no
         // exclusive licence, and then neither has a non-exclusive one.
-        const work = this.work(q.work);
+        const work = works[i];
         if (!work || work.licenceCount === 0 || (q.exclusiveOnly && work.exclusives === 0)) {
-          answers.set(overlapKey(q), []);
+          overlaps.set(overlapKey(q), []);
           return;
         }
-        try {
-          for (const range of queryRanges(q)) {
-            for (const value of await this.db.values(range).all()) {
-              const { meets, licence } = entryMeets(value, q);
-              if (meets) ids.add(licence);
-            }
+        for (const range of queryRanges(q)) {
+          for (const [, value] of await this.kv.range(range)) {
+            const { meets, licence } = entryMeets(value, q);
+            if (meets) ids.add(licence);
           }
-        } catch (e) {
-          throw storeError(e);
         }
-        answers.set(overlapKey(q), [...ids]);
+        overlaps.set(overlapKey(q), [...ids]);
       }),
     );
-    const store = this;
-    return {
-      work: (id) => store.work(id),
-      licence: (id) => store.licence(id),
-      content: (sha) => store.content(sha),
-      holding: (sha, party) => store.holding(sha, party),
-      party: (p) => store.party(p),
-      claim: (id) => store.claim(id),
-      mediator: (p) => store.mediator(p),
-      sightings: (work) => store.sightings(work),
-      registrar: () => store.registrar(),
-      frameHits: (frames, rules = CURRENT_MATCHING) => found.get(`${rules.version}/${toHex(encodeFrames(frames))}`) ?? store.frameHits(frames, rules),
-      licencesHeld: (work, licensee) => store.licencesHeld(work, licensee),
-      overlapCandidates(q) {
-        const found = answers.get(overlapKey(q));
-        if (!found) throw new Error(`overlap candidates for work ${q.work} were not planned before the rules ran`);
-        return found;
-      },
-    };
+    return { overlaps, frames };
   }
 
   /** A work's licence ids in grant order, a page at a time (after the ledger index `after`). */
@@ -286,60 +255,20 @@ export class LedgerStore implements LedgerStorage {
   /** A work's sightings, newest first, a page at a time (`before`: the index of the last one seen). */
   async sightingsOf(work: string, { before, limit = 100 }: { before?: number; limit?: number } = {}): Promise<number[]> {
     const range = prefixRange(PREFIX.sighting, id32(work));
-    try {
-      const found = await this.db.keys({ gte: range.gte, lt: before === undefined ? range.lt : key.sighting(work, before), reverse: true, limit }).all();
-      return found.map((k) => readUintBE(k, 33));
-    } catch (e) {
-      throw storeError(e);
-    }
+    const found = await this.kv.range({ gte: range.gte, lt: before === undefined ? range.lt : key.sighting(work, before), reverse: true, limit });
+    return found.map(([k]) => readUintBE(k, 33));
   }
 
   /** Works of other parties that a work's fingerprints contest, or that contest it (lookalikes), in id order. */
   async rivalsOf(work: string, limit = 100): Promise<string[]> {
-    try {
-      return (await this.db.keys({ ...prefixRange(PREFIX.rival, id32(work)), limit }).all()).map((k) => toHex(k.subarray(33)));
-    } catch (e) {
-      throw storeError(e);
-    }
+    return (await this.kv.range({ ...prefixRange(PREFIX.rival, id32(work)), limit })).map(([k]) => toHex(k.subarray(33)));
   }
 
   /** A page of an index keyed `prefix ‖ owner(32) ‖ index(8)`, from index `after + 1`. */
   private async indexed<T>(prefix: Uint8Array, owner: Uint8Array, { limit = 100, after = -1 }: Page, read: (k: Uint8Array, v: Uint8Array) => T): Promise<T[]> {
-    try {
-      const found = await this.db.iterator({ gte: concatBytes(prefix, owner, uintBE(after + 1, 8)), lt: prefixRange(prefix, owner).lt, limit }).all();
-      return found.map(([k, v]) => read(k, v));
-    } catch (e) {
-      throw storeError(e);
-    }
+    const found = await this.kv.range({ gte: concatBytes(prefix, owner, uintBE(after + 1, 8)), lt: prefixRange(prefix, owner).lt, limit });
+    return found.map(([k, v]) => read(k, v));
   }
-
-  // --- the log and the tree ---
-  leaf(index: number): Uint8Array | undefined {
-    return this.getSync(key.leaf(index));
-  }
-  indexOf(id: Uint8Array): number | undefined {
-    const v = this.getSync(key.id(id));
-    return v === undefined ? undefined : readUintBE(v);
-  }
-  /** The entry whose statement has this signed content (any envelope, any signature). */
-  indexOfSigned(signedHash: Uint8Array): number | undefined {
-    const v = this.getSync(key.signed(signedHash));
-    return v === undefined ? undefined : readUintBE(v);
-  }
-  checkpoint(size: number): string | undefined {
-    const v = this.getSync(key.checkpoint(size));
-    return v === undefined ? undefined : new TextDecoder().decode(v);
-  }
-
-  readNodes: NodeReader = (ids: readonly NodeId[]) =>
-    ids.map(({ level, index }) => {
-      const cached = level >= this.cacheFloor ? this.nodeCache[level]?.get(index) : undefined;
-      if (cached) return cached;
-      const h = this.getSync(key.node(level, index));
-      if (!h) throw new CartularyError('corrupt', `Merkle node at level ${level}, index ${index} is missing from the store`);
-      if (level >= this.cacheFloor) (this.nodeCache[level] ??= new Map()).set(index, h);
-      return h;
-    });
 
   /**
    * `count` consecutive stored values from `first` under a numbered key family (leaves, or
@@ -348,11 +277,7 @@ export class LedgerStore implements LedgerStorage {
    */
   async consecutive(family: { leaf: true } | { level: number }, first: number, count: number): Promise<Uint8Array[]> {
     const at = (i: number) => ('leaf' in family ? key.leaf(i) : key.node(family.level, i));
-    try {
-      return await this.db.values({ gte: at(first), lt: at(first + count) }).all();
-    } catch (e) {
-      throw storeError(e);
-    }
+    return (await this.kv.range({ gte: at(first), lt: at(first + count) })).map(([, v]) => v);
   }
 
   /** Tells the node cache how large the tree has grown, so it can keep within its budget. */
@@ -360,7 +285,7 @@ export class LedgerStore implements LedgerStorage {
     let floor = 0;
     while (size / 2 ** floor > NODE_CACHE_BUDGET) floor++;
     const from = Number.isFinite(this.cacheFloor) ? this.cacheFloor : floor;
-    for (let level = from; level < floor; level++) this.nodeCache[level] = undefined;
+    for (let level = from; level < floor; level++) this.nodeLevels[level] = undefined;
     this.cacheFloor = Math.max(from, floor);
   }
 
@@ -374,13 +299,9 @@ export class LedgerStore implements LedgerStorage {
     return this.firstCheckpoint({ gt: key.checkpoint(index), lt: prefixRange(PREFIX.checkpoint).lt });
   }
 
-  private async firstCheckpoint(range: { gt?: Uint8Array; gte?: Uint8Array; lt: Uint8Array; reverse?: boolean }) {
-    try {
-      const [found] = await this.db.iterator({ ...range, limit: 1 }).all();
-      return found ? { size: readUintBE(found[0], 1), note: new TextDecoder().decode(found[1]) } : undefined;
-    } catch (e) {
-      throw storeError(e);
-    }
+  private async firstCheckpoint(range: KeyRange) {
+    const [found] = await this.kv.range({ ...range, limit: 1 });
+    return found ? { size: readUintBE(found[0], 1), note: text.decode(found[1]) } : undefined;
   }
 
   worksOwnedBy(party: string, limit = 1000): Promise<string[]> {
@@ -393,30 +314,15 @@ export class LedgerStore implements LedgerStorage {
   /** Ids under a two-part key (party → works owned, party → licences held), in key order. */
   private async members(prefix: Uint8Array, party: string, limit: number): Promise<string[]> {
     const range = prefixRange(prefix, key.party(party).subarray(1));
-    try {
-      return (await this.db.keys({ ...range, limit }).all()).map((k) => toHex(k.subarray(33)));
-    } catch (e) {
-      throw storeError(e);
-    }
+    return (await this.kv.range({ ...range, limit })).map(([k]) => toHex(k.subarray(33)));
   }
 
   async *leafChunks(chunk: number): AsyncIterable<Array<{ index: number; bytes: Uint8Array }>> {
-    const leaves = this.db.iterator(prefixRange(PREFIX.leaf));
-    try {
-      for (let found; (found = await leaves.nextv(chunk)).length > 0; ) yield found.map(([k, v]) => ({ index: readUintBE(k, 1), bytes: v }));
-    } catch (e) {
-      throw storeError(e);
-    } finally {
-      await leaves.close();
-    }
+    for await (const found of this.kv.chunks(prefixRange(PREFIX.leaf), chunk)) yield found.map(([k, v]) => ({ index: readUintBE(k, 1), bytes: v }));
   }
 
   async *checkpoints(): AsyncIterable<StoredCheckpoint> {
-    try {
-      for await (const [k, v] of this.db.iterator(prefixRange(PREFIX.checkpoint))) yield { size: readUintBE(k, 1), note: new TextDecoder().decode(v) };
-    } catch (e) {
-      throw storeError(e);
-    }
+    for await (const found of this.kv.chunks(prefixRange(PREFIX.checkpoint), 256)) for (const [k, v] of found) yield { size: readUintBE(k, 1), note: text.decode(v) };
   }
 
   async verifyDerived(replay: MemoryState, listed: Iterable<ListedEntry>, size: number): Promise<StoreFault | undefined> {
@@ -450,41 +356,25 @@ export class LedgerStore implements LedgerStorage {
       expected.set(toHex(k), { key: k, value: EMPTY });
     }
     const describe = (k: Uint8Array) => `${DERIVED_NAMES[String.fromCharCode(k[0] as number)] ?? 'record'} ${toHex(k.subarray(1, 33))}`;
-    try {
-      for (const prefix of DERIVED) {
-        for await (const [k, v] of this.db.iterator(prefixRange(prefix))) {
+    for (const prefix of DERIVED) {
+      for await (const found of this.kv.chunks(prefixRange(prefix), 1024)) {
+        for (const [k, v] of found) {
           const want = expected.get(toHex(k));
           if (!want) return { where: describe(k), detail: 'stored record that no entry of the log produces' };
           if (!equalBytes(want.value, v)) return { where: describe(k), detail: 'stored record differs from the replay of the log' };
           expected.delete(toHex(k));
         }
       }
-      const [missing] = expected.values();
-      if (missing) return { where: describe(missing.key), detail: 'record missing from the store' };
-      for (const [prefix, name] of [[PREFIX.id, 'id index'], [PREFIX.signed, 'signed-content index']] as const) {
-        let count = 0;
-        for await (const _ of this.db.keys(prefixRange(prefix))) count++;
-        if (count !== size) return { where: name, detail: `holds ${count} entries for ${size} leaves` };
-      }
-    } catch (e) {
-      throw storeError(e);
+    }
+    const [missing] = expected.values();
+    if (missing) return { where: describe(missing.key), detail: 'record missing from the store' };
+    for (const [prefix, name] of [[PREFIX.id, 'id index'], [PREFIX.signed, 'signed-content index']] as const) {
+      let count = 0;
+      for await (const found of this.kv.chunks(prefixRange(prefix), 4096)) count += found.length;
+      if (count !== size) return { where: name, detail: `holds ${count} entries for ${size} leaves` };
     }
     return undefined;
   }
-
-  meta(name: string): string | undefined {
-    const v = this.getSync(key.meta(name));
-    return v === undefined ? undefined : new TextDecoder().decode(v);
-  }
-}
-
-/**
- * A damaged table file surfaces on the first read that touches it, sync or async: as a
- * 'corrupt' CartularyError that says what to do, never as LevelDB's own error and stack.
- */
-export function storeError(e: unknown): unknown {
-  if ((e as { code?: string }).code !== 'LEVEL_CORRUPTION') return e;
-  return new CartularyError('corrupt', `the ledger database is damaged: ${(e as Error).message}. Restore the data folder from a backup`, { cause: e });
 }
 
 const put = (k: Uint8Array, value: Uint8Array): BatchOp => ({ type: 'put', key: k, value });
@@ -515,7 +405,6 @@ const DERIVED = Object.keys(DERIVED_NAMES).map((letter) => utf8(letter));
 
 /** Where an entry is listed: under its work's chain, or among its sightings. */
 const listedKey = ({ list, work, index }: ListedEntry): Uint8Array => (list === 'chain' ? key.workEntry(work, index) : key.sighting(work, index));
-const overlapKey = (q: OverlapQuery) => JSON.stringify([q.work, q.uses, q.territories, q.from, q.until, q.exclusiveOnly]);
 
 /** The batch ops that record one statement's Effects, index keys included. */
 export function effectOps(effects: Effects): BatchOp[] {

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { checkOrigin } from '../core/checkpoint.js';
 import type { Signer } from '../core/crypto.js';
 import { CartularyError } from '../core/errors.js';
-import { toHex, utf8 } from '../core/bytes.js';
+import { toHex } from '../core/bytes.js';
 import { loadOrCreateKey } from './key-files.js';
 import { LedgerStore } from './ledger-store.js';
-import { key } from './layout.js';
+import { LevelKV } from './level-kv.js';
 import { Sequencer, type SequencerOptions } from './sequencer.js';
 import { Watermark } from './watermark.js';
 
@@ -31,7 +31,7 @@ export interface LedgerPaths {
 }
 
 export interface Ledger {
-  /** LevelDB, the embedded store (storage.ts states what every store guarantees) */
+  /** over LevelDB, embedded, or PostgreSQL (storage.ts states what every store guarantees) */
   store: LedgerStore;
   sequencer: Sequencer;
   signer: Signer;
@@ -91,25 +91,25 @@ export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOp
       );
     }
     await mkdir(paths.dataDir, { recursive: true });
-    store = await LedgerStore.open(paths.dataDir, { create: folder === 'new' });
+    store = await LedgerStore.open(await LevelKV.open(paths.dataDir, { create: folder === 'new' }));
   } catch (e) {
     await watermark.close();
     throw e;
   }
   try {
-    let origin = store.meta('origin');
+    let origin = await store.meta('origin');
     if (origin === undefined) {
       origin = paths.origin ?? DEFAULT_ORIGIN;
       checkOrigin(origin);
-      await store.write([{ type: 'put', key: key.meta('origin'), value: utf8(origin) }]);
+      await store.setMeta('origin', origin);
     } else if (paths.origin !== undefined && paths.origin !== origin) {
       throw new CartularyError('conflict', `this data folder belongs to origin "${origin}", not "${paths.origin}"`);
     }
-    let registrar = store.registrar();
+    let registrar = await store.meta('registrar');
     if (registrar === undefined) {
       // Fixed once, like the origin: the registrar's accreditations are replayed under it forever.
       registrar = paths.registrar ?? toHex((await loadOrCreateKey(paths.keysDir, REGISTRAR_KEY_NAME)).signer.publicKey);
-      await store.write([{ type: 'put', key: key.meta('registrar'), value: utf8(registrar) }]);
+      await store.setMeta('registrar', registrar);
     } else if (paths.registrar !== undefined && paths.registrar !== registrar) {
       throw new CartularyError('conflict', `this ledger's registrar is ${registrar}, not ${paths.registrar}; it is fixed when the ledger is created`);
     }

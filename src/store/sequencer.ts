@@ -35,7 +35,7 @@ import { matchingRulesAt } from '../core/similarity.js';
 import { validatePayload } from '../core/statements.js';
 import { MemoryState } from '../core/state.js';
 import type { WorkRecord } from '../core/records.js';
-import type { AppendBatch, AppendedEntry, LedgerStorage } from './storage.js';
+import type { AppendBatch, AppendedEntry, LedgerStorage, StoreView } from './storage.js';
 import type { Watermark } from './watermark.js';
 
 export interface SequencerOptions {
@@ -128,21 +128,28 @@ export class Sequencer {
       throw new CartularyError('corrupt', `the latest checkpoint (size ${latest.size}) does not verify under this ledger's key: ${(e as Error).message}`, { cause: e });
     }
     if (cp.size !== latest.size) throw new CartularyError('corrupt', `checkpoint stored under size ${latest.size} says size ${cp.size}`);
-    const tree = CompactRange.fromStore(cp.size, store.readNodes);
+    const size = cp.size;
+    const found = await store.read((view) => ({
+      tree: CompactRange.fromStore(size, view.readNodes),
+      // a store behind the watermark is refused below, before its missing nodes are asked for
+      marked: mark && mark.size <= size ? rootHash(mark.size, view.readNodes) : undefined,
+      lastLeaf: size > 0 ? view.leaf(size - 1) : undefined,
+      beyond: view.leaf(size) !== undefined,
+    }));
+    const { tree, lastLeaf } = found;
     if (!equalBytes(tree.root(), cp.rootHash)) {
       throw new CartularyError('corrupt', `the stored Merkle nodes give root ${toHex(tree.root())}, the latest checkpoint says ${toHex(cp.rootHash)}`);
     }
     if (mark) {
       if (cp.size < mark.size) throw behind(cp.size, 'the store');
-      if (!equalBytes(rootHash(mark.size, store.readNodes), mark.rootHash)) {
+      if (!equalBytes(found.marked as Uint8Array, mark.rootHash)) {
         throw new CartularyError('corrupt', `the store's tree of size ${mark.size} is not the one this key signed (watermark ${opts.watermark?.path}): this store is a fork; refusing to start`);
       }
     }
     // A crash between the store's write and the watermark's leaves the store ahead: catch up.
     if (opts.watermark && (!mark || mark.size < cp.size)) await opts.watermark.advance({ size: cp.size, rootHash: cp.rootHash });
-    const lastLeaf = cp.size > 0 ? store.leaf(cp.size - 1) : undefined;
     if (cp.size > 0 && !lastLeaf) throw new CartularyError('corrupt', `leaf ${cp.size - 1} is missing`);
-    if (store.leaf(cp.size) !== undefined) throw new CartularyError('corrupt', `leaf ${cp.size} exists beyond the latest checkpoint`);
+    if (found.beyond) throw new CartularyError('corrupt', `leaf ${cp.size} exists beyond the latest checkpoint`);
     const prev = lastLeaf ? hashLeaf(lastLeaf) : ZERO_HASH;
     const lastTime = lastLeaf ? decodeLeaf(lastLeaf).time : 0;
     return new Sequencer(store, opts, tree, prev, lastTime, latest.note);
@@ -277,7 +284,12 @@ export class Sequencer {
       for (const listener of this.committed) listener(committed);
     }
 
-    const fromBatch: NodeReader = (ids) => ids.map((id) => batchNodes.get(`${id.level}/${id.index}`) ?? (this.store.readNodes([id])[0] as Uint8Array));
+    const fromBatch: NodeReader = (ids) =>
+      ids.map((id) => {
+        const hash = batchNodes.get(`${id.level}/${id.index}`);
+        if (!hash) throw new Error(`node ${id.level}/${id.index} of a new leaf's path is neither on the tree's edge nor new`);
+        return hash;
+      });
     const memo = new Map<string, Uint8Array>();
     for (const [i, p] of batch.entries()) {
       const outcome = outcomes[i] as Outcome;
@@ -304,7 +316,12 @@ export class Sequencer {
     const time = Math.max(this.clock(), this.lastTime);
     const queries = batch.flatMap(({ statement }) => plannedOverlapQuery(statement.payload, time) ?? []);
     const frames = batch.flatMap(({ statement }) => plannedFrameSearch(statement.payload) ?? []);
-    const base = await this.store.withOverlaps(queries, { frames, rules: matchingRulesAt(time) });
+    const planned = await this.store.plan(queries, { frames, rules: matchingRulesAt(time) });
+    return this.store.read((base) => this.runRules(batch, base, time), planned);
+  }
+
+  /** The rules over a batch, on one view of the store; pure, so a store may run it again (storage.ts). */
+  private runRules(batch: Pending[], base: StoreView, time: number) {
     const tree = this.tree.clone();
     const state = new MemoryState(base);
     const entries: AppendedEntry[] = [];
@@ -321,7 +338,7 @@ export class Sequencer {
     for (const { statement } of batch) {
       // A repeat is the same signed content, however enveloped or signed (DESIGN §3).
       const signedHex = toHex(statement.signedHash);
-      const known = seen.get(signedHex) ?? this.store.indexOfSigned(statement.signedHash);
+      const known = seen.get(signedHex) ?? base.indexOfSigned(statement.signedHash);
       if (known !== undefined) {
         outcomes.push({ index: known, repeat: true });
         continue;
@@ -374,10 +391,12 @@ export class Sequencer {
   async receiptFor(index: number): Promise<Receipt> {
     const first = await this.store.checkpointCovering(index);
     if (!first) throw new CartularyError('corrupt', `no checkpoint covers index ${index}`);
-    const leaf = this.store.leaf(index);
-    if (!leaf) throw new CartularyError('not-found', `no entry at index ${index}`);
-    const decoded = decodeLeaf(leaf);
-    return this.receipt(index, { hash: hashLeaf(leaf), id: sha256(decoded.statement) }, decoded.time, first.note, first.size, this.store.readNodes);
+    return this.store.read((view) => {
+      const leaf = view.leaf(index);
+      if (!leaf) throw new CartularyError('not-found', `no entry at index ${index}`);
+      const decoded = decodeLeaf(leaf);
+      return this.receipt(index, { hash: hashLeaf(leaf), id: sha256(decoded.statement) }, decoded.time, first.note, first.size, view.readNodes);
+    });
   }
 
   /** Stops taking submissions, answers every one already accepted, and waits for the last write. */

@@ -13,14 +13,19 @@
  * - Immutability of the log: a leaf, a tree node and a checkpoint, once appended, never
  *   change; stores may cache them forever.
  * - One writer: a store opened for writing holds an exclusive lock on its data until
- *   `close`; a second opener is refused ('unavailable'), never given a second writer.
+ *   `close`; a second opener for writing is refused ('unavailable'), never given a second
+ *   writer. A store opened read-only (PostgreSQL's followers) refuses `append`.
  * - Damage is named: a store whose data is damaged answers 'corrupt' errors, never a
  *   silent empty or partial state.
- * - Range reads are planned and fetched: the rules read synchronously from a snapshot
- *   (`withOverlaps` returns one) built by awaiting the range reads a batch needs first.
+ * - Reads are planned, then fetched: the rules, the proofs and the views are synchronous and
+ *   pure, and `read` runs them on a consistent snapshot. A store whose reads cross a network
+ *   runs them once to learn which keys they read, fetches those together, and runs them
+ *   again until nothing is missing (rounds = the depth of a chain of reads, not its length);
+ *   range reads a batch's rules need (`plan`) are fetched before they run.
  */
 import type { NodeReader } from '../core/merkle.js';
 import type { Effects, LedgerView, ListedEntry, OverlapQuery, ResolutionRecord, WorkRecord } from '../core/records.js';
+import type { PlannedReads } from './record-view.js';
 import type { MatchingRules, SimilarityIndex } from '../core/similarity.js';
 import type { TitleIndex } from '../core/titles.js';
 import type { MemoryState } from '../core/state.js';
@@ -62,18 +67,35 @@ export interface StoreFault {
   detail: string;
 }
 
-export interface LedgerStorage extends LedgerView {
-  /** Atomic and durable when it resolves (see the guarantees above). */
-  append(batch: AppendBatch): Promise<void>;
-  close(): Promise<void>;
-
-  // --- the log and the tree (immutable once appended) ---
+/** The synchronous reads of one consistent snapshot: the records, the log and the tree. */
+export interface StoreView extends LedgerView {
   leaf(index: number): Uint8Array | undefined;
   readonly readNodes: NodeReader;
   /** the entry of a statement id, and of a signed content (any envelope, any signature) */
   indexOf(id: Uint8Array): number | undefined;
   indexOfSigned(signedHash: Uint8Array): number | undefined;
   checkpoint(size: number): string | undefined;
+  resolution(id: string): ResolutionRecord | undefined;
+  /** metadata fixed when the ledger was made (its origin, its registrar) or kept beside it */
+  meta(name: string): string | undefined;
+}
+
+export interface LedgerStorage {
+  /** what and where, for messages */
+  readonly description: string;
+  /** true for a follower of another process's writes (`serve --read-only`): `append` is refused */
+  readonly readOnly: boolean;
+  /** Atomic and durable when it resolves (see the guarantees above). */
+  append(batch: AppendBatch): Promise<void>;
+  /** Writes metadata beside the log (not part of it), atomically and durably. */
+  setMeta(name: string, value: string): Promise<void>;
+  close(): Promise<void>;
+
+  /**
+   * Runs `reads` — synchronous and pure: it may run more than once — on one consistent
+   * snapshot, with the batch plan's range reads when given (see the guarantees above).
+   */
+  read<T>(reads: (view: StoreView) => T, planned?: PlannedReads): Promise<T>;
   latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
   /** the first checkpoint whose tree includes `index`: the one its receipt was issued with */
   checkpointCovering(index: number): Promise<StoredCheckpoint | undefined>;
@@ -87,10 +109,10 @@ export interface LedgerStorage extends LedgerView {
 
   // --- derived state, planned reads and listings ---
   /**
-   * A view that also answers these overlap queries and registrations' fingerprint searches,
-   * fetched now (plan, then fetch; a search in slices, so it never holds the event loop).
+   * The range reads a batch's rules need: these overlap queries and registrations'
+   * fingerprint searches, fetched now (a search in slices, so it never holds the event loop).
    */
-  withOverlaps(queries: readonly OverlapQuery[], searches?: { frames: readonly Uint8Array[]; rules: MatchingRules }): Promise<LedgerView>;
+  plan(queries: readonly OverlapQuery[], searches?: { frames: readonly Uint8Array[]; rules: MatchingRules }): Promise<PlannedReads>;
   /** a registration's frames join the similarity index: only after its batch is durable */
   indexFrames(work: WorkRecord, frames: Uint8Array): void;
   /** a work's title and aliases join the title index (the check's keyword match): only once durable */
@@ -105,7 +127,6 @@ export interface LedgerStorage extends LedgerView {
   rivalsOf(work: string, limit?: number): Promise<string[]>;
   /** a work's sightings (entry indices), newest first, before the index `before` */
   sightingsOf(work: string, page?: { before?: number; limit?: number }): Promise<number[]>;
-  resolution(id: string): ResolutionRecord | undefined;
   worksOwnedBy(party: string, limit?: number): Promise<string[]>;
   licencesHeldBy(party: string, limit?: number): Promise<string[]>;
 

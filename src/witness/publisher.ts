@@ -9,14 +9,12 @@
  * checkpoint; a witness that is down or refuses is retried with exponential backoff; a 409
  * is answered at once with a resend from the size the witness states.
  */
-import { utf8 } from '../core/bytes.js';
 import { noteParts } from '../core/checkpoint.js';
 import { findCosignature } from '../core/cosignature.js';
 import { quorumMet, type Policy, type PolicyWitness } from '../core/policy.js';
 import { formatAddCheckpoint, TLOG_SIZE_TYPE } from '../core/witness.js';
 import { consistencyPlan, hashRanges } from '../core/merkle.js';
-import { key } from '../store/layout.js';
-import type { LedgerStore } from '../store/ledger-store.js';
+import type { LedgerStorage } from '../store/storage.js';
 import type { Sequencer } from '../store/sequencer.js';
 
 export interface PublisherOptions {
@@ -79,11 +77,17 @@ export class WitnessPublisher {
   private readonly timeout: number;
   private readonly log: NonNullable<PublisherOptions['log']>;
 
-  constructor(
+  /** The publisher, resuming from the quorum checkpoint stored beside the log. */
+  static async open(policy: Policy, store: LedgerStorage, sequencer: Sequencer, opts: PublisherOptions = {}): Promise<WitnessPublisher> {
+    return new WitnessPublisher(policy, store, sequencer, opts, await store.read((view) => view.meta(QUORUM_META)));
+  }
+
+  private constructor(
     private readonly policy: Policy,
-    private readonly store: LedgerStore,
+    private readonly store: LedgerStorage,
     private readonly sequencer: Sequencer,
-    opts: PublisherOptions = {},
+    opts: PublisherOptions,
+    stored: string | undefined,
   ) {
     this.trackers = policy.witnesses.map((w) => {
       if (!w.url) throw new Error(`witness ${w.name} has no URL in the policy`);
@@ -93,7 +97,6 @@ export class WitnessPublisher {
     this.maxBackoff = opts.maxBackoffMs ?? 30_000;
     this.timeout = opts.timeoutMs ?? 10_000;
     this.log = opts.log ?? (() => undefined);
-    const stored = store.meta(QUORUM_META);
     this.quorum = stored ? { size: Number(noteParts(stored).body.split('\n')[1]), note: stored } : null;
     sequencer.onCommit(() => this.wake());
   }
@@ -152,7 +155,8 @@ export class WitnessPublisher {
           retry = `the witness holds a tree of size ${t.known}, larger than this ledger's ${size}`;
           break;
         }
-        const proof = t.known === 0 ? [] : hashRanges(consistencyPlan(t.known, size), this.store.readNodes);
+        const known = t.known;
+        const proof = known === 0 ? [] : await this.store.read((view) => hashRanges(consistencyPlan(known, size), view.readNodes));
         const res = await fetch(new URL('add-checkpoint', t.url.endsWith('/') ? t.url : `${t.url}/`), {
           method: 'POST',
           body: formatAddCheckpoint({ oldSize: t.known, proof, note }),
@@ -202,7 +206,7 @@ export class WitnessPublisher {
     this.quorum = { size, note: cosigned };
     for (const s of this.cosignatures.keys()) if (s < size) this.cosignatures.delete(s);
     try {
-      await this.store.write([{ type: 'put', key: key.meta(QUORUM_META), value: utf8(cosigned) }]);
+      await this.store.setMeta(QUORUM_META, cosigned);
     } catch (e) {
       this.log({ error: (e as Error).message }, 'could not store the quorum checkpoint');
     }

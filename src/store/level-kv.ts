@@ -1,0 +1,107 @@
+/**
+ * The LevelDB backend (classic-level): the embedded default. Guarantees as kv.ts states:
+ * - `write(ops)` is one atomic LevelDB batch with `sync: true`: LevelDB's log either holds
+ *   the whole batch record or discards it on recovery.
+ * - One process at a time: LevelDB's LOCK file refuses a second opener, writer or reader.
+ * - Point reads are synchronous (`getSync`); a single writer in the same process means every
+ *   read already sees one consistent state, so `consistent` needs no snapshot.
+ */
+import { ClassicLevel } from 'classic-level';
+import { CartularyError } from '../core/errors.js';
+import type { BatchOp, KeyRange, KeyReads, OrderedKV } from './kv.js';
+
+export class LevelKV implements OrderedKV {
+  readonly readOnly = false;
+  private constructor(
+    readonly db: ClassicLevel<Uint8Array, Uint8Array>,
+    readonly description: string,
+  ) {}
+
+  /**
+   * Opens the database in `dir`. Only with `create` may a missing database be created: a
+   * folder that lost its database must never reopen as a new, empty ledger.
+   */
+  static async open(dir: string, { create = false } = {}): Promise<LevelKV> {
+    // A 32 MiB block cache (LevelDB's default is 8): proofs read small values at random.
+    const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+      cacheSize: 32 * 1024 * 1024,
+      createIfMissing: create,
+      errorIfExists: create,
+    });
+    try {
+      await db.open();
+    } catch (e) {
+      const reason = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+      if (/lock/i.test(reason)) {
+        throw new CartularyError('unavailable', `the ledger data folder ${dir} is in use by another process (a running server holds its lock); stop it first, or ask the server (GET /healthz)`, { cause: e });
+      }
+      if (/corrupt/i.test(reason)) throw new CartularyError('corrupt', `the ledger database in ${dir} is damaged: ${reason}. Restore the folder from a backup`, { cause: e });
+      throw new CartularyError('unavailable', `cannot open the ledger data folder ${dir}: ${reason}`, { cause: e });
+    }
+    return new LevelKV(db, `LevelDB in ${dir}`);
+  }
+
+  readonly getSync = (key: Uint8Array): Uint8Array | undefined => {
+    try {
+      return this.db.getSync(key) ?? undefined;
+    } catch (e) {
+      throw levelError(e);
+    }
+  };
+
+  async getMany(keys: readonly Uint8Array[]): Promise<Array<Uint8Array | undefined>> {
+    return keys.map(this.getSync);
+  }
+
+  async range(range: KeyRange): Promise<Array<[Uint8Array, Uint8Array]>> {
+    try {
+      return await this.db.iterator(range).all();
+    } catch (e) {
+      throw levelError(e);
+    }
+  }
+
+  async *chunks(range: KeyRange, size: number): AsyncIterable<Array<[Uint8Array, Uint8Array]>> {
+    const it = this.db.iterator(range);
+    try {
+      for (let found; (found = await it.nextv(size)).length > 0; ) yield found;
+    } catch (e) {
+      throw levelError(e);
+    } finally {
+      await it.close();
+    }
+  }
+
+  consistent<T>(work: (reads: KeyReads) => Promise<T>): Promise<T> {
+    return work(this);
+  }
+
+  /**
+   * One atomic, synced batch. A chained batch fills LevelDB's native WriteBatch op by op:
+   * measured 6x faster here than the array form, which copies and re-checks every op in
+   * JavaScript first.
+   */
+  write(ops: readonly BatchOp[]): Promise<void> {
+    const batch = this.db.batch();
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
+    return batch.write({ sync: true });
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
+
+/**
+ * A damaged table file surfaces on the first read that touches it, sync or async: as a
+ * 'corrupt' CartularyError that says what to do, never as LevelDB's own error and stack.
+ */
+function levelError(e: unknown): unknown {
+  if ((e as { code?: string }).code !== 'LEVEL_CORRUPTION') return e;
+  return new CartularyError('corrupt', `the ledger database is damaged: ${(e as Error).message}. Restore the data folder from a backup`, { cause: e });
+}
