@@ -33,9 +33,13 @@ export const keysDir = (v: Values): string => str(v.keys) ?? process.env.CARTULA
 /** The ledger's data folder: --data, else $CARTULARY_DATA, else ./data. */
 export const dataDir = (v: Values): string => str(v.data) ?? process.env.CARTULARY_DATA ?? 'data';
 
+/** A PostgreSQL URL to keep the ledger in: --store, else $CARTULARY_STORE; none means LevelDB in the data folder. */
+export const storeUrl = (v: Values): string | undefined => str(v.store) ?? (process.env.CARTULARY_STORE || undefined);
+
 /** Shared options for commands that touch a local ledger. */
 export const ledgerFolders: Options = {
   data: { type: 'string' },
+  store: { type: 'string' },
   keys: { type: 'string' },
   origin: { type: 'string' },
   registrar: { type: 'string' },

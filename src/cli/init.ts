@@ -2,17 +2,18 @@ import { formatVerifierKey } from '../core/checkpoint.js';
 import { toHex } from '../core/bytes.js';
 import { openLedger } from '../store/ledger.js';
 import { partyArg } from './client.js';
-import { dataDir, keysDir, ledgerFolders, str, type Command } from './command.js';
+import { dataDir, keysDir, ledgerFolders, storeUrl, str, type Command } from './command.js';
 
 export const init: Command = {
   name: 'init',
   summary: 'create the ledger key (keys/ledger.key, 0600), the registrar (keys/registrar.key unless --registrar names one) and data folder, if they do not exist',
-  usage: 'cartulary init [--data DIR] [--keys DIR] [--origin NAME] [--registrar PARTY] [--json]',
+  usage: 'cartulary init [--data DIR | --store postgres://…] [--keys DIR] [--origin NAME] [--registrar PARTY] [--json]',
   example: 'cartulary init --origin registry.example.org/ledger',
   options: ledgerFolders,
   async run(v, _p, io) {
     const registrar = str(v.registrar) === undefined ? undefined : await partyArg(str(v.registrar), v, '--registrar');
-    const ledger = await openLedger({ dataDir: dataDir(v), keysDir: keysDir(v), origin: str(v.origin), ...(registrar ? { registrar } : {}) });
+    const store = storeUrl(v);
+    const ledger = await openLedger({ dataDir: dataDir(v), keysDir: keysDir(v), ...(store ? { store } : {}), origin: str(v.origin), ...(registrar ? { registrar } : {}) });
     try {
       const facts = {
         created: ledger.createdKey,

@@ -1,6 +1,6 @@
 import { CartularyError } from '../core/errors.js';
 import { partyArg } from './client.js';
-import { dataDir, keysDir, ledgerFolders, str, type Command } from './command.js';
+import { dataDir, keysDir, ledgerFolders, storeUrl, str, type Command } from './command.js';
 import { policyArg } from './policy-file.js';
 
 export function portOf(value: string): number {
@@ -31,10 +31,10 @@ export const serve: Command = {
   name: 'serve',
   summary: 'serve the ledger over HTTP (creates keys/ledger.key and data/ on first start)',
   usage:
-    'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR] [--keys DIR] [--origin NAME] [--registrar PARTY] [--rate-limit N] [--check-rate-limit N] [--trust-proxy HOPS|ADDRS] [--witness-policy FILE] [--json]\n' +
-    '  environment: PORT, HOST, CARTULARY_DATA, CARTULARY_KEYS, CARTULARY_TRUST_PROXY, LOG_LEVEL (flags win)',
+    'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR | --store postgres://… [--read-only] [--public-url URL]] [--keys DIR] [--origin NAME] [--registrar PARTY] [--rate-limit N] [--check-rate-limit N] [--trust-proxy HOPS|ADDRS] [--witness-policy FILE] [--json]\n' +
+    '  environment: PORT, HOST, CARTULARY_DATA, CARTULARY_STORE, CARTULARY_KEYS, CARTULARY_TRUST_PROXY, LOG_LEVEL (flags win)',
   example: 'cartulary serve --port 9000 --origin registry.example.org/ledger   (in a container: HOST=0.0.0.0 cartulary serve)',
-  options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string' }, 'rate-limit': { type: 'string' }, 'check-rate-limit': { type: 'string' }, 'trust-proxy': { type: 'string' }, 'witness-policy': { type: 'string' } },
+  options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string' }, 'rate-limit': { type: 'string' }, 'check-rate-limit': { type: 'string' }, 'trust-proxy': { type: 'string' }, 'witness-policy': { type: 'string' }, 'read-only': { type: 'boolean' }, 'public-url': { type: 'string' } },
   async run(v, _p, io) {
     // The server's modules load only for `serve`, so every client command starts faster.
     const { startServer, DEFAULT_CHECK_RATE_LIMIT, DEFAULT_RATE_LIMIT } = await import('../http/server.js');
@@ -52,6 +52,9 @@ export const serve: Command = {
       host: str(v.host) ?? process.env.HOST ?? '127.0.0.1',
       dataDir: dataDir(v),
       keysDir: keys,
+      ...(storeUrl(v) ? { store: storeUrl(v) as string } : {}),
+      ...(v['read-only'] ? { readOnly: true } : {}),
+      ...(str(v['public-url']) ? { publicUrl: str(v['public-url']) as string } : {}),
       origin: str(v.origin),
       ...(str(v.registrar) === undefined ? {} : { registrar: await partyArg(str(v.registrar), v, '--registrar') }),
       rateLimit,
@@ -63,7 +66,7 @@ export const serve: Command = {
     const started = { url: running.url, origin: ledger.origin, verifierKey: ledger.sequencer.verifierKey, registrar: ledger.registrar, size: ledger.sequencer.size, createdKey: ledger.createdKey ? `${keys}/ledger.key` : null };
     if (v.json) io.err(JSON.stringify(started));
     else {
-      io.err(`${started.createdKey ? `created ledger key ${started.createdKey}; ` : ''}ledger "${started.origin}" with ${started.size} entries`);
+      io.err(`${started.createdKey ? `created ledger key ${started.createdKey}; ` : ''}ledger "${started.origin}" with ${started.size} entries${v['read-only'] ? ' (read-only: following the writer)' : ''}`);
       io.err(`verifier key: ${started.verifierKey}`);
       io.err(`registrar:    ${started.registrar}`);
       io.err(`listening on ${started.url}`);

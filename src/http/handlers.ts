@@ -17,7 +17,7 @@ import { signCoseReceipt } from '../core/cose-receipt.js';
 import { formatTlogProof } from '../core/tlog-proof.js';
 import { payloadJson, zodRefusal } from '../core/statements.js';
 import { EvidenceBuilder } from '../store/evidence.js';
-import type { Ledger } from '../store/ledger.js';
+import type { ServedLedger } from '../store/ledger.js';
 import type { LedgerStorage } from '../store/storage.js';
 import { batchBody, checkBody, consistencyQuery, hex64, inclusionQuery, natString, newestFirstQuery, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
 import { toProblem } from './problem.js';
@@ -89,7 +89,7 @@ export class Handlers {
   private readonly tiles: TileCache;
 
   constructor(
-    private readonly ledger: Ledger,
+    private readonly ledger: ServedLedger,
     private readonly clock: () => number = Date.now,
     /** the witness client, when the ledger runs with a witness policy */
     private readonly witnesses?: WitnessPublisher,
@@ -408,7 +408,7 @@ export class Handlers {
 
   /** Ready for traffic: open and taking writes (503 while draining for shutdown or after a storage failure). */
   ready(): Reply {
-    const ready = this.sequencer.accepting;
+    const ready = this.sequencer.ready;
     return { status: ready ? 200 : 503, body: { ready, size: this.sequencer.size } };
   }
 

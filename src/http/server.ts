@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { CartularyError } from '../core/errors.js';
-import { openLedger, type Ledger } from '../store/ledger.js';
+import { WRITER_META } from '../store/follower.js';
+import { openFollowerLedger, openLedger, type ServedLedger } from '../store/ledger.js';
 import { VERSION } from '../version.js';
 import { createApp } from './app.js';
 import { Handlers } from './handlers.js';
@@ -21,6 +22,12 @@ export interface ServeOptions {
   host: string;
   dataDir: string;
   keysDir: string;
+  /** a PostgreSQL URL to keep the ledger in, instead of LevelDB in `dataDir` */
+  store?: string;
+  /** follow the writer of a ledger kept in PostgreSQL: serve reads, refuse writes (503 naming the writer) */
+  readOnly?: boolean;
+  /** the URL this writer tells read-only nodes to send writes to (by default, the one it listens on) */
+  publicUrl?: string;
   origin?: string;
   /** the registrar party (hex), fixed when the ledger is created */
   registrar?: string;
@@ -40,7 +47,7 @@ export interface ServeOptions {
 
 export interface RunningServer {
   url: string;
-  ledger: Ledger;
+  ledger: ServedLedger;
   server: Server;
   /** Stops taking connections, answers every accepted submission, closes the store. */
   close(): Promise<void>;
@@ -120,18 +127,36 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     throw listenError(e as NodeJS.ErrnoException, opts.host, opts.port);
   }
   /** A start-up that failed after listening gives everything back before it reports why. */
-  const giveUp = async (e: unknown, opened?: Ledger): Promise<never> => {
+  const giveUp = async (e: unknown, opened?: ServedLedger): Promise<never> => {
     clearInterval(flusher);
     await opened?.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw e;
   };
   const metrics = new Metrics();
-  let ledger: Ledger;
+  const { port } = server.address() as AddressInfo;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const url = `http://${host}:${port}`;
+  let ledger: ServedLedger;
   try {
-    ledger = await openLedger({ dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.origin ? { origin: opts.origin } : {}), ...(opts.registrar ? { registrar: opts.registrar } : {}) });
+    const paths = { dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.store ? { store: opts.store } : {}), ...(opts.origin ? { origin: opts.origin } : {}), ...(opts.registrar ? { registrar: opts.registrar } : {}) };
+    if (opts.readOnly) {
+      if (opts.witnessPolicy) throw new CartularyError('invalid', 'witnesses are sent checkpoints by the writer: give --witness-policy to the writer, not to a read-only node');
+      if (!opts.store) throw new CartularyError('invalid', 'a read-only node follows a ledger kept in PostgreSQL: give --store postgres://…');
+      ledger = await openFollowerLedger({ ...paths, store: opts.store });
+    } else {
+      ledger = await openLedger(paths);
+    }
   } catch (e) {
     return giveUp(e);
+  }
+  // Read-only nodes answer writes with the writer's address: a shared store says where it is.
+  if (opts.store && !opts.readOnly) {
+    try {
+      await ledger.store.setMeta(WRITER_META, opts.publicUrl ?? url);
+    } catch (e) {
+      return giveUp(e, ledger);
+    }
   }
   metrics.treeSize = () => ledger.sequencer.size;
   ledger.sequencer.onCommit((b) => metrics.committed(b));
@@ -155,9 +180,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
   });
   witnesses?.start();
-  const { port } = server.address() as AddressInfo;
-  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  const url = `http://${host}:${port}`;
   let closing: Promise<void> | null = null;
   return {
     url,

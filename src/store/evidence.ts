@@ -16,7 +16,7 @@ import { hashRanges, inclusionPlan } from '../core/merkle.js';
 import type { LicenceRecord, ResolutionRecord, WorkRecord } from '../core/records.js';
 import { BUNDLE_FORMAT, type BundleClaims, type EvidenceBundle } from '../verify/bundle.js';
 import type { LedgerStorage, StoreView } from './storage.js';
-import type { Sequencer } from './sequencer.js';
+import type { LogHead } from './log-head.js';
 
 /** What witnesses add to checkpoints (src/witness/publisher.ts). */
 export interface CosignedCheckpoints {
@@ -29,7 +29,7 @@ export interface CosignedCheckpoints {
 export class EvidenceBuilder {
   constructor(
     private readonly store: LedgerStorage,
-    private readonly sequencer: Sequencer,
+    private readonly sequencer: LogHead,
     /** the ledger key, which attests each bundle's claims at its checkpoint */
     private readonly signer: Signer,
     private readonly origin: string,

@@ -109,6 +109,12 @@ export class LedgerStore implements LedgerStorage {
     }
   }
 
+  /** The fingerprint frames (as signed) of those of the works that have them. */
+  async framesOf(works: readonly string[]): Promise<Map<string, Uint8Array>> {
+    const found = await this.kv.getMany(works.map((w) => key.frames(w)));
+    return new Map(works.flatMap((w, i) => (found[i] ? [[w, found[i] as Uint8Array]] : [])));
+  }
+
   /** Adds a registered work's frames (as signed) to the similarity index, under its registration's ledger index. */
   indexFrames(work: WorkRecord, bytes: Uint8Array): void {
     this.similarity.addEncoded(work.id, work.registeredIndex, bytes);

@@ -4,13 +4,16 @@
 import '../core/crypto-node.js'; // a ledger runs in Node: sign and verify with node:crypto
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkOrigin } from '../core/checkpoint.js';
+import { checkOrigin, formatVerifierKey } from '../core/checkpoint.js';
 import type { Signer } from '../core/crypto.js';
 import { CartularyError } from '../core/errors.js';
 import { toHex } from '../core/bytes.js';
 import { loadOrCreateKey } from './key-files.js';
-import { LedgerStore } from './ledger-store.js';
-import { LevelKV } from './level-kv.js';
+import type { LedgerStore } from './ledger-store.js';
+import { Follower } from './follower.js';
+import type { LogHead } from './log-head.js';
+import { openStore } from './open-store.js';
+import { isPostgresUrl, PostgresKV, redactUrl } from './postgres-kv.js';
 import { Sequencer, type SequencerOptions } from './sequencer.js';
 import { Watermark } from './watermark.js';
 
@@ -24,15 +27,29 @@ export const REGISTRAR_KEY_NAME = 'registrar';
 export interface LedgerPaths {
   dataDir: string;
   keysDir: string;
+  /** a PostgreSQL URL (`postgres://…`) to keep the ledger in, instead of LevelDB in `dataDir` */
+  store?: string;
   /** the log's origin; fixed by the first start and checked on every later one */
   origin?: string;
   /** the registrar party (hex), who accredits mediators; fixed by the first start (default: a new key, keys/registrar.key) */
   registrar?: string;
 }
 
-export interface Ledger {
+/** A ledger as it is served: by its writer, or by a read-only node following a shared store. */
+export interface ServedLedger {
   /** over LevelDB, embedded, or PostgreSQL (storage.ts states what every store guarantees) */
   store: LedgerStore;
+  /** the sequencer on the writer, a Follower on a read-only node */
+  sequencer: LogHead;
+  /** the ledger key: signs checkpoints on the writer; on either, attests evidence bundles and COSE receipts */
+  signer: Signer;
+  origin: string;
+  registrar: string;
+  createdKey: boolean;
+  close(): Promise<void>;
+}
+
+export interface Ledger extends ServedLedger {
   sequencer: Sequencer;
   signer: Signer;
   origin: string;
@@ -73,11 +90,12 @@ export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOp
   if (paths.registrar !== undefined && !/^[0-9a-f]{64}$/.test(paths.registrar)) {
     throw new CartularyError('invalid', `the registrar must be a party: 64 lowercase hex characters, not "${paths.registrar}"`, { field: 'registrar' });
   }
-  const folder = await dataFolderState(paths.dataDir);
+  const folder = paths.store && isPostgresUrl(paths.store) ? ((await PostgresKV.holdsLedger(paths.store)) ? 'database' : 'new') : await dataFolderState(paths.dataDir);
+  const where = paths.store ? redactUrl(paths.store) : paths.dataDir;
   if (folder === 'database' && !(await exists(join(paths.keysDir, `${LEDGER_KEY_NAME}.key`)))) {
     throw new CartularyError(
       'not-found',
-      `${paths.dataDir} holds a ledger, but its key ${join(paths.keysDir, `${LEDGER_KEY_NAME}.key`)} is missing; restore the key (a new one could not continue this log)`,
+      `${where} holds a ledger, but its key ${join(paths.keysDir, `${LEDGER_KEY_NAME}.key`)} is missing; restore the key (a new one could not continue this log)`,
     );
   }
   const { signer, created } = await loadOrCreateKey(paths.keysDir, LEDGER_KEY_NAME);
@@ -87,11 +105,11 @@ export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOp
     if (folder === 'new' && (watermark.mark?.size ?? 0) > 0) {
       throw new CartularyError(
         'corrupt',
-        `${paths.dataDir} is empty, but this ledger's key has signed a tree of size ${watermark.mark?.size} (${watermark.path}); refusing to start a new log under the same key. Restore the data folder from a backup`,
+        `${where} is empty, but this ledger's key has signed a tree of size ${watermark.mark?.size} (${watermark.path}); refusing to start a new log under the same key. Restore the ${paths.store ? 'database' : 'data folder'} from a backup`,
       );
     }
-    await mkdir(paths.dataDir, { recursive: true });
-    store = await LedgerStore.open(await LevelKV.open(paths.dataDir, { create: folder === 'new' }));
+    if (!paths.store) await mkdir(paths.dataDir, { recursive: true });
+    store = await openStore(paths.store ?? paths.dataDir, { create: folder === 'new' });
   } catch (e) {
     await watermark.close();
     throw e;
@@ -130,6 +148,40 @@ export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOp
   } catch (e) {
     await store.close();
     await watermark.close();
+    throw e;
+  }
+}
+
+/**
+ * A read-only node of a ledger kept in PostgreSQL (`serve --read-only`): it follows the
+ * writer's checkpoints in the shared store (follower.ts), takes no lock and writes nothing.
+ */
+export async function openFollowerLedger(paths: LedgerPaths & { store: string }, opts: { intervalMs?: number } = {}): Promise<ServedLedger> {
+  if (!isPostgresUrl(paths.store)) throw new CartularyError('invalid', 'a read-only node follows a ledger kept in PostgreSQL: give --store postgres://…');
+  const keyFile = join(paths.keysDir, `${LEDGER_KEY_NAME}.key`);
+  if (!(await exists(keyFile))) throw new CartularyError('not-found', `a read-only node attests evidence with the ledger key, and ${keyFile} is missing`);
+  const { signer } = await loadOrCreateKey(paths.keysDir, LEDGER_KEY_NAME);
+  const store = await openStore(paths.store, { readOnly: true });
+  try {
+    const origin = await store.meta('origin');
+    const registrar = await store.meta('registrar');
+    if (origin === undefined || registrar === undefined) throw new CartularyError('not-found', `${store.description} holds no ledger yet: start its writer first`);
+    if (paths.origin !== undefined && paths.origin !== origin) throw new CartularyError('conflict', `this database belongs to origin "${origin}", not "${paths.origin}"`);
+    const follower = await Follower.open(store, formatVerifierKey(origin, signer.publicKey), opts);
+    return {
+      store,
+      sequencer: follower,
+      signer,
+      origin,
+      registrar,
+      createdKey: false,
+      async close() {
+        await follower.close();
+        await store.close();
+      },
+    };
+  } catch (e) {
+    await store.close();
     throw e;
   }
 }

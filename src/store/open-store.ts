@@ -3,12 +3,18 @@
  */
 import { LedgerStore } from './ledger-store.js';
 import { LevelKV } from './level-kv.js';
+import { isPostgresUrl, PostgresKV } from './postgres-kv.js';
 
 export interface OpenOptions {
   /** create the database if it is missing (a new ledger) */
   create?: boolean;
+  /** follow another process's writes, take no lock, write nothing (PostgreSQL only) */
+  readOnly?: boolean;
 }
 
 export async function openStore(where: string, opts: OpenOptions = {}): Promise<LedgerStore> {
-  return LedgerStore.open(await LevelKV.open(where, { create: opts.create ?? false }));
+  const kv = isPostgresUrl(where)
+    ? await PostgresKV.open(where, { create: opts.create ?? false, readOnly: opts.readOnly ?? false })
+    : await LevelKV.open(where, { create: opts.create ?? false });
+  return LedgerStore.open(kv);
 }

@@ -36,6 +36,7 @@ import { validatePayload } from '../core/statements.js';
 import { MemoryState } from '../core/state.js';
 import type { WorkRecord } from '../core/records.js';
 import type { AppendBatch, AppendedEntry, LedgerStorage, StoreView } from './storage.js';
+import type { LogHead } from './log-head.js';
 import type { Watermark } from './watermark.js';
 
 export interface SequencerOptions {
@@ -75,7 +76,7 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
-export class Sequencer {
+export class Sequencer implements LogHead {
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -177,6 +178,10 @@ export class Sequencer {
   /** true while it takes submissions: not closing, not stopped by a storage failure */
   get accepting(): boolean {
     return !this.closing && !this.fatal;
+  }
+
+  get ready(): boolean {
+    return this.accepting;
   }
 
   get failure(): Error | null {

@@ -15,7 +15,7 @@ import { quorumMet, type Policy, type PolicyWitness } from '../core/policy.js';
 import { formatAddCheckpoint, TLOG_SIZE_TYPE } from '../core/witness.js';
 import { consistencyPlan, hashRanges } from '../core/merkle.js';
 import type { LedgerStorage } from '../store/storage.js';
-import type { Sequencer } from '../store/sequencer.js';
+import type { LogHead } from '../store/log-head.js';
 
 export interface PublisherOptions {
   /** first and largest wait before retrying a failed witness */
@@ -78,14 +78,14 @@ export class WitnessPublisher {
   private readonly log: NonNullable<PublisherOptions['log']>;
 
   /** The publisher, resuming from the quorum checkpoint stored beside the log. */
-  static async open(policy: Policy, store: LedgerStorage, sequencer: Sequencer, opts: PublisherOptions = {}): Promise<WitnessPublisher> {
+  static async open(policy: Policy, store: LedgerStorage, sequencer: LogHead, opts: PublisherOptions = {}): Promise<WitnessPublisher> {
     return new WitnessPublisher(policy, store, sequencer, opts, await store.read((view) => view.meta(QUORUM_META)));
   }
 
   private constructor(
     private readonly policy: Policy,
     private readonly store: LedgerStorage,
-    private readonly sequencer: Sequencer,
+    private readonly sequencer: LogHead,
     opts: PublisherOptions,
     stored: string | undefined,
   ) {

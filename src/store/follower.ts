@@ -1,0 +1,171 @@
+/**
+ * A read-only node's head of the log (`serve --read-only`): it serves what the writer has
+ * committed to a shared store, and never signs anything of the log.
+ *
+ * Every `intervalMs` it reads the store's latest checkpoint. It moves to a new one only when
+ * the checkpoint verifies under the ledger key, its tree is larger, the store's nodes give
+ * its root, and a consistency proof from those nodes leads from the checkpoint it served
+ * before to the new one (RFC 9162 §2.1.4). Anything else — a checkpoint that shrank, forged,
+ * or of a different history — is refused: the node keeps serving the last good checkpoint,
+ * reports the failure on /healthz and /readyz (503), and stops following; a restart starts
+ * over from the store after the operator looked. Between checkpoints it indexes the titles
+ * and fingerprints of the works the new entries touched, so checks see them.
+ */
+import { equalBytes, toHex } from '../core/bytes.js';
+import { openCheckpoint, parseVerifierKey, type VerifierKey } from '../core/checkpoint.js';
+import { parseStatement } from '../core/cose.js';
+import { CartularyError } from '../core/errors.js';
+import { decodeLeaf } from '../core/leaf.js';
+import { consistencyPlan, hashRanges, rootHash, verifyConsistency } from '../core/merkle.js';
+import type { LedgerStore } from './ledger-store.js';
+import type { LogHead } from './log-head.js';
+import type { BatchCommitted, SubmitResult } from './sequencer.js';
+
+/** Where the writer says it takes writes (stored by `serve` on the writer; see WRITER_META). */
+export const WRITER_META = 'writer';
+
+export class Follower implements LogHead {
+  private served: { size: number; root: Uint8Array; note: string };
+  private refused: Error | null = null;
+  private closed = false;
+  private timer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
+  private readonly listeners: Array<(batch: BatchCommitted) => void> = [];
+  private readonly key: VerifierKey;
+
+  private constructor(
+    private readonly store: LedgerStore,
+    readonly verifierKey: string,
+    first: { size: number; root: Uint8Array; note: string },
+    private readonly intervalMs: number,
+  ) {
+    this.key = parseVerifierKey(verifierKey);
+    this.served = first;
+    store.noteTreeSize(first.size);
+  }
+
+  /** Starts from the store's latest checkpoint, checked like every later one (against its own nodes). */
+  static async open(store: LedgerStore, verifierKey: string, { intervalMs = 200 } = {}): Promise<Follower> {
+    const latest = await store.latestCheckpoint();
+    if (!latest) throw new CartularyError('not-found', `${store.description} holds no checkpoint yet: start the writer first`);
+    const follower = new Follower(store, verifierKey, { size: 0, root: new Uint8Array(32), note: '' }, intervalMs);
+    const cp = follower.verified(latest.note, latest.size);
+    const root = await store.read((view) => rootHash(cp.size, view.readNodes));
+    if (!equalBytes(root, cp.rootHash)) throw new CartularyError('corrupt', `the stored nodes give root ${toHex(root)} for size ${cp.size}, the checkpoint says ${toHex(cp.rootHash)}`);
+    follower.served = { size: cp.size, root: cp.rootHash, note: latest.note };
+    store.noteTreeSize(cp.size);
+    follower.schedule();
+    return follower;
+  }
+
+  get size(): number {
+    return this.served.size;
+  }
+  get rootHash(): Uint8Array {
+    return this.served.root;
+  }
+  get checkpoint(): string {
+    return this.served.note;
+  }
+  get accepting(): boolean {
+    return false;
+  }
+  get ready(): boolean {
+    return !this.refused && !this.closed;
+  }
+  get failure(): Error | null {
+    return this.refused;
+  }
+
+  onCommit(listener: (batch: BatchCommitted) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async submit(): Promise<SubmitResult> {
+    const writer = await this.store.meta(WRITER_META);
+    throw new CartularyError('unavailable', `this node is read-only; send writes to the ledger's writer${writer ? ` at ${writer}` : ''}`);
+  }
+
+  /** Reads the latest checkpoint now, and moves to it if it checks out (see above). */
+  poll(): Promise<void> {
+    this.polling ??= this.advance().finally(() => {
+      this.polling = null;
+    });
+    return this.polling;
+  }
+
+  private schedule(): void {
+    if (this.closed || this.refused) return;
+    this.timer = setTimeout(() => {
+      this.poll().then(
+        () => this.schedule(),
+        () => this.schedule(),
+      );
+    }, this.intervalMs);
+  }
+
+  private verified(note: string, storedSize: number) {
+    let cp;
+    try {
+      cp = openCheckpoint(note, this.key);
+    } catch (e) {
+      throw new CartularyError('corrupt', `the checkpoint stored under size ${storedSize} does not verify under the ledger key: ${(e as Error).message}`, { cause: e });
+    }
+    if (cp.size !== storedSize) throw new CartularyError('corrupt', `the checkpoint stored under size ${storedSize} says size ${cp.size}`);
+    return cp;
+  }
+
+  private async advance(): Promise<void> {
+    if (this.refused || this.closed) return;
+    const latest = await this.store.latestCheckpoint(); // a store that cannot answer now may answer later: not refused
+    if (!latest || latest.note === this.served.note) return;
+    const from = this.served;
+    try {
+      if (latest.size < from.size) throw new CartularyError('corrupt', `the store's latest checkpoint has size ${latest.size}, smaller than the ${from.size} this node served`);
+      const cp = this.verified(latest.note, latest.size);
+      if (latest.size === from.size) throw new CartularyError('corrupt', `a second checkpoint of size ${cp.size} with a different root: a fork`);
+      const { root, proof } = await this.store.read((view) => ({
+        root: rootHash(cp.size, view.readNodes),
+        proof: from.size === 0 ? [] : hashRanges(consistencyPlan(from.size, cp.size), view.readNodes),
+      }));
+      if (!equalBytes(root, cp.rootHash)) throw new CartularyError('corrupt', `the stored nodes give root ${toHex(root)} for size ${cp.size}, its checkpoint says ${toHex(cp.rootHash)}`);
+      if (from.size > 0) verifyConsistency(from.size, cp.size, from.root, cp.rootHash, proof);
+      await this.indexEntries(from.size, cp.size);
+      this.served = { size: cp.size, root: cp.rootHash, note: latest.note };
+      this.store.noteTreeSize(cp.size);
+      for (const listener of this.listeners) listener({ statements: cp.size - from.size, appended: cp.size - from.size, writeSeconds: 0, size: cp.size });
+    } catch (e) {
+      this.refused = new CartularyError('corrupt', `refused the store's checkpoint of size ${latest.size}: ${(e as Error).message}; still serving size ${from.size}`, { cause: e });
+      throw this.refused;
+    }
+  }
+
+  /** The works entries [from, to) registered or changed join the title and fingerprint indexes. */
+  private async indexEntries(from: number, to: number): Promise<void> {
+    for (let first = from; first < to; first += 512) {
+      const leaves = await this.store.consecutive({ leaf: true }, first, Math.min(512, to - first));
+      const registered = new Set<string>();
+      const touched = new Set<string>();
+      for (const bytes of leaves) {
+        const statement = parseStatement(decodeLeaf(bytes).statement, { stored: true });
+        const payload = statement.payload as { type: string; work?: unknown };
+        if (payload.type === 'register') registered.add(toHex(statement.id));
+        else if (typeof payload.work === 'string') touched.add(payload.work);
+      }
+      const ids = [...registered, ...touched];
+      const works = await this.store.read((view) => ids.flatMap((id) => view.work(id) ?? []));
+      const frames = await this.store.framesOf([...registered]);
+      for (const work of works) {
+        this.store.indexTitles(work);
+        const bytes = frames.get(work.id);
+        if (bytes) this.store.indexFrames(work, bytes);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.polling?.catch(() => undefined);
+  }
+}
