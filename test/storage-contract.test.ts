@@ -1,7 +1,7 @@
 /**
  * The storage contract (src/store/storage.ts), checked the same way against every store
- * implementation: today the embedded LevelDB store. Each implementation is opened on a real
- * folder or database; the ledger on top of it is the real sequencer.
+ * implementation: the embedded LevelDB store and PostgreSQL. Each implementation is opened on
+ * a real folder or database; the ledger on top of it is the real sequencer.
  */
 import { describe, expect, it } from 'vitest';
 import { randomSeed, signerFromSeed } from '../src/core/crypto.js';
@@ -11,9 +11,12 @@ import { openStore } from '../src/store/open-store.js';
 import { Sequencer } from '../src/store/sequencer.js';
 import type { LedgerStorage } from '../src/store/storage.js';
 import { party, stmt, tempDir } from './helpers.js';
+import { freshDatabase, postgresMissing } from './postgres.js';
 
 interface Implementation {
   name: string;
+  /** why it cannot run here (the suite is skipped, saying so) */
+  missing: string | null;
   /** a new, empty store, and how to open the same one again */
   create(): Promise<{ store: LedgerStorage; reopen(): Promise<LedgerStorage> }>;
 }
@@ -21,9 +24,18 @@ interface Implementation {
 const implementations: Implementation[] = [
   {
     name: 'LevelDB',
+    missing: null,
     async create() {
       const dir = `${await tempDir()}/data`;
       return { store: await openStore(dir, { create: true }), reopen: () => openStore(dir) };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    missing: postgresMissing,
+    async create() {
+      const url = await freshDatabase();
+      return { store: await openStore(url, { create: true }), reopen: () => openStore(url) };
     },
   },
 ];
@@ -31,6 +43,10 @@ const implementations: Implementation[] = [
 const origin = 'contract.test/ledger';
 
 describe.each(implementations)('the storage contract on $name', (impl) => {
+  if (impl.missing) {
+    it.skip(`skipped: ${impl.missing}`, () => undefined);
+    return;
+  }
   it('an append is visible whole as soon as it resolves, and after the store is reopened', async () => {
     const { store, reopen } = await impl.create();
     const signer = signerFromSeed(randomSeed());

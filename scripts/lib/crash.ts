@@ -20,6 +20,8 @@ export interface CrashOptions {
   rounds: number;
   dataDir: string;
   keysDir: string;
+  /** a PostgreSQL URL: the ledger lives there instead of in `dataDir` */
+  store?: string;
   clients?: number;
   /** load lasts a random time in [minMs, maxMs] before the kill */
   minMs?: number;
@@ -69,10 +71,11 @@ async function client(url: string, stop: { now: boolean }, receipts: Receipt[]):
 
 export async function crashTest(opts: CrashOptions): Promise<CrashReport> {
   const log = opts.log ?? (() => {});
+  const storeArgs = opts.store ? ['--store', opts.store] : [];
   const receipts: Receipt[] = [];
   const report: CrashReport = { rounds: 0, receipts: 0, lost: 0, audits: 0, failures: [] };
   for (let round = 1; round <= opts.rounds; round++) {
-    const server = await startChildServer(opts.dataDir, opts.keysDir);
+    const server = await startChildServer(opts.dataDir, opts.keysDir, { args: storeArgs });
     const key = parseVerifierKey(/verifier key: (\S+)/.exec(server.output())![1]!);
 
     // Everything acknowledged before, checked against what the restarted server serves.
@@ -93,12 +96,12 @@ export async function crashTest(opts: CrashOptions): Promise<CrashReport> {
     log(`round ${round}: killed after ${Math.round(duration)} ms with ${receipts.length - before} new receipts`);
     report.rounds = round;
 
-    const audit = await runCli(['audit', '--data', opts.dataDir, '--keys', opts.keysDir]);
+    const audit = await runCli(['audit', '--data', opts.dataDir, '--keys', opts.keysDir, ...storeArgs]);
     if (audit.code !== 0) report.failures.push(`round ${round}: audit failed: ${audit.output.trim()}`);
     else report.audits++;
   }
   // A last restart: every receipt checked once more, and the ledger still takes submissions.
-  const server = await startChildServer(opts.dataDir, opts.keysDir);
+  const server = await startChildServer(opts.dataDir, opts.keysDir, { args: storeArgs });
   try {
     const key = parseVerifierKey(/verifier key: (\S+)/.exec(server.output())![1]!);
     const failures = await checkReceipts(server.url, key, receipts);

@@ -402,7 +402,7 @@ export class Handlers {
     const failure = this.sequencer.failure;
     return {
       status: failure ? 503 : 200,
-      body: { ok: !failure, size: this.sequencer.size, ...(this.witnesses ? { witnesses: this.witnesses.status() } : {}) },
+      body: { ok: !failure, size: this.sequencer.size, ...(failure ? { error: failure.message } : {}), ...(this.witnesses ? { witnesses: this.witnesses.status() } : {}) },
     };
   }
 

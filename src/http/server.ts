@@ -143,7 +143,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (opts.readOnly) {
       if (opts.witnessPolicy) throw new CartularyError('invalid', 'witnesses are sent checkpoints by the writer: give --witness-policy to the writer, not to a read-only node');
       if (!opts.store) throw new CartularyError('invalid', 'a read-only node follows a ledger kept in PostgreSQL: give --store postgres://…');
-      ledger = await openFollowerLedger({ ...paths, store: opts.store });
+      ledger = await openFollowerLedger({ ...paths, store: opts.store }, { log: (message) => logger.error(message) });
     } else {
       ledger = await openLedger(paths);
     }

@@ -24,6 +24,13 @@ import type { BatchCommitted, SubmitResult } from './sequencer.js';
 /** Where the writer says it takes writes (stored by `serve` on the writer; see WRITER_META). */
 export const WRITER_META = 'writer';
 
+export interface FollowerOptions {
+  /** how often the store's latest checkpoint is read, ms */
+  intervalMs?: number;
+  /** told once, when a checkpoint is refused */
+  log?: (message: string) => void;
+}
+
 export class Follower implements LogHead {
   private served: { size: number; root: Uint8Array; note: string };
   private refused: Error | null = null;
@@ -38,6 +45,7 @@ export class Follower implements LogHead {
     readonly verifierKey: string,
     first: { size: number; root: Uint8Array; note: string },
     private readonly intervalMs: number,
+    private readonly log: (message: string) => void,
   ) {
     this.key = parseVerifierKey(verifierKey);
     this.served = first;
@@ -45,10 +53,10 @@ export class Follower implements LogHead {
   }
 
   /** Starts from the store's latest checkpoint, checked like every later one (against its own nodes). */
-  static async open(store: LedgerStore, verifierKey: string, { intervalMs = 200 } = {}): Promise<Follower> {
+  static async open(store: LedgerStore, verifierKey: string, { intervalMs = 200, log = () => undefined }: FollowerOptions = {}): Promise<Follower> {
     const latest = await store.latestCheckpoint();
     if (!latest) throw new CartularyError('not-found', `${store.description} holds no checkpoint yet: start the writer first`);
-    const follower = new Follower(store, verifierKey, { size: 0, root: new Uint8Array(32), note: '' }, intervalMs);
+    const follower = new Follower(store, verifierKey, { size: 0, root: new Uint8Array(32), note: '' }, intervalMs, log);
     const cp = follower.verified(latest.note, latest.size);
     const root = await store.read((view) => rootHash(cp.size, view.readNodes));
     if (!equalBytes(root, cp.rootHash)) throw new CartularyError('corrupt', `the stored nodes give root ${toHex(root)} for size ${cp.size}, the checkpoint says ${toHex(cp.rootHash)}`);
@@ -136,6 +144,7 @@ export class Follower implements LogHead {
       for (const listener of this.listeners) listener({ statements: cp.size - from.size, appended: cp.size - from.size, writeSeconds: 0, size: cp.size });
     } catch (e) {
       this.refused = new CartularyError('corrupt', `refused the store's checkpoint of size ${latest.size}: ${(e as Error).message}; still serving size ${from.size}`, { cause: e });
+      this.log(this.refused.message);
       throw this.refused;
     }
   }

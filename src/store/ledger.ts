@@ -10,7 +10,7 @@ import { CartularyError } from '../core/errors.js';
 import { toHex } from '../core/bytes.js';
 import { loadOrCreateKey } from './key-files.js';
 import type { LedgerStore } from './ledger-store.js';
-import { Follower } from './follower.js';
+import { Follower, type FollowerOptions } from './follower.js';
 import type { LogHead } from './log-head.js';
 import { openStore } from './open-store.js';
 import { isPostgresUrl, PostgresKV, redactUrl } from './postgres-kv.js';
@@ -156,7 +156,7 @@ export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOp
  * A read-only node of a ledger kept in PostgreSQL (`serve --read-only`): it follows the
  * writer's checkpoints in the shared store (follower.ts), takes no lock and writes nothing.
  */
-export async function openFollowerLedger(paths: LedgerPaths & { store: string }, opts: { intervalMs?: number } = {}): Promise<ServedLedger> {
+export async function openFollowerLedger(paths: LedgerPaths & { store: string }, opts: FollowerOptions = {}): Promise<ServedLedger> {
   if (!isPostgresUrl(paths.store)) throw new CartularyError('invalid', 'a read-only node follows a ledger kept in PostgreSQL: give --store postgres://…');
   const keyFile = join(paths.keysDir, `${LEDGER_KEY_NAME}.key`);
   if (!(await exists(keyFile))) throw new CartularyError('not-found', `a read-only node attests evidence with the ledger key, and ${keyFile} is missing`);
