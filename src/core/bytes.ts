@@ -8,7 +8,7 @@ import { CartularyError } from './errors.js';
 // The standalone verifier imports this module and must run outside Node too: Buffer is
 // used only where it exists.
 
-const HEX = /^(?:[0-9a-f]{2})*$/;
+const HEX = /^[0-9a-f]*$/;
 // With a length that is a multiple of 4, this is exactly standard padded base64; a regex of
 // groups of four measured ~25 ms on a 400 KB check body, this one ~1 ms.
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -23,7 +23,7 @@ export const toHex: (bytes: Uint8Array) => string = NodeBuffer
 
 /** Parses lowercase hex; `length`, when given, is the expected number of bytes. */
 export function fromHex(text: string, field: string, length?: number): Uint8Array {
-  if (typeof text !== 'string' || !HEX.test(text)) {
+  if (typeof text !== 'string' || text.length % 2 !== 0 || !HEX.test(text)) {
     throw new CartularyError('malformed', `${field} must be lowercase hex`, { field });
   }
   if (length !== undefined && text.length !== length * 2) {

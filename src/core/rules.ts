@@ -294,7 +294,8 @@ export function plannedOverlapQuery(payload: Record<string, unknown>, time: numb
  * else or a payload the rules will refuse.
  */
 export function plannedFrameSearch(payload: Record<string, unknown>): Uint8Array | null {
-  if (payload.type !== 'register') return null;
+  // Most registrations carry no fingerprints: no need to validate the payload a second time.
+  if (payload.type !== 'register' || payload.fingerprints === undefined) return null;
   try {
     return (payloadShape(payload) as RegisterPayload).fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value ?? null;
   } catch {
