@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [--smoke] [--large] [--seconds S] [--concurrency C] [--sizes 10000,100000]
+ * npm run bench -- [--smoke] [--large] [--postgres URL] [--seconds S] [--concurrency C] [--sizes 10000,100000]
  *
  * One run measures this machine's own limits and the ledger against them, so results are
  * ratios that survive a shared, noisy machine:
@@ -11,8 +11,10 @@
  *      proofs, lookups by content, pre-publish checks; RSS and bytes per entry;
  *   4. a full audit, entries/s;  5. offline verification of evidence bundles;
  *   6. near-duplicate search: the fingerprint index at 100k and 1M frames;
- *   7. append cost as history grows;  8. tiles from the ledger and from a static copy,
- *      and commit → quorum-cosigned checkpoint with two witnesses.
+ *   7. append cost as history grows;  8. the log layer against hypercore 11;
+ *   9. tiles from the ledger and from a static copy, and commit → quorum-cosigned
+ *      checkpoint with two witnesses;  10. the PostgreSQL store beside LevelDB: bulk load,
+ *      proofs from the writer and from a read-only node (skipped, saying so, without a server).
  * Prints a table and writes bench-results/bench-<time>.json.
  */
 import '../src/core/crypto-node.js'; // node:crypto for signing, as the CLI does
@@ -38,10 +40,11 @@ import { SimilarityIndex } from '../src/core/similarity.js';
 import { chains, partyIds, registrations } from './lib/workload.js';
 import { historyCost } from './lib/history-cost.js';
 import { logPeers } from './lib/log-peer.js';
+import { DEFAULT_POSTGRES, postgresBench } from './lib/postgres-bench.js';
 import { tileBench, witnessBench } from './lib/trust-bench.js';
 
 const { values } = parseArgs({
-  options: { smoke: { type: 'boolean' }, large: { type: 'boolean' }, seconds: { type: 'string' }, concurrency: { type: 'string', default: '64' }, sizes: { type: 'string' } },
+  options: { smoke: { type: 'boolean' }, large: { type: 'boolean' }, postgres: { type: 'string' }, seconds: { type: 'string' }, concurrency: { type: 'string', default: '64' }, sizes: { type: 'string' } },
 });
 const smoke = Boolean(values.smoke);
 const seconds = Number(values.seconds ?? (smoke ? 1 : 10));
@@ -323,6 +326,19 @@ row(
 const cosigning = await witnessBench(join(dir, 'witnesses'), { samples: smoke ? 10 : 200 });
 row('  commit → quorum-cosigned checkpoint, 2 local witnesses', `p50 ${ms(cosigning.p50)}, p99 ${ms(cosigning.p99)}, max ${ms(cosigning.max)} (${cosigning.samples} commits, one at a time)`);
 results.trust = { tiles: { entries: tiles.entries, paths: tiles.paths, ledger: strip(tiles.ledger), staticServer: strip(tiles.staticServer) }, cosigning };
+
+// ---------------------------------------------------------------- 10. the PostgreSQL store
+const pgEntries = smoke ? 3_000 : 100_000;
+console.log(`\n10. The PostgreSQL store beside LevelDB: ${fmt(pgEntries)} registrations in batches of 1,000, then proofs from the writer and a read-only node`);
+const pgBench = await postgresBench(join(dir, 'postgres'), values.postgres ?? DEFAULT_POSTGRES, { entries: pgEntries, seconds: readSeconds, concurrency });
+if (typeof pgBench === 'string') {
+  row('  PostgreSQL', `not measured: ${pgBench}`);
+} else {
+  row('  bulk load through the sequencer, PostgreSQL', `${fmt(pgBench.loadPostgres)} entries/s`, `${fmt(pgBench.loadPostgres / pgBench.loadLevel, 2)} of LevelDB (${fmt(pgBench.loadLevel)}/s) in this run`);
+  row(`  inclusion proofs @${fmt(pgEntries)}, PostgreSQL writer`, `${fmt(pgBench.proofsWriter.perSecond)}/s, p99 ${ms(pgBench.proofsWriter.p99)}`, `${fmt(pgBench.proofsWriter.perSecond / readFloor.perSecond, 2)} of the read floor`);
+  row(`  inclusion proofs @${fmt(pgEntries)}, PostgreSQL read-only node`, `${fmt(pgBench.proofsReader.perSecond)}/s, p99 ${ms(pgBench.proofsReader.p99)}`, `${fmt(pgBench.proofsReader.perSecond / readFloor.perSecond, 2)} of the read floor`);
+  results.postgres = { entries: pgBench.entries, loadLevel: pgBench.loadLevel, loadPostgres: pgBench.loadPostgres, proofsWriter: strip(pgBench.proofsWriter), proofsReader: strip(pgBench.proofsReader) };
+}
 
 await mkdir('bench-results', { recursive: true });
 const out = join('bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

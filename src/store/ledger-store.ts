@@ -15,7 +15,7 @@ import { isEmptyHolding, type MemoryState } from '../core/state.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
 import { CartularyError } from '../core/errors.js';
 import { key, prefixRange, PREFIX } from './layout.js';
-import type { BatchOp, KeyRange, OrderedKV } from './kv.js';
+import type { BatchOp, KeyRange, KeyReads, OrderedKV } from './kv.js';
 import { encodeRecord, frameSearchKey, overlapKey, RecordView, type NodeCache, type PlannedReads } from './record-view.js';
 import type { AppendBatch, LedgerStorage, Page, StoredCheckpoint, StoreFault, StoreView } from './storage.js';
 
@@ -153,51 +153,56 @@ export class LedgerStore implements LedgerStorage {
   /**
    * A backend with synchronous reads runs `reads` once on itself. Any other runs it on what
    * it has fetched so far, noting every key it missed; fetches those in one round trip; and
-   * runs it again, all within one snapshot, until a run misses nothing (storage.ts).
+   * runs it again until a run misses nothing (storage.ts). One fetch is one statement, so
+   * one snapshot; reads that need a second fetch start again inside one snapshot, so that
+   * no run mixes two of the writer's commits.
    */
-  read<T>(reads: (view: StoreView) => T, planned?: PlannedReads): Promise<T> {
+  async read<T>(reads: (view: StoreView) => T, planned?: PlannedReads): Promise<T> {
     const getSync = this.kv.getSync;
-    if (getSync) {
-      try {
-        return Promise.resolve(reads(planned ? new RecordView(getSync, this.similarity, this.nodeCache, undefined, planned) : (this.direct as RecordView)));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
+    if (getSync) return reads(planned ? new RecordView(getSync, this.similarity, this.nodeCache, undefined, planned) : (this.direct as RecordView));
+    const once = await this.fetchAndRun(this.kv, reads, planned, 1);
+    if (once.done) return once.result;
     return this.kv.consistent(async (db) => {
-      const fetched = new Map<string, Uint8Array | undefined>();
-      for (let round = 0; ; round++) {
-        const missing = new Map<string, Uint8Array>();
-        const peek = (k: Uint8Array) => {
-          const at = mapKey(k);
-          const known = fetched.get(at) ?? this.immutable.get(at);
-          if (known === undefined && !fetched.has(at)) missing.set(at, k);
-          return known;
-        };
-        let result: T | undefined;
-        let failure: { error: unknown } | undefined;
-        try {
-          result = reads(new RecordView(peek, this.similarity, this.nodeCache, () => missing.size > 0, planned));
-        } catch (error) {
-          failure = { error };
-        }
-        if (missing.size === 0) {
-          if (failure) throw failure.error;
-          return result as T;
-        }
-        if (round === MAX_READ_ROUNDS) throw new CartularyError('unavailable', `a read needed more than ${MAX_READ_ROUNDS} rounds of fetches`);
-        const keys = [...missing.values()];
-        const values = await db.getMany(keys);
-        keys.forEach((k, i) => {
-          const v = values[i];
-          fetched.set(mapKey(k), v);
-          if (v !== undefined && IMMUTABLE.has(k[0])) {
-            if (this.immutable.size >= IMMUTABLE_CACHE_LIMIT) this.immutable.clear();
-            this.immutable.set(mapKey(k), v);
-          }
-        });
-      }
+      const again = await this.fetchAndRun(db, reads, planned, MAX_READ_ROUNDS);
+      if (!again.done) throw new CartularyError('unavailable', `a read needed more than ${MAX_READ_ROUNDS} rounds of fetches`);
+      return again.result;
     });
+  }
+
+  /** Runs `reads`, fetching what it missed, at most `fetches` times; `done` once a run missed nothing. */
+  private async fetchAndRun<T>(db: KeyReads, reads: (view: StoreView) => T, planned: PlannedReads | undefined, fetches: number): Promise<{ done: true; result: T } | { done: false }> {
+    const fetched = new Map<string, Uint8Array | undefined>();
+    for (let round = 0; ; round++) {
+      const missing = new Map<string, Uint8Array>();
+      const peek = (k: Uint8Array) => {
+        const at = mapKey(k);
+        const known = fetched.get(at) ?? this.immutable.get(at);
+        if (known === undefined && !fetched.has(at)) missing.set(at, k);
+        return known;
+      };
+      let result: T | undefined;
+      let failure: { error: unknown } | undefined;
+      try {
+        result = reads(new RecordView(peek, this.similarity, this.nodeCache, () => missing.size > 0, planned));
+      } catch (error) {
+        failure = { error };
+      }
+      if (missing.size === 0) {
+        if (failure) throw failure.error;
+        return { done: true, result: result as T };
+      }
+      if (round === fetches) return { done: false };
+      const keys = [...missing.values()];
+      const values = await db.getMany(keys);
+      keys.forEach((k, i) => {
+        const v = values[i];
+        fetched.set(mapKey(k), v);
+        if (v !== undefined && IMMUTABLE.has(k[0] as number)) {
+          if (this.immutable.size >= IMMUTABLE_CACHE_LIMIT) this.immutable.clear();
+          this.immutable.set(mapKey(k), v);
+        }
+      });
+    }
   }
 
   /** Metadata beside the log (the origin, the registrar…). */

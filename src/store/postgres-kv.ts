@@ -69,7 +69,7 @@ export class PostgresKV implements OrderedKV {
 
   static async open(url: string, { create = false, readOnly = false }: PostgresOpenOptions = {}): Promise<PostgresKV> {
     const description = `PostgreSQL at ${redactUrl(url)}`;
-    const pool = new pg.Pool({ connectionString: url, max: 8, connectionTimeoutMillis: 10_000 });
+    const pool = new pg.Pool({ connectionString: url, max: 16, connectionTimeoutMillis: 10_000 });
     // An idle client's error (the server restarted) must not crash the process: the next query reports it.
     pool.on('error', () => undefined);
     let writer: pg.Client | null = null;

@@ -1,0 +1,77 @@
+/**
+ * The PostgreSQL store measured beside LevelDB in one run (bench phase 10): the same
+ * registrations loaded through each store's sequencer (bulk path), then inclusion proofs
+ * over HTTP from the writer and from a read-only node on the same database. Needs a server
+ * (`--postgres URL`, else CARTULARY_TEST_POSTGRES, else the local `cartulary` role that
+ * `.ci/run` makes); each run makes a database of its own and drops it.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import pg from 'pg';
+import { parseStatement } from '../../src/core/cose.js';
+import { openLedger } from '../../src/store/ledger.js';
+import { startChildServer } from './child-server.js';
+import { load, type LoadResult } from './load.js';
+import { registrations } from './workload.js';
+
+export interface PostgresBench {
+  entries: number;
+  /** entries/s through the sequencer's bulk path, batches of 1,000 */
+  loadLevel: number;
+  loadPostgres: number;
+  proofsWriter: LoadResult;
+  proofsReader: LoadResult;
+}
+
+export const DEFAULT_POSTGRES = process.env.CARTULARY_TEST_POSTGRES ?? 'postgres://cartulary:cartulary@127.0.0.1:5432/postgres';
+
+async function admin<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function bulkLoad(dir: string, store: string | undefined, statements: Uint8Array[]): Promise<number> {
+  const ledger = await openLedger({ dataDir: join(dir, 'data'), keysDir: join(dir, 'keys'), ...(store ? { store } : {}) }, { maxBatch: 1000, maxDelayMs: 0 });
+  const parsed = statements.map((b) => parseStatement(b));
+  const t0 = performance.now();
+  for (let i = 0; i < parsed.length; i += 1000) await Promise.all(parsed.slice(i, i + 1000).map((s) => ledger.sequencer.enqueue(s)));
+  const perSecond = parsed.length / ((performance.now() - t0) / 1000);
+  await ledger.close();
+  return perSecond;
+}
+
+/** Resolves null, saying why, when no PostgreSQL server answers. */
+export async function postgresBench(dir: string, server: string, opts: { entries: number; seconds: number; concurrency: number }): Promise<PostgresBench | string> {
+  const name = `cartulary_bench_${randomBytes(4).toString('hex')}`;
+  try {
+    await admin(server, (c) => c.query(`CREATE DATABASE ${name}`));
+  } catch (e) {
+    return `no PostgreSQL server at ${server.replace(/:[^:@/]*@/, ':***@')}: ${(e as Error).message}`;
+  }
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  const store = url.toString();
+  try {
+    const statements = registrations(opts.entries, 0, String(Math.random()));
+    const loadLevel = await bulkLoad(join(dir, 'level'), undefined, statements);
+    const loadPostgres = await bulkLoad(join(dir, 'pg'), store, statements);
+    const writer = await startChildServer(join(dir, 'pg', 'data'), join(dir, 'pg', 'keys'), { env: { LOG_LEVEL: 'warn' }, args: ['--store', store] });
+    const reader = await startChildServer(join(dir, 'pg', 'unused'), join(dir, 'pg', 'keys'), { env: { LOG_LEVEL: 'warn' }, args: ['--store', store, '--read-only'] });
+    const size = opts.entries;
+    const proofs = (url: string) =>
+      load(url, { concurrency: opts.concurrency, durationMs: opts.seconds * 1000, next: () => ({ method: 'GET', path: `/v1/proofs/inclusion?index=${Math.floor(Math.random() * size)}&size=${size}` }) });
+    const proofsWriter = await proofs(writer.url);
+    const proofsReader = await proofs(reader.url);
+    for (const s of [writer, reader]) s.child.kill('SIGTERM');
+    await Promise.all([writer.exited, reader.exited]);
+    return { entries: opts.entries, loadLevel, loadPostgres, proofsWriter, proofsReader };
+  } finally {
+    await admin(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).catch(() => undefined);
+  }
+}
