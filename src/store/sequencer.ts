@@ -79,7 +79,8 @@ interface Pending {
 export class Sequencer implements LogHead {
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  /** cancels the wait before the next batch starts, while one is pending */
+  private timer: (() => void) | null = null;
   private closing = false;
   private fatal: Error | null = null;
   private readonly committed: Array<(batch: BatchCommitted) => void> = [];
@@ -217,14 +218,23 @@ export class Sequencer implements LogHead {
 
   private schedule(): void {
     if (this.running || this.timer) return;
-    if (this.queue.length >= this.maxBatch || this.maxDelayMs === 0) {
+    if (this.queue.length >= this.maxBatch) {
       this.running = this.runLoop();
       return;
     }
-    this.timer = setTimeout(() => {
+    const start = () => {
       this.timer = null;
       if (!this.running) this.running = this.runLoop();
-    }, this.maxDelayMs);
+    };
+    // With no delay, statements enqueued in the same turn of the event loop (a bulk caller's
+    // loop) still share one batch: one checkpoint and one synced write, not two.
+    if (this.maxDelayMs === 0) {
+      const waiting = setImmediate(start);
+      this.timer = () => clearImmediate(waiting);
+    } else {
+      const waiting = setTimeout(start, this.maxDelayMs);
+      this.timer = () => clearTimeout(waiting);
+    }
   }
 
   /** Commits batches until the queue is empty; while one commits, the next one gathers. */
@@ -408,7 +418,7 @@ export class Sequencer implements LogHead {
   async close(): Promise<void> {
     this.closing = true;
     if (this.timer) {
-      clearTimeout(this.timer);
+      this.timer();
       this.timer = null;
       if (!this.running && this.queue.length > 0) this.running = this.runLoop();
     }
