@@ -7,9 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { randomSeed, signerFromSeed } from '../src/core/crypto.js';
 import { openCheckpoint, parseVerifierKey } from '../src/core/checkpoint.js';
 import { auditLedger } from '../src/store/audit.js';
+import type { LedgerStore } from '../src/store/ledger-store.js';
+import { key } from '../src/store/layout.js';
 import { openStore } from '../src/store/open-store.js';
 import { Sequencer } from '../src/store/sequencer.js';
-import type { LedgerStorage } from '../src/store/storage.js';
 import { party, stmt, tempDir } from './helpers.js';
 import { freshDatabase, postgresMissing } from './postgres.js';
 
@@ -18,7 +19,7 @@ interface Implementation {
   /** why it cannot run here (the suite is skipped, saying so) */
   missing: string | null;
   /** a new, empty store, and how to open the same one again */
-  create(): Promise<{ store: LedgerStorage; reopen(): Promise<LedgerStorage> }>;
+  create(): Promise<{ store: LedgerStore; reopen(): Promise<LedgerStore> }>;
 }
 
 const implementations: Implementation[] = [
@@ -109,6 +110,32 @@ describe.each(implementations)('the storage contract on $name', (impl) => {
     expect(await again.read((v) => v.indexOf(Buffer.from(kept.id, 'hex')))).toBe(0);
     expect(await again.read((v) => v.leaf(1))).toBeUndefined();
     await reopened.close();
+    await again.close();
+  });
+
+  it('a record or a leaf changed behind the ledger\'s back is named by audit', async () => {
+    const { store, reopen } = await impl.create();
+    const signer = signerFromSeed(randomSeed());
+    const sequencer = await Sequencer.open(store, { origin, signer, maxDelayMs: 0 });
+    const alice = party();
+    const [first] = await Promise.all([stmt.register(alice), stmt.register(alice)].map(async (s) => (await sequencer.submit(s)).receipt));
+    await sequencer.close();
+    const key0 = key.work(first!.id);
+    const stored = (await store.kv.range({ gte: key0, lte: key0 }))[0]?.[1];
+    const record = JSON.parse(Buffer.from(stored!).toString()) as { owner: string };
+    // A raw write of the backend: what someone with the database, not the ledger, can do.
+    await store.write([{ type: 'put', key: key0, value: Buffer.from(JSON.stringify({ ...record, owner: party().id })) }]);
+    const ledgerKey = parseVerifierKey(sequencer.verifierKey);
+    expect(await auditLedger(store, ledgerKey)).toMatchObject({ ok: false, fault: { where: `work ${first!.id}`, detail: expect.stringMatching(/differs/) } });
+    await store.write([{ type: 'put', key: key0, value: stored! }]);
+    expect((await auditLedger(store, ledgerKey)).ok).toBe(true);
+    const leaf = (await store.read((v) => v.leaf(1)))!;
+    const flipped = Uint8Array.from(leaf);
+    flipped[flipped.length - 5]! ^= 1;
+    await store.write([{ type: 'put', key: key.leaf(1), value: flipped }]);
+    await store.close();
+    const again = await reopen();
+    expect(await auditLedger(again, ledgerKey)).toMatchObject({ ok: false, fault: { where: 'leaf 1' } });
     await again.close();
   });
 });
