@@ -35,6 +35,26 @@ const P = (letter: string) => utf8(letter);
 const u64 = (n: number) => uintBE(n, 8);
 const id32 = (hex: string) => fromHex(hex, 'id', 32);
 
+/**
+ * `prefix ‖ id ‖ id? ‖ u64?` in one allocation: the derived-state keys of every entry are
+ * built on the sequencer's hot path. Ids are 64 hex characters: a shorter write means one
+ * was not, and gets the usual error.
+ */
+function idKey(prefix: Uint8Array, id: string, second?: string, index?: number): Uint8Array {
+  const key = Buffer.allocUnsafe(1 + 32 + (second === undefined ? 0 : 32) + (index === undefined ? 0 : 8));
+  key[0] = prefix[0] as number;
+  let at = 1;
+  for (const hex of second === undefined ? [id] : [id, second]) {
+    if (hex.length !== 64 || key.write(hex, at, 'hex') !== 32) fromHex(hex, 'id', 32);
+    at += 32;
+  }
+  if (index !== undefined) {
+    key.writeUInt32BE(Math.floor(index / 2 ** 32), at);
+    key.writeUInt32BE(index >>> 0, at + 4);
+  }
+  return key;
+}
+
 export const PREFIX = {
   leaf: P('L'),
   node: P('N'),
@@ -69,26 +89,26 @@ export const key = {
   id: (id: Uint8Array) => concatBytes(PREFIX.id, id),
   signed: (signedHash: Uint8Array) => concatBytes(PREFIX.signed, signedHash),
   checkpoint: (size: number) => concatBytes(PREFIX.checkpoint, u64(size)),
-  work: (work: string) => concatBytes(PREFIX.work, id32(work)),
-  licence: (licence: string) => concatBytes(PREFIX.licence, id32(licence)),
-  sha: (sha256: string) => concatBytes(PREFIX.sha, id32(sha256)),
-  registration: (sha256: string, index: number) => concatBytes(PREFIX.registration, id32(sha256), u64(index)),
-  holding: (sha256: string, party: string) => concatBytes(PREFIX.holding, id32(sha256), id32(party)),
-  workEntry: (work: string, index: number) => concatBytes(PREFIX.workEntry, id32(work), u64(index)),
-  rival: (work: string, rival: string) => concatBytes(PREFIX.rival, id32(work), id32(rival)),
-  party: (party: string) => concatBytes(PREFIX.party, id32(party)),
-  owned: (party: string, work: string) => concatBytes(PREFIX.owned, id32(party), id32(work)),
-  held: (party: string, licence: string) => concatBytes(PREFIX.held, id32(party), id32(licence)),
-  frames: (work: string) => concatBytes(PREFIX.frames, id32(work)),
-  workLicence: (work: string, index: number) => concatBytes(PREFIX.workLicence, id32(work), u64(index)),
-  heldOnWork: (work: string, licensee: string) => concatBytes(PREFIX.heldOnWork, id32(work), id32(licensee)),
+  work: (work: string) => idKey(PREFIX.work, work),
+  licence: (licence: string) => idKey(PREFIX.licence, licence),
+  sha: (sha256: string) => idKey(PREFIX.sha, sha256),
+  registration: (sha256: string, index: number) => idKey(PREFIX.registration, sha256, undefined, index),
+  holding: (sha256: string, party: string) => idKey(PREFIX.holding, sha256, party),
+  workEntry: (work: string, index: number) => idKey(PREFIX.workEntry, work, undefined, index),
+  rival: (work: string, rival: string) => idKey(PREFIX.rival, work, rival),
+  party: (party: string) => idKey(PREFIX.party, party),
+  owned: (party: string, work: string) => idKey(PREFIX.owned, party, work),
+  held: (party: string, licence: string) => idKey(PREFIX.held, party, licence),
+  frames: (work: string) => idKey(PREFIX.frames, work),
+  workLicence: (work: string, index: number) => idKey(PREFIX.workLicence, work, undefined, index),
+  heldOnWork: (work: string, licensee: string) => idKey(PREFIX.heldOnWork, work, licensee),
   /** a cell of the exclusivity index: every (or, in space 'x', every exclusive) standing licence of one use in one territory */
   cell: (work: string, space: 'a' | 'x', use: number, territory: string) => concatBytes(PREFIX.cell, id32(work), utf8(space), Uint8Array.of(use), utf8(territory)),
-  claim: (claim: string) => concatBytes(PREFIX.claim, id32(claim)),
-  mediator: (party: string) => concatBytes(PREFIX.mediator, id32(party)),
-  resolution: (id: string) => concatBytes(PREFIX.resolution, id32(id)),
-  sighting: (work: string, index: number) => concatBytes(PREFIX.sighting, id32(work), u64(index)),
-  sightingCount: (work: string) => concatBytes(PREFIX.sightingCount, id32(work)),
+  claim: (claim: string) => idKey(PREFIX.claim, claim),
+  mediator: (party: string) => idKey(PREFIX.mediator, party),
+  resolution: (id: string) => idKey(PREFIX.resolution, id),
+  sighting: (work: string, index: number) => idKey(PREFIX.sighting, work, undefined, index),
+  sightingCount: (work: string) => idKey(PREFIX.sightingCount, work),
   meta: (name: string) => concatBytes(PREFIX.meta, utf8(name)),
 };
 
