@@ -76,6 +76,8 @@ suite('the ledger in PostgreSQL', () => {
       const refused = await post(reader.url, stmt.register(alice));
       expect(refused.status).toBe(503);
       expect(((await refused.json()) as { detail: string }).detail).toContain(writer.url);
+      const batch = await fetch(`${reader.url}/v1/statements/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ statements: [Buffer.from(stmt.register(alice)).toString('base64')] }) });
+      expect(batch.status).toBe(503);
       expect((await fetch(`${reader.url}/readyz`)).status).toBe(200);
 
       // A later write reaches the node too.

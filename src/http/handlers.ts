@@ -147,6 +147,8 @@ export class Handlers {
 
   async submitBatch(body: unknown): Promise<Reply> {
     const { statements } = parse(batchBody, body, 'body');
+    // A node that takes no writes says so once, not once per statement.
+    await this.sequencer.writable();
     const results = await Promise.all(
       statements.map(async (text, i) => {
         try {

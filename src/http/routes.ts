@@ -123,10 +123,10 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'get', operationId: 'getHealth', path: '/healthz', summary: 'Liveness and tree size (503 once the ledger stopped taking writes).',
-    response: s.healthSchema, statuses: { 200: 'alive', 503: 'alive, but the ledger stopped taking writes after a storage failure' }, errors: [], run: (h) => h.health(),
+    response: s.healthSchema, statuses: { 200: 'alive', 503: 'alive, but the ledger stopped taking writes after a storage failure, or a read-only node refused a checkpoint (it serves the last good one)' }, errors: [], run: (h) => h.health(),
   },
   {
-    method: 'get', operationId: 'getReady', path: '/readyz', summary: 'Readiness: 200 while the ledger takes writes; 503 while it drains for shutdown or after a storage failure.',
+    method: 'get', operationId: 'getReady', path: '/readyz', summary: 'Readiness: 200 while the ledger takes writes (on a read-only node: while it follows the writer); 503 while it drains for shutdown, after a storage failure, or after a refused checkpoint.',
     response: s.readySchema, statuses: { 200: 'ready', 503: 'not ready: draining or stopped' }, errors: [], run: (h) => h.ready(),
   },
   {

@@ -230,6 +230,7 @@ export const healthSchema = z
   .object({
     ok: z.boolean(),
     size: z.number().int(),
+    error: z.string().optional().describe('why the node stopped: a storage failure, or (on a read-only node) a checkpoint it refused'),
     witnesses: z
       .array(z.object({ name: z.string(), url: z.string(), cosignedSize: z.number().int(), lag: z.number().int().describe('entries not yet cosigned by this witness'), lastCosignedAt: z.number().nullable(), lastError: z.string().nullable() }))
       .optional(),

@@ -89,9 +89,13 @@ export class Follower implements LogHead {
     this.listeners.push(listener);
   }
 
-  async submit(): Promise<SubmitResult> {
+  async writable(): Promise<never> {
     const writer = await this.store.meta(WRITER_META);
     throw new CartularyError('unavailable', `this node is read-only; send writes to the ledger's writer${writer ? ` at ${writer}` : ''}`);
+  }
+
+  submit(): Promise<SubmitResult> {
+    return this.writable();
   }
 
   /** Reads the latest checkpoint now, and moves to it if it checks out (see above). */

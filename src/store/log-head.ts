@@ -19,6 +19,8 @@ export interface LogHead {
   readonly failure: Error | null;
   /** after each new checkpoint: appended by this writer, or seen and checked by a follower */
   onCommit(listener: (batch: BatchCommitted) => void): void;
+  /** resolves when it takes writes now; rejects with the reason it does not (draining, stopped, read-only) */
+  writable(): Promise<void>;
   submit(bytes: Uint8Array): Promise<SubmitResult>;
   close(): Promise<void>;
 }

@@ -211,6 +211,10 @@ export class Sequencer implements LogHead {
     });
   }
 
+  async writable(): Promise<void> {
+    this.assertOpen();
+  }
+
   private assertOpen(): void {
     if (this.fatal) throw new CartularyError('unavailable', 'the ledger stopped accepting writes after a storage failure; restart it', { cause: this.fatal });
     if (this.closing) throw new CartularyError('unavailable', 'the ledger is shutting down');
