@@ -138,4 +138,22 @@ describe.each(implementations)('the storage contract on $name', (impl) => {
     expect(await auditLedger(again, ledgerKey)).toMatchObject({ ok: false, fault: { where: 'leaf 1' } });
     await again.close();
   });
+
+  it('refuses to append over a store that changed behind the writer, writing nothing', async () => {
+    const { store, reopen } = await impl.create();
+    const signer = signerFromSeed(randomSeed());
+    const sequencer = await Sequencer.open(store, { origin, signer, maxDelayMs: 0 });
+    const alice = party();
+    await sequencer.submit(stmt.register(alice));
+    // Someone removes the latest checkpoint, as a restore from an older backup would.
+    await store.write([{ type: 'del', key: key.checkpoint(1) }]);
+    await expect(sequencer.submit(stmt.register(alice))).rejects.toMatchObject({ code: 'unavailable' });
+    expect(sequencer.failure?.message).toMatch(/changed behind the writer/);
+    expect(await store.read((v) => v.leaf(1))).toBeUndefined();
+    await sequencer.close();
+    await store.close();
+    const again = await reopen();
+    expect((await again.latestCheckpoint())?.size).toBe(0);
+    await again.close();
+  });
 });

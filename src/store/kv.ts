@@ -17,6 +17,8 @@
  *   `close` (LevelDB's LOCK file; a PostgreSQL advisory lock); a second opener for writing is
  *   refused with 'unavailable'. A backend opened read-only takes no lock and refuses writes.
  */
+import { CartularyError } from '../core/errors.js';
+
 export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
 /** Bounds are keys; at most one lower and one upper bound. `limit` caps how many are returned. */
@@ -27,6 +29,16 @@ export interface KeyRange {
   lte?: Uint8Array;
   reverse?: boolean;
   limit?: number;
+}
+
+/**
+ * A condition checked atomically with a write: the last key in `range` is `is` (none, when
+ * null). The ledger's writer states which stored checkpoint its batch extends, so it never
+ * writes over a store that changed behind it (restored from a backup, edited by hand).
+ */
+export interface WriteGuard {
+  range: KeyRange;
+  is: Uint8Array | null;
 }
 
 /** Point reads of one snapshot. */
@@ -49,6 +61,17 @@ export interface OrderedKV extends KeyReads {
   chunks(range: KeyRange, size: number): AsyncIterable<Array<[Uint8Array, Uint8Array]>>;
   /** `work`'s reads all see one snapshot of the data (see the guarantees above) */
   consistent<T>(work: (reads: KeyReads) => Promise<T>): Promise<T>;
-  write(ops: readonly BatchOp[]): Promise<void>;
+  /** rejects with 'corrupt', writing nothing, when the guard does not hold */
+  write(ops: readonly BatchOp[], guard?: WriteGuard): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Rejects with 'corrupt' unless the guard's range ends at its key (kv.ts `WriteGuard`). */
+export async function checkGuard(kv: Pick<OrderedKV, 'range' | 'description'>, guard: WriteGuard): Promise<void> {
+  const [last] = await kv.range({ ...guard.range, reverse: true, limit: 1 });
+  const found = last?.[0] ?? null;
+  const same = found === null || guard.is === null ? found === guard.is : Buffer.compare(found, guard.is) === 0;
+  if (!same) {
+    throw new CartularyError('corrupt', `${kv.description} changed behind the writer: its latest checkpoint is not the one this batch extends (restored from a backup, or written by another process). Refusing to write; restart the writer`);
+  }
 }

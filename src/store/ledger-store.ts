@@ -15,7 +15,7 @@ import { isEmptyHolding, type MemoryState } from '../core/state.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
 import { CartularyError } from '../core/errors.js';
 import { key, prefixRange, PREFIX } from './layout.js';
-import type { BatchOp, KeyRange, KeyReads, OrderedKV } from './kv.js';
+import type { BatchOp, KeyRange, KeyReads, OrderedKV, WriteGuard } from './kv.js';
 import { encodeRecord, frameSearchKey, overlapKey, RecordView, type NodeCache, type PlannedReads } from './record-view.js';
 import type { AppendBatch, LedgerStorage, Page, StoredCheckpoint, StoreFault, StoreView } from './storage.js';
 
@@ -137,7 +137,7 @@ export class LedgerStore implements LedgerStorage {
     }
     for (const n of batch.nodes) ops.push(put(key.node(n.level, n.index), n.hash));
     ops.push(put(key.checkpoint(batch.checkpoint.size), utf8(batch.checkpoint.note)));
-    return this.write(ops);
+    return this.write(ops, { range: prefixRange(PREFIX.checkpoint), is: batch.extends === null ? null : key.checkpoint(batch.extends) });
   }
 
   setMeta(name: string, value: string): Promise<void> {
@@ -145,9 +145,9 @@ export class LedgerStore implements LedgerStorage {
   }
 
   /** One atomic, durable write of the backend (kv.ts). */
-  write(ops: BatchOp[]): Promise<void> {
+  write(ops: BatchOp[], guard?: WriteGuard): Promise<void> {
     if (this.kv.readOnly) return Promise.reject(new CartularyError('unavailable', `${this.kv.description} is open read-only: this node takes no writes`));
-    return this.kv.write(ops);
+    return this.kv.write(ops, guard);
   }
 
   /**

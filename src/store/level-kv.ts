@@ -8,7 +8,7 @@
  */
 import { ClassicLevel } from 'classic-level';
 import { CartularyError } from '../core/errors.js';
-import type { BatchOp, KeyRange, KeyReads, OrderedKV } from './kv.js';
+import { checkGuard, type BatchOp, type KeyRange, type KeyReads, type OrderedKV, type WriteGuard } from './kv.js';
 
 export class LevelKV implements OrderedKV {
   readonly readOnly = false;
@@ -79,11 +79,14 @@ export class LevelKV implements OrderedKV {
   }
 
   /**
-   * One atomic, synced batch. A chained batch fills LevelDB's native WriteBatch op by op:
+   * One atomic, synced batch, after its guard is checked: LevelDB's lock keeps every other
+   * process out, and the one writer in this process awaits each write before the next, so
+   * nothing can change between the check and the write. A chained batch fills LevelDB's native WriteBatch op by op:
    * measured 6x faster here than the array form, which copies and re-checks every op in
    * JavaScript first.
    */
-  write(ops: readonly BatchOp[]): Promise<void> {
+  async write(ops: readonly BatchOp[], guard?: WriteGuard): Promise<void> {
+    if (guard) await checkGuard(this, guard);
     const batch = this.db.batch();
     for (const op of ops) {
       if (op.type === 'put') batch.put(op.key, op.value);

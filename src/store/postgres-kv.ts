@@ -18,7 +18,7 @@
  */
 import pg from 'pg';
 import { CartularyError } from '../core/errors.js';
-import type { BatchOp, KeyRange, KeyReads, OrderedKV } from './kv.js';
+import { checkGuard, type BatchOp, type KeyRange, type KeyReads, type OrderedKV, type WriteGuard } from './kv.js';
 
 const TABLE = 'cartulary_kv';
 /** the advisory lock of a ledger's writer: two 32-bit keys, 'cart' and 1 */
@@ -114,25 +114,8 @@ export class PostgresKV implements OrderedKV {
     return getMany(this.pool, keys, this.description);
   }
 
-  async range(range: KeyRange): Promise<Array<[Uint8Array, Uint8Array]>> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const bound = (op: string, k: Uint8Array | undefined) => {
-      if (k === undefined) return;
-      params.push(Buffer.from(k.buffer, k.byteOffset, k.byteLength));
-      where.push(`k ${op} $${params.length}`);
-    };
-    bound('>', range.gt);
-    bound('>=', range.gte);
-    bound('<', range.lt);
-    bound('<=', range.lte);
-    let sql = `SELECT k, v FROM ${TABLE}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY k${range.reverse ? ' DESC' : ''}`;
-    if (range.limit !== undefined && Number.isFinite(range.limit) && range.limit >= 0) {
-      params.push(range.limit);
-      sql += ` LIMIT $${params.length}`;
-    }
-    const rows = await query<{ k: Buffer; v: Buffer }>(this.pool, sql, params, this.description);
-    return rows.map((r) => [r.k, r.v]);
+  range(range: KeyRange): Promise<Array<[Uint8Array, Uint8Array]>> {
+    return rangeOn(this.pool, range, this.description);
   }
 
   async *chunks(range: KeyRange, size: number): AsyncIterable<Array<[Uint8Array, Uint8Array]>> {
@@ -168,7 +151,7 @@ export class PostgresKV implements OrderedKV {
     }
   }
 
-  async write(ops: readonly BatchOp[]): Promise<void> {
+  async write(ops: readonly BatchOp[], guard?: WriteGuard): Promise<void> {
     if (!this.writer) throw new CartularyError('unavailable', `${this.description} is open read-only: this node takes no writes`);
     if (this.lockLost) throw new CartularyError('unavailable', `${this.description}: the writer's session was lost (${this.lockLost.message}); restart to take the lock again`);
     // The last op on a key wins, as in a LevelDB batch; one statement may not touch a row twice.
@@ -187,6 +170,8 @@ export class PostgresKV implements OrderedKV {
     const w = this.writer;
     try {
       await w.query('BEGIN');
+      // Inside the transaction, on the lock's own session: nothing commits in between.
+      if (guard) await checkGuard({ description: this.description, range: (r) => rangeOn(w, r, this.description) }, guard);
       if (putKeys.length > 0) {
         await w.query(`INSERT INTO ${TABLE} (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v`, [putKeys, putValues]);
       }
@@ -203,6 +188,27 @@ export class PostgresKV implements OrderedKV {
     await this.writer?.end().catch(() => undefined);
     await this.pool.end();
   }
+}
+
+async function rangeOn(db: Queryable, range: KeyRange, description: string): Promise<Array<[Uint8Array, Uint8Array]>> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const bound = (op: string, k: Uint8Array | undefined) => {
+    if (k === undefined) return;
+    params.push(Buffer.from(k.buffer, k.byteOffset, k.byteLength));
+    where.push(`k ${op} $${params.length}`);
+  };
+  bound('>', range.gt);
+  bound('>=', range.gte);
+  bound('<', range.lt);
+  bound('<=', range.lte);
+  let sql = `SELECT k, v FROM ${TABLE}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY k${range.reverse ? ' DESC' : ''}`;
+  if (range.limit !== undefined && Number.isFinite(range.limit) && range.limit >= 0) {
+    params.push(range.limit);
+    sql += ` LIMIT $${params.length}`;
+  }
+  const rows = await query<{ k: Buffer; v: Buffer }>(db, sql, params, description);
+  return rows.map((r) => [r.k, r.v]);
 }
 
 async function getMany(db: Queryable, keys: readonly Uint8Array[], description: string): Promise<Array<Uint8Array | undefined>> {

@@ -120,7 +120,7 @@ export class Sequencer implements LogHead {
       if (mark && mark.size > 0) throw behind(0, 'the data folder is empty: it');
       // A new ledger signs the empty tree at once (DESIGN §6), so /checkpoint always answers.
       const note = signCheckpoint({ origin: opts.origin, size: 0, rootHash: EMPTY_ROOT }, opts.signer);
-      await store.append({ entries: [], nodes: [], checkpoint: { size: 0, note } });
+      await store.append({ entries: [], nodes: [], checkpoint: { size: 0, note }, extends: null });
       latest = { size: 0, note };
     }
     let cp;
@@ -279,7 +279,7 @@ export class Sequencer implements LogHead {
       try {
         // Crash point: before or during this append, nothing of the batch is visible after a
         // restart (the store's append is atomic) and nobody has been answered.
-        await this.store.append({ entries, nodes, checkpoint: { size: tree.size, note } });
+        await this.store.append({ entries, nodes, checkpoint: { size: tree.size, note }, extends: this.tree.size });
         // Crash point: the batch is durable but the watermark names the previous tree; the
         // restart finds the store ahead of it and catches up. Nobody has been answered.
         await this.opts.watermark?.advance({ size: tree.size, rootHash: tree.root() });

@@ -8,6 +8,9 @@
  *   records and signed checkpoint together. When it resolves, all of it survives a crash or
  *   power loss; if it rejects or the process dies first, after a restart either all of it
  *   or none of it is visible. The sequencer answers nobody before it resolves.
+ * - Appends extend only what is stored: an append names the checkpoint it extends, and is
+ *   refused ('corrupt'), writing nothing, if the store's latest is another (a database
+ *   restored or edited behind the writer). The writer never signs onto a fork of the store.
  * - Read-after-append consistency: every read issued after `append` resolved sees the whole
  *   batch. Reads never see part of a batch.
  * - Immutability of the log: a leaf, a tree node and a checkpoint, once appended, never
@@ -48,6 +51,8 @@ export interface AppendBatch {
   nodes: Array<{ level: number; index: number; hash: Uint8Array }>;
   /** the checkpoint signed over the tree these entries end */
   checkpoint: { size: number; note: string };
+  /** the size of the stored checkpoint these entries extend (null: the store holds none yet) */
+  extends: number | null;
 }
 
 /** Where a listing starts (`after`, an index) and how many it returns. */
