@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { toHex, uintBE } from '../src/core/bytes.js';
 import { signCheckpoint } from '../src/core/checkpoint.js';
 import { randomSeed, sha256 } from '../src/core/crypto.js';
+import { encodeFrames, FINGERPRINT_KIND } from '../src/core/fingerprint.js';
 import { CompactRange } from '../src/core/merkle.js';
 import { loadOrCreateKey } from '../src/store/key-files.js';
 import { crashTest } from '../scripts/lib/crash.js';
@@ -80,11 +81,24 @@ suite('the ledger in PostgreSQL', () => {
       expect(batch.status).toBe(503);
       expect((await fetch(`${reader.url}/readyz`)).status).toBe(200);
 
-      // A later write reaches the node too.
+      // Later writes reach the node too: a licence, and a registration whose fingerprint
+      // frames the node indexes, so a re-encoded clip of it is found there.
       const licensed = await post(writer.url, stmt.license(alice, work.id, party().id));
       expect(licensed.status).toBe(201);
-      await following(reader, work.index + 2);
+      const frames = Array.from({ length: 12 }, (_, i) => ({ timeMs: i * 1000, hash: sha256(randomSeed()).subarray(0, 16) }));
+      const filmed = await post(writer.url, stmt.register(alice, Buffer.from(randomSeed()), { title: 'Frames', fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] }));
+      const framed = (await filmed.json()) as { id: string; index: number };
+      await following(reader, framed.index + 1);
       expect(((await json(`${reader.url}/v1/works/${work.id}`)) as { licenceCount: number }).licenceCount).toBe(1);
+      const clip = frames.slice(3, 9).map((f) => ({ timeMs: f.timeMs - 3000, hash: f.hash }));
+      const byFrames = await fetch(`${reader.url}/v1/check`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ uploader: party().id, territory: 'FR', fingerprints: { kind: FINGERPRINT_KIND, frames: Buffer.from(encodeFrames(clip)).toString('base64') } }),
+      });
+      const found = (await byFrames.json()) as { verdict: string; matches: Array<{ work: { id: string } }> };
+      expect(found.matches.map((m) => m.work.id)).toEqual([framed.id]);
+      expect(found.verdict).toBe('unlicensed');
 
       // A second writer on the same database is refused, naming the reason.
       const second = await runCli(['serve', '--port', '0', '--data', `${dir}/data2`, '--keys', `${dir}/keys`, '--store', store]);
