@@ -198,7 +198,7 @@ export class LedgerStore implements LedgerStorage {
         const v = values[i];
         fetched.set(mapKey(k), v);
         if (v !== undefined && IMMUTABLE.has(k[0] as number)) {
-          // the oldest out first (a Map keeps insertion order): a hot node stays, a burst of cold ones passes
+          // the oldest out, one at a time (a Map keeps insertion order); the upper tree levels live in the node cache
           if (this.immutable.size >= IMMUTABLE_CACHE_LIMIT) this.immutable.delete(this.immutable.keys().next().value as string);
           this.immutable.set(mapKey(k), v);
         }
