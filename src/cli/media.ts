@@ -7,11 +7,17 @@
 import { spawn } from 'node:child_process';
 import { extname } from 'node:path';
 import { CartularyError } from '../core/errors.js';
-import { contentBox, hashFrame, mirror, type FrameHash, type Raster } from '../core/fingerprint.js';
+import { CENTRE, REGION_MIN_SPREAD, contentBox, cropRegion, hashFrame, mirror, regionHashes, registeredRegions, type FrameHash, type Raster, type Region } from '../core/fingerprint.js';
+import { innerPictures } from '../core/inner-picture.js';
 import { progressLine, type Io } from './command.js';
 
 /** Frames a registration may carry: 20 bytes each inside a 16 KiB payload. */
 export const MAX_REGISTERED_FRAMES = 720;
+/** Whole frames a registration carries at most; region hashes (at most MAX_REGIONS a frame) fill the rest. */
+const WHOLE_FRAMES = 480;
+const MAX_REGIONS = 2;
+/** A check's frames looked at together for an inner picture: 8 s at 4 fps. */
+const INNER_PICTURE_RUN = 32;
 const SIDE = 128;
 
 export interface Fingerprint {
@@ -86,10 +92,16 @@ function run(command: string, args: string[], onData?: (chunk: Buffer) => void):
   });
 }
 
-async function videoDuration(path: string): Promise<number> {
-  const out = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', path]);
-  const seconds = Number(out.trim());
-  return Number.isFinite(seconds) ? seconds : 0;
+/** A video's length (s) and its display aspect (width over height, its pixels' shape counted). */
+async function videoInfo(path: string): Promise<{ duration: number; aspect: number }> {
+  const out = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,sample_aspect_ratio:format=duration', '-of', 'json', path]);
+  const info = JSON.parse(out) as { format?: { duration?: string }; streams?: Array<{ width?: number; height?: number; sample_aspect_ratio?: string }> };
+  const seconds = Number(info.format?.duration);
+  const stream = info.streams?.[0];
+  const [num, den] = (stream?.sample_aspect_ratio ?? '1:1').split(':').map(Number) as [number, number];
+  const sar = num > 0 && den > 0 ? num / den : 1;
+  const aspect = stream?.width && stream.height ? (stream.width * sar) / stream.height : 16 / 9;
+  return { duration: Number.isFinite(seconds) ? seconds : 0, aspect };
 }
 
 /** Greyscale 128×128 frames at `fps`, sampled at exactly k/fps seconds (fps=N:round=up). */
@@ -110,11 +122,14 @@ async function videoFrames(path: string, fps: number, onFrame: (raster: Raster, 
   );
 }
 
-async function imageRaster(path: string): Promise<Raster> {
+async function imageRaster(path: string): Promise<{ raster: Raster; aspect: number }> {
   const { default: sharp } = await import('sharp');
   try {
-    const { data, info } = await sharp(path).toColourspace('b-w').resize(SIDE, SIDE, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
-    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, info.width * info.height) };
+    const image = sharp(path);
+    const { width, height } = await image.metadata();
+    const { data, info } = await image.toColourspace('b-w').resize(SIDE, SIDE, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+    const raster = { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, info.width * info.height) };
+    return { raster, aspect: width && height ? width / height : 1 };
   } catch (e) {
     throw new CartularyError('malformed', `cannot read the image ${path}: ${(e as Error).message}`);
   }
@@ -138,35 +153,62 @@ export async function fingerprintOrNote(path: string, kind: MediaKind, purpose: 
 export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'register' | 'check', io: Io): Promise<Fingerprint> {
   const frames: FrameHash[] = [];
   const mirrored: FrameHash[] = [];
-  const take = (raster: Raster, timeMs: number) => {
+  // The mirrored list pairs one hash with each time, the whole frame's; every other hash of
+  // a time is one more frame at that time.
+  const push = (timeMs: number, hashes: Iterable<Uint8Array>) => {
+    for (const hash of hashes) frames.push({ timeMs, hash });
+  };
+  // `extra`: for a registration, whether this sample carries its regions; for a check, the
+  // inner pictures found in the frames around it.
+  const take = (raster: Raster, timeMs: number, aspect: number, extra: boolean | readonly Region[]) => {
     const hash = hashFrame(raster);
     if (!hash) return;
     frames.push({ timeMs, hash });
-    if (purpose === 'check') {
-      const m = hashFrame(mirror(raster));
-      if (m) mirrored.push({ timeMs, hash: m });
-      // The picture inside bands is searched too, as more frames at the same time (the
-      // mirrored list pairs one hash with each time, the whole frame's).
-      const box = contentBox(raster);
-      for (const region of box ? [box, mirror(box)] : []) {
-        const h = hashFrame(region);
-        if (h) frames.push({ timeMs, hash: h });
-      }
+    if (purpose === 'register') {
+      if (extra) push(timeMs, regionHashes(raster, registeredRegions, aspect));
+      return;
+    }
+    const m = hashFrame(mirror(raster));
+    if (m) mirrored.push({ timeMs, hash: m });
+    push(timeMs, regionHashes(raster, () => [CENTRE], aspect));
+    // The picture inside bands, and an inner picture, each mirrored too.
+    const box = contentBox(raster);
+    for (const picture of [...(box ? [box] : []), ...(typeof extra === 'object' ? extra.map((r) => cropRegion(raster, r)) : [])]) {
+      push(timeMs, [hashFrame(picture, REGION_MIN_SPREAD), hashFrame(mirror(picture), REGION_MIN_SPREAD)].filter((h) => h !== null));
     }
   };
   if (kind === 'image') {
-    take(await imageRaster(path), 0);
+    const { raster, aspect } = await imageRaster(path);
+    take(raster, 0, aspect, true);
     return { frames, mirrored };
   }
-  const duration = await videoDuration(path);
-  // Registrations: 1 fps, or one frame every k whole seconds for long videos, so samples
-  // stay on whole seconds and line up with a check's 4 fps samples.
-  const fps = purpose === 'check' ? 4 : 1 / Math.max(1, Math.ceil(duration / MAX_REGISTERED_FRAMES));
+  const { duration, aspect } = await videoInfo(path);
+  // Registrations: whole frames at 1 fps, or one every k whole seconds for long videos (so
+  // samples stay on whole seconds and line up with a check's 4 fps samples), in two thirds
+  // of the statement; the regions of every r-th sample in the rest.
+  const k = Math.max(1, Math.ceil(duration / WHOLE_FRAMES));
+  const r = Math.max(1, Math.ceil((Math.ceil(duration / k) * MAX_REGIONS) / (MAX_REGISTERED_FRAMES - WHOLE_FRAMES)));
+  const fps = purpose === 'check' ? 4 : 1 / k;
   const progress = duration > 60 ? progressLine(io, `fingerprinting ${path}`) : () => {};
   const expected = Math.ceil(duration * fps);
+  let sample = 0;
+  // A check's frames go in runs of INNER_PICTURE_RUN, in which inner pictures are looked
+  // for; the last, short run is looked at with the frames before it.
+  const run: Array<{ raster: Raster; timeMs: number }> = [];
+  let before: Raster[] = [];
+  const flush = () => {
+    if (run.length === 0) return;
+    const seen = [...before, ...run.map((f) => f.raster)].slice(-INNER_PICTURE_RUN);
+    const inner = innerPictures(seen);
+    for (const f of run) take(f.raster, f.timeMs, aspect, inner);
+    before = seen;
+    run.length = 0;
+  };
   await videoFrames(path, fps, (raster, timeMs) => {
-    take(raster, timeMs);
+    if (purpose === 'register') take(raster, timeMs, aspect, sample++ % r === 0);
+    else if (run.push({ raster, timeMs }) === INNER_PICTURE_RUN) flush();
     progress(Math.min(expected, Math.round((timeMs / 1000) * fps)), expected);
   });
+  flush();
   return { frames: purpose === 'register' ? frames.slice(0, MAX_REGISTERED_FRAMES) : frames, mirrored };
 }
