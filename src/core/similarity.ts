@@ -60,7 +60,7 @@ export interface FrameHit {
  * force for entries sequenced from its `from` (ledger ms), with the old code paths kept for
  * the old version; the work record names the version that decided it (`matching`).
  * Version 1 is this file's segmentsOf and capHits with the values below, and rules.ts's
- * contestThreshold.
+ * contestThreshold; version 2 changes only what the threshold is a share of.
  */
 export interface MatchingRules {
   version: number;
@@ -71,9 +71,18 @@ export interface MatchingRules {
   perWork: number;
   /** hits kept per request, closest first */
   perRequest: number;
+  /**
+   * What a registration's contest threshold is a share of: its frame records (version 1), or
+   * its sampled times (version 2, since registrations carry region hashes besides each whole
+   * frame, several records at one time; issue 13.1).
+   */
+  contestShareOf: 'records' | 'times';
 }
 
-export const MATCHING_RULES: readonly MatchingRules[] = [{ version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096 }];
+export const MATCHING_RULES: readonly MatchingRules[] = [
+  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records' },
+  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times' },
+];
 
 /**
  * Frames of one work within this many bits in both hashes are one entry of the index. It is
