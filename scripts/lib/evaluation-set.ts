@@ -37,10 +37,11 @@ export interface Edit {
 export const X264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
 const clip = (vf: string) => (src: string) => ['-ss', '8', '-i', src, '-t', '10', '-vf', vf, ...X264];
 const overClip = (graph: string) => (src: string, other: string) => ['-ss', '8', '-i', src, '-i', other, '-t', '10', '-filter_complex', graph, ...X264];
-// A camcorded copy: the screen seen at an angle (a keystoned quadrilateral in a dark room),
+// A camcorded copy: the screen seen at an angle (a keystoned quadrilateral in a dark room,
+// with some of the room around it),
 // the lens's vignette, its softness and the sensor's noise.
 const CAMCORDER =
-  'perspective=x0=W*0.06:y0=H*0.05:x1=W*0.96:y1=H*0.08:x2=W*0.03:y2=H*0.95:x3=W*0.93:y3=H*0.93:sense=destination,' +
+  'pad=iw*1.1:ih*1.1:(ow-iw)/2:(oh-ih)/2:black,perspective=x0=W*0.06:y0=H*0.05:x1=W*0.96:y1=H*0.08:x2=W*0.03:y2=H*0.95:x3=W*0.93:y3=H*0.93:sense=destination,' +
   'vignette=angle=PI/4,gblur=sigma=1.2,noise=alls=10:allf=t';
 
 export const EDITS: Edit[] = [

@@ -9,6 +9,7 @@ import { extname } from 'node:path';
 import { CartularyError } from '../core/errors.js';
 import { CENTRE, REGION_MIN_SPREAD, contentBox, cropRegion, hashFrame, mirror, regionHashes, registeredRegions, type FrameHash, type Raster, type Region } from '../core/fingerprint.js';
 import { innerPictures } from '../core/inner-picture.js';
+import { rotate } from '../core/rotate.js';
 import { progressLine, type Io } from './command.js';
 
 /** Frames a registration may carry: 20 bytes each inside a 16 KiB payload. */
@@ -16,6 +17,10 @@ export const MAX_REGISTERED_FRAMES = 720;
 /** Whole frames a registration carries at most; region hashes (at most MAX_REGIONS a frame) fill the rest. */
 const WHOLE_FRAMES = 480;
 const MAX_REGIONS = 2;
+/** Rotations a check undoes (degrees): a re-upload turned by up to 2–3° is found as it is, up to 7° by these. */
+const UNDONE_ROTATIONS = [-5, 5];
+/** The energy spread an inner picture's hash needs (see REGION_MIN_SPREAD): the films' own pictures spread 0.15–0.85. */
+const INNER_MIN_SPREAD = 0.2;
 /** A check's frames looked at together for an inner picture: 8 s at 4 fps. */
 const INNER_PICTURE_RUN = 32;
 const SIDE = 128;
@@ -171,11 +176,14 @@ export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'r
     const m = hashFrame(mirror(raster));
     if (m) mirrored.push({ timeMs, hash: m });
     push(timeMs, regionHashes(raster, () => [CENTRE], aspect));
+    // The centre of the frame turned back by a small rotation either way.
+    for (const degrees of UNDONE_ROTATIONS) push(timeMs, regionHashes(rotate(raster, degrees, aspect), () => [CENTRE], aspect));
     // The picture inside bands, and an inner picture, each mirrored too.
+    // A box found from bands is as sure as the whole frame; an inner picture is a guess,
+    // often a plain area of the footage around it, so only a detailed one is searched.
     const box = contentBox(raster);
-    for (const picture of [...(box ? [box] : []), ...(typeof extra === 'object' ? extra.map((r) => cropRegion(raster, r)) : [])]) {
-      push(timeMs, [hashFrame(picture, REGION_MIN_SPREAD), hashFrame(mirror(picture), REGION_MIN_SPREAD)].filter((h) => h !== null));
-    }
+    const pictures: Array<[Raster, number]> = [...(box ? [[box, 0] as [Raster, number]] : []), ...(typeof extra === 'object' ? extra.map((r): [Raster, number] => [cropRegion(raster, r), INNER_MIN_SPREAD]) : [])];
+    for (const [picture, minSpread] of pictures) push(timeMs, [hashFrame(picture, minSpread), hashFrame(mirror(picture), minSpread)].filter((h) => h !== null));
   };
   if (kind === 'image') {
     const { raster, aspect } = await imageRaster(path);

@@ -60,7 +60,7 @@ export interface FrameHit {
  * force for entries sequenced from its `from` (ledger ms), with the old code paths kept for
  * the old version; the work record names the version that decided it (`matching`).
  * Version 1 is this file's segmentsOf and capHits with the values below, and rules.ts's
- * contestThreshold; version 2 changes only what the threshold is a share of.
+ * contestThreshold; version 2 changes what the threshold is a share of and when a dHash counts.
  */
 export interface MatchingRules {
   version: number;
@@ -77,11 +77,17 @@ export interface MatchingRules {
    * frame, several records at one time; issue 13.1).
    */
   contestShareOf: 'records' | 'times';
+  /**
+   * A dHash counts towards a frame's distance only with at least this many bits of each value
+   * in both hashes (from version 2): a smooth ramp's dHash is nearly all ones or all zeros, and
+   * so is that of any picture brightening one way, so such dHashes match without saying much.
+   */
+  dHashMinBits: number;
 }
 
 export const MATCHING_RULES: readonly MatchingRules[] = [
-  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records' },
-  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times' },
+  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records', dHashMinBits: 0 },
+  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8 },
 ];
 
 /**
@@ -233,13 +239,18 @@ export class SimilarityIndex {
    * `budget`, at most that many candidates are examined (buckets are read in the order they
    * were filled): a bound on one query frame's work when buckets have been stuffed.
    */
-  near(hash: Uint8Array, budget = Infinity): Array<{ frame: number; distance: number }> {
+  near(hash: Uint8Array, budget = Infinity, dHashMinBits = 0): Array<{ frame: number; distance: number }> {
     const { words, stamps, buckets } = this;
     const out: Array<{ frame: number; distance: number }> = [];
     if (buckets.size === 0) return out;
     const q = toWords(hash);
     const stamp = ++this.query;
     const [q0, q1, q2, q3] = q as unknown as [number, number, number, number];
+    const informative = (high: number, low: number) => {
+      const ones = popcount(high >>> 0) + popcount(low >>> 0);
+      return ones >= dHashMinBits && 64 - ones >= dHashMinBits;
+    };
+    const queryDHash = informative(q2, q3);
     let examined = 0;
     for (let kind = 0; kind < 2; kind++) {
       for (let c = 0; c < 4; c++) {
@@ -256,7 +267,10 @@ export class SimilarityIndex {
             stamps[n] = stamp;
             const at = n << 2;
             const p = popcount((q0 ^ (words[at] as number)) >>> 0) + popcount((q1 ^ (words[at + 1] as number)) >>> 0);
-            const d = popcount((q2 ^ (words[at + 2] as number)) >>> 0) + popcount((q3 ^ (words[at + 3] as number)) >>> 0);
+            const d =
+              queryDHash && informative(words[at + 2] as number, words[at + 3] as number)
+                ? popcount((q2 ^ (words[at + 2] as number)) >>> 0) + popcount((q3 ^ (words[at + 3] as number)) >>> 0)
+                : 64;
             const distance = p < d ? p : d;
             if (distance <= RADIUS) out.push({ frame: n, distance });
           }
@@ -279,7 +293,7 @@ export class SimilarityIndex {
       let best = found.get(key);
       if (!best) {
         best = new Map();
-        for (const { frame, distance } of this.near(hash, opts.budget)) best.set(frame, distance);
+        for (const { frame, distance } of this.near(hash, opts.budget, rules.dHashMinBits)) best.set(frame, distance);
         found.set(key, best);
       }
       return best;
