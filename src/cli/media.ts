@@ -2,7 +2,9 @@
  * Fingerprinting media files on the client: video through ffmpeg (found on PATH), images
  * through sharp, both ending in the same final step (src/core/fingerprint.ts) so image and
  * video hashes are comparable. Registrations sample at 1 fps (every k s for long videos,
- * to stay inside a statement); checks sample at 4 fps and hash each frame mirrored too.
+ * to stay inside a statement) and hash regions of each frame besides the whole (its centre,
+ * its 9:16 column); checks sample at 4 fps and hash each frame mirrored, its centre (also
+ * turned back ±5°), the picture inside bands and inner pictures found over time (issue 13.1).
  */
 import { spawn } from 'node:child_process';
 import { extname } from 'node:path';
@@ -14,13 +16,14 @@ import { progressLine, type Io } from './command.js';
 
 /** Frames a registration may carry: 20 bytes each inside a 16 KiB payload. */
 export const MAX_REGISTERED_FRAMES = 720;
-/** Whole frames a registration carries at most; region hashes (at most MAX_REGIONS a frame) fill the rest. */
+/** Whole frames a registration carries at most; region hashes fill the rest. */
 const WHOLE_FRAMES = 480;
-const MAX_REGIONS = 2;
 /** Rotations a check undoes (degrees): a re-upload turned by up to 2–3° is found as it is, up to 7° by these. */
 const UNDONE_ROTATIONS = [-5, 5];
 /** The energy spread an inner picture's hash needs (see REGION_MIN_SPREAD): the films' own pictures spread 0.15–0.85. */
 const INNER_MIN_SPREAD = 0.2;
+/** Frame records a check sends at most: the API takes 400,000 base64 characters of them (20 bytes each). */
+export const MAX_CHECK_FRAMES = 15_000;
 /** A check's frames looked at together for an inner picture: 8 s at 4 fps. */
 const INNER_PICTURE_RUN = 32;
 const SIDE = 128;
@@ -159,18 +162,22 @@ export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'r
   const frames: FrameHash[] = [];
   const mirrored: FrameHash[] = [];
   // The mirrored list pairs one hash with each time, the whole frame's; every other hash of
-  // a time is one more frame at that time.
+  // a time (a region's) is one more frame at that time, kept apart until the end.
+  const regions: FrameHash[][] = [];
   const push = (timeMs: number, hashes: Iterable<Uint8Array>) => {
-    for (const hash of hashes) frames.push({ timeMs, hash });
+    const at = regions[regions.length - 1];
+    const list = at?.[0]?.timeMs === timeMs ? at : [];
+    if (list !== at) regions.push(list);
+    for (const hash of hashes) list.push({ timeMs, hash });
   };
-  // `extra`: for a registration, whether this sample carries its regions; for a check, the
-  // inner pictures found in the frames around it.
-  const take = (raster: Raster, timeMs: number, aspect: number, extra: boolean | readonly Region[]) => {
+  const all = () => (purpose === 'register' ? interleave(frames, regions, MAX_REGISTERED_FRAMES) : interleave(frames, regions, MAX_CHECK_FRAMES));
+  // `inner`: for a check, the inner pictures found in the frames around it.
+  const take = (raster: Raster, timeMs: number, aspect: number, inner: readonly Region[] = []) => {
     const hash = hashFrame(raster);
     if (!hash) return;
     frames.push({ timeMs, hash });
     if (purpose === 'register') {
-      if (extra) push(timeMs, regionHashes(raster, registeredRegions, aspect));
+      push(timeMs, regionHashes(raster, registeredRegions, aspect));
       return;
     }
     const m = hashFrame(mirror(raster));
@@ -178,28 +185,26 @@ export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'r
     push(timeMs, regionHashes(raster, () => [CENTRE], aspect));
     // The centre of the frame turned back by a small rotation either way.
     for (const degrees of UNDONE_ROTATIONS) push(timeMs, regionHashes(rotate(raster, degrees, aspect), () => [CENTRE], aspect));
-    // The picture inside bands, and an inner picture, each mirrored too.
-    // A box found from bands is as sure as the whole frame; an inner picture is a guess,
-    // often a plain area of the footage around it, so only a detailed one is searched.
+    // The picture inside bands and the inner pictures, each mirrored too. A box found from
+    // bands is as sure as the whole frame; an inner picture is a guess, often a plain area
+    // of the footage around it, so only a detailed one is searched.
     const box = contentBox(raster);
-    const pictures: Array<[Raster, number]> = [...(box ? [[box, 0] as [Raster, number]] : []), ...(typeof extra === 'object' ? extra.map((r): [Raster, number] => [cropRegion(raster, r), INNER_MIN_SPREAD]) : [])];
+    const pictures: Array<[Raster, number]> = [...(box ? [[box, 0] as [Raster, number]] : []), ...inner.map((r): [Raster, number] => [cropRegion(raster, r), INNER_MIN_SPREAD])];
     for (const [picture, minSpread] of pictures) push(timeMs, [hashFrame(picture, minSpread), hashFrame(mirror(picture), minSpread)].filter((h) => h !== null));
   };
   if (kind === 'image') {
     const { raster, aspect } = await imageRaster(path);
-    take(raster, 0, aspect, true);
-    return { frames, mirrored };
+    take(raster, 0, aspect);
+    return { frames: all(), mirrored };
   }
   const { duration, aspect } = await videoInfo(path);
   // Registrations: whole frames at 1 fps, or one every k whole seconds for long videos (so
   // samples stay on whole seconds and line up with a check's 4 fps samples), in two thirds
-  // of the statement; the regions of every r-th sample in the rest.
+  // of the statement; regions in the rest (see interleave).
   const k = Math.max(1, Math.ceil(duration / WHOLE_FRAMES));
-  const r = Math.max(1, Math.ceil((Math.ceil(duration / k) * MAX_REGIONS) / (MAX_REGISTERED_FRAMES - WHOLE_FRAMES)));
   const fps = purpose === 'check' ? 4 : 1 / k;
   const progress = duration > 60 ? progressLine(io, `fingerprinting ${path}`) : () => {};
   const expected = Math.ceil(duration * fps);
-  let sample = 0;
   // A check's frames go in runs of INNER_PICTURE_RUN, in which inner pictures are looked
   // for; the last, short run is looked at with the frames before it.
   const run: Array<{ raster: Raster; timeMs: number }> = [];
@@ -213,10 +218,32 @@ export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'r
     run.length = 0;
   };
   await videoFrames(path, fps, (raster, timeMs) => {
-    if (purpose === 'register') take(raster, timeMs, aspect, sample++ % r === 0);
+    if (purpose === 'register') take(raster, timeMs, aspect);
     else if (run.push({ raster, timeMs }) === INNER_PICTURE_RUN) flush();
     progress(Math.min(expected, Math.round((timeMs / 1000) * fps)), expected);
   });
   flush();
-  return { frames: purpose === 'register' ? frames.slice(0, MAX_REGISTERED_FRAMES) : frames, mirrored };
+  return { frames: all(), mirrored };
+}
+
+/**
+ * Whole frames and the region hashes of each time, in time order, at most `max` records: all
+ * the whole frames (up to `max`), and the regions of every r-th time that carries any, r as
+ * small as the rest of the room allows.
+ */
+function interleave(whole: readonly FrameHash[], regions: readonly FrameHash[][], max: number): FrameHash[] {
+  const kept = whole.slice(0, max);
+  const room = max - kept.length;
+  const total = regions.reduce((n, list) => n + list.length, 0);
+  if (total > 0 && room > 0) {
+    const r = Math.ceil(total / room);
+    let left = room;
+    regions.forEach((list, i) => {
+      if (i % r !== 0 || list.length > left) return;
+      for (const f of list) kept.push(f);
+      left -= list.length;
+    });
+  }
+  // A stable sort: each time's whole frame stays first.
+  return kept.sort((a, b) => a.timeMs - b.timeMs);
 }
