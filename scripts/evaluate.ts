@@ -67,7 +67,9 @@ try {
       const upload = file(`${negative}-${EDITS.indexOf(edit)}.mp4`);
       ffmpeg([...edit.args(file(`${negative}.mp4`), file(`${negatives[(i + 1) % negatives.length]}.mp4`)), upload]);
       row.negatives++;
-      if ((await check(upload)).length > 0) row.falsePositives++;
+      const found = await check(upload);
+      if (found.length > 0) process.stderr.write(`    false positive: ${negative} (found ${found.map((f) => f.film).join(', ')})\n`);
+      if (found.length > 0) row.falsePositives++;
     }
     rows.set(edit.name, row);
     process.stderr.write(`  ${edit.name}: ${row.found}/${row.cases}\n`);

@@ -8,7 +8,7 @@
 export const FILMS: Record<string, string> = {
   mandelbrot: 'mandelbrot=size=640x360:rate=25:maxiter=150',
   life: 'life=size=640x360:rate=25:seed=7:ratio=0.3:mold=10:life_color=#e0c040:death_color=#203060',
-  cellauto: 'cellauto=rule=110:size=640x360:rate=25',
+  cellauto: 'cellauto=rule=110:size=640x360:rate=25:random_seed=1',
   gradients: 'gradients=size=640x360:rate=25:speed=0.03:seed=3',
 };
 
@@ -21,7 +21,7 @@ export const FILMS: Record<string, string> = {
 export const NEGATIVES: Record<string, string> = {
   testsrc2: 'testsrc2=size=640x360:rate=25',
   'life-other': 'life=size=640x360:rate=25:seed=99:ratio=0.5:mold=3:life_color=#40c0e0:death_color=#301020',
-  'cellauto-30': 'cellauto=rule=30:size=640x360:rate=25',
+  'cellauto-30': 'cellauto=rule=30:size=640x360:rate=25:random_seed=2',
   sierpinski: 'sierpinski=size=640x360:rate=25:type=triangle:seed=5',
   testsrc: 'testsrc=size=640x360:rate=25',
   'mandelbrot-other': 'mandelbrot=size=640x360:rate=25:maxiter=150:start_x=-0.16:start_y=1.04:start_scale=0.4',

@@ -160,6 +160,9 @@ export class SimilarityIndex {
   // 2 hash kinds × 4 chunks × 65536 buckets of frame numbers, only those in use: a batch's
   // overlay or a verifier's replay holds a few works, and a 4 MB table per batch cost ~40 ms.
   private readonly buckets = new Map<number, number[]>();
+  // One bit a bucket (64 KB): whether it is in use, so a probe of an empty bucket, most of
+  // them in a small index, costs a bit test rather than a map lookup.
+  private readonly used = new Uint8Array((2 * 4 * 65536) / 8);
 
   get frames(): number {
     return this.count;
@@ -197,6 +200,7 @@ export class SimilarityIndex {
           const bucket = buckets.get(b);
           if (bucket) bucket.push(n);
           else buckets.set(b, [n]);
+          this.used[b >>> 3] = (this.used[b >>> 3] as number) | (1 << (b & 7));
         }
       }
     }
@@ -240,7 +244,7 @@ export class SimilarityIndex {
    * were filled): a bound on one query frame's work when buckets have been stuffed.
    */
   near(hash: Uint8Array, budget = Infinity, dHashMinBits = 0): Array<{ frame: number; distance: number }> {
-    const { words, stamps, buckets } = this;
+    const { words, stamps, buckets, used } = this;
     const out: Array<{ frame: number; distance: number }> = [];
     if (buckets.size === 0) return out;
     const q = toWords(hash);
@@ -258,8 +262,9 @@ export class SimilarityIndex {
         const table = own & ~0xffff;
         const value = own & 0xffff;
         for (let f = 0; f < NEIGHBOURS.length; f++) {
-          const bucket = buckets.get(table | (value ^ (NEIGHBOURS[f] as number)));
-          if (bucket === undefined) continue;
+          const b = table | (value ^ (NEIGHBOURS[f] as number));
+          if (((used[b >>> 3] as number) & (1 << (b & 7))) === 0) continue;
+          const bucket = buckets.get(b) as number[];
           for (let i = 0; i < bucket.length; i++) {
             const n = bucket[i] as number;
             if (stamps[n] === stamp) continue;
