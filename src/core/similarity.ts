@@ -241,7 +241,9 @@ export class SimilarityIndex {
   /**
    * Every indexed frame within RADIUS of `hash` in pHash or dHash, with its distance. With
    * `budget`, at most that many candidates are examined (buckets are read in the order they
-   * were filled): a bound on one query frame's work when buckets have been stuffed.
+   * were filled): a bound on one query frame's work when buckets have been stuffed. With
+   * `dHashMinBits`, a dHash with fewer ones or zeros than that, the query's or a frame's,
+   * does not count (MatchingRules.dHashMinBits).
    */
   near(hash: Uint8Array, budget = Infinity, dHashMinBits = 0): Array<{ frame: number; distance: number }> {
     const { words, stamps, buckets, used } = this;
@@ -256,7 +258,8 @@ export class SimilarityIndex {
     };
     const queryDHash = informative(q2, q3);
     let examined = 0;
-    for (let kind = 0; kind < 2; kind++) {
+    // Without a dHash that counts, only frames near in pHash can be found, all through its tables.
+    for (let kind = 0; kind < (queryDHash ? 2 : 1); kind++) {
       for (let c = 0; c < 4; c++) {
         const own = bucketOf(q, kind, c);
         const table = own & ~0xffff;
