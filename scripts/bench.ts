@@ -34,10 +34,8 @@ import { openLedger } from '../src/store/ledger.js';
 import { verifyBundle } from '../src/verify/verify-bundle.js';
 import { runCli, startChildServer, type ChildServer } from './lib/child-server.js';
 import { load, percentile, type LoadResult } from './lib/load.js';
-import { randomBytes } from 'node:crypto';
-import { segmentsOf } from '../src/core/segments.js';
-import { SimilarityIndex } from '../src/core/similarity.js';
 import { chains, partyIds, registrations } from './lib/workload.js';
+import { fingerprintBench } from './lib/fingerprint-bench.js';
 import { historyCost } from './lib/history-cost.js';
 import { logPeers } from './lib/log-peer.js';
 import { DEFAULT_POSTGRES, postgresBench } from './lib/postgres-bench.js';
@@ -255,41 +253,14 @@ results.verify = { perSecond: rate(n, t0), firstMs: oneMs };
 // ---------------------------------------------------------------- 6. fingerprints
 console.log('\n6. Near-duplicate search (pHash + dHash multi-index, in the server process)');
 const frameCounts = smoke ? [10_000] : values.large ? [100_000, 1_000_000, 10_000_000] : [100_000, 1_000_000];
-const fingerprintRows: Record<string, unknown>[] = [];
-for (const frames of frameCounts) {
-  const heapBefore = process.memoryUsage();
-  const index = new SimilarityIndex();
-  const perWork = 600; // a 10-minute video at 1 fps
-  const stored: Uint8Array[] = [];
-  t0 = performance.now();
-  for (let w = 0; w * perWork < frames; w++) {
-    const list = Array.from({ length: Math.min(perWork, frames - w * perWork) }, (_, i) => ({ timeMs: i * 1000, hash: randomBytes(16) }));
-    if (w < 200) stored.push(...list.map((f) => f.hash));
-    index.add(`work${w}`, w, list);
-  }
-  const buildMs = performance.now() - t0;
-  const heapAfter = process.memoryUsage();
-  const mb = (heapAfter.heapUsed + heapAfter.arrayBuffers - heapBefore.heapUsed - heapBefore.arrayBuffers) / 2 ** 20;
-  // Uploads: 10 s at 4 fps = 40 frames, a quarter of them a registered frame with up to 6 bits flipped.
-  const upload = () =>
-    Array.from({ length: 40 }, (_, i) => {
-      const hash = i % 4 === 0 ? Uint8Array.from(stored[Math.floor(Math.random() * stored.length)]!) : randomBytes(16);
-      for (let b = 0; b < 6; b++) hash[Math.floor(Math.random() * 16)]! ^= 1 << Math.floor(Math.random() * 8);
-      return { timeMs: i * 250, hash };
-    });
-  const latencies: number[] = [];
-  const until = performance.now() + 1000 * Math.min(seconds, 3);
-  while (performance.now() < until) {
-    const q = upload();
-    const t = performance.now();
-    segmentsOf(index.hits(q));
-    latencies.push(performance.now() - t);
-  }
-  latencies.sort((a, b) => a - b);
-  const p50 = percentile(latencies, 50);
-  const p99 = percentile(latencies, 99);
-  row(`  index of ${fmt(frames)} frames`, `built in ${fmt(buildMs / 1000, 1)} s, ${fmt(mb)} MB; a 40-frame upload: p50 ${ms(p50)}, p99 ${ms(p99)} (${fmt(1000 / p50)} uploads/s, ${fmt((40 * 1000) / p50)} frames/s)`);
-  fingerprintRows.push({ frames, buildMs, mb, uploadP50: p50, uploadP99: p99 });
+const fingerprintRows = fingerprintBench(frameCounts, Math.min(seconds, 3));
+for (const r of fingerprintRows) {
+  const first = fingerprintRows[0]!;
+  row(
+    `  index of ${fmt(r.frames)} frame records`,
+    `built in ${fmt(r.buildMs / 1000, 1)} s, ${fmt(r.mb)} MB (RSS ${fmt(r.rssMb)} MB); ${fmt(r.perHashUs, 1)} µs a query hash; a 60 s upload (1,680 hashes): p50 ${ms(r.uploadP50)}, p99 ${ms(r.uploadP99)}`,
+    r === first ? '' : `${fmt(r.perHashUs / first.perHashUs, 2)}× the time a hash at ${fmt(first.frames)}`,
+  );
 }
 results.fingerprints = fingerprintRows;
 

@@ -15,51 +15,10 @@ import { pino } from 'pino';
 import type { Io } from '../src/cli/command.js';
 import { main } from '../src/cli/main.js';
 import { startServer } from '../src/http/server.js';
+import { EDITS, FILMS, NEGATIVES, X264 } from './lib/evaluation-set.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' }, only: { type: 'string' } } });
 const SECONDS = Number(values.seconds);
-
-const FILMS: Record<string, string> = {
-  mandelbrot: 'mandelbrot=size=640x360:rate=25:maxiter=150',
-  life: 'life=size=640x360:rate=25:seed=7:ratio=0.3:mold=10:life_color=#e0c040:death_color=#203060',
-  cellauto: 'cellauto=rule=110:size=640x360:rate=25',
-  gradients: 'gradients=size=640x360:rate=25:speed=0.03:seed=3',
-};
-const NEGATIVES: Record<string, string> = {
-  testsrc2: 'testsrc2=size=640x360:rate=25',
-  'life-other': 'life=size=640x360:rate=25:seed=99:ratio=0.5:mold=3:life_color=#40c0e0:death_color=#301020',
-  'cellauto-30': 'cellauto=rule=30:size=640x360:rate=25',
-};
-
-/** An edit class: the ffmpeg arguments that make an upload from a source, and the use it implies. */
-interface Edit {
-  name: string;
-  use: string;
-  args: (src: string, other: string) => string[];
-}
-const x264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
-const clip = (vf: string) => (src: string) => ['-ss', '8', '-i', src, '-t', '10', '-vf', vf, ...x264];
-const EDITS: Edit[] = [
-  { name: 're-encode, whole film, 320 px', use: 'publish', args: (src) => ['-i', src, '-vf', 'scale=320:180', ...x264, '-crf', '32'] },
-  { name: 'clip (10 s)', use: 'clip', args: clip('null') },
-  { name: 'clip, mirrored', use: 'clip', args: clip('hflip') },
-  { name: 'clip, grey + noise', use: 'clip', args: clip('format=gray,noise=alls=12:allf=t') },
-  { name: 'clip, colour grading', use: 'clip', args: clip('eq=brightness=0.08:saturation=1.6:gamma=1.2') },
-  { name: 'clip, black letterbox', use: 'clip', args: clip('scale=640:270,pad=640:400:0:65:black') },
-  { name: 'clip, coloured border', use: 'clip', args: clip('scale=560:316,pad=640:360:40:22:red') },
-  { name: 'clip, crop to 70 %', use: 'clip', args: clip('crop=iw*0.7:ih*0.7') },
-  { name: 'clip, 9:16 with blurred bands', use: 'clip', args: clip('split[a][b];[a]scale=360:640,boxblur=20[bg];[b]scale=360:203[fg];[bg][fg]overlay=0:218') },
-  { name: 'clip, 9:16 centre crop', use: 'clip', args: clip('crop=ih*9/16:ih') },
-  { name: 'clip, picture-in-picture', use: 'clip', args: (src, other) => ['-ss', '8', '-i', src, '-i', other, '-t', '10', '-filter_complex', '[0:v]scale=320:180[pip];[1:v][pip]overlay=300:160', ...x264] },
-  { name: 'clip, rotated 5°', use: 'clip', args: clip('rotate=5*PI/180') },
-  { name: 'clip, sped up 1.25×', use: 'clip', args: (src) => ['-ss', '8', '-i', src, '-t', '12', '-vf', 'setpts=PTS/1.25', '-r', '25', ...x264] },
-  { name: 'clip, slowed 0.8×', use: 'clip', args: (src) => ['-ss', '8', '-i', src, '-t', '8', '-vf', 'setpts=PTS/0.8', '-r', '25', ...x264] },
-  {
-    name: 'recap (4 excerpts of 3 s)',
-    use: 'recap',
-    args: (src) => ['-i', src, '-filter_complex', `${[2, 9, 16, 23].map((t, i) => `[0:v]trim=${t}:${t + 3},setpts=PTS-STARTPTS[v${i}]`).join(';')};[v0][v1][v2][v3]concat=n=4:v=1[v]`, '-map', '[v]', ...x264],
-  },
-];
 
 const ffmpeg = (args: string[]) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args], { stdio: 'pipe' });
 const dir = await mkdtemp(join(tmpdir(), 'cartulary-evaluate-'));
@@ -76,7 +35,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 try {
   for (const name of ['owner', 'platform']) await main(['keygen', name, '--out', file('keys')], quiet);
   const works = new Map<string, string>();
-  for (const [name, source] of Object.entries({ ...FILMS, ...NEGATIVES })) ffmpeg(['-f', 'lavfi', '-i', source, '-t', String(SECONDS), ...x264, file(`${name}.mp4`)]);
+  for (const [name, source] of Object.entries({ ...FILMS, ...NEGATIVES })) ffmpeg(['-f', 'lavfi', '-i', source, '-t', String(SECONDS), ...X264, file(`${name}.mp4`)]);
   for (const name of Object.keys(FILMS)) {
     const r = await cli('register', file(`${name}.mp4`), '--key', 'owner', '--title', name);
     if (r.code !== 0) throw new Error(`registering ${name} failed`);
@@ -108,7 +67,9 @@ try {
       const upload = file(`${negative}-${EDITS.indexOf(edit)}.mp4`);
       ffmpeg([...edit.args(file(`${negative}.mp4`), file(`${negatives[(i + 1) % negatives.length]}.mp4`)), upload]);
       row.negatives++;
-      if ((await check(upload)).length > 0) row.falsePositives++;
+      const found = await check(upload);
+      if (found.length > 0) process.stderr.write(`    false positive: ${negative} (found ${found.map((f) => f.film).join(', ')})\n`);
+      if (found.length > 0) row.falsePositives++;
     }
     rows.set(edit.name, row);
     process.stderr.write(`  ${edit.name}: ${row.found}/${row.cases}\n`);
@@ -116,7 +77,7 @@ try {
   // A compilation: a piece of two films in one upload.
   {
     const upload = file('compilation.mp4');
-    ffmpeg(['-ss', '5', '-t', '8', '-i', file(`${films[0]}.mp4`), '-ss', '12', '-t', '8', '-i', file(`${films[1]}.mp4`), '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]', ...x264, upload]);
+    ffmpeg(['-ss', '5', '-t', '8', '-i', file(`${films[0]}.mp4`), '-ss', '12', '-t', '8', '-i', file(`${films[1]}.mp4`), '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]', ...X264, upload]);
     const found = await check(upload);
     const both = [films[0], films[1]].every((f) => found.some((x) => x.film === f));
     rows.set('compilation (2 films, 8 s each)', { cases: 1, found: both ? 1 : 0, useRight: both && found.every((f) => f.use === 'compilation') ? 1 : 0, negatives: 0, falsePositives: 0 });

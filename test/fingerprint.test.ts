@@ -1,10 +1,12 @@
 /** Perceptual hashes and the similarity index, on synthetic rasters (no media tools needed). */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { contentBox, cropDarkBorders, decodeFrames, encodeFrames, hamming64, hashFrame, mirror, type Raster } from '../src/core/fingerprint.js';
+import { CENTRE, REGION_MIN_SPREAD, contentBox, cropDarkBorders, cropRegion, decodeFrames, encodeFrames, hamming64, hashFrame, mirror, regionHashes, registeredRegions, type Raster } from '../src/core/fingerprint.js';
+import { innerPictures } from '../src/core/inner-picture.js';
+import { rotate } from '../src/core/rotate.js';
 import { impliedUse } from '../src/core/check.js';
 import { segmentsOf } from '../src/core/segments.js';
-import { RADIUS, SimilarityIndex, type FrameHit } from '../src/core/similarity.js';
+import { MATCHING_RULES, RADIUS, SimilarityIndex, type FrameHit } from '../src/core/similarity.js';
 
 /** A smooth random picture: a sum of random 2-D waves, like a frame of real content. */
 function picture(seed: number, width = 160, height = 120): Raster {
@@ -104,6 +106,78 @@ describe('frame hashes', () => {
   });
 });
 
+describe('geometric edits (issue 13.1)', () => {
+  const a = picture(1, 256, 144);
+  const ha = hashFrame(a)!;
+  const ASPECT = 16 / 9;
+
+  it('a registered frame carries its centre and, for a wide film, the 9:16 column', () => {
+    expect(registeredRegions(16 / 9)).toEqual([CENTRE, { x: (1 - 81 / 256) / 2, y: 0, w: 81 / 256, h: 1 }]);
+    expect(registeredRegions(9 / 16)).toEqual([CENTRE]);
+    const [centre, column] = regionHashes(a, registeredRegions, ASPECT);
+    // A crop to 70 % and a 9:16 centre crop, resized as an upload would be, meet those hashes, not the whole frame's.
+    const cropped = resize(cropRegion(a, { x: 0.15, y: 0.15, w: 0.7, h: 0.7 }), 200, 112);
+    expect(dist(ha, hashFrame(cropped)!)).toBeGreaterThan(RADIUS);
+    expect(dist(centre!, hashFrame(cropped)!)).toBeLessThanOrEqual(4);
+    const vertical = resize(cropRegion(a, { x: 0.342, y: 0, w: 0.316, h: 1 }), 90, 160);
+    expect(dist(ha, hashFrame(vertical)!)).toBeGreaterThan(RADIUS);
+    expect(dist(column!, hashFrame(vertical)!)).toBeLessThanOrEqual(4);
+  });
+
+  it('a frame rotated 5° on screen, turned back, meets the registered centre', () => {
+    const [centre] = regionHashes(a, registeredRegions, ASPECT);
+    const tilted = rotate(a, 5, ASPECT);
+    const [asIs] = regionHashes(tilted, () => [CENTRE], ASPECT);
+    const [back] = regionHashes(rotate(tilted, -5, ASPECT), () => [CENTRE], ASPECT);
+    expect(dist(centre!, back!)).toBeLessThanOrEqual(4);
+    expect(dist(centre!, back!)).toBeLessThan(dist(centre!, asIs!));
+  });
+
+  it('finds a picture-in-picture from a run of frames, and none in plain footage', () => {
+    const W = 128;
+    const frames = Array.from({ length: 12 }, (_, t) => {
+      const background = picture(100 + t, W, W);
+      const inner = resize(picture(200 + t, 160, 90), 64, 48);
+      for (let y = 0; y < 48; y++) background.data.set(inner.data.subarray(y * 64, (y + 1) * 64), (60 + y) * W + 50);
+      return background;
+    });
+    const [found] = innerPictures(frames);
+    expect(found).toBeDefined();
+    const px = (v: number) => Math.round(v * W);
+    expect([px(found!.x), px(found!.y), px(found!.w), px(found!.h)].map((v, i) => Math.abs(v - [50, 60, 64, 48][i]!))).toEqual([0, 0, 0, 0]);
+    expect(innerPictures(Array.from({ length: 12 }, (_, t) => picture(300 + t, W, W)))).toEqual([]);
+  });
+
+  it('does not hash a region that is a smooth ramp: ramps of unrelated pictures hash alike', () => {
+    const ramp = (angle: number): Raster => {
+      const data = new Uint8Array(128 * 128);
+      for (let y = 0; y < 128; y++) for (let x = 0; x < 128; x++) data[y * 128 + x] = Math.round(60 + 0.6 * (x * Math.cos(angle) + y * Math.sin(angle)));
+      return { width: 128, height: 128, data };
+    };
+    expect(hashFrame(ramp(0.3))).not.toBeNull();
+    expect(hashFrame(ramp(0.3), REGION_MIN_SPREAD)).toBeNull();
+    expect(hashFrame(a, REGION_MIN_SPREAD)).not.toBeNull();
+  });
+
+  it('from matching rules version 2, a dHash that is nearly one value does not count', () => {
+    const [v1, v2] = MATCHING_RULES as [(typeof MATCHING_RULES)[number], (typeof MATCHING_RULES)[number]];
+    // Far in pHash, equal in a dHash of all ones (what a left-to-right ramp gives).
+    const registered = new Uint8Array(16).fill(0xff);
+    registered.fill(0x0f, 0, 8);
+    const query = new Uint8Array(16).fill(0xff);
+    query.fill(0xf0, 0, 8);
+    const index = new SimilarityIndex();
+    index.add('ramp', 0, [{ timeMs: 0, hash: registered }]);
+    expect(index.hits([{ timeMs: 0, hash: query }], { rules: v1 }).map((h) => h.distance)).toEqual([0]);
+    expect(index.hits([{ timeMs: 0, hash: query }], { rules: v2 })).toEqual([]);
+    // An informative dHash still counts alone.
+    const informative = ha.slice();
+    informative.fill(0, 0, 8);
+    index.add('picture', 1, [{ timeMs: 0, hash: informative }]);
+    expect(index.hits([{ timeMs: 0, hash: ha }], { rules: v2 }).map((h) => [h.work, h.distance])).toEqual([['picture', 0]]);
+  });
+});
+
 describe('similarity index', () => {
   it('finds exactly what a linear scan finds within the radius, in pHash or dHash', () => {
     // The planted neighbour has bits flipped in both hashes, so whether it is found depends on
@@ -112,7 +186,9 @@ describe('similarity index', () => {
     let planted = 0;
     let within = 0;
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ minLength: 16, maxLength: 16 }), { minLength: 1, maxLength: 300 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), flips, flips, (stored, query, pFlips, dFlips) => {
+      fc.property(fc.array(fc.uint8Array({ minLength: 16, maxLength: 16 }), { minLength: 1, maxLength: 300 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), flips, flips, fc.boolean(), (stored, query, pFlips, dFlips, ramp) => {
+        // Sometimes the query's dHash is a ramp's (all ones), which version 2 does not count.
+        if (ramp) query.fill(0xff, 8, 16);
         const index = new SimilarityIndex();
         const near = query.slice();
         for (const bit of [...pFlips, ...dFlips.map((b) => b + 64)]) near[bit >> 3] = near[bit >> 3]! ^ (0x80 >> (bit & 7));
@@ -122,6 +198,11 @@ describe('similarity index', () => {
         const found = index.near(query).map((h) => h.frame).sort((x, y) => x - y);
         const scan = all.flatMap((h, i) => (dist(query, h) <= RADIUS ? [i] : []));
         expect(found).toEqual(scan);
+        // And under version 2's rule, where a dHash of fewer than 8 ones or zeros does not count.
+        const ones = (h: Uint8Array) => hamming64(h, 8, new Uint8Array(16), 8);
+        const counts = (h: Uint8Array) => ones(h) >= 8 && 64 - ones(h) >= 8;
+        const dist2 = (a: Uint8Array, b: Uint8Array) => Math.min(hamming64(a, 0, b, 0), counts(a) && counts(b) ? hamming64(a, 8, b, 8) : 64);
+        expect(index.near(query, Infinity, 8).map((h) => h.frame).sort((x, y) => x - y)).toEqual(all.flatMap((h, i) => (dist2(query, h) <= RADIUS ? [i] : [])));
         planted++;
         if (dist(query, near) <= RADIUS) within++;
         expect(found.includes(all.length - 1)).toBe(dist(query, near) <= RADIUS);

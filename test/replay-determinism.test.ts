@@ -50,10 +50,10 @@ describe('fill order', () => {
     const last = (await ledger.sequencer.submit(register())).receipt.id;
     const record = ledger.store.sync.work(last)!;
     await ledger.close();
-    // Contested against the earliest registrations the caps keep, in ledger order, under version 1.
+    // Contested against the earliest registrations the caps keep, in ledger order, under the rules in force.
     expect(record.lookalikes).toEqual(order.slice(0, CURRENT_MATCHING.perFrame));
     expect(record.contest?.by).toBe(order[0]);
-    expect(record.matching).toBe(1);
+    expect(record.matching).toBe(CURRENT_MATCHING.version);
 
     const store = await openStore(paths.dataDir);
     try {

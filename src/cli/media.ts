@@ -2,16 +2,30 @@
  * Fingerprinting media files on the client: video through ffmpeg (found on PATH), images
  * through sharp, both ending in the same final step (src/core/fingerprint.ts) so image and
  * video hashes are comparable. Registrations sample at 1 fps (every k s for long videos,
- * to stay inside a statement); checks sample at 4 fps and hash each frame mirrored too.
+ * to stay inside a statement) and hash regions of each frame besides the whole (its centre,
+ * its 9:16 column); checks sample at 4 fps and hash each frame mirrored, its centre (also
+ * turned back ±5°), the picture inside bands and inner pictures found over time (issue 13.1).
  */
 import { spawn } from 'node:child_process';
 import { extname } from 'node:path';
 import { CartularyError } from '../core/errors.js';
-import { contentBox, hashFrame, mirror, type FrameHash, type Raster } from '../core/fingerprint.js';
+import { CENTRE, REGION_MIN_SPREAD, contentBox, cropRegion, hashFrame, mirror, regionHashes, registeredRegions, type FrameHash, type Raster, type Region } from '../core/fingerprint.js';
+import { innerPictures } from '../core/inner-picture.js';
+import { rotate } from '../core/rotate.js';
 import { progressLine, type Io } from './command.js';
 
 /** Frames a registration may carry: 20 bytes each inside a 16 KiB payload. */
 export const MAX_REGISTERED_FRAMES = 720;
+/** Whole frames a registration carries at most; region hashes fill the rest. */
+const WHOLE_FRAMES = 480;
+/** Rotations a check undoes (degrees): a re-upload turned by up to 2–3° is found as it is, up to 7° by these. */
+const UNDONE_ROTATIONS = [-5, 5];
+/** The energy spread an inner picture's hash needs (see REGION_MIN_SPREAD): the films' own pictures spread 0.15–0.85. */
+const INNER_MIN_SPREAD = 0.2;
+/** Frame records a check sends at most: the API takes 400,000 base64 characters of them (20 bytes each). */
+export const MAX_CHECK_FRAMES = 15_000;
+/** A check's frames looked at together for an inner picture: 8 s at 4 fps. */
+const INNER_PICTURE_RUN = 32;
 const SIDE = 128;
 
 export interface Fingerprint {
@@ -86,10 +100,16 @@ function run(command: string, args: string[], onData?: (chunk: Buffer) => void):
   });
 }
 
-async function videoDuration(path: string): Promise<number> {
-  const out = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', path]);
-  const seconds = Number(out.trim());
-  return Number.isFinite(seconds) ? seconds : 0;
+/** A video's length (s) and its display aspect (width over height, its pixels' shape counted). */
+async function videoInfo(path: string): Promise<{ duration: number; aspect: number }> {
+  const out = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,sample_aspect_ratio:format=duration', '-of', 'json', path]);
+  const info = JSON.parse(out) as { format?: { duration?: string }; streams?: Array<{ width?: number; height?: number; sample_aspect_ratio?: string }> };
+  const seconds = Number(info.format?.duration);
+  const stream = info.streams?.[0];
+  const [num, den] = (stream?.sample_aspect_ratio ?? '1:1').split(':').map(Number) as [number, number];
+  const sar = num > 0 && den > 0 ? num / den : 1;
+  const aspect = stream?.width && stream.height ? (stream.width * sar) / stream.height : 16 / 9;
+  return { duration: Number.isFinite(seconds) ? seconds : 0, aspect };
 }
 
 /** Greyscale 128×128 frames at `fps`, sampled at exactly k/fps seconds (fps=N:round=up). */
@@ -110,11 +130,14 @@ async function videoFrames(path: string, fps: number, onFrame: (raster: Raster, 
   );
 }
 
-async function imageRaster(path: string): Promise<Raster> {
+async function imageRaster(path: string): Promise<{ raster: Raster; aspect: number }> {
   const { default: sharp } = await import('sharp');
   try {
-    const { data, info } = await sharp(path).toColourspace('b-w').resize(SIDE, SIDE, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
-    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, info.width * info.height) };
+    const image = sharp(path);
+    const { width, height } = await image.metadata();
+    const { data, info } = await image.toColourspace('b-w').resize(SIDE, SIDE, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+    const raster = { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, info.width * info.height) };
+    return { raster, aspect: width && height ? width / height : 1 };
   } catch (e) {
     throw new CartularyError('malformed', `cannot read the image ${path}: ${(e as Error).message}`);
   }
@@ -138,35 +161,89 @@ export async function fingerprintOrNote(path: string, kind: MediaKind, purpose: 
 export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'register' | 'check', io: Io): Promise<Fingerprint> {
   const frames: FrameHash[] = [];
   const mirrored: FrameHash[] = [];
-  const take = (raster: Raster, timeMs: number) => {
+  // The mirrored list pairs one hash with each time, the whole frame's; every other hash of
+  // a time (a region's) is one more frame at that time, kept apart until the end.
+  const regions: FrameHash[][] = [];
+  const push = (timeMs: number, hashes: Iterable<Uint8Array>) => {
+    const at = regions[regions.length - 1];
+    const list = at?.[0]?.timeMs === timeMs ? at : [];
+    if (list !== at) regions.push(list);
+    for (const hash of hashes) list.push({ timeMs, hash });
+  };
+  const all = () => (purpose === 'register' ? interleave(frames, regions, MAX_REGISTERED_FRAMES) : interleave(frames, regions, MAX_CHECK_FRAMES));
+  // `inner`: for a check, the inner pictures found in the frames around it.
+  const take = (raster: Raster, timeMs: number, aspect: number, inner: readonly Region[] = []) => {
     const hash = hashFrame(raster);
     if (!hash) return;
     frames.push({ timeMs, hash });
-    if (purpose === 'check') {
-      const m = hashFrame(mirror(raster));
-      if (m) mirrored.push({ timeMs, hash: m });
-      // The picture inside bands is searched too, as more frames at the same time (the
-      // mirrored list pairs one hash with each time, the whole frame's).
-      const box = contentBox(raster);
-      for (const region of box ? [box, mirror(box)] : []) {
-        const h = hashFrame(region);
-        if (h) frames.push({ timeMs, hash: h });
-      }
+    if (purpose === 'register') {
+      push(timeMs, regionHashes(raster, registeredRegions, aspect));
+      return;
     }
+    const m = hashFrame(mirror(raster));
+    if (m) mirrored.push({ timeMs, hash: m });
+    push(timeMs, regionHashes(raster, () => [CENTRE], aspect));
+    // The centre of the frame turned back by a small rotation either way.
+    for (const degrees of UNDONE_ROTATIONS) push(timeMs, regionHashes(rotate(raster, degrees, aspect), () => [CENTRE], aspect));
+    // The picture inside bands and the inner pictures, each mirrored too. A box found from
+    // bands is as sure as the whole frame; an inner picture is a guess, often a plain area
+    // of the footage around it, so only a detailed one is searched.
+    const box = contentBox(raster);
+    const pictures: Array<[Raster, number]> = [...(box ? [[box, 0] as [Raster, number]] : []), ...inner.map((r): [Raster, number] => [cropRegion(raster, r), INNER_MIN_SPREAD])];
+    for (const [picture, minSpread] of pictures) push(timeMs, [hashFrame(picture, minSpread), hashFrame(mirror(picture), minSpread)].filter((h) => h !== null));
   };
   if (kind === 'image') {
-    take(await imageRaster(path), 0);
-    return { frames, mirrored };
+    const { raster, aspect } = await imageRaster(path);
+    take(raster, 0, aspect);
+    return { frames: all(), mirrored };
   }
-  const duration = await videoDuration(path);
-  // Registrations: 1 fps, or one frame every k whole seconds for long videos, so samples
-  // stay on whole seconds and line up with a check's 4 fps samples.
-  const fps = purpose === 'check' ? 4 : 1 / Math.max(1, Math.ceil(duration / MAX_REGISTERED_FRAMES));
+  const { duration, aspect } = await videoInfo(path);
+  // Registrations: whole frames at 1 fps, or one every k whole seconds for long videos (so
+  // samples stay on whole seconds and line up with a check's 4 fps samples), in two thirds
+  // of the statement; regions in the rest (see interleave).
+  const k = Math.max(1, Math.ceil(duration / WHOLE_FRAMES));
+  const fps = purpose === 'check' ? 4 : 1 / k;
   const progress = duration > 60 ? progressLine(io, `fingerprinting ${path}`) : () => {};
   const expected = Math.ceil(duration * fps);
+  // A check's frames go in runs of INNER_PICTURE_RUN, in which inner pictures are looked
+  // for; the last, short run is looked at with the frames before it.
+  const run: Array<{ raster: Raster; timeMs: number }> = [];
+  let before: Raster[] = [];
+  const flush = () => {
+    if (run.length === 0) return;
+    const seen = [...before, ...run.map((f) => f.raster)].slice(-INNER_PICTURE_RUN);
+    const inner = innerPictures(seen);
+    for (const f of run) take(f.raster, f.timeMs, aspect, inner);
+    before = seen;
+    run.length = 0;
+  };
   await videoFrames(path, fps, (raster, timeMs) => {
-    take(raster, timeMs);
+    if (purpose === 'register') take(raster, timeMs, aspect);
+    else if (run.push({ raster, timeMs }) === INNER_PICTURE_RUN) flush();
     progress(Math.min(expected, Math.round((timeMs / 1000) * fps)), expected);
   });
-  return { frames: purpose === 'register' ? frames.slice(0, MAX_REGISTERED_FRAMES) : frames, mirrored };
+  flush();
+  return { frames: all(), mirrored };
+}
+
+/**
+ * Whole frames and the region hashes of each time, in time order, at most `max` records: all
+ * the whole frames (up to `max`), and the regions of every r-th time that carries any, r as
+ * small as the rest of the room allows.
+ */
+function interleave(whole: readonly FrameHash[], regions: readonly FrameHash[][], max: number): FrameHash[] {
+  const kept = whole.slice(0, max);
+  const room = max - kept.length;
+  const total = regions.reduce((n, list) => n + list.length, 0);
+  if (total > 0 && room > 0) {
+    const r = Math.ceil(total / room);
+    let left = room;
+    regions.forEach((list, i) => {
+      if (i % r !== 0 || list.length > left) return;
+      for (const f of list) kept.push(f);
+      left -= list.length;
+    });
+  }
+  // A stable sort: each time's whole frame stays first.
+  return kept.sort((a, b) => a.timeMs - b.timeMs);
 }

@@ -53,7 +53,8 @@ export const register: Command = {
     await writeFile(out, `${JSON.stringify({ receipt: result.receipt, evidence }, null, 2)}\n`);
     printReceipt(io, v, `registered ${file} as work`, result, { work: result.receipt.id, title: str(v.title) ?? basename(file), sha256: toHex(sha256), size, fingerprintFrames: frames.length, saved: out });
     if (v.json) return 0;
-    if (frames.length) io.out(`  fingerprinted: ${frames.length} frames`);
+    const sampled = new Set(frames.map((f) => f.timeMs)).size;
+    if (frames.length) io.out(`  fingerprinted: ${sampled} frames${frames.length > sampled ? `, ${frames.length - sampled} region hashes` : ''}`);
     io.out(`  receipt and evidence saved to ${out}`);
     return 0;
   },

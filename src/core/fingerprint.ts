@@ -79,11 +79,33 @@ export function cropDarkBorders(src: Raster): Raster {
   while (left < width / 4 && colDark(left, top, bottom)) left++;
   while (right > (width * 3) / 4 && colDark(right - 1, top, bottom)) right--;
   if (top === 0 && bottom === height && left === 0 && right === width) return src;
+  return cropPixels(src, left, top, right, bottom);
+}
+
+/** The pixels in columns [left, right) and rows [top, bottom). */
+function cropPixels(src: Raster, left: number, top: number, right: number, bottom: number): Raster {
   const w = right - left;
   const h = bottom - top;
   const out = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) out.set(data.subarray((top + y) * width + left, (top + y) * width + right), y * w);
+  for (let y = 0; y < h; y++) out.set(src.data.subarray((top + y) * src.width + left, (top + y) * src.width + right), y * w);
   return { width: w, height: h, data: out };
+}
+
+/** A rectangle of a frame, in fractions of its width and height. */
+export interface Region {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** The pixels of `r` in `src`, to whole pixels and at least one. */
+export function cropRegion(src: Raster, r: Region): Raster {
+  const left = Math.min(src.width - 1, Math.max(0, Math.round(r.x * src.width)));
+  const top = Math.min(src.height - 1, Math.max(0, Math.round(r.y * src.height)));
+  const right = Math.max(left + 1, Math.min(src.width, Math.round((r.x + r.w) * src.width)));
+  const bottom = Math.max(top + 1, Math.min(src.height, Math.round((r.y + r.h) * src.height)));
+  return cropPixels(src, left, top, right, bottom);
 }
 
 /**
@@ -128,12 +150,32 @@ export function contentBox(src: Raster): Raster | null {
   while (right > (width * 2) / 3 && isBandCol(right - 1)) right--;
   const minBand = (n: number) => Math.max(2, Math.round(n * 0.04));
   const banded = top >= minBand(height) || height - bottom >= minBand(height) || left >= minBand(width) || width - right >= minBand(width);
-  if (!banded) return null;
-  const w = right - left;
-  const h = bottom - top;
-  const out = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) out.set(data.subarray((top + y) * width + left, (top + y) * width + right), y * w);
-  return { width: w, height: h, data: out };
+  return banded ? cropPixels(src, left, top, right, bottom) : null;
+}
+
+/** A frame without its outer 15 % on every side: what survives a crop, a camcorder's keystone and vignette, a small rotation's corners. */
+export const CENTRE: Region = { x: 0.15, y: 0.15, w: 0.7, h: 0.7 };
+
+/**
+ * Regions of a registered frame hashed besides the whole of it (issue 13.1), so that an
+ * upload showing only part of the picture still meets a hash of that part: the centre (a
+ * crop to 60–80 %) and the column a 9:16 centre crop keeps. `aspect` is the frame's display
+ * width over height (its raster is square whatever the film's shape).
+ */
+export function registeredRegions(aspect: number): Region[] {
+  const column = 9 / 16 / aspect;
+  return column < 0.8 ? [CENTRE, { x: (1 - column) / 2, y: 0, w: column, h: 1 }] : [CENTRE];
+}
+
+/**
+ * Hashes of regions of a frame's picture (its dark borders cropped first, as hashFrame does,
+ * so a letterboxed film's regions are regions of the film), in order; flat and smooth ones
+ * (REGION_MIN_SPREAD) are left out.
+ */
+export function regionHashes(raster: Raster, regions: (aspect: number) => readonly Region[], aspect: number): Uint8Array[] {
+  const content = cropDarkBorders(raster);
+  const contentAspect = (aspect * (content.width / raster.width)) / (content.height / raster.height);
+  return regions(contentAspect).flatMap((r) => hashFrame(cropRegion(content, r), REGION_MIN_SPREAD) ?? []);
 }
 
 export function mirror(src: Raster): Raster {
@@ -159,7 +201,12 @@ function bitsToBytes(bits: boolean[]): Uint8Array {
   return out;
 }
 
-function pHash(px: Float64Array): Uint8Array {
+/**
+ * The pHash bits, and how spread the picture's energy is over those frequencies: the share
+ * not in its three strongest. A smooth ramp or a few flat areas (0–0.07) put nearly all of it
+ * in one or two, and every such picture hashes alike; texture and detail spread it (0.15–0.85).
+ */
+function pHash(px: Float64Array): { bits: Uint8Array; spread: number } {
   // Only the 8×8 lowest frequencies are needed: rows first, then those columns.
   const rows = new Float64Array(SIDE * 9);
   for (let y = 0; y < SIDE; y++) {
@@ -169,16 +216,24 @@ function pHash(px: Float64Array): Uint8Array {
       rows[y * 9 + k] = s;
     }
   }
+  // The bits are of frequencies 1–8 in both directions; the spread counts those along the
+  // axes too (0 in one direction), where a ramp puts its energy.
   const coefficients: number[] = [];
-  for (let v = 1; v <= 8; v++) {
-    for (let u = 1; u <= 8; u++) {
+  const energy: number[] = [];
+  for (let v = 0; v <= 8; v++) {
+    for (let u = 0; u <= 8; u++) {
+      if (u === 0 && v === 0) continue;
       let s = 0;
       for (let y = 0; y < SIDE; y++) s += (rows[y * 9 + u] as number) * (COS[v * SIDE + y] as number);
-      coefficients.push(s);
+      if (u > 0 && v > 0) coefficients.push(s);
+      energy.push(s * s);
     }
   }
   const median = [...coefficients].sort((a, b) => a - b)[32] as number;
-  return bitsToBytes(coefficients.map((c) => c > median));
+  energy.sort((a, b) => b - a);
+  const total = energy.reduce((sum, e) => sum + e, 0);
+  const strongest = (energy[0] as number) + (energy[1] as number) + (energy[2] as number);
+  return { bits: bitsToBytes(coefficients.map((c) => c > median)), spread: total > 0 ? 1 - strongest / total : 0 };
 }
 
 function dHash(px: Float64Array): Uint8Array {
@@ -188,8 +243,14 @@ function dHash(px: Float64Array): Uint8Array {
   return bitsToBytes(bits);
 }
 
-/** The 16-byte hash of a frame, or null for a flat frame (a fade, a black or blank card). */
-export function hashFrame(raster: Raster): Uint8Array | null {
+/** Regions of a frame are hashed only with at least this energy spread (see pHash): a part of a smooth picture is a ramp, and ramps of unrelated pictures collide. */
+export const REGION_MIN_SPREAD = 0.1;
+
+/**
+ * The 16-byte hash of a frame, or null for a flat frame (a fade, a black or blank card), or
+ * for one whose energy spread is below `minSpread`.
+ */
+export function hashFrame(raster: Raster, minSpread = 0): Uint8Array | null {
   const px = areaResize(cropDarkBorders(raster), SIDE, SIDE);
   let mean = 0;
   for (const v of px) mean += v;
@@ -197,8 +258,10 @@ export function hashFrame(raster: Raster): Uint8Array | null {
   let variance = 0;
   for (const v of px) variance += (v - mean) ** 2;
   if (Math.sqrt(variance / px.length) < FLAT_STDDEV) return null;
+  const p = pHash(px);
+  if (p.spread < minSpread) return null;
   const out = new Uint8Array(FRAME_HASH_BYTES);
-  out.set(pHash(px), 0);
+  out.set(p.bits, 0);
   out.set(dHash(px), 8);
   return out;
 }

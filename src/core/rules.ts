@@ -75,8 +75,10 @@ function lookalikes(ctx: Context, p: RegisterPayload, sha256: string, rules: Mat
   const encoded = p.fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value;
   if (!encoded) return [];
   const frames = decodeFrames(encoded);
+  // Segments count distinct upload times, so from version 2 the share is of sampled times.
+  const sampled = rules.contestShareOf === 'times' ? new Set(frames.map((f) => f.timeMs)).size : frames.length;
   return segmentsOf(ctx.view.frameHits(frames, rules))
-    .filter((m) => m.segments.reduce((n, s) => n + (s.strength === 'match' ? s.frames : 0), 0) >= contestThreshold(frames.length))
+    .filter((m) => m.segments.reduce((n, s) => n + (s.strength === 'match' ? s.frames : 0), 0) >= contestThreshold(sampled))
     .map((m) => existingWork(ctx.view, m.work, 'payload.fingerprints'))
     .filter((w) => w.sha256 !== sha256 && w.owner !== ctx.signer && w.registrant !== ctx.signer)
     .sort((a, b) => a.registeredIndex - b.registeredIndex)

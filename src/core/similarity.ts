@@ -60,7 +60,7 @@ export interface FrameHit {
  * force for entries sequenced from its `from` (ledger ms), with the old code paths kept for
  * the old version; the work record names the version that decided it (`matching`).
  * Version 1 is this file's segmentsOf and capHits with the values below, and rules.ts's
- * contestThreshold.
+ * contestThreshold; version 2 changes what the threshold is a share of and when a dHash counts.
  */
 export interface MatchingRules {
   version: number;
@@ -71,9 +71,24 @@ export interface MatchingRules {
   perWork: number;
   /** hits kept per request, closest first */
   perRequest: number;
+  /**
+   * What a registration's contest threshold is a share of: its frame records (version 1), or
+   * its sampled times (version 2, since registrations carry region hashes besides each whole
+   * frame, several records at one time; issue 13.1).
+   */
+  contestShareOf: 'records' | 'times';
+  /**
+   * A dHash counts towards a frame's distance only with at least this many bits of each value
+   * in both hashes (from version 2): a smooth ramp's dHash is nearly all ones or all zeros, and
+   * so is that of any picture brightening one way, so such dHashes match without saying much.
+   */
+  dHashMinBits: number;
 }
 
-export const MATCHING_RULES: readonly MatchingRules[] = [{ version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096 }];
+export const MATCHING_RULES: readonly MatchingRules[] = [
+  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records', dHashMinBits: 0 },
+  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8 },
+];
 
 /**
  * Frames of one work within this many bits in both hashes are one entry of the index. It is
@@ -145,6 +160,9 @@ export class SimilarityIndex {
   // 2 hash kinds × 4 chunks × 65536 buckets of frame numbers, only those in use: a batch's
   // overlay or a verifier's replay holds a few works, and a 4 MB table per batch cost ~40 ms.
   private readonly buckets = new Map<number, number[]>();
+  // One bit a bucket (64 KB): whether it is in use, so a probe of an empty bucket, most of
+  // them in a small index, costs a bit test rather than a map lookup.
+  private readonly used = new Uint8Array((2 * 4 * 65536) / 8);
 
   get frames(): number {
     return this.count;
@@ -182,6 +200,7 @@ export class SimilarityIndex {
           const bucket = buckets.get(b);
           if (bucket) bucket.push(n);
           else buckets.set(b, [n]);
+          this.used[b >>> 3] = (this.used[b >>> 3] as number) | (1 << (b & 7));
         }
       }
     }
@@ -222,24 +241,33 @@ export class SimilarityIndex {
   /**
    * Every indexed frame within RADIUS of `hash` in pHash or dHash, with its distance. With
    * `budget`, at most that many candidates are examined (buckets are read in the order they
-   * were filled): a bound on one query frame's work when buckets have been stuffed.
+   * were filled): a bound on one query frame's work when buckets have been stuffed. With
+   * `dHashMinBits`, a dHash with fewer ones or zeros than that, the query's or a frame's,
+   * does not count (MatchingRules.dHashMinBits).
    */
-  near(hash: Uint8Array, budget = Infinity): Array<{ frame: number; distance: number }> {
-    const { words, stamps, buckets } = this;
+  near(hash: Uint8Array, budget = Infinity, dHashMinBits = 0): Array<{ frame: number; distance: number }> {
+    const { words, stamps, buckets, used } = this;
     const out: Array<{ frame: number; distance: number }> = [];
     if (buckets.size === 0) return out;
     const q = toWords(hash);
     const stamp = ++this.query;
     const [q0, q1, q2, q3] = q as unknown as [number, number, number, number];
+    const informative = (high: number, low: number) => {
+      const ones = popcount(high >>> 0) + popcount(low >>> 0);
+      return ones >= dHashMinBits && 64 - ones >= dHashMinBits;
+    };
+    const queryDHash = informative(q2, q3);
     let examined = 0;
-    for (let kind = 0; kind < 2; kind++) {
+    // Without a dHash that counts, only frames near in pHash can be found, all through its tables.
+    for (let kind = 0; kind < (queryDHash ? 2 : 1); kind++) {
       for (let c = 0; c < 4; c++) {
         const own = bucketOf(q, kind, c);
         const table = own & ~0xffff;
         const value = own & 0xffff;
         for (let f = 0; f < NEIGHBOURS.length; f++) {
-          const bucket = buckets.get(table | (value ^ (NEIGHBOURS[f] as number)));
-          if (bucket === undefined) continue;
+          const b = table | (value ^ (NEIGHBOURS[f] as number));
+          if (((used[b >>> 3] as number) & (1 << (b & 7))) === 0) continue;
+          const bucket = buckets.get(b) as number[];
           for (let i = 0; i < bucket.length; i++) {
             const n = bucket[i] as number;
             if (stamps[n] === stamp) continue;
@@ -247,7 +275,10 @@ export class SimilarityIndex {
             stamps[n] = stamp;
             const at = n << 2;
             const p = popcount((q0 ^ (words[at] as number)) >>> 0) + popcount((q1 ^ (words[at + 1] as number)) >>> 0);
-            const d = popcount((q2 ^ (words[at + 2] as number)) >>> 0) + popcount((q3 ^ (words[at + 3] as number)) >>> 0);
+            const d =
+              queryDHash && informative(words[at + 2] as number, words[at + 3] as number)
+                ? popcount((q2 ^ (words[at + 2] as number)) >>> 0) + popcount((q3 ^ (words[at + 3] as number)) >>> 0)
+                : 64;
             const distance = p < d ? p : d;
             if (distance <= RADIUS) out.push({ frame: n, distance });
           }
@@ -270,7 +301,7 @@ export class SimilarityIndex {
       let best = found.get(key);
       if (!best) {
         best = new Map();
-        for (const { frame, distance } of this.near(hash, opts.budget)) best.set(frame, distance);
+        for (const { frame, distance } of this.near(hash, opts.budget, rules.dHashMinBits)) best.set(frame, distance);
         found.set(key, best);
       }
       return best;
