@@ -11,14 +11,14 @@
  * over from the store after the operator looked. Between checkpoints it indexes the titles
  * and fingerprints of the works the new entries touched, so checks see them.
  */
-import { equalBytes, toHex } from '../core/bytes.js';
-import { openCheckpoint, parseVerifierKey, type VerifierKey } from '../core/checkpoint.js';
+import { toHex } from '../core/bytes.js';
+import { parseVerifierKey, type VerifierKey } from '../core/checkpoint.js';
 import { parseStatement } from '../core/cose.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeLeaf } from '../core/leaf.js';
 import { consistencyPlan, hashRanges, rootHash, verifyConsistency } from '../core/merkle.js';
 import type { LedgerStore } from './ledger-store.js';
-import type { LogHead } from './log-head.js';
+import { checkStoredRoot, openLatestCheckpoint, type LogHead } from './log-head.js';
 import type { BatchCommitted, SubmitResult } from './sequencer.js';
 
 /** Where the writer says it takes writes (stored by `serve` on the writer; see WRITER_META). */
@@ -57,9 +57,8 @@ export class Follower implements LogHead {
     const latest = await store.latestCheckpoint();
     if (!latest) throw new CartularyError('not-found', `${store.description} holds no checkpoint yet: start the writer first`);
     const follower = new Follower(store, verifierKey, { size: 0, root: new Uint8Array(32), note: '' }, intervalMs, log);
-    const cp = follower.verified(latest.note, latest.size);
-    const root = await store.read((view) => rootHash(cp.size, view.readNodes));
-    if (!equalBytes(root, cp.rootHash)) throw new CartularyError('corrupt', `the stored nodes give root ${toHex(root)} for size ${cp.size}, the checkpoint says ${toHex(cp.rootHash)}`);
+    const cp = openLatestCheckpoint(latest, follower.key);
+    checkStoredRoot(await store.read((view) => rootHash(cp.size, view.readNodes)), cp);
     follower.served = { size: cp.size, root: cp.rootHash, note: latest.note };
     store.noteTreeSize(cp.size);
     follower.schedule();
@@ -116,17 +115,6 @@ export class Follower implements LogHead {
     }, this.intervalMs);
   }
 
-  private verified(note: string, storedSize: number) {
-    let cp;
-    try {
-      cp = openCheckpoint(note, this.key);
-    } catch (e) {
-      throw new CartularyError('corrupt', `the checkpoint stored under size ${storedSize} does not verify under the ledger key: ${(e as Error).message}`, { cause: e });
-    }
-    if (cp.size !== storedSize) throw new CartularyError('corrupt', `the checkpoint stored under size ${storedSize} says size ${cp.size}`);
-    return cp;
-  }
-
   private async advance(): Promise<void> {
     if (this.refused || this.closed) return;
     const latest = await this.store.latestCheckpoint(); // a store that cannot answer now may answer later: not refused
@@ -134,13 +122,13 @@ export class Follower implements LogHead {
     const from = this.served;
     try {
       if (latest.size < from.size) throw new CartularyError('corrupt', `the store's latest checkpoint has size ${latest.size}, smaller than the ${from.size} this node served`);
-      const cp = this.verified(latest.note, latest.size);
+      const cp = openLatestCheckpoint(latest, this.key);
       if (latest.size === from.size) throw new CartularyError('corrupt', `a second checkpoint of size ${cp.size} with a different root: a fork`);
       const { root, proof } = await this.store.read((view) => ({
         root: rootHash(cp.size, view.readNodes),
         proof: from.size === 0 ? [] : hashRanges(consistencyPlan(from.size, cp.size), view.readNodes),
       }));
-      if (!equalBytes(root, cp.rootHash)) throw new CartularyError('corrupt', `the stored nodes give root ${toHex(root)} for size ${cp.size}, its checkpoint says ${toHex(cp.rootHash)}`);
+      checkStoredRoot(root, cp);
       if (from.size > 0) verifyConsistency(from.size, cp.size, from.root, cp.rootHash, proof);
       await this.indexEntries(from.size, cp.size);
       this.served = { size: cp.size, root: cp.rootHash, note: latest.note };

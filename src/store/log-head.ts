@@ -3,7 +3,11 @@
  * checkpoint and its tree. The writer's is the sequencer (sequencer.ts); a read-only node's
  * is a follower of the writer's checkpoints (follower.ts).
  */
+import { equalBytes, toHex } from '../core/bytes.js';
+import { openCheckpoint, type Checkpoint, type VerifierKey } from '../core/checkpoint.js';
+import { CartularyError } from '../core/errors.js';
 import type { BatchCommitted, SubmitResult } from './sequencer.js';
+import type { StoredCheckpoint } from './storage.js';
 
 export interface LogHead {
   readonly size: number;
@@ -23,4 +27,21 @@ export interface LogHead {
   writable(): Promise<void>;
   submit(bytes: Uint8Array): Promise<SubmitResult>;
   close(): Promise<void>;
+}
+
+/** The store's latest checkpoint, opened: signed by the ledger key and stored under its own size, or 'corrupt'. */
+export function openLatestCheckpoint(stored: StoredCheckpoint, key: VerifierKey): Checkpoint {
+  let cp;
+  try {
+    cp = openCheckpoint(stored.note, key);
+  } catch (e) {
+    throw new CartularyError('corrupt', `the latest checkpoint (stored under size ${stored.size}) does not verify under the ledger key: ${(e as Error).message}`, { cause: e });
+  }
+  if (cp.size !== stored.size) throw new CartularyError('corrupt', `the latest checkpoint, stored under size ${stored.size}, says size ${cp.size}`);
+  return cp;
+}
+
+/** 'corrupt' unless the root the stored nodes give is the checkpoint's. */
+export function checkStoredRoot(root: Uint8Array, cp: Checkpoint): void {
+  if (!equalBytes(root, cp.rootHash)) throw new CartularyError('corrupt', `the stored Merkle nodes give root ${toHex(root)} for size ${cp.size}, its checkpoint says ${toHex(cp.rootHash)}`);
 }

@@ -23,7 +23,7 @@
  * while a batch is prepared refuses that batch, nothing of which was written.
  */
 import { equalBytes, toHex } from '../core/bytes.js';
-import { openCheckpoint, parseVerifierKey, formatVerifierKey, signCheckpoint } from '../core/checkpoint.js';
+import { parseVerifierKey, formatVerifierKey, signCheckpoint } from '../core/checkpoint.js';
 import { parseStatement, verifyStatementAsync, type SignedStatement } from '../core/cose.js';
 import { sha256, type Signer } from '../core/crypto.js';
 import { CartularyError } from '../core/errors.js';
@@ -36,7 +36,7 @@ import { validatePayload } from '../core/statements.js';
 import { MemoryState } from '../core/state.js';
 import type { WorkRecord } from '../core/records.js';
 import type { AppendBatch, AppendedEntry, LedgerStorage, StoreView } from './storage.js';
-import type { LogHead } from './log-head.js';
+import { checkStoredRoot, openLatestCheckpoint, type LogHead } from './log-head.js';
 import type { Watermark } from './watermark.js';
 
 export interface SequencerOptions {
@@ -123,13 +123,7 @@ export class Sequencer implements LogHead {
       await store.append({ entries: [], nodes: [], checkpoint: { size: 0, note }, extends: null });
       latest = { size: 0, note };
     }
-    let cp;
-    try {
-      cp = openCheckpoint(latest.note, ledgerKey);
-    } catch (e) {
-      throw new CartularyError('corrupt', `the latest checkpoint (size ${latest.size}) does not verify under this ledger's key: ${(e as Error).message}`, { cause: e });
-    }
-    if (cp.size !== latest.size) throw new CartularyError('corrupt', `checkpoint stored under size ${latest.size} says size ${cp.size}`);
+    const cp = openLatestCheckpoint(latest, ledgerKey);
     const size = cp.size;
     const found = await store.read((view) => ({
       tree: CompactRange.fromStore(size, view.readNodes),
@@ -139,9 +133,7 @@ export class Sequencer implements LogHead {
       beyond: view.leaf(size) !== undefined,
     }));
     const { tree, lastLeaf } = found;
-    if (!equalBytes(tree.root(), cp.rootHash)) {
-      throw new CartularyError('corrupt', `the stored Merkle nodes give root ${toHex(tree.root())}, the latest checkpoint says ${toHex(cp.rootHash)}`);
-    }
+    checkStoredRoot(tree.root(), cp);
     if (mark) {
       if (cp.size < mark.size) throw behind(cp.size, 'the store');
       if (!equalBytes(found.marked as Uint8Array, mark.rootHash)) {
