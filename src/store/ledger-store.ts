@@ -16,7 +16,7 @@ import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js'
 import { CartularyError } from '../core/errors.js';
 import { key, prefixRange, PREFIX } from './layout.js';
 import type { BatchOp, KeyRange, KeyReads, OrderedKV, WriteGuard } from './kv.js';
-import { encodeRecord, frameSearchKey, overlapKey, RecordView, type NodeCache, type PlannedReads } from './record-view.js';
+import { decodeRecord, encodeRecord, frameSearchKey, overlapKey, RecordView, type NodeCache, type PlannedReads } from './record-view.js';
 import type { AppendBatch, LedgerStorage, Page, StoredCheckpoint, StoreFault, StoreView } from './storage.js';
 
 const id32 = (hex: string) => fromHex(hex, 'id', 32);
@@ -88,7 +88,7 @@ export class LedgerStore implements LedgerStorage {
   static async open(kv: OrderedKV): Promise<LedgerStore> {
     const store = new LedgerStore(kv);
     try {
-      await store.indexRegistered(prefixRange(PREFIX.work));
+      await store.indexRegistered();
     } catch (e) {
       await kv.close();
       throw e;
@@ -96,15 +96,19 @@ export class LedgerStore implements LedgerStorage {
     return store;
   }
 
-  /** Indexes the titles and frames of the works whose record keys lie in `range`. */
-  private async indexRegistered(range: KeyRange): Promise<void> {
-    for await (const chunk of this.kv.chunks(range, 512)) {
-      const works = chunk.map(([, v]) => JSON.parse(text.decode(v)) as WorkRecord);
-      const frames = await this.kv.getMany(works.map((w) => key.frames(w.id)));
-      works.forEach((work, i) => {
-        this.indexTitles(work);
-        const bytes = frames[i];
-        if (bytes) this.indexFrames(work, bytes);
+  /**
+   * Every work's title, and the frames of the works that have them, into the in-memory
+   * indexes. Frames come from their own records, so the works without (most) cost no read.
+   */
+  private async indexRegistered(): Promise<void> {
+    for await (const chunk of this.kv.chunks(prefixRange(PREFIX.work), 512)) for (const [k, v] of chunk) this.indexTitles(decodeRecord<WorkRecord>(k, v));
+    for await (const chunk of this.kv.chunks(prefixRange(PREFIX.frames), 512)) {
+      const ids = chunk.map(([k]) => toHex(k.subarray(1)));
+      const works = await this.read((view) => ids.map((id) => view.work(id)));
+      chunk.forEach(([, bytes], i) => {
+        const work = works[i];
+        if (!work) throw new CartularyError('corrupt', `fingerprint frames are stored for work ${ids[i]}, which has no record`);
+        this.indexFrames(work, bytes);
       });
     }
   }

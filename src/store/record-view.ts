@@ -45,7 +45,14 @@ export const frameSearchKey = (frames: readonly FrameHash[] | Uint8Array, rules:
 // several times faster to write and read here, and the rules build every record with
 // the same key order, so `audit` can still compare stored and replayed bytes.
 export const encodeRecord = (record: unknown): Uint8Array => Buffer.from(JSON.stringify(record));
-const decodeRecord = <T>(bytes: Uint8Array): T => JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as T;
+/** A stored derived record, decoded; 'corrupt' when it does not parse. */
+export function decodeRecord<T>(k: Uint8Array, bytes: Uint8Array): T {
+  try {
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as T;
+  } catch (e) {
+    throw new CartularyError('corrupt', `stored record under key ${toHex(k)} does not parse`, { cause: e });
+  }
+}
 
 const PLACEHOLDER_NODE = new Uint8Array(32);
 const text = new TextDecoder();
@@ -68,12 +75,7 @@ export class RecordView implements StoreView {
 
   private record<T>(k: Uint8Array): T | undefined {
     const v = this.peek(k);
-    if (v === undefined) return undefined;
-    try {
-      return decodeRecord<T>(v);
-    } catch (e) {
-      throw new CartularyError('corrupt', `stored record under key ${toHex(k)} does not parse`, { cause: e });
-    }
+    return v === undefined ? undefined : decodeRecord<T>(k, v);
   }
 
   work(id: string): WorkRecord | undefined {
