@@ -33,7 +33,7 @@ import { verifyReceipt, type Receipt } from '../src/core/receipt.js';
 import { openLedger } from '../src/store/ledger.js';
 import { verifyBundle } from '../src/verify/verify-bundle.js';
 import { runCli, startChildServer, type ChildServer } from './lib/child-server.js';
-import { load, percentile, type LoadResult } from './lib/load.js';
+import { load, type LoadResult } from './lib/load.js';
 import { chains, partyIds, registrations } from './lib/workload.js';
 import { fingerprintBench } from './lib/fingerprint-bench.js';
 import { historyCost } from './lib/history-cost.js';

@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises';
-import { extname } from 'node:path';
 import { fromBase64, toBase64, toHex } from '../core/bytes.js';
 import { decodeCbor } from '../core/cbor.js';
 import { MAX_PAYLOAD_BYTES, signStatement } from '../core/cose.js';

@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { extname } from 'node:path';
 import { CartularyError } from '../core/errors.js';
-import { CENTRE, REGION_MIN_SPREAD, contentBox, cropRegion, hashFrame, mirror, regionHashes, registeredRegions, type FrameHash, type Raster, type Region } from '../core/fingerprint.js';
+import { CENTRE, contentBox, cropRegion, hashFrame, mirror, regionHashes, registeredRegions, type FrameHash, type Raster, type Region } from '../core/fingerprint.js';
 import { innerPictures } from '../core/inner-picture.js';
 import { rotate } from '../core/rotate.js';
 import { progressLine, type Io } from './command.js';

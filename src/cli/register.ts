@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { basename, extname } from 'node:path';
+import { basename } from 'node:path';
 import { toHex } from '../core/bytes.js';
 import { signStatement } from '../core/cose.js';
 import { CartularyError } from '../core/errors.js';

@@ -15,7 +15,6 @@
 import { equalBytes, toHex } from '../core/bytes.js';
 import { openCheckpoint, type VerifierKey } from '../core/checkpoint.js';
 import { parseStatement, verifyStatementAsync } from '../core/cose.js';
-import { CartularyError } from '../core/errors.js';
 import { decodeLeaf, ZERO_HASH } from '../core/leaf.js';
 import { CompactRange, consistencyPlan, hashLeaf, hashRanges, verifyConsistency, type NodeId } from '../core/merkle.js';
 import { applyStatement } from '../core/rules.js';

@@ -17,6 +17,7 @@
  *   `close` (LevelDB's LOCK file; a PostgreSQL advisory lock); a second opener for writing is
  *   refused with 'unavailable'. A backend opened read-only takes no lock and refuses writes.
  */
+import { equalBytes } from '../core/bytes.js';
 import { CartularyError } from '../core/errors.js';
 
 export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
@@ -70,8 +71,7 @@ export interface OrderedKV extends KeyReads {
 export async function checkGuard(kv: Pick<OrderedKV, 'range' | 'description'>, guard: WriteGuard): Promise<void> {
   const [last] = await kv.range({ ...guard.range, reverse: true, limit: 1 });
   const found = last?.[0] ?? null;
-  const same = found === null || guard.is === null ? found === guard.is : Buffer.compare(found, guard.is) === 0;
-  if (!same) {
+  if (found === null || guard.is === null ? found !== guard.is : !equalBytes(found, guard.is)) {
     throw new CartularyError('corrupt', `${kv.description} changed behind the writer: its latest checkpoint is not the one this batch extends (restored from a backup, or written by another process). Refusing to write; restart the writer`);
   }
 }
