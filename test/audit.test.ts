@@ -71,6 +71,7 @@ describe('audit', () => {
       ['licence', PREFIX.licence, 0, /^licence [0-9a-f]{64}$/],
       ['content index', PREFIX.sha, 0, /^content [0-9a-f]{64}$/],
       ['party', PREFIX.party, 0, /^party [0-9a-f]{64}$/],
+      ['title index', PREFIX.title, 0, /^title index [0-9a-f]+$/],
       ['id index', PREFIX.id, 2, /^leaf \d+$/],
     ];
     for (const [what, prefix, pick, where] of cases) {

@@ -19,6 +19,7 @@ import { payloadJson, zodRefusal } from '../core/statements.js';
 import { EvidenceBuilder } from '../store/evidence.js';
 import type { ServedLedger } from '../store/ledger.js';
 import type { LedgerStorage } from '../store/storage.js';
+import type { SubmitResult } from '../store/sequencer.js';
 import { batchBody, checkBody, consistencyQuery, hex64, inclusionQuery, natString, newestFirstQuery, pageQuery, statementJsonBody, worksQuery } from './schemas.js';
 import { toProblem } from './problem.js';
 import { entryView, licenceView, licenceViews, workSummary, workView } from './views.js';
@@ -149,14 +150,21 @@ export class Handlers {
     const { statements } = parse(batchBody, body, 'body');
     // A node that takes no writes says so once, not once per statement.
     await this.sequencer.writable();
+    // A statement given twice is sequenced once, at its first place; the later places answer
+    // as repeats of it. Submitted separately, the two would race through signature checks on
+    // the thread pool, and either could be the one appended.
+    const first = new Map<string, Promise<SubmitResult | { problem: ReturnType<typeof toProblem> }>>();
     const results = await Promise.all(
       statements.map(async (text, i) => {
-        try {
-          const { receipt, repeat } = await this.sequence(() => fromBase64(text, `body.statements[${i}]`));
-          return { ...receipt, status: repeat ? 200 : 201 };
-        } catch (e) {
-          return toProblem(e);
+        const earlier = first.get(text);
+        if (earlier) {
+          const outcome = await earlier;
+          return 'receipt' in outcome ? { ...outcome.receipt, status: 200 } : outcome.problem;
         }
+        const outcome = this.sequence(() => fromBase64(text, `body.statements[${i}]`)).catch((e: unknown) => ({ problem: toProblem(e) }));
+        first.set(text, outcome);
+        const done = await outcome;
+        return 'receipt' in done ? { ...done.receipt, status: done.repeat ? 200 : 201 } : done.problem;
       }),
     );
     return ok({ results });
@@ -286,7 +294,7 @@ export class Handlers {
     const hits = q.fingerprints ? await this.frameHits(q.fingerprints) : null;
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
     const text = [q.title, q.description].filter((t) => t !== undefined).join('\n');
-    const named = text ? this.store.titles.find(text) : { matches: [], use: null };
+    const named = text ? await this.store.findTitles(text) : { matches: [], use: null };
     const judged = await this.store.read((view) => {
       const byFrames = hits ? checkFrames(view, hits, { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
       const titled = named.matches.flatMap((t) => {

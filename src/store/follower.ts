@@ -141,21 +141,17 @@ export class Follower implements LogHead {
     }
   }
 
-  /** The works entries [from, to) registered or changed join the title and fingerprint indexes. */
+  /** The works entries [from, to) registered join the title filter and the fingerprint index. */
   private async indexEntries(from: number, to: number): Promise<void> {
     for (let first = from; first < to; first += 512) {
       const leaves = await this.store.consecutive({ leaf: true }, first, Math.min(512, to - first));
-      const registered = new Set<string>();
-      const touched = new Set<string>();
+      const registered: string[] = [];
       for (const bytes of leaves) {
         const statement = parseStatement(decodeLeaf(bytes).statement, { stored: true });
-        const payload = statement.payload as { type: string; work?: unknown };
-        if (payload.type === 'register') registered.add(toHex(statement.id));
-        else if (typeof payload.work === 'string') touched.add(payload.work);
+        if ((statement.payload as { type: string }).type === 'register') registered.push(toHex(statement.id));
       }
-      const ids = [...registered, ...touched];
-      const works = await this.store.read((view) => ids.flatMap((id) => view.work(id) ?? []));
-      const frames = await this.store.framesOf([...registered]);
+      const works = await this.store.read((view) => registered.flatMap((id) => view.work(id) ?? []));
+      const frames = await this.store.framesOf(registered);
       for (const work of works) {
         this.store.indexTitles(work);
         const bytes = frames.get(work.id);

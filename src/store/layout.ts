@@ -26,7 +26,9 @@
  *   A party            → MediatorRecord: accreditation     │
  *   B resolve id       → ResolutionRecord (JSON)           │
  *   T work index       → '': a work's sightings            │ (out of its chain; listed newest first)
- *   U work             → sighting count (JSON)             ┘
+ *   U work             → sighting count (JSON)             │
+ *   Z digest index n   → hash ‖ work ‖ title: a title, by  ┘ (the check's keyword match,
+ *                        its normalised prefix               core/titles.ts)
  *   M name             → metadata (the origin, the registrar)
  */
 import { concatBytes, fromHex, uintBE, utf8 } from '../core/bytes.js';
@@ -80,6 +82,7 @@ export const PREFIX = {
   resolution: P('B'),
   sighting: P('T'),
   sightingCount: P('U'),
+  title: P('Z'),
   meta: P('M'),
 } as const;
 
@@ -109,6 +112,8 @@ export const key = {
   resolution: (id: string) => idKey(PREFIX.resolution, id),
   sighting: (work: string, index: number) => idKey(PREFIX.sighting, work, undefined, index),
   sightingCount: (work: string) => idKey(PREFIX.sightingCount, work),
+  /** the `ordinal`th distinct title of the work registered at `index`, under its prefix's digest */
+  title: (digest: Uint8Array, index: number, ordinal: number) => concatBytes(PREFIX.title, digest, u64(index), Uint8Array.of(ordinal)),
   meta: (name: string) => concatBytes(PREFIX.meta, utf8(name)),
 };
 

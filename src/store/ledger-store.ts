@@ -9,7 +9,7 @@ import { decodeFrames } from '../core/fingerprint.js';
 import type { NodeId } from '../core/merkle.js';
 import { CURRENT_MATCHING, SimilarityIndex, type FrameHit, type MatchingRules } from '../core/similarity.js';
 import { searchInSlices } from './sliced-search.js';
-import { TitleIndex } from '../core/titles.js';
+import { fileTitles, matchTitles, TitleFilter, titleDigest, titleQuery, TITLES_PER_PREFIX, type FiledTitle, type TitleFindings } from '../core/titles.js';
 import { listedEntries, type ListedEntry, type Effects, type OverlapQuery, type WorkRecord } from '../core/records.js';
 import { isEmptyHolding, type MemoryState } from '../core/state.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
@@ -45,8 +45,11 @@ const mapKey = (k: Uint8Array) => Buffer.from(k.buffer, k.byteOffset, k.byteLeng
 export class LedgerStore implements LedgerStorage {
   /** the fingerprint frames of every registered work, in memory for near-duplicate search */
   readonly similarity = new SimilarityIndex();
-  /** every work's title and aliases, in memory for the title match of the check */
-  readonly titles = new TitleIndex();
+  // Which title prefixes the store may hold (core/titles.ts): the titles themselves stay in
+  // the store. Replaced by a larger one, filled from the store, when it outgrows its capacity;
+  // until then new titles go into both.
+  private titleFilter = new TitleFilter(1);
+  private growingFilter: TitleFilter | undefined;
   // Every proof passes through the upper levels of the tree, and a node never changes once
   // written: those levels are served from memory. The lowest cached level rises with the
   // tree so the cache stays bounded (levels ≥ L hold ~2·n/2^L nodes).
@@ -84,10 +87,12 @@ export class LedgerStore implements LedgerStorage {
     return this.kv.readOnly;
   }
 
-  /** The store over an opened backend, with its fingerprint and title indexes rebuilt in memory. */
-  static async open(kv: OrderedKV): Promise<LedgerStore> {
+  /** The store over an opened backend, with its fingerprint index and title filter rebuilt in memory. */
+  static async open(kv: OrderedKV, titleCapacity = MIN_TITLE_CAPACITY): Promise<LedgerStore> {
     const store = new LedgerStore(kv);
     try {
+      if (!kv.readOnly) await store.fileEarlierTitles();
+      store.titleFilter = await store.filterOfStoredTitles(titleCapacity);
       await store.indexRegistered();
     } catch (e) {
       await kv.close();
@@ -97,11 +102,10 @@ export class LedgerStore implements LedgerStorage {
   }
 
   /**
-   * Every work's title, and the frames of the works that have them, into the in-memory
-   * indexes. Frames come from their own records, so the works without (most) cost no read.
+   * The frames of the works that have them, into the in-memory similarity index. Frames come
+   * from their own records, so the works without (most) cost no read.
    */
   private async indexRegistered(): Promise<void> {
-    for await (const chunk of this.kv.chunks(prefixRange(PREFIX.work), 512)) for (const [k, v] of chunk) this.indexTitles(decodeRecord<WorkRecord>(k, v));
     for await (const chunk of this.kv.chunks(prefixRange(PREFIX.frames), 512)) {
       const ids = chunk.map(([k]) => toHex(k.subarray(1)));
       const works = await this.read((view) => ids.map((id) => view.work(id)));
@@ -124,9 +128,91 @@ export class LedgerStore implements LedgerStorage {
     this.similarity.addEncoded(work.id, work.registeredIndex, bytes);
   }
 
-  /** Adds a registered work's title and aliases to the title index. */
+  /**
+   * A newly registered work's titles, filed by its durable batch, join the title filter. A
+   * filter past its capacity is replaced by one twice as large, filled from the store in
+   * the background; new titles go into both meanwhile, so neither ever misses a stored one.
+   */
   indexTitles(work: WorkRecord): void {
-    this.titles.add(work.id, work.registeredIndex, [work.title, ...(work.aliases ?? [])]);
+    for (const filed of titlesOf(work)) {
+      this.titleFilter.add(filed.hash);
+      this.growingFilter?.add(filed.hash);
+    }
+    if (this.growingFilter || this.titleFilter.count <= this.titleFilter.capacity) return;
+    const growing = new TitleFilter(this.titleFilter.count * 2);
+    this.growingFilter = growing;
+    this.filterOfStoredTitles(0, growing).then(
+      (filled) => {
+        this.titleFilter = filled;
+        this.growingFilter = undefined;
+      },
+      // A failed scan leaves the full filter in place (more false positives, no misses) and is tried again at the next title.
+      () => {
+        if (this.growingFilter === growing) this.growingFilter = undefined;
+      },
+    );
+  }
+
+  /** Bytes the title filter holds in memory. */
+  get titleFilterBytes(): number {
+    return this.titleFilter.bytes + (this.growingFilter?.bytes ?? 0);
+  }
+
+  /**
+   * Every stored title's prefix hash into `into`, or into a filter sized for them (at least
+   * `minimum`). Reads the Z records only: hashes lead their values.
+   */
+  private async filterOfStoredTitles(minimum: number, into?: TitleFilter): Promise<TitleFilter> {
+    if (into) {
+      for await (const chunk of this.kv.chunks(prefixRange(PREFIX.title), 4096)) for (const [, v] of chunk) into.add(storedTitleHash(v));
+      return into;
+    }
+    // Sized after counting: the hashes are held meanwhile, 8 bytes a title, then dropped.
+    let hashes = new Uint32Array(2 * 4096);
+    let n = 0;
+    for await (const chunk of this.kv.chunks(prefixRange(PREFIX.title), 4096)) {
+      for (const [, v] of chunk) {
+        if (2 * n + 2 > hashes.length) {
+          const larger = new Uint32Array(hashes.length * 2);
+          larger.set(hashes);
+          hashes = larger;
+        }
+        const [h1, h2] = storedTitleHash(v);
+        hashes[2 * n] = h1;
+        hashes[2 * n + 1] = h2;
+        n++;
+      }
+    }
+    const filter = new TitleFilter(Math.max(minimum, Math.ceil(n * 1.5)));
+    for (let i = 0; i < n; i++) filter.add([hashes[2 * i]!, hashes[2 * i + 1]!]);
+    return filter;
+  }
+
+  /**
+   * Files the titles of works registered before titles were filed in the store (a store
+   * written by an earlier version), once: each chunk's writes are idempotent, and the meta
+   * mark comes last, so a crash part way is finished at the next open.
+   */
+  private async fileEarlierTitles(): Promise<void> {
+    if ((await this.meta(TITLES_FILED)) === 'v1') return;
+    for await (const chunk of this.kv.chunks(prefixRange(PREFIX.work), 512)) {
+      const ops = chunk.flatMap(([k, v]) => titleOps(decodeRecord<WorkRecord>(k, v)));
+      if (ops.length > 0) await this.write(ops);
+    }
+    await this.setMeta(TITLES_FILED, 'v1');
+  }
+
+  /**
+   * The registered works an upload's title and description name (core/titles.ts): the
+   * text's candidate prefixes, from the filter, then the titles filed under each.
+   */
+  async findTitles(text: string): Promise<TitleFindings> {
+    const query = titleQuery(text, this.titleFilter);
+    const found = await Promise.all(query.lookups.map((prefix) => this.kv.range({ ...prefixRange(PREFIX.title, titleDigest(prefix)), limit: TITLES_PER_PREFIX })));
+    return matchTitles(
+      query,
+      found.flat().map(([k, v]) => storedTitle(k, v)),
+    );
   }
 
   close(): Promise<void> {
@@ -395,6 +481,35 @@ export class LedgerStore implements LedgerStorage {
 
 const put = (k: Uint8Array, value: Uint8Array): BatchOp => ({ type: 'put', key: k, value });
 
+/** The title filter's first capacity, unless told: 1 Mi titles, 2 MiB. */
+const MIN_TITLE_CAPACITY = 1 << 20;
+/** Meta mark: every registered work's titles are filed under Z (see `fileEarlierTitles`). */
+const TITLES_FILED = 'titles-filed';
+
+const titlesOf = (work: WorkRecord): FiledTitle[] => fileTitles(work.id, work.registeredIndex, [work.title, ...(work.aliases ?? [])]);
+
+/** A work's titles as Z records: the prefix hash (what the filter is rebuilt from), the work id, the title. */
+function titleOps(work: WorkRecord): BatchOp[] {
+  return titlesOf(work).map((f, ordinal) => {
+    const value = Buffer.allocUnsafe(8 + 32 + Buffer.byteLength(f.title));
+    value.writeUInt32BE(f.hash[0], 0);
+    value.writeUInt32BE(f.hash[1], 4);
+    value.write(f.work, 8, 'hex');
+    value.write(f.title, 40, 'utf8');
+    return put(key.title(f.digest, f.workIndex, ordinal), value);
+  });
+}
+
+function storedTitleHash(v: Uint8Array): [number, number] {
+  if (v.length < 40) throw new CartularyError('corrupt', 'a stored title record is truncated');
+  return [readUintBE(v, 0, 4), readUintBE(v, 4, 4)];
+}
+
+function storedTitle(k: Uint8Array, v: Uint8Array): Pick<FiledTitle, 'work' | 'workIndex' | 'title'> {
+  if (v.length < 40 || k.length !== 1 + 16 + 8 + 1) throw new CartularyError('corrupt', `stored title record under key ${toHex(k)} is truncated`);
+  return { work: toHex(v.subarray(8, 40)), workIndex: readUintBE(k, 17, 8), title: text.decode(v.subarray(40)) };
+}
+
 /** The prefixes of derived state, and what audit calls each. */
 const DERIVED_NAMES: Record<string, string> = {
   W: 'work',
@@ -416,6 +531,7 @@ const DERIVED_NAMES: Record<string, string> = {
   B: 'resolution',
   T: 'sightings of work',
   U: 'sighting count of work',
+  Z: 'title index',
 };
 const DERIVED = Object.keys(DERIVED_NAMES).map((letter) => utf8(letter));
 
@@ -432,7 +548,7 @@ export function effectOps(effects: Effects): BatchOp[] {
       ops.push(put(key.owned(after.owner, after.id), EMPTY));
     }
     if (!before) {
-      ops.push(put(key.registration(after.sha256, after.registeredIndex), id32(after.id)));
+      ops.push(put(key.registration(after.sha256, after.registeredIndex), id32(after.id)), ...titleOps(after));
       for (const rival of after.lookalikes) ops.push(put(key.rival(after.id, rival), EMPTY), put(key.rival(rival, after.id), EMPTY));
     }
   }

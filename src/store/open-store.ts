@@ -10,11 +10,13 @@ export interface OpenOptions {
   create?: boolean;
   /** follow another process's writes, take no lock, write nothing (PostgreSQL only) */
   readOnly?: boolean;
+  /** titles the in-memory title filter is first sized for (ledger-store.ts); it grows past them */
+  titleCapacity?: number;
 }
 
 export async function openStore(where: string, opts: OpenOptions = {}): Promise<LedgerStore> {
   const kv = isPostgresUrl(where)
     ? await PostgresKV.open(where, { create: opts.create ?? false, readOnly: opts.readOnly ?? false })
     : await LevelKV.open(where, { create: opts.create ?? false });
-  return LedgerStore.open(kv);
+  return LedgerStore.open(kv, opts.titleCapacity);
 }

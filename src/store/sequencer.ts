@@ -285,7 +285,7 @@ export class Sequencer implements LogHead {
       // Only what is durable joins the store's similarity and title indexes.
       // The records are in the batch's state: no store read on the commit path.
       for (const [work, bytes] of prepared.state.fingerprints) this.store.indexFrames(prepared.state.works.get(work) as WorkRecord, bytes);
-      for (const work of prepared.state.works.values()) this.store.indexTitles(work);
+      for (const work of prepared.state.works.values()) if (work.registeredIndex >= this.tree.size) this.store.indexTitles(work);
       this.tree = tree;
       this.store.noteTreeSize(tree.size);
       this.prevHash = prev;

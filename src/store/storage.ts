@@ -30,7 +30,7 @@ import type { NodeReader } from '../core/merkle.js';
 import type { Effects, LedgerView, ListedEntry, OverlapQuery, ResolutionRecord, WorkRecord } from '../core/records.js';
 import type { PlannedReads } from './record-view.js';
 import type { MatchingRules, SimilarityIndex } from '../core/similarity.js';
-import type { TitleIndex } from '../core/titles.js';
+import type { TitleFindings } from '../core/titles.js';
 import type { MemoryState } from '../core/state.js';
 
 /** One accepted statement as the sequencer appends it. */
@@ -120,10 +120,13 @@ export interface LedgerStorage {
   plan(queries: readonly OverlapQuery[], searches?: { frames: readonly Uint8Array[]; rules: MatchingRules }): Promise<PlannedReads>;
   /** a registration's frames join the similarity index: only after its batch is durable */
   indexFrames(work: WorkRecord, frames: Uint8Array): void;
-  /** a work's title and aliases join the title index (the check's keyword match): only once durable */
+  /**
+   * a newly registered work's titles (filed in the store by its batch) join the in-memory
+   * filter the title search starts from: only once durable
+   */
   indexTitles(work: WorkRecord): void;
-  /** every work's title and aliases, for the title match of the check */
-  readonly titles: TitleIndex;
+  /** the registered works an upload's title and description name, from every registered work's title and aliases */
+  findTitles(text: string): Promise<TitleFindings>;
   /** every registered work's frames, for near-duplicate search (searched in slices by its callers) */
   readonly similarity: SimilarityIndex;
   licencesOf(work: string, page?: Page): Promise<string[]>;
