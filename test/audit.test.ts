@@ -1,5 +1,7 @@
 /** Audit re-derives everything from the leaves: any flipped byte in the store is named. */
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { readUintBE } from '../src/core/bytes.js';
@@ -83,6 +85,21 @@ describe('audit', () => {
       await restore();
     }
     expect(await audit(paths.dataDir, verifierKey)).toMatchObject({ ok: true });
+  });
+
+  it('replays into a scratch store under the folder it is given, and leaves nothing there', async () => {
+    const { paths, verifierKey } = await populatedLedger();
+    const scratchDir = await tempDir();
+    const store = await openStore(paths.dataDir);
+    let seen: string[] = [];
+    try {
+      const result = await auditLedger(store, verifierKey, { scratchDir, onProgress: () => (seen = readdirSync(scratchDir)) });
+      expect(result).toMatchObject({ ok: true, size: 10 });
+    } finally {
+      await store.close();
+    }
+    expect(seen).toEqual([expect.stringMatching(/^cartulary-audit-/)]);
+    expect(await readdir(scratchDir)).toEqual([]);
   });
 
   it('names a deleted leaf', async () => {

@@ -31,9 +31,10 @@ async function openForAudit(dir: string): Promise<LedgerStore> {
 export const audit: Command = {
   name: 'audit',
   summary: 're-verify the whole ledger on disk: chain, signatures, tree, checkpoints, rules and state (the server must be stopped)',
-  usage: 'cartulary audit [--data DIR | --store postgres://…] [--keys DIR] [--json]',
+  usage: 'cartulary audit [--data DIR | --store postgres://…] [--keys DIR] [--scratch DIR] [--json]',
   example: 'cartulary audit --data data --keys keys',
-  options: { data: { type: 'string' }, store: { type: 'string' }, keys: { type: 'string' } },
+  // The replay is written into a scratch store under --scratch (the system's temporary folder by default), removed after.
+  options: { data: { type: 'string' }, store: { type: 'string' }, keys: { type: 'string' }, scratch: { type: 'string' } },
   async run(v, _p, io) {
     const url = storeUrl(v);
     const dir = url ?? dataDir(v);
@@ -44,7 +45,7 @@ export const audit: Command = {
     try {
       const origin = await store.meta('origin');
       if (!origin) throw new CartularyError('not-found', `${dir} holds no ledger (no origin recorded)`);
-      const result = await auditLedger(store, parseVerifierKey(formatVerifierKey(origin, publicKey)), progressLine(io, 'audit'));
+      const result = await auditLedger(store, parseVerifierKey(formatVerifierKey(origin, publicKey)), { onProgress: progressLine(io, 'audit'), ...(typeof v.scratch === 'string' ? { scratchDir: v.scratch } : {}) });
       if (v.json) io.out(JSON.stringify({ ok: result.ok, size: result.size, checkpoints: result.checkpoints, fault: result.fault ?? null }, null, 2));
       if (!result.ok) {
         if (!v.json) io.err(`audit FAILED at ${result.fault?.where}: ${result.fault?.detail}`);

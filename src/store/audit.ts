@@ -7,19 +7,28 @@
  * equals the stored node. For every checkpoint: the signature under the ledger key, the root
  * of the replayed tree at its size, and a consistency proof from the checkpoint before it.
  * Finally the stored derived state (works, licences, content index, parties, ownership
- * and holding indexes) must equal the replay's, key for key.
+ * and holding indexes…) must equal the replay's, key for key.
  *
- * The replayed state is held in memory; an audit of a very large ledger needs memory in
- * proportion to its works and licences (the README says so).
+ * The replay is written into a scratch LevelDB store, as the sequencer writes its batches:
+ * the rules run on that store with each batch's effects layered in memory, and the two
+ * stores are compared in key order at the end. Memory stays bounded whatever the ledger's
+ * size (holding the replay in memory took 18 GB at 3 M entries); the scratch store takes
+ * about the derived records' share of the ledger's disk, and is removed afterwards.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { equalBytes, toHex } from '../core/bytes.js';
 import { openCheckpoint, type VerifierKey } from '../core/checkpoint.js';
 import { parseStatement, verifyStatementAsync } from '../core/cose.js';
 import { decodeLeaf, ZERO_HASH } from '../core/leaf.js';
 import { CompactRange, consistencyPlan, hashLeaf, hashRanges, verifyConsistency, type NodeId } from '../core/merkle.js';
-import { applyStatement } from '../core/rules.js';
-import { listedEntries, type ListedEntry } from '../core/records.js';
+import { applyStatement, plannedOverlapQuery } from '../core/rules.js';
+import type { Effects, WorkRecord } from '../core/records.js';
 import { MemoryState } from '../core/state.js';
+import type { SignedStatement } from '../core/cose.js';
+import type { LedgerStore } from './ledger-store.js';
+import { openStore } from './open-store.js';
 import type { LedgerStorage, StoredCheckpoint } from './storage.js';
 
 export interface AuditFault {
@@ -57,18 +66,62 @@ function completedBy(index: number): NodeId[] {
   return ids;
 }
 
-export async function auditLedger(
-  store: LedgerStorage,
-  ledgerKey: VerifierKey,
-  onProgress: (done: number, total: number) => void = () => {},
-): Promise<AuditResult> {
+export interface AuditOptions {
+  onProgress?: (done: number, total: number) => void;
+  /** where the scratch store of the replay goes (a new folder under it, removed after); the system's temporary folder by default */
+  scratchDir?: string;
+}
+
+/**
+ * The replay's side: a scratch store the effects are written into a batch at a time, and
+ * the state of the batch being replayed, layered over it in memory.
+ */
+class Replay {
+  private state: MemoryState | undefined;
+  private time = -1;
+  private effects: Effects[] = [];
+
+  constructor(readonly scratch: LedgerStore) {}
+
+  /**
+   * The state to apply a statement sealed at `time` to. A new time is a new batch (`batch`:
+   * its statements): the last one is written first.
+   */
+  async stateFor(time: number, batch: () => readonly SignedStatement[]): Promise<MemoryState> {
+    if (this.state && time === this.time) return this.state;
+    await this.flush();
+    // The batch's range reads, planned from its payloads as the sequencer planned them.
+    const planned = await this.scratch.plan(batch().flatMap((s) => plannedOverlapQuery(s.payload, time) ?? []));
+    this.state = new MemoryState(this.scratch.syncWith(planned));
+    this.time = time;
+    return this.state;
+  }
+
+  applied(effects: Effects): void {
+    this.state?.apply(effects);
+    this.effects.push(effects);
+  }
+
+  /** Writes the batch replayed so far; its registrations' frames join the scratch store's similarity index. */
+  async flush(): Promise<void> {
+    if (!this.state) return;
+    await this.scratch.writeEffects(this.effects);
+    for (const [work, bytes] of this.state.fingerprints) this.scratch.indexFrames(this.state.works.get(work) as WorkRecord, bytes);
+    this.state = undefined;
+    this.effects = [];
+  }
+}
+
+export async function auditLedger(store: LedgerStorage, ledgerKey: VerifierKey, opts: AuditOptions = {}): Promise<AuditResult> {
+  const onProgress = opts.onProgress ?? (() => {});
   const latest = await store.latestCheckpoint();
   const total = latest?.size ?? 0;
   const tree = CompactRange.fromStore(0, () => []);
+  const scratchDir = await mkdtemp(join(opts.scratchDir ?? tmpdir(), 'cartulary-audit-'));
+  const replay = new Replay(await openStore(scratchDir, { create: true }));
   // The registrar is metadata fixed at init, not an entry: the replay takes the store's word for it.
-  const state = new MemoryState(undefined, await store.read((view) => view.registrar()));
-  // Each entry is listed under its works: collected as the replay goes (see listedEntries).
-  const listed: ListedEntry[] = [];
+  const registrar = await store.read((view) => view.registrar());
+  if (registrar !== undefined) await replay.scratch.setMeta('registrar', registrar);
   const checkpoints = store.checkpoints()[Symbol.asyncIterator]();
   const leaves = store.leafChunks(VERIFY_CHUNK)[Symbol.asyncIterator]();
   const following = async (): Promise<StoredCheckpoint | undefined> => (await checkpoints.next()).value ?? undefined;
@@ -166,6 +219,8 @@ export async function auditLedger(
         if (kept.signed !== index) {
           throw new Fault(where, `the signed-content index does not map ${toHex(statement.signedHash)} to this leaf (a repeat was appended, or the index is damaged)`);
         }
+        // Leaves sealed at one time were one batch (or several in one millisecond: the same to the rules).
+        const state = await replay.stateFor(leaf.time, () => parsed.slice(i).filter((p) => p.leaf.time === leaf.time).map((p) => p.statement));
         let effects;
         try {
           effects = applyStatement(state, { statement, index, time: leaf.time });
@@ -173,8 +228,7 @@ export async function auditLedger(
           throw new Fault(where, `the rules now refuse it: ${(e as Error).message}`);
         }
         if (effects.workPrev !== leaf.workPrev) throw new Fault(where, `workPrev ${leaf.workPrev} should be ${effects.workPrev}`);
-        state.apply(effects);
-        listed.push(...listedEntries(effects));
+        replay.applied(effects);
         const leafHash = hashLeaf(bytes);
         for (const [n, { id, hash }] of tree.append(leafHash).entries()) {
           const node = kept.nodes[n] as Uint8Array | Error;
@@ -185,11 +239,14 @@ export async function auditLedger(
         lastTime = leaf.time;
         await checkCheckpoints();
       }
+      // A batch cut by the chunk's end is planned again with the next chunk's part of it.
+      await replay.flush();
       onProgress(expected, total);
     }
     if (tree.size !== total) throw new Fault(`leaf ${tree.size}`, `the latest checkpoint has size ${total} but the log has ${tree.size} leaves`);
     if (nextCheckpoint) throw new Fault(`checkpoint ${nextCheckpoint.size}`, 'no leaves lead to this checkpoint');
-    const fault = await store.verifyDerived(state, listed, tree.size);
+    await replay.flush();
+    const fault = await store.verifyDerived(replay.scratch, tree.size);
     if (fault) throw new Fault(fault.where, fault.detail);
     return { ok: true, size: tree.size, checkpoints: checkpointCount };
   } catch (e) {
@@ -197,5 +254,7 @@ export async function auditLedger(
     throw e;
   } finally {
     await Promise.all([checkpoints.return?.(), leaves.return?.()]);
+    await replay.scratch.close();
+    await rm(scratchDir, { recursive: true, force: true });
   }
 }

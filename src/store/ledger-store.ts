@@ -427,49 +427,39 @@ export class LedgerStore implements LedgerStorage {
     for await (const found of this.kv.chunks(prefixRange(PREFIX.checkpoint), 256)) for (const [k, v] of found) yield { size: readUintBE(k, 1), note: text.decode(v) };
   }
 
-  async verifyDerived(replay: MemoryState, listed: Iterable<ListedEntry>, size: number): Promise<StoreFault | undefined> {
-    // The replayed state, written out as the sequencer would have written it from scratch;
-    // the entry lists cannot be rebuilt from final records, so the audit hands them over.
-    const none = { workPrev: null, works: [], licences: [] };
-    const ops = [
-      ...effectOps({
-        workPrev: null,
-        works: [...replay.works.values()].map((after) => ({ before: undefined, after })),
-        licences: [...replay.licences.values()].map((after) => ({ before: undefined, after })),
-      }),
-      ...[...replay.contents.values()].flatMap((content) => effectOps({ ...none, content })),
-      ...effectOps({ ...none, holdings: [...replay.holdings.values()].flatMap((h) => h ?? []) }),
-      ...[...replay.parties.values()].flatMap((party) => effectOps({ ...none, party })),
-      ...[...replay.fingerprints].flatMap(([work, bytes]) => effectOps({ ...none, frames: { work, bytes } })),
-      ...[...replay.held].flatMap(([pair, licences]) => {
-        const [work, licensee] = pair.split('/') as [string, string];
-        return effectOps({ ...none, held: { work, licensee, licences } });
-      }),
-      ...[...replay.claims.values()].flatMap((claim) => effectOps({ ...none, claim })),
-      ...[...replay.mediators.values()].flatMap((mediator) => effectOps({ ...none, mediator })),
-      ...[...replay.resolutions.values()].flatMap((resolution) => effectOps({ ...none, resolution })),
-      // Only the count: each sighting's own key is one per entry, among the listed.
-      ...[...replay.sightingCounts].map(([work, count]) => put(key.sightingCount(work), encodeRecord(count))),
-    ];
-    const expected = new Map<string, { key: Uint8Array; value: Uint8Array }>();
-    for (const op of ops) if (op.type === 'put') expected.set(toHex(op.key), op);
-    for (const entry of listed) {
-      const k = listedKey(entry);
-      expected.set(toHex(k), { key: k, value: EMPTY });
-    }
+  /** Every derived record, prefix by prefix, each in key order, a chunk at a time. */
+  async *derivedRecords(): AsyncIterable<Array<[Uint8Array, Uint8Array]>> {
+    for (const prefix of DERIVED) yield* this.kv.chunks(prefixRange(prefix), 1024);
+  }
+
+  /** A replay's effects, written as the sequencer writes them (audit's scratch store). */
+  writeEffects(effects: readonly Effects[]): Promise<void> {
+    return this.write(effects.flatMap(effectOps));
+  }
+
+  /**
+   * The synchronous view of an embedded store with a batch's planned range reads (audit's
+   * replay; see `sync`).
+   */
+  syncWith(planned: PlannedReads): StoreView {
+    if (!this.kv.getSync) return this.sync;
+    return new RecordView(this.kv.getSync, this.similarity, this.nodeCache, undefined, planned);
+  }
+
+  async verifyDerived(replayed: Pick<LedgerStorage, 'derivedRecords'>, size: number): Promise<StoreFault | undefined> {
+    // Both in key order: one pass over each, a chunk of each in memory at a time.
     const describe = (k: Uint8Array) => `${DERIVED_NAMES[String.fromCharCode(k[0] as number)] ?? 'record'} ${toHex(k.subarray(1, 33))}`;
-    for (const prefix of DERIVED) {
-      for await (const found of this.kv.chunks(prefixRange(prefix), 1024)) {
-        for (const [k, v] of found) {
-          const want = expected.get(toHex(k));
-          if (!want) return { where: describe(k), detail: 'stored record that no entry of the log produces' };
-          if (!equalBytes(want.value, v)) return { where: describe(k), detail: 'stored record differs from the replay of the log' };
-          expected.delete(toHex(k));
-        }
-      }
+    const stored = records(this.derivedRecords());
+    const expected = records(replayed.derivedRecords());
+    let [have, want] = await Promise.all([stored.next(), expected.next()]);
+    while (!have.done || !want.done) {
+      const order = have.done ? 1 : want.done ? -1 : Buffer.compare(have.value[0], want.value[0]);
+      if (order < 0) return { where: describe((have.value as [Uint8Array, Uint8Array])[0]), detail: 'stored record that no entry of the log produces' };
+      if (order > 0) return { where: describe((want.value as [Uint8Array, Uint8Array])[0]), detail: 'record missing from the store' };
+      const [k, v] = have.value as [Uint8Array, Uint8Array];
+      if (!equalBytes(v, (want.value as [Uint8Array, Uint8Array])[1])) return { where: describe(k), detail: 'stored record differs from the replay of the log' };
+      [have, want] = await Promise.all([stored.next(), expected.next()]);
     }
-    const [missing] = expected.values();
-    if (missing) return { where: describe(missing.key), detail: 'record missing from the store' };
     for (const [prefix, name] of [[PREFIX.id, 'id index'], [PREFIX.signed, 'signed-content index']] as const) {
       let count = 0;
       for await (const found of this.kv.chunks(prefixRange(prefix), 4096)) count += found.length;
@@ -477,6 +467,11 @@ export class LedgerStore implements LedgerStorage {
     }
     return undefined;
   }
+}
+
+/** The pairs of chunks, one at a time. */
+async function* records(chunks: AsyncIterable<Array<[Uint8Array, Uint8Array]>>): AsyncGenerator<[Uint8Array, Uint8Array]> {
+  for await (const chunk of chunks) yield* chunk;
 }
 
 const put = (k: Uint8Array, value: Uint8Array): BatchOp => ({ type: 'put', key: k, value });

@@ -31,7 +31,6 @@ import type { Effects, LedgerView, ListedEntry, OverlapQuery, ResolutionRecord, 
 import type { PlannedReads } from './record-view.js';
 import type { MatchingRules, SimilarityIndex } from '../core/similarity.js';
 import type { TitleFindings } from '../core/titles.js';
-import type { MemoryState } from '../core/state.js';
 
 /** One accepted statement as the sequencer appends it. */
 export interface AppendedEntry {
@@ -143,9 +142,12 @@ export interface LedgerStorage {
   leafChunks(chunk: number): AsyncIterable<Array<{ index: number; bytes: Uint8Array }>>;
   /** every stored checkpoint, smallest tree first */
   checkpoints(): AsyncIterable<StoredCheckpoint>;
+  /** every derived record (works, licences, indexes…), prefix by prefix, each in key order */
+  derivedRecords(): AsyncIterable<Array<[Uint8Array, Uint8Array]>>;
   /**
-   * Whether the stored derived records and indexes are exactly what a replay of `size`
-   * leaves derived (`listed`: every entry each work lists), naming the first difference.
+   * Whether the stored derived records are exactly those of `replayed` (a store the leaves
+   * were replayed into), and the id indexes hold one entry per leaf of `size`, naming the
+   * first difference. Streams both in key order: memory does not grow with the ledger.
    */
-  verifyDerived(replay: MemoryState, listed: Iterable<ListedEntry>, size: number): Promise<StoreFault | undefined>;
+  verifyDerived(replayed: Pick<LedgerStorage, 'derivedRecords'>, size: number): Promise<StoreFault | undefined>;
 }
