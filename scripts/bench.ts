@@ -18,7 +18,7 @@
  *      proofs from the writer and from a read-only node (skipped, saying so, without a server).
  * Prints a table and writes bench-results/bench-<time>.json. `--only` runs the limits and
  * the phases named (verify needs append); `--keep DIR` loads the scale phase's ledger into
- * DIR and leaves it there (to audit or profile again).
+ * DIR and leaves it there (to audit or profile again), or grows the one already there.
  */
 import '../src/core/crypto-node.js'; // node:crypto for signing, as the CLI does
 import { execFileSync } from 'node:child_process';
@@ -194,8 +194,11 @@ if (runs('scale')) {
   const salt = String(Math.random());
   const parties = partyIds();
   const scale: Record<string, unknown>[] = [];
+  // A kept ledger is grown, not loaded again: lookups by content ask for what this run loaded.
+  let firstOfRun = -1;
   for (const size of sizes) {
     const ledger = await openLedger({ dataDir: join(scaleDir, 'data'), keysDir: join(scaleDir, 'keys') }, { maxBatch: 5000, maxDelayMs: 0 });
+    if (firstOfRun < 0) firstOfRun = loaded = ledger.sequencer.size;
     t0 = performance.now();
     const before = loaded;
     while (loaded < size) {
@@ -211,7 +214,7 @@ if (runs('scale')) {
     // The bench's one client asks far more checks than a platform's default limit allows.
     const s = await startChildServer(join(scaleDir, 'data'), join(scaleDir, 'keys'), { env: { LOG_LEVEL: 'warn' }, args: ['--check-rate-limit', '100000000'] });
     const rnd = (k: number) => Math.floor(Math.random() * k);
-    const loadedSha = () => toHex(sha256(new TextEncoder().encode(`load ${salt} ${rnd(size)}`)));
+    const loadedSha = () => toHex(sha256(new TextEncoder().encode(`load ${salt} ${firstOfRun + rnd(Math.max(1, size - firstOfRun))}`)));
     const run = (next: () => { method: 'GET' | 'POST'; path: string; body?: Buffer; contentType?: string }) =>
       load(s.url, { concurrency, durationMs: readSeconds * 1000, next });
     const inclusion = await run(() => ({ method: 'GET', path: `/v1/proofs/inclusion?index=${rnd(size)}&size=${size}` }));
