@@ -29,7 +29,7 @@ const check = (f: Awaited<ReturnType<typeof ledgerFixture>>, file: Uint8Array, u
   checkUse(f.ledger.store.sync, { sha256: toHex(sha256(file)), uploader, use, territory: 'FR', at: Date.now() + 1000 }).verdict;
 
 describe('the registrar', () => {
-  it('is a key made at keys/registrar.key (0600) by default, fixed at init, and alone accredits mediators', async () => {
+  it('is a key made at keys/registrar.key (0600) by default, fixed at init like the origin, and alone accredits mediators', async () => {
     const f = await ledgerFixture();
     const registrar = await loadSecretKey(`${f.dir}/keys/registrar.key`);
     expect(execFileSync('stat', ['-c', '%a', `${f.dir}/keys/registrar.key`]).toString().trim()).toBe('600');
@@ -45,6 +45,8 @@ describe('the registrar', () => {
     expect(f.ledger.store.sync.mediator(mediator.id)).toMatchObject({ party: mediator.id, index: 2 });
     await f.ledger.close();
     await expect(openLedger({ dataDir: `${f.dir}/data`, keysDir: `${f.dir}/keys`, registrar: someone.id })).rejects.toThrow(/registrar is .* fixed when the ledger is created/);
+    // So is the origin, and the refusal names the store.
+    await expect(openLedger({ dataDir: `${f.dir}/data`, keysDir: `${f.dir}/keys`, origin: 'another.example/log' })).rejects.toThrow(/^LevelDB in .*\/data belongs to origin ".+", not "another\.example\/log"$/);
   });
 
   it('may be named at init, and is then kept without a key being made', async () => {

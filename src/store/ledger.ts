@@ -120,9 +120,7 @@ export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOp
       origin = paths.origin ?? DEFAULT_ORIGIN;
       checkOrigin(origin);
       await store.setMeta('origin', origin);
-    } else if (paths.origin !== undefined && paths.origin !== origin) {
-      throw new CartularyError('conflict', `this data folder belongs to origin "${origin}", not "${paths.origin}"`);
-    }
+    } else sameOrigin(store, origin, paths.origin);
     let registrar = await store.meta('registrar');
     if (registrar === undefined) {
       // Fixed once, like the origin: the registrar's accreditations are replayed under it forever.
@@ -152,6 +150,11 @@ export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOp
   }
 }
 
+/** The origin is fixed by the first start: a later one that names another is refused. */
+function sameOrigin(store: LedgerStore, stored: string, asked: string | undefined): void {
+  if (asked !== undefined && asked !== stored) throw new CartularyError('conflict', `${store.description} belongs to origin "${stored}", not "${asked}"`);
+}
+
 /**
  * A read-only node of a ledger kept in PostgreSQL (`serve --read-only`): it follows the
  * writer's checkpoints in the shared store (follower.ts), takes no lock and writes nothing.
@@ -166,7 +169,7 @@ export async function openFollowerLedger(paths: LedgerPaths & { store: string },
     const origin = await store.meta('origin');
     const registrar = await store.meta('registrar');
     if (origin === undefined || registrar === undefined) throw new CartularyError('not-found', `${store.description} holds no ledger yet: start its writer first`);
-    if (paths.origin !== undefined && paths.origin !== origin) throw new CartularyError('conflict', `this database belongs to origin "${origin}", not "${paths.origin}"`);
+    sameOrigin(store, origin, paths.origin);
     const follower = await Follower.open(store, formatVerifierKey(origin, signer.publicKey), opts);
     return {
       store,
