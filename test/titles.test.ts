@@ -38,7 +38,7 @@ function indexOf(works: Array<[string, number, string[]]>, capacity = 1024) {
     query: (text: string) => titleQuery(text, filter),
     find: (text: string) => {
       const q = titleQuery(text, filter);
-      return matchTitles(q, q.lookups.flatMap((p) => filed.get(toHex(titleDigest(p))) ?? []));
+      return matchTitles(q, q.lookups.map((p) => filed.get(toHex(titleDigest(p))) ?? []));
     },
   };
 }

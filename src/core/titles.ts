@@ -76,6 +76,8 @@ export interface FiledTitle {
   work: string;
   workIndex: number;
   title: string;
+  /** the title normalised: what a text must contain */
+  key: string;
   /** the rolling hash of the indexed prefix, two 32-bit lanes: what the filter holds */
   hash: readonly [number, number];
   /** SHA-256 of the indexed prefix, first 16 bytes: the store key's stem */
@@ -118,7 +120,7 @@ export function fileTitles(work: string, workIndex: number, titles: readonly str
     const key = normaliseTitle(title);
     if (key.length === 0 || seen.has(key)) continue;
     seen.add(key);
-    filed.push({ work, workIndex, title, hash: prefixHash(key), digest: titleDigest(key) });
+    filed.push({ work, workIndex, title, key, hash: prefixHash(key), digest: titleDigest(key) });
   }
   return filed;
 }
@@ -205,22 +207,31 @@ export function titleQuery(text: string, filter: TitleFilter): TitleQuery {
   return { whole, bracketed, use, lookups };
 }
 
+/** What a search reads back of a filed title. */
+export type FoundTitle = Pick<FiledTitle, 'work' | 'workIndex' | 'title' | 'key'>;
+
 /**
- * The works the text names, from the titles filed under its lookups. A title counts only if
- * its whole normalised form is in the text; one shorter than MIN_FREE_TITLE only as the
- * whole of a 《…》 title or beside a pattern. At most MAX_TITLE_MATCHES works, the longest
- * title first, then the earliest registration.
+ * The works the text names, from the titles filed under each of its lookups (`found[i]`
+ * under `query.lookups[i]`). A title counts only if its whole normalised form is in the
+ * text: one no longer than the indexed prefix is the lookup itself, a longer one is
+ * searched for (no title is normalised again here, so the titles read cost little each).
+ * One shorter than MIN_FREE_TITLE counts only as the whole of a 《…》 title or beside a
+ * pattern. At most MAX_TITLE_MATCHES works, the longest title first, then the earliest
+ * registration.
  */
-export function matchTitles(query: TitleQuery, filed: Iterable<Pick<FiledTitle, 'work' | 'workIndex' | 'title'>>): TitleFindings {
+export function matchTitles(query: TitleQuery, found: ReadonlyArray<readonly FoundTitle[]>): TitleFindings {
   const best = new Map<string, TitleMatch & { length: number }>();
-  for (const f of filed) {
-    const key = normaliseTitle(f.title);
-    if (key.length === 0 || !query.whole.includes(key)) continue;
-    const via = query.bracketed.has(key) ? 'brackets' : 'text';
-    if (key.length < MIN_FREE_TITLE && via === 'text' && query.use === null) continue;
-    const seen = best.get(f.work);
-    if (!seen || key.length > seen.length) best.set(f.work, { work: f.work, workIndex: f.workIndex, title: f.title, via, length: key.length });
-  }
+  query.lookups.forEach((prefix, i) => {
+    for (const f of found[i] ?? []) {
+      const key = f.key;
+      const present = key.length <= INDEXED_LENGTH ? key === prefix : key.startsWith(prefix) && query.whole.includes(key);
+      if (!present) continue;
+      const via = query.bracketed.has(key) ? 'brackets' : 'text';
+      if (key.length < MIN_FREE_TITLE && via === 'text' && query.use === null) continue;
+      const seen = best.get(f.work);
+      if (!seen || key.length > seen.length) best.set(f.work, { work: f.work, workIndex: f.workIndex, title: f.title, via, length: key.length });
+    }
+  });
   const matches = [...best.values()]
     .sort((a, b) => b.length - a.length || a.workIndex - b.workIndex)
     .slice(0, MAX_TITLE_MATCHES)

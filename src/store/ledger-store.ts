@@ -9,7 +9,7 @@ import { decodeFrames } from '../core/fingerprint.js';
 import type { NodeId } from '../core/merkle.js';
 import { CURRENT_MATCHING, SimilarityIndex, type FrameHit, type MatchingRules } from '../core/similarity.js';
 import { searchInSlices } from './sliced-search.js';
-import { fileTitles, matchTitles, TitleFilter, titleDigest, titleQuery, TITLES_PER_PREFIX, type FiledTitle, type TitleFindings } from '../core/titles.js';
+import { fileTitles, matchTitles, TitleFilter, titleDigest, titleQuery, TITLES_PER_PREFIX, type FiledTitle, type FoundTitle, type TitleFindings } from '../core/titles.js';
 import { listedEntries, type ListedEntry, type Effects, type OverlapQuery, type WorkRecord } from '../core/records.js';
 import { isEmptyHolding, type MemoryState } from '../core/state.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
@@ -211,7 +211,7 @@ export class LedgerStore implements LedgerStorage {
     const found = await Promise.all(query.lookups.map((prefix) => this.kv.range({ ...prefixRange(PREFIX.title, titleDigest(prefix)), limit: TITLES_PER_PREFIX })));
     return matchTitles(
       query,
-      found.flat().map(([k, v]) => storedTitle(k, v)),
+      found.map((records) => records.map(([k, v]) => storedTitle(k, v))),
     );
   }
 
@@ -483,14 +483,22 @@ const TITLES_FILED = 'titles-filed';
 
 const titlesOf = (work: WorkRecord): FiledTitle[] => fileTitles(work.id, work.registeredIndex, [work.title, ...(work.aliases ?? [])]);
 
-/** A work's titles as Z records: the prefix hash (what the filter is rebuilt from), the work id, the title. */
+/**
+ * A work's titles as Z records: the prefix hash (what the filter is rebuilt from), the work
+ * id, then the title and its normalised form, each after its byte length (u16).
+ */
 function titleOps(work: WorkRecord): BatchOp[] {
   return titlesOf(work).map((f, ordinal) => {
-    const value = Buffer.allocUnsafe(8 + 32 + Buffer.byteLength(f.title));
+    const title = Buffer.from(f.title);
+    const normalised = Buffer.from(f.key);
+    const value = Buffer.allocUnsafe(8 + 32 + 2 + title.length + 2 + normalised.length);
     value.writeUInt32BE(f.hash[0], 0);
     value.writeUInt32BE(f.hash[1], 4);
     value.write(f.work, 8, 'hex');
-    value.write(f.title, 40, 'utf8');
+    value.writeUInt16BE(title.length, 40);
+    title.copy(value, 42);
+    value.writeUInt16BE(normalised.length, 42 + title.length);
+    normalised.copy(value, 44 + title.length);
     return put(key.title(f.digest, f.workIndex, ordinal), value);
   });
 }
@@ -500,9 +508,14 @@ function storedTitleHash(v: Uint8Array): [number, number] {
   return [readUintBE(v, 0, 4), readUintBE(v, 4, 4)];
 }
 
-function storedTitle(k: Uint8Array, v: Uint8Array): Pick<FiledTitle, 'work' | 'workIndex' | 'title'> {
-  if (v.length < 40 || k.length !== 1 + 16 + 8 + 1) throw new CartularyError('corrupt', `stored title record under key ${toHex(k)} is truncated`);
-  return { work: toHex(v.subarray(8, 40)), workIndex: readUintBE(k, 17, 8), title: text.decode(v.subarray(40)) };
+function storedTitle(k: Uint8Array, v: Uint8Array): FoundTitle {
+  const damaged = () => new CartularyError('corrupt', `stored title record under key ${toHex(k)} is truncated`);
+  if (v.length < 44 || k.length !== 1 + 16 + 8 + 1) throw damaged();
+  const titleEnd = 42 + readUintBE(v, 40, 2);
+  if (titleEnd + 2 > v.length) throw damaged();
+  const keyEnd = titleEnd + 2 + readUintBE(v, titleEnd, 2);
+  if (keyEnd !== v.length) throw damaged();
+  return { work: toHex(v.subarray(8, 40)), workIndex: readUintBE(k, 17, 8), title: text.decode(v.subarray(42, titleEnd)), key: text.decode(v.subarray(titleEnd + 2, keyEnd)) };
 }
 
 /** The prefixes of derived state, and what audit calls each. */
