@@ -129,21 +129,29 @@ export class LedgerStore implements LedgerStorage {
   }
 
   /**
-   * A newly registered work's titles, filed by its durable batch, join the title filter. A
-   * filter past its capacity is replaced by one twice as large, filled from the store in
-   * the background; new titles go into both meanwhile, so neither ever misses a stored one.
+   * A work registered by another process (a read-only node's writer) joins the title filter
+   * once its batch is durable; the writer's own batches join it in `append`.
    */
   indexTitles(work: WorkRecord): void {
-    for (const filed of titlesOf(work)) {
-      this.titleFilter.add(filed.hash);
-      this.growingFilter?.add(filed.hash);
-    }
+    for (const filed of titlesOf(work)) this.filterTitle(filed.hash);
+  }
+
+  /**
+   * A filed title's prefix hash into the filter. A filter past its capacity is replaced by
+   * one twice as large, filled from the store in the background; new titles go into both
+   * meanwhile, so neither ever misses a stored one.
+   */
+  private filterTitle(hash: readonly [number, number]): void {
+    this.titleFilter.add(hash);
+    this.growingFilter?.add(hash);
     if (this.growingFilter || this.titleFilter.count <= this.titleFilter.capacity) return;
     const growing = new TitleFilter(this.titleFilter.count * 2);
     this.growingFilter = growing;
-    this.filterOfStoredTitles(0, growing).then(
-      (filled) => {
-        this.titleFilter = filled;
+    (async () => {
+      for await (const hash of this.storedTitleHashes()) growing.add(hash);
+    })().then(
+      () => {
+        this.titleFilter = growing;
         this.growingFilter = undefined;
       },
       // A failed scan leaves the full filter in place (more false positives, no misses) and is tried again at the next title.
@@ -158,30 +166,25 @@ export class LedgerStore implements LedgerStorage {
     return this.titleFilter.bytes + (this.growingFilter?.bytes ?? 0);
   }
 
-  /**
-   * Every stored title's prefix hash into `into`, or into a filter sized for them (at least
-   * `minimum`). Reads the Z records only: hashes lead their values.
-   */
-  private async filterOfStoredTitles(minimum: number, into?: TitleFilter): Promise<TitleFilter> {
-    if (into) {
-      for await (const chunk of this.kv.chunks(prefixRange(PREFIX.title), 4096)) for (const [, v] of chunk) into.add(storedTitleHash(v));
-      return into;
-    }
+  /** Every stored title's prefix hash: the Z records only, whose values they lead. */
+  private async *storedTitleHashes(): AsyncIterable<[number, number]> {
+    for await (const chunk of this.kv.chunks(prefixRange(PREFIX.title), 4096)) for (const [, v] of chunk) yield storedTitleHash(v);
+  }
+
+  /** A filter of every stored title, sized for them (at least `minimum`). */
+  private async filterOfStoredTitles(minimum: number): Promise<TitleFilter> {
     // Sized after counting: the hashes are held meanwhile, 8 bytes a title, then dropped.
     let hashes = new Uint32Array(2 * 4096);
     let n = 0;
-    for await (const chunk of this.kv.chunks(prefixRange(PREFIX.title), 4096)) {
-      for (const [, v] of chunk) {
-        if (2 * n + 2 > hashes.length) {
-          const larger = new Uint32Array(hashes.length * 2);
-          larger.set(hashes);
-          hashes = larger;
-        }
-        const [h1, h2] = storedTitleHash(v);
-        hashes[2 * n] = h1;
-        hashes[2 * n + 1] = h2;
-        n++;
+    for await (const [h1, h2] of this.storedTitleHashes()) {
+      if (2 * n + 2 > hashes.length) {
+        const larger = new Uint32Array(hashes.length * 2);
+        larger.set(hashes);
+        hashes = larger;
       }
+      hashes[2 * n] = h1;
+      hashes[2 * n + 1] = h2;
+      n++;
     }
     const filter = new TitleFilter(Math.max(minimum, Math.ceil(n * 1.5)));
     for (let i = 0; i < n; i++) filter.add([hashes[2 * i]!, hashes[2 * i + 1]!]);
@@ -220,14 +223,16 @@ export class LedgerStore implements LedgerStorage {
   }
 
   /** The batch as key-value ops, in one atomic, durable write. */
-  append(batch: AppendBatch): Promise<void> {
+  async append(batch: AppendBatch): Promise<void> {
     const ops: BatchOp[] = [];
     for (const e of batch.entries) {
       ops.push(put(key.leaf(e.index), e.leaf), put(key.id(e.id), uintBE(e.index, 8)), put(key.signed(e.signedHash), uintBE(e.index, 8)), ...effectOps(e.effects));
     }
     for (const n of batch.nodes) ops.push(put(key.node(n.level, n.index), n.hash));
     ops.push(put(key.checkpoint(batch.checkpoint.size), utf8(batch.checkpoint.note)));
-    return this.write(ops, { range: prefixRange(PREFIX.checkpoint), is: batch.extends === null ? null : key.checkpoint(batch.extends) });
+    await this.write(ops, { range: prefixRange(PREFIX.checkpoint), is: batch.extends === null ? null : key.checkpoint(batch.extends) });
+    // Durable: the titles the batch filed join the filter, from their records as written (no title is normalised twice).
+    for (const op of ops) if (op.type === 'put' && op.key[0] === TITLE_PREFIX) this.filterTitle(storedTitleHash(op.value));
   }
 
   setMeta(name: string, value: string): Promise<void> {
@@ -249,7 +254,7 @@ export class LedgerStore implements LedgerStorage {
    */
   async read<T>(reads: (view: StoreView) => T, planned?: PlannedReads): Promise<T> {
     const getSync = this.kv.getSync;
-    if (getSync) return reads(planned ? new RecordView(getSync, this.similarity, this.nodeCache, undefined, planned) : (this.direct as RecordView));
+    if (getSync) return reads(planned ? this.syncWith(planned) : (this.direct as RecordView));
     const once = await this.fetchAndRun(this.kv, reads, planned, 1);
     if (once.done) return once.result;
     return this.kv.consistent(async (db) => {
@@ -438,12 +443,13 @@ export class LedgerStore implements LedgerStorage {
   }
 
   /**
-   * The synchronous view of an embedded store with a batch's planned range reads (audit's
-   * replay; see `sync`).
+   * The synchronous view of an embedded store with a batch's planned range reads (`read`,
+   * audit's replay; see `sync`).
    */
   syncWith(planned: PlannedReads): StoreView {
-    if (!this.kv.getSync) return this.sync;
-    return new RecordView(this.kv.getSync, this.similarity, this.nodeCache, undefined, planned);
+    const getSync = this.kv.getSync;
+    if (!getSync) return this.sync; // which says why there is none
+    return new RecordView(getSync, this.similarity, this.nodeCache, undefined, planned);
   }
 
   async verifyDerived(replayed: Pick<LedgerStorage, 'derivedRecords'>, size: number): Promise<StoreFault | undefined> {
@@ -480,6 +486,7 @@ const put = (k: Uint8Array, value: Uint8Array): BatchOp => ({ type: 'put', key: 
 const MIN_TITLE_CAPACITY = 1 << 20;
 /** Meta mark: every registered work's titles are filed under Z (see `fileEarlierTitles`). */
 const TITLES_FILED = 'titles-filed';
+const TITLE_PREFIX = PREFIX.title[0] as number;
 
 const titlesOf = (work: WorkRecord): FiledTitle[] => fileTitles(work.id, work.registeredIndex, [work.title, ...(work.aliases ?? [])]);
 

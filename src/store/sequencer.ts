@@ -282,10 +282,9 @@ export class Sequencer implements LogHead {
         this.stop(e, batch);
         return;
       }
-      // Only what is durable joins the store's similarity and title indexes.
-      // The records are in the batch's state: no store read on the commit path.
+      // Only what is durable joins the store's similarity index (its title filter is fed by
+      // the append itself). The records are in the batch's state: no store read on the commit path.
       for (const [work, bytes] of prepared.state.fingerprints) this.store.indexFrames(prepared.state.works.get(work) as WorkRecord, bytes);
-      for (const work of prepared.state.works.values()) if (work.registeredIndex >= this.tree.size) this.store.indexTitles(work);
       this.tree = tree;
       this.store.noteTreeSize(tree.size);
       this.prevHash = prev;

@@ -120,8 +120,8 @@ export interface LedgerStorage {
   /** a registration's frames join the similarity index: only after its batch is durable */
   indexFrames(work: WorkRecord, frames: Uint8Array): void;
   /**
-   * a newly registered work's titles (filed in the store by its batch) join the in-memory
-   * filter the title search starts from: only once durable
+   * a work registered by another writer (filed in the store by its batch) joins the
+   * in-memory filter the title search starts from; an `append` feeds it itself
    */
   indexTitles(work: WorkRecord): void;
   /** the registered works an upload's title and description name, from every registered work's title and aliases */
