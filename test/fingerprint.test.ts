@@ -6,7 +6,8 @@ import { innerPictures } from '../src/core/inner-picture.js';
 import { rotate } from '../src/core/rotate.js';
 import { impliedUse } from '../src/core/check.js';
 import { segmentsOf } from '../src/core/segments.js';
-import { MATCHING_RULES, RADIUS, SimilarityIndex, type FrameHit } from '../src/core/similarity.js';
+import { MATCHING_RULES, RADIUS, SimilarityIndex, capHits, type FrameHit } from '../src/core/similarity.js';
+import { searchInSlices } from '../src/store/sliced-search.js';
 
 /** A smooth random picture: a sum of random 2-D waves, like a frame of real content. */
 function picture(seed: number, width = 160, height = 120): Raster {
@@ -203,6 +204,13 @@ describe('similarity index', () => {
         const counts = (h: Uint8Array) => ones(h) >= 8 && 64 - ones(h) >= 8;
         const dist2 = (a: Uint8Array, b: Uint8Array) => Math.min(hamming64(a, 0, b, 0), counts(a) && counts(b) ? hamming64(a, 8, b, 8) : 64);
         expect(index.near(query, Infinity, 8).map((h) => h.frame).sort((x, y) => x - y)).toEqual(all.flatMap((h, i) => (dist2(query, h) <= RADIUS ? [i] : [])));
+        // Version 3 reads only the query's own chunk values: a frame is found when one of its
+        // 16-bit chunks equals the query's, in pHash, or in dHash when the query's counts.
+        const sameChunk = (h: Uint8Array, from: number) => [0, 2, 4, 6].some((c) => h[from + c] === query[from + c] && h[from + c + 1] === query[from + c + 1]);
+        const reachable = (h: Uint8Array) => sameChunk(h, 0) || (counts(query) && sameChunk(h, 8));
+        const v3 = index.near(query, Infinity, 8, 0).map((h) => h.frame).sort((x, y) => x - y);
+        expect(v3).toEqual(all.flatMap((h, i) => (dist2(query, h) <= RADIUS && reachable(h) ? [i] : [])));
+        if (Math.min(hamming64(query, 0, near, 0), counts(query) && counts(near) ? hamming64(query, 8, near, 8) : 64) <= 3) expect(v3).toContain(all.length - 1);
         planted++;
         if (dist(query, near) <= RADIUS) within++;
         expect(found.includes(all.length - 1)).toBe(dist(query, near) <= RADIUS);
@@ -212,6 +220,48 @@ describe('similarity index', () => {
     // Both outcomes occurred, so the assertion above could have failed either way.
     expect(within).toBeGreaterThan(0);
     expect(within).toBeLessThan(planted);
+  });
+
+  it('from version 3, finds every hit of a work one of whose frames the probe reaches, and none of a work it does not; slices and indexes compose', async () => {
+    const v3 = MATCHING_RULES.find((r) => r.version === 3)!;
+    const exact = { ...v3, chunkRadius: 2 as const };
+    const flipped = (h: Uint8Array, bits: readonly number[]) => {
+      const out = h.slice();
+      for (const bit of bits) out[bit >> 3]! ^= 0x80 >> (bit & 7);
+      return out;
+    };
+    // A work's frames, and upload frames each 0–9 bits from one of them in each hash.
+    const work = fc.array(fc.uint8Array({ minLength: 16, maxLength: 16 }), { minLength: 1, maxLength: 6 });
+    const flips = fc.uniqueArray(fc.nat(63), { maxLength: 9 });
+    let reached = 0;
+    let missed = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(work, { minLength: 1, maxLength: 6 }), fc.array(fc.tuple(fc.nat(), fc.nat(), flips, flips), { minLength: 1, maxLength: 8 }), async (works, picks) => {
+        const query = picks.map(([w, f, p, d], i) => {
+          const frames = works[w % works.length]!;
+          return { timeMs: i * 250, hash: flipped(frames[f % frames.length]!, [...p, ...d.map((b) => b + 64)]) };
+        });
+        const all = new SimilarityIndex();
+        const [a, b] = [new SimilarityIndex(), new SimilarityIndex()];
+        works.forEach((frames, w) => {
+          const list = frames.map((hash, i) => ({ timeMs: i * 1000, hash }));
+          all.add(`w${w}`, w, list);
+          (w % 2 ? a : b).add(`w${w}`, w, list);
+        });
+        const got = all.search(query, { rules: v3 });
+        // What an exact search finds, kept for the works the probe reaches.
+        const probed = new Set(all.hits(query, { rules: v3 }).map((h) => h.work));
+        const want = all.search(query, { rules: exact }).filter((h) => probed.has(h.work));
+        expect(got).toEqual(want);
+        for (const w of works.keys()) (probed.has(`w${w}`) ? reached++ : missed++);
+        // Two indexes together decide as one; a search in slices as one at once.
+        expect(capHits([...a.search(query, { rules: v3 }), ...b.search(query, { rules: v3 })], v3)).toEqual(got);
+        expect(await searchInSlices(all, { count: query.length, frames: (from, n) => query.slice(from, from + n), rules: v3, sliceMs: 0 })).toEqual(got);
+      }),
+      { numRuns: 150 },
+    );
+    expect(reached).toBeGreaterThan(0);
+    expect(missed).toBeGreaterThan(0);
   });
 
   it('finds a frame through dHash alone when its pHash is far, and not when both are far', () => {
@@ -225,7 +275,7 @@ describe('similarity index', () => {
     index.add('p-far', 0, [{ timeMs: 0, hash: flip(q, 0, 12) }]); // pHash 12 bits away, dHash identical
     index.add('both-far', 1, [{ timeMs: 0, hash: flip(flip(q, 0, 12), 64, RADIUS + 1) }]);
     index.add('edge', 2, [{ timeMs: 0, hash: flip(flip(q, 0, RADIUS), 64, RADIUS) }]); // exactly at the radius in both
-    expect(index.hits([{ timeMs: 0, hash: q }]).map((h) => [h.work, h.distance])).toEqual([['p-far', 0], ['edge', RADIUS]]);
+    expect(index.search([{ timeMs: 0, hash: q }]).map((h) => [h.work, h.distance])).toEqual([['p-far', 0], ['edge', RADIUS]]);
   });
 
   it('groups hits by time offset into segments of each work', () => {

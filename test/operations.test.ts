@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { toBase64, toHex } from '../src/core/bytes.js';
 import { sha256 } from '../src/core/crypto.js';
+import { encodeFrames } from '../src/core/fingerprint.js';
 import { cli } from './cli-runner.js';
 import { content, party, stmt, tempDir } from './helpers.js';
 import { serversClosedAfterEach, type ServerFixture } from './server-fixture.js';
@@ -63,7 +64,10 @@ describe('operations', () => {
     const alice = party();
     const file = content();
     const first = stmt.register(alice, file);
-    for (const bytes of [first, stmt.register(alice), stmt.register(party())]) expect((await s.submit(bytes)).status).toBe(201);
+    // one of them with three frames, two of which are one picture (kept once in the index)
+    const frames = [0, 1, 2].map((i) => ({ timeMs: i * 1000, hash: sha256(new Uint8Array([i === 2 ? 1 : i])).slice(0, 16) }));
+    const fingerprinted = stmt.register(alice, content(), { fingerprints: [{ kind: 'phash-dhash/v1', value: encodeFrames(frames) }] });
+    for (const bytes of [first, fingerprinted, stmt.register(party())]) expect((await s.submit(bytes)).status).toBe(201);
     expect((await s.submit(first)).status).toBe(200);
     expect((await s.submit(Uint8Array.of(0xa1, 0x01))).status).toBe(400);
     // a batch counts each of its statements: one appended, one repeat
@@ -85,6 +89,8 @@ describe('operations', () => {
     expect(sample(text, 'cartulary_batch_write_seconds_count')).toBe(sample(text, 'cartulary_batch_statements_count'));
     expect(sample(text, 'cartulary_check_verdicts_total{verdict="owner"}')).toBe(1);
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(sample(text, 'cartulary_fingerprint_index_frames')).toBe(2);
+    expect(sample(text, 'cartulary_fingerprint_index_bytes')).toBeGreaterThan(0);
   });
 
   it('is ready while it takes writes, and not while it drains; liveness stays up', async () => {

@@ -8,7 +8,7 @@ import { parseVerifierKey } from '../src/core/checkpoint.js';
 import { sha256, randomSeed } from '../src/core/crypto.js';
 import { encodeFrames, FINGERPRINT_KIND, type FrameHash } from '../src/core/fingerprint.js';
 import { segmentsOf } from '../src/core/segments.js';
-import { CURRENT_MATCHING, SimilarityIndex } from '../src/core/similarity.js';
+import { CURRENT_MATCHING, SimilarityIndex, matchingRulesAt } from '../src/core/similarity.js';
 import { auditLedger } from '../src/store/audit.js';
 import type { LedgerStore } from '../src/store/ledger-store.js';
 import { openStore } from '../src/store/open-store.js';
@@ -27,9 +27,9 @@ describe('fill order', () => {
     const ids = Array.from({ length: WORKS }, (_, i) => ({ id: `work-${String((i * 7) % WORKS).padStart(2, '0')}`, index: 10 + i }));
     for (const w of ids) inLedgerOrder.add(w.id, w.index, shots);
     for (const w of [...ids].sort((a, b) => a.id.localeCompare(b.id))) inOtherOrder.add(w.id, w.index, shots);
-    const a = inLedgerOrder.hits(shots);
-    expect(inOtherOrder.hits(shots)).toEqual(a);
-    expect(segmentsOf(inOtherOrder.hits(shots))).toEqual(segmentsOf(a));
+    const a = inLedgerOrder.search(shots);
+    expect(inOtherOrder.search(shots)).toEqual(a);
+    expect(segmentsOf(inOtherOrder.search(shots))).toEqual(segmentsOf(a));
     const kept = [...new Set(a.map((h) => h.workIndex))].sort((x, y) => x - y);
     expect(kept).toEqual(ids.slice(0, CURRENT_MATCHING.perFrame).map((w) => w.index));
   });
@@ -53,7 +53,7 @@ describe('fill order', () => {
     // Contested against the earliest registrations the caps keep, in ledger order, under the rules in force.
     expect(record.lookalikes).toEqual(order.slice(0, CURRENT_MATCHING.perFrame));
     expect(record.contest?.by).toBe(order[0]);
-    expect(record.matching).toBe(CURRENT_MATCHING.version);
+    expect(record.matching).toBe(matchingRulesAt(record.registeredAt).version);
 
     const store = await openStore(paths.dataDir);
     try {

@@ -4,11 +4,13 @@
  * hashes, random hashes), then uploads searched against it. Reports the build time, the
  * memory the index holds, the search time per query hash (its ratio across sizes is the
  * measure of how the index scales), and a 60-second upload checked as the server checks one
- * (hits of every query hash and its mirror, then segments), p50 and p99.
+ * (hits of every query hash and its mirror, then segments), p50 and p99. The last exact
+ * search (matching rules 2, every bucket within 2 bits of each chunk) is measured beside the
+ * current one, in the same run, as its peer.
  */
 import { randomBytes } from 'node:crypto';
 import { segmentsOf } from '../../src/core/segments.js';
-import { SimilarityIndex, type QueryFrame } from '../../src/core/similarity.js';
+import { CURRENT_MATCHING, MATCHING_RULES, SimilarityIndex, type MatchingRules, type QueryFrame } from '../../src/core/similarity.js';
 import { percentile } from './load.js';
 
 export interface FingerprintBenchRow {
@@ -24,7 +26,15 @@ export interface FingerprintBenchRow {
   uploadP50: number;
   uploadP99: number;
   uploads: number;
+  /** search time per query hash of the last exact rules (version 2), µs */
+  exactPerHashUs: number;
+  /** planted near frames (0–8 bits from a registered one in each hash) found by the current search, and by the exact one */
+  recall: number;
+  exactRecall: number;
 }
+
+/** The last rules whose search is exact within RADIUS: the peer the current search is measured against. */
+export const EXACT = [...MATCHING_RULES].reverse().find((r) => r.chunkRadius === 2) as MatchingRules;
 
 /** Records a registration carries (MAX_REGISTERED_FRAMES); one work's worth at a time. */
 const PER_WORK = 720;
@@ -37,51 +47,81 @@ export function fingerprintBench(frameCounts: readonly number[], seconds: number
     global.gc?.();
     const before = process.memoryUsage();
     let index: SimilarityIndex | null = new SimilarityIndex();
-    const sample: Uint8Array[] = [];
+    const sample: Array<{ work: string; timeMs: number; hash: Uint8Array }> = [];
     const t0 = performance.now();
     for (let w = 0; w * PER_WORK < frames; w++) {
       const list = Array.from({ length: Math.min(PER_WORK, frames - w * PER_WORK) }, (_, i) => ({ timeMs: Math.floor(i / 1.5) * 1000, hash: randomBytes(16) }));
-      if (w < 200) for (const f of list) sample.push(f.hash);
+      if (w < 200) for (const f of list) sample.push({ work: `work${w}`, ...f });
       index.add(`work${w}`, w, list);
     }
     const buildMs = performance.now() - t0;
     global.gc?.();
     const after = process.memoryUsage();
     const mb = (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / 2 ** 20;
-    // A 60 s upload: a quarter of its times are a registered frame with up to 6 bits flipped.
-    const near = () => {
-      const hash = Uint8Array.from(sample[Math.floor(Math.random() * sample.length)] as Uint8Array);
-      for (let b = 0; b < 6; b++) hash[Math.floor(Math.random() * 16)]! ^= 1 << Math.floor(Math.random() * 8);
-      return hash;
+    // A 60 s upload: a quarter of its times are frames of two registered works in order (a
+    // compilation of two clips), with 0–8 bits flipped in each of their hashes (MATCH_DISTANCE
+    // is 8), planted: the share of them found is the search's recall against the exact one.
+    const flip = (hash: Uint8Array, from: number) => {
+      const bits = new Set(Array.from({ length: Math.floor(Math.random() * 9) }, () => from + Math.floor(Math.random() * 64)));
+      for (const bit of bits) hash[bit >> 3]! ^= 0x80 >> (bit & 7);
     };
-    const upload = (): QueryFrame[] =>
-      Array.from({ length: 240 }, (_, i) => {
+    const upload = () => {
+      const planted: Array<{ queryMs: number; work: string; workMs: number }> = [];
+      const clips = [0, 1].map(() => Math.floor(Math.random() * Math.min(200, sample.length / PER_WORK)) * PER_WORK);
+      const frames = Array.from({ length: 240 }, (_, i): QueryFrame[] => {
         const timeMs = i * 250;
-        const whole: QueryFrame = { timeMs, hash: i % 4 === 0 ? near() : randomBytes(16), mirrored: randomBytes(16) };
-        return [whole, ...Array.from({ length: REGIONS_PER_TIME }, () => ({ timeMs, hash: randomBytes(16) }))];
+        let hash = randomBytes(16);
+        if (i % 4 === 0) {
+          const source = sample[(clips[i < 120 ? 0 : 1] as number) + i / 4] as (typeof sample)[number];
+          hash = Buffer.from(source.hash);
+          flip(hash, 0);
+          flip(hash, 64);
+          planted.push({ queryMs: timeMs, work: source.work, workMs: source.timeMs });
+        }
+        return [{ timeMs, hash, mirrored: randomBytes(16) }, ...Array.from({ length: REGIONS_PER_TIME }, () => ({ timeMs, hash: randomBytes(16) }))];
       }).flat();
-    const hashesPerUpload = 240 * (2 + REGIONS_PER_TIME);
-    const latencies: number[] = [];
-    let searchMs = 0;
-    const until = performance.now() + 1000 * seconds;
-    while (performance.now() < until || latencies.length < 20) {
-      const q = upload();
-      const t = performance.now();
-      const hits = index.hits(q);
-      searchMs += performance.now() - t;
-      segmentsOf(hits);
-      latencies.push(performance.now() - t);
-    }
-    latencies.sort((a, b) => a - b);
+      return { frames, planted };
+    };
+    // `times`: the first that many sampled times of each upload are searched; the exact
+    // search, ~100× slower at 10 M, is measured on a part of each upload.
+    const measure = (rules: MatchingRules, minUploads: number, times = 240) => {
+      const latencies: number[] = [];
+      let searchMs = 0;
+      let hashes = 0;
+      let found = 0;
+      let planted = 0;
+      const until = performance.now() + 1000 * seconds;
+      while (performance.now() < until || latencies.length < minUploads) {
+        const q = upload();
+        const frames = q.frames.slice(0, times * (1 + REGIONS_PER_TIME));
+        const t = performance.now();
+        const hits = (index as SimilarityIndex).search(frames, { rules });
+        searchMs += performance.now() - t;
+        segmentsOf(hits);
+        latencies.push(performance.now() - t);
+        hashes += times * (2 + REGIONS_PER_TIME);
+        const hit = new Set(hits.map((h) => `${h.queryMs} ${h.work} ${h.workMs}`));
+        const inPart = q.planted.filter((p) => p.queryMs < times * 250);
+        planted += inPart.length;
+        found += inPart.filter((p) => hit.has(`${p.queryMs} ${p.work} ${p.workMs}`)).length;
+      }
+      latencies.sort((a, b) => a - b);
+      return { latencies, recall: found / planted, perHashUs: (1000 * searchMs) / hashes };
+    };
+    const current = measure(CURRENT_MATCHING, 20);
+    const exact = measure(EXACT, 3, 24);
     rows.push({
       frames,
       buildMs,
       mb,
       rssMb: process.memoryUsage().rss / 2 ** 20,
-      perHashUs: (1000 * searchMs) / (latencies.length * hashesPerUpload),
-      uploadP50: percentile(latencies, 50),
-      uploadP99: percentile(latencies, 99),
-      uploads: latencies.length,
+      perHashUs: current.perHashUs,
+      uploadP50: percentile(current.latencies, 50),
+      uploadP99: percentile(current.latencies, 99),
+      uploads: current.latencies.length,
+      exactPerHashUs: exact.perHashUs,
+      recall: current.recall,
+      exactRecall: exact.recall,
     });
     index = null;
   }

@@ -4,24 +4,33 @@
  *
  * The index is multi-index hashing (Norouzi et al.): each 64-bit hash is cut into four
  * 16-bit chunks, each chunk indexing a bucket table. Two hashes within 10 bits agree to
- * within 2 bits on at least one chunk (pigeonhole), so a query probes, per chunk, every
- * value within 2 bits of its own (137 buckets) and checks the full distance of what it
- * finds: exact against a linear scan, in well under a millisecond at a million frames.
+ * within 2 bits on at least one chunk (pigeonhole), so a query that probes, per chunk, every
+ * value within 2 bits of its own (137 buckets) and checks the full distance of what it finds
+ * is exact against a linear scan (matching rules 1 and 2). That reads 1,096 buckets a query
+ * hash, ~15 frames each at a million frames and ~150 at ten million: the search grew with
+ * the index (issue 13.7). From version 3 a query probes only its own value of each chunk
+ * (8 buckets): every frame within 3 bits is still found, and a farther one when one of its
+ * chunks came through unchanged. Each work so found is then searched whole, every one of its
+ * frames against every query hash (a few hundred records), so one frame that came through
+ * finds all of that work's hits: a clip needs one such frame among its dozens, not each.
  * Both pHash and dHash are indexed; a frame's distance is the smaller of the two.
  */
 import { toHex } from './bytes.js';
 import { decodeFrames, type FrameHash } from './fingerprint.js';
+import { PAGE_MASK, PAGE_SHIFT, U32Pages } from './u32-pages.js';
 
 /** A frame within this many bits (in pHash or dHash) is a candidate. */
 export const RADIUS = 10;
-const CHUNK_RADIUS = Math.floor(RADIUS / 4);
 
+// Chunk values in order of distance from 0: 1 at 0 bits, 16 at 1, 120 at 2.
 const NEIGHBOURS: number[] = (() => {
   const out = [0];
   for (let i = 0; i < 16; i++) out.push(1 << i);
   for (let i = 0; i < 16; i++) for (let j = i + 1; j < 16; j++) out.push((1 << i) | (1 << j));
-  return CHUNK_RADIUS >= 2 ? out : out.slice(0, 17);
+  return out;
 })();
+/** How many of NEIGHBOURS lie within r bits (r ≤ 2). */
+const WITHIN = [1, 17, 137];
 
 /** A 16-byte hash as four big-endian 32-bit words. */
 function toWords(hash: Uint8Array): Uint32Array {
@@ -83,11 +92,19 @@ export interface MatchingRules {
    * so is that of any picture brightening one way, so such dHashes match without saying much.
    */
   dHashMinBits: number;
+  /**
+   * The bits a query's chunk may differ from a bucket's and the bucket still be read: 2 makes
+   * the search exact within RADIUS (versions 1 and 2); 0 reads 8 buckets instead of 1,096,
+   * and every work found is then searched whole (from version 3; see the head of this file
+   * and `SimilarityIndex.search`).
+   */
+  chunkRadius: 0 | 1 | 2;
 }
 
 export const MATCHING_RULES: readonly MatchingRules[] = [
-  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records', dHashMinBits: 0 },
-  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8 },
+  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records', dHashMinBits: 0, chunkRadius: 2 },
+  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, chunkRadius: 2 },
+  { version: 3, from: Date.UTC(2026, 11, 4, 15), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, chunkRadius: 0 },
 ];
 
 /**
@@ -143,29 +160,48 @@ export function capHits(hits: readonly FrameHit[], rules: MatchingRules = CURREN
 /** A query frame: its time, its hash, and optionally the hash of the frame mirrored. */
 export type QueryFrame = FrameHash & { mirrored?: Uint8Array };
 
+// A frame's record in the index: pHash high, pHash low, dHash high, dHash low, its time (ms),
+// its work's number, and the stamp of the query that last saw it (so a frame found through
+// several buckets counts once); 8 values, so a record is one aligned run in one page.
+const FRAME = 8;
+const TIME = 4;
+const OWNER = 5;
+const STAMP = 6;
+// Bucket lists are chains of BLOCK-value blocks in one pool: the next block's address, then
+// up to BLOCK - 1 frame numbers, EMPTY after the last. A frame's 8 bucket entries cost ~37
+// bytes this way (a JS array per bucket in a Map cost ~150), so ten million frames fit in
+// well under a gigabyte (issue 13.7).
+const BLOCK = 8;
+const EMPTY = 0xffffffff;
+/** 2 hash kinds × 4 chunks × 65,536 values */
+const BUCKETS = 2 * 4 * 65536;
+
 export class SimilarityIndex {
-  // Per frame, four 32-bit words: pHash high, pHash low, dHash high, dHash low.
-  private words = new Uint32Array(4 * 1024);
-  private times = new Uint32Array(1024);
-  private owners = new Uint32Array(1024);
-  // Which query last saw each frame, so a frame found through several buckets counts once.
-  private stamps = new Uint32Array(1024);
+  private readonly records = new U32Pages();
+  private readonly pool = new U32Pages();
+  // Each bucket's first and last block (0: empty; the pool's first block is never one). Made
+  // at the first frame (4 MB, zeroed lazily by the system): a batch's overlay without
+  // fingerprints never pays for them.
+  private heads: Uint32Array | null = null;
+  private tails: Uint32Array | null = null;
   private query = 0;
   private count = 0;
   private readonly works: string[] = [];
   private readonly workIndices: number[] = [];
+  // Each work's frames are the records [workFirst, workEnd): added together, never moved.
+  private readonly workFirst: number[] = [];
+  private readonly workEnd: number[] = [];
   private readonly workNumber = new Map<string, number>();
   /** work → its longest registered frame time, ms */
   readonly durations = new Map<string, number>();
-  // 2 hash kinds × 4 chunks × 65536 buckets of frame numbers, only those in use: a batch's
-  // overlay or a verifier's replay holds a few works, and a 4 MB table per batch cost ~40 ms.
-  private readonly buckets = new Map<number, number[]>();
-  // One bit a bucket (64 KB): whether it is in use, so a probe of an empty bucket, most of
-  // them in a small index, costs a bit test rather than a map lookup.
-  private readonly used = new Uint8Array((2 * 4 * 65536) / 8);
 
   get frames(): number {
     return this.count;
+  }
+
+  /** Bytes the frames and their bucket lists hold (what grows with the index). */
+  get bytes(): number {
+    return this.records.bytes + this.pool.bytes + (this.heads ? 2 * 4 * BUCKETS : 0);
   }
 
   has(work: string): boolean {
@@ -182,40 +218,60 @@ export class SimilarityIndex {
     const w = this.works.push(work) - 1;
     this.workIndices.push(index);
     this.workNumber.set(work, w);
-    const { buckets } = this;
     let duration = 0;
     const first = this.count;
+    this.workFirst.push(first);
     for (const f of frames) {
       duration = Math.max(duration, f.timeMs);
       const words = toWords(f.hash);
       if (this.isCollapsed(words, first)) continue;
-      if (this.count === this.times.length) this.grow();
       const n = this.count++;
-      this.words.set(words, n * 4);
-      this.times[n] = f.timeMs;
-      this.owners[n] = w;
-      for (let kind = 0; kind < 2; kind++) {
-        for (let c = 0; c < 4; c++) {
-          const b = bucketOf(words, kind, c);
-          const bucket = buckets.get(b);
-          if (bucket) bucket.push(n);
-          else buckets.set(b, [n]);
-          this.used[b >>> 3] = (this.used[b >>> 3] as number) | (1 << (b & 7));
-        }
+      const at = this.records.extend(FRAME);
+      const page = this.records.pages[at >>> PAGE_SHIFT] as Uint32Array;
+      const o = at & PAGE_MASK;
+      page.set(words, o);
+      page[o + TIME] = f.timeMs;
+      page[o + OWNER] = w;
+      for (let kind = 0; kind < 2; kind++) for (let c = 0; c < 4; c++) this.file(bucketOf(words, kind, c), n);
+    }
+    this.workEnd.push(this.count);
+    this.durations.set(work, duration);
+  }
+
+  /** Appends frame `n` to bucket `b`'s list. */
+  private file(b: number, n: number): void {
+    const { pool } = this;
+    if (!this.heads) {
+      this.heads = new Uint32Array(BUCKETS);
+      this.tails = new Uint32Array(BUCKETS);
+      pool.extend(BLOCK);
+    }
+    const heads = this.heads;
+    const tails = this.tails as Uint32Array;
+    const tail = tails[b] as number;
+    if (tail !== 0) {
+      for (let s = 1; s < BLOCK; s++) {
+        if (pool.get(tail + s) === EMPTY) return pool.set(tail + s, n);
       }
     }
-    this.durations.set(work, duration);
+    const block = pool.extend(BLOCK);
+    for (let s = 2; s < BLOCK; s++) pool.set(block + s, EMPTY);
+    pool.set(block + 1, n);
+    if (tail === 0) heads[b] = block;
+    else pool.set(tail, block);
+    tails[b] = block;
   }
 
   /** Whether a frame kept since `first` (this work's) is within `collapse` bits of `q` in both hashes. */
   private isCollapsed(q: Uint32Array, first: number): boolean {
-    const { words } = this;
     const limit = COLLAPSE_BITS;
+    const { pages } = this.records;
     for (let n = first; n < this.count; n++) {
-      const at = n << 2;
-      const p = popcount(((q[0] as number) ^ (words[at] as number)) >>> 0) + popcount(((q[1] as number) ^ (words[at + 1] as number)) >>> 0);
+      const page = pages[(n * FRAME) >>> PAGE_SHIFT] as Uint32Array;
+      const at = (n * FRAME) & PAGE_MASK;
+      const p = popcount(((q[0] as number) ^ (page[at] as number)) >>> 0) + popcount(((q[1] as number) ^ (page[at + 1] as number)) >>> 0);
       if (p > limit) continue;
-      const d = popcount(((q[2] as number) ^ (words[at + 2] as number)) >>> 0) + popcount(((q[3] as number) ^ (words[at + 3] as number)) >>> 0);
+      const d = popcount(((q[2] as number) ^ (page[at + 2] as number)) >>> 0) + popcount(((q[3] as number) ^ (page[at + 3] as number)) >>> 0);
       if (d <= limit) return true;
     }
     return false;
@@ -225,30 +281,20 @@ export class SimilarityIndex {
     this.add(work, index, decodeFrames(bytes));
   }
 
-  private grow(): void {
-    const size = this.times.length * 2;
-    const widen = <T extends Uint32Array>(old: T, length: number) => {
-      const next = new Uint32Array(length);
-      next.set(old);
-      return next;
-    };
-    this.words = widen(this.words, size * 4);
-    this.times = widen(this.times, size);
-    this.owners = widen(this.owners, size);
-    this.stamps = widen(this.stamps, size);
-  }
-
   /**
    * Every indexed frame within RADIUS of `hash` in pHash or dHash, with its distance. With
    * `budget`, at most that many candidates are examined (buckets are read in the order they
    * were filled): a bound on one query frame's work when buckets have been stuffed. With
    * `dHashMinBits`, a dHash with fewer ones or zeros than that, the query's or a frame's,
-   * does not count (MatchingRules.dHashMinBits).
+   * does not count (MatchingRules.dHashMinBits). Buckets are read within `chunkRadius` bits
+   * of each chunk (MatchingRules.chunkRadius): with 2, what is found is exact.
    */
-  near(hash: Uint8Array, budget = Infinity, dHashMinBits = 0): Array<{ frame: number; distance: number }> {
-    const { words, stamps, buckets, used } = this;
+  near(hash: Uint8Array, budget = Infinity, dHashMinBits = 0, chunkRadius: 0 | 1 | 2 = 2): Array<{ frame: number; distance: number }> {
+    const { heads } = this;
     const out: Array<{ frame: number; distance: number }> = [];
-    if (buckets.size === 0) return out;
+    if (!heads) return out;
+    const pool = this.pool.pages;
+    const records = this.records.pages;
     const q = toWords(hash);
     const stamp = ++this.query;
     const [q0, q1, q2, q3] = q as unknown as [number, number, number, number];
@@ -264,23 +310,27 @@ export class SimilarityIndex {
         const own = bucketOf(q, kind, c);
         const table = own & ~0xffff;
         const value = own & 0xffff;
-        for (let f = 0; f < NEIGHBOURS.length; f++) {
-          const b = table | (value ^ (NEIGHBOURS[f] as number));
-          if (((used[b >>> 3] as number) & (1 << (b & 7))) === 0) continue;
-          const bucket = buckets.get(b) as number[];
-          for (let i = 0; i < bucket.length; i++) {
-            const n = bucket[i] as number;
-            if (stamps[n] === stamp) continue;
-            if (++examined > budget) return out;
-            stamps[n] = stamp;
-            const at = n << 2;
-            const p = popcount((q0 ^ (words[at] as number)) >>> 0) + popcount((q1 ^ (words[at + 1] as number)) >>> 0);
-            const d =
-              queryDHash && informative(words[at + 2] as number, words[at + 3] as number)
-                ? popcount((q2 ^ (words[at + 2] as number)) >>> 0) + popcount((q3 ^ (words[at + 3] as number)) >>> 0)
-                : 64;
-            const distance = p < d ? p : d;
-            if (distance <= RADIUS) out.push({ frame: n, distance });
+        for (let f = 0, probes = WITHIN[chunkRadius] as number; f < probes; f++) {
+          for (let block = heads[table | (value ^ (NEIGHBOURS[f] as number))] as number; block !== 0; ) {
+            const bp = pool[block >>> PAGE_SHIFT] as Uint32Array;
+            const bo = block & PAGE_MASK;
+            for (let s = 1; s < BLOCK; s++) {
+              const n = bp[bo + s] as number;
+              if (n === EMPTY) break;
+              const rp = records[(n * FRAME) >>> PAGE_SHIFT] as Uint32Array;
+              const at = (n * FRAME) & PAGE_MASK;
+              if (rp[at + STAMP] === stamp) continue;
+              if (++examined > budget) return out;
+              rp[at + STAMP] = stamp;
+              const p = popcount((q0 ^ (rp[at] as number)) >>> 0) + popcount((q1 ^ (rp[at + 1] as number)) >>> 0);
+              const d =
+                queryDHash && informative(rp[at + 2] as number, rp[at + 3] as number)
+                  ? popcount((q2 ^ (rp[at + 2] as number)) >>> 0) + popcount((q3 ^ (rp[at + 3] as number)) >>> 0)
+                  : 64;
+              const distance = p < d ? p : d;
+              if (distance <= RADIUS) out.push({ frame: n, distance });
+            }
+            block = bp[bo] as number;
           }
         }
       }
@@ -290,20 +340,102 @@ export class SimilarityIndex {
 
   /**
    * Hits for query frames (each, and its mirror when given, against the index), capped by
-   * `capHits`. Identical query frames are searched once. `budget` bounds the candidates
-   * examined per query hash (see `near`).
+   * `capHits`: with rules of chunk radius 2, everything within RADIUS; below it, every work
+   * a probe finds is then searched whole (`extension`), so what is found of a work is exact
+   * once any one of its frames is found. A work's hits depend on its own frames only, so the
+   * caps still compose across indexes. `maxExtended` (checks only: a replayed search never
+   * has one) bounds the works searched whole, those with the most frames found first.
    */
-  hits(query: readonly QueryFrame[], opts: { budget?: number; rules?: MatchingRules } = {}): FrameHit[] {
+  search(query: readonly QueryFrame[], opts: { budget?: number; rules?: MatchingRules; maxExtended?: number } = {}): FrameHit[] {
     const rules = opts.rules ?? CURRENT_MATCHING;
+    const seeds = new Map<number, number>();
+    const probed = this.hits(query, { ...opts, seeds });
+    if (rules.chunkRadius === 2) return probed;
+    const extended = this.extended(seeds, opts.maxExtended);
+    const out = this.notIn(probed, extended);
+    for (const w of extended) for (const h of this.extension(w, query, rules)) out.push(h);
+    return capHits(out, rules);
+  }
+
+  /**
+   * The probe of `search`, for query frames searched a few at a time: hits within RADIUS
+   * that the probe reaches, each upload frame's capped. With `seeds`, counts every frame
+   * found, before the caps, by its work's number.
+   */
+  hits(query: readonly QueryFrame[], opts: { budget?: number; rules?: MatchingRules; seeds?: Map<number, number> } = {}): FrameHit[] {
+    const rules = opts.rules ?? CURRENT_MATCHING;
+    const { seeds } = opts;
+    return this.assemble(query, rules, (hash) => {
+      const best = new Map<number, number>();
+      for (const { frame, distance } of this.near(hash, opts.budget, rules.dHashMinBits, rules.chunkRadius)) {
+        best.set(frame, distance);
+        if (seeds) {
+          const w = this.records.get(frame * FRAME + OWNER);
+          seeds.set(w, (seeds.get(w) ?? 0) + 1);
+        }
+      }
+      return best;
+    });
+  }
+
+  /** The works (by number) to search whole: those seeded, the most seeds first, then the earliest registered; at most `max`. */
+  extended(seeds: ReadonlyMap<number, number>, max = Infinity): number[] {
+    const order = [...seeds.keys()].sort((a, b) => (seeds.get(b) as number) - (seeds.get(a) as number) || (this.workIndices[a] as number) - (this.workIndices[b] as number));
+    return order.slice(0, max);
+  }
+
+  /**
+   * The hits not of the works (by number) given: a work searched whole finds again what the
+   * probe found of it. Dropping these from a capped list and capping again with the whole
+   * works' hits keeps what capping everything at once would: a cap never keeps a hit that it
+   * dropped from a smaller list.
+   */
+  notIn(hits: readonly FrameHit[], works: readonly number[]): FrameHit[] {
+    const ids = new Set(works.map((w) => this.works[w]));
+    return hits.filter((h) => !ids.has(h.work));
+  }
+
+  /** Every frame of work number `w` within RADIUS of each query frame, each upload frame's capped. */
+  extension(w: number, query: readonly QueryFrame[], rules: MatchingRules): FrameHit[] {
+    const first = this.workFirst[w] as number;
+    const end = this.workEnd[w] as number;
+    const { pages } = this.records;
+    const informative = (high: number, low: number) => {
+      const ones = popcount(high >>> 0) + popcount(low >>> 0);
+      return ones >= rules.dHashMinBits && 64 - ones >= rules.dHashMinBits;
+    };
+    return this.assemble(query, rules, (hash) => {
+      const [q0, q1, q2, q3] = toWords(hash) as unknown as [number, number, number, number];
+      const queryDHash = informative(q2, q3);
+      const best = new Map<number, number>();
+      for (let n = first; n < end; n++) {
+        const page = pages[(n * FRAME) >>> PAGE_SHIFT] as Uint32Array;
+        const at = (n * FRAME) & PAGE_MASK;
+        // Most frames of a work are far from a given hash in both halves' high words already.
+        if (popcount((q0 ^ (page[at] as number)) >>> 0) > RADIUS && (!queryDHash || popcount((q2 ^ (page[at + 2] as number)) >>> 0) > RADIUS)) continue;
+        const p = popcount((q0 ^ (page[at] as number)) >>> 0) + popcount((q1 ^ (page[at + 1] as number)) >>> 0);
+        const d =
+          queryDHash && informative(page[at + 2] as number, page[at + 3] as number)
+            ? popcount((q2 ^ (page[at + 2] as number)) >>> 0) + popcount((q3 ^ (page[at + 3] as number)) >>> 0)
+            : 64;
+        const distance = p < d ? p : d;
+        if (distance <= RADIUS) best.set(n, distance);
+      }
+      return best;
+    });
+  }
+
+  /**
+   * Hits of each query frame, the closer of it and its mirror, from `find` (indexed frame →
+   * distance, for one hash; identical hashes are searched once), capped frame by frame so an
+   * upload frame near thousands of indexed ones costs little, then all together.
+   */
+  private assemble(query: readonly QueryFrame[], rules: MatchingRules, find: (hash: Uint8Array) => Map<number, number>): FrameHit[] {
     const found = new Map<string, Map<number, number>>();
     const search = (hash: Uint8Array) => {
       const key = toHex(hash);
       let best = found.get(key);
-      if (!best) {
-        best = new Map();
-        for (const { frame, distance } of this.near(hash, opts.budget, rules.dHashMinBits)) best.set(frame, distance);
-        found.set(key, best);
-      }
+      if (!best) found.set(key, (best = find(hash)));
       return best;
     };
     const out: FrameHit[] = [];
@@ -312,11 +444,10 @@ export class SimilarityIndex {
       if (q.mirrored) for (const [frame, distance] of search(q.mirrored)) best.set(frame, Math.min(distance, best.get(frame) ?? Infinity));
       const frameHits: FrameHit[] = [];
       for (const [frame, distance] of best) {
-        const w = this.owners[frame] as number;
+        const w = this.records.get(frame * FRAME + OWNER);
         const work = this.works[w] as string;
-        frameHits.push({ work, workIndex: this.workIndices[w] as number, workDurationMs: this.durations.get(work) ?? 0, workMs: this.times[frame] as number, queryMs: q.timeMs, distance });
+        frameHits.push({ work, workIndex: this.workIndices[w] as number, workDurationMs: this.durations.get(work) ?? 0, workMs: this.records.get(frame * FRAME + TIME), queryMs: q.timeMs, distance });
       }
-      // Capped frame by frame, so an upload frame near thousands of indexed ones costs little.
       for (const h of capHits(frameHits, rules)) out.push(h);
     }
     return capHits(out, rules);

@@ -80,7 +80,7 @@ export class MemoryState implements LedgerView {
   }
 
   frameHits(frames: readonly FrameHash[], rules?: MatchingRules): FrameHit[] {
-    const own = this.similarity.hits(frames, rules ? { rules } : {});
+    const own = this.similarity.search(frames, rules ? { rules } : {});
     // The caps compose (see capHits), so base and overlay together decide as one index would.
     return this.base ? capHits([...this.base.frameHits(frames, rules), ...own], rules) : own;
   }

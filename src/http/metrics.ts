@@ -14,6 +14,8 @@ export class Metrics {
   private readonly verdicts: Counter<'verdict'>;
   /** where the tree size is read from, once the ledger is open */
   treeSize: () => number = () => 0;
+  /** where the fingerprint index's size is read from, once the ledger is open */
+  fingerprintIndex: () => { frames: number; bytes: number } = () => ({ frames: 0, bytes: 0 });
 
   constructor() {
     const registers = [this.registry];
@@ -45,6 +47,24 @@ export class Metrics {
       registers,
       collect() {
         this.set(metrics.treeSize());
+      },
+    });
+    // Memory that grows with the registered catalogue (issue 13.7): what to watch against the
+    // capacity plan in the README.
+    new Gauge({
+      name: 'cartulary_fingerprint_index_frames',
+      help: 'Frame records in the near-duplicate index (a work\'s near-identical frames are one)',
+      registers,
+      collect() {
+        this.set(metrics.fingerprintIndex().frames);
+      },
+    });
+    new Gauge({
+      name: 'cartulary_fingerprint_index_bytes',
+      help: 'Bytes the near-duplicate index holds for its frames and bucket lists',
+      registers,
+      collect() {
+        this.set(metrics.fingerprintIndex().bytes);
       },
     });
     this.verdicts = new Counter({ name: 'cartulary_check_verdicts_total', help: 'Pre-publish checks answered, by verdict', labelNames: ['verdict'], registers });

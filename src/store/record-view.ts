@@ -118,7 +118,7 @@ export class RecordView implements StoreView {
 
   /** A registration's search comes from the plan (made in slices); any other from the index. */
   frameHits(frames: readonly FrameHash[], rules: MatchingRules = CURRENT_MATCHING): FrameHit[] {
-    return this.planned?.frames.get(frameSearchKey(frames, rules)) ?? this.similarity.hits(frames, { rules });
+    return this.planned?.frames.get(frameSearchKey(frames, rules)) ?? this.similarity.search(frames, { rules });
   }
   /** Range reads are fetched before the rules run: only planned queries are answered. */
   overlapCandidates(q: OverlapQuery): readonly string[] {

@@ -1,8 +1,10 @@
 /**
  * A fingerprint search that never holds the event loop for long: the query frames are
- * searched a few at a time, yielding between slices of at most `sliceMs`. The result is
- * exactly the index's `hits` for all the frames at once (its caps compose), so a search
- * made this way decides as a synchronous one would.
+ * searched a few at a time, yielding between slices of at most `sliceMs`, first the probe of
+ * every frame, then (rules below chunk radius 2) each work it found, searched whole against
+ * the frames a few at a time again. The result is exactly the index's `search` of all the
+ * frames at once (its caps compose), so a search made this way decides as a synchronous one
+ * would.
  */
 import { capHits, type FrameHit, type MatchingRules, type QueryFrame, type SimilarityIndex } from '../core/similarity.js';
 
@@ -13,21 +15,36 @@ export interface SlicedSearch {
   rules: MatchingRules;
   /** candidates examined per query hash (see SimilarityIndex.near); none for a search the rules replay */
   budget?: number;
+  /** works searched whole (see SimilarityIndex.search); none for a search the rules replay */
+  maxExtended?: number;
   sliceMs: number;
 }
 
+/** Frames a step takes: small enough that a step of the longest work's frames stays well inside a slice. */
+const STEP = 2;
+
 export async function searchInSlices(index: SimilarityIndex, s: SlicedSearch): Promise<FrameHit[]> {
   let hits: FrameHit[] = [];
-  let next = 0;
-  while (next < s.count) {
-    const started = performance.now();
-    while (next < s.count && performance.now() - started < s.sliceMs) {
-      for (const h of index.hits(s.frames(next, 2), { rules: s.rules, ...(s.budget === undefined ? {} : { budget: s.budget }) })) hits.push(h);
-      next += 2;
+  const seeds = new Map<number, number>();
+  const pass = async (step: (frames: QueryFrame[]) => FrameHit[]) => {
+    let next = 0;
+    while (next < s.count) {
+      const started = performance.now();
+      // At least one step a slice, however short the slice.
+      do {
+        for (const h of step(s.frames(next, STEP))) hits.push(h);
+        next += STEP;
+      } while (next < s.count && performance.now() - started < s.sliceMs);
+      // Capped as they come, so no cap ever sorts much more than it keeps.
+      if (hits.length > s.rules.perRequest) hits = capHits(hits, s.rules);
+      if (next < s.count) await new Promise((resume) => setImmediate(resume));
     }
-    // Capped as they come, so no cap ever sorts much more than it keeps.
-    if (hits.length > s.rules.perRequest) hits = capHits(hits, s.rules);
-    if (next < s.count) await new Promise((resume) => setImmediate(resume));
+  };
+  await pass((frames) => index.hits(frames, { rules: s.rules, seeds, ...(s.budget === undefined ? {} : { budget: s.budget }) }));
+  if (s.rules.chunkRadius < 2) {
+    const extended = index.extended(seeds, s.maxExtended);
+    hits = index.notIn(hits, extended);
+    for (const w of extended) await pass((frames) => index.extension(w, frames, s.rules));
   }
   return capHits(hits, s.rules);
 }

@@ -1,0 +1,72 @@
+/**
+ * npm run evaluate:rules [-- --seconds 20] [--only NAME]
+ * What a new matching-rules version changes, on the detection evaluation set (issue 13):
+ * every upload of `npm run evaluate` is fingerprinted once, in process, and searched under
+ * each version of the rules from 2 on against the same index of the registered films; the
+ * works each finds at `match` strength are compared. The end-to-end evaluation edits and
+ * fingerprints afresh each run (ffmpeg's noise is not seeded), so two of its runs differ by
+ * a case or two; this holds the uploads fixed, so every difference is the rules'.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fingerprintFile } from '../src/cli/media.js';
+import type { Io } from '../src/cli/command.js';
+import { segmentsOf } from '../src/core/segments.js';
+import { MATCHING_RULES, SimilarityIndex, type QueryFrame } from '../src/core/similarity.js';
+import { EDITS, FILMS, NEGATIVES, X264 } from './lib/evaluation-set.js';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, only: { type: 'string' } } });
+const quiet: Io = { out: () => {}, err: () => {}, progress: false };
+const ffmpeg = (args: string[]) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args], { stdio: 'pipe' });
+const dir = await mkdtemp(join(tmpdir(), 'cartulary-rules-'));
+const file = (name: string) => join(dir, `${name}.mp4`);
+const versions = MATCHING_RULES.filter((r) => r.version >= 2);
+
+try {
+  for (const [name, source] of Object.entries({ ...FILMS, ...NEGATIVES })) ffmpeg(['-f', 'lavfi', '-i', source, '-t', values.seconds, ...X264, file(name)]);
+  const index = new SimilarityIndex();
+  for (const [i, name] of Object.keys(FILMS).entries()) index.add(name, i, (await fingerprintFile(file(name), 'video', 'register', quiet)).frames);
+  const films = Object.keys(FILMS);
+  const negatives = Object.keys(NEGATIVES);
+  const found = new Map(versions.map((r) => [r.version, { films: 0, falsePositives: 0 }]));
+  const differences: string[] = [];
+  let cases = 0;
+  let negativeCases = 0;
+  for (const [e, edit] of EDITS.entries()) {
+    if (values.only && !edit.name.includes(values.only)) continue;
+    for (const [i, name] of [...films, ...negatives].entries()) {
+      const upload = join(dir, `upload-${e}-${i}.mp4`);
+      ffmpeg([...edit.args(file(name), file(negatives[i % negatives.length] as string)), upload]);
+      const { frames, mirrored } = await fingerprintFile(upload, 'video', 'check', quiet);
+      await rm(upload);
+      const mirrorAt = new Map(mirrored.map((m) => [m.timeMs, m.hash]));
+      const query: QueryFrame[] = frames.map((f) => {
+        const m = mirrorAt.get(f.timeMs);
+        return m ? { ...f, mirrored: m } : f;
+      });
+      const film = i < films.length;
+      if (film) cases++;
+      else negativeCases++;
+      const answers = versions.map((rules) => {
+        const works = segmentsOf(index.search(query, { rules })).filter((m) => m.strength === 'match').map((m) => m.work);
+        const tally = found.get(rules.version) as { films: number; falsePositives: number };
+        if (film && works.includes(name)) tally.films++;
+        if (!film && works.length > 0) tally.falsePositives++;
+        return works.join(', ') || 'nothing';
+      });
+      if (new Set(answers).size > 1) differences.push(`| ${edit.name} | ${name} | ${answers.join(' | ')} |`);
+    }
+  }
+  console.log(`${cases} uploads of registered films, ${negativeCases} of unregistered footage (${values.seconds} s sources), each fingerprinted once\n`);
+  console.log('| matching rules | films found | false positives |\n|---|---|---|');
+  for (const r of versions) {
+    const t = found.get(r.version) as { films: number; falsePositives: number };
+    console.log(`| ${r.version} | ${t.films}/${cases} | ${t.falsePositives}/${negativeCases} |`);
+  }
+  console.log(differences.length === 0 ? '\nNo upload is answered differently.' : `\n| edit | upload | ${versions.map((r) => `rules ${r.version}`).join(' | ')} |\n|---|---|${versions.map(() => '---|').join('')}\n${differences.join('\n')}`);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
