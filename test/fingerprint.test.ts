@@ -1,5 +1,6 @@
 /** Perceptual hashes and the similarity index, on synthetic rasters (no media tools needed). */
 import fc from 'fast-check';
+import { sha256 } from '../src/core/crypto.js';
 import { describe, expect, it } from 'vitest';
 import { CENTRE, REGION_MIN_SPREAD, contentBox, cropDarkBorders, cropRegion, decodeFrames, encodeFrames, hamming64, hashFrame, mirror, regionHashes, registeredRegions, type Raster } from '../src/core/fingerprint.js';
 import { innerPictures } from '../src/core/inner-picture.js';
@@ -222,7 +223,7 @@ describe('similarity index', () => {
     expect(within).toBeLessThan(planted);
   });
 
-  it('from version 3, finds every hit of a work one of whose frames the probe reaches, and none of a work it does not; slices and indexes compose', async () => {
+  it('from version 3, finds every hit of a work two of whose frames the probe reaches, and only what the probe finds of others; slices and indexes compose', async () => {
     const v3 = MATCHING_RULES.find((r) => r.version === 3)!;
     const exact = { ...v3, chunkRadius: 2 as const };
     const flipped = (h: Uint8Array, bits: readonly number[]) => {
@@ -249,11 +250,14 @@ describe('similarity index', () => {
           (w % 2 ? a : b).add(`w${w}`, w, list);
         });
         const got = all.search(query, { rules: v3 });
-        // What an exact search finds, kept for the works the probe reaches.
-        const probed = new Set(all.hits(query, { rules: v3 }).map((h) => h.work));
-        const want = all.search(query, { rules: exact }).filter((h) => probed.has(h.work));
+        // What an exact search finds of the works the probe found two frames of; what the
+        // probe found of the others.
+        const seeds = new Map<number, number>();
+        const probed = all.hits(query, { rules: v3, seeds });
+        const whole = new Set([...seeds].filter(([, n]) => n >= v3.extendAfter).map(([w]) => `w${w}`));
+        const want = capHits([...all.search(query, { rules: exact }).filter((h) => whole.has(h.work)), ...probed.filter((h) => !whole.has(h.work))], v3);
         expect(got).toEqual(want);
-        for (const w of works.keys()) (probed.has(`w${w}`) ? reached++ : missed++);
+        for (const w of works.keys()) (whole.has(`w${w}`) ? reached++ : missed++);
         // Two indexes together decide as one; a search in slices as one at once.
         expect(capHits([...a.search(query, { rules: v3 }), ...b.search(query, { rules: v3 })], v3)).toEqual(got);
         expect(await searchInSlices(all, { count: query.length, frames: (from, n) => query.slice(from, from + n), rules: v3, sliceMs: 0 })).toEqual(got);
@@ -262,6 +266,45 @@ describe('similarity index', () => {
     );
     expect(reached).toBeGreaterThan(0);
     expect(missed).toBeGreaterThan(0);
+  });
+
+  it('stays exact across the pages of its records and bucket lists (20,000 frames)', () => {
+    const index = new SimilarityIndex();
+    const all: Uint8Array[] = [];
+    for (let w = 0; w < 40; w++) {
+      const frames = Array.from({ length: 500 }, (_, i) => ({ timeMs: i * 1000, hash: sha256(new TextEncoder().encode(`${w}/${i}`)).slice(0, 16) }));
+      for (const f of frames) all.push(f.hash);
+      index.add(`w${w}`, w, frames);
+    }
+    expect(index.frames).toBe(20_000);
+    for (let k = 0; k < 200; k++) {
+      const query = all[(k * 7919) % all.length]!.slice();
+      for (let b = 0; b < k % 12; b++) query[(b * 5 + k) % 16]! ^= 1 << (b % 8);
+      const found = index.near(query).map((h) => h.frame).sort((x, y) => x - y);
+      expect(found).toEqual(all.flatMap((h, i) => (dist(query, h) <= RADIUS ? [i] : [])));
+      // At most 11 bits flipped over both hashes: one of them is within 5, so the source is found.
+      expect(found).toContain((k * 7919) % all.length);
+    }
+  });
+
+  it('keeps one of a work\'s frames within 2 bits of each other in both hashes, exactly as a scan of the kept ones would', () => {
+    const base = fc.uint8Array({ minLength: 16, maxLength: 16 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(3), fc.uniqueArray(fc.nat(127), { maxLength: 5 })), { minLength: 1, maxLength: 60 }), base, base, base, base, (picks, ...pictures) => {
+        // Frames that are one of four pictures with up to 5 bits flipped anywhere.
+        const frames = picks.map(([p, bits], i) => {
+          const hash = pictures[p]!.slice();
+          for (const bit of bits) hash[bit >> 3]! ^= 0x80 >> (bit & 7);
+          return { timeMs: i * 1000, hash };
+        });
+        const kept: Uint8Array[] = [];
+        for (const { hash } of frames) if (!kept.some((k) => hamming64(k, 0, hash, 0) <= 2 && hamming64(k, 8, hash, 8) <= 2)) kept.push(hash);
+        const index = new SimilarityIndex();
+        index.add('w', 0, frames);
+        expect(index.frames).toBe(kept.length);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('finds a frame through dHash alone when its pHash is far, and not when both are far', () => {

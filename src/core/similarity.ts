@@ -95,16 +95,24 @@ export interface MatchingRules {
   /**
    * The bits a query's chunk may differ from a bucket's and the bucket still be read: 2 makes
    * the search exact within RADIUS (versions 1 and 2); 0 reads 8 buckets instead of 1,096,
-   * and every work found is then searched whole (from version 3; see the head of this file
-   * and `SimilarityIndex.search`).
+   * and a work found is then searched whole (from version 3; see the head of this file and
+   * `SimilarityIndex.search`).
    */
   chunkRadius: 0 | 1 | 2;
+  /**
+   * Below chunk radius 2, the frames of a work the probe must find (counted once per query
+   * hash that finds each) before the work is searched whole: at ten million frames, a random
+   * hash lies within RADIUS of some frame about once in twenty, so one found frame says
+   * little, and searching each such work whole cost seconds a check; two in one work rarely
+   * happen by chance.
+   */
+  extendAfter: number;
 }
 
 export const MATCHING_RULES: readonly MatchingRules[] = [
-  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records', dHashMinBits: 0, chunkRadius: 2 },
-  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, chunkRadius: 2 },
-  { version: 3, from: Date.UTC(2026, 11, 4, 15), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, chunkRadius: 0 },
+  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records', dHashMinBits: 0, chunkRadius: 2, extendAfter: 0 },
+  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, chunkRadius: 2, extendAfter: 0 },
+  { version: 3, from: Date.UTC(2026, 11, 4, 15), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, chunkRadius: 0, extendAfter: 2 },
 ];
 
 /**
@@ -180,10 +188,12 @@ export class SimilarityIndex {
   private readonly records = new U32Pages();
   private readonly pool = new U32Pages();
   // Each bucket's first and last block (0: empty; the pool's first block is never one). Made
-  // at the first frame (4 MB, zeroed lazily by the system): a batch's overlay without
+  // at the first frame (4.5 MB, zeroed lazily by the system): a batch's overlay without
   // fingerprints never pays for them.
   private heads: Uint32Array | null = null;
   private tails: Uint32Array | null = null;
+  // How many frame numbers each bucket's last block holds, so filing one reads no block.
+  private fill: Uint8Array | null = null;
   private query = 0;
   private count = 0;
   private readonly works: string[] = [];
@@ -201,7 +211,7 @@ export class SimilarityIndex {
 
   /** Bytes the frames and their bucket lists hold (what grows with the index). */
   get bytes(): number {
-    return this.records.bytes + this.pool.bytes + (this.heads ? 2 * 4 * BUCKETS : 0);
+    return this.records.bytes + this.pool.bytes + (this.heads ? 9 * BUCKETS : 0);
   }
 
   has(work: string): boolean {
@@ -219,12 +229,12 @@ export class SimilarityIndex {
     this.workIndices.push(index);
     this.workNumber.set(work, w);
     let duration = 0;
-    const first = this.count;
-    this.workFirst.push(first);
+    this.workFirst.push(this.count);
+    const kept = new Map<number, number[]>();
     for (const f of frames) {
       duration = Math.max(duration, f.timeMs);
       const words = toWords(f.hash);
-      if (this.isCollapsed(words, first)) continue;
+      if (this.collapses(words, kept, this.count)) continue;
       const n = this.count++;
       const at = this.records.extend(FRAME);
       const page = this.records.pages[at >>> PAGE_SHIFT] as Uint32Array;
@@ -244,15 +254,18 @@ export class SimilarityIndex {
     if (!this.heads) {
       this.heads = new Uint32Array(BUCKETS);
       this.tails = new Uint32Array(BUCKETS);
+      this.fill = new Uint8Array(BUCKETS);
       pool.extend(BLOCK);
     }
     const heads = this.heads;
     const tails = this.tails as Uint32Array;
+    const fill = this.fill as Uint8Array;
     const tail = tails[b] as number;
-    if (tail !== 0) {
-      for (let s = 1; s < BLOCK; s++) {
-        if (pool.get(tail + s) === EMPTY) return pool.set(tail + s, n);
-      }
+    const used = fill[b] as number;
+    if (tail !== 0 && used < BLOCK - 1) {
+      pool.set(tail + 1 + used, n);
+      fill[b] = used + 1;
+      return;
     }
     const block = pool.extend(BLOCK);
     for (let s = 2; s < BLOCK; s++) pool.set(block + s, EMPTY);
@@ -260,19 +273,33 @@ export class SimilarityIndex {
     if (tail === 0) heads[b] = block;
     else pool.set(tail, block);
     tails[b] = block;
+    fill[b] = 1;
   }
 
-  /** Whether a frame kept since `first` (this work's) is within `collapse` bits of `q` in both hashes. */
-  private isCollapsed(q: Uint32Array, first: number): boolean {
-    const limit = COLLAPSE_BITS;
+  /**
+   * Whether a frame kept of this work (`kept`: its frames by pHash chunk) is within
+   * COLLAPSE_BITS of `q` in both hashes. Two pHashes within 2 bits agree on at least two of
+   * their four chunks, so the frames sharing a chunk with `q` are all that can be; files `q`
+   * under its chunks when it is not collapsed. (A scan of the work's frames cost 720² pairs a
+   * work, most of the time of rebuilding ten million frames at start-up.)
+   */
+  private collapses(q: Uint32Array, kept: Map<number, number[]>, n: number): boolean {
     const { pages } = this.records;
-    for (let n = first; n < this.count; n++) {
-      const page = pages[(n * FRAME) >>> PAGE_SHIFT] as Uint32Array;
-      const at = (n * FRAME) & PAGE_MASK;
-      const p = popcount(((q[0] as number) ^ (page[at] as number)) >>> 0) + popcount(((q[1] as number) ^ (page[at + 1] as number)) >>> 0);
-      if (p > limit) continue;
-      const d = popcount(((q[2] as number) ^ (page[at + 2] as number)) >>> 0) + popcount(((q[3] as number) ^ (page[at + 3] as number)) >>> 0);
-      if (d <= limit) return true;
+    const chunks = [0, 1, 2, 3].map((c) => bucketOf(q, 0, c));
+    for (const chunk of chunks) {
+      for (const m of kept.get(chunk) ?? []) {
+        const page = pages[(m * FRAME) >>> PAGE_SHIFT] as Uint32Array;
+        const at = (m * FRAME) & PAGE_MASK;
+        const p = popcount(((q[0] as number) ^ (page[at] as number)) >>> 0) + popcount(((q[1] as number) ^ (page[at + 1] as number)) >>> 0);
+        if (p > COLLAPSE_BITS) continue;
+        const d = popcount(((q[2] as number) ^ (page[at + 2] as number)) >>> 0) + popcount(((q[3] as number) ^ (page[at + 3] as number)) >>> 0);
+        if (d <= COLLAPSE_BITS) return true;
+      }
+    }
+    for (const chunk of chunks) {
+      const list = kept.get(chunk);
+      if (list) list.push(n);
+      else kept.set(chunk, [n]);
     }
     return false;
   }
@@ -351,7 +378,7 @@ export class SimilarityIndex {
     const seeds = new Map<number, number>();
     const probed = this.hits(query, { ...opts, seeds });
     if (rules.chunkRadius === 2) return probed;
-    const extended = this.extended(seeds, opts.maxExtended);
+    const extended = this.extended(seeds, rules, opts.maxExtended);
     const out = this.notIn(probed, extended);
     for (const w of extended) for (const h of this.extension(w, query, rules)) out.push(h);
     return capHits(out, rules);
@@ -378,9 +405,9 @@ export class SimilarityIndex {
     });
   }
 
-  /** The works (by number) to search whole: those seeded, the most seeds first, then the earliest registered; at most `max`. */
-  extended(seeds: ReadonlyMap<number, number>, max = Infinity): number[] {
-    const order = [...seeds.keys()].sort((a, b) => (seeds.get(b) as number) - (seeds.get(a) as number) || (this.workIndices[a] as number) - (this.workIndices[b] as number));
+  /** The works (by number) to search whole: those the probe found `rules.extendAfter` frames of, the most first, then the earliest registered; at most `max`. */
+  extended(seeds: ReadonlyMap<number, number>, rules: MatchingRules, max = Infinity): number[] {
+    const order = [...seeds.keys()].filter((w) => (seeds.get(w) as number) >= rules.extendAfter).sort((a, b) => (seeds.get(b) as number) - (seeds.get(a) as number) || (this.workIndices[a] as number) - (this.workIndices[b] as number));
     return order.slice(0, max);
   }
 

@@ -42,7 +42,7 @@ export async function searchInSlices(index: SimilarityIndex, s: SlicedSearch): P
   };
   await pass((frames) => index.hits(frames, { rules: s.rules, seeds, ...(s.budget === undefined ? {} : { budget: s.budget }) }));
   if (s.rules.chunkRadius < 2) {
-    const extended = index.extended(seeds, s.maxExtended);
+    const extended = index.extended(seeds, s.rules, s.maxExtended);
     hits = index.notIn(hits, extended);
     for (const w of extended) await pass((frames) => index.extension(w, frames, s.rules));
   }
