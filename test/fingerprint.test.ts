@@ -206,8 +206,15 @@ describe('similarity index', () => {
         const dist2 = (a: Uint8Array, b: Uint8Array) => Math.min(hamming64(a, 0, b, 0), counts(a) && counts(b) ? hamming64(a, 8, b, 8) : 64);
         expect(index.near(query, Infinity, 8).map((h) => h.frame).sort((x, y) => x - y)).toEqual(all.flatMap((h, i) => (dist2(query, h) <= RADIUS ? [i] : [])));
         // Version 3 reads only the query's own chunk values: a frame is found when one of its
-        // 16-bit chunks equals the query's, in pHash, or in dHash when the query's counts.
-        const sameChunk = (h: Uint8Array, from: number) => [0, 2, 4, 6].some((c) => h[from + c] === query[from + c] && h[from + c + 1] === query[from + c + 1]);
+        // 16-bit chunks equals the query's, in pHash, or in dHash when the query's counts, and
+        // the other 32-bit word of that hash is within the radius.
+        const bits = (a: Uint8Array, b: Uint8Array, from: number, n: number) => {
+          let d = 0;
+          for (let i = from; i < from + n; i++) for (let x = a[i]! ^ b[i]!; x; x &= x - 1) d++;
+          return d;
+        };
+        const sameChunk = (h: Uint8Array, from: number) =>
+          [0, 2, 4, 6].some((c) => h[from + c] === query[from + c] && h[from + c + 1] === query[from + c + 1] && bits(h, query, from + (c < 4 ? 4 : 0), 4) <= RADIUS);
         const reachable = (h: Uint8Array) => sameChunk(h, 0) || (counts(query) && sameChunk(h, 8));
         const v3 = index.near(query, Infinity, 8, 0).map((h) => h.frame).sort((x, y) => x - y);
         expect(v3).toEqual(all.flatMap((h, i) => (dist2(query, h) <= RADIUS && reachable(h) ? [i] : [])));

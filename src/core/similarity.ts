@@ -168,33 +168,33 @@ export function capHits(hits: readonly FrameHit[], rules: MatchingRules = CURREN
 /** A query frame: its time, its hash, and optionally the hash of the frame mirrored. */
 export type QueryFrame = FrameHash & { mirrored?: Uint8Array };
 
-// A frame's record in the index: pHash high, pHash low, dHash high, dHash low, its time (ms),
-// its work's number, and the stamp of the query that last saw it (so a frame found through
-// several buckets counts once); 8 values, so a record is one aligned run in one page.
-const FRAME = 8;
-const TIME = 4;
-const OWNER = 5;
-const STAMP = 6;
+// A frame's record in the index: pHash high, pHash low, dHash high, dHash low (4 values, so
+// a record is one aligned run in one page); its time is kept apart, its work found from the
+// works' first records.
+const FRAME = 4;
 // Bucket lists are chains of BLOCK-value blocks in one pool: the next block's address, then
-// up to BLOCK - 1 frame numbers, EMPTY after the last. A frame's 8 bucket entries cost ~37
-// bytes this way (a JS array per bucket in a Map cost ~150), so ten million frames fit in
-// well under a gigabyte (issue 13.7).
-const BLOCK = 8;
+// up to ENTRIES entries of two values, a frame number (EMPTY after the last) and the other
+// 32-bit word of the bucket's hash kind: a candidate more than RADIUS bits away in that word
+// is passed over without reading its record. Reading the record was a random access for
+// each of the ~1,200 candidates of a query hash at ten million frames, and the search's
+// whole cost; the word costs 4 bytes more an entry, ~75 bytes a frame for all eight tables.
+const BLOCK = 16;
+const ENTRIES = 7;
 const EMPTY = 0xffffffff;
 /** 2 hash kinds × 4 chunks × 65,536 values */
 const BUCKETS = 2 * 4 * 65536;
 
 export class SimilarityIndex {
   private readonly records = new U32Pages();
+  private readonly times = new U32Pages();
   private readonly pool = new U32Pages();
   // Each bucket's first and last block (0: empty; the pool's first block is never one). Made
   // at the first frame (4.5 MB, zeroed lazily by the system): a batch's overlay without
   // fingerprints never pays for them.
   private heads: Uint32Array | null = null;
   private tails: Uint32Array | null = null;
-  // How many frame numbers each bucket's last block holds, so filing one reads no block.
+  // How many entries each bucket's last block holds, so filing one reads no block.
   private fill: Uint8Array | null = null;
-  private query = 0;
   private count = 0;
   private readonly works: string[] = [];
   private readonly workIndices: number[] = [];
@@ -211,7 +211,7 @@ export class SimilarityIndex {
 
   /** Bytes the frames and their bucket lists hold (what grows with the index). */
   get bytes(): number {
-    return this.records.bytes + this.pool.bytes + (this.heads ? 9 * BUCKETS : 0);
+    return this.records.bytes + this.times.bytes + this.pool.bytes + (this.heads ? 9 * BUCKETS : 0);
   }
 
   has(work: string): boolean {
@@ -237,19 +237,16 @@ export class SimilarityIndex {
       if (this.collapses(words, kept, this.count)) continue;
       const n = this.count++;
       const at = this.records.extend(FRAME);
-      const page = this.records.pages[at >>> PAGE_SHIFT] as Uint32Array;
-      const o = at & PAGE_MASK;
-      page.set(words, o);
-      page[o + TIME] = f.timeMs;
-      page[o + OWNER] = w;
-      for (let kind = 0; kind < 2; kind++) for (let c = 0; c < 4; c++) this.file(bucketOf(words, kind, c), n);
+      (this.records.pages[at >>> PAGE_SHIFT] as Uint32Array).set(words, at & PAGE_MASK);
+      this.times.set(this.times.extend(1), f.timeMs);
+      for (let kind = 0; kind < 2; kind++) for (let c = 0; c < 4; c++) this.file(bucketOf(words, kind, c), n, words[kind * 2 + 1 - (c >> 1)] as number);
     }
     this.workEnd.push(this.count);
     this.durations.set(work, duration);
   }
 
-  /** Appends frame `n` to bucket `b`'s list. */
-  private file(b: number, n: number): void {
+  /** Appends frame `n` to bucket `b`'s list, with `other`, the word of its hash kind the bucket's chunk is not in. */
+  private file(b: number, n: number, other: number): void {
     const { pool } = this;
     if (!this.heads) {
       this.heads = new Uint32Array(BUCKETS);
@@ -262,14 +259,16 @@ export class SimilarityIndex {
     const fill = this.fill as Uint8Array;
     const tail = tails[b] as number;
     const used = fill[b] as number;
-    if (tail !== 0 && used < BLOCK - 1) {
-      pool.set(tail + 1 + used, n);
+    if (tail !== 0 && used < ENTRIES) {
+      pool.set(tail + 1 + 2 * used, n);
+      pool.set(tail + 2 + 2 * used, other);
       fill[b] = used + 1;
       return;
     }
     const block = pool.extend(BLOCK);
-    for (let s = 2; s < BLOCK; s++) pool.set(block + s, EMPTY);
+    for (let e = 1; e < ENTRIES; e++) pool.set(block + 1 + 2 * e, EMPTY);
     pool.set(block + 1, n);
+    pool.set(block + 2, other);
     if (tail === 0) heads[b] = block;
     else pool.set(tail, block);
     tails[b] = block;
@@ -323,13 +322,21 @@ export class SimilarityIndex {
     const pool = this.pool.pages;
     const records = this.records.pages;
     const q = toWords(hash);
-    const stamp = ++this.query;
     const [q0, q1, q2, q3] = q as unknown as [number, number, number, number];
     const informative = (high: number, low: number) => {
       const ones = popcount(high >>> 0) + popcount(low >>> 0);
       return ones >= dHashMinBits && 64 - ones >= dHashMinBits;
     };
     const queryDHash = informative(q2, q3);
+    // A frame may be a candidate in several buckets; it is a hit once. Hits are few, so they
+    // are looked through until there are many (a set for each query hash was garbage enough
+    // to show as pauses under a flood of checks).
+    let found: Set<number> | null = null;
+    const already = (n: number) => {
+      if (found) return found.has(n);
+      for (const h of out) if (h.frame === n) return true;
+      return false;
+    };
     let examined = 0;
     // Without a dHash that counts, only frames near in pHash can be found, all through its tables.
     for (let kind = 0; kind < (queryDHash ? 2 : 1); kind++) {
@@ -337,25 +344,30 @@ export class SimilarityIndex {
         const own = bucketOf(q, kind, c);
         const table = own & ~0xffff;
         const value = own & 0xffff;
+        const other = q[kind * 2 + 1 - (c >> 1)] as number;
         for (let f = 0, probes = WITHIN[chunkRadius] as number; f < probes; f++) {
           for (let block = heads[table | (value ^ (NEIGHBOURS[f] as number))] as number; block !== 0; ) {
             const bp = pool[block >>> PAGE_SHIFT] as Uint32Array;
             const bo = block & PAGE_MASK;
-            for (let s = 1; s < BLOCK; s++) {
-              const n = bp[bo + s] as number;
+            for (let e = bo + 1, last = bo + 1 + 2 * ENTRIES; e < last; e += 2) {
+              const n = bp[e] as number;
               if (n === EMPTY) break;
+              if (++examined > budget) return out;
+              // Farther than RADIUS in this kind: if it is near in the other, that kind's
+              // tables find it (in an exact search), or it is not this probe's to find.
+              if (popcount((other ^ (bp[e + 1] as number)) >>> 0) > RADIUS || already(n)) continue;
               const rp = records[(n * FRAME) >>> PAGE_SHIFT] as Uint32Array;
               const at = (n * FRAME) & PAGE_MASK;
-              if (rp[at + STAMP] === stamp) continue;
-              if (++examined > budget) return out;
-              rp[at + STAMP] = stamp;
               const p = popcount((q0 ^ (rp[at] as number)) >>> 0) + popcount((q1 ^ (rp[at + 1] as number)) >>> 0);
               const d =
                 queryDHash && informative(rp[at + 2] as number, rp[at + 3] as number)
                   ? popcount((q2 ^ (rp[at + 2] as number)) >>> 0) + popcount((q3 ^ (rp[at + 3] as number)) >>> 0)
                   : 64;
               const distance = p < d ? p : d;
-              if (distance <= RADIUS) out.push({ frame: n, distance });
+              if (distance > RADIUS) continue;
+              out.push({ frame: n, distance });
+              if (found) found.add(n);
+              else if (out.length > 32) found = new Set(out.map((h) => h.frame));
             }
             block = bp[bo] as number;
           }
@@ -363,6 +375,19 @@ export class SimilarityIndex {
       }
     }
     return out;
+  }
+
+  /** The number of the work frame record `n` is of: works' records are consecutive, in the order added. */
+  private ownerOf(n: number): number {
+    const first = this.workFirst;
+    let lo = 0;
+    let hi = first.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if ((first[mid] as number) <= n) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
   }
 
   /**
@@ -380,7 +405,7 @@ export class SimilarityIndex {
     if (rules.chunkRadius === 2) return probed;
     const extended = this.extended(seeds, rules, opts.maxExtended);
     const out = this.notIn(probed, extended);
-    for (const w of extended) for (const h of this.extension(w, query, rules)) out.push(h);
+    for (const h of this.extension(extended, query, rules)) out.push(h);
     return capHits(out, rules);
   }
 
@@ -397,7 +422,7 @@ export class SimilarityIndex {
       for (const { frame, distance } of this.near(hash, opts.budget, rules.dHashMinBits, rules.chunkRadius)) {
         best.set(frame, distance);
         if (seeds) {
-          const w = this.records.get(frame * FRAME + OWNER);
+          const w = this.ownerOf(frame);
           seeds.set(w, (seeds.get(w) ?? 0) + 1);
         }
       }
@@ -422,10 +447,8 @@ export class SimilarityIndex {
     return hits.filter((h) => !ids.has(h.work));
   }
 
-  /** Every frame of work number `w` within RADIUS of each query frame, each upload frame's capped. */
-  extension(w: number, query: readonly QueryFrame[], rules: MatchingRules): FrameHit[] {
-    const first = this.workFirst[w] as number;
-    const end = this.workEnd[w] as number;
+  /** Every frame of the works (by number) within RADIUS of each query frame, each upload frame's capped. */
+  extension(works: readonly number[], query: readonly QueryFrame[], rules: MatchingRules): FrameHit[] {
     const { pages } = this.records;
     const informative = (high: number, low: number) => {
       const ones = popcount(high >>> 0) + popcount(low >>> 0);
@@ -435,7 +458,7 @@ export class SimilarityIndex {
       const [q0, q1, q2, q3] = toWords(hash) as unknown as [number, number, number, number];
       const queryDHash = informative(q2, q3);
       const best = new Map<number, number>();
-      for (let n = first; n < end; n++) {
+      for (const w of works) for (let n = this.workFirst[w] as number, end = this.workEnd[w] as number; n < end; n++) {
         const page = pages[(n * FRAME) >>> PAGE_SHIFT] as Uint32Array;
         const at = (n * FRAME) & PAGE_MASK;
         // Most frames of a work are far from a given hash in both halves' high words already.
@@ -471,9 +494,9 @@ export class SimilarityIndex {
       if (q.mirrored) for (const [frame, distance] of search(q.mirrored)) best.set(frame, Math.min(distance, best.get(frame) ?? Infinity));
       const frameHits: FrameHit[] = [];
       for (const [frame, distance] of best) {
-        const w = this.records.get(frame * FRAME + OWNER);
+        const w = this.ownerOf(frame);
         const work = this.works[w] as string;
-        frameHits.push({ work, workIndex: this.workIndices[w] as number, workDurationMs: this.durations.get(work) ?? 0, workMs: this.records.get(frame * FRAME + TIME), queryMs: q.timeMs, distance });
+        frameHits.push({ work, workIndex: this.workIndices[w] as number, workDurationMs: this.durations.get(work) ?? 0, workMs: this.times.get(frame), queryMs: q.timeMs, distance });
       }
       for (const h of capHits(frameHits, rules)) out.push(h);
     }

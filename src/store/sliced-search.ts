@@ -20,7 +20,7 @@ export interface SlicedSearch {
   sliceMs: number;
 }
 
-/** Frames a step takes: small enough that a step of the longest work's frames stays well inside a slice. */
+/** Query frames a step takes: a step against the works searched whole (≤ 32 of ≤ 720 frames) stays well inside a slice. */
 const STEP = 2;
 
 export async function searchInSlices(index: SimilarityIndex, s: SlicedSearch): Promise<FrameHit[]> {
@@ -44,7 +44,7 @@ export async function searchInSlices(index: SimilarityIndex, s: SlicedSearch): P
   if (s.rules.chunkRadius < 2) {
     const extended = index.extended(seeds, s.rules, s.maxExtended);
     hits = index.notIn(hits, extended);
-    for (const w of extended) await pass((frames) => index.extension(w, frames, s.rules));
+    if (extended.length > 0) await pass((frames) => index.extension(extended, frames, s.rules));
   }
   return capHits(hits, s.rules);
 }
