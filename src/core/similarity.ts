@@ -10,9 +10,11 @@
  * hash, ~15 frames each at a million frames and ~150 at ten million: the search grew with
  * the index (issue 13.7). From version 3 a query probes only its own value of each chunk
  * (8 buckets): every frame within 3 bits is still found, and a farther one when one of its
- * chunks came through unchanged. Each work so found is then searched whole, every one of its
- * frames against every query hash (a few hundred records), so one frame that came through
- * finds all of that work's hits: a clip needs one such frame among its dozens, not each.
+ * chunks came through unchanged (and the other half of that hash is within RADIUS, which
+ * each bucket entry carries so that most candidates are passed over unread). A work of
+ * which two frames are so found is then searched whole, every one of its frames against
+ * every query hash (a few hundred records), so two frames that came through find all of
+ * that work's hits: a clip needs two such frames among its dozens, not each.
  * Both pHash and dHash are indexed; a frame's distance is the smaller of the two.
  */
 import { toHex } from './bytes.js';
@@ -49,6 +51,26 @@ function popcount(x: number): number {
   x -= (x >>> 1) & 0x55555555;
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/** Whether a dHash (as two words) has at least `minBits` ones and zeros (MatchingRules.dHashMinBits). */
+function informative(high: number, low: number, minBits: number): boolean {
+  const ones = popcount(high >>> 0) + popcount(low >>> 0);
+  return ones >= minBits && 64 - ones >= minBits;
+}
+
+/**
+ * A frame's distance from a query hash (q0–q3: its four words): the smaller of the pHash and
+ * the dHash distances, the dHash counting only when both are informative (`queryDHash` says
+ * whether the query's is). `page[at…at + 3]` is the frame's record.
+ */
+function frameDistance(page: Uint32Array, at: number, q0: number, q1: number, q2: number, q3: number, queryDHash: boolean, minBits: number): number {
+  const p = popcount((q0 ^ (page[at] as number)) >>> 0) + popcount((q1 ^ (page[at + 1] as number)) >>> 0);
+  const d =
+    queryDHash && informative(page[at + 2] as number, page[at + 3] as number, minBits)
+      ? popcount((q2 ^ (page[at + 2] as number)) >>> 0) + popcount((q3 ^ (page[at + 3] as number)) >>> 0)
+      : 64;
+  return p < d ? p : d;
 }
 
 export interface FrameHit {
@@ -177,7 +199,7 @@ const FRAME = 4;
 // 32-bit word of the bucket's hash kind: a candidate more than RADIUS bits away in that word
 // is passed over without reading its record. Reading the record was a random access for
 // each of the ~1,200 candidates of a query hash at ten million frames, and the search's
-// whole cost; the word costs 4 bytes more an entry, ~75 bytes a frame for all eight tables.
+// whole cost; the word costs 4 bytes more an entry, ~70 bytes a frame for all eight tables.
 const BLOCK = 16;
 const ENTRIES = 7;
 const EMPTY = 0xffffffff;
@@ -323,11 +345,7 @@ export class SimilarityIndex {
     const records = this.records.pages;
     const q = toWords(hash);
     const [q0, q1, q2, q3] = q as unknown as [number, number, number, number];
-    const informative = (high: number, low: number) => {
-      const ones = popcount(high >>> 0) + popcount(low >>> 0);
-      return ones >= dHashMinBits && 64 - ones >= dHashMinBits;
-    };
-    const queryDHash = informative(q2, q3);
+    const queryDHash = informative(q2, q3, dHashMinBits);
     // A frame may be a candidate in several buckets; it is a hit once. Hits are few, so they
     // are looked through until there are many (a set for each query hash was garbage enough
     // to show as pauses under a flood of checks).
@@ -356,14 +374,7 @@ export class SimilarityIndex {
               // Farther than RADIUS in this kind: if it is near in the other, that kind's
               // tables find it (in an exact search), or it is not this probe's to find.
               if (popcount((other ^ (bp[e + 1] as number)) >>> 0) > RADIUS || already(n)) continue;
-              const rp = records[(n * FRAME) >>> PAGE_SHIFT] as Uint32Array;
-              const at = (n * FRAME) & PAGE_MASK;
-              const p = popcount((q0 ^ (rp[at] as number)) >>> 0) + popcount((q1 ^ (rp[at + 1] as number)) >>> 0);
-              const d =
-                queryDHash && informative(rp[at + 2] as number, rp[at + 3] as number)
-                  ? popcount((q2 ^ (rp[at + 2] as number)) >>> 0) + popcount((q3 ^ (rp[at + 3] as number)) >>> 0)
-                  : 64;
-              const distance = p < d ? p : d;
+              const distance = frameDistance(records[(n * FRAME) >>> PAGE_SHIFT] as Uint32Array, (n * FRAME) & PAGE_MASK, q0, q1, q2, q3, queryDHash, dHashMinBits);
               if (distance > RADIUS) continue;
               out.push({ frame: n, distance });
               if (found) found.add(n);
@@ -392,9 +403,10 @@ export class SimilarityIndex {
 
   /**
    * Hits for query frames (each, and its mirror when given, against the index), capped by
-   * `capHits`: with rules of chunk radius 2, everything within RADIUS; below it, every work
-   * a probe finds is then searched whole (`extension`), so what is found of a work is exact
-   * once any one of its frames is found. A work's hits depend on its own frames only, so the
+   * `capHits`: with rules of chunk radius 2, everything within RADIUS; below it, a work the
+   * probe found `extendAfter` frames of is then searched whole (`extension`), so what is
+   * found of it is exact, and of any other work what the probe found. A work's hits depend
+   * on its own frames only, so the
    * caps still compose across indexes. `maxExtended` (checks only: a replayed search never
    * has one) bounds the works searched whole, those with the most frames found first.
    */
@@ -450,25 +462,16 @@ export class SimilarityIndex {
   /** Every frame of the works (by number) within RADIUS of each query frame, each upload frame's capped. */
   extension(works: readonly number[], query: readonly QueryFrame[], rules: MatchingRules): FrameHit[] {
     const { pages } = this.records;
-    const informative = (high: number, low: number) => {
-      const ones = popcount(high >>> 0) + popcount(low >>> 0);
-      return ones >= rules.dHashMinBits && 64 - ones >= rules.dHashMinBits;
-    };
     return this.assemble(query, rules, (hash) => {
       const [q0, q1, q2, q3] = toWords(hash) as unknown as [number, number, number, number];
-      const queryDHash = informative(q2, q3);
+      const queryDHash = informative(q2, q3, rules.dHashMinBits);
       const best = new Map<number, number>();
       for (const w of works) for (let n = this.workFirst[w] as number, end = this.workEnd[w] as number; n < end; n++) {
         const page = pages[(n * FRAME) >>> PAGE_SHIFT] as Uint32Array;
         const at = (n * FRAME) & PAGE_MASK;
         // Most frames of a work are far from a given hash in both halves' high words already.
         if (popcount((q0 ^ (page[at] as number)) >>> 0) > RADIUS && (!queryDHash || popcount((q2 ^ (page[at + 2] as number)) >>> 0) > RADIUS)) continue;
-        const p = popcount((q0 ^ (page[at] as number)) >>> 0) + popcount((q1 ^ (page[at + 1] as number)) >>> 0);
-        const d =
-          queryDHash && informative(page[at + 2] as number, page[at + 3] as number)
-            ? popcount((q2 ^ (page[at + 2] as number)) >>> 0) + popcount((q3 ^ (page[at + 3] as number)) >>> 0)
-            : 64;
-        const distance = p < d ? p : d;
+        const distance = frameDistance(page, at, q0, q1, q2, q3, queryDHash, rules.dHashMinBits);
         if (distance <= RADIUS) best.set(n, distance);
       }
       return best;
