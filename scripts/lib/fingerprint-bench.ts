@@ -16,7 +16,7 @@ import { percentile } from './load.js';
 export interface FingerprintBenchRow {
   frames: number;
   buildMs: number;
-  /** heap and array buffers the index holds, MB */
+  /** what the index's frames and bucket lists hold (SimilarityIndex.bytes, as /metrics reports it), MB */
   mb: number;
   /** the process's resident memory once the index is built, MB */
   rssMb: number;
@@ -45,7 +45,6 @@ export function fingerprintBench(frameCounts: readonly number[], seconds: number
   const rows: FingerprintBenchRow[] = [];
   for (const frames of frameCounts) {
     global.gc?.();
-    const before = process.memoryUsage();
     let index: SimilarityIndex | null = new SimilarityIndex();
     const sample: Array<{ work: string; timeMs: number; hash: Uint8Array }> = [];
     const t0 = performance.now();
@@ -56,8 +55,7 @@ export function fingerprintBench(frameCounts: readonly number[], seconds: number
     }
     const buildMs = performance.now() - t0;
     global.gc?.();
-    const after = process.memoryUsage();
-    const mb = (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / 2 ** 20;
+    const mb = index.bytes / 2 ** 20;
     // A 60 s upload: a quarter of its times are frames of two registered works in order (a
     // compilation of two clips), with 0–8 bits flipped in each of their hashes (MATCH_DISTANCE
     // is 8), planted: the share of them found is the search's recall against the exact one.
