@@ -384,5 +384,19 @@ describe('similarity index', () => {
     const found = segmentsOf(still);
     expect(found.flatMap((m) => m.segments).length).toBeLessThanOrEqual(1);
   });
+
+  it('implies a recap only from excerpts that follow one another in the upload, and counts a work\'s sampled seconds once', () => {
+    const seg = (upload: [number, number], work: [number, number]) => ({ upload, work, speed: 1, frames: 10, distance: 2, strength: 'match' as const });
+    // Three excerpts one after another: a recap.
+    expect(impliedUse(1, [seg([0, 2000], [0, 2000]), seg([3000, 5000], [8000, 10000]), seg([6000, 8000], [15000, 17000])], 19_000)).toBe('recap');
+    // Echoes of one stretch of the upload at three places of the work: one excerpt.
+    expect(impliedUse(1, [seg([0, 6000], [8000, 14000]), seg([2750, 9750], [8000, 15000]), seg([7250, 9250], [13000, 17000])], 19_000)).toBe('clip');
+    // A whole-film re-upload whose last two samples did not match: 18 of its 20 seconds.
+    expect(impliedUse(1, [seg([0, 16750], [0, 17000])], 19_000)).toBe('publish');
+    expect(impliedUse(1, [seg([0, 15750], [0, 16000])], 19_000)).toBe('clip');
+    // The same half of a work twice is half of it, not all of it.
+    expect(impliedUse(1, [seg([0, 9000], [0, 9000]), seg([10000, 19000], [0, 9000])], 19_000)).toBe('clip');
+    expect(impliedUse(2, [seg([0, 9000], [0, 9000])], 19_000)).toBe('compilation');
+  });
 });
 

@@ -80,16 +80,41 @@ export interface MatchVerdict extends CheckResult {
   use: string;
 }
 
+/** A registration's frames are sampled a second apart, so a matched sample stands for the second after it. */
+const SAMPLE_MS = 1000;
+
+/** The length of the union of ranges, ms. */
+function unionLength(ranges: ReadonlyArray<readonly [number, number]>): number {
+  let total = 0;
+  let end = -Infinity;
+  for (const [from, to] of [...ranges].sort((a, b) => a[0] - b[0])) {
+    if (to <= end) continue;
+    total += to - Math.max(from, end);
+    end = to;
+  }
+  return total;
+}
+
 /**
- * The use a match implies: segments of several works make a compilation; several jumps
- * through one work, a recap ("a film in N minutes"); most of one work, a re-upload
- * (publish); a part of one work, a clip.
+ * The use a match implies: segments of several works make a compilation; three or more
+ * excerpts of one work, one after another in the upload, a recap ("a film in N minutes");
+ * most of one work, a re-upload (publish); a part of one work, a clip. Segments that
+ * overlap in upload time are one excerpt: a zooming or slowly changing film also looks
+ * like its own nearby frames, and such echoes matched one stretch of the upload to several
+ * places, which read as a recap. Coverage counts the work's sampled seconds matched (a
+ * segment's last sample covers the second after it), once however many segments match them.
  */
 export function impliedUse(matchedWorks: number, segments: readonly Segment[], workDurationMs: number): string {
   if (matchedWorks > 1) return 'compilation';
-  if (segments.length >= 3) return 'recap';
-  const covered = segments.reduce((ms, s) => ms + (s.work[1] - s.work[0]), 0);
-  return workDurationMs > 0 && covered >= workDurationMs * 0.9 ? 'publish' : 'clip';
+  let excerpts = 0;
+  let end = -Infinity;
+  for (const s of [...segments].sort((a, b) => a.upload[0] - b.upload[0])) {
+    if (s.upload[0] > end) excerpts++;
+    end = Math.max(end, s.upload[1]);
+  }
+  if (excerpts >= 3) return 'recap';
+  const covered = unionLength(segments.map((s) => [s.work[0], s.work[1] + SAMPLE_MS] as const));
+  return workDurationMs > 0 && covered >= (workDurationMs + SAMPLE_MS) * 0.9 ? 'publish' : 'clip';
 }
 
 /** Works a check answers about, strongest first: each one costs a verdict and an evidence bundle. */
