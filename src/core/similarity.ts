@@ -47,6 +47,11 @@ function bucketOf(words: Uint32Array, kind: number, c: number): number {
   return ((kind * 4 + c) << 16) | chunk;
 }
 
+/** The other 32-bit word of hash kind `kind` than the one chunk c is in: what a bucket entry carries to pass over far candidates. */
+function otherWordOf(words: Uint32Array, kind: number, c: number): number {
+  return words[kind * 2 + 1 - (c >> 1)] as number;
+}
+
 function popcount(x: number): number {
   x -= (x >>> 1) & 0x55555555;
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
@@ -259,12 +264,12 @@ export class SimilarityIndex {
     for (const f of frames) {
       duration = Math.max(duration, f.timeMs);
       const words = toWords(f.hash);
-      if (this.collapses(words, kept, this.count)) continue;
+      if (this.collapses(words, kept)) continue;
       const n = this.count++;
       const at = this.records.extend(FRAME);
       (this.records.pages[at >>> PAGE_SHIFT] as Uint32Array).set(words, at & PAGE_MASK);
       this.times.set(this.times.extend(1), f.timeMs);
-      for (let kind = 0; kind < 2; kind++) for (let c = 0; c < 4; c++) this.file(bucketOf(words, kind, c), n, words[kind * 2 + 1 - (c >> 1)] as number);
+      for (let kind = 0; kind < 2; kind++) for (let c = 0; c < 4; c++) this.file(bucketOf(words, kind, c), n, otherWordOf(words, kind, c));
     }
     this.workEnd.push(this.count);
     this.durations.set(work, duration);
@@ -307,7 +312,7 @@ export class SimilarityIndex {
    * under its chunks when it is not collapsed. (A scan of the work's frames cost 720² pairs a
    * work, most of the time of rebuilding ten million frames at start-up.)
    */
-  private collapses(q: Uint32Array, kept: Map<number, number[]>, n: number): boolean {
+  private collapses(q: Uint32Array, kept: Map<number, number[]>): boolean {
     const { pages } = this.records;
     const chunks = [0, 1, 2, 3].map((c) => bucketOf(q, 0, c));
     for (const chunk of chunks) {
@@ -320,10 +325,11 @@ export class SimilarityIndex {
         if (d <= COLLAPSE_BITS) return true;
       }
     }
+    // Not collapsed: it is about to be kept as the next record.
     for (const chunk of chunks) {
       const list = kept.get(chunk);
-      if (list) list.push(n);
-      else kept.set(chunk, [n]);
+      if (list) list.push(this.count);
+      else kept.set(chunk, [this.count]);
     }
     return false;
   }
@@ -365,7 +371,7 @@ export class SimilarityIndex {
         const own = bucketOf(q, kind, c);
         const table = own & ~0xffff;
         const value = own & 0xffff;
-        const other = q[kind * 2 + 1 - (c >> 1)] as number;
+        const other = otherWordOf(q, kind, c);
         for (let f = 0, probes = WITHIN[chunkRadius] as number; f < probes; f++) {
           for (let block = heads[table | (value ^ (NEIGHBOURS[f] as number))] as number; block !== 0; ) {
             const bp = pool[block >>> PAGE_SHIFT] as Uint32Array;
@@ -409,16 +415,16 @@ export class SimilarityIndex {
    * `capHits`: with rules of chunk radius 2, everything within RADIUS; below it, a work the
    * probe found `extendAfter` frames of is then searched whole (`extension`), so what is
    * found of it is exact, and of any other work what the probe found. A work's hits depend
-   * on its own frames only, so the
-   * caps still compose across indexes. `maxExtended` (checks only: a replayed search never
-   * has one) bounds the works searched whole, those with the most frames found first.
+   * on its own frames only, so the caps still compose across indexes. `maxExtended` (checks
+   * only: a replayed search never has one) bounds the works searched whole, those with the
+   * most frames found first.
    */
   search(query: readonly QueryFrame[], opts: { budget?: number; rules?: MatchingRules; maxExtended?: number } = {}): FrameHit[] {
     const rules = opts.rules ?? CURRENT_MATCHING;
     const seeds = new Map<number, number>();
     const probed = this.hits(query, { ...opts, seeds });
-    if (rules.chunkRadius === 2) return probed;
     const extended = this.extended(seeds, rules, opts.maxExtended);
+    if (extended.length === 0) return probed;
     const out = this.notIn(probed, extended);
     for (const h of this.extension(extended, query, rules)) out.push(h);
     return capHits(out, rules);
@@ -445,8 +451,13 @@ export class SimilarityIndex {
     });
   }
 
-  /** The works (by number) to search whole: those the probe found `rules.extendAfter` frames of, the most first, then the earliest registered; at most `max`. */
+  /**
+   * The works (by number) to search whole: none under an exact search (chunk radius 2), else
+   * those the probe found `rules.extendAfter` frames of, the most first, then the earliest
+   * registered; at most `max`.
+   */
   extended(seeds: ReadonlyMap<number, number>, rules: MatchingRules, max = Infinity): number[] {
+    if (rules.chunkRadius === 2) return [];
     const order = [...seeds.keys()].filter((w) => (seeds.get(w) as number) >= rules.extendAfter).sort((a, b) => (seeds.get(b) as number) - (seeds.get(a) as number) || (this.workIndices[a] as number) - (this.workIndices[b] as number));
     return order.slice(0, max);
   }

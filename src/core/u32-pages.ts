@@ -12,10 +12,6 @@ export class U32Pages {
   readonly pages: Uint32Array[] = [];
   private size = 0;
 
-  get length(): number {
-    return this.size;
-  }
-
   /** Makes room for `n` more values and returns the index of the first. */
   extend(n: number): number {
     const first = this.size;

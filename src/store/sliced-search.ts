@@ -41,10 +41,10 @@ export async function searchInSlices(index: SimilarityIndex, s: SlicedSearch): P
     }
   };
   await pass((frames) => index.hits(frames, { rules: s.rules, seeds, ...(s.budget === undefined ? {} : { budget: s.budget }) }));
-  if (s.rules.chunkRadius < 2) {
-    const extended = index.extended(seeds, s.rules, s.maxExtended);
+  const extended = index.extended(seeds, s.rules, s.maxExtended);
+  if (extended.length > 0) {
     hits = index.notIn(hits, extended);
-    if (extended.length > 0) await pass((frames) => index.extension(extended, frames, s.rules));
+    await pass((frames) => index.extension(extended, frames, s.rules));
   }
   return capHits(hits, s.rules);
 }
