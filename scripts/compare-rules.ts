@@ -8,7 +8,6 @@
  * two of its runs differ by a few cases; this holds the uploads fixed, so every difference
  * is the rules'.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,17 +16,16 @@ import { fingerprintFile } from '../src/cli/media.js';
 import type { Io } from '../src/cli/command.js';
 import { segmentsOf } from '../src/core/segments.js';
 import { MATCHING_RULES, SimilarityIndex, type QueryFrame } from '../src/core/similarity.js';
-import { EDITS, FILMS, NEGATIVES, X264 } from './lib/evaluation-set.js';
+import { EDITS, FILMS, NEGATIVES, ffmpeg, renderSources } from './lib/evaluation-set.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, only: { type: 'string' } } });
 const quiet: Io = { out: () => {}, err: () => {}, progress: false };
-const ffmpeg = (args: string[]) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args], { stdio: 'pipe' });
 const dir = await mkdtemp(join(tmpdir(), 'cartulary-rules-'));
 const file = (name: string) => join(dir, `${name}.mp4`);
 const versions = MATCHING_RULES.filter((r) => r.version >= 2);
 
 try {
-  for (const [name, source] of Object.entries({ ...FILMS, ...NEGATIVES })) ffmpeg(['-f', 'lavfi', '-i', source, '-t', values.seconds, ...X264, file(name)]);
+  renderSources(file, Number(values.seconds));
   const index = new SimilarityIndex();
   for (const [i, name] of Object.keys(FILMS).entries()) index.add(name, i, (await fingerprintFile(file(name), 'video', 'register', quiet)).frames);
   const films = Object.keys(FILMS);

@@ -6,7 +6,6 @@
  * through the real CLI. Prints recall per class, false positives, and whether the implied
  * use (clip, recap, compilation, publish) was right, as a Markdown table.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,12 +14,11 @@ import { pino } from 'pino';
 import type { Io } from '../src/cli/command.js';
 import { main } from '../src/cli/main.js';
 import { startServer } from '../src/http/server.js';
-import { EDITS, FILMS, NEGATIVES, X264 } from './lib/evaluation-set.js';
+import { EDITS, FILMS, NEGATIVES, X264, ffmpeg, renderSources } from './lib/evaluation-set.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' }, only: { type: 'string' } } });
 const SECONDS = Number(values.seconds);
 
-const ffmpeg = (args: string[]) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args], { stdio: 'pipe' });
 const dir = await mkdtemp(join(tmpdir(), 'cartulary-evaluate-'));
 const file = (name: string) => join(dir, name);
 const server = await startServer({ port: 0, host: '127.0.0.1', dataDir: file('data'), keysDir: file('server-keys'), logger: pino({ level: 'warn' }), checkRateLimit: 1_000_000 });
@@ -35,7 +33,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 try {
   for (const name of ['owner', 'platform']) await main(['keygen', name, '--out', file('keys')], quiet);
   const works = new Map<string, string>();
-  for (const [name, source] of Object.entries({ ...FILMS, ...NEGATIVES })) ffmpeg(['-f', 'lavfi', '-i', source, '-t', String(SECONDS), ...X264, file(`${name}.mp4`)]);
+  renderSources((name) => file(`${name}.mp4`), SECONDS);
   for (const name of Object.keys(FILMS)) {
     const r = await cli('register', file(`${name}.mp4`), '--key', 'owner', '--title', name);
     if (r.code !== 0) throw new Error(`registering ${name} failed`);

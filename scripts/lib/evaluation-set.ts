@@ -1,9 +1,10 @@
 /**
  * The detection evaluation set (issue 13): films generated with ffmpeg's lavfi sources, the
  * unregistered footage used as negatives, and the edit classes re-uploaders use, each as the
- * ffmpeg arguments that make an upload from a source. Shared by scripts/evaluate.ts and the
- * tests that try one edit class on a real server.
+ * ffmpeg arguments that make an upload from a source. Shared by scripts/evaluate.ts,
+ * scripts/compare-rules.ts and the tests that try one edit class on a real server.
  */
+import { execFileSync } from 'node:child_process';
 
 export const FILMS: Record<string, string> = {
   mandelbrot: 'mandelbrot=size=640x360:rate=25:maxiter=150',
@@ -35,6 +36,14 @@ export interface Edit {
 }
 
 export const X264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
+
+/** Runs ffmpeg quietly, overwriting its output. */
+export const ffmpeg = (args: string[]): Buffer => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args], { stdio: 'pipe' });
+
+/** Renders every film and negative, `seconds` long, to `path(name)`. */
+export function renderSources(path: (name: string) => string, seconds: number): void {
+  for (const [name, source] of Object.entries({ ...FILMS, ...NEGATIVES })) ffmpeg(['-f', 'lavfi', '-i', source, '-t', String(seconds), ...X264, path(name)]);
+}
 const clip = (vf: string) => (src: string) => ['-ss', '8', '-i', src, '-t', '10', '-vf', vf, ...X264];
 const overClip = (graph: string) => (src: string, other: string) => ['-ss', '8', '-i', src, '-i', other, '-t', '10', '-filter_complex', graph, ...X264];
 // A camcorded copy: the screen seen at an angle (a keystoned quadrilateral in a dark room,
