@@ -10,7 +10,9 @@ export const FILMS: Record<string, string> = {
   mandelbrot: 'mandelbrot=size=640x360:rate=25:maxiter=150',
   life: 'life=size=640x360:rate=25:seed=7:ratio=0.3:mold=10:life_color=#e0c040:death_color=#203060',
   cellauto: 'cellauto=rule=110:size=640x360:rate=25:random_seed=1',
-  gradients: 'gradients=size=640x360:rate=25:speed=0.03:seed=3',
+  // Colours given: the source draws its default ('random') from the system's randomness,
+  // whatever the seed, so without them no two runs of the evaluation saw the same film.
+  gradients: 'gradients=size=640x360:rate=25:speed=0.03:seed=3:c0=#e08030:c1=#203070',
 };
 
 /**

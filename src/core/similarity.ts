@@ -10,11 +10,13 @@
  * hash, ~15 frames each at a million frames and ~150 at ten million: the search grew with
  * the index (issue 13.7). From version 3 a query probes only its own value of each chunk
  * (8 buckets): every frame within 3 bits is still found, and a farther one when one of its
- * chunks came through unchanged (and the other half of that hash is within RADIUS, which
- * each bucket entry carries so that most candidates are passed over unread). A work of
+ * chunks came through unchanged (and the other half of that hash is within RADIUS). A work of
  * which two frames are so found is then searched whole, every one of its frames against
  * every query hash (a few hundred records), so two frames that came through find all of
- * that work's hits: a clip needs two such frames among its dozens, not each.
+ * that work's hits: a clip needs two such frames among its dozens, not each. From version 4
+ * a candidate must also agree with the query to within 4 bits on the other chunk of its
+ * word, which each bucket entry now carries instead of the whole other word (6 bytes an
+ * entry, not 8).
  * Both pHash and dHash are indexed; a frame's distance is the smaller of the two.
  */
 import { toHex } from './bytes.js';
@@ -47,9 +49,9 @@ function bucketOf(words: Uint32Array, kind: number, c: number): number {
   return ((kind * 4 + c) << 16) | chunk;
 }
 
-/** The other 32-bit word of hash kind `kind` than the one chunk c is in: what a bucket entry carries to pass over far candidates. */
-function otherWordOf(words: Uint32Array, kind: number, c: number): number {
-  return words[kind * 2 + 1 - (c >> 1)] as number;
+/** Which of a hash's four words is the other word of hash kind `kind` than the one chunk c is in: a candidate far in it is not the probe's to find (`near`). */
+function otherWordAt(kind: number, c: number): number {
+  return kind * 2 + 1 - (c >> 1);
 }
 
 function popcount(x: number): number {
@@ -134,12 +136,22 @@ export interface MatchingRules {
    * happen by chance.
    */
   extendAfter: number;
+  /**
+   * Below chunk radius 2, a bucket's entry is a candidate only when the other 16-bit chunk of
+   * its 32-bit word, which the entry carries, is within this many bits of the query's (16:
+   * always, versions 1–3). From version 4 (4 bits) the entry carries those 16 bits instead of
+   * the whole other word, so an entry costs 6 bytes, not 8, and the index ~20 % less memory;
+   * a random entry passes 4 % of the time, the chunk of a frame within RADIUS most of the time
+   * (a work needs two such frames, `extendAfter`).
+   */
+  partnerBits: number;
 }
 
 export const MATCHING_RULES: readonly MatchingRules[] = [
-  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records', dHashMinBits: 0, chunkRadius: 2, extendAfter: 0 },
-  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, chunkRadius: 2, extendAfter: 0 },
-  { version: 3, from: Date.UTC(2026, 11, 4, 15), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, chunkRadius: 0, extendAfter: 2 },
+  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records', dHashMinBits: 0, chunkRadius: 2, extendAfter: 0, partnerBits: 16 },
+  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, chunkRadius: 2, extendAfter: 0, partnerBits: 16 },
+  { version: 3, from: Date.UTC(2026, 11, 4, 15), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, chunkRadius: 0, extendAfter: 2, partnerBits: 16 },
+  { version: 4, from: Date.UTC(2026, 11, 4, 19), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, chunkRadius: 0, extendAfter: 2, partnerBits: 4 },
 ];
 
 /**
@@ -200,15 +212,17 @@ export type QueryFrame = FrameHash & { mirrored?: Uint8Array };
 // works' first records.
 const FRAME = 4;
 // Bucket lists are chains of BLOCK-value blocks in one pool: the next block's address, then
-// up to ENTRIES entries of two values, a frame number (EMPTY after the last) and the other
-// 32-bit word of the bucket's hash kind: a candidate more than RADIUS bits away in that word
-// is passed over without reading its record. Reading the record was a random access for
-// each of the ~1,200 candidates of a query hash at ten million frames, and the search's
-// whole cost; the word costs 4 bytes more an entry, ~70 bytes a frame for all eight tables.
-// Blocks of 15 entries: at ten million frames a bucket holds ~150, so a probe follows ~10
-// scattered blocks; blocks of 7 took 1.7× the time, and blocks of 31, 7 % faster again,
-// hold 137 MB at 100 k frames where these hold 87 (`npm run bench:fingerprints`).
-const BLOCK = 32;
+// up to ENTRIES frame numbers (EMPTY after the last). Beside each block, at half its address
+// in `partners`, each entry's partner chunk: the other 16 bits of the 32-bit word the
+// bucket's chunk is in, two to a value. From matching rules 4 a candidate whose partner is
+// more than `partnerBits` away is passed over without reading its record: reading the
+// record is a random access for each of the ~1,200 candidates of a query hash at ten
+// million frames, and was the search's whole cost. (Rules 3 carried the whole other word
+// in each entry, 8 bytes an entry against 6; its filter now reads the record, which only
+// its replays pay.) Blocks of 15 entries: at ten million frames a bucket holds ~150, so a
+// probe follows ~10 scattered blocks; blocks of 7 took 1.7× the time, and blocks of 31
+// held half as much again at 100 k frames (`npm run bench:fingerprints`).
+const BLOCK = 16;
 const ENTRIES = 15;
 const EMPTY = 0xffffffff;
 /** 2 hash kinds × 4 chunks × 65,536 values */
@@ -218,6 +232,7 @@ export class SimilarityIndex {
   private readonly records = new U32Pages();
   private readonly times = new U32Pages();
   private readonly pool = new U32Pages();
+  private readonly partners = new U32Pages();
   // Each bucket's first and last block (0: empty; the pool's first block is never one). Made
   // at the first frame (4.5 MB, zeroed lazily by the system): a batch's overlay without
   // fingerprints never pays for them.
@@ -241,7 +256,7 @@ export class SimilarityIndex {
 
   /** Bytes the frames and their bucket lists hold (what grows with the index). */
   get bytes(): number {
-    return this.records.bytes + this.times.bytes + this.pool.bytes + (this.heads ? 9 * BUCKETS : 0);
+    return this.records.bytes + this.times.bytes + this.pool.bytes + this.partners.bytes + (this.heads ? 9 * BUCKETS : 0);
   }
 
   has(work: string): boolean {
@@ -269,40 +284,41 @@ export class SimilarityIndex {
       const at = this.records.extend(FRAME);
       (this.records.pages[at >>> PAGE_SHIFT] as Uint32Array).set(words, at & PAGE_MASK);
       this.times.set(this.times.extend(1), f.timeMs);
-      for (let kind = 0; kind < 2; kind++) for (let c = 0; c < 4; c++) this.file(bucketOf(words, kind, c), n, otherWordOf(words, kind, c));
+      for (let kind = 0; kind < 2; kind++) for (let c = 0; c < 4; c++) this.file(bucketOf(words, kind, c), n, bucketOf(words, kind, c ^ 1) & 0xffff);
     }
     this.workEnd.push(this.count);
     this.durations.set(work, duration);
   }
 
-  /** Appends frame `n` to bucket `b`'s list, with `other`, the word of its hash kind the bucket's chunk is not in. */
-  private file(b: number, n: number, other: number): void {
-    const { pool } = this;
+  /** Appends frame `n` to bucket `b`'s list, with `partner`, the other chunk of the word the bucket's chunk is in. */
+  private file(b: number, n: number, partner: number): void {
+    const { pool, partners } = this;
     if (!this.heads) {
       this.heads = new Uint32Array(BUCKETS);
       this.tails = new Uint32Array(BUCKETS);
       this.fill = new Uint8Array(BUCKETS);
       pool.extend(BLOCK);
+      partners.extend(BLOCK / 2);
     }
     const heads = this.heads;
     const tails = this.tails as Uint32Array;
     const fill = this.fill as Uint8Array;
-    const tail = tails[b] as number;
-    const used = fill[b] as number;
-    if (tail !== 0 && used < ENTRIES) {
-      pool.set(tail + 1 + 2 * used, n);
-      pool.set(tail + 2 + 2 * used, other);
-      fill[b] = used + 1;
-      return;
+    let block = tails[b] as number;
+    let used = fill[b] as number;
+    if (block === 0 || used === ENTRIES) {
+      const next = pool.extend(BLOCK);
+      partners.extend(BLOCK / 2);
+      for (let e = 1; e < ENTRIES; e++) pool.set(next + 1 + e, EMPTY);
+      if (block === 0) heads[b] = next;
+      else pool.set(block, next);
+      tails[b] = block = next;
+      used = 0;
     }
-    const block = pool.extend(BLOCK);
-    for (let e = 1; e < ENTRIES; e++) pool.set(block + 1 + 2 * e, EMPTY);
-    pool.set(block + 1, n);
-    pool.set(block + 2, other);
-    if (tail === 0) heads[b] = block;
-    else pool.set(tail, block);
-    tails[b] = block;
-    fill[b] = 1;
+    pool.set(block + 1 + used, n);
+    const at = (block >>> 1) + (used >>> 1);
+    const pair = partners.get(at);
+    partners.set(at, used & 1 ? ((pair & 0xffff) | (partner << 16)) >>> 0 : partner);
+    fill[b] = used + 1;
   }
 
   /**
@@ -339,18 +355,23 @@ export class SimilarityIndex {
   }
 
   /**
-   * Every indexed frame within RADIUS of `hash` in pHash or dHash, with its distance. With
-   * `budget`, at most that many candidates are examined (buckets are read in the order they
-   * were filled): a bound on one query frame's work when buckets have been stuffed. With
-   * `dHashMinBits`, a dHash with fewer ones or zeros than that, the query's or a frame's,
-   * does not count (MatchingRules.dHashMinBits). Buckets are read within `chunkRadius` bits
-   * of each chunk (MatchingRules.chunkRadius): with 2, what is found is exact.
+   * Every indexed frame within RADIUS of `hash` in pHash or dHash that `rules` reach, with
+   * its distance (by default version 1's: all of them). A dHash with fewer ones or zeros than
+   * `rules.dHashMinBits`, the query's or a frame's, does not count; buckets are read within
+   * `rules.chunkRadius` bits of each chunk (with 2, what is found is exact), and below that an
+   * entry is passed over when its partner chunk is more than `rules.partnerBits` away, or the
+   * other word of its hash more than RADIUS (MatchingRules). With `budget`, at most that many
+   * candidates are examined (buckets are read in the order they were filled): a bound on one
+   * query frame's work when buckets have been stuffed.
    */
-  near(hash: Uint8Array, budget = Infinity, dHashMinBits = 0, chunkRadius: 0 | 1 | 2 = 2): Array<{ frame: number; distance: number }> {
+  near(hash: Uint8Array, rules: Pick<MatchingRules, 'dHashMinBits' | 'chunkRadius' | 'partnerBits'> = MATCHING_RULES[0] as MatchingRules, budget = Infinity): Array<{ frame: number; distance: number }> {
     const { heads } = this;
     const out: Array<{ frame: number; distance: number }> = [];
     if (!heads) return out;
+    const { dHashMinBits, chunkRadius } = rules;
+    const partnerBits = chunkRadius === 2 ? 16 : rules.partnerBits;
     const pool = this.pool.pages;
+    const partners = this.partners.pages;
     const records = this.records.pages;
     const q = toWords(hash);
     const [q0, q1, q2, q3] = q as unknown as [number, number, number, number];
@@ -371,19 +392,31 @@ export class SimilarityIndex {
         const own = bucketOf(q, kind, c);
         const table = own & ~0xffff;
         const value = own & 0xffff;
-        const other = otherWordOf(q, kind, c);
+        const partner = bucketOf(q, kind, c ^ 1) & 0xffff;
+        const otherAt = otherWordAt(kind, c);
+        const other = q[otherAt] as number;
         for (let f = 0, probes = WITHIN[chunkRadius] as number; f < probes; f++) {
           for (let block = heads[table | (value ^ (NEIGHBOURS[f] as number))] as number; block !== 0; ) {
             const bp = pool[block >>> PAGE_SHIFT] as Uint32Array;
             const bo = block & PAGE_MASK;
-            for (let e = bo + 1, last = bo + 1 + 2 * ENTRIES; e < last; e += 2) {
-              const n = bp[e] as number;
+            const pp = partners[(block >>> 1) >>> PAGE_SHIFT] as Uint32Array;
+            const po = (block >>> 1) & PAGE_MASK;
+            for (let e = 0; e < ENTRIES; e++) {
+              const n = bp[bo + 1 + e] as number;
               if (n === EMPTY) break;
               if (++examined > budget) return out;
-              // Farther than RADIUS in this kind: if it is near in the other, that kind's
-              // tables find it (in an exact search), or it is not this probe's to find.
-              if (popcount((other ^ (bp[e + 1] as number)) >>> 0) > RADIUS || already(n)) continue;
-              const distance = frameDistance(records[(n * FRAME) >>> PAGE_SHIFT] as Uint32Array, (n * FRAME) & PAGE_MASK, q0, q1, q2, q3, queryDHash, dHashMinBits);
+              if (partnerBits < 16) {
+                const pair = pp[po + (e >>> 1)] as number;
+                if (popcount(((e & 1 ? pair >>> 16 : pair & 0xffff) ^ partner) >>> 0) > partnerBits) continue;
+              }
+              if (already(n)) continue;
+              const page = records[(n * FRAME) >>> PAGE_SHIFT] as Uint32Array;
+              const at = (n * FRAME) & PAGE_MASK;
+              // Farther than RADIUS in this kind's other word: if it is near in the other
+              // kind, that kind's tables find it (in an exact search), or it is not this
+              // probe's to find.
+              if (popcount((other ^ (page[at + otherAt] as number)) >>> 0) > RADIUS) continue;
+              const distance = frameDistance(page, at, q0, q1, q2, q3, queryDHash, dHashMinBits);
               if (distance > RADIUS) continue;
               out.push({ frame: n, distance });
               if (found) found.add(n);
@@ -440,7 +473,7 @@ export class SimilarityIndex {
     const { seeds } = opts;
     return this.assemble(query, rules, (hash) => {
       const best = new Map<number, number>();
-      for (const { frame, distance } of this.near(hash, opts.budget, rules.dHashMinBits, rules.chunkRadius)) {
+      for (const { frame, distance } of this.near(hash, rules, opts.budget)) {
         best.set(frame, distance);
         if (seeds) {
           const w = this.ownerOf(frame);
