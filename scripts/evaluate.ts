@@ -60,6 +60,7 @@ try {
       if (!hit) process.stderr.write(`    missed: ${film} (found ${found.map((f) => f.film).join(', ') || 'nothing'})\n`);
       if (hit) row.found++;
       if (hit && hit.use === edit.use) row.useRight++;
+      else if (hit) process.stderr.write(`    use: ${film} answered ${hit.use}, not ${edit.use}\n`);
     }
     for (const [i, negative] of negatives.entries()) {
       const upload = file(`${negative}-${EDITS.indexOf(edit)}.mp4`);

@@ -404,6 +404,11 @@ describe('similarity index', () => {
     expect(impliedUse(1, [seg([0, 2000], [0, 2000]), seg([3000, 5000], [8000, 10000]), seg([6000, 8000], [15000, 17000])], 19_000)).toBe('recap');
     // Echoes of one stretch of the upload at three places of the work: one excerpt.
     expect(impliedUse(1, [seg([0, 6000], [8000, 14000]), seg([2750, 9750], [8000, 15000]), seg([7250, 9250], [13000, 17000])], 19_000)).toBe('clip');
+    // A clip of half a slowly changing film, whose echoes (weaker, at other offsets) reach
+    // every other second of it: what it shows is its strongest segment's half.
+    const echo = (upload: [number, number], work: [number, number]) => ({ ...seg(upload, work), frames: 6, distance: 5 });
+    expect(impliedUse(1, [seg([0, 9000], [5000, 14000]), echo([0, 9000], [0, 9000]), echo([500, 9000], [10000, 18500])], 19_000)).toBe('clip');
+    expect(impliedUse(1, [seg([0, 9000], [0, 9000]), seg([0, 9000], [10000, 19000])], 19_000)).toBe('clip');
     // A whole-film re-upload whose last two samples did not match: 18 of its 20 seconds.
     expect(impliedUse(1, [seg([0, 16750], [0, 17000])], 19_000)).toBe('publish');
     expect(impliedUse(1, [seg([0, 15750], [0, 16000])], 19_000)).toBe('clip');

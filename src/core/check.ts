@@ -101,19 +101,25 @@ function unionLength(ranges: ReadonlyArray<readonly [number, number]>): number {
  * most of one work, a re-upload (publish); a part of one work, a clip. Segments that
  * overlap in upload time are one excerpt: a zooming or slowly changing film also looks
  * like its own nearby frames, and such echoes matched one stretch of the upload to several
- * places, which read as a recap. Coverage counts the work's sampled seconds matched (a
- * segment's last sample covers the second after it), once however many segments match them.
+ * places, which read as a recap. Coverage counts the work's sampled seconds that the
+ * strongest segment of each excerpt matched (a segment's last sample covers the second after
+ * it), once however many excerpts match them.
  */
 export function impliedUse(matchedWorks: number, segments: readonly Segment[], workDurationMs: number): string {
   if (matchedWorks > 1) return 'compilation';
-  let excerpts = 0;
+  const excerpts: Segment[][] = [];
   let end = -Infinity;
   for (const s of [...segments].sort((a, b) => a.upload[0] - b.upload[0])) {
-    if (s.upload[0] > end) excerpts++;
+    if (s.upload[0] > end) excerpts.push([]);
+    (excerpts[excerpts.length - 1] as Segment[]).push(s);
     end = Math.max(end, s.upload[1]);
   }
-  if (excerpts >= 3) return 'recap';
-  const covered = unionLength(segments.map((s) => [s.work[0], s.work[1] + SAMPLE_MS] as const));
+  if (excerpts.length >= 3) return 'recap';
+  // What an excerpt shows of the work is its strongest segment's range: echoes of a slowly
+  // changing film spread over the work's other seconds and made a 10-second clip of a
+  // 20-second film read as all of it.
+  const shown = excerpts.map((group) => group.reduce((best, s) => (s.frames > best.frames || (s.frames === best.frames && s.distance < best.distance) ? s : best)));
+  const covered = unionLength(shown.map((s) => [s.work[0], s.work[1] + SAMPLE_MS] as const));
   return workDurationMs > 0 && covered >= (workDurationMs + SAMPLE_MS) * 0.9 ? 'publish' : 'clip';
 }
 
