@@ -16,7 +16,7 @@ import { fingerprintFile } from '../src/cli/media.js';
 import type { Io } from '../src/cli/command.js';
 import { segmentsOf } from '../src/core/segments.js';
 import { MATCHING_RULES, SimilarityIndex, type QueryFrame } from '../src/core/similarity.js';
-import { EDITS, FILMS, NEGATIVES, ffmpeg, renderSources } from './lib/evaluation-set.js';
+import { EDITS, ffmpeg, generatedSet, type Source } from './lib/evaluation-set.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, only: { type: 'string' } } });
 const quiet: Io = { out: () => {}, err: () => {}, progress: false };
@@ -25,20 +25,20 @@ const file = (name: string) => join(dir, `${name}.mp4`);
 const versions = MATCHING_RULES.filter((r) => r.version >= 2);
 
 try {
-  renderSources(file, Number(values.seconds));
+  const set = generatedSet(file, Number(values.seconds));
   const index = new SimilarityIndex();
-  for (const [i, name] of Object.keys(FILMS).entries()) index.add(name, i, (await fingerprintFile(file(name), 'video', 'register', quiet)).frames);
-  const films = Object.keys(FILMS);
-  const negatives = Object.keys(NEGATIVES);
+  for (const [i, film] of set.films.entries()) index.add(film.name, i, (await fingerprintFile(film.path, 'video', 'register', quiet)).frames);
+  const films = set.films.length;
+  const { negatives } = set;
   const found = new Map(versions.map((r) => [r.version, { films: 0, falsePositives: 0 }]));
   const differences: string[] = [];
   let cases = 0;
   let negativeCases = 0;
   for (const [e, edit] of EDITS.entries()) {
     if (values.only && !edit.name.includes(values.only)) continue;
-    for (const [i, name] of [...films, ...negatives].entries()) {
+    for (const [i, source] of [...set.films, ...negatives].entries()) {
       const upload = join(dir, `upload-${e}-${i}.mp4`);
-      ffmpeg([...edit.args(file(name), file(negatives[i % negatives.length] as string)), upload]);
+      ffmpeg([...edit.args(source, (negatives[i % negatives.length] as Source).path), upload]);
       const { frames, mirrored } = await fingerprintFile(upload, 'video', 'check', quiet);
       await rm(upload);
       const mirrorAt = new Map(mirrored.map((m) => [m.timeMs, m.hash]));
@@ -46,17 +46,17 @@ try {
         const m = mirrorAt.get(f.timeMs);
         return m ? { ...f, mirrored: m } : f;
       });
-      const film = i < films.length;
+      const film = i < films;
       if (film) cases++;
       else negativeCases++;
       const answers = versions.map((rules) => {
         const works = segmentsOf(index.search(query, { rules })).filter((m) => m.strength === 'match').map((m) => m.work);
         const tally = found.get(rules.version) as { films: number; falsePositives: number };
-        if (film && works.includes(name)) tally.films++;
+        if (film && works.includes(source.name)) tally.films++;
         if (!film && works.length > 0) tally.falsePositives++;
         return works.join(', ') || 'nothing';
       });
-      if (new Set(answers).size > 1) differences.push(`| ${edit.name} | ${name} | ${answers.join(' | ')} |`);
+      if (new Set(answers).size > 1) differences.push(`| ${edit.name} | ${source.name} | ${answers.join(' | ')} |`);
     }
   }
   console.log(`${cases} uploads of registered films, ${negativeCases} of unregistered footage (${values.seconds} s sources), each fingerprinted once\n`);

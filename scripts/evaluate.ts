@@ -1,23 +1,28 @@
 /**
- * npm run evaluate [-- --seconds 30] [--only 'crop']
- * The detection evaluation (issue 13): films generated with ffmpeg's lavfi sources are
- * registered on a fresh real server; each edit class re-uploaders use is applied to every
- * film, and, as negatives, to footage that is not registered; each result is checked
- * through the real CLI. Prints recall per class, false positives, and whether the implied
- * use (clip, recap, compilation, publish) was right, as a Markdown table.
+ * npm run evaluate [-- --seconds 30] [--only 'crop'] [--set generated|debian] [--cache DIR]
+ * The detection evaluation (issue 13): films are registered on a fresh real server; each
+ * edit class re-uploaders use is applied to every film, and, as negatives, to footage that
+ * is not registered; each result is checked through the real CLI. Prints recall per class,
+ * false positives, and whether the implied use (clip, recap, compilation, publish) was
+ * right, as a Markdown table. The films are generated with ffmpeg's lavfi sources
+ * (`--set generated`, the default), or real footage shipped in Debian packages (`--set
+ * debian`, fetched once into `--cache`, by default ~/.cache/cartulary-footage).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Io } from '../src/cli/command.js';
 import { main } from '../src/cli/main.js';
 import { startServer } from '../src/http/server.js';
-import { EDITS, FILMS, NEGATIVES, X264, ffmpeg, renderSources } from './lib/evaluation-set.js';
+import { debianSet } from './lib/debian-footage.js';
+import { EDITS, X264, ffmpeg, generatedSet, type Source } from './lib/evaluation-set.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '30' }, only: { type: 'string' } } });
-const SECONDS = Number(values.seconds);
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '30' }, only: { type: 'string' }, set: { type: 'string', default: 'generated' }, cache: { type: 'string', default: join(homedir(), '.cache', 'cartulary-footage') } },
+});
+if (values.set !== 'generated' && values.set !== 'debian') throw new Error(`--set is generated or debian, not ${values.set}`);
 
 const dir = await mkdtemp(join(tmpdir(), 'cartulary-evaluate-'));
 const file = (name: string) => join(dir, name);
@@ -33,11 +38,14 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 try {
   for (const name of ['owner', 'platform']) await main(['keygen', name, '--out', file('keys')], quiet);
   const works = new Map<string, string>();
-  renderSources((name) => file(`${name}.mp4`), SECONDS);
-  for (const name of Object.keys(FILMS)) {
-    const r = await cli('register', file(`${name}.mp4`), '--key', 'owner', '--title', name);
-    if (r.code !== 0) throw new Error(`registering ${name} failed`);
-    works.set(JSON.parse(await readFile(file(`${name}.mp4.cartulary.json`), 'utf8')).receipt.id as string, name);
+  const set = values.set === 'debian' ? debianSet(values.cache) : generatedSet((name) => file(`${name}.mp4`), Number(values.seconds));
+  for (const film of set.films) {
+    // The receipt is written beside the file registered: a copy in this run's folder keeps the cache clean.
+    const copy = file(`${film.name}-registered${film.path.slice(film.path.lastIndexOf('.'))}`);
+    await copyFile(film.path, copy);
+    const r = await cli('register', copy, '--key', 'owner', '--title', film.name);
+    if (r.code !== 0) throw new Error(`registering ${film.name} failed: ${r.err}`);
+    works.set(JSON.parse(await readFile(`${copy}.cartulary.json`, 'utf8')).receipt.id as string, film.name);
   }
   interface Row { cases: number; found: number; useRight: number; negatives: number; falsePositives: number }
   const rows = new Map<string, Row>();
@@ -47,13 +55,15 @@ try {
     const answer = JSON.parse(r.out) as { matches: Array<{ work: { id: string }; strength: string; use: string }> };
     return answer.matches.filter((m) => m.strength === 'match').map((m) => ({ film: works.get(m.work.id), use: m.use }));
   };
-  const films = Object.keys(FILMS);
-  const negatives = Object.keys(NEGATIVES);
+  const { films, negatives } = set;
+  const long = (s: { seconds: number }, edit: { minSeconds?: number }) => s.seconds >= (edit.minSeconds ?? 0);
   for (const edit of EDITS.filter((e) => !values.only || e.name.includes(values.only))) {
     const row: Row = { cases: 0, found: 0, useRight: 0, negatives: 0, falsePositives: 0 };
-    for (const [i, film] of films.entries()) {
+    for (const [i, source] of films.entries()) {
+      if (!long(source, edit)) continue;
+      const film = source.name;
       const upload = file(`${film}-${EDITS.indexOf(edit)}.mp4`);
-      ffmpeg([...edit.args(file(`${film}.mp4`), file(`${negatives[i % negatives.length]}.mp4`)), upload]);
+      ffmpeg([...edit.args(source, (negatives[i % negatives.length] as Source).path), upload]);
       const found = await check(upload);
       row.cases++;
       const hit = found.find((f) => f.film === film);
@@ -62,28 +72,31 @@ try {
       if (hit && hit.use === edit.use) row.useRight++;
       else if (hit) process.stderr.write(`    use: ${film} answered ${hit.use}, not ${edit.use}\n`);
     }
-    for (const [i, negative] of negatives.entries()) {
-      const upload = file(`${negative}-${EDITS.indexOf(edit)}.mp4`);
-      ffmpeg([...edit.args(file(`${negative}.mp4`), file(`${negatives[(i + 1) % negatives.length]}.mp4`)), upload]);
+    for (const [i, source] of negatives.entries()) {
+      if (!long(source, edit)) continue;
+      const upload = file(`${source.name}-${EDITS.indexOf(edit)}.mp4`);
+      ffmpeg([...edit.args(source, (negatives[(i + 1) % negatives.length] as Source).path), upload]);
       row.negatives++;
       const found = await check(upload);
-      if (found.length > 0) process.stderr.write(`    false positive: ${negative} (found ${found.map((f) => f.film).join(', ')})\n`);
+      if (found.length > 0) process.stderr.write(`    false positive: ${source.name} (found ${found.map((f) => f.film).join(', ')})\n`);
       if (found.length > 0) row.falsePositives++;
     }
     rows.set(edit.name, row);
     process.stderr.write(`  ${edit.name}: ${row.found}/${row.cases}\n`);
   }
-  // A compilation: a piece of two films in one upload.
+  // A compilation: a piece of two films (of 20 s or more) in one upload, both brought to one size and
+  // rate (concat waits forever on films of different rates).
+  const [first, second] = films.filter((f) => f.seconds >= 20) as [Source, Source];
   {
     const upload = file('compilation.mp4');
-    ffmpeg(['-ss', '5', '-t', '8', '-i', file(`${films[0]}.mp4`), '-ss', '12', '-t', '8', '-i', file(`${films[1]}.mp4`), '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]', ...X264, upload]);
+    ffmpeg(['-ss', '5', '-t', '8', '-i', first.path, '-ss', '12', '-t', '8', '-i', second.path, '-filter_complex', '[0:v]fps=25,scale=640:360,setsar=1[a];[1:v]fps=25,scale=640:360,setsar=1[b];[a][b]concat=n=2:v=1[v]', '-map', '[v]', ...X264, upload]);
     const found = await check(upload);
-    const both = [films[0], films[1]].every((f) => found.some((x) => x.film === f));
+    const both = [first.name, second.name].every((f) => found.some((x) => x.film === f));
     rows.set('compilation (2 films, 8 s each)', { cases: 1, found: both ? 1 : 0, useRight: both && found.every((f) => f.use === 'compilation') ? 1 : 0, negatives: 0, falsePositives: 0 });
   }
   const pct = (n: number, d: number) => (d === 0 ? '–' : `${Math.round((100 * n) / d)} %`);
   const total = [...rows.values()].reduce((t, r) => ({ cases: t.cases + r.cases, found: t.found + r.found, useRight: t.useRight + r.useRight, negatives: t.negatives + r.negatives, falsePositives: t.falsePositives + r.falsePositives }));
-  console.log(`\n${films.length} registered films of ${SECONDS} s (${films.join(', ')}); negatives: ${negatives.join(', ')}, edited the same way\n`);
+  console.log(`\n${set.description}: ${films.length} registered films (${films.map((f) => `${f.name} ${Math.round(f.seconds)} s`).join(', ')}); negatives: ${negatives.map((f) => f.name).join(', ')}, edited the same way; an edit with a shortest source applies to those as long\n`);
   console.log('| edit class | found | implied use right | false positives |');
   console.log('|---|---|---|---|');
   for (const [name, r] of rows) console.log(`| ${name} | ${r.found}/${r.cases} | ${r.useRight}/${r.found} | ${r.falsePositives}/${r.negatives} |`);

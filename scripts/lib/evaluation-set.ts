@@ -30,11 +30,30 @@ export const NEGATIVES: Record<string, string> = {
   'mandelbrot-other': 'mandelbrot=size=640x360:rate=25:maxiter=150:start_x=-0.16:start_y=1.04:start_scale=0.4',
 };
 
-/** An edit class: the ffmpeg arguments that make an upload from a source (and other footage, for picture-in-picture), and the use it implies. */
+/** A source an edit is made from: its file and its length, which places its clips and excerpts. */
+export interface Source {
+  name: string;
+  path: string;
+  seconds: number;
+}
+
+/** Films to register and unregistered footage to edit alike, and a line that says what they are. */
+export interface FootageSet {
+  description: string;
+  films: Source[];
+  negatives: Source[];
+}
+
+/**
+ * An edit class: the ffmpeg arguments that make an upload from a source (and other footage,
+ * for picture-in-picture), the use it implies, and the shortest source it is made from (a
+ * recap of a seven-second film is not one).
+ */
 export interface Edit {
   name: string;
   use: string;
-  args: (src: string, other: string) => string[];
+  minSeconds?: number;
+  args: (src: Source, other: string) => string[];
 }
 
 export const X264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
@@ -43,11 +62,36 @@ export const X264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv
 export const ffmpeg = (args: string[]): Buffer => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args], { stdio: 'pipe' });
 
 /** Renders every film and negative, `seconds` long, to `path(name)`. */
-export function renderSources(path: (name: string) => string, seconds: number): void {
-  for (const [name, source] of Object.entries({ ...FILMS, ...NEGATIVES })) ffmpeg(['-f', 'lavfi', '-i', source, '-t', String(seconds), ...X264, path(name)]);
+export function generatedSet(path: (name: string) => string, seconds: number): FootageSet {
+  const render = (sources: Record<string, string>) =>
+    Object.entries(sources).map(([name, source]): Source => {
+      ffmpeg(['-f', 'lavfi', '-i', source, '-t', String(seconds), ...X264, path(name)]);
+      return { name, path: path(name), seconds };
+    });
+  return { description: `films generated with ffmpeg's lavfi sources, ${seconds} s each`, films: render(FILMS), negatives: render(NEGATIVES) };
 }
-const clip = (vf: string) => (src: string) => ['-ss', '8', '-i', src, '-t', '10', '-vf', vf, ...X264];
-const overClip = (graph: string) => (src: string, other: string) => ['-ss', '8', '-i', src, '-i', other, '-t', '10', '-filter_complex', graph, ...X264];
+
+/**
+ * The part of a source a clip takes: from 8 s for 10 s in films of 20 s or more (as before
+ * sources had lengths of their own), else from two fifths of the way for half of it.
+ */
+export function part(seconds: number): { from: number; length: number } {
+  return { from: Math.min(8, seconds * 0.4), length: Math.min(10, seconds * 0.5) };
+}
+const at = (n: number) => String(Math.round(n * 1000) / 1000);
+const clip = (vf: string) => (src: Source) => {
+  const { from, length } = part(src.seconds);
+  return ['-ss', at(from), '-i', src.path, '-t', at(length), '-vf', vf, ...X264];
+};
+// The other footage is brought to 640×360 first: real footage comes in every size.
+const overClip = (graph: string) => (src: Source, other: string) => {
+  const { from, length } = part(src.seconds);
+  return ['-ss', at(from), '-i', src.path, '-i', other, '-t', at(length), '-filter_complex', `[1:v]scale=640:360,setsar=1[bg];${graph}`, ...X264];
+};
+const speed = (factor: number) => (src: Source) => {
+  const { from, length } = part(src.seconds);
+  return ['-ss', at(from), '-i', src.path, '-t', at(length * factor), '-vf', `setpts=PTS/${factor}`, '-r', '25', ...X264];
+};
 // A camcorded copy: the screen seen at an angle (a keystoned quadrilateral in a dark room,
 // with some of the room around it),
 // the lens's vignette, its softness and the sensor's noise.
@@ -56,7 +100,7 @@ const CAMCORDER =
   'vignette=angle=PI/4,gblur=sigma=1.2,noise=alls=10:allf=t';
 
 export const EDITS: Edit[] = [
-  { name: 're-encode, whole film, 320 px', use: 'publish', args: (src) => ['-i', src, '-vf', 'scale=320:180', ...X264, '-crf', '32'] },
+  { name: 're-encode, whole film, 320 px', use: 'publish', args: (src) => ['-i', src.path, '-vf', 'scale=320:180', ...X264, '-crf', '32'] },
   { name: 'clip (10 s)', use: 'clip', args: clip('null') },
   { name: 'clip, mirrored', use: 'clip', args: clip('hflip') },
   { name: 'clip, grey + noise', use: 'clip', args: clip('format=gray,noise=alls=12:allf=t') },
@@ -67,16 +111,21 @@ export const EDITS: Edit[] = [
   { name: 'clip, crop to 60 %, off centre', use: 'clip', args: clip('crop=iw*0.6:ih*0.6:iw*0.25:ih*0.15') },
   { name: 'clip, 9:16 with blurred bands', use: 'clip', args: clip('split[a][b];[a]scale=360:640,boxblur=20[bg];[b]scale=360:203[fg];[bg][fg]overlay=0:218') },
   { name: 'clip, 9:16 centre crop', use: 'clip', args: clip('crop=ih*9/16:ih') },
-  { name: 'clip, picture-in-picture', use: 'clip', args: overClip('[0:v]scale=320:180[pip];[1:v][pip]overlay=300:160') },
-  { name: 'clip, picture-in-picture, small, top left', use: 'clip', args: overClip('[0:v]scale=240:136[pip];[1:v][pip]overlay=24:20') },
+  { name: 'clip, picture-in-picture', use: 'clip', args: overClip('[0:v]scale=320:180[pip];[bg][pip]overlay=300:160') },
+  { name: 'clip, picture-in-picture, small, top left', use: 'clip', args: overClip('[0:v]scale=240:136[pip];[bg][pip]overlay=24:20') },
   { name: 'clip, rotated 5°', use: 'clip', args: clip('rotate=5*PI/180') },
   { name: 'clip, rotated −3°', use: 'clip', args: clip('rotate=-3*PI/180') },
   { name: 'clip, camcorded', use: 'clip', args: clip(CAMCORDER) },
-  { name: 'clip, sped up 1.25×', use: 'clip', args: (src) => ['-ss', '8', '-i', src, '-t', '12', '-vf', 'setpts=PTS/1.25', '-r', '25', ...X264] },
-  { name: 'clip, slowed 0.8×', use: 'clip', args: (src) => ['-ss', '8', '-i', src, '-t', '8', '-vf', 'setpts=PTS/0.8', '-r', '25', ...X264] },
+  { name: 'clip, sped up 1.25×', use: 'clip', args: speed(1.25) },
+  { name: 'clip, slowed 0.8×', use: 'clip', args: speed(0.8) },
   {
+    // Excerpts spread over the film, each 3 s (in a 20-second film at 2, 7, 12 and 17 s).
     name: 'recap (4 excerpts of 3 s)',
     use: 'recap',
-    args: (src) => ['-i', src, '-filter_complex', `${[2, 9, 16, 23].map((t, i) => `[0:v]trim=${t}:${t + 3},setpts=PTS-STARTPTS[v${i}]`).join(';')};[v0][v1][v2][v3]concat=n=4:v=1[v]`, '-map', '[v]', ...X264],
+    minSeconds: 20,
+    args: (src) => {
+      const starts = [0.1, 0.35, 0.6, 0.85].map((f) => Math.min(src.seconds * f, src.seconds - 3));
+      return ['-i', src.path, '-filter_complex', `${starts.map((t, i) => `[0:v]trim=${at(t)}:${at(t + 3)},setpts=PTS-STARTPTS[v${i}]`).join(';')};[v0][v1][v2][v3]concat=n=4:v=1[v]`, '-map', '[v]', ...X264];
+    },
   },
 ];
