@@ -3,10 +3,9 @@
  * What a new matching-rules version changes, on the detection evaluation set (issue 13):
  * every upload of `npm run evaluate` is fingerprinted once, in process, and searched under
  * each version of the rules from 2 on against the same index of the registered films; the
- * works each finds at `match` strength are compared. The end-to-end evaluation generates
- * its films afresh each run (and ffmpeg's `gradients` source differs from run to run), so
- * two of its runs differ by a few cases; this holds the uploads fixed, so every difference
- * is the rules'.
+ * works each finds at `match` strength are compared. The end-to-end evaluation edits and
+ * fingerprints afresh each run, with the rules in force; this holds the uploads fixed and
+ * searches each under every version, so every difference is the rules'.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
