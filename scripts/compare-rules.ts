@@ -1,5 +1,5 @@
 /**
- * npm run evaluate:rules [-- --seconds 20] [--only NAME]
+ * npm run evaluate:rules [-- --seconds 20] [--only NAME] [--set generated|debian] [--cache DIR]
  * What a new matching-rules version changes, on the detection evaluation set (issue 13):
  * every upload of `npm run evaluate` is fingerprinted once, in process, and searched under
  * each version of the rules from 2 on against the same index of the registered films; the
@@ -8,23 +8,26 @@
  * searches each under every version, so every difference is the rules'.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fingerprintFile } from '../src/cli/media.js';
 import type { Io } from '../src/cli/command.js';
 import { segmentsOf } from '../src/core/segments.js';
 import { MATCHING_RULES, SimilarityIndex, type QueryFrame } from '../src/core/similarity.js';
+import { debianSet } from './lib/debian-footage.js';
 import { EDITS, ffmpeg, generatedSet, type Source } from './lib/evaluation-set.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string', default: '20' }, only: { type: 'string' }, set: { type: 'string', default: 'generated' }, cache: { type: 'string', default: join(homedir(), '.cache', 'cartulary-footage') } },
+});
 const quiet: Io = { out: () => {}, err: () => {}, progress: false };
 const dir = await mkdtemp(join(tmpdir(), 'cartulary-rules-'));
 const file = (name: string) => join(dir, `${name}.mp4`);
 const versions = MATCHING_RULES.filter((r) => r.version >= 2);
 
 try {
-  const set = generatedSet(file, Number(values.seconds));
+  const set = values.set === 'debian' ? debianSet(values.cache) : generatedSet(file, Number(values.seconds));
   const index = new SimilarityIndex();
   for (const [i, film] of set.films.entries()) index.add(film.name, i, (await fingerprintFile(film.path, 'video', 'register', quiet)).frames);
   const films = set.films.length;
@@ -36,6 +39,7 @@ try {
   for (const [e, edit] of EDITS.entries()) {
     if (values.only && !edit.name.includes(values.only)) continue;
     for (const [i, source] of [...set.films, ...negatives].entries()) {
+      if (source.seconds < (edit.minSeconds ?? 0)) continue;
       const upload = join(dir, `upload-${e}-${i}.mp4`);
       ffmpeg([...edit.args(source, (negatives[i % negatives.length] as Source).path), upload]);
       const { frames, mirrored } = await fingerprintFile(upload, 'video', 'check', quiet);
@@ -58,7 +62,7 @@ try {
       if (new Set(answers).size > 1) differences.push(`| ${edit.name} | ${source.name} | ${answers.join(' | ')} |`);
     }
   }
-  console.log(`${cases} uploads of registered films, ${negativeCases} of unregistered footage (${values.seconds} s sources), each fingerprinted once\n`);
+  console.log(`${cases} uploads of registered films, ${negativeCases} of unregistered footage (${set.description}), each fingerprinted once\n`);
   console.log('| matching rules | films found | false positives |\n|---|---|---|');
   for (const r of versions) {
     const t = found.get(r.version) as { films: number; falsePositives: number };

@@ -188,8 +188,6 @@ describe('similarity index', () => {
     const v2 = MATCHING_RULES[1]!;
     let planted = 0;
     let within = 0;
-    // Runs where version 4's partner chunk passed over a frame version 3 found.
-    let narrowed = 0;
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ minLength: 16, maxLength: 16 }), { minLength: 1, maxLength: 300 }), fc.uint8Array({ minLength: 16, maxLength: 16 }), flips, flips, fc.boolean(), (stored, query, pFlips, dFlips, ramp) => {
         // Sometimes the query's dHash is a ramp's (all ones), which version 2 does not count.
@@ -227,7 +225,6 @@ describe('similarity index', () => {
         expect(v3).toEqual(all.flatMap((h, i) => (dist2(query, h) <= RADIUS && reachable(h, 16) ? [i] : [])));
         expect(v4).toEqual(all.flatMap((h, i) => (dist2(query, h) <= RADIUS && reachable(h, 4) ? [i] : [])));
         if (Math.min(hamming64(query, 0, near, 0), counts(query) && counts(near) ? hamming64(query, 8, near, 8) : 64) <= 3) expect(v4).toContain(all.length - 1);
-        if (v4.length < v3.length) narrowed++;
         planted++;
         if (dist(query, near) <= RADIUS) within++;
         expect(found.includes(all.length - 1)).toBe(dist(query, near) <= RADIUS);
@@ -237,7 +234,40 @@ describe('similarity index', () => {
     // Both outcomes occurred, so the assertion above could have failed either way.
     expect(within).toBeGreaterThan(0);
     expect(within).toBeLessThan(planted);
-    expect(narrowed).toBeGreaterThan(0);
+  });
+
+  it('from version 4, passes over a frame whose chunk beside the matching one is more than 4 bits away, however near the rest', () => {
+    const [v3, v4] = [3, 4].map((v) => MATCHING_RULES.find((r) => r.version === v)!);
+    const stored = Uint8Array.from([0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    for (const [partnerBits, found] of [[4, true], [5, false]] as const) {
+      // Chunk 0 (bytes 0–1) unchanged, its partner (bytes 2–3) `partnerBits` off, the other word 4 bits off: 8–9 bits in all.
+      const query = stored.slice();
+      for (let b = 0; b < partnerBits; b++) query[2 + (b >> 2)]! ^= 1 << (b & 3);
+      for (let b = 0; b < 4; b++) query[4 + b]! ^= 0x10;
+      const index = new SimilarityIndex();
+      index.add('w', 1, [{ timeMs: 0, hash: stored }]);
+      expect(index.near(query, v3).map((h) => h.distance)).toEqual([partnerBits + 4]);
+      expect(index.near(query, v4).map((h) => h.distance)).toEqual(found ? [partnerBits + 4] : []);
+    }
+  });
+
+  it('from version 5, a dHash whose rows are alike (a picture that varies only across) does not count; one with structure does', () => {
+    const v4 = MATCHING_RULES.find((r) => r.version === 4)!;
+    const v5 = MATCHING_RULES.find((r) => r.version === 5)!;
+    // pHashes far apart (the query's is the frame's inverted), dHashes 3 bits apart.
+    const frame = (pHash: number[], dHash: number[]) => Uint8Array.from([...pHash, ...dHash]);
+    const pHash = [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0];
+    const inverted = pHash.map((b) => b ^ 0xff);
+    const alike = [0x0f, 0x0f, 0x0f, 0x1f, 0x0f, 0x0f, 0x0f, 0x0f];
+    const structured = [0x0f, 0x3c, 0xf0, 0x1e, 0x87, 0xe1, 0x78, 0x0f];
+    for (const [rows, counts] of [[alike, false], [structured, true]] as const) {
+      const index = new SimilarityIndex();
+      index.add('w', 1, [{ timeMs: 0, hash: frame(pHash, rows) }]);
+      const near = rows.map((b, i) => (i < 3 ? b ^ 0x01 : b));
+      const query = frame(inverted, near);
+      expect(index.near(query, v4).map((h) => h.distance)).toEqual([3]);
+      expect(index.near(query, v5).map((h) => h.distance)).toEqual(counts ? [3] : []);
+    }
   });
 
   it('from version 3 (and in 4), finds every hit of a work two of whose frames the probe reaches, and only what the probe finds of others; slices and indexes compose', async () => {

@@ -60,10 +60,19 @@ function popcount(x: number): number {
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
-/** Whether a dHash (as two words) has at least `minBits` ones and zeros (MatchingRules.dHashMinBits). */
-function informative(high: number, low: number, minBits: number): boolean {
+/** What makes a dHash count (MatchingRules). */
+type DHashRule = Pick<MatchingRules, 'dHashMinBits' | 'dHashMinRowChange'>;
+
+/**
+ * Whether a dHash (as two words, a row of 8 bits a byte) has at least `dHashMinBits` ones and
+ * zeros, and its rows differ from the row above by `dHashMinRowChange` bits in all.
+ */
+function informative(high: number, low: number, rule: DHashRule): boolean {
   const ones = popcount(high >>> 0) + popcount(low >>> 0);
-  return ones >= minBits && 64 - ones >= minBits;
+  if (ones < rule.dHashMinBits || 64 - ones < rule.dHashMinBits) return false;
+  if (rule.dHashMinRowChange === 0) return true;
+  const change = popcount(((high ^ (high >>> 8)) & 0xffffff) >>> 0) + popcount(((low ^ (low >>> 8)) & 0xffffff) >>> 0) + popcount(((high & 0xff) ^ (low >>> 24)) >>> 0);
+  return change >= rule.dHashMinRowChange;
 }
 
 /**
@@ -71,10 +80,10 @@ function informative(high: number, low: number, minBits: number): boolean {
  * the dHash distances, the dHash counting only when both are informative (`queryDHash` says
  * whether the query's is). `page[at…at + 3]` is the frame's record.
  */
-function frameDistance(page: Uint32Array, at: number, q0: number, q1: number, q2: number, q3: number, queryDHash: boolean, minBits: number): number {
+function frameDistance(page: Uint32Array, at: number, q0: number, q1: number, q2: number, q3: number, queryDHash: boolean, rule: DHashRule): number {
   const p = popcount((q0 ^ (page[at] as number)) >>> 0) + popcount((q1 ^ (page[at + 1] as number)) >>> 0);
   const d =
-    queryDHash && informative(page[at + 2] as number, page[at + 3] as number, minBits)
+    queryDHash && informative(page[at + 2] as number, page[at + 3] as number, rule)
       ? popcount((q2 ^ (page[at + 2] as number)) >>> 0) + popcount((q3 ^ (page[at + 3] as number)) >>> 0)
       : 64;
   return p < d ? p : d;
@@ -122,6 +131,14 @@ export interface MatchingRules {
    */
   dHashMinBits: number;
   /**
+   * A dHash counts only when its rows, each 8 bits, differ from the row above by at least this
+   * many bits in all (from version 5; 0 before): a picture that varies only across, as a
+   * vignette, an underwater haze or a flat cartoon background do, has eight alike rows
+   * (`0f0f0f0f…`), and such dHashes of unrelated footage came within 8 bits of each other (an
+   * animation cropped was found as underwater footage in the evaluation on real footage).
+   */
+  dHashMinRowChange: number;
+  /**
    * The bits a query's chunk may differ from a bucket's and the bucket still be read: 2 makes
    * the search exact within RADIUS (versions 1 and 2); 0 reads 8 buckets instead of 1,096,
    * and a work found is then searched whole (from version 3; see the head of this file and
@@ -148,10 +165,11 @@ export interface MatchingRules {
 }
 
 export const MATCHING_RULES: readonly MatchingRules[] = [
-  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records', dHashMinBits: 0, chunkRadius: 2, extendAfter: 0, partnerBits: 16 },
-  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, chunkRadius: 2, extendAfter: 0, partnerBits: 16 },
-  { version: 3, from: Date.UTC(2026, 11, 4, 15), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, chunkRadius: 0, extendAfter: 2, partnerBits: 16 },
-  { version: 4, from: Date.UTC(2026, 11, 4, 19), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, chunkRadius: 0, extendAfter: 2, partnerBits: 4 },
+  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records', dHashMinBits: 0, dHashMinRowChange: 0, chunkRadius: 2, extendAfter: 0, partnerBits: 16 },
+  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 0, chunkRadius: 2, extendAfter: 0, partnerBits: 16 },
+  { version: 3, from: Date.UTC(2026, 11, 4, 15), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 0, chunkRadius: 0, extendAfter: 2, partnerBits: 16 },
+  { version: 4, from: Date.UTC(2026, 11, 4, 19), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 0, chunkRadius: 0, extendAfter: 2, partnerBits: 4 },
+  { version: 5, from: Date.UTC(2026, 11, 4, 19, 30), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 6, chunkRadius: 0, extendAfter: 2, partnerBits: 4 },
 ];
 
 /**
@@ -356,26 +374,26 @@ export class SimilarityIndex {
 
   /**
    * Every indexed frame within RADIUS of `hash` in pHash or dHash that `rules` reach, with
-   * its distance (by default version 1's: all of them). A dHash with fewer ones or zeros than
-   * `rules.dHashMinBits`, the query's or a frame's, does not count; buckets are read within
+   * its distance (by default version 1's: all of them). A dHash that is not informative by
+   * `rules` (too few ones or zeros, rows too alike), the query's or a frame's, does not count; buckets are read within
    * `rules.chunkRadius` bits of each chunk (with 2, what is found is exact), and below that an
    * entry is passed over when its partner chunk is more than `rules.partnerBits` away, or the
    * other word of its hash more than RADIUS (MatchingRules). With `budget`, at most that many
    * candidates are examined (buckets are read in the order they were filled): a bound on one
    * query frame's work when buckets have been stuffed.
    */
-  near(hash: Uint8Array, rules: Pick<MatchingRules, 'dHashMinBits' | 'chunkRadius' | 'partnerBits'> = MATCHING_RULES[0] as MatchingRules, budget = Infinity): Array<{ frame: number; distance: number }> {
+  near(hash: Uint8Array, rules: DHashRule & Pick<MatchingRules, 'chunkRadius' | 'partnerBits'> = MATCHING_RULES[0] as MatchingRules, budget = Infinity): Array<{ frame: number; distance: number }> {
     const { heads } = this;
     const out: Array<{ frame: number; distance: number }> = [];
     if (!heads) return out;
-    const { dHashMinBits, chunkRadius } = rules;
+    const { chunkRadius } = rules;
     const partnerBits = chunkRadius === 2 ? 16 : rules.partnerBits;
     const pool = this.pool.pages;
     const partners = this.partners.pages;
     const records = this.records.pages;
     const q = toWords(hash);
     const [q0, q1, q2, q3] = q as unknown as [number, number, number, number];
-    const queryDHash = informative(q2, q3, dHashMinBits);
+    const queryDHash = informative(q2, q3, rules);
     // A frame may be a candidate in several buckets; it is a hit once. Hits are few, so they
     // are looked through until there are many (a set for each query hash was garbage enough
     // to show as pauses under a flood of checks).
@@ -416,7 +434,7 @@ export class SimilarityIndex {
               // kind, that kind's tables find it (in an exact search), or it is not this
               // probe's to find.
               if (popcount((other ^ (page[at + otherAt] as number)) >>> 0) > RADIUS) continue;
-              const distance = frameDistance(page, at, q0, q1, q2, q3, queryDHash, dHashMinBits);
+              const distance = frameDistance(page, at, q0, q1, q2, q3, queryDHash, rules);
               if (distance > RADIUS) continue;
               out.push({ frame: n, distance });
               if (found) found.add(n);
@@ -511,14 +529,14 @@ export class SimilarityIndex {
     const { pages } = this.records;
     return this.assemble(query, rules, (hash) => {
       const [q0, q1, q2, q3] = toWords(hash) as unknown as [number, number, number, number];
-      const queryDHash = informative(q2, q3, rules.dHashMinBits);
+      const queryDHash = informative(q2, q3, rules);
       const best = new Map<number, number>();
       for (const w of works) for (let n = this.workFirst[w] as number, end = this.workEnd[w] as number; n < end; n++) {
         const page = pages[(n * FRAME) >>> PAGE_SHIFT] as Uint32Array;
         const at = (n * FRAME) & PAGE_MASK;
         // Most frames of a work are far from a given hash in both halves' high words already.
         if (popcount((q0 ^ (page[at] as number)) >>> 0) > RADIUS && (!queryDHash || popcount((q2 ^ (page[at + 2] as number)) >>> 0) > RADIUS)) continue;
-        const distance = frameDistance(page, at, q0, q1, q2, q3, queryDHash, rules.dHashMinBits);
+        const distance = frameDistance(page, at, q0, q1, q2, q3, queryDHash, rules);
         if (distance <= RADIUS) best.set(n, distance);
       }
       return best;
