@@ -120,13 +120,16 @@ export const EDITS: Edit[] = [
   { name: 'clip, sped up 1.25×', use: 'clip', args: speed(1.25) },
   { name: 'clip, slowed 0.8×', use: 'clip', args: speed(0.8) },
   {
-    // Excerpts spread over the film, each 3 s (in a 20-second film at 2, 7, 12 and 17 s).
-    name: 'recap (4 excerpts of 3 s)',
+    // Four excerpts spread over the film, each a tenth of it (at most 3 s) and far apart in
+    // it, as a recap's are: excerpts that jump less than the film's own length over again
+    // read as one sped-up clip (a 20-second film: 2 s at 1, 6, 11 and 16 s).
+    name: 'recap (4 excerpts of up to 3 s)',
     use: 'recap',
     minSeconds: 20,
     args: (src) => {
-      const starts = [0.1, 0.35, 0.6, 0.85].map((f) => Math.min(src.seconds * f, src.seconds - 3));
-      return ['-i', src.path, '-filter_complex', `${starts.map((t, i) => `[0:v]trim=${at(t)}:${at(t + 3)},setpts=PTS-STARTPTS[v${i}]`).join(';')};[v0][v1][v2][v3]concat=n=4:v=1[v]`, '-map', '[v]', ...X264];
+      const length = Math.min(3, src.seconds / 10);
+      const starts = [0.05, 0.3, 0.55, 0.8].map((f) => src.seconds * f);
+      return ['-i', src.path, '-filter_complex', `${starts.map((t, i) => `[0:v]trim=${at(t)}:${at(t + length)},setpts=PTS-STARTPTS[v${i}]`).join(';')};[v0][v1][v2][v3]concat=n=4:v=1[v]`, '-map', '[v]', ...X264];
     },
   },
 ];
