@@ -434,6 +434,11 @@ describe('similarity index', () => {
     expect(impliedUse(1, [seg([0, 2000], [0, 2000]), seg([3000, 5000], [8000, 10000]), seg([6000, 8000], [15000, 17000])], 19_000)).toBe('recap');
     // Echoes of one stretch of the upload at three places of the work: one excerpt.
     expect(impliedUse(1, [seg([0, 6000], [8000, 14000]), seg([2750, 9750], [8000, 15000]), seg([7250, 9250], [13000, 17000])], 19_000)).toBe('clip');
+    // A clip of slow footage registered once a second, split into pieces that carry on in the
+    // work (measured: FreeCol's opening rotated 5°): one excerpt, a clip, not a recap.
+    expect(impliedUse(1, [seg([1000, 3250], [9000, 12000]), seg([3750, 4250], [12000, 13000]), seg([4500, 9750], [11000, 15000])], 77_000)).toBe('clip');
+    // Excerpts that jump back in the work are a recap's, out of order.
+    expect(impliedUse(1, [seg([0, 2000], [30000, 32000]), seg([3000, 5000], [10000, 12000]), seg([6000, 8000], [50000, 52000])], 77_000)).toBe('recap');
     // A clip of half a slowly changing film, whose echoes (weaker, at other offsets) reach
     // every other second of it: what it shows is its strongest segment's half.
     const echo = (upload: [number, number], work: [number, number]) => ({ ...seg(upload, work), frames: 6, distance: 5 });

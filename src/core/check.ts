@@ -109,10 +109,17 @@ export function impliedUse(matchedWorks: number, segments: readonly Segment[], w
   if (matchedWorks > 1) return 'compilation';
   const excerpts: Segment[][] = [];
   let end = -Infinity;
+  let before: Segment | undefined;
   for (const s of [...segments].sort((a, b) => a.upload[0] - b.upload[0])) {
-    if (s.upload[0] > end) excerpts.push([]);
+    // A segment that overlaps the excerpt before it in upload time, or starts in the work
+    // where the segment before it was (within two samples), is more of it: a clip of slow
+    // footage sampled once a second splits into pieces (its upload frames pile up on each
+    // registered second), while a recap's excerpts jump ahead in the work.
+    const carriesOn = before !== undefined && s.work[0] >= before.work[0] - 2 * SAMPLE_MS && s.work[0] <= before.work[1] + 2 * SAMPLE_MS;
+    if (s.upload[0] > end && !carriesOn) excerpts.push([]);
     (excerpts[excerpts.length - 1] as Segment[]).push(s);
     end = Math.max(end, s.upload[1]);
+    before = s;
   }
   if (excerpts.length >= 3) return 'recap';
   // What an excerpt shows of the work is its strongest segment's range: echoes of a slowly
