@@ -99,34 +99,37 @@ function unionLength(ranges: ReadonlyArray<readonly [number, number]>): number {
  * The use a match implies: segments of several works make a compilation; three or more
  * excerpts of one work, one after another in the upload, a recap ("a film in N minutes");
  * most of one work, a re-upload (publish); a part of one work, a clip. Segments that
- * overlap in upload time are one excerpt: a zooming or slowly changing film also looks
- * like its own nearby frames, and such echoes matched one stretch of the upload to several
- * places, which read as a recap. Coverage counts the work's sampled seconds that the
- * strongest segment of each excerpt matched (a segment's last sample covers the second after
- * it), once however many excerpts match them.
+ * overlap in upload time are one stretch of the upload: a zooming or slowly changing film
+ * also looks like its own nearby frames, and such echoes matched one stretch to several
+ * places, which read as a recap. Stretches that carry on in the work are one excerpt.
+ * Coverage counts the work's sampled seconds that the strongest segment of each stretch
+ * matched (a segment's last sample covers the second after it), each once.
  */
 export function impliedUse(matchedWorks: number, segments: readonly Segment[], workDurationMs: number): string {
   if (matchedWorks > 1) return 'compilation';
-  const excerpts: Segment[][] = [];
+  // Segments overlapping in upload time are echoes of one stretch of the upload: what that
+  // stretch shows of the work is the strongest one's range (echoes of a slowly changing film
+  // spread over its other seconds and made a 10-second clip of a 20-second film read as all
+  // of it).
+  const stretches: Segment[] = [];
   let end = -Infinity;
-  let before: Segment | undefined;
   for (const s of [...segments].sort((a, b) => a.upload[0] - b.upload[0])) {
-    // A segment that overlaps the excerpt before it in upload time, or starts in the work
-    // where the segment before it was (within two samples), is more of it: a clip of slow
-    // footage sampled once a second splits into pieces (its upload frames pile up on each
-    // registered second), while a recap's excerpts jump ahead in the work.
-    const carriesOn = before !== undefined && s.work[0] >= before.work[0] - 2 * SAMPLE_MS && s.work[0] <= before.work[1] + 2 * SAMPLE_MS;
-    if (s.upload[0] > end && !carriesOn) excerpts.push([]);
-    (excerpts[excerpts.length - 1] as Segment[]).push(s);
+    const last = stretches[stretches.length - 1];
+    if (last === undefined || s.upload[0] > end) stretches.push(s);
+    else if (s.frames > last.frames || (s.frames === last.frames && s.distance < last.distance)) stretches[stretches.length - 1] = s;
     end = Math.max(end, s.upload[1]);
-    before = s;
   }
-  if (excerpts.length >= 3) return 'recap';
-  // What an excerpt shows of the work is its strongest segment's range: echoes of a slowly
-  // changing film spread over the work's other seconds and made a 10-second clip of a
-  // 20-second film read as all of it.
-  const shown = excerpts.map((group) => group.reduce((best, s) => (s.frames > best.frames || (s.frames === best.frames && s.distance < best.distance) ? s : best)));
-  const covered = unionLength(shown.map((s) => [s.work[0], s.work[1] + SAMPLE_MS] as const));
+  // A stretch that starts in the work where the one before it was (within two samples)
+  // carries on the same excerpt: a clip of slow footage sampled once a second splits into
+  // pieces (its upload frames pile up on each registered second), while a recap's excerpts
+  // jump in the work.
+  let excerpts = 0;
+  stretches.forEach((s, i) => {
+    const before = stretches[i - 1];
+    if (before === undefined || s.work[0] < before.work[0] - 2 * SAMPLE_MS || s.work[0] > before.work[1] + 2 * SAMPLE_MS) excerpts++;
+  });
+  if (excerpts >= 3) return 'recap';
+  const covered = unionLength(stretches.map((s) => [s.work[0], s.work[1] + SAMPLE_MS] as const));
   return workDurationMs > 0 && covered >= (workDurationMs + SAMPLE_MS) * 0.9 ? 'publish' : 'clip';
 }
 
