@@ -16,7 +16,7 @@ import type { Io } from '../src/cli/command.js';
 import { segmentsOf } from '../src/core/segments.js';
 import { MATCHING_RULES, SimilarityIndex, type QueryFrame } from '../src/core/similarity.js';
 import { debianSet } from './lib/debian-footage.js';
-import { EDITS, ffmpeg, generatedSet, type Source } from './lib/evaluation-set.js';
+import { EDITS, applies, ffmpeg, generatedSet, type Source } from './lib/evaluation-set.js';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '20' }, only: { type: 'string' }, set: { type: 'string', default: 'generated' }, cache: { type: 'string', default: join(homedir(), '.cache', 'cartulary-footage') } },
@@ -39,7 +39,7 @@ try {
   for (const [e, edit] of EDITS.entries()) {
     if (values.only && !edit.name.includes(values.only)) continue;
     for (const [i, source] of [...set.films, ...negatives].entries()) {
-      if (source.seconds < (edit.minSeconds ?? 0)) continue;
+      if (!applies(edit, source)) continue;
       const upload = join(dir, `upload-${e}-${i}.mp4`);
       ffmpeg([...edit.args(source, (negatives[i % negatives.length] as Source).path), upload]);
       // An edit of a very short source may leave no video at all: it is checked by its SHA-256 only, and finds nothing here.

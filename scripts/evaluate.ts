@@ -17,7 +17,7 @@ import type { Io } from '../src/cli/command.js';
 import { main } from '../src/cli/main.js';
 import { startServer } from '../src/http/server.js';
 import { debianSet } from './lib/debian-footage.js';
-import { EDITS, X264, ffmpeg, generatedSet, type Source } from './lib/evaluation-set.js';
+import { EDITS, X264, applies, ffmpeg, generatedSet, type Source } from './lib/evaluation-set.js';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '30' }, only: { type: 'string' }, set: { type: 'string', default: 'generated' }, cache: { type: 'string', default: join(homedir(), '.cache', 'cartulary-footage') } },
@@ -56,11 +56,10 @@ try {
     return answer.matches.filter((m) => m.strength === 'match').map((m) => ({ film: works.get(m.work.id), use: m.use }));
   };
   const { films, negatives } = set;
-  const long = (s: { seconds: number }, edit: { minSeconds?: number }) => s.seconds >= (edit.minSeconds ?? 0);
   for (const edit of EDITS.filter((e) => !values.only || e.name.includes(values.only))) {
     const row: Row = { cases: 0, found: 0, useRight: 0, negatives: 0, falsePositives: 0 };
     for (const [i, source] of films.entries()) {
-      if (!long(source, edit)) continue;
+      if (!applies(edit, source)) continue;
       const film = source.name;
       const upload = file(`${film}-${EDITS.indexOf(edit)}.mp4`);
       ffmpeg([...edit.args(source, (negatives[i % negatives.length] as Source).path), upload]);
@@ -73,7 +72,7 @@ try {
       else if (hit) process.stderr.write(`    use: ${film} answered ${hit.use}, not ${edit.use}\n`);
     }
     for (const [i, source] of negatives.entries()) {
-      if (!long(source, edit)) continue;
+      if (!applies(edit, source)) continue;
       const upload = file(`${source.name}-${EDITS.indexOf(edit)}.mp4`);
       ffmpeg([...edit.args(source, (negatives[(i + 1) % negatives.length] as Source).path), upload]);
       row.negatives++;

@@ -56,6 +56,11 @@ export interface Edit {
   args: (src: Source, other: string) => string[];
 }
 
+/** Whether an edit is made from a source: it is long enough for it. */
+export function applies(edit: Edit, source: Source): boolean {
+  return source.seconds >= (edit.minSeconds ?? 0);
+}
+
 export const X264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
 
 /** Runs ffmpeg quietly, overwriting its output. */
@@ -75,7 +80,7 @@ export function generatedSet(path: (name: string) => string, seconds: number): F
  * The part of a source a clip takes: from 8 s for 10 s in films of 20 s or more (as before
  * sources had lengths of their own), else from two fifths of the way for half of it.
  */
-export function part(seconds: number): { from: number; length: number } {
+function part(seconds: number): { from: number; length: number } {
   return { from: Math.min(8, seconds * 0.4), length: Math.min(10, seconds * 0.5) };
 }
 const at = (n: number) => String(Math.round(n * 1000) / 1000);
