@@ -7,7 +7,7 @@
  * in proportion to its length (`part`). The licence of each file is its package's
  * (debian/copyright); ~350 MB of packages.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -76,6 +76,16 @@ function probe(path: string): { seconds: number; width: number; height: number }
   return { seconds: (Number(stream.nb_read_frames) * rate[1]) / rate[0], width: stream.width, height: stream.height };
 }
 
+/**
+ * Whether the video decodes without an error from a seek to `at` seconds: edits seek before
+ * they decode (`-ss` before `-i`), and a file whose keyframes are not clean entry points
+ * (imageio's cockatoo) then gives an edit whose first seconds are broken pictures.
+ */
+function seeksCleanly(path: string, at: number): boolean {
+  const { status, stderr } = spawnSync('ffmpeg', ['-v', 'error', '-nostdin', '-ss', at.toFixed(2), '-i', path, '-t', '1', '-an', '-f', 'null', '-'], { encoding: 'utf8' });
+  return status === 0 && stderr.trim() === '';
+}
+
 /** Downloads (once) and unpacks each package into `cache`, and returns the films and negatives in it. */
 export function debianSet(cache: string): FootageSet {
   const debs = join(cache, 'debs');
@@ -112,11 +122,12 @@ export function debianSet(cache: string): FootageSet {
       }
       const { seconds, width, height } = probe(path);
       // x264 takes no odd sides, and the edits re-encode with it: such a film is registered
-      // as a copy one line of pixels smaller, at a quality no edit comes near.
-      if (width % 2 || height % 2) {
-        const even = join(files, `${name}-even.mp4`);
-        if (!existsSync(even)) ffmpeg(['-i', path, '-vf', 'crop=trunc(iw/2)*2:trunc(ih/2)*2', ...X264, '-crf', '12', even]);
-        path = even;
+      // as a copy one line of pixels smaller, at a quality no edit comes near. So is one that
+      // decodes badly after a seek to where clips start (`part`), so edits start clean.
+      if (width % 2 || height % 2 || !seeksCleanly(path, 0.4 * seconds)) {
+        const clean = join(files, `${name}-clean.mp4`);
+        if (!existsSync(clean)) ffmpeg(['-i', path, '-vf', 'crop=trunc(iw/2)*2:trunc(ih/2)*2', ...X264, '-crf', '12', clean]);
+        path = clean;
       }
       return { name, path, seconds };
     });
