@@ -3,7 +3,7 @@
  * The detection evaluation (issue 13): films are registered on a fresh real server; each
  * edit class re-uploaders use is applied to every film, and, as negatives, to footage that
  * is not registered; each result is checked through the real CLI. Prints recall per class,
- * false positives, and whether the implied use (clip, recap, compilation, publish) was
+ * false positives (a negative that matched, an upload of one film that named another), and whether the implied use (clip, recap, compilation, publish) was
  * right, as a Markdown table. The films are generated with ffmpeg's lavfi sources
  * (`--set generated`, the default), or real footage shipped in Debian packages (`--set
  * debian`, fetched once into `--cache`, by default ~/.cache/cartulary-footage).
@@ -47,7 +47,9 @@ try {
     if (r.code !== 0) throw new Error(`registering ${film.name} failed: ${r.err}`);
     works.set(JSON.parse(await readFile(`${copy}.cartulary.json`, 'utf8')).receipt.id as string, film.name);
   }
-  interface Row { cases: number; found: number; useRight: number; negatives: number; falsePositives: number }
+  // `wrong`: uploads of a film that named another registered film besides (or instead of) it:
+  // a false accusation as much as a negative's match is.
+  interface Row { cases: number; found: number; useRight: number; wrong: number; negatives: number; falsePositives: number }
   const rows = new Map<string, Row>();
   const check = async (upload: string) => {
     const r = await cli('check', upload, '--uploader', 'platform', '--territory', 'FR', '--json');
@@ -57,7 +59,7 @@ try {
   };
   const { films, negatives } = set;
   for (const edit of EDITS.filter((e) => !values.only || e.name.includes(values.only))) {
-    const row: Row = { cases: 0, found: 0, useRight: 0, negatives: 0, falsePositives: 0 };
+    const row: Row = { cases: 0, found: 0, useRight: 0, wrong: 0, negatives: 0, falsePositives: 0 };
     for (const [i, source] of films.entries()) {
       if (!applies(edit, source)) continue;
       const film = source.name;
@@ -68,6 +70,9 @@ try {
       const hit = found.find((f) => f.film === film);
       if (!hit) process.stderr.write(`    missed: ${film} (found ${found.map((f) => f.film).join(', ') || 'nothing'})\n`);
       if (hit) row.found++;
+      const others = found.filter((f) => f.film !== film);
+      if (others.length > 0) row.wrong++;
+      if (hit && others.length > 0) process.stderr.write(`    also named: ${film} (found ${others.map((f) => f.film).join(', ')} too)\n`);
       if (hit && hit.use === edit.use) row.useRight++;
       else if (hit) process.stderr.write(`    use: ${film} answered ${hit.use}, not ${edit.use}\n`);
     }
@@ -91,15 +96,16 @@ try {
     ffmpeg(['-ss', '5', '-t', '8', '-i', first.path, '-ss', '12', '-t', '8', '-i', second.path, '-filter_complex', '[0:v]fps=25,scale=640:360,setsar=1[a];[1:v]fps=25,scale=640:360,setsar=1[b];[a][b]concat=n=2:v=1[v]', '-map', '[v]', ...X264, upload]);
     const found = await check(upload);
     const both = [first.name, second.name].every((f) => found.some((x) => x.film === f));
-    rows.set('compilation (2 films, 8 s each)', { cases: 1, found: both ? 1 : 0, useRight: both && found.every((f) => f.use === 'compilation') ? 1 : 0, negatives: 0, falsePositives: 0 });
+    const wrong = found.some((x) => x.film !== first.name && x.film !== second.name) ? 1 : 0;
+    rows.set('compilation (2 films, 8 s each)', { cases: 1, found: both ? 1 : 0, useRight: both && found.every((f) => f.use === 'compilation') ? 1 : 0, wrong, negatives: 0, falsePositives: 0 });
   }
   const pct = (n: number, d: number) => (d === 0 ? '–' : `${Math.round((100 * n) / d)} %`);
-  const total = [...rows.values()].reduce((t, r) => ({ cases: t.cases + r.cases, found: t.found + r.found, useRight: t.useRight + r.useRight, negatives: t.negatives + r.negatives, falsePositives: t.falsePositives + r.falsePositives }));
+  const total = [...rows.values()].reduce((t, r) => ({ cases: t.cases + r.cases, found: t.found + r.found, useRight: t.useRight + r.useRight, wrong: t.wrong + r.wrong, negatives: t.negatives + r.negatives, falsePositives: t.falsePositives + r.falsePositives }));
   console.log(`\n${set.description}: ${films.length} registered films (${films.map((f) => `${f.name} ${Math.round(f.seconds)} s`).join(', ')}); negatives: ${negatives.map((f) => f.name).join(', ')}, edited the same way; an edit with a shortest source applies to those as long\n`);
-  console.log('| edit class | found | implied use right | false positives |');
-  console.log('|---|---|---|---|');
-  for (const [name, r] of rows) console.log(`| ${name} | ${r.found}/${r.cases} | ${r.useRight}/${r.found} | ${r.falsePositives}/${r.negatives} |`);
-  console.log(`| **all** | **${total.found}/${total.cases} (${pct(total.found, total.cases)})** | **${pct(total.useRight, total.found)}** | **${total.falsePositives}/${total.negatives}** |`);
+  console.log('| edit class | found | implied use right | another film named | false positives |');
+  console.log('|---|---|---|---|---|');
+  for (const [name, r] of rows) console.log(`| ${name} | ${r.found}/${r.cases} | ${r.useRight}/${r.found} | ${r.wrong}/${r.cases} | ${r.falsePositives}/${r.negatives} |`);
+  console.log(`| **all** | **${total.found}/${total.cases} (${pct(total.found, total.cases)})** | **${pct(total.useRight, total.found)}** | **${total.wrong}/${total.cases}** | **${total.falsePositives}/${total.negatives}** |`);
 } finally {
   await server.close();
   await rm(dir, { recursive: true, force: true });
