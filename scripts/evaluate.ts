@@ -1,16 +1,18 @@
 /**
- * npm run evaluate [-- --seconds 30] [--only 'crop'] [--set generated|debian] [--cache DIR]
+ * npm run evaluate [-- --seconds 30] [--only 'crop'] [--set generated|debian] [--cache DIR] [--answers DIR]
  * The detection evaluation (issue 13): films are registered on a fresh real server; each
  * edit class re-uploaders use is applied to every film, and, as negatives, to footage that
  * is not registered; each result is checked through the real CLI. Prints recall per class,
  * false positives (a negative that matched, an upload of one film that named another), and whether the implied use (clip, recap, compilation, publish) was
  * right, as a Markdown table. The films are generated with ffmpeg's lavfi sources
  * (`--set generated`, the default), or real footage shipped in Debian packages (`--set
- * debian`, fetched once into `--cache`, by default ~/.cache/cartulary-footage).
+ * debian`, fetched once into `--cache`, by default ~/.cache/cartulary-footage). `--answers
+ * DIR` keeps every check's answer (UPLOAD.json, and works.json naming the films' works), so a
+ * change to how answers are read can be measured on them without editing and checking again.
  */
-import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import type { Io } from '../src/cli/command.js';
@@ -20,7 +22,7 @@ import { debianSet } from './lib/debian-footage.js';
 import { EDITS, X264, applies, ffmpeg, generatedSet, type Source } from './lib/evaluation-set.js';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '30' }, only: { type: 'string' }, set: { type: 'string', default: 'generated' }, cache: { type: 'string', default: join(homedir(), '.cache', 'cartulary-footage') } },
+  options: { seconds: { type: 'string', default: '30' }, only: { type: 'string' }, set: { type: 'string', default: 'generated' }, cache: { type: 'string', default: join(homedir(), '.cache', 'cartulary-footage') }, answers: { type: 'string' } },
 });
 if (values.set !== 'generated' && values.set !== 'debian') throw new Error(`--set is generated or debian, not ${values.set}`);
 
@@ -47,6 +49,10 @@ try {
     if (r.code !== 0) throw new Error(`registering ${film.name} failed: ${r.err}`);
     works.set(JSON.parse(await readFile(`${copy}.cartulary.json`, 'utf8')).receipt.id as string, film.name);
   }
+  if (values.answers) {
+    await mkdir(values.answers, { recursive: true });
+    await writeFile(join(values.answers, 'works.json'), JSON.stringify(Object.fromEntries(works), null, 1));
+  }
   // `wrong`: uploads of a film that named another registered film besides (or instead of) it:
   // a false accusation as much as a negative's match is.
   interface Row { cases: number; found: number; useRight: number; wrong: number; negatives: number; falsePositives: number }
@@ -54,6 +60,7 @@ try {
   const check = async (upload: string) => {
     const r = await cli('check', upload, '--uploader', 'platform', '--territory', 'FR', '--json');
     if (r.code === 3 || r.code === 64) throw new Error(`checking ${upload} failed: ${r.err}`);
+    if (values.answers) await writeFile(join(values.answers, `${basename(upload)}.json`), r.out);
     const answer = JSON.parse(r.out) as { matches: Array<{ work: { id: string }; strength: string; use: string }> };
     return answer.matches.filter((m) => m.strength === 'match').map((m) => ({ film: works.get(m.work.id), use: m.use }));
   };

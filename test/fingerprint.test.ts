@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CENTRE, REGION_MIN_SPREAD, contentBox, cropDarkBorders, cropRegion, decodeFrames, encodeFrames, hamming64, hashFrame, mirror, regionHashes, registeredRegions, type Raster } from '../src/core/fingerprint.js';
 import { innerPictures } from '../src/core/inner-picture.js';
 import { rotate } from '../src/core/rotate.js';
-import { impliedUse } from '../src/core/check.js';
+import { impliedUse, readForCheck, STILL_MATCH_DISTANCE } from '../src/core/check.js';
 import { segmentsOf } from '../src/core/segments.js';
 import { MATCHING_RULES, RADIUS, SimilarityIndex, capHits, type FrameHit, type MatchingRules } from '../src/core/similarity.js';
 import { searchInSlices } from '../src/store/sliced-search.js';
@@ -426,6 +426,27 @@ describe('similarity index', () => {
     for (let q = 0; q < 20_000; q += 250) still.push({ work: 'S', workIndex: 1, workDurationMs: 600_000, workMs: 45_000, queryMs: q, distance: 1 });
     const found = segmentsOf(still);
     expect(found.flatMap((m) => m.segments).length).toBeLessThanOrEqual(1);
+  });
+
+  it("a check reads a segment resting on one picture of a video as one picture: a match only when the upload is a near copy of it", () => {
+    // Measured on real footage: a picture-in-picture upload's still background, eleven frames
+    // alike, each 8 bits from one frame of an unrelated film. segmentsOf (as the contest rules
+    // read it) makes that a match; a check does not.
+    const still = (distance: number): FrameHit[] => Array.from({ length: 11 }, (_, i) => ({ work: 'D', workIndex: 4, workDurationMs: 14_000, workMs: 4000, queryMs: 250 + i * 450, distance }));
+    const [far] = segmentsOf(still(8));
+    expect(far!.segments).toEqual([expect.objectContaining({ work: [4000, 4000], frames: 11, strength: 'match' })]);
+    expect(readForCheck(far!)).toMatchObject({ strength: 'review', segments: [{ strength: 'review' }] });
+    const [near] = segmentsOf(still(STILL_MATCH_DISTANCE));
+    expect(readForCheck(near!)).toMatchObject({ strength: 'match', segments: [{ strength: 'match' }] });
+    // A segment that moves through the work at the same distance stays a match.
+    const moving = Array.from({ length: 11 }, (_, i) => ({ ...still(8)[i]!, queryMs: i * 1000, workMs: 2000 + i * 1000 }));
+    const [clip] = segmentsOf(moving);
+    expect(readForCheck(clip!)).toEqual(clip);
+    expect(clip!.strength).toBe('match');
+    // An image is one picture by nature: its match is read as segmentsOf gives it.
+    const [image] = segmentsOf([{ work: 'I', workIndex: 5, workDurationMs: 0, workMs: 0, queryMs: 0, distance: 8 }]);
+    expect(readForCheck(image!)).toEqual(image);
+    expect(image!.strength).toBe('match');
   });
 
   it('implies a recap only from excerpts that follow one another in the upload, and counts a work\'s sampled seconds once', () => {

@@ -3,7 +3,7 @@
  * One verdict, the works matched, the licence that allows the use if any, and why not.
  */
 import type { LedgerView, LicenceRecord, WorkRecord } from './records.js';
-import { segmentsOf, type Segment } from './segments.js';
+import { segmentsOf, type Segment, type WorkMatch } from './segments.js';
 import type { FrameHit } from './similarity.js';
 import { awardAt } from './disputes.js';
 import { licenceStanding } from './rules.js';
@@ -137,6 +137,27 @@ export function impliedUse(matchedWorks: number, segments: readonly Segment[], w
 export const MAX_MATCHED_WORKS = 16;
 
 /**
+ * How close (bits) the upload must come to a work's one picture for a segment that rests on
+ * it alone to be a `match` in a check: a near copy of a still stretch.
+ */
+export const STILL_MATCH_DISTANCE = 4;
+
+/**
+ * A check's reading of a work's segments: a segment of a video whose every upload frame is
+ * closest to one and the same picture of the work (its work range is one instant) is one
+ * picture matched, however many upload frames repeat it. Real footage showed why: a still
+ * background of a picture-in-picture upload, the same for eleven frames, came within 8 bits
+ * of one frame of an unrelated underwater film, and the eleven made a `match`. Such a segment
+ * is `review` unless the upload is a near copy of that picture. Check answers only: the
+ * contest rules read segmentsOf as their version defines it.
+ */
+export function readForCheck(m: WorkMatch): WorkMatch {
+  if (m.workDurationMs === 0) return m;
+  const segments = m.segments.map((s): Segment => (s.strength === 'match' && s.work[0] === s.work[1] && s.distance > STILL_MATCH_DISTANCE ? { ...s, strength: 'review' } : s));
+  return { ...m, segments, strength: segments.some((s) => s.strength === 'match') ? 'match' : 'review' };
+}
+
+/**
  * The pre-publish check by fingerprints: from the hits of an upload's frames (found by the
  * caller, so a long search can run in slices), the works they match, where, and the licence
  * verdict for each under the use the match implies (or `q.use` when given), for at most
@@ -149,7 +170,7 @@ export function checkFrames(
   hits: readonly FrameHit[],
   q: Omit<CheckQuery, 'sha256' | 'use'> & { use?: string },
 ): { verdict: Verdict; matches: MatchVerdict[] } {
-  const found = segmentsOf(hits).slice(0, MAX_MATCHED_WORKS);
+  const found = segmentsOf(hits).slice(0, MAX_MATCHED_WORKS).map(readForCheck);
   const strong = found.filter((m) => m.strength === 'match').length;
   const matches = found.flatMap((m): MatchVerdict[] => {
     const work = view.work(m.work);
