@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CENTRE, REGION_MIN_SPREAD, contentBox, cropDarkBorders, cropRegion, decodeFrames, encodeFrames, hamming64, hashFrame, mirror, regionHashes, registeredRegions, type Raster } from '../src/core/fingerprint.js';
 import { innerPictures } from '../src/core/inner-picture.js';
 import { rotate } from '../src/core/rotate.js';
-import { impliedUse, readForCheck, STILL_MATCH_DISTANCE } from '../src/core/check.js';
+import { FEWEST_MATCH_DISTANCE, impliedUse, readForCheck, STILL_MATCH_DISTANCE } from '../src/core/check.js';
 import { segmentsOf } from '../src/core/segments.js';
 import { MATCHING_RULES, RADIUS, SimilarityIndex, capHits, type FrameHit, type MatchingRules } from '../src/core/similarity.js';
 import { searchInSlices } from '../src/store/sliced-search.js';
@@ -428,7 +428,7 @@ describe('similarity index', () => {
     expect(found.flatMap((m) => m.segments).length).toBeLessThanOrEqual(1);
   });
 
-  it("a check reads a segment resting on one picture of a video as one picture: a match only when the upload is a near copy of it", () => {
+  it("a check reads a segment resting on one picture of a video as one picture, and three frames as a match only when close", () => {
     // Measured on real footage: a picture-in-picture upload's still background, eleven frames
     // alike, each 8 bits from one frame of an unrelated film. segmentsOf (as the contest rules
     // read it) makes that a match; a check does not.
@@ -443,6 +443,13 @@ describe('similarity index', () => {
     const [clip] = segmentsOf(moving);
     expect(readForCheck(clip!)).toEqual(clip);
     expect(clip!.strength).toBe('match');
+    // Three frames, the fewest a match takes, count only when close.
+    const three = (distance: number) => moving.slice(0, 3).map((h) => ({ ...h, distance }));
+    const [weak] = segmentsOf(three(8));
+    expect(weak!.strength).toBe('match');
+    expect(readForCheck(weak!).strength).toBe('review');
+    const [close] = segmentsOf(three(FEWEST_MATCH_DISTANCE));
+    expect(readForCheck(close!).strength).toBe('match');
     // An image is one picture by nature: its match is read as segmentsOf gives it.
     const [image] = segmentsOf([{ work: 'I', workIndex: 5, workDurationMs: 0, workMs: 0, queryMs: 0, distance: 8 }]);
     expect(readForCheck(image!)).toEqual(image);

@@ -141,19 +141,27 @@ export const MAX_MATCHED_WORKS = 16;
  * it alone to be a `match` in a check: a near copy of a still stretch.
  */
 export const STILL_MATCH_DISTANCE = 4;
+/** How close (bits, on average) a segment of the fewest frames a match takes (3) must come to be one in a check. */
+export const FEWEST_MATCH_DISTANCE = 7;
 
 /**
- * A check's reading of a work's segments: a segment of a video whose every upload frame is
- * closest to one and the same picture of the work (its work range is one instant) is one
- * picture matched, however many upload frames repeat it. Real footage showed why: a still
- * background of a picture-in-picture upload, the same for eleven frames, came within 8 bits
- * of one frame of an unrelated underwater film, and the eleven made a `match`. Such a segment
- * is `review` unless the upload is a near copy of that picture. Check answers only: the
- * contest rules read segmentsOf as their version defines it.
+ * A check's reading of a work's segments; check answers only (the contest rules read
+ * segmentsOf as their version defines it). Each reading below is `review`, not `match`:
+ * - a segment of a video whose every upload frame is closest to one and the same picture of
+ *   the work (its work range is one instant) is one picture matched, however many upload
+ *   frames repeat it: a picture-in-picture upload's still background, alike for eleven
+ *   frames, came within 8 bits of one frame of an unrelated underwater film. It stays a
+ *   match when the upload is a near copy of that picture (STILL_MATCH_DISTANCE);
+ * - a segment of three frames, the fewest a match takes, farther than FEWEST_MATCH_DISTANCE:
+ *   an off-centre crop of the 1906 race came within 8 bits of three frames of a hand-held
+ *   cup. On the evaluation's kept answers (`npm run evaluate -- --answers`, real footage
+ *   and generated) this reading named no other film and cost two of 217 finds, both of
+ *   three frames at 7.7–8 bits.
  */
 export function readForCheck(m: WorkMatch): WorkMatch {
   if (m.workDurationMs === 0) return m;
-  const segments = m.segments.map((s): Segment => (s.strength === 'match' && s.work[0] === s.work[1] && s.distance > STILL_MATCH_DISTANCE ? { ...s, strength: 'review' } : s));
+  const weak = (s: Segment) => (s.work[0] === s.work[1] && s.distance > STILL_MATCH_DISTANCE) || (s.frames <= 3 && s.distance > FEWEST_MATCH_DISTANCE);
+  const segments = m.segments.map((s): Segment => (s.strength === 'match' && weak(s) ? { ...s, strength: 'review' } : s));
   return { ...m, segments, strength: segments.some((s) => s.strength === 'match') ? 'match' : 'review' };
 }
 
