@@ -67,6 +67,8 @@ try {
   const { films, negatives } = set;
   for (const edit of EDITS.filter((e) => !values.only || e.name.includes(values.only))) {
     const row: Row = { cases: 0, found: 0, useRight: 0, wrong: 0, negatives: 0, falsePositives: 0 };
+    // The class first, then what went wrong in it, then its count.
+    process.stderr.write(`  ${edit.name}:\n`);
     for (const [i, source] of films.entries()) {
       if (!applies(edit, source)) continue;
       const film = source.name;
@@ -93,7 +95,7 @@ try {
       if (found.length > 0) row.falsePositives++;
     }
     rows.set(edit.name, row);
-    process.stderr.write(`  ${edit.name}: ${row.found}/${row.cases}\n`);
+    process.stderr.write(`    found ${row.found}/${row.cases}\n`);
   }
   // A compilation: a piece of two films (of 20 s or more) in one upload, both brought to one size and
   // rate (concat waits forever on films of different rates).
