@@ -93,6 +93,45 @@ describe('a damaged data folder', () => {
     await refusedByCli(['serve', '--port', '0', '--data', paths.dataDir, '--keys', paths.keysDir], /damaged|does not verify|corrupt/i);
   });
 
+  it('with a table whose index points beyond any file offset (the disk read fails, EINVAL) gives the same one-line error', async () => {
+    const { paths } = await closedLedger(20);
+    {
+      const ledger = await openLedger(paths);
+      await levelDb(ledger.store).compactRange(new Uint8Array([0]), new Uint8Array([0xff]));
+      await ledger.close();
+    }
+    // A table ends in a 48-byte footer: the metaindex block's handle and the index block's
+    // (varint offset, varint size), padding, then the magic number. Keep the metaindex
+    // handle and the index block's size; move its offset to 2^63, which pread refuses.
+    const table = (await readdir(paths.dataDir)).find((f) => f.endsWith('.ldb'))!;
+    const bytes = await readFile(`${paths.dataDir}/${table}`);
+    const footer = bytes.subarray(bytes.length - 48);
+    let at = 0;
+    const varint = () => {
+      let n = 0n;
+      for (let shift = 0n; ; shift += 7n) {
+        const b = footer[at++] as number;
+        n |= BigInt(b & 0x7f) << shift;
+        if (b < 0x80) return n;
+      }
+    };
+    const put = (n: bigint, out: number[]) => {
+      for (; n >= 0x80n; n >>= 7n) out.push(Number(n & 0x7fn) | 0x80);
+      out.push(Number(n));
+    };
+    const handles: number[] = [];
+    put(varint(), handles);
+    put(varint(), handles);
+    varint();
+    put(2n ** 63n, handles);
+    put(varint(), handles);
+    footer.fill(0, 0, 40);
+    footer.set(handles, 0);
+    await writeFile(`${paths.dataDir}/${table}`, bytes);
+    await expect(openLedger(paths)).rejects.toMatchObject({ code: 'corrupt', message: expect.stringMatching(/damaged: IO error: .*Invalid argument/) });
+    await refusedByCli(['serve', '--port', '0', '--data', paths.dataDir, '--keys', paths.keysDir], /damaged/i);
+  });
+
   it('with an empty keys folder is refused without creating a stray new key', async () => {
     const { dir, paths } = await closedLedger(1);
     const keysDir = `${dir}/fresh-keys`;

@@ -103,8 +103,17 @@ export class LevelKV implements OrderedKV {
 /**
  * A damaged table file surfaces on the first read that touches it, sync or async: as a
  * 'corrupt' CartularyError that says what to do, never as LevelDB's own error and stack.
+ * LevelDB calls most damage a corruption, but a damaged block handle that points beyond
+ * what a file offset can be makes the read itself fail (EINVAL), which it reports as an IO
+ * error; that is damage too. Other IO errors (a failing disk) say the folder cannot be read.
+ * A synchronous read's error carries no code for an IO error, only its message.
  */
 function levelError(e: unknown): unknown {
-  if ((e as { code?: string }).code !== 'LEVEL_CORRUPTION') return e;
-  return new CartularyError('corrupt', `the ledger database is damaged: ${(e as Error).message}. Restore the data folder from a backup`, { cause: e });
+  const code = (e as { code?: string }).code;
+  const message = e instanceof Error ? e.message : String(e);
+  if (code === 'LEVEL_CORRUPTION' || /^IO error: .*\.(ldb|sst): Invalid argument/.test(message)) {
+    return new CartularyError('corrupt', `the ledger database is damaged: ${message}. Restore the data folder from a backup`, { cause: e });
+  }
+  if (code === 'LEVEL_IO_ERROR' || message.startsWith('IO error: ')) return new CartularyError('unavailable', `cannot read the ledger database: ${message}`, { cause: e });
+  return e;
 }
