@@ -77,34 +77,30 @@ describe('a damaged data folder', () => {
     await expect(stat(paths.dataDir)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it('with a damaged table file gives a one-line error, not a stack trace', async () => {
+  /** A closed ledger of 20 entries moved into one table file, and that file's path and bytes, to damage. */
+  async function oneTable() {
     const { paths } = await closedLedger(20);
-    {
-      // Move everything into a table file, then damage its data blocks.
-      const ledger = await openLedger(paths);
-      await levelDb(ledger.store).compactRange(new Uint8Array([0]), new Uint8Array([0xff]));
-      await ledger.close();
-    }
-    const table = (await readdir(paths.dataDir)).find((f) => f.endsWith('.ldb'))!;
-    const bytes = await readFile(`${paths.dataDir}/${table}`);
+    const ledger = await openLedger(paths);
+    await levelDb(ledger.store).compactRange(new Uint8Array([0]), new Uint8Array([0xff]));
+    await ledger.close();
+    const table = `${paths.dataDir}/${(await readdir(paths.dataDir)).find((f) => f.endsWith('.ldb'))!}`;
+    return { paths, table, bytes: await readFile(table) };
+  }
+
+  it('with a damaged table file gives a one-line error, not a stack trace', async () => {
+    // Damage the table's data blocks.
+    const { paths, table, bytes } = await oneTable();
     for (let i = 0; i < bytes.length - 64; i += 7) bytes[i] = (bytes[i] as number) ^ 0x5a;
-    await writeFile(`${paths.dataDir}/${table}`, bytes);
+    await writeFile(table, bytes);
     await expect(openLedger(paths)).rejects.toMatchObject({ code: 'corrupt' });
     await refusedByCli(['serve', '--port', '0', '--data', paths.dataDir, '--keys', paths.keysDir], /damaged|does not verify|corrupt/i);
   });
 
   it('with a table whose index points beyond any file offset (the disk read fails, EINVAL) gives the same one-line error', async () => {
-    const { paths } = await closedLedger(20);
-    {
-      const ledger = await openLedger(paths);
-      await levelDb(ledger.store).compactRange(new Uint8Array([0]), new Uint8Array([0xff]));
-      await ledger.close();
-    }
+    const { paths, table, bytes } = await oneTable();
     // A table ends in a 48-byte footer: the metaindex block's handle and the index block's
     // (varint offset, varint size), padding, then the magic number. Keep the metaindex
     // handle and the index block's size; move its offset to 2^63, which pread refuses.
-    const table = (await readdir(paths.dataDir)).find((f) => f.endsWith('.ldb'))!;
-    const bytes = await readFile(`${paths.dataDir}/${table}`);
     const footer = bytes.subarray(bytes.length - 48);
     let at = 0;
     const varint = () => {
@@ -127,7 +123,7 @@ describe('a damaged data folder', () => {
     put(varint(), handles);
     footer.fill(0, 0, 40);
     footer.set(handles, 0);
-    await writeFile(`${paths.dataDir}/${table}`, bytes);
+    await writeFile(table, bytes);
     await expect(openLedger(paths)).rejects.toMatchObject({ code: 'corrupt', message: expect.stringMatching(/damaged: IO error: .*Invalid argument/) });
     await refusedByCli(['serve', '--port', '0', '--data', paths.dataDir, '--keys', paths.keysDir], /damaged/i);
   });
