@@ -3,8 +3,8 @@
  * The detection evaluation (issue 13): films are registered on a fresh real server; each
  * edit class re-uploaders use is applied to every film, and, as negatives, to footage that
  * is not registered; each result is checked through the real CLI. Prints recall per class,
- * false positives (a negative that matched, an upload of one film that named another), and whether the implied use (clip, recap, compilation, publish) was
- * right, as a Markdown table. The films are generated with ffmpeg's lavfi sources
+ * false positives (a negative that matched, an upload of one film that named another), and
+ * whether the implied use (clip, recap, compilation, publish) was right, as a Markdown table. The films are generated with ffmpeg's lavfi sources
  * (`--set generated`, the default), or real footage shipped in Debian packages (`--set
  * debian`, fetched once into `--cache`, by default ~/.cache/cartulary-footage). `--answers
  * DIR` keeps every check's answer (UPLOAD.json, and works.json naming the films' works), so a
