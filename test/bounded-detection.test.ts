@@ -1,6 +1,7 @@
 /**
  * The fingerprint search's work is bounded whatever the input (issue 10.2, 10.3): stuffed
- * registrations, a 1,000-frame check and the largest check the API takes, on a real server,
+ * registrations, a 1,000-frame check and the largest check the API takes (frames, and sound
+ * against works of one soundtrack), on a real server,
  * with its event loop watched; and checks have their own per-client rate limit.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,17 +12,18 @@ const servers: ServerFixture[] = [];
 afterAll(() => Promise.all(servers.map((s) => s.close())));
 
 describe('bounded fingerprint search', () => {
-  it('stuffed registrations, a 1,000-frame check and a maximal check: no 5xx, and the server never held up', async () => {
+  it('stuffed registrations, a 1,000-frame check, a maximal check and a maximal sound check: no 5xx, and the server never held up', async () => {
     const s = await serverFixture();
     servers.push(s);
     // The probe's wall time also counts waiting for a core on a loaded machine: a generous
     // bound for it (the attack used to stall the server for 9–12 s), the strict one on CPU.
     const results = await runDetectionAttacks(s.url, { watchEventLoop, loopLimitMs: 100, healthLimitMs: 1000 });
-    expect(results.map((r) => r.name)).toHaveLength(7);
+    expect(results.map((r) => r.name)).toHaveLength(8);
     expect(results.filter((r) => !r.held), JSON.stringify(results, null, 1)).toEqual([]);
     // 750 identical frames are one frame in the index, for each of the four works; the
     // crowding works' frames are all distinct.
     expect(s.ledger.store.similarity.frames).toBe(4 + 12 * 750);
+    expect(s.ledger.store.sound.size).toBe(32);
   }, 60_000);
 
   it('rate-limits checks per client with 429, apart from submissions', async () => {

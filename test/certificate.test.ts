@@ -90,13 +90,21 @@ describe('cartulary certificate', () => {
     expect(html).toContain('its SHA-256 matched exactly');
   });
 
-  it('shows the segments a match by fingerprints found', async () => {
+  it('shows the segments a match by fingerprints found, of the picture and of the soundtrack', async () => {
     const bundle = (await (await server.get(`/v1/works/${work}/evidence`)).json()) as EvidenceBundle;
     const segments = [{ upload: [0, 8000] as [number, number], work: [12_000, 20_000] as [number, number], frames: 33, distance: 3, strength: 'match' }];
-    const html = certificateHtml({
-      work, bundle, result: verifyBundle(bundle, server.verifierKey), ledgerKey: server.verifierKey, names: new Map(), source: server.url, generatedAt: Date.now(),
-      check: { uploader: bob.id, use: 'clip', territory: 'FR', at: Date.now(), verdict: 'owner', segments },
-    });
-    expect(html).toContain('<tr><td>upload 00:00–00:08 ↔ work 00:12–00:20</td><td>33</td><td>3 bits</td><td>match</td></tr>');
+    const sound = [{ upload: [1000, 9000] as [number, number], work: [13_000, 21_000] as [number, number], ber: 0.08, values: 61, strength: 'match' }];
+    const certificate = (check: { segments: typeof segments; sound: typeof sound }) =>
+      certificateHtml({
+        work, bundle, result: verifyBundle(bundle, server.verifierKey), ledgerKey: server.verifierKey, names: new Map(), source: server.url, generatedAt: Date.now(),
+        check: { uploader: bob.id, use: 'clip', territory: 'FR', at: Date.now(), verdict: 'owner', ...check },
+      });
+    const html = certificate({ segments, sound });
+    expect(html).toContain('<tr><td>picture</td><td>upload 00:00–00:08 ↔ work 00:12–00:20</td><td>33 frames, mean distance 3 bits</td><td>match</td></tr>');
+    expect(html).toContain('<tr><td>soundtrack</td><td>upload 00:01–00:09 ↔ work 00:13–00:21</td><td>61 sub-fingerprints, bit error rate 0.08</td><td>match</td></tr>');
+    // Found by its soundtrack alone, the upload is not said to be the content itself.
+    const byEar = certificate({ segments: [], sound });
+    expect(byEar).toContain('<td>soundtrack</td>');
+    expect(byEar).not.toContain('its SHA-256 matched exactly');
   });
 });

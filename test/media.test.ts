@@ -178,6 +178,35 @@ describe('near-duplicate checks', () => {
     expect(await (await fetch(`${s.url}/v1/works/${copyWork}`)).json()).toMatchObject({ status: 'contested', contestedBy: [poster] });
   });
 
+  // Issue 13.6: an off-centre crop is the edit the picture misses everywhere (0/10 on real
+  // footage); it leaves the soundtrack alone. Film S has one (a generated melody that never
+  // repeats); the decoy has another melody under the same picture edit.
+  it('an off-centre crop keeping its soundtrack is found by the sound, where it is; without the sound, or with other sound, it is not', async () => {
+    const melody = (a: number, b: number) =>
+      `aevalsrc=exprs='0.3*sin(2*PI*t*220*pow(2,floor(24*mod(abs(sin(floor(t*4)*${a})*43758.5453),1))/12))+0.2*sin(2*PI*t*110*pow(2,floor(12*mod(abs(sin(floor(t*2)*${b})*24634.6345),1))/12))':s=22050:d=30`;
+    ffmpeg('-f', 'lavfi', '-i', 'cellauto=size=480x270:rate=25:rule=110:seed=3', '-f', 'lavfi', '-i', melody(12.9898, 78.233), '-t', '30', ...encode, '-c:a', 'aac', '-shortest', media('S.mp4'));
+    ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=480x270:rate=25', '-f', 'lavfi', '-i', melody(39.3468, 11.135), '-t', '30', ...encode, '-c:a', 'aac', '-shortest', media('T.mp4'));
+    const r = await cli('register', media('S.mp4'), '--key', 'alice');
+    expect(r.out).toMatch(/soundtrack fingerprinted: \d+ s/);
+    const film = JSON.parse(await readFile(`${media('S.mp4')}.cartulary.json`, 'utf8')).receipt.id as string;
+    const edit = EDITS.find((e) => e.name === 'clip, crop to 60 %, off centre')!;
+    const crop = (source: string, out: string, ...extra: string[]) => ffmpeg(...edit.args({ name: source, path: media(source), seconds: 30 }, media('background.mp4')), ...extra, media(out));
+    crop('S.mp4', 'S-crop.mp4');
+    crop('S.mp4', 'S-crop-silent.mp4', '-an');
+    crop('T.mp4', 'T-crop.mp4');
+    const heard = await check(media('S-crop.mp4'));
+    expect(strong(heard).map((m) => m.work.id)).toEqual([film]);
+    expect(heard.verdict).toBe('unlicensed');
+    // The evaluation's clip starts 8 s into a 30 s film: so does the stretch of sound found.
+    const [stretch] = (heard.matches[0] as unknown as { sound: Array<{ work: number[]; ber: number; strength: string }> }).sound;
+    expect(stretch!.strength).toBe('match');
+    expect(stretch!.work[0]).toBeGreaterThan(7_500);
+    expect(stretch!.work[0]).toBeLessThan(10_000);
+    expect(stretch!.ber).toBeLessThan(0.2);
+    expect(strong(await check(media('S-crop-silent.mp4')))).toEqual([]);
+    expect(strong(await check(media('T-crop.mp4')))).toEqual([]);
+  });
+
   it("a re-encoded copy of A registered by another party is contested, and both works say so", async () => {
     const copy = await register(media('A-reencoded.mp4'), 'mallory');
     const original = (await (await fetch(`${s.url}/v1/works/${filmA}`)).json()) as { status: string; contestedBy: string[] };

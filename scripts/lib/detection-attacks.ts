@@ -9,6 +9,7 @@ import { toBase64 } from '../../src/core/bytes.js';
 import { signStatement } from '../../src/core/cose.js';
 import { randomSeed, sha256, signerFromSeed } from '../../src/core/crypto.js';
 import { encodeFrames, FINGERPRINT_KIND, type FrameHash } from '../../src/core/fingerprint.js';
+import { encodeSound, encodeValues, MAX_CHECK_SOUND, MAX_REGISTERED_SOUND, SOUND_KIND } from '../../src/core/soundtrack.js';
 import type { AttackResult } from './attacks.js';
 
 /** How long `/healthz` took to answer while something else ran: the worst and how many probes. */
@@ -194,6 +195,28 @@ export async function runDetectionAttacks(url: string, opts: DetectionAttackOpti
     detail:
       `${big.status} in ${Math.round(big.ms)} ms, ${big.matches} works; /healthz slowest ${Math.round(health.maxMs)} ms over ${health.probes} probes (limit ${healthLimitMs})` +
       `${loopMs === undefined ? '' : `; event loop held at most ${Math.round(loopMs)} ms (limit ${loopLimitMs})`}`,
+  });
+
+  // Soundtracks (issue 13.6): 32 works of one soundtrack (every value at the most postings a
+  // value may have and still be looked up), then the largest sound check the API takes, its
+  // values theirs but scattered, so every lookup votes and no alignment gathers two votes.
+  const soundtrack = Uint32Array.from({ length: MAX_REGISTERED_SOUND }, (_, i) => new DataView(sha256(Uint8Array.of(i >> 8, i & 255, ...picture)).buffer).getUint32(0));
+  for (let k = 0; k < 32; k++) {
+    await submit({ type: 'register', issuedAt: Date.now(), sha256: sha256(randomSeed()), size: 1, mediaType: 'audio/ogg', title: `shared sound ${k}`, fingerprints: [{ kind: SOUND_KIND, value: encodeSound({ step: 1, values: soundtrack }) }] });
+  }
+  const scattered = Uint32Array.from({ length: MAX_CHECK_SOUND }, (_, i) => soundtrack[(i * 7) % soundtrack.length] as number);
+  const soundBody = Buffer.from(JSON.stringify({ sound: { kind: SOUND_KIND, values: toBase64(encodeValues(scattered)) }, uploader: '00'.repeat(32), territory: 'FR' }));
+  const stopWatchingSound = opts.watchEventLoop?.();
+  const soundProbe = probeHealth(url);
+  const heard = await check(soundBody);
+  const soundHealth = await soundProbe.stop();
+  const soundLoopMs = stopWatchingSound?.();
+  results.push({
+    name: `a maximal sound check (${MAX_CHECK_SOUND.toLocaleString('en')} values) against 32 works of one soundtrack, while /healthz is probed`,
+    held: heard.status === 200 && soundHealth.maxMs <= healthLimitMs && (soundLoopMs ?? 0) <= loopLimitMs,
+    detail:
+      `${heard.status} in ${Math.round(heard.ms)} ms, ${heard.matches} works; /healthz slowest ${Math.round(soundHealth.maxMs)} ms (limit ${healthLimitMs})` +
+      `${soundLoopMs === undefined ? '' : `; event loop held at most ${Math.round(soundLoopMs)} ms (limit ${loopLimitMs})`}`,
   });
   return results;
 }

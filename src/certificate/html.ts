@@ -44,6 +44,8 @@ export interface CheckSection {
    * work's chain of title, not the match); empty for an exact match of the content.
    */
   segments: ReadonlyArray<{ upload: [number, number]; work: [number, number]; frames: number; distance: number; strength: string }>;
+  /** the stretches of the work's soundtrack matched, likewise as answered */
+  sound: ReadonlyArray<{ upload: [number, number]; work: [number, number]; ber: number; values: number; strength: string }>;
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -66,11 +68,15 @@ const STYLE = `
 `;
 
 function checkSection(k: CheckSection, names: ReadonlyMap<string, string>): string {
-  const matched = k.segments.length
+  const rows = [
+    ...k.segments.map((g) => `<tr><td>picture</td><td>${esc(segmentText(g))}</td><td>${esc(g.frames)} frames, mean distance ${esc(g.distance)} bits</td><td>${esc(g.strength)}</td></tr>`),
+    ...k.sound.map((g) => `<tr><td>soundtrack</td><td>${esc(segmentText(g))}</td><td>${esc(g.values)} sub-fingerprints, bit error rate ${esc(g.ber)}</td><td>${esc(g.strength)}</td></tr>`),
+  ];
+  const matched = rows.length
     ? `<p>The upload contains parts of this work, matched by perceptual fingerprints (as the ledger answered the check; recompute them from the upload to confirm):</p>
 <table>
-<tr><th>Where</th><th>Frames</th><th>Mean distance</th><th>Strength</th></tr>
-${k.segments.map((g) => `<tr><td>${esc(segmentText(g))}</td><td>${esc(g.frames)}</td><td>${esc(g.distance)} bits</td><td>${esc(g.strength)}</td></tr>`).join('\n')}
+<tr><th>Signal</th><th>Where</th><th>Closeness</th><th>Strength</th></tr>
+${rows.join('\n')}
 </table>`
     : '<p>The upload is the registered content itself: its SHA-256 matched exactly.</p>';
   return `<h2>The pre-publish check</h2>

@@ -63,13 +63,13 @@ export interface CheckForCertificate {
   verdict: string;
   works: Array<{ id: string }>;
   evidence: unknown;
-  matches: Array<{ work: { id: string }; segments: CheckSection['segments']; strength: string; use: string; verdict: string; evidence: unknown }>;
+  matches: Array<{ work: { id: string }; segments: CheckSection['segments']; sound: CheckSection['sound']; strength: string; use: string; verdict: string; evidence: unknown }>;
 }
 
 /**
  * The certificate of a check: for an exact match, the verdict's own evidence (the verifier
  * replays the verdict); for a match by fingerprints, the first work matched, its segments
- * and its chain of title.
+ * (picture and soundtrack) and its chain of title.
  */
 export async function certifyCheck(
   answer: CheckForCertificate,
@@ -83,12 +83,12 @@ export async function certifyCheck(
   const base = { uploader: query.uploader, territory: query.territory, at };
   const work = answer.works[0];
   if (answer.evidence && work) {
-    return certify(api, v, io, out, work.id, answer.evidence as EvidenceBundle, new URL('/v1/check', api.server).href, { ...base, use: query.use ?? 'publish', verdict: answer.verdict, segments: [] });
+    return certify(api, v, io, out, work.id, answer.evidence as EvidenceBundle, new URL('/v1/check', api.server).href, { ...base, use: query.use ?? 'publish', verdict: answer.verdict, segments: [], sound: [] });
   }
   const m = answer.matches.find((x) => x.strength === 'match') ?? answer.matches[0];
   if (!m) throw new CartularyError('not-found', 'no certificate: the check matched no registered work');
   const source = new URL(`/v1/works/${m.work.id}/evidence`, api.server).href;
-  return certify(api, v, io, out, m.work.id, m.evidence as EvidenceBundle, source, { ...base, use: m.use, verdict: m.verdict, segments: m.segments });
+  return certify(api, v, io, out, m.work.id, m.evidence as EvidenceBundle, source, { ...base, use: m.use, verdict: m.verdict, segments: m.segments, sound: m.sound });
 }
 
 export const certificate: Command = {

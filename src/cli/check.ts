@@ -5,7 +5,8 @@ import { MAX_PAYLOAD_BYTES, signStatement } from '../core/cose.js';
 import type { Receipt } from '../core/receipt.js';
 import { payloadShape } from '../core/statements.js';
 import { encodeFrames, FINGERPRINT_KIND } from '../core/fingerprint.js';
-import { fingerprintOrNote, probeMedia } from './media.js';
+import { encodeValues, SOUND_KIND } from '../core/soundtrack.js';
+import { fingerprintOrNote, probeMedia, soundOf } from './media.js';
 import type { Verdict } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
@@ -29,6 +30,7 @@ interface CheckAnswer {
   matches: Array<{
     work: { id: string; owner: string; title: string };
     segments: Array<{ upload: [number, number]; work: [number, number]; speed: number; frames: number; distance: number; strength: string }>;
+    sound: Array<{ upload: [number, number]; work: [number, number]; ber: number; values: number; strength: string }>;
     strength: string;
     use: string;
     verdict: Verdict;
@@ -69,12 +71,14 @@ export const check: Command = {
     const isFile = await stat(target).then((s) => s.isFile(), () => false);
     const sha256 = isFile || !/^[0-9a-f]{64}$/.test(target) ? toHex((await hashFile(target, io)).sha256) : target;
     const at = dateArg(str(v.at), '--at');
-    const kind = isFile && !v['no-fingerprint'] ? (await probeMedia(target, str(v['media-type']))).kind : null;
-    const print = kind ? await fingerprintOrNote(target, kind, 'check', io) : null;
-    const fingerprinted = Boolean(print && print.frames.length);
+    const probed = isFile && !v['no-fingerprint'] ? await probeMedia(target, str(v['media-type'])) : null;
+    const print = probed?.kind ? await fingerprintOrNote(target, probed.kind, 'check', io) : null;
+    const sound = probed?.sound ? await soundOf(target, 'check', io) : null;
+    const fingerprinted = Boolean(print && print.frames.length) || sound !== null;
     const query = {
       sha256,
-      ...(print && fingerprinted ? { fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(print.frames)), mirrored: toBase64(encodeFrames(print.mirrored)) } } : {}),
+      ...(print && print.frames.length ? { fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(print.frames)), mirrored: toBase64(encodeFrames(print.mirrored)) } } : {}),
+      ...(sound ? { sound: { kind: SOUND_KIND, values: toBase64(encodeValues(sound)) } } : {}),
       ...(str(v.title) ? { title: str(v.title) } : {}),
       ...(str(v.description) ? { description: str(v.description) } : {}),
       uploader: await partyArg(str(v.uploader), v, '--uploader'),
@@ -109,7 +113,10 @@ export const check: Command = {
       const names = await profileNames([...answer.works.map((w) => w.owner), ...answer.matches.map((m) => m.work.owner)], (path) => api.get(path));
       io.out(describe(answer, str(v.use) ?? answer.matches[0]?.use ?? 'publish', query.territory ?? '', names) + verified);
       for (const m of answer.matches) {
-        const where = m.segments.map((s) => `${segmentText(s)} (${s.frames} frames, ${s.distance} bits, ${s.strength})`).join('; ');
+        const where = [
+          ...m.segments.map((s) => `${segmentText(s)} (${s.frames} frames, ${s.distance} bits, ${s.strength})`),
+          ...m.sound.map((s) => `soundtrack ${segmentText(s)} (bit error rate ${s.ber}, ${s.strength})`),
+        ].join('; ');
         io.out(`  ${m.strength === 'match' ? 'contains' : 'may contain (review)'} "${m.work.title}" (work ${m.work.id.slice(0, 12)}…, owner ${partyLabel(m.work.owner, names)}): ${where}; as ${m.use}: ${m.verdict}`);
       }
       io.out(`  judged at ${at === undefined ? `the ledger's present (about ${new Date(judgedAt).toISOString()})` : instant(at)}`);

@@ -12,10 +12,13 @@ import { CartularyError } from '../core/errors.js';
 import { CENTRE, contentBox, cropRegion, hashFrame, mirror, regionHashes, registeredRegions, type FrameHash, type Raster, type Region } from '../core/fingerprint.js';
 import { innerPictures } from '../core/inner-picture.js';
 import { rotate } from '../core/rotate.js';
+import { isInformative, ITEM_MS, MAX_CHECK_SOUND } from '../core/soundtrack.js';
 import { progressLine, type Io } from './command.js';
 
 /** Frames a registration may carry: 20 bytes each inside a 16 KiB payload. */
 export const MAX_REGISTERED_FRAMES = 720;
+/** Frames a registration with a soundtrack carries: its MAX_REGISTERED_SOUND values (4 bytes each) take the rest. */
+const FRAMES_BESIDE_SOUND = 600;
 /** Whole frames a registration carries at most; region hashes fill the rest. */
 const WHOLE_FRAMES = 480;
 /** Rotations a check undoes (degrees): a re-upload turned by up to 2–3° is found as it is, up to 7° by these. */
@@ -65,7 +68,7 @@ export type MediaKind = 'video' | 'image';
  * `mediaType` the type to register (the one given, else the extension's when it agrees with
  * the probe, else one from the container). Without ffprobe on PATH, the extension decides.
  */
-export async function probeMedia(path: string, given?: string): Promise<{ mediaType: string; kind: MediaKind | null }> {
+export async function probeMedia(path: string, given?: string): Promise<{ mediaType: string; kind: MediaKind | null; sound: boolean }> {
   const byName = MEDIA_TYPES[extname(path).toLowerCase()];
   const kindOfType = (type: string | undefined): MediaKind | null => (type?.startsWith('video/') ? 'video' : type?.startsWith('image/') ? 'image' : null);
   let probed: { format?: { format_name?: string }; streams?: Array<{ codec_type?: string; disposition?: { attached_pic?: number } }> };
@@ -74,20 +77,51 @@ export async function probeMedia(path: string, given?: string): Promise<{ mediaT
   } catch (e) {
     if (e instanceof CartularyError && e.code === 'unavailable') {
       const mediaType = given ?? byName ?? 'application/octet-stream';
-      return { mediaType, kind: kindOfType(mediaType) };
+      return { mediaType, kind: kindOfType(mediaType), sound: false };
     }
-    // Not something ffmpeg reads: no pictures in it.
-    return { mediaType: given ?? byName ?? 'application/octet-stream', kind: null };
+    // Not something ffmpeg reads: no pictures or sound in it.
+    return { mediaType: given ?? byName ?? 'application/octet-stream', kind: null, sound: false };
   }
   const format = probed.format?.format_name ?? '';
   const pictures = (probed.streams ?? []).some((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
   const kind: MediaKind | null = !pictures ? null : IMAGE_FORMAT.test(format) ? 'image' : 'video';
   const byFormat = FORMAT_TYPES.find(([re]) => re.test(format))?.[1];
   const mediaType = given ?? (byName && kindOfType(byName) === kind ? byName : (kind && byFormat) || byName || 'application/octet-stream');
-  return { mediaType, kind };
+  return { mediaType, kind, sound: (probed.streams ?? []).some((s) => s.codec_type === 'audio') };
 }
 
-function run(command: string, args: string[], onData?: (chunk: Buffer) => void): Promise<string> {
+/**
+ * The soundtrack's Chromaprint sub-fingerprints (fpcalc, Debian's libchromaprint-tools), for
+ * a registration (every step-th value, inside the statement) or a check (every value, its
+ * first 15 minutes); null with a note when fpcalc is missing or cannot read the file, and
+ * null when the sound says nothing (silence, a steady tone: see core/soundtrack.ts). The
+ * soundtrack is a second signal beside the picture, so its absence is never an error.
+ */
+export async function soundOf(path: string, purpose: 'register' | 'check', io: Io): Promise<Uint32Array | null> {
+  const seconds = purpose === 'check' ? String(Math.ceil((MAX_CHECK_SOUND * ITEM_MS) / 1000)) : '0';
+  let out: string;
+  try {
+    // fpcalc 1.5 built on FFmpeg 5 (Debian 12's) exits 3 at the end of every file, having
+    // printed the whole fingerprint: that ending is not a failure.
+    const atEnd = (code: number | null, err: string) => code === 0 || (code === 3 && err.trim().split('\n').every((l) => l.includes('(End of file)')));
+    out = await run('fpcalc', ['-raw', '-json', '-length', seconds, path], undefined, atEnd);
+  } catch (e) {
+    if (!(e instanceof CartularyError)) throw e;
+    io.err(e.code === 'unavailable' ? 'note: fpcalc was not found on PATH, so the soundtrack was not fingerprinted (Debian/Ubuntu: apt-get install libchromaprint-tools)' : `note: the soundtrack of ${path} was not fingerprinted (${e.message})`);
+    return null;
+  }
+  const printed = (JSON.parse(out) as { fingerprint?: unknown }).fingerprint;
+  const all = Uint32Array.from(Array.isArray(printed) ? printed : [], (v) => Number(v) >>> 0);
+  const values = purpose === 'check' ? all.slice(0, MAX_CHECK_SOUND) : all;
+  return isInformative(values) ? values : null;
+}
+
+/**
+ * Runs a tool and gives its output. A tool missing from PATH is 'unavailable'; one that exits
+ * otherwise than `done` accepts is 'malformed' (the file is not something it reads), with its
+ * last line of errors.
+ */
+function run(command: string, args: string[], onData?: (chunk: Buffer) => void, done: (code: number | null, err: string) => boolean = (code) => code === 0): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -97,11 +131,11 @@ function run(command: string, args: string[], onData?: (chunk: Buffer) => void):
     child.once('error', (e: NodeJS.ErrnoException) =>
       reject(
         e.code === 'ENOENT'
-          ? new CartularyError('unavailable', `${command} is needed to fingerprint video and was not found on PATH; install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg; macOS: brew install ffmpeg)`)
+          ? new CartularyError('unavailable', `${command} is needed to fingerprint media and was not found on PATH; install it (Debian/Ubuntu: apt-get install ffmpeg libchromaprint-tools; macOS: brew install ffmpeg chromaprint)`)
           : e,
       ),
     );
-    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new CartularyError('malformed', `${command} could not read the file: ${err.trim().split('\n').pop() ?? `exit ${code}`}`))));
+    child.once('close', (code) => (done(code, err) ? resolve(out) : reject(new CartularyError('malformed', `${command} could not read the file: ${err.trim().split('\n').pop() ?? `exit ${code}`}`))));
   });
 }
 
@@ -153,9 +187,9 @@ async function imageRaster(path: string): Promise<{ raster: Raster; aspect: numb
  * note and no fingerprint (the file is still registered and checked by its SHA-256); a
  * missing ffmpeg is an error that says how to install it.
  */
-export async function fingerprintOrNote(path: string, kind: MediaKind, purpose: 'register' | 'check', io: Io): Promise<Fingerprint> {
+export async function fingerprintOrNote(path: string, kind: MediaKind, purpose: 'register' | 'check', io: Io, withSound = false): Promise<Fingerprint> {
   try {
-    return await fingerprintFile(path, kind, purpose, io);
+    return await fingerprintFile(path, kind, purpose, io, withSound);
   } catch (e) {
     if (!(e instanceof CartularyError) || e.code !== 'malformed') throw e;
     io.err(`note: ${path} was not fingerprinted (${e.message}); using its SHA-256 only`);
@@ -163,7 +197,8 @@ export async function fingerprintOrNote(path: string, kind: MediaKind, purpose: 
   }
 }
 
-export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'register' | 'check', io: Io): Promise<Fingerprint> {
+/** `withSound`: a registration that also carries a soundtrack fingerprint, so fewer frames fit. */
+export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'register' | 'check', io: Io, withSound = false): Promise<Fingerprint> {
   const frames: FrameHash[] = [];
   const mirrored: FrameHash[] = [];
   // The mirrored list pairs one hash with each time, the whole frame's; every other hash of
@@ -175,7 +210,7 @@ export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'r
     if (list !== at) regions.push(list);
     for (const hash of hashes) list.push({ timeMs, hash });
   };
-  const all = () => (purpose === 'register' ? interleave(frames, regions, MAX_REGISTERED_FRAMES) : interleave(frames, regions, MAX_CHECK_FRAMES));
+  const all = () => interleave(frames, regions, purpose === 'check' ? MAX_CHECK_FRAMES : withSound ? FRAMES_BESIDE_SOUND : MAX_REGISTERED_FRAMES);
   // `inner`: for a check, the inner pictures found in the frames around it.
   const take = (raster: Raster, timeMs: number, aspect: number, inner: readonly Region[] = []) => {
     const hash = hashFrame(raster);

@@ -4,11 +4,14 @@ import { toHex } from '../core/bytes.js';
 import { signStatement } from '../core/cose.js';
 import { CartularyError } from '../core/errors.js';
 import { encodeFrames, FINGERPRINT_KIND } from '../core/fingerprint.js';
-import { fingerprintOrNote, probeMedia } from './media.js';
+import { decimate, encodeSound, ITEM_MS, SOUND_KIND } from '../core/soundtrack.js';
+import { fingerprintOrNote, probeMedia, soundOf } from './media.js';
 import { client, printReceipt, signingKey, signingOptions, listArg } from './client.js';
 import { str, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
 
+
+const soundSeconds = (values: Uint32Array) => Math.round((values.length * ITEM_MS) / 1000);
 
 export const register: Command = {
   name: 'register',
@@ -28,10 +31,15 @@ export const register: Command = {
     const signer = await signingKey(v);
     const { sha256, size } = await hashFile(file, io);
     const creators = listArg(v.creator);
-    const { mediaType, kind } = await probeMedia(file, str(v['media-type']));
+    const { mediaType, kind, sound: hasSound } = await probeMedia(file, str(v['media-type']));
     // Video and images carry perceptual fingerprints in the signed claim, so re-encodes,
-    // clips and compilations of the work can be recognised later.
-    const frames = kind && !v['no-fingerprint'] ? (await fingerprintOrNote(file, kind, 'register', io)).frames : [];
+    // clips and compilations of the work can be recognised later; a soundtrack its own.
+    const sound = hasSound && !v['no-fingerprint'] ? await soundOf(file, 'register', io) : null;
+    const frames = kind && !v['no-fingerprint'] ? (await fingerprintOrNote(file, kind, 'register', io, sound !== null)).frames : [];
+    const fingerprints = [
+      ...(frames.length ? [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] : []),
+      ...(sound ? [{ kind: SOUND_KIND, value: encodeSound(decimate(sound)) }] : []),
+    ];
     const statement = signStatement(
       {
         type: 'register',
@@ -42,7 +50,7 @@ export const register: Command = {
         title: str(v.title) ?? basename(file),
         ...(creators.length ? { creators } : {}),
         ...(listArg(v.alias).length ? { aliases: listArg(v.alias) } : {}),
-        ...(frames.length ? { fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] } : {}),
+        ...(fingerprints.length ? { fingerprints } : {}),
       },
       signer,
     );
@@ -51,10 +59,11 @@ export const register: Command = {
     const evidence = await api.get(`/v1/works/${result.receipt.id}/evidence`);
     const out = `${file}.cartulary.json`;
     await writeFile(out, `${JSON.stringify({ receipt: result.receipt, evidence }, null, 2)}\n`);
-    printReceipt(io, v, `registered ${file} as work`, result, { work: result.receipt.id, title: str(v.title) ?? basename(file), sha256: toHex(sha256), size, fingerprintFrames: frames.length, saved: out });
+    printReceipt(io, v, `registered ${file} as work`, result, { work: result.receipt.id, title: str(v.title) ?? basename(file), sha256: toHex(sha256), size, fingerprintFrames: frames.length, soundtrackSeconds: sound ? soundSeconds(sound) : 0, saved: out });
     if (v.json) return 0;
     const sampled = new Set(frames.map((f) => f.timeMs)).size;
     if (frames.length) io.out(`  fingerprinted: ${sampled} frames${frames.length > sampled ? `, ${frames.length - sampled} region hashes` : ''}`);
+    if (sound) io.out(`  soundtrack fingerprinted: ${soundSeconds(sound)} s`);
     io.out(`  receipt and evidence saved to ${out}`);
     return 0;
   },

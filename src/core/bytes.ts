@@ -80,3 +80,10 @@ export function readUintBE(bytes: Uint8Array, offset = 0, width = bytes.length -
   return v;
 }
 
+
+/** Set bits of a 32-bit word (SWAR, no table): the inner step of every Hamming distance here. */
+export function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}

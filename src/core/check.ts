@@ -5,6 +5,7 @@
 import type { LedgerView, LicenceRecord, WorkRecord } from './records.js';
 import { segmentsOf, type Segment, type WorkMatch } from './segments.js';
 import type { FrameHit } from './similarity.js';
+import type { SoundMatch, SoundSegment } from './soundtrack.js';
 import { awardAt } from './disputes.js';
 import { licenceStanding } from './rules.js';
 import { coversTerritory, coversUse } from './scope.js';
@@ -75,6 +76,8 @@ export function judge(view: LedgerView, sha256: string, q: Omit<CheckQuery, 'sha
 export interface MatchVerdict extends CheckResult {
   work: WorkRecord;
   segments: Segment[];
+  /** the stretches of the work's soundtrack the upload's sound matched */
+  sound: SoundSegment[];
   strength: 'match' | 'review';
   /** the use the match implies (or the one asked about) */
   use: string;
@@ -82,6 +85,21 @@ export interface MatchVerdict extends CheckResult {
 
 /** A registration's frames are sampled a second apart, so a matched sample stands for the second after it. */
 const SAMPLE_MS = 1000;
+
+/**
+ * What the implied use reads of a picture segment or a soundtrack stretch: where it is in the
+ * upload and the work, and how strong (`frames` compared, the more the stronger; then
+ * `distance`, the less the closer).
+ */
+export interface Excerpt {
+  upload: readonly [number, number];
+  work: readonly [number, number];
+  frames: number;
+  distance: number;
+}
+
+/** A soundtrack stretch as an excerpt: its values are its frames, its bit error rate its distance. */
+const soundExcerpt = (s: SoundSegment): Excerpt => ({ upload: s.upload, work: s.work, frames: s.values, distance: s.ber });
 
 /** The length of the union of ranges, ms. */
 function unionLength(ranges: ReadonlyArray<readonly [number, number]>): number {
@@ -105,13 +123,13 @@ function unionLength(ranges: ReadonlyArray<readonly [number, number]>): number {
  * Coverage counts the work's sampled seconds that the strongest segment of each stretch
  * matched (a segment's last sample covers the second after it), each once.
  */
-export function impliedUse(matchedWorks: number, segments: readonly Segment[], workDurationMs: number): string {
+export function impliedUse(matchedWorks: number, segments: readonly Excerpt[], workDurationMs: number): string {
   if (matchedWorks > 1) return 'compilation';
   // Segments overlapping in upload time are echoes of one stretch of the upload: what that
   // stretch shows of the work is the strongest one's range (echoes of a slowly changing film
   // spread over its other seconds and made a 10-second clip of a 20-second film read as all
   // of it).
-  const stretches: Segment[] = [];
+  const stretches: Excerpt[] = [];
   let end = -Infinity;
   for (const s of [...segments].sort((a, b) => a.upload[0] - b.upload[0])) {
     const last = stretches[stretches.length - 1];
@@ -166,25 +184,49 @@ export function readForCheck(m: WorkMatch): WorkMatch {
 }
 
 /**
+ * The works found by picture and by soundtrack, one entry a work, strongest first. Two
+ * independent signals that agree are a match where either alone is a review: a work the
+ * picture found only at review strength is a match when its soundtrack matched a stretch of
+ * the upload overlapping one of the picture's segments. A work found by its soundtrack alone
+ * is as strong as that match (a crop or a picture-in-picture leaves the sound untouched;
+ * the thresholds in soundtrack.ts keep unrelated sound out).
+ */
+function combine(pictures: readonly WorkMatch[], sounds: readonly SoundMatch[]): Array<WorkMatch & { sound: SoundSegment[] }> {
+  const soundOf = new Map(sounds.map((s) => [s.work, s]));
+  const overlaps = (a: Excerpt, b: Excerpt) => a.upload[0] <= b.upload[1] && b.upload[0] <= a.upload[1];
+  const both = pictures.map((p) => {
+    const s = soundOf.get(p.work);
+    const agree = s !== undefined && s.segments.some((a) => p.segments.some((b) => overlaps(soundExcerpt(a), b)));
+    return { ...p, sound: s?.segments ?? [], strength: p.strength === 'match' || s?.strength === 'match' || agree ? ('match' as const) : ('review' as const) };
+  });
+  const seen = new Set(pictures.map((p) => p.work));
+  const soundOnly = sounds.filter((s) => !seen.has(s.work)).map((s) => ({ work: s.work, workDurationMs: s.workDurationMs, segments: [], sound: s.segments, strength: s.strength }));
+  // Stable: within a strength, the picture's order (its strongest first), then the sound's.
+  return [...both, ...soundOnly].sort((a, b) => Number(a.strength !== 'match') - Number(b.strength !== 'match'));
+}
+
+/**
  * The pre-publish check by fingerprints: from the hits of an upload's frames (found by the
- * caller, so a long search can run in slices), the works they match, where, and the licence
- * verdict for each under the use the match implies (or `q.use` when given), for at most
- * MAX_MATCHED_WORKS works. The overall verdict counts only `match`-strength works:
- * unlicensed if any is, else contested if any is, else owner if all are the uploader's, else
- * licensed; unregistered if none.
+ * caller, so a long search can run in slices) and what its soundtrack matched, the works
+ * found, where, and the licence verdict for each under the use the match implies (or `q.use`
+ * when given), for at most MAX_MATCHED_WORKS works. The overall verdict counts only
+ * `match`-strength works: unlicensed if any is, else contested if any is, else owner if all
+ * are the uploader's, else licensed; unregistered if none.
  */
 export function checkFrames(
   view: LedgerView,
   hits: readonly FrameHit[],
   q: Omit<CheckQuery, 'sha256' | 'use'> & { use?: string },
+  sounds: readonly SoundMatch[] = [],
 ): { verdict: Verdict; matches: MatchVerdict[] } {
-  const found = segmentsOf(hits).slice(0, MAX_MATCHED_WORKS).map(readForCheck);
+  const found = combine(segmentsOf(hits).slice(0, MAX_MATCHED_WORKS).map(readForCheck), sounds).slice(0, MAX_MATCHED_WORKS);
   const strong = found.filter((m) => m.strength === 'match').length;
   const matches = found.flatMap((m): MatchVerdict[] => {
     const work = view.work(m.work);
     if (!work) return [];
-    const use = q.use ?? impliedUse(strong, m.segments, m.workDurationMs);
-    return [{ ...judge(view, work.sha256, { ...q, use }), work, segments: m.segments, strength: m.strength, use }];
+    // The picture's segments say what the upload shows of the work; without them, the sound's.
+    const use = q.use ?? impliedUse(strong, m.segments.length > 0 ? m.segments : m.sound.map(soundExcerpt), m.workDurationMs);
+    return [{ ...judge(view, work.sha256, { ...q, use }), work, segments: m.segments, sound: m.sound, strength: m.strength, use }];
   });
   const verdicts = matches.filter((m) => m.strength === 'match').map((m) => m.verdict);
   const verdict: Verdict =

@@ -209,6 +209,8 @@ export interface Effects {
   held?: { work: string; licensee: string; licences: string[] };
   /** a registration's fingerprint frames, as signed, for the similarity index */
   frames?: { work: string; bytes: Uint8Array };
+  /** a registration's soundtrack fingerprint, as signed, for the sound index (a check's evidence, never a rule's) */
+  sound?: { work: string; bytes: Uint8Array };
   claim?: ClaimRecord;
   mediator?: MediatorRecord;
   resolution?: ResolutionRecord;

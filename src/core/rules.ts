@@ -9,6 +9,7 @@ import { CartularyError } from './errors.js';
 import { decodeFrames, FINGERPRINT_KIND } from './fingerprint.js';
 import { segmentsOf } from './segments.js';
 import { matchingRulesAt, type MatchingRules } from './similarity.js';
+import { SOUND_KIND } from './soundtrack.js';
 import type { Effects, HoldingRecord, LedgerView, LicenceRecord, OverlapQuery, WorkRecord } from './records.js';
 import { accredit, claim, notSuperseded, resolve, sighting, supersededBy } from './disputes.js';
 import { existingLicence, existingWork, touch, type Context } from './rule-context.js';
@@ -104,6 +105,7 @@ function register(ctx: Context, p: RegisterPayload): Effects {
   const similar = lookalikes(ctx, p, sha256, rules);
   const earlier = [...(first ? [first] : []), ...similar];
   const frames = p.fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value;
+  const sound = p.fingerprints?.find((f) => f.kind === SOUND_KIND)?.value;
   const work: WorkRecord = {
     id: ctx.id,
     sha256,
@@ -143,6 +145,7 @@ function register(ctx: Context, p: RegisterPayload): Effects {
     },
     holdings: [{ sha256, party: ctx.signer, registered: ctx.id, owned: 1 }],
     ...(frames && frames.length > 0 ? { frames: { work: ctx.id, bytes: frames } } : {}),
+    ...(sound ? { sound: { work: ctx.id, bytes: sound } } : {}),
   };
 }
 

@@ -19,7 +19,7 @@
  * entry, not 8).
  * Both pHash and dHash are indexed; a frame's distance is the smaller of the two.
  */
-import { toHex } from './bytes.js';
+import { popcount, toHex } from './bytes.js';
 import { decodeFrames, type FrameHash } from './fingerprint.js';
 import { PAGE_MASK, PAGE_SHIFT, U32Pages } from './u32-pages.js';
 
@@ -54,11 +54,6 @@ function otherWordAt(kind: number, c: number): number {
   return kind * 2 + 1 - (c >> 1);
 }
 
-function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-}
 
 /** What makes a dHash count (MatchingRules). */
 type DHashRule = Pick<MatchingRules, 'dHashMinBits' | 'dHashMinRowChange'>;

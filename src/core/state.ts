@@ -21,6 +21,12 @@ import { scopesOverlap } from './scope.js';
 import type { Use } from './statements.js';
 import { capHits, SimilarityIndex, type FrameHit, type MatchingRules } from './similarity.js';
 
+/** A registered work's fingerprints as signed: its frames and its soundtrack, either optional. */
+export interface Prints {
+  frames?: Uint8Array;
+  sound?: Uint8Array;
+}
+
 export class MemoryState implements LedgerView {
   readonly works = new Map<string, WorkRecord>();
   readonly licences = new Map<string, LicenceRecord>();
@@ -28,7 +34,8 @@ export class MemoryState implements LedgerView {
   /** `${sha256}/${party}` → holding; an emptied holding stays as null so it hides the base's */
   readonly holdings = new Map<string, HoldingRecord | null>();
   readonly parties = new Map<string, PartyRecord>();
-  readonly fingerprints = new Map<string, Uint8Array>();
+  /** the fingerprints (as signed) of the works registered in this state, for the store's indexes once durable */
+  readonly prints = new Map<string, Prints>();
   /** `${work}/${licensee}` → the licences held, as the store keeps them */
   readonly held = new Map<string, string[]>();
   readonly claims = new Map<string, ClaimRecord>();
@@ -100,8 +107,9 @@ export class MemoryState implements LedgerView {
   }
 
   apply(effects: Effects): void {
+    if (effects.sound) this.prints.set(effects.sound.work, { ...this.prints.get(effects.sound.work), sound: effects.sound.bytes });
     if (effects.frames) {
-      this.fingerprints.set(effects.frames.work, effects.frames.bytes);
+      this.prints.set(effects.frames.work, { ...this.prints.get(effects.frames.work), frames: effects.frames.bytes });
       const registration = effects.works.find((w) => w.after.id === effects.frames?.work)?.after.registeredIndex ?? 0;
       this.similarity.add(effects.frames.work, registration, decodeFrames(effects.frames.bytes));
     }

@@ -10,6 +10,7 @@ import { protectedAgainst } from '../core/protection.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeFrames, FRAME_RECORD_BYTES } from '../core/fingerprint.js';
 import { CURRENT_MATCHING, type FrameHit } from '../core/similarity.js';
+import { soundValues } from '../core/soundtrack.js';
 import { searchInSlices } from '../store/sliced-search.js';
 import { consistencyPlan, hashRanges, inclusionPlan, rootHash } from '../core/merkle.js';
 import { keyId } from '../core/checkpoint.js';
@@ -296,12 +297,13 @@ export class Handlers {
     const base = { uploader: q.uploader, territory: q.territory, at: q.at ?? now };
     // An exact copy of a whole work is a re-upload: `publish` unless another use is asked about.
     const exact = q.sha256 ? await this.evidence.forCheck({ ...base, sha256: q.sha256, use: q.use ?? 'publish' }) : null;
-    const hits = q.fingerprints ? await this.frameHits(q.fingerprints) : null;
+    const hits = q.fingerprints || q.sound ? (q.fingerprints ? await this.frameHits(q.fingerprints) : []) : null;
+    const sounds = q.sound ? this.store.sound.search(soundValues(fromBase64(q.sound.values, 'body.sound.values'), 'body.sound.values')) : [];
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
     const text = [q.title, q.description].filter((t) => t !== undefined).join('\n');
     const named = text ? await this.store.findTitles(text) : { matches: [], use: null };
     const judged = await this.store.read((view) => {
-      const byFrames = hits ? checkFrames(view, hits, { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
+      const byFrames = hits ? checkFrames(view, hits, { ...base, ...(q.use ? { use: q.use } : {}) }, sounds) : null;
       const titled = named.matches.flatMap((t) => {
         const work = view.work(t.work);
         return work ? [{ match: t, work }] : [];
@@ -333,6 +335,7 @@ export class Handlers {
         (byFrames?.matches ?? []).map(async (m, i) => ({
           work: await workView(this.store, m.work, now),
           segments: m.segments,
+          sound: m.sound,
           strength: m.strength,
           use: m.use,
           verdict: m.verdict,

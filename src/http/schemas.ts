@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { FINGERPRINT_KIND } from '../core/fingerprint.js';
+import { MAX_CHECK_SOUND, SOUND_KIND } from '../core/soundtrack.js';
 import { USES } from '../core/statements.js';
 import { ISO_3166_ALPHA2, WORLD } from '../core/territories.js';
 import { bundleSchema } from '../verify/bundle.js';
@@ -46,6 +47,13 @@ export const checkBody = z
         mirrored: base64(400_000).optional().describe('the same frames hashed mirrored'),
       })
       .optional(),
+    sound: z
+      .strictObject({
+        kind: z.literal(SOUND_KIND),
+        values: base64(Math.ceil((4 * MAX_CHECK_SOUND) / 3) * 4).describe(`every Chromaprint sub-fingerprint of the upload's soundtrack (fpcalc -raw), big-endian u32s, at most ${MAX_CHECK_SOUND.toLocaleString('en')} (15 minutes)`),
+      })
+      .optional()
+      .describe("the upload's soundtrack fingerprint, matched against every registered soundtrack"),
     title: z.string().max(1000).optional().describe("the upload's title, matched against every work's title and aliases"),
     description: z.string().max(5000).optional().describe("the upload's description, matched likewise"),
     uploader: hex64,
@@ -54,8 +62,8 @@ export const checkBody = z
     at: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional().describe('ms since the epoch; default now'),
     report: z.string().min(1).max(512).optional().describe("the platform's own reference for the upload (post id or URL): a negative verdict comes with a ready-to-sign sighting"),
   })
-  .refine((b) => b.sha256 !== undefined || b.fingerprints !== undefined || b.title !== undefined || b.description !== undefined, { message: 'give sha256, fingerprints, a title or a description', path: ['sha256'] })
-  .refine((b) => b.use !== undefined || b.fingerprints !== undefined || b.sha256 === undefined, { message: 'use is required for a sha256-only check', path: ['use'] });
+  .refine((b) => b.sha256 !== undefined || b.fingerprints !== undefined || b.sound !== undefined || b.title !== undefined || b.description !== undefined, { message: 'give sha256, fingerprints, sound, a title or a description', path: ['sha256'] })
+  .refine((b) => b.use !== undefined || b.fingerprints !== undefined || b.sound !== undefined || b.sha256 === undefined, { message: 'use is required for a sha256-only check', path: ['use'] });
 
 export const receiptSchema = z
   .object({
@@ -188,6 +196,9 @@ export const checkResultSchema = z
         z.object({
           work: workSchema,
           segments: z.array(z.object({ upload: z.tuple([z.number(), z.number()]), work: z.tuple([z.number(), z.number()]), speed: z.number().describe('work time per upload time (1.25: sped up by a quarter)'), frames: z.number().int(), distance: z.number(), strength: z.enum(['match', 'review']) })),
+          sound: z
+            .array(z.object({ upload: z.tuple([z.number(), z.number()]), work: z.tuple([z.number(), z.number()]), ber: z.number().describe('bit error rate of the aligned sub-fingerprints: 0 identical, ~0.45 unrelated'), values: z.number().int(), strength: z.enum(['match', 'review']) }))
+            .describe("stretches of the work's soundtrack the upload's sound matched"),
           strength: z.enum(['match', 'review']),
           use: z.string(),
           verdict: z.enum(['owner', 'licensed', 'unlicensed', 'contested', 'unregistered']),

@@ -106,7 +106,7 @@ class Replay {
   async flush(): Promise<void> {
     if (!this.state) return;
     await this.scratch.writeEffects(this.effects);
-    for (const [work, bytes] of this.state.fingerprints) this.scratch.indexFrames(this.state.works.get(work) as WorkRecord, bytes);
+    for (const [work, prints] of this.state.prints) this.scratch.indexPrints(this.state.works.get(work) as WorkRecord, prints);
     this.state = undefined;
     this.effects = [];
   }

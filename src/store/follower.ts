@@ -151,11 +151,11 @@ export class Follower implements LogHead {
         if ((statement.payload as { type: string }).type === 'register') registered.push(toHex(statement.id));
       }
       const works = await this.store.read((view) => registered.flatMap((id) => view.work(id) ?? []));
-      const frames = await this.store.framesOf(registered);
+      const prints = await this.store.printsOf(registered);
       for (const work of works) {
         this.store.indexTitles(work);
-        const bytes = frames.get(work.id);
-        if (bytes) this.store.indexFrames(work, bytes);
+        const found = prints.get(work.id);
+        if (found) this.store.indexPrints(work, found);
       }
     }
   }

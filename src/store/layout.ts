@@ -18,6 +18,7 @@
  *   O party work       → ''  works a party owns            │
  *   G party licence    → ''  licences a party holds        │
  *   F work             → fingerprint frames as signed      │ (rebuilt into memory at open)
+ *   s work             → soundtrack fingerprint as signed  │ (likewise; the letters ran out)
  *   K work index       → licence id: a work's licences     │
  *   J work licensee    → [licence ids] held on the work    │
  *   E work space use territory until index                 │ the exclusivity index: standing
@@ -74,6 +75,7 @@ export const PREFIX = {
   owned: P('O'),
   held: P('G'),
   frames: P('F'),
+  sound: P('s'),
   workLicence: P('K'),
   heldOnWork: P('J'),
   cell: P('E'),
@@ -103,6 +105,7 @@ export const key = {
   owned: (party: string, work: string) => idKey(PREFIX.owned, party, work),
   held: (party: string, licence: string) => idKey(PREFIX.held, party, licence),
   frames: (work: string) => idKey(PREFIX.frames, work),
+  sound: (work: string) => idKey(PREFIX.sound, work),
   workLicence: (work: string, index: number) => idKey(PREFIX.workLicence, work, undefined, index),
   heldOnWork: (work: string, licensee: string) => idKey(PREFIX.heldOnWork, work, licensee),
   /** a cell of the exclusivity index: every (or, in space 'x', every exclusive) standing licence of one use in one territory */

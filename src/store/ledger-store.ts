@@ -11,7 +11,8 @@ import { CURRENT_MATCHING, SimilarityIndex, type FrameHit, type MatchingRules } 
 import { searchInSlices } from './sliced-search.js';
 import { fileTitles, matchTitles, TitleFilter, titleDigest, titleQuery, TITLES_PER_PREFIX, type FiledTitle, type FoundTitle, type TitleFindings } from '../core/titles.js';
 import { listedEntries, type ListedEntry, type Effects, type OverlapQuery, type WorkRecord } from '../core/records.js';
-import { isEmptyHolding, type MemoryState } from '../core/state.js';
+import { isEmptyHolding, type MemoryState, type Prints } from '../core/state.js';
+import { SoundIndex } from '../core/soundtrack.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
 import { CartularyError } from '../core/errors.js';
 import { key, prefixRange, PREFIX } from './layout.js';
@@ -45,6 +46,7 @@ const mapKey = (k: Uint8Array) => Buffer.from(k.buffer, k.byteOffset, k.byteLeng
 export class LedgerStore implements LedgerStorage {
   /** the fingerprint frames of every registered work, in memory for near-duplicate search */
   readonly similarity = new SimilarityIndex();
+  readonly sound = new SoundIndex();
   // Which title prefixes the store may hold (core/titles.ts): the titles themselves stay in
   // the store. Replaced by a larger one, filled from the store, when it outgrows its capacity;
   // until then new titles go into both.
@@ -102,30 +104,32 @@ export class LedgerStore implements LedgerStorage {
   }
 
   /**
-   * The frames of the works that have them, into the in-memory similarity index. Frames come
-   * from their own records, so the works without (most) cost no read.
+   * The frames and soundtracks of the works that have them, into the in-memory indexes. Both
+   * come from their own records, so the works without (most) cost no read.
    */
   private async indexRegistered(): Promise<void> {
-    for await (const chunk of this.kv.chunks(prefixRange(PREFIX.frames), 512)) {
-      const ids = chunk.map(([k]) => toHex(k.subarray(1)));
-      const works = await this.read((view) => ids.map((id) => view.work(id)));
-      chunk.forEach(([, bytes], i) => {
-        const work = works[i];
-        if (!work) throw new CartularyError('corrupt', `fingerprint frames are stored for work ${ids[i]}, which has no record`);
-        this.indexFrames(work, bytes);
-      });
+    for (const [prefix, what] of [[PREFIX.frames, 'frames'], [PREFIX.sound, 'sound']] as const) {
+      for await (const chunk of this.kv.chunks(prefixRange(prefix), 512)) {
+        const ids = chunk.map(([k]) => toHex(k.subarray(1)));
+        const works = await this.read((view) => ids.map((id) => view.work(id)));
+        chunk.forEach(([, bytes], i) => {
+          const work = works[i];
+          if (!work) throw new CartularyError('corrupt', `fingerprint ${what} is stored for work ${ids[i]}, which has no record`);
+          this.indexPrints(work, { [what]: bytes });
+        });
+      }
     }
   }
 
-  /** The fingerprint frames (as signed) of those of the works that have them. */
-  async framesOf(works: readonly string[]): Promise<Map<string, Uint8Array>> {
-    const found = await this.kv.getMany(works.map((w) => key.frames(w)));
-    return new Map(works.flatMap((w, i) => (found[i] ? [[w, found[i] as Uint8Array]] : [])));
+  async printsOf(works: readonly string[]): Promise<Map<string, Prints>> {
+    const [frames, sound] = await Promise.all([this.kv.getMany(works.map((w) => key.frames(w))), this.kv.getMany(works.map((w) => key.sound(w)))]);
+    return new Map(works.flatMap((w, i) => (frames[i] || sound[i] ? [[w, { ...(frames[i] ? { frames: frames[i] } : {}), ...(sound[i] ? { sound: sound[i] } : {}) }]] : [])));
   }
 
-  /** Adds a registered work's frames (as signed) to the similarity index, under its registration's ledger index. */
-  indexFrames(work: WorkRecord, bytes: Uint8Array): void {
-    this.similarity.addEncoded(work.id, work.registeredIndex, bytes);
+  /** Frames join the similarity index under their registration's ledger index; a soundtrack the sound index. */
+  indexPrints(work: WorkRecord, prints: Prints): void {
+    if (prints.frames) this.similarity.addEncoded(work.id, work.registeredIndex, prints.frames);
+    if (prints.sound) this.sound.add(work.id, prints.sound);
   }
 
   /**
@@ -586,6 +590,7 @@ export function effectOps(effects: Effects): BatchOp[] {
   }
   if (effects.party) ops.push(put(key.party(effects.party.party), encodeRecord(effects.party)));
   if (effects.frames) ops.push(put(key.frames(effects.frames.work), effects.frames.bytes));
+  if (effects.sound) ops.push(put(key.sound(effects.sound.work), effects.sound.bytes));
   if (effects.claim) ops.push(put(key.claim(effects.claim.id), encodeRecord(effects.claim)));
   if (effects.mediator) ops.push(put(key.mediator(effects.mediator.party), encodeRecord(effects.mediator)));
   if (effects.resolution) ops.push(put(key.resolution(effects.resolution.id), encodeRecord(effects.resolution)));

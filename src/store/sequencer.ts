@@ -284,7 +284,7 @@ export class Sequencer implements LogHead {
       }
       // Only what is durable joins the store's similarity index (its title filter is fed by
       // the append itself). The records are in the batch's state: no store read on the commit path.
-      for (const [work, bytes] of prepared.state.fingerprints) this.store.indexFrames(prepared.state.works.get(work) as WorkRecord, bytes);
+      for (const [work, prints] of prepared.state.prints) this.store.indexPrints(prepared.state.works.get(work) as WorkRecord, prints);
       this.tree = tree;
       this.store.noteTreeSize(tree.size);
       this.prevHash = prev;

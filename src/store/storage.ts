@@ -30,6 +30,8 @@ import type { NodeReader } from '../core/merkle.js';
 import type { Effects, LedgerView, ListedEntry, OverlapQuery, ResolutionRecord, WorkRecord } from '../core/records.js';
 import type { PlannedReads } from './record-view.js';
 import type { MatchingRules, SimilarityIndex } from '../core/similarity.js';
+import type { SoundIndex } from '../core/soundtrack.js';
+import type { Prints } from '../core/state.js';
 import type { TitleFindings } from '../core/titles.js';
 
 /** One accepted statement as the sequencer appends it. */
@@ -117,8 +119,10 @@ export interface LedgerStorage {
    * fingerprint searches, fetched now (a search in slices, so it never holds the event loop).
    */
   plan(queries: readonly OverlapQuery[], searches?: { frames: readonly Uint8Array[]; rules: MatchingRules }): Promise<PlannedReads>;
-  /** a registration's frames join the similarity index: only after its batch is durable */
-  indexFrames(work: WorkRecord, frames: Uint8Array): void;
+  /** a registration's fingerprints join the similarity and sound indexes: only after its batch is durable */
+  indexPrints(work: WorkRecord, prints: Prints): void;
+  /** the fingerprints (as signed) of those of the works that have any */
+  printsOf(works: readonly string[]): Promise<Map<string, Prints>>;
   /**
    * a work registered by another writer (filed in the store by its batch) joins the
    * in-memory filter the title search starts from; an `append` feeds it itself
@@ -128,6 +132,8 @@ export interface LedgerStorage {
   findTitles(text: string): Promise<TitleFindings>;
   /** every registered work's frames, for near-duplicate search (searched in slices by its callers) */
   readonly similarity: SimilarityIndex;
+  /** every registered work's soundtrack, for a check's sound search (a check's evidence only) */
+  readonly sound: SoundIndex;
   licencesOf(work: string, page?: Page): Promise<string[]>;
   entriesOf(work: string, page?: Page): Promise<number[]>;
   registrationsOf(sha256: string, page?: Page): Promise<string[]>;
