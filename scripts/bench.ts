@@ -22,7 +22,7 @@
  */
 import '../src/core/crypto-node.js'; // node:crypto for signing, as the CLI does
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -35,7 +35,7 @@ import { toBase64, toHex, uintBE } from '../src/core/bytes.js';
 import { verifyReceipt, type Receipt } from '../src/core/receipt.js';
 import { openLedger } from '../src/store/ledger.js';
 import { verifyBundle } from '../src/verify/verify-bundle.js';
-import { runCli, startChildServer, type ChildServer } from './lib/child-server.js';
+import { memoryOf, runCli, startChildServer, type ChildServer } from './lib/child-server.js';
 import { load, type LoadResult } from './lib/load.js';
 import { chains, partyIds, registrations } from './lib/workload.js';
 import { EXACT, fingerprintBench } from './lib/fingerprint-bench.js';
@@ -67,16 +67,6 @@ const row = (what: string, value: string, ratio = '', target = '') => {
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const ms = (n: number) => `${fmt(n, n < 10 ? 2 : 1)} ms`;
 const meets = (ok: boolean, target: string) => `${ok ? 'meets' : 'MISSES'} ${target}`;
-/**
- * Resident memory of a process, MB: `anon` is its own memory (heap, buffers); `file` is the
- * pages of files it has mapped and touched (LevelDB maps its tables), which the kernel
- * reclaims at will and which grow with whatever part of the data was read.
- */
-async function memoryOf(pid: number): Promise<{ anon: number; file: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
-  return { anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
-}
 const duBytes = (path: string) => Number(execFileSync('du', ['-sb', path]).toString().split('\t')[0]);
 const rate = (count: number, t0: number) => count / ((performance.now() - t0) / 1000);
 

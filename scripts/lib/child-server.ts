@@ -3,6 +3,7 @@
  * must kill it, restart it, or watch what it writes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 export interface ChildServer {
@@ -61,4 +62,15 @@ export function runCli(args: string[]): Promise<{ code: number | null; output: s
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.once('exit', (code) => ok({ code, output }));
   });
+}
+
+/**
+ * Resident memory of a process, MB: `anon` is its own memory (heap, buffers); `file` is the
+ * pages of files it has mapped and touched (LevelDB maps its tables), which the kernel
+ * reclaims at will and which grow with whatever part of the data was read.
+ */
+export async function memoryOf(pid: number): Promise<{ anon: number; file: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+  return { anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
 }

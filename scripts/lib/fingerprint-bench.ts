@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { segmentsOf } from '../../src/core/segments.js';
+import type { FrameHash } from '../../src/core/fingerprint.js';
 import { CURRENT_MATCHING, MATCHING_RULES, SimilarityIndex, type MatchingRules, type QueryFrame } from '../../src/core/similarity.js';
 import { percentile } from './load.js';
 
@@ -37,49 +38,65 @@ export interface FingerprintBenchRow {
 export const EXACT = [...MATCHING_RULES].reverse().find((r) => r.chunkRadius === 2) as MatchingRules;
 
 /** Records a registration carries (MAX_REGISTERED_FRAMES); one work's worth at a time. */
-const PER_WORK = 720;
+export const PER_WORK = 720;
 /** Query hashes a check sends per sampled time besides the whole frame and its mirror: centre, two rotations, and a box or inner picture with its mirror. */
 const REGIONS_PER_TIME = 5;
+
+/** One registration's records: random hashes, one and a half a second (whole frames and regions). */
+export const registeredFrames = (n = PER_WORK): FrameHash[] => Array.from({ length: n }, (_, i) => ({ timeMs: Math.floor(i / 1.5) * 1000, hash: randomBytes(16) }));
+
+/** Where an upload's planted frame came from: its time in the upload, the work and the time in it. */
+export interface Planted {
+  queryMs: number;
+  work: string;
+  workMs: number;
+}
+
+/**
+ * A 60 s upload at 4 fps, each time with its whole frame, mirror and region hashes: a quarter
+ * of its times are frames of two registered works of `sample` in order (a compilation of two
+ * clips), with 0–8 bits flipped in each of their hashes (MATCH_DISTANCE is 8), planted: the
+ * share of them found is a search's recall.
+ */
+export function plantedUpload(sample: ReadonlyArray<{ work: string; frames: readonly FrameHash[] }>): { frames: QueryFrame[]; planted: Planted[] } {
+  const flip = (hash: Uint8Array, from: number) => {
+    const bits = new Set(Array.from({ length: Math.floor(Math.random() * 9) }, () => from + Math.floor(Math.random() * 64)));
+    for (const bit of bits) hash[bit >> 3]! ^= 0x80 >> (bit & 7);
+  };
+  const planted: Planted[] = [];
+  const clips = [0, 1].map(() => sample[Math.floor(Math.random() * sample.length)]!);
+  const frames = Array.from({ length: 240 }, (_, i): QueryFrame[] => {
+    const timeMs = i * 250;
+    let hash = randomBytes(16);
+    if (i % 4 === 0) {
+      const clip = clips[i < 120 ? 0 : 1]!;
+      const source = clip.frames[i / 4]!;
+      hash = Buffer.from(source.hash);
+      flip(hash, 0);
+      flip(hash, 64);
+      planted.push({ queryMs: timeMs, work: clip.work, workMs: source.timeMs });
+    }
+    return [{ timeMs, hash, mirrored: randomBytes(16) }, ...Array.from({ length: REGIONS_PER_TIME }, () => ({ timeMs, hash: randomBytes(16) }))];
+  }).flat();
+  return { frames, planted };
+}
 
 export function fingerprintBench(frameCounts: readonly number[], seconds: number): FingerprintBenchRow[] {
   const rows: FingerprintBenchRow[] = [];
   for (const frames of frameCounts) {
     global.gc?.();
     let index: SimilarityIndex | null = new SimilarityIndex();
-    const sample: Array<{ work: string; timeMs: number; hash: Uint8Array }> = [];
+    const sample: Array<{ work: string; frames: FrameHash[] }> = [];
     const t0 = performance.now();
     for (let w = 0; w * PER_WORK < frames; w++) {
-      const list = Array.from({ length: Math.min(PER_WORK, frames - w * PER_WORK) }, (_, i) => ({ timeMs: Math.floor(i / 1.5) * 1000, hash: randomBytes(16) }));
-      if (w < 200) for (const f of list) sample.push({ work: `work${w}`, ...f });
+      const list = registeredFrames(Math.min(PER_WORK, frames - w * PER_WORK));
+      if (w < 200) sample.push({ work: `work${w}`, frames: list });
       index.add(`work${w}`, w, list);
     }
     const buildMs = performance.now() - t0;
     global.gc?.();
     const mb = index.bytes / 2 ** 20;
-    // A 60 s upload: a quarter of its times are frames of two registered works in order (a
-    // compilation of two clips), with 0–8 bits flipped in each of their hashes (MATCH_DISTANCE
-    // is 8), planted: the share of them found is the search's recall against the exact one.
-    const flip = (hash: Uint8Array, from: number) => {
-      const bits = new Set(Array.from({ length: Math.floor(Math.random() * 9) }, () => from + Math.floor(Math.random() * 64)));
-      for (const bit of bits) hash[bit >> 3]! ^= 0x80 >> (bit & 7);
-    };
-    const upload = () => {
-      const planted: Array<{ queryMs: number; work: string; workMs: number }> = [];
-      const clips = [0, 1].map(() => Math.floor(Math.random() * Math.min(200, sample.length / PER_WORK)) * PER_WORK);
-      const frames = Array.from({ length: 240 }, (_, i): QueryFrame[] => {
-        const timeMs = i * 250;
-        let hash = randomBytes(16);
-        if (i % 4 === 0) {
-          const source = sample[(clips[i < 120 ? 0 : 1] as number) + i / 4] as (typeof sample)[number];
-          hash = Buffer.from(source.hash);
-          flip(hash, 0);
-          flip(hash, 64);
-          planted.push({ queryMs: timeMs, work: source.work, workMs: source.timeMs });
-        }
-        return [{ timeMs, hash, mirrored: randomBytes(16) }, ...Array.from({ length: REGIONS_PER_TIME }, () => ({ timeMs, hash: randomBytes(16) }))];
-      }).flat();
-      return { frames, planted };
-    };
+    const upload = () => plantedUpload(sample);
     // `times`: the first that many sampled times of each upload are searched; the exact
     // search, ~100× slower at 10 M, is measured on a part of each upload.
     const measure = (rules: MatchingRules, minUploads: number, times = 240) => {
