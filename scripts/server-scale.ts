@@ -1,5 +1,5 @@
 /**
- * npm run bench:server-scale [-- --frames 10000000] [--checks 200] [--keep DIR]
+ * npm run bench:server-scale [-- --frames 10000000] [--checks 200] [--keep DIR] [--cpu-prof DIR]
  * Issue 13.7 on a real server: a child `serve` process is filled through HTTP with
  * registrations of 720 frame records each (random hashes, as `npm run bench:fingerprints`
  * fills its in-process index) until it holds `--frames` records, then restarted (its index
@@ -9,7 +9,8 @@
  * LevelDB's mapped table pages are reported apart, the kernel reclaims them at will), and the
  * check's latency over HTTP (fingerprints, search, verdict, evidence), p50 and p99, with the
  * share of planted frames the answers' segments cover. `--keep DIR` keeps the ledger, or
- * grows the one there. Needs a quiet machine: ~15 minutes at 10 M records on 2 cores.
+ * grows the one there (uploads are then planted from works read back from it); `--cpu-prof
+ * DIR` profiles the server. Needs a quiet machine: ~15 minutes at 10 M records on 2 cores.
  */
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,17 +19,18 @@ import { parseArgs } from 'node:util';
 import { toBase64 } from '../src/core/bytes.js';
 import { signStatement } from '../src/core/cose.js';
 import { randomSeed, sha256, signerFromSeed } from '../src/core/crypto.js';
-import { encodeFrames, FINGERPRINT_KIND, type FrameHash } from '../src/core/fingerprint.js';
+import { decodeFrames, encodeFrames, FINGERPRINT_KIND, type FrameHash } from '../src/core/fingerprint.js';
 import { memoryOf, startChildServer, type ChildServer } from './lib/child-server.js';
 import { PER_WORK, plantedUpload, registeredFrames, type Planted } from './lib/fingerprint-bench.js';
 import { load, percentile } from './lib/load.js';
 
-const { values } = parseArgs({ options: { frames: { type: 'string', default: '10000000' }, checks: { type: 'string', default: '200' }, keep: { type: 'string' } } });
+const { values } = parseArgs({ options: { frames: { type: 'string', default: '10000000' }, checks: { type: 'string', default: '200' }, keep: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
 const target = Number(values.frames);
 const checks = Number(values.checks);
 const dir = values.keep ?? (await mkdtemp(join(tmpdir(), 'cartulary-server-scale-')));
 await mkdir(dir, { recursive: true });
-const serve = () => startChildServer(join(dir, 'data'), join(dir, 'keys'), { args: ['--check-rate-limit', '1000000'], captureStdout: false, env: { LOG_LEVEL: 'warn' } });
+const profile = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [];
+const serve = () => startChildServer(join(dir, 'data'), join(dir, 'keys'), { args: ['--check-rate-limit', '1000000'], captureStdout: false, env: { LOG_LEVEL: 'warn' }, nodeArgs: profile });
 const framesHeld = async (url: string) => Number(/^cartulary_fingerprint_index_frames (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
 const stop = async (s: ChildServer) => {
   s.child.kill('SIGTERM');
@@ -73,6 +75,16 @@ try {
   const restartSeconds = (performance.now() - restartStarted) / 1000;
   const memory = await memoryOf(server.child.pid!);
 
+  // A kept ledger grown by nothing this run: its works are read back, 200 spread over it.
+  if (sample.length === 0 && filled > 0) {
+    const { size } = (await (await fetch(`${server.url}/v1/log`)).json()) as { size: number };
+    for (let k = 0; k < 200; k++) {
+      const entry = (await (await fetch(`${server.url}/v1/entries/${Math.floor((k * size) / 200)}`)).json()) as { payload: { title?: string; fingerprints?: Array<{ kind: string; value: string }> } };
+      const value = entry.payload.fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value;
+      if (value && entry.payload.title) sample.push({ work: entry.payload.title, frames: decodeFrames(Buffer.from(value, 'hex')) });
+    }
+  }
+
   // ---- checks: a 60 s upload, one at a time, over HTTP
   const latencies: number[] = [];
   let planted = 0;
@@ -102,13 +114,13 @@ try {
     worksFound += [...plantedWorks].filter((w) => matches.some((m) => m.work.title === w)).length;
   }
   latencies.sort((a, b) => a - b);
+  const after = await memoryOf(server.child.pid!);
   console.log(`Server at scale (issue 13.7): ${filled.toLocaleString('en')} frame records in the index (${dir})`);
-  console.log('| frame records | fill | restart (index rebuilt) | server RSS, own (anon) | mapped files | 60 s upload checked over HTTP: p50 | p99 | planted frames in a segment | planted works matched |');
+  console.log('| frame records | fill | restart (index rebuilt) | server RSS, own (anon): restarted, after the checks | mapped files (after) | 60 s upload checked over HTTP: p50 | p99 | planted frames in a segment | planted works matched |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   console.log(
-    `| ${filled.toLocaleString('en')} | ${works > 0 ? `${works.toLocaleString('en')} registrations in ${fillSeconds.toFixed(0)} s (${((works * PER_WORK) / fillSeconds).toFixed(0)} frames/s)` : 'kept'} | ${restartSeconds.toFixed(1)} s | ${memory.anon.toFixed(0)} MB | ${memory.file.toFixed(0)} MB | ${percentile(latencies, 50).toFixed(1)} ms | ${percentile(latencies, 99).toFixed(1)} ms | ${planted ? ((100 * covered) / planted).toFixed(0) : '–'} % | ${worksPlanted ? `${worksFound}/${worksPlanted}` : '–'} |`,
+    `| ${filled.toLocaleString('en')} | ${works > 0 ? `${works.toLocaleString('en')} registrations in ${fillSeconds.toFixed(0)} s (${((works * PER_WORK) / fillSeconds).toFixed(0)} frames/s)` : 'kept'} | ${restartSeconds.toFixed(1)} s | ${memory.anon.toFixed(0)} MB, ${after.anon.toFixed(0)} MB | ${after.file.toFixed(0)} MB | ${percentile(latencies, 50).toFixed(1)} ms | ${percentile(latencies, 99).toFixed(1)} ms | ${planted ? ((100 * covered) / planted).toFixed(0) : '–'} % | ${worksPlanted ? `${worksFound}/${worksPlanted}` : '–'} |`,
   );
-  if (sample.length === 0) console.log('(no uploads: a kept ledger grown by nothing this run has no known works to plant; give --frames above what it holds)');
 } finally {
   await stop(server);
   if (!values.keep) await rm(dir, { recursive: true, force: true });

@@ -369,11 +369,15 @@ export class Handlers {
     const mirrorAt = new Map<number, number>();
     const times = new DataView(mirrored.buffer, mirrored.byteOffset, mirrored.byteLength);
     for (let at = 0; at < mirrored.length; at += FRAME_RECORD_BYTES) mirrorAt.set(times.getUint32(at), at);
+    // The mirror pairs with the first record of its time, the whole frame's (a time's regions
+    // follow it): given to every record of the time, it was searched once for each of them.
+    const frameTimes = new DataView(frames.buffer, frames.byteOffset, frames.byteLength);
+    const firstOfItsTime = (i: number) => i === 0 || frameTimes.getUint32(i * FRAME_RECORD_BYTES) !== frameTimes.getUint32((i - 1) * FRAME_RECORD_BYTES);
     return searchInSlices(this.store.similarity, {
       count: frames.length / FRAME_RECORD_BYTES,
       frames: (from, n) =>
-        decodeFrames(frames.subarray(from * FRAME_RECORD_BYTES, (from + n) * FRAME_RECORD_BYTES)).map((frame) => {
-          const m = mirrorAt.get(frame.timeMs);
+        decodeFrames(frames.subarray(from * FRAME_RECORD_BYTES, (from + n) * FRAME_RECORD_BYTES)).map((frame, k) => {
+          const m = firstOfItsTime(from + k) ? mirrorAt.get(frame.timeMs) : undefined;
           return m === undefined ? frame : { ...frame, mirrored: mirrored.slice(m + 4, m + FRAME_RECORD_BYTES) };
         }),
       rules: CURRENT_MATCHING,
