@@ -15,10 +15,10 @@
  * on every bit: only values that differ from the one before (an "informative" value) are
  * indexed, vote, or count in a BER.
  *
- * Encoding (the `value` of a fingerprint of kind SOUND_KIND, and a check's `sound`): a
- * big-endian u32 `step`, then big-endian u32 values; value j is the sub-fingerprint at
- * position j·step. A registration keeps every step-th value so a long film fits inside its
- * statement; a check sends every value (step 1).
+ * Encoding (the `value` of a fingerprint of kind SOUND_KIND): a big-endian u32 `step`, then
+ * big-endian u32 values; value j is the sub-fingerprint at position j·step. A registration
+ * keeps every step-th value so a long film fits inside its statement. A check's
+ * `sound.values` are every value, big-endian u32s without a step.
  */
 import { popcount } from './bytes.js';
 import { CartularyError } from './errors.js';
