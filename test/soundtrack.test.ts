@@ -173,6 +173,29 @@ describe('a check weighs sound beside the picture', () => {
     }
   });
 
+  it('reads the implied use from match-strength excerpts: review echoes elsewhere in the work do not make a clip a recap', async () => {
+    const f = await ledgerFixture();
+    try {
+      const w = await f.submit(stmt.register(party()));
+      const hit = (queryMs: number, workMs: number, distance: number): FrameHit => ({ work: w.id, workIndex: w.index, workDurationMs: 19_000, workMs, queryMs, distance });
+      // Measured on the generated set: a 10 s clip of a smooth film from 8 s in, and echoes
+      // of its first and last second at the film's start, too far to be a match.
+      const clip = [0, 1, 2, 3, 4, 5, 6].map((k) => hit(2000 + k * 1000, 10_000 + k * 1000, 4));
+      const echoes = [hit(250, 0, 9), hit(750, 0, 9), hit(1250, 1000, 9), hit(8750, 0, 9), hit(9250, 500, 9), hit(9750, 1000, 9)];
+      const q = { uploader: party().id, territory: 'FR', at: Date.now() };
+      const [m] = (await f.ledger.store.read((view) => checkFrames(view, [...clip, ...echoes], q))).matches;
+      expect(m!.segments.map((s) => s.strength)).toEqual(['review', 'match', 'review']);
+      expect(m!.use).toBe('clip');
+      // Three excerpts that each match, jumping about the work, are still a recap.
+      const recap = [10_000, 0, 15_000].flatMap((from, k) => [0, 1, 2].map((i) => hit(k * 4000 + i * 1000, from + i * 1000, 4)));
+      const [r] = (await f.ledger.store.read((view) => checkFrames(view, recap, q))).matches;
+      expect(r!.segments.filter((s) => s.strength === 'match')).toHaveLength(3);
+      expect(r!.use).toBe('recap');
+    } finally {
+      await f.ledger.close();
+    }
+  });
+
   it('the store indexes a soundtrack once its registration is durable, and again from its record when reopened', async () => {
     const f = await ledgerFixture();
     const alice = party();

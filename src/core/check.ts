@@ -184,6 +184,18 @@ export function readForCheck(m: WorkMatch): WorkMatch {
 }
 
 /**
+ * What the implied use is read from: the picture's segments, else the soundtrack's stretches;
+ * of either, only those of `match` strength when there are any. A review-strength segment is
+ * not evidence enough to be an excerpt: in smooth or zooming footage such echoes at other
+ * places of the work made three clips of the generated evaluation set read as recaps.
+ */
+function excerptsOf(m: { segments: readonly Segment[]; sound: readonly SoundSegment[] }): Excerpt[] {
+  const found = m.segments.length > 0 ? m.segments.map((s) => ({ excerpt: s as Excerpt, strength: s.strength })) : m.sound.map((s) => ({ excerpt: soundExcerpt(s), strength: s.strength }));
+  const strong = found.filter((f) => f.strength === 'match');
+  return (strong.length > 0 ? strong : found).map((f) => f.excerpt);
+}
+
+/**
  * The works found by picture and by soundtrack, one entry a work, strongest first. Two
  * independent signals that agree are a match where either alone is a review: a work the
  * picture found only at review strength is a match when its soundtrack matched a stretch of
@@ -224,8 +236,7 @@ export function checkFrames(
   const matches = found.flatMap((m): MatchVerdict[] => {
     const work = view.work(m.work);
     if (!work) return [];
-    // The picture's segments say what the upload shows of the work; without them, the sound's.
-    const use = q.use ?? impliedUse(strong, m.segments.length > 0 ? m.segments : m.sound.map(soundExcerpt), m.workDurationMs);
+    const use = q.use ?? impliedUse(strong, excerptsOf(m), m.workDurationMs);
     return [{ ...judge(view, work.sha256, { ...q, use }), work, segments: m.segments, sound: m.sound, strength: m.strength, use }];
   });
   const verdicts = matches.filter((m) => m.strength === 'match').map((m) => m.verdict);
