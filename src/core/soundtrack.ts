@@ -158,6 +158,11 @@ export class SoundIndex {
     return this.works.length;
   }
 
+  /** Bytes the index holds: its bucket heads, postings pages and the registered values kept for scoring. */
+  get bytes(): number {
+    return this.heads.byteLength + this.postings.bytes + this.works.reduce((n, w) => n + w.sound.values.byteLength, 0);
+  }
+
   /** Adds a work's registered sound; a work added twice keeps its first. */
   add(work: string, bytes: Uint8Array): void {
     if (this.slotOf.has(work)) return;

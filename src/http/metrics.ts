@@ -16,6 +16,7 @@ export class Metrics {
   treeSize: () => number = () => 0;
   /** where the fingerprint index's size is read from, once the ledger is open */
   fingerprintIndex: () => { frames: number; bytes: number } = () => ({ frames: 0, bytes: 0 });
+  soundIndex: () => { works: number; bytes: number } = () => ({ works: 0, bytes: 0 });
 
   constructor() {
     const registers = [this.registry];
@@ -65,6 +66,22 @@ export class Metrics {
       registers,
       collect() {
         this.set(metrics.fingerprintIndex().bytes);
+      },
+    });
+    new Gauge({
+      name: 'cartulary_sound_index_works',
+      help: 'Registered soundtracks in the sound index',
+      registers,
+      collect() {
+        this.set(metrics.soundIndex().works);
+      },
+    });
+    new Gauge({
+      name: 'cartulary_sound_index_bytes',
+      help: 'Bytes the sound index holds for its postings and the registered values',
+      registers,
+      collect() {
+        this.set(metrics.soundIndex().bytes);
       },
     });
     this.verdicts = new Counter({ name: 'cartulary_check_verdicts_total', help: 'Pre-publish checks answered, by verdict', labelNames: ['verdict'], registers });
