@@ -174,7 +174,7 @@ export class SoundIndex {
       const v = values[j] as number;
       if (j > 0 && v === values[j - 1]) continue;
       // One posting beyond MAX_POSTINGS marks a value as too common; more add nothing.
-      if (this.count(v, MAX_POSTINGS + 1) > MAX_POSTINGS) continue;
+      if (this.postingsOf(v).length > MAX_POSTINGS) continue;
       const at = this.postings.extend(POSTING);
       const bucket = bucketOf(v);
       this.postings.set(at, v);
@@ -185,13 +185,13 @@ export class SoundIndex {
     }
   }
 
-  /** The postings of `value`, counted up to `limit`. */
-  private count(value: number, limit: number): number {
-    let n = 0;
-    for (let p = this.heads[bucketOf(value)] as number; p !== 0 && n < limit; p = this.postings.get((p - 1) * POSTING + 3)) {
-      if (this.postings.get((p - 1) * POSTING) === value) n++;
+  /** Where the postings of `value` start in `postings`, up to one more than MAX_POSTINGS (a value that common is not looked up). */
+  private postingsOf(value: number): number[] {
+    const found: number[] = [];
+    for (let p = this.heads[bucketOf(value)] as number; p !== 0 && found.length <= MAX_POSTINGS; p = this.postings.get((p - 1) * POSTING + 3)) {
+      if (this.postings.get((p - 1) * POSTING) === value) found.push((p - 1) * POSTING);
     }
-    return n;
+    return found;
   }
 
   /**
@@ -207,10 +207,10 @@ export class SoundIndex {
     let cast = 0;
     for (let i = 0; i < upload.length && cast < MAX_VOTES; i++) {
       const v = upload[i] as number;
-      if ((i > 0 && v === upload[i - 1]) || this.count(v, MAX_POSTINGS + 1) > MAX_POSTINGS) continue;
-      for (let p = this.heads[bucketOf(v)] as number; p !== 0; p = this.postings.get((p - 1) * POSTING + 3)) {
-        const at = (p - 1) * POSTING;
-        if (this.postings.get(at) !== v) continue;
+      if (i > 0 && v === upload[i - 1]) continue;
+      const found = this.postingsOf(v);
+      if (found.length > MAX_POSTINGS) continue;
+      for (const at of found) {
         const slot = this.postings.get(at + 1);
         const offset = this.postings.get(at + 2) - i;
         const of = votes.get(slot) ?? votes.set(slot, new Map()).get(slot)!;

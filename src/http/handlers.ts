@@ -297,7 +297,8 @@ export class Handlers {
     const base = { uploader: q.uploader, territory: q.territory, at: q.at ?? now };
     // An exact copy of a whole work is a re-upload: `publish` unless another use is asked about.
     const exact = q.sha256 ? await this.evidence.forCheck({ ...base, sha256: q.sha256, use: q.use ?? 'publish' }) : null;
-    const hits = q.fingerprints || q.sound ? (q.fingerprints ? await this.frameHits(q.fingerprints) : []) : null;
+    // A check by sound alone is judged by fingerprints too, with no frames found.
+    const hits = q.fingerprints ? await this.frameHits(q.fingerprints) : q.sound ? [] : null;
     const sounds = q.sound ? this.store.sound.search(soundValues(fromBase64(q.sound.values, 'body.sound.values'), 'body.sound.values')) : [];
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
     const text = [q.title, q.description].filter((t) => t !== undefined).join('\n');
