@@ -56,19 +56,25 @@ try {
   }
   // `wrong`: uploads of a film that named another registered film besides (or instead of) it:
   // a false accusation as much as a negative's match is. `bySound`: finds that are a match only
-  // through the soundtrack (no segment of the picture is one by itself).
-  interface Row { cases: number; found: number; bySound: number; useRight: number; wrong: number; negatives: number; falsePositives: number }
+  // through the soundtrack (no segment of the picture is one by itself); `byPatches`: finds the
+  // picture made through keypoint patches (the frames found no match).
+  interface Row { cases: number; found: number; byPatches: number; bySound: number; useRight: number; wrong: number; negatives: number; falsePositives: number }
   const rows = new Map<string, Row>();
   const check = async (upload: string) => {
     const r = await cli('check', upload, '--uploader', 'platform', '--territory', 'FR', '--json');
     if (r.code === 3 || r.code === 64) throw new Error(`checking ${upload} failed: ${r.err}`);
     if (values.answers) await writeFile(join(values.answers, `${basename(upload)}.json`), r.out);
-    const answer = JSON.parse(r.out) as { matches: Array<{ work: { id: string }; strength: string; use: string; segments: Array<{ strength: string }> }> };
-    return answer.matches.filter((m) => m.strength === 'match').map((m) => ({ film: works.get(m.work.id), use: m.use, bySound: !m.segments.some((s) => s.strength === 'match') }));
+    const answer = JSON.parse(r.out) as { matches: Array<{ work: { id: string }; strength: string; use: string; segments: Array<{ strength: string; by: string }> }> };
+    return answer.matches
+      .filter((m) => m.strength === 'match')
+      .map((m) => {
+        const strong = m.segments.filter((s) => s.strength === 'match');
+        return { film: works.get(m.work.id), use: m.use, bySound: strong.length === 0, byPatches: strong.length > 0 && strong.every((s) => s.by === 'patches') };
+      });
   };
   const { films, negatives } = set;
   for (const edit of EDITS.filter((e) => !values.only || e.name.includes(values.only))) {
-    const row: Row = { cases: 0, found: 0, bySound: 0, useRight: 0, wrong: 0, negatives: 0, falsePositives: 0 };
+    const row: Row = { cases: 0, found: 0, byPatches: 0, bySound: 0, useRight: 0, wrong: 0, negatives: 0, falsePositives: 0 };
     // The class first, then what went wrong in it, then its count.
     process.stderr.write(`  ${edit.name}:\n`);
     for (const [i, source] of films.entries()) {
@@ -82,6 +88,7 @@ try {
       if (!hit) process.stderr.write(`    missed: ${film} (found ${found.map((f) => f.film).join(', ') || 'nothing'})\n`);
       if (hit) row.found++;
       if (hit?.bySound) row.bySound++;
+      if (hit?.byPatches) row.byPatches++;
       const others = found.filter((f) => f.film !== film);
       if (others.length > 0) row.wrong++;
       if (hit && others.length > 0) process.stderr.write(`    also named: ${film} (found ${others.map((f) => f.film).join(', ')} too)\n`);
@@ -109,15 +116,15 @@ try {
     const found = await check(upload);
     const both = [first.name, second.name].every((f) => found.some((x) => x.film === f));
     const wrong = found.some((x) => x.film !== first.name && x.film !== second.name) ? 1 : 0;
-    rows.set('compilation (2 films, 8 s each)', { cases: 1, found: both ? 1 : 0, bySound: both && found.some((f) => f.bySound) ? 1 : 0, useRight: both && found.every((f) => f.use === 'compilation') ? 1 : 0, wrong, negatives: 0, falsePositives: 0 });
+    rows.set('compilation (2 films, 8 s each)', { cases: 1, found: both ? 1 : 0, byPatches: both && found.some((f) => f.byPatches) ? 1 : 0, bySound: both && found.some((f) => f.bySound) ? 1 : 0, useRight: both && found.every((f) => f.use === 'compilation') ? 1 : 0, wrong, negatives: 0, falsePositives: 0 });
   }
   const pct = (n: number, d: number) => (d === 0 ? '–' : `${Math.round((100 * n) / d)} %`);
   const total = [...rows.values()].reduce((t, r) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v + r[k as keyof Row]])) as unknown as Row);
   console.log(`\n${set.description}: ${films.length} registered films (${films.map((f) => `${f.name} ${Math.round(f.seconds)} s`).join(', ')}); negatives: ${negatives.map((f) => f.name).join(', ')}, edited the same way; an edit with a shortest source applies to those as long\n`);
-  console.log('| edit class | found | of them by the soundtrack | implied use right | another film named | false positives |');
-  console.log('|---|---|---|---|---|---|');
-  for (const [name, r] of rows) console.log(`| ${name} | ${r.found}/${r.cases} | ${r.bySound} | ${r.useRight}/${r.found} | ${r.wrong}/${r.cases} | ${r.falsePositives}/${r.negatives} |`);
-  console.log(`| **all** | **${total.found}/${total.cases} (${pct(total.found, total.cases)})** | **${total.bySound}** | **${pct(total.useRight, total.found)}** | **${total.wrong}/${total.cases}** | **${total.falsePositives}/${total.negatives}** |`);
+  console.log('| edit class | found | of them by keypoint patches | by the soundtrack | implied use right | another film named | false positives |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [name, r] of rows) console.log(`| ${name} | ${r.found}/${r.cases} | ${r.byPatches} | ${r.bySound} | ${r.useRight}/${r.found} | ${r.wrong}/${r.cases} | ${r.falsePositives}/${r.negatives} |`);
+  console.log(`| **all** | **${total.found}/${total.cases} (${pct(total.found, total.cases)})** | **${total.byPatches}** | **${total.bySound}** | **${pct(total.useRight, total.found)}** | **${total.wrong}/${total.cases}** | **${total.falsePositives}/${total.negatives}** |`);
 } finally {
   await server.close();
   await rm(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 /**
- * npm run bench:server-scale [-- --frames 10000000] [--checks 200] [--keep DIR] [--cpu-prof DIR]
+ * npm run bench:server-scale [-- --frames 10000000] [--checks 200] [--patches] [--keep DIR] [--cpu-prof DIR]
  * Issue 13.7 on a real server: a child `serve` process is filled through HTTP with
  * registrations of 720 frame records each (random hashes, as `npm run bench:fingerprints`
  * fills its in-process index) until it holds `--frames` records, then restarted (its index
@@ -8,7 +8,10 @@
  * works). Reports the fill rate, the restart time, the server's own resident memory (anon;
  * LevelDB's mapped table pages are reported apart, the kernel reclaims them at will), and the
  * check's latency over HTTP (fingerprints, search, verdict, evidence), p50 and p99, with the
- * share of planted frames the answers' segments cover. `--keep DIR` keeps the ledger, or
+ * share of planted frames the answers' segments cover. `--patches`: each registration carries
+ * half its records as frames and half as keypoint patches (a film of a minute or so), so the
+ * patch index holds as many records as the frame index, and each check also sends 8 random
+ * patches for each of its 60 seconds. `--keep DIR` keeps the ledger, or
  * grows the one there (uploads are then planted from works read back from it); `--cpu-prof
  * DIR` profiles the server. Needs a quiet machine: ~15 minutes at 10 M records on 2 cores.
  */
@@ -19,12 +22,15 @@ import { parseArgs } from 'node:util';
 import { toBase64 } from '../src/core/bytes.js';
 import { signStatement } from '../src/core/cose.js';
 import { randomSeed, sha256, signerFromSeed } from '../src/core/crypto.js';
-import { decodeFrames, encodeFrames, FINGERPRINT_KIND, type FrameHash } from '../src/core/fingerprint.js';
+import { decodeFrames, encodeFrames, FINGERPRINT_KIND, PATCH_KIND, type FrameHash } from '../src/core/fingerprint.js';
+import { PATCHES_SENT } from '../src/core/keypoints.js';
 import { memoryOf, startChildServer, type ChildServer } from './lib/child-server.js';
 import { PER_WORK, plantedUpload, registeredFrames, type Planted } from './lib/fingerprint-bench.js';
 import { load, percentile } from './lib/load.js';
 
-const { values } = parseArgs({ options: { frames: { type: 'string', default: '10000000' }, checks: { type: 'string', default: '200' }, keep: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
+const { values } = parseArgs({ options: { frames: { type: 'string', default: '10000000' }, checks: { type: 'string', default: '200' }, patches: { type: 'boolean', default: false }, keep: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
+// Frame records a registration carries; with --patches, as many patch records beside them.
+const perWork = values.patches ? PER_WORK / 2 : PER_WORK;
 const target = Number(values.frames);
 const checks = Number(values.checks);
 const dir = values.keep ?? (await mkdtemp(join(tmpdir(), 'cartulary-server-scale-')));
@@ -41,7 +47,7 @@ let server = await serve();
 try {
   // ---- fill: registrations over HTTP, four at a time, until the index holds the target
   const held = await framesHeld(server.url);
-  const works = Math.ceil(Math.max(0, target - held) / PER_WORK);
+  const works = Math.ceil(Math.max(0, target - held) / perWork);
   const signers = Array.from({ length: 16 }, () => signerFromSeed(randomSeed()));
   // The works the uploads are made of: the first 200 registered by this run, by title (unique).
   const sample: Array<{ work: string; frames: FrameHash[] }> = [];
@@ -53,13 +59,14 @@ try {
     keepBodies: (status) => status >= 400,
     next: (i) => {
       if (i >= works) return undefined;
-      const frames = registeredFrames();
-      const title = `scale ${held + i * PER_WORK}`;
-      const payload = { type: 'register', issuedAt: Date.now(), sha256: sha256(randomSeed()), size: 1, mediaType: 'video/mp4', title, fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] };
+      const frames = registeredFrames(perWork);
+      const title = `scale ${held + i * perWork}`;
+      const fingerprints = [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }, ...(values.patches ? [{ kind: PATCH_KIND, value: encodeFrames(registeredFrames(perWork)) }] : [])];
+      const payload = { type: 'register', issuedAt: Date.now(), sha256: sha256(randomSeed()), size: 1, mediaType: 'video/mp4', title, fingerprints };
       if (sample.length < 200) sample.push({ work: title, frames });
       if (performance.now() - lastReport > 30_000) {
         lastReport = performance.now();
-        process.stderr.write(`  ${i.toLocaleString('en')} of ${works.toLocaleString('en')} registrations, ${((i * PER_WORK) / ((lastReport - fillStarted) / 1000)).toFixed(0)} frames/s\n`);
+        process.stderr.write(`  ${i.toLocaleString('en')} of ${works.toLocaleString('en')} registrations, ${((i * perWork) / ((lastReport - fillStarted) / 1000)).toFixed(0)} frames/s\n`);
       }
       return { method: 'POST', path: '/v1/statements', body: Buffer.from(signStatement(payload, signers[i % signers.length]!)), contentType: 'application/cose' };
     },
@@ -95,7 +102,12 @@ try {
     const upload = plantedUpload(sample);
     const whole = upload.frames.filter((f) => f.mirrored !== undefined);
     const body = JSON.stringify({
-      fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(upload.frames)), mirrored: toBase64(encodeFrames(whole.map((f) => ({ timeMs: f.timeMs, hash: f.mirrored! })))) },
+      fingerprints: {
+        kind: FINGERPRINT_KIND,
+        frames: toBase64(encodeFrames(upload.frames)),
+        mirrored: toBase64(encodeFrames(whole.map((f) => ({ timeMs: f.timeMs, hash: f.mirrored! })))),
+        ...(values.patches ? { patches: toBase64(encodeFrames(registeredFrames(60 * PATCHES_SENT).map((p, j) => ({ ...p, timeMs: Math.floor(j / PATCHES_SENT) * 1000 })))) } : {}),
+      },
       uploader: '00'.repeat(32),
       territory: 'FR',
     });
@@ -119,7 +131,7 @@ try {
   console.log('| frame records | fill | restart (index rebuilt) | server RSS, own (anon): restarted, after the checks | mapped files (after) | 60 s upload checked over HTTP: p50 | p99 | planted frames in a segment | planted works matched |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   console.log(
-    `| ${filled.toLocaleString('en')} | ${works > 0 ? `${works.toLocaleString('en')} registrations in ${fillSeconds.toFixed(0)} s (${((works * PER_WORK) / fillSeconds).toFixed(0)} frames/s)` : 'kept'} | ${restartSeconds.toFixed(1)} s | ${memory.anon.toFixed(0)} MB, ${after.anon.toFixed(0)} MB | ${after.file.toFixed(0)} MB | ${percentile(latencies, 50).toFixed(1)} ms | ${percentile(latencies, 99).toFixed(1)} ms | ${planted ? ((100 * covered) / planted).toFixed(0) : '–'} % | ${worksPlanted ? `${worksFound}/${worksPlanted}` : '–'} |`,
+    `| ${filled.toLocaleString('en')}${values.patches ? ' (+ as many patches)' : ''} | ${works > 0 ? `${works.toLocaleString('en')} registrations in ${fillSeconds.toFixed(0)} s (${((works * perWork) / fillSeconds).toFixed(0)} frames/s)` : 'kept'} | ${restartSeconds.toFixed(1)} s | ${memory.anon.toFixed(0)} MB, ${after.anon.toFixed(0)} MB | ${after.file.toFixed(0)} MB | ${percentile(latencies, 50).toFixed(1)} ms | ${percentile(latencies, 99).toFixed(1)} ms | ${planted ? ((100 * covered) / planted).toFixed(0) : '–'} % | ${worksPlanted ? `${worksFound}/${worksPlanted}` : '–'} |`,
   );
 } finally {
   await stop(server);

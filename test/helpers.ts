@@ -116,3 +116,29 @@ export async function ledgerFixture(opts: { registrar?: string } = {}) {
 
 /** The LevelDB database under an embedded store, for tests that damage or inspect it directly. */
 export const levelDb = (store: LedgerStore) => (store.kv as LevelKV).db;
+
+/**
+ * A 16:9 picture of shapes of many sizes, each its own grey and texture (a wave of its own
+ * frequency and direction), over a gradient: like a frame of footage, where a part of the
+ * picture looks like no other part. Seeded, so every run sees the same picture.
+ */
+export function scene(seed: number, width = 640, height = 360): { width: number; height: number; data: Uint8Array } {
+  let s = seed;
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = 60 + Math.round((80 * x) / width + (40 * y) / height);
+  for (let n = 0; n < 90; n++) {
+    const r = 4 + rnd() ** 2 * 60;
+    const cx = rnd() * width;
+    const cy = rnd() * height;
+    const grey = 40 + rnd() * 175;
+    const round = rnd() < 0.5;
+    const [fx, fy, amp] = [(rnd() - 0.5) * 0.6, (rnd() - 0.5) * 0.6, rnd() * 40];
+    for (let y = Math.max(0, Math.floor(cy - r)); y < Math.min(height, cy + r); y++) {
+      for (let x = Math.max(0, Math.floor(cx - r)); x < Math.min(width, cx + r); x++) {
+        if (!round || (x - cx) ** 2 + (y - cy) ** 2 <= r * r) data[y * width + x] = Math.round(grey + amp * Math.sin(fx * x + fy * y));
+      }
+    }
+  }
+  return { width, height, data };
+}

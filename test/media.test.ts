@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Io } from '../src/cli/command.js';
 import { main } from '../src/cli/main.js';
 import { EDITS } from '../scripts/lib/evaluation-set.js';
+import { scene } from './helpers.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
 
 let s: ServerFixture;
@@ -34,7 +35,7 @@ async function register(file: string, key: string) {
 }
 interface Answer {
   verdict: string;
-  matches: Array<{ work: { id: string }; use: string; verdict: string; strength: string; segments: Array<{ upload: number[]; work: number[]; speed: number; frames: number }> }>;
+  matches: Array<{ work: { id: string }; use: string; verdict: string; strength: string; segments: Array<{ upload: number[]; work: number[]; speed: number; frames: number; strength: string; by: string }> }>;
 }
 async function check(file: string, uploader = 'platform') {
   const r = await cli('check', file, '--uploader', uploader, '--territory', 'FR', '--json');
@@ -205,6 +206,37 @@ describe('near-duplicate checks', () => {
     expect(stretch!.ber).toBeLessThan(0.2);
     expect(strong(await check(media('S-crop-silent.mp4')))).toEqual([]);
     expect(strong(await check(media('T-crop.mp4')))).toEqual([]);
+  });
+
+  // Issue 13.1: a crop at an arbitrary place keeps no whole frame and no fixed region of the
+  // film; the patches around its blobs it keeps. Film P is a camera's pan over a drawn scene
+  // (shapes of many sizes and textures), silent, so the picture alone must find it.
+  it('an off-centre crop of a silent film is found by its keypoint patches as an unlicensed clip, placed no later than it is; the same crop of another scene is not', async () => {
+    const pan = async (seed: number, out: string) => {
+      const { width, height, data } = scene(seed, 1920, 1080);
+      await sharp(data, { raw: { width, height, channels: 1 } }).png().toFile(media(`${out}.png`));
+      ffmpeg('-loop', '1', '-framerate', '25', '-i', media(`${out}.png`), '-vf', "crop=960:540:x='200+t*24':y='120+t*9'", '-t', '30', ...encode, media(out));
+    };
+    await pan(21, 'P.mp4');
+    await pan(22, 'Q.mp4');
+    const film = await register(media('P.mp4'), 'alice');
+    const edit = EDITS.find((e) => e.name === 'clip, crop to 60 %, off centre')!;
+    const crop = (source: string, out: string) => ffmpeg(...edit.args({ name: source, path: media(source), seconds: 30 }, media('background.mp4')), media(out));
+    crop('P.mp4', 'P-crop.mp4');
+    crop('Q.mp4', 'Q-crop.mp4');
+    const found = await check(media('P-crop.mp4'));
+    expect(strong(found).map((m) => m.work.id)).toEqual([film]);
+    expect(found.verdict).toBe('unlicensed');
+    const [m] = strong(found);
+    expect(m!.use).toBe('clip');
+    // Found by the patches. A patch that stays in view through a pan is one entry of the
+    // index, filed at the first second it was seen: so the place found is never after the
+    // clip's (it starts 8 s into the film), though it may be before.
+    const segment = m!.segments.find((g) => g.strength === 'match')!;
+    expect(segment.by).toBe('patches');
+    expect(segment.work[0]! - segment.upload[0]!).toBeGreaterThanOrEqual(0);
+    expect(segment.work[0]! - segment.upload[0]!).toBeLessThanOrEqual(8_000);
+    expect(strong(await check(media('Q-crop.mp4')))).toEqual([]);
   });
 
   it("a re-encoded copy of A registered by another party is contested, and both works say so", async () => {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { toBase64, toHex } from '../src/core/bytes.js';
 import { sha256 } from '../src/core/crypto.js';
-import { encodeFrames } from '../src/core/fingerprint.js';
+import { encodeFrames, PATCH_KIND } from '../src/core/fingerprint.js';
 import { encodeSound, SOUND_KIND } from '../src/core/soundtrack.js';
 import { cli } from './cli-runner.js';
 import { content, party, stmt, tempDir } from './helpers.js';
@@ -67,8 +67,9 @@ describe('operations', () => {
     const first = stmt.register(alice, file);
     // one of them with three frames, two of which are one picture (kept once in the index)
     const frames = [0, 1, 2].map((i) => ({ timeMs: i * 1000, hash: sha256(new Uint8Array([i === 2 ? 1 : i])).slice(0, 16) }));
+    const patches = [1, 2, 3].map((i) => ({ timeMs: 1000, hash: sha256(Uint8Array.of(0x70, i)).slice(0, 16) }));
     const sound = Uint32Array.from({ length: 40 }, (_, i) => new DataView(sha256(Uint8Array.of(i)).buffer).getUint32(0));
-    const fingerprinted = stmt.register(alice, content(), { fingerprints: [{ kind: 'phash-dhash/v1', value: encodeFrames(frames) }, { kind: SOUND_KIND, value: encodeSound({ step: 1, values: sound }) }] });
+    const fingerprinted = stmt.register(alice, content(), { fingerprints: [{ kind: 'phash-dhash/v1', value: encodeFrames(frames) }, { kind: SOUND_KIND, value: encodeSound({ step: 1, values: sound }) }, { kind: PATCH_KIND, value: encodeFrames(patches) }] });
     for (const bytes of [first, fingerprinted, stmt.register(party())]) expect((await s.submit(bytes)).status).toBe(201);
     expect((await s.submit(first)).status).toBe(200);
     expect((await s.submit(Uint8Array.of(0xa1, 0x01))).status).toBe(400);
@@ -93,6 +94,8 @@ describe('operations', () => {
     expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
     expect(sample(text, 'cartulary_fingerprint_index_frames')).toBe(2);
     expect(sample(text, 'cartulary_fingerprint_index_bytes')).toBeGreaterThan(0);
+    expect(sample(text, 'cartulary_patch_index_records')).toBe(3);
+    expect(sample(text, 'cartulary_patch_index_bytes')).toBeGreaterThan(0);
     expect(sample(text, 'cartulary_sound_index_works')).toBe(1);
     // the bucket heads, one page of postings, the 40 values
     expect(sample(text, 'cartulary_sound_index_bytes')).toBe(4 * 2 ** 20 + 4 * 2 ** 16 + 4 * 40);

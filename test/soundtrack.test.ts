@@ -150,22 +150,22 @@ describe('a check weighs sound beside the picture', () => {
       const q = { uploader: party().id, territory: 'FR', at: Date.now() };
       // Four upload frames 9 bits from the work: a review by picture alone.
       const weak: FrameHit[] = [0, 1, 2, 3].map((i) => ({ work: a.id, workIndex: a.index, workDurationMs: 30_000, workMs: 5000 + i * 1000, queryMs: i * 1000, distance: 9 }));
-      const alone = await store.read((view) => checkFrames(view, weak, q));
+      const alone = await store.read((view) => checkFrames(view, { frames: weak }, q));
       expect(alone.matches.map((m) => [m.work.id, m.strength])).toEqual([[a.id, 'review']]);
       expect(alone.verdict).toBe('unregistered');
       // Its soundtrack over the same stretch of the upload: a match, unlicensed.
       const sounds = store.sound.search(noisy(film.slice(seconds(5), seconds(9)), 0.22));
       expect(sounds.map((m) => [m.work, m.strength])).toEqual([[a.id, 'review']]);
-      const both = await store.read((view) => checkFrames(view, weak, q, sounds));
+      const both = await store.read((view) => checkFrames(view, { frames: weak, sounds }, q));
       expect(both.matches.map((m) => [m.work.id, m.strength])).toEqual([[a.id, 'match']]);
       expect(both.matches[0]!.sound).toEqual(sounds[0]!.segments);
       expect(both.verdict).toBe('unlicensed');
       // The same sound at another moment of the upload does not agree with the picture.
       const later = store.sound.search(Uint32Array.from([...words(seconds(20), 17), ...noisy(film.slice(seconds(5), seconds(9)), 0.22)]));
-      const apart = await store.read((view) => checkFrames(view, weak, q, later));
+      const apart = await store.read((view) => checkFrames(view, { frames: weak, sounds: later }, q));
       expect(apart.matches.map((m) => [m.work.id, m.strength])).toEqual([[a.id, 'review']]);
       // The other work's soundtrack alone, clearly: a match, and a clip of it.
-      const byEar = await store.read((view) => checkFrames(view, [], q, store.sound.search(noisy(music.slice(seconds(2), seconds(12)), 0.1))));
+      const byEar = await store.read((view) => checkFrames(view, { frames: [], sounds: store.sound.search(noisy(music.slice(seconds(2), seconds(12)), 0.1)) }, q));
       expect(byEar.matches.map((m) => [m.work.id, m.strength, m.use, m.segments.length])).toEqual([[b.id, 'match', 'clip', 0]]);
       expect(byEar.verdict).toBe('unlicensed');
     } finally {
@@ -183,12 +183,12 @@ describe('a check weighs sound beside the picture', () => {
       const clip = [0, 1, 2, 3, 4, 5, 6].map((k) => hit(2000 + k * 1000, 10_000 + k * 1000, 4));
       const echoes = [hit(250, 0, 9), hit(750, 0, 9), hit(1250, 1000, 9), hit(8750, 0, 9), hit(9250, 500, 9), hit(9750, 1000, 9)];
       const q = { uploader: party().id, territory: 'FR', at: Date.now() };
-      const [m] = (await f.ledger.store.read((view) => checkFrames(view, [...clip, ...echoes], q))).matches;
+      const [m] = (await f.ledger.store.read((view) => checkFrames(view, { frames: [...clip, ...echoes] }, q))).matches;
       expect(m!.segments.map((s) => s.strength)).toEqual(['review', 'match', 'review']);
       expect(m!.use).toBe('clip');
       // Three excerpts that each match, jumping about the work, are still a recap.
       const recap = [10_000, 0, 15_000].flatMap((from, k) => [0, 1, 2].map((i) => hit(k * 4000 + i * 1000, from + i * 1000, 4)));
-      const [r] = (await f.ledger.store.read((view) => checkFrames(view, recap, q))).matches;
+      const [r] = (await f.ledger.store.read((view) => checkFrames(view, { frames: recap }, q))).matches;
       expect(r!.segments.filter((s) => s.strength === 'match')).toHaveLength(3);
       expect(r!.use).toBe('recap');
     } finally {

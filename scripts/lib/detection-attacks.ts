@@ -8,7 +8,8 @@ import { request } from 'node:http';
 import { toBase64 } from '../../src/core/bytes.js';
 import { signStatement } from '../../src/core/cose.js';
 import { randomSeed, sha256, signerFromSeed } from '../../src/core/crypto.js';
-import { encodeFrames, FINGERPRINT_KIND, type FrameHash } from '../../src/core/fingerprint.js';
+import { MAX_CHECK_FRAMES, MAX_CHECK_PATCHES } from '../../src/cli/media.js';
+import { encodeFrames, FINGERPRINT_KIND, PATCH_KIND, type FrameHash } from '../../src/core/fingerprint.js';
 import { encodeSound, encodeValues, MAX_CHECK_SOUND, MAX_REGISTERED_SOUND, SOUND_KIND } from '../../src/core/soundtrack.js';
 import type { AttackResult } from './attacks.js';
 
@@ -103,9 +104,6 @@ function post(url: string, body: Buffer): Promise<{ status: number; text: string
 
 const frames = (n: number, hashOf: (i: number) => Uint8Array, stepMs: number): FrameHash[] => Array.from({ length: n }, (_, i) => ({ timeMs: i * stepMs, hash: hashOf(i) }));
 
-/** The largest check the API takes: 15,000 frames and their mirrors (400,000 base64 characters each). */
-export const MAX_CHECK_FRAMES = 15_000;
-
 export interface DetectionAttackOptions {
   /** the slowest a `/healthz` probe may be during the maximal check, ms (default 100) */
   healthLimitMs?: number;
@@ -131,11 +129,17 @@ export async function runDetectionAttacks(url: string, opts: DetectionAttackOpti
     const res = await fetch(`${url}/v1/statements`, { method: 'POST', body: Buffer.from(signStatement(payload, signerFromSeed(randomSeed()))), headers: { 'content-type': 'application/cose' } });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
-  const register = (list: FrameHash[], title: string) =>
-    submit({ type: 'register', issuedAt: Date.now(), sha256: sha256(randomSeed()), size: 1, mediaType: 'video/mp4', title, fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(list) }] });
+  const register = (list: FrameHash[], title: string, kind = FINGERPRINT_KIND) =>
+    submit({ type: 'register', issuedAt: Date.now(), sha256: sha256(randomSeed()), size: 1, mediaType: 'video/mp4', title, fingerprints: [{ kind, value: encodeFrames(list) }] });
   // Bodies are encoded before they are sent, so the client's own work is not measured.
-  const checkBody = (list: FrameHash[], mirrored: FrameHash[]) =>
-    Buffer.from(JSON.stringify({ fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(list)), mirrored: toBase64(encodeFrames(mirrored)) }, uploader: '00'.repeat(32), territory: 'FR' }));
+  const checkBody = (list: FrameHash[], mirrored: FrameHash[], patches: FrameHash[] = []) =>
+    Buffer.from(
+      JSON.stringify({
+        fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(list)), mirrored: toBase64(encodeFrames(mirrored)), ...(patches.length ? { patches: toBase64(encodeFrames(patches)) } : {}) },
+        uploader: '00'.repeat(32),
+        territory: 'FR',
+      }),
+    );
   const check = async (body: Buffer) => {
     const started = performance.now();
     const { status, text } = await post(`${url}/v1/check`, body);
@@ -196,10 +200,19 @@ export async function runDetectionAttacks(url: string, opts: DetectionAttackOpti
   const small = await check(checkBody(thousand, []));
   results.push({ name: 'a 1,000-frame check against the stuffed frames', held: small.status === 200, detail: `${small.status}, ${small.matches} works, ${Math.round(small.ms)} ms` });
 
-  // The maximal check: every frame and every mirror within a few bits of the stuffed frame.
+  // Keypoint patches crowding the patch index likewise (a check's evidence only: registering
+  // them searches nothing).
+  for (const [k, list] of crowded.entries()) await register(list, `crowded patches ${k}`, PATCH_KIND);
+
+  // The maximal check: every frame, every mirror and every patch within a few bits of the
+  // stuffed frame, against the crowded frames and patches.
   const query = frames(MAX_CHECK_FRAMES, (i) => flipped(picture, i, 1 + (i % 4)), 250);
   const mirrored = frames(MAX_CHECK_FRAMES, (i) => flipped(picture, i + 1, 2 + (i % 3)), 250);
-  await watchedCheck(`a maximal check (${MAX_CHECK_FRAMES.toLocaleString('en')} frames + mirrors) while /healthz is probed`, checkBody(query, mirrored));
+  const patches = frames(MAX_CHECK_PATCHES, (i) => flipped(picture, i + 2, 1 + (i % 4)), 125);
+  await watchedCheck(
+    `a maximal check (${MAX_CHECK_FRAMES.toLocaleString('en')} frames + mirrors, ${MAX_CHECK_PATCHES.toLocaleString('en')} keypoint patches) while /healthz is probed`,
+    checkBody(query, mirrored, patches),
+  );
 
   // Soundtracks (issue 13.6): 32 works of one soundtrack (every value at the most postings a
   // value may have and still be looked up), then the largest sound check the API takes, its

@@ -43,7 +43,7 @@ export interface CheckSection {
    * The segments matched by fingerprints, as the ledger answered (the bundle proves the
    * work's chain of title, not the match); empty for an exact match of the content.
    */
-  segments: ReadonlyArray<{ upload: [number, number]; work: [number, number]; frames: number; distance: number; strength: string }>;
+  segments: ReadonlyArray<{ upload: [number, number]; work: [number, number]; frames: number; distance: number; strength: string; by?: 'frames' | 'patches' }>;
   /** the stretches of the work's soundtrack matched, likewise as answered */
   sound: ReadonlyArray<{ upload: [number, number]; work: [number, number]; ber: number; values: number; strength: string }>;
 }
@@ -69,7 +69,7 @@ const STYLE = `
 
 function checkSection(k: CheckSection, names: ReadonlyMap<string, string>): string {
   const rows = [
-    ...k.segments.map((g) => `<tr><td>picture</td><td>${esc(segmentText(g))}</td><td>${esc(g.frames)} frames, mean distance ${esc(g.distance)} bits</td><td>${esc(g.strength)}</td></tr>`),
+    ...k.segments.map((g) => `<tr><td>${g.by === 'patches' ? 'picture (keypoint patches)' : 'picture'}</td><td>${esc(segmentText(g))}</td><td>${esc(g.frames)} frames, mean distance ${esc(g.distance)} bits</td><td>${esc(g.strength)}</td></tr>`),
     ...k.sound.map((g) => `<tr><td>soundtrack</td><td>${esc(segmentText(g))}</td><td>${esc(g.values)} sub-fingerprints, bit error rate ${esc(g.ber)}</td><td>${esc(g.strength)}</td></tr>`),
   ];
   const matched = rows.length

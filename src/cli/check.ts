@@ -29,7 +29,7 @@ interface CheckAnswer {
   sighting: { payload: Record<string, unknown>; cbor: string } | null;
   matches: Array<{
     work: { id: string; owner: string; title: string };
-    segments: Array<{ upload: [number, number]; work: [number, number]; speed: number; frames: number; distance: number; strength: string }>;
+    segments: Array<{ upload: [number, number]; work: [number, number]; speed: number; frames: number; distance: number; strength: string; by: 'frames' | 'patches' }>;
     sound: Array<{ upload: [number, number]; work: [number, number]; ber: number; values: number; strength: string }>;
     strength: string;
     use: string;
@@ -77,7 +77,7 @@ export const check: Command = {
     const fingerprinted = Boolean(print && print.frames.length) || sound !== null;
     const query = {
       sha256,
-      ...(print && print.frames.length ? { fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(print.frames)), mirrored: toBase64(encodeFrames(print.mirrored)) } } : {}),
+      ...(print && print.frames.length ? { fingerprints: { kind: FINGERPRINT_KIND, frames: toBase64(encodeFrames(print.frames)), mirrored: toBase64(encodeFrames(print.mirrored)), ...(print.patches.length ? { patches: toBase64(encodeFrames(print.patches)) } : {}) } } : {}),
       ...(sound ? { sound: { kind: SOUND_KIND, values: toBase64(encodeValues(sound)) } } : {}),
       ...(str(v.title) ? { title: str(v.title) } : {}),
       ...(str(v.description) ? { description: str(v.description) } : {}),
@@ -114,7 +114,7 @@ export const check: Command = {
       io.out(describe(answer, str(v.use) ?? answer.matches[0]?.use ?? 'publish', query.territory ?? '', names) + verified);
       for (const m of answer.matches) {
         const where = [
-          ...m.segments.map((s) => `${segmentText(s)} (${s.frames} frames, ${s.distance} bits, ${s.strength})`),
+          ...m.segments.map((s) => `${segmentText(s)} (${s.frames} ${s.by === 'patches' ? 'frames by keypoint patches' : 'frames'}, ${s.distance} bits, ${s.strength})`),
           ...m.sound.map((s) => `soundtrack ${segmentText(s)} (bit error rate ${s.ber}, ${s.strength})`),
         ].join('; ');
         io.out(`  ${m.strength === 'match' ? 'contains' : 'may contain (review)'} "${m.work.title}" (work ${m.work.id.slice(0, 12)}…, owner ${partyLabel(m.work.owner, names)}): ${where}; as ${m.use}: ${m.verdict}`);

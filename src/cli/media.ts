@@ -3,14 +3,16 @@
  * through sharp, both ending in the same final step (src/core/fingerprint.ts) so image and
  * video hashes are comparable. Registrations sample at 1 fps (every k s for long videos,
  * to stay inside a statement) and hash regions of each frame besides the whole (its centre,
- * its 9:16 column); checks sample at 4 fps and hash each frame mirrored, its centre (also
- * turned back ±5°), the picture inside bands and inner pictures found over time (issue 13.1).
+ * its 9:16 column) and patches around its strongest blobs; checks sample at 4 fps and hash
+ * each frame mirrored, its centre (also turned back ±5°), the picture inside bands, inner
+ * pictures found over time, and the blob patches of one frame a second (issue 13.1).
  */
 import { spawn } from 'node:child_process';
 import { extname } from 'node:path';
 import { CartularyError } from '../core/errors.js';
 import { CENTRE, contentBox, cropRegion, hashFrame, mirror, regionHashes, registeredRegions, type FrameHash, type Raster, type Region } from '../core/fingerprint.js';
 import { innerPictures } from '../core/inner-picture.js';
+import { keypointPatches, PATCHES_REGISTERED, PATCHES_SENT } from '../core/keypoints.js';
 import { rotate } from '../core/rotate.js';
 import { isInformative, ITEM_MS, MAX_CHECK_SOUND } from '../core/soundtrack.js';
 import { progressLine, type Io } from './command.js';
@@ -19,7 +21,7 @@ import { progressLine, type Io } from './command.js';
 export const MAX_REGISTERED_FRAMES = 720;
 /** Frames a registration with a soundtrack carries: its MAX_REGISTERED_SOUND values (4 bytes each) take the rest. */
 const FRAMES_BESIDE_SOUND = 600;
-/** Whole frames a registration carries at most; region hashes fill the rest. */
+/** Whole frames a registration carries at most; region hashes, then keypoint patches, fill the rest. */
 const WHOLE_FRAMES = 480;
 /** Rotations a check undoes (degrees): a re-upload turned by up to 2–3° is found as it is, up to 7° by these. */
 const UNDONE_ROTATIONS = [-5, 5];
@@ -32,6 +34,8 @@ const UNDONE_ROTATIONS = [-5, 5];
 const INNER_MIN_SPREAD = 0.07;
 /** Frame records a check sends at most: the API takes 400,000 base64 characters of them (20 bytes each). */
 export const MAX_CHECK_FRAMES = 15_000;
+/** Keypoint patch records a check sends at most (200,000 base64 characters): 8 a second for over 15 minutes. */
+export const MAX_CHECK_PATCHES = 7_500;
 /** A check's frames looked at together for an inner picture: 8 s at 4 fps. */
 const INNER_PICTURE_RUN = 32;
 const SIDE = 128;
@@ -40,6 +44,8 @@ export interface Fingerprint {
   frames: FrameHash[];
   /** the same frames hashed mirrored (checks only): a flipped re-upload still matches */
   mirrored: FrameHash[];
+  /** patches around the frames' strongest blobs (keypoints.ts), compared only with patches */
+  patches: FrameHash[];
 }
 
 /** Media types by extension: the type a registration names when ffprobe says no more. */
@@ -193,7 +199,7 @@ export async function fingerprintOrNote(path: string, kind: MediaKind, purpose: 
   } catch (e) {
     if (!(e instanceof CartularyError) || e.code !== 'malformed') throw e;
     io.err(`note: ${path} was not fingerprinted (${e.message}); using its SHA-256 only`);
-    return { frames: [], mirrored: [] };
+    return { frames: [], mirrored: [], patches: [] };
   }
 }
 
@@ -202,20 +208,33 @@ export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'r
   const frames: FrameHash[] = [];
   const mirrored: FrameHash[] = [];
   // The mirrored list pairs one hash with each time, the whole frame's; every other hash of
-  // a time (a region's) is one more frame at that time, kept apart until the end.
+  // a time (a region's, a patch's) is one more frame at that time, kept apart until the end,
+  // regions and patches in tiers of their own (see interleave).
   const regions: FrameHash[][] = [];
-  const push = (timeMs: number, hashes: Iterable<Uint8Array>) => {
-    const at = regions[regions.length - 1];
+  const patches: FrameHash[][] = [];
+  const pushTo = (tier: FrameHash[][]) => (timeMs: number, hashes: Iterable<Uint8Array>) => {
+    const at = tier[tier.length - 1];
     const list = at?.[0]?.timeMs === timeMs ? at : [];
-    if (list !== at) regions.push(list);
     for (const hash of hashes) list.push({ timeMs, hash });
+    if (list !== at && list.length > 0) tier.push(list);
   };
-  const all = () => interleave(frames, regions, purpose === 'check' ? MAX_CHECK_FRAMES : withSound ? FRAMES_BESIDE_SOUND : MAX_REGISTERED_FRAMES);
+  const push = pushTo(regions);
+  const pushPatches = pushTo(patches);
+  // A check sends frames and patches apart, each up to its own limit; a registration's
+  // share one statement, patches in the room the frames and regions leave.
+  const all = (): Fingerprint => {
+    const kept = interleave(frames, regions, purpose === 'check' ? MAX_CHECK_FRAMES : withSound ? FRAMES_BESIDE_SOUND : MAX_REGISTERED_FRAMES);
+    const room = purpose === 'check' ? MAX_CHECK_PATCHES : (withSound ? FRAMES_BESIDE_SOUND : MAX_REGISTERED_FRAMES) - kept.length;
+    return { frames: kept, mirrored, patches: strongest(patches, room) };
+  };
   // `inner`: for a check, the inner pictures found in the frames around it.
   const take = (raster: Raster, timeMs: number, aspect: number, inner: readonly Region[] = []) => {
     const hash = hashFrame(raster);
     if (!hash) return;
     frames.push({ timeMs, hash });
+    // A check's patches at whole seconds only, where a registration's frames are (at 4 fps
+    // they would be a third of its hashes for little more).
+    if (purpose === 'register' || timeMs % 1000 === 0) pushPatches(timeMs, keypointPatches(raster, aspect, purpose === 'register' ? PATCHES_REGISTERED : PATCHES_SENT));
     if (purpose === 'register') {
       push(timeMs, regionHashes(raster, registeredRegions, aspect));
       return;
@@ -235,7 +254,7 @@ export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'r
   if (kind === 'image') {
     const { raster, aspect } = await imageRaster(path);
     take(raster, 0, aspect);
-    return { frames: all(), mirrored };
+    return all();
   }
   const { duration, aspect } = await videoInfo(path);
   // Registrations: whole frames at 1 fps, or one every k whole seconds for long videos (so
@@ -263,7 +282,7 @@ export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'r
     progress(Math.min(expected, Math.round((timeMs / 1000) * fps)), expected);
   });
   flush();
-  return { frames: all(), mirrored };
+  return all();
 }
 
 /**
@@ -286,4 +305,17 @@ function interleave(whole: readonly FrameHash[], regions: readonly FrameHash[][]
   }
   // A stable sort: each time's whole frame stays first.
   return kept.sort((a, b) => a.timeMs - b.timeMs);
+}
+
+/**
+ * At most `room` keypoint patches, in time order: the k strongest of every time (each
+ * time's list is strongest first), k as large as the room allows; when not even one a time
+ * fits, the strongest of every r-th time. Every second keeps some, where regions would skip
+ * seconds: a clip is found by patches at several of its seconds, not many at a few.
+ */
+function strongest(patches: readonly FrameHash[][], room: number): FrameHash[] {
+  if (patches.length === 0 || room <= 0) return [];
+  const k = Math.floor(room / patches.length);
+  const r = k === 0 ? Math.ceil(patches.length / room) : 1;
+  return patches.filter((_, i) => i % r === 0).flatMap((list) => list.slice(0, Math.max(1, k)));
 }

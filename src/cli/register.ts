@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { toHex } from '../core/bytes.js';
 import { signStatement } from '../core/cose.js';
 import { CartularyError } from '../core/errors.js';
-import { encodeFrames, FINGERPRINT_KIND } from '../core/fingerprint.js';
+import { encodeFrames, FINGERPRINT_KIND, PATCH_KIND } from '../core/fingerprint.js';
 import { decimate, encodeSound, ITEM_MS, SOUND_KIND } from '../core/soundtrack.js';
 import { fingerprintOrNote, probeMedia, soundOf } from './media.js';
 import { client, printReceipt, signingKey, signingOptions, listArg } from './client.js';
@@ -35,9 +35,10 @@ export const register: Command = {
     // Video and images carry perceptual fingerprints in the signed claim, so re-encodes,
     // clips and compilations of the work can be recognised later; a soundtrack its own.
     const sound = hasSound && !v['no-fingerprint'] ? await soundOf(file, 'register', io) : null;
-    const frames = kind && !v['no-fingerprint'] ? (await fingerprintOrNote(file, kind, 'register', io, sound !== null)).frames : [];
+    const { frames, patches } = kind && !v['no-fingerprint'] ? await fingerprintOrNote(file, kind, 'register', io, sound !== null) : { frames: [], patches: [] };
     const fingerprints = [
       ...(frames.length ? [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] : []),
+      ...(patches.length ? [{ kind: PATCH_KIND, value: encodeFrames(patches) }] : []),
       ...(sound ? [{ kind: SOUND_KIND, value: encodeSound(decimate(sound)) }] : []),
     ];
     const statement = signStatement(
@@ -62,7 +63,7 @@ export const register: Command = {
     printReceipt(io, v, `registered ${file} as work`, result, { work: result.receipt.id, title: str(v.title) ?? basename(file), sha256: toHex(sha256), size, fingerprintFrames: frames.length, soundtrackSeconds: sound ? soundSeconds(sound) : 0, saved: out });
     if (v.json) return 0;
     const sampled = new Set(frames.map((f) => f.timeMs)).size;
-    if (frames.length) io.out(`  fingerprinted: ${sampled} frames${frames.length > sampled ? `, ${frames.length - sampled} region hashes` : ''}`);
+    if (frames.length) io.out(`  fingerprinted: ${sampled} frames${frames.length > sampled ? `, ${frames.length - sampled} region hashes` : ''}${patches.length ? `, ${patches.length} keypoint patches` : ''}`);
     if (sound) io.out(`  soundtrack fingerprinted: ${soundSeconds(sound)} s`);
     io.out(`  receipt and evidence saved to ${out}`);
     return 0;

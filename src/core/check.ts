@@ -73,9 +73,12 @@ export function judge(view: LedgerView, sha256: string, q: Omit<CheckQuery, 'sha
   return result('unlicensed', { reasons: reasons.length > 0 ? reasons : [{ licence: null, reason: 'no-licence' }] });
 }
 
+/** A segment of the picture, found by the upload's frames or by its keypoint patches. */
+export type PictureSegment = Segment & { by: 'frames' | 'patches' };
+
 export interface MatchVerdict extends CheckResult {
   work: WorkRecord;
-  segments: Segment[];
+  segments: PictureSegment[];
   /** the stretches of the work's soundtrack the upload's sound matched */
   sound: SoundSegment[];
   strength: 'match' | 'review';
@@ -196,6 +199,27 @@ function excerptsOf(m: { segments: readonly Segment[]; sound: readonly SoundSegm
 }
 
 /**
+ * What the picture found of each work, one entry a work: the frames' segments, or the
+ * keypoint patches' (keypoints.ts) where they are a match and the frames' are not. Each is
+ * read apart and never mixed: a patch is a crop, which a zooming film's later frames also
+ * are, so patch hits beside a clip's frame hits put it at the wrong offset. Patches found
+ * only at review strength are not reported: on both evaluation sets (`npm run evaluate`),
+ * 15 of the 17 works so found were other films than the upload's, and a review is evidence
+ * enough to block an upload of a protected work. In the frames' order (strongest first),
+ * then the works only the patches found, in theirs.
+ */
+function pictureOf(frames: readonly WorkMatch[], patches: readonly WorkMatch[]): Array<WorkMatch & { segments: PictureSegment[] }> {
+  const by = (m: WorkMatch, found: PictureSegment['by']) => ({ ...m, segments: m.segments.map((s) => ({ ...s, by: found })) });
+  const patchOf = new Map(patches.map((p) => [p.work, p]));
+  const fromFrames = frames.map((f) => {
+    const p = patchOf.get(f.work);
+    return f.strength !== 'match' && p?.strength === 'match' ? by(p, 'patches') : by(f, 'frames');
+  });
+  const seen = new Set(frames.map((f) => f.work));
+  return [...fromFrames, ...patches.filter((p) => !seen.has(p.work) && p.strength === 'match').map((p) => by(p, 'patches'))];
+}
+
+/**
  * The works found by picture and by soundtrack, one entry a work, strongest first. Two
  * independent signals that agree are a match where either alone is a review: a work the
  * picture found only at review strength is a match when its soundtrack matched a stretch of
@@ -203,7 +227,7 @@ function excerptsOf(m: { segments: readonly Segment[]; sound: readonly SoundSegm
  * is as strong as that match (a crop or a picture-in-picture leaves the sound untouched;
  * the thresholds in soundtrack.ts keep unrelated sound out).
  */
-function combine(pictures: readonly WorkMatch[], sounds: readonly SoundMatch[]): Array<WorkMatch & { sound: SoundSegment[] }> {
+function combine(pictures: ReadonlyArray<WorkMatch & { segments: PictureSegment[] }>, sounds: readonly SoundMatch[]): Array<WorkMatch & { segments: PictureSegment[]; sound: SoundSegment[] }> {
   const soundOf = new Map(sounds.map((s) => [s.work, s]));
   const overlaps = (a: Excerpt, b: Excerpt) => a.upload[0] <= b.upload[1] && b.upload[0] <= a.upload[1];
   const both = pictures.map((p) => {
@@ -217,21 +241,26 @@ function combine(pictures: readonly WorkMatch[], sounds: readonly SoundMatch[]):
   return [...both, ...soundOnly].sort((a, b) => Number(a.strength !== 'match') - Number(b.strength !== 'match'));
 }
 
+/** What a check found of an upload, searched by the caller (so a long search can run in slices). */
+export interface Findings {
+  /** the hits of the upload's frames (whole, regions, inner pictures) among registered frames */
+  frames: readonly FrameHit[];
+  /** the hits of its keypoint patches among registered patches */
+  patches?: readonly FrameHit[];
+  /** what its soundtrack matched */
+  sounds?: readonly SoundMatch[];
+}
+
 /**
- * The pre-publish check by fingerprints: from the hits of an upload's frames (found by the
- * caller, so a long search can run in slices) and what its soundtrack matched, the works
- * found, where, and the licence verdict for each under the use the match implies (or `q.use`
- * when given), for at most MAX_MATCHED_WORKS works. The overall verdict counts only
+ * The pre-publish check by fingerprints: from what the upload's picture and soundtrack
+ * found, the works found, where, and the licence verdict for each under the use the match
+ * implies (or `q.use` when given), for at most MAX_MATCHED_WORKS works. The overall verdict counts only
  * `match`-strength works: unlicensed if any is, else contested if any is, else owner if all
  * are the uploader's, else licensed; unregistered if none.
  */
-export function checkFrames(
-  view: LedgerView,
-  hits: readonly FrameHit[],
-  q: Omit<CheckQuery, 'sha256' | 'use'> & { use?: string },
-  sounds: readonly SoundMatch[] = [],
-): { verdict: Verdict; matches: MatchVerdict[] } {
-  const found = combine(segmentsOf(hits).slice(0, MAX_MATCHED_WORKS).map(readForCheck), sounds).slice(0, MAX_MATCHED_WORKS);
+export function checkFrames(view: LedgerView, findings: Findings, q: Omit<CheckQuery, 'sha256' | 'use'> & { use?: string }): { verdict: Verdict; matches: MatchVerdict[] } {
+  const read = (hits: readonly FrameHit[]) => segmentsOf(hits).slice(0, MAX_MATCHED_WORKS).map(readForCheck);
+  const found = combine(pictureOf(read(findings.frames), read(findings.patches ?? [])), findings.sounds ?? []).slice(0, MAX_MATCHED_WORKS);
   const strong = found.filter((m) => m.strength === 'match').length;
   const matches = found.flatMap((m): MatchVerdict[] => {
     const work = view.work(m.work);

@@ -26,6 +26,14 @@ export interface FrameHash {
 
 export const FRAME_HASH_BYTES = 16;
 export const FINGERPRINT_KIND = 'phash-dhash/v1';
+/**
+ * The fingerprint kind of a registration's keypoint patches: records like its frames'
+ * (u32 time in ms ‖ 16-byte hash), in a value of their own (see keypoints.ts), so they are compared only with
+ * one another: a patch is a crop, and a crop of a zooming film is a later frame of it, so
+ * patch hits among the frames would put a clip at the wrong offset. A check's evidence,
+ * never a rule's (contests are decided by the frames alone).
+ */
+export const PATCH_KIND = 'keypoint-patches/v1';
 /** One frame in a `register` statement or a check: u32 time in ms ‖ the 16-byte hash. */
 export const FRAME_RECORD_BYTES = 4 + FRAME_HASH_BYTES;
 const SIDE = 32;
@@ -257,7 +265,11 @@ export const REGION_MIN_SPREAD = 0.07;
  * for one whose energy spread is below `minSpread`.
  */
 export function hashFrame(raster: Raster, minSpread = 0): Uint8Array | null {
-  const px = areaResize(cropDarkBorders(raster), SIDE, SIDE);
+  return hashPixels(areaResize(cropDarkBorders(raster), SIDE, SIDE), minSpread);
+}
+
+/** hashFrame's last steps, on 32 × 32 pixels (row by row) already cropped and resized. */
+export function hashPixels(px: Float64Array, minSpread = 0): Uint8Array | null {
   let mean = 0;
   for (const v of px) mean += v;
   mean /= px.length;

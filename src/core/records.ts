@@ -211,6 +211,8 @@ export interface Effects {
   frames?: { work: string; bytes: Uint8Array };
   /** a registration's soundtrack fingerprint, as signed, for the sound index (a check's evidence, never a rule's) */
   sound?: { work: string; bytes: Uint8Array };
+  /** a registration's keypoint patches, as signed, for the patch index (likewise) */
+  patches?: { work: string; bytes: Uint8Array };
   claim?: ClaimRecord;
   mediator?: MediatorRecord;
   resolution?: ResolutionRecord;

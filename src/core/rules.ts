@@ -6,7 +6,7 @@
 import { toHex } from './bytes.js';
 import type { SignedStatement } from './cose.js';
 import { CartularyError } from './errors.js';
-import { decodeFrames, FINGERPRINT_KIND } from './fingerprint.js';
+import { decodeFrames, FINGERPRINT_KIND, PATCH_KIND } from './fingerprint.js';
 import { segmentsOf } from './segments.js';
 import { matchingRulesAt, type MatchingRules } from './similarity.js';
 import { SOUND_KIND } from './soundtrack.js';
@@ -106,6 +106,7 @@ function register(ctx: Context, p: RegisterPayload): Effects {
   const earlier = [...(first ? [first] : []), ...similar];
   const frames = p.fingerprints?.find((f) => f.kind === FINGERPRINT_KIND)?.value;
   const sound = p.fingerprints?.find((f) => f.kind === SOUND_KIND)?.value;
+  const patches = p.fingerprints?.find((f) => f.kind === PATCH_KIND)?.value;
   const work: WorkRecord = {
     id: ctx.id,
     sha256,
@@ -146,6 +147,7 @@ function register(ctx: Context, p: RegisterPayload): Effects {
     holdings: [{ sha256, party: ctx.signer, registered: ctx.id, owned: 1 }],
     ...(frames && frames.length > 0 ? { frames: { work: ctx.id, bytes: frames } } : {}),
     ...(sound ? { sound: { work: ctx.id, bytes: sound } } : {}),
+    ...(patches && patches.length > 0 ? { patches: { work: ctx.id, bytes: patches } } : {}),
   };
 }
 

@@ -21,10 +21,11 @@ import { scopesOverlap } from './scope.js';
 import type { Use } from './statements.js';
 import { capHits, SimilarityIndex, type FrameHit, type MatchingRules } from './similarity.js';
 
-/** A registered work's fingerprints as signed: its frames and its soundtrack, either optional. */
+/** A registered work's fingerprints as signed: its frames, its soundtrack and its keypoint patches, each optional. */
 export interface Prints {
   frames?: Uint8Array;
   sound?: Uint8Array;
+  patches?: Uint8Array;
 }
 
 export class MemoryState implements LedgerView {
@@ -108,6 +109,7 @@ export class MemoryState implements LedgerView {
 
   apply(effects: Effects): void {
     if (effects.sound) this.prints.set(effects.sound.work, { ...this.prints.get(effects.sound.work), sound: effects.sound.bytes });
+    if (effects.patches) this.prints.set(effects.patches.work, { ...this.prints.get(effects.patches.work), patches: effects.patches.bytes });
     if (effects.frames) {
       this.prints.set(effects.frames.work, { ...this.prints.get(effects.frames.work), frames: effects.frames.bytes });
       const registration = effects.works.find((w) => w.after.id === effects.frames?.work)?.after.registeredIndex ?? 0;

@@ -10,7 +10,7 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { toHex } from './bytes.js';
 import { CartularyError } from './errors.js';
-import { FINGERPRINT_KIND } from './fingerprint.js';
+import { FINGERPRINT_KIND, PATCH_KIND } from './fingerprint.js';
 import { SOUND_KIND, SOUND_SHAPE, soundShapeOk } from './soundtrack.js';
 import { ISO_3166_ALPHA2, WORLD } from './territories.js';
 
@@ -45,7 +45,7 @@ export const registerSchema = z.strictObject({
       .array(
         z
           .strictObject({ kind: text(32), value: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length <= 15_000, 'must be a byte string of at most 15,000 bytes') })
-          .check(z.refine((f) => f.kind !== FINGERPRINT_KIND || f.value.length % 20 === 0, { message: `${FINGERPRINT_KIND} frames are 20-byte records`, path: ['value'] }))
+          .check(z.refine((f) => (f.kind !== FINGERPRINT_KIND && f.kind !== PATCH_KIND) || f.value.length % 20 === 0, { message: `${FINGERPRINT_KIND} and ${PATCH_KIND} records are 20 bytes`, path: ['value'] }))
           .check(z.refine((f) => f.kind !== SOUND_KIND || soundShapeOk(f.value), { message: SOUND_SHAPE, path: ['value'] })),
       )
       .check(z.maxLength(16)),

@@ -9,7 +9,7 @@ import { checkFrames, type CheckResult, type Verdict } from '../core/check.js';
 import { protectedAgainst } from '../core/protection.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeFrames, FRAME_RECORD_BYTES } from '../core/fingerprint.js';
-import { CURRENT_MATCHING, type FrameHit } from '../core/similarity.js';
+import { CURRENT_MATCHING, type FrameHit, type SimilarityIndex } from '../core/similarity.js';
 import { soundValues } from '../core/soundtrack.js';
 import { searchInSlices } from '../store/sliced-search.js';
 import { consistencyPlan, hashRanges, inclusionPlan, rootHash } from '../core/merkle.js';
@@ -298,13 +298,14 @@ export class Handlers {
     // An exact copy of a whole work is a re-upload: `publish` unless another use is asked about.
     const exact = q.sha256 ? await this.evidence.forCheck({ ...base, sha256: q.sha256, use: q.use ?? 'publish' }) : null;
     // A check by sound alone is judged by fingerprints too, with no frames found.
-    const hits = q.fingerprints ? await this.frameHits(q.fingerprints) : q.sound ? [] : null;
+    const hits = q.fingerprints ? await this.frameHits(this.store.similarity, q.fingerprints.frames, q.fingerprints.mirrored, 'body.fingerprints.frames') : q.sound ? [] : null;
+    const patches = q.fingerprints?.patches ? await this.frameHits(this.store.patches, q.fingerprints.patches, undefined, 'body.fingerprints.patches') : [];
     const sounds = q.sound ? this.store.sound.search(soundValues(fromBase64(q.sound.values, 'body.sound.values'), 'body.sound.values')) : [];
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
     const text = [q.title, q.description].filter((t) => t !== undefined).join('\n');
     const named = text ? await this.store.findTitles(text) : { matches: [], use: null };
     const judged = await this.store.read((view) => {
-      const byFrames = hits ? checkFrames(view, hits, { ...base, ...(q.use ? { use: q.use } : {}) }, sounds) : null;
+      const byFrames = hits ? checkFrames(view, { frames: hits, patches, sounds }, { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
       const titled = named.matches.flatMap((t) => {
         const work = view.work(t.work);
         return work ? [{ match: t, work }] : [];
@@ -353,19 +354,19 @@ export class Handlers {
   }
 
   /**
-   * The search of a check, in slices of at most SLICE_MS on the event loop, so no upload,
-   * however long or hostile, holds up other requests (issue 10.2). Frames are decoded slice
-   * by slice too; each query hash examines at most SCAN_BUDGET candidates, and the hits are
-   * capped as they accumulate.
+   * The search of a check in `index` (the frames' or the patches'), in slices of at most
+   * SLICE_MS on the event loop, so no upload, however long or hostile, holds up other
+   * requests (issue 10.2). Records are decoded slice by slice too; each query hash examines
+   * at most SCAN_BUDGET candidates, and the hits are capped as they accumulate.
    */
-  private async frameHits(f: { frames: string; mirrored?: string | undefined }): Promise<FrameHit[]> {
+  private async frameHits(index: SimilarityIndex, records: string, mirroredRecords: string | undefined, field: string): Promise<FrameHit[]> {
     const bytes = (b64: string, field: string) => {
       const out = fromBase64(b64, field);
-      if (out.length % FRAME_RECORD_BYTES !== 0) throw new CartularyError('malformed', `${field}: fingerprint frames must be a multiple of ${FRAME_RECORD_BYTES} bytes`, { field });
+      if (out.length % FRAME_RECORD_BYTES !== 0) throw new CartularyError('malformed', `${field}: fingerprint records must be a multiple of ${FRAME_RECORD_BYTES} bytes`, { field });
       return out;
     };
-    const frames = bytes(f.frames, 'body.fingerprints.frames');
-    const mirrored = f.mirrored ? bytes(f.mirrored, 'body.fingerprints.mirrored') : new Uint8Array(0);
+    const frames = bytes(records, field);
+    const mirrored = mirroredRecords ? bytes(mirroredRecords, 'body.fingerprints.mirrored') : new Uint8Array(0);
     // time → the mirrored record at that time, read without decoding the hashes
     const mirrorAt = new Map<number, number>();
     const times = new DataView(mirrored.buffer, mirrored.byteOffset, mirrored.byteLength);
@@ -374,7 +375,7 @@ export class Handlers {
     // follow it): given to every record of the time, it was searched once for each of them.
     const frameTimes = new DataView(frames.buffer, frames.byteOffset, frames.byteLength);
     const firstOfItsTime = (i: number) => i === 0 || frameTimes.getUint32(i * FRAME_RECORD_BYTES) !== frameTimes.getUint32((i - 1) * FRAME_RECORD_BYTES);
-    return searchInSlices(this.store.similarity, {
+    return searchInSlices(index, {
       count: frames.length / FRAME_RECORD_BYTES,
       frames: (from, n) =>
         decodeFrames(frames.subarray(from * FRAME_RECORD_BYTES, (from + n) * FRAME_RECORD_BYTES)).map((frame, k) => {

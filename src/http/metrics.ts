@@ -16,6 +16,7 @@ export class Metrics {
   treeSize: () => number = () => 0;
   /** where the fingerprint index's size is read from, once the ledger is open */
   fingerprintIndex: () => { frames: number; bytes: number } = () => ({ frames: 0, bytes: 0 });
+  patchIndex: () => { frames: number; bytes: number } = () => ({ frames: 0, bytes: 0 });
   soundIndex: () => { works: number; bytes: number } = () => ({ works: 0, bytes: 0 });
 
   constructor() {
@@ -52,38 +53,24 @@ export class Metrics {
     });
     // Memory that grows with the registered catalogue (issue 13.7): what to watch against the
     // capacity plan in the README.
-    new Gauge({
-      name: 'cartulary_fingerprint_index_frames',
-      help: 'Frame records in the near-duplicate index (a work\'s near-identical frames are one)',
-      registers,
-      collect() {
-        this.set(metrics.fingerprintIndex().frames);
-      },
-    });
-    new Gauge({
-      name: 'cartulary_fingerprint_index_bytes',
-      help: 'Bytes the near-duplicate index holds for its frames and bucket lists',
-      registers,
-      collect() {
-        this.set(metrics.fingerprintIndex().bytes);
-      },
-    });
-    new Gauge({
-      name: 'cartulary_sound_index_works',
-      help: 'Registered soundtracks in the sound index',
-      registers,
-      collect() {
-        this.set(metrics.soundIndex().works);
-      },
-    });
-    new Gauge({
-      name: 'cartulary_sound_index_bytes',
-      help: 'Bytes the sound index holds for its postings and the registered values',
-      registers,
-      collect() {
-        this.set(metrics.soundIndex().bytes);
-      },
-    });
+    const sizes: Array<[string, string, () => number]> = [
+      ['cartulary_fingerprint_index_frames', "Frame records in the near-duplicate index (a work's near-identical frames are one)", () => metrics.fingerprintIndex().frames],
+      ['cartulary_fingerprint_index_bytes', 'Bytes the near-duplicate index holds for its frames and bucket lists', () => metrics.fingerprintIndex().bytes],
+      ['cartulary_patch_index_records', "Keypoint patch records in the patch index (a work's near-identical patches are one)", () => metrics.patchIndex().frames],
+      ['cartulary_patch_index_bytes', 'Bytes the patch index holds for its records and bucket lists', () => metrics.patchIndex().bytes],
+      ['cartulary_sound_index_works', 'Registered soundtracks in the sound index', () => metrics.soundIndex().works],
+      ['cartulary_sound_index_bytes', 'Bytes the sound index holds for its postings and the registered values', () => metrics.soundIndex().bytes],
+    ];
+    for (const [name, help, read] of sizes) {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    }
     this.verdicts = new Counter({ name: 'cartulary_check_verdicts_total', help: 'Pre-publish checks answered, by verdict', labelNames: ['verdict'], registers });
   }
 

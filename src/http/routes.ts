@@ -113,7 +113,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post', operationId: 'check', path: '/v1/check', summary: 'Pre-publish check: may this uploader use this content this way, here, now?',
-    body: { json: s.checkBody, jsonLimit: 1024 * 1024 }, response: s.checkResultSchema, errors: [400, 413, 415, 429], limit: 'check',
+    body: { json: s.checkBody, jsonLimit: 1280 * 1024 }, response: s.checkResultSchema, errors: [400, 413, 415, 429], limit: 'check',
     run: (h, i) => h.check(i.body),
   },
   {

@@ -3,7 +3,7 @@
  * them, and the OpenAPI document is generated from the same schemas.
  */
 import { z } from 'zod';
-import { FINGERPRINT_KIND } from '../core/fingerprint.js';
+import { FINGERPRINT_KIND, PATCH_KIND } from '../core/fingerprint.js';
 import { MAX_CHECK_SOUND, SOUND_KIND } from '../core/soundtrack.js';
 import { USES } from '../core/statements.js';
 import { ISO_3166_ALPHA2, WORLD } from '../core/territories.js';
@@ -45,6 +45,7 @@ export const checkBody = z
         kind: z.literal(FINGERPRINT_KIND),
         frames: base64(400_000).describe('20-byte records [u32 ms ‖ pHash ‖ dHash], sampled at 4 fps'),
         mirrored: base64(400_000).optional().describe('the same frames hashed mirrored'),
+        patches: base64(200_000).optional().describe(`${PATCH_KIND} records [u32 ms ‖ pHash ‖ dHash], patches around the strongest blobs of the frames at whole seconds, compared only with registered patches`),
       })
       .optional(),
     sound: z
@@ -195,7 +196,17 @@ export const checkResultSchema = z
       .array(
         z.object({
           work: workSchema,
-          segments: z.array(z.object({ upload: z.tuple([z.number(), z.number()]), work: z.tuple([z.number(), z.number()]), speed: z.number().describe('work time per upload time (1.25: sped up by a quarter)'), frames: z.number().int(), distance: z.number(), strength: z.enum(['match', 'review']) })),
+          segments: z.array(
+            z.object({
+              upload: z.tuple([z.number(), z.number()]),
+              work: z.tuple([z.number(), z.number()]),
+              speed: z.number().describe('work time per upload time (1.25: sped up by a quarter)'),
+              frames: z.number().int(),
+              distance: z.number(),
+              strength: z.enum(['match', 'review']),
+              by: z.enum(['frames', 'patches']).describe("what of the picture found it: the upload's frames (whole, regions, inner pictures) or its keypoint patches (a crop anywhere in the frame)"),
+            }),
+          ),
           sound: z
             .array(z.object({ upload: z.tuple([z.number(), z.number()]), work: z.tuple([z.number(), z.number()]), ber: z.number().describe('bit error rate of the aligned sub-fingerprints: 0 identical, ~0.45 unrelated'), values: z.number().int(), strength: z.enum(['match', 'review']) }))
             .describe("stretches of the work's soundtrack the upload's sound matched"),

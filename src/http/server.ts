@@ -160,6 +160,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   metrics.treeSize = () => ledger.sequencer.size;
   metrics.fingerprintIndex = () => ({ frames: ledger.store.similarity.frames, bytes: ledger.store.similarity.bytes });
+  metrics.patchIndex = () => ({ frames: ledger.store.patches.frames, bytes: ledger.store.patches.bytes });
   metrics.soundIndex = () => ({ works: ledger.store.sound.size, bytes: ledger.store.sound.bytes });
   ledger.sequencer.onCommit((b) => metrics.committed(b));
   let witnesses: WitnessPublisher | undefined;

@@ -19,6 +19,7 @@
  *   G party licence    → ''  licences a party holds        │
  *   F work             → fingerprint frames as signed      │ (rebuilt into memory at open)
  *   s work             → soundtrack fingerprint as signed  │ (likewise; the letters ran out)
+ *   p work             → keypoint patches as signed        │ (likewise)
  *   K work index       → licence id: a work's licences     │
  *   J work licensee    → [licence ids] held on the work    │
  *   E work space use territory until index                 │ the exclusivity index: standing
@@ -76,6 +77,7 @@ export const PREFIX = {
   held: P('G'),
   frames: P('F'),
   sound: P('s'),
+  patches: P('p'),
   workLicence: P('K'),
   heldOnWork: P('J'),
   cell: P('E'),
@@ -106,6 +108,7 @@ export const key = {
   held: (party: string, licence: string) => idKey(PREFIX.held, party, licence),
   frames: (work: string) => idKey(PREFIX.frames, work),
   sound: (work: string) => idKey(PREFIX.sound, work),
+  patches: (work: string) => idKey(PREFIX.patches, work),
   workLicence: (work: string, index: number) => idKey(PREFIX.workLicence, work, undefined, index),
   heldOnWork: (work: string, licensee: string) => idKey(PREFIX.heldOnWork, work, licensee),
   /** a cell of the exclusivity index: every (or, in space 'x', every exclusive) standing licence of one use in one territory */

@@ -47,6 +47,7 @@ export class LedgerStore implements LedgerStorage {
   /** the fingerprint frames of every registered work, in memory for near-duplicate search */
   readonly similarity = new SimilarityIndex();
   readonly sound = new SoundIndex();
+  readonly patches = new SimilarityIndex();
   // Which title prefixes the store may hold (core/titles.ts): the titles themselves stay in
   // the store. Replaced by a larger one, filled from the store, when it outgrows its capacity;
   // until then new titles go into both.
@@ -104,11 +105,11 @@ export class LedgerStore implements LedgerStorage {
   }
 
   /**
-   * The frames and soundtracks of the works that have them, into the in-memory indexes. Both
-   * come from their own records, so the works without (most) cost no read.
+   * The frames, soundtracks and keypoint patches of the works that have them, into the
+   * in-memory indexes. Each comes from its own records, so the works without (most) cost no read.
    */
   private async indexRegistered(): Promise<void> {
-    for (const [prefix, what] of [[PREFIX.frames, 'frames'], [PREFIX.sound, 'sound']] as const) {
+    for (const [prefix, what] of [[PREFIX.frames, 'frames'], [PREFIX.sound, 'sound'], [PREFIX.patches, 'patches']] as const) {
       for await (const chunk of this.kv.chunks(prefixRange(prefix), 512)) {
         const ids = chunk.map(([k]) => toHex(k.subarray(1)));
         const works = await this.read((view) => ids.map((id) => view.work(id)));
@@ -122,14 +123,25 @@ export class LedgerStore implements LedgerStorage {
   }
 
   async printsOf(works: readonly string[]): Promise<Map<string, Prints>> {
-    const [frames, sound] = await Promise.all([this.kv.getMany(works.map((w) => key.frames(w))), this.kv.getMany(works.map((w) => key.sound(w)))]);
-    return new Map(works.flatMap((w, i) => (frames[i] || sound[i] ? [[w, { ...(frames[i] ? { frames: frames[i] } : {}), ...(sound[i] ? { sound: sound[i] } : {}) }]] : [])));
+    const kinds = ['frames', 'sound', 'patches'] as const;
+    const found = await Promise.all(kinds.map((kind) => this.kv.getMany(works.map((w) => key[kind](w)))));
+    const out = new Map<string, Prints>();
+    works.forEach((w, i) => {
+      const prints: Prints = {};
+      kinds.forEach((kind, k) => {
+        const bytes = found[k]?.[i];
+        if (bytes) prints[kind] = bytes;
+      });
+      if (Object.keys(prints).length > 0) out.set(w, prints);
+    });
+    return out;
   }
 
-  /** Frames join the similarity index under their registration's ledger index; a soundtrack the sound index. */
+  /** Frames and keypoint patches join their similarity indexes under their registration's ledger index; a soundtrack the sound index. */
   indexPrints(work: WorkRecord, prints: Prints): void {
     if (prints.frames) this.similarity.addEncoded(work.id, work.registeredIndex, prints.frames);
     if (prints.sound) this.sound.add(work.id, prints.sound);
+    if (prints.patches) this.patches.addEncoded(work.id, work.registeredIndex, prints.patches);
   }
 
   /**
@@ -542,6 +554,8 @@ const DERIVED_NAMES: Record<string, string> = {
   O: 'owned',
   G: 'held',
   F: 'fingerprints',
+  s: 'soundtrack of work',
+  p: 'keypoint patches of work',
   K: "work's licence",
   J: 'holding of work',
   E: 'exclusivity index of work',
@@ -591,6 +605,7 @@ export function effectOps(effects: Effects): BatchOp[] {
   if (effects.party) ops.push(put(key.party(effects.party.party), encodeRecord(effects.party)));
   if (effects.frames) ops.push(put(key.frames(effects.frames.work), effects.frames.bytes));
   if (effects.sound) ops.push(put(key.sound(effects.sound.work), effects.sound.bytes));
+  if (effects.patches) ops.push(put(key.patches(effects.patches.work), effects.patches.bytes));
   if (effects.claim) ops.push(put(key.claim(effects.claim.id), encodeRecord(effects.claim)));
   if (effects.mediator) ops.push(put(key.mediator(effects.mediator.party), encodeRecord(effects.mediator)));
   if (effects.resolution) ops.push(put(key.resolution(effects.resolution.id), encodeRecord(effects.resolution)));

@@ -119,7 +119,7 @@ export interface LedgerStorage {
    * fingerprint searches, fetched now (a search in slices, so it never holds the event loop).
    */
   plan(queries: readonly OverlapQuery[], searches?: { frames: readonly Uint8Array[]; rules: MatchingRules }): Promise<PlannedReads>;
-  /** a registration's fingerprints join the similarity and sound indexes: only after its batch is durable */
+  /** a registration's fingerprints join the similarity, sound and patch indexes: only after its batch is durable */
   indexPrints(work: WorkRecord, prints: Prints): void;
   /** the fingerprints (as signed) of those of the works that have any */
   printsOf(works: readonly string[]): Promise<Map<string, Prints>>;
@@ -134,6 +134,8 @@ export interface LedgerStorage {
   readonly similarity: SimilarityIndex;
   /** every registered work's soundtrack, for a check's sound search (a check's evidence only) */
   readonly sound: SoundIndex;
+  /** every registered work's keypoint patches, searched only with an upload's patches (a check's evidence only) */
+  readonly patches: SimilarityIndex;
   licencesOf(work: string, page?: Page): Promise<string[]>;
   entriesOf(work: string, page?: Page): Promise<number[]>;
   registrationsOf(sha256: string, page?: Page): Promise<string[]>;
