@@ -94,13 +94,17 @@ function toAspect(src: Raster, aspect: number): Plane {
       const sx = Math.min(src.width - 1, Math.max(0, ((x + 0.5) * src.width) / width - 0.5));
       const x0 = Math.min(src.width - 2, Math.floor(sx));
       const fx = sx - x0;
-      const at = y0 * src.width + x0;
-      const d = src.data;
-      data[y * width + x] =
-        (d[at] as number) * (1 - fx) * (1 - fy) + (d[at + 1] as number) * fx * (1 - fy) + (d[at + src.width] as number) * (1 - fx) * fy + (d[at + src.width + 1] as number) * fx * fy;
+      data[y * width + x] = bilinear(src.data, src.width, y0 * src.width + x0, fx, fy);
     }
   }
   return { width, height, data };
+}
+
+/** The value at fractions (fx, fy) of the way from pixel `at` of a plane `width` wide to its right and lower neighbours. */
+function bilinear(data: ArrayLike<number>, width: number, at: number, fx: number, fy: number): number {
+  return (
+    (data[at] as number) * (1 - fx) * (1 - fy) + (data[at + 1] as number) * fx * (1 - fy) + (data[at + width] as number) * (1 - fx) * fy + (data[at + width + 1] as number) * fx * fy
+  );
 }
 
 /** Extrema of the difference of Gaussians in position and scale, strongest first. */
@@ -181,8 +185,7 @@ function patch(picture: Plane, cx: number, cy: number, side: number): Float64Arr
           const x = left + (i + sx) * cell;
           const x0 = Math.floor(x);
           const fx = x - x0;
-          const at = y0 * w + x0;
-          sum += (data[at] as number) * (1 - fx) * (1 - fy) + (data[at + 1] as number) * fx * (1 - fy) + (data[at + w] as number) * (1 - fx) * fy + (data[at + w + 1] as number) * fx * fy;
+          sum += bilinear(data, w, y0 * w + x0, fx, fy);
         }
       }
       out[j * SIDE + i] = sum / 4;
