@@ -34,8 +34,13 @@ const UNDONE_ROTATIONS = [-5, 5];
 const INNER_MIN_SPREAD = 0.07;
 /** Frame records a check sends at most: the API takes 400,000 base64 characters of them (20 bytes each). */
 export const MAX_CHECK_FRAMES = 15_000;
-/** Keypoint patch records a check sends at most (200,000 base64 characters): 8 a second for over 15 minutes. */
-export const MAX_CHECK_PATCHES = 7_500;
+/**
+ * Keypoint patch records a check sends at most (96,000 base64 characters): 8 a second for 7½
+ * minutes, fewer a second beyond (see strongest). The maximal check of 7,500 held a server's
+ * event loop for 150 ms at once in the suite (`test/bounded-detection.test.ts`); of 3,600,
+ * under 65 ms, as the frames' maximal check.
+ */
+export const MAX_CHECK_PATCHES = 3_600;
 /** A check's frames looked at together for an inner picture: 8 s at 4 fps. */
 const INNER_PICTURE_RUN = 32;
 const SIDE = 128;

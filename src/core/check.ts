@@ -259,8 +259,28 @@ export interface Findings {
  * are the uploader's, else licensed; unregistered if none.
  */
 export function checkFrames(view: LedgerView, findings: Findings, q: Omit<CheckQuery, 'sha256' | 'use'> & { use?: string }): { verdict: Verdict; matches: MatchVerdict[] } {
-  const read = (hits: readonly FrameHit[]) => segmentsOf(hits).slice(0, MAX_MATCHED_WORKS).map(readForCheck);
-  const found = combine(pictureOf(read(findings.frames), read(findings.patches ?? [])), findings.sounds ?? []).slice(0, MAX_MATCHED_WORKS);
+  return judgeFindings(view, { frames: readHits(findings.frames), patches: readHits(findings.patches ?? []), sounds: findings.sounds ?? [] }, q);
+}
+
+/**
+ * The works hits of one kind (frames, or patches) found, strongest first, their segments as
+ * a check reads them. Each such reading of the most hits a check keeps takes tens of
+ * milliseconds, so a server reads each kind in its own turn of the event loop.
+ */
+export function readHits(hits: readonly FrameHit[]): WorkMatch[] {
+  return segmentsOf(hits).slice(0, MAX_MATCHED_WORKS).map(readForCheck);
+}
+
+/** Findings whose picture hits were read already (readHits). */
+export interface ReadFindings {
+  frames: readonly WorkMatch[];
+  patches: readonly WorkMatch[];
+  sounds: readonly SoundMatch[];
+}
+
+/** checkFrames, from findings read already. */
+export function judgeFindings(view: LedgerView, read: ReadFindings, q: Omit<CheckQuery, 'sha256' | 'use'> & { use?: string }): { verdict: Verdict; matches: MatchVerdict[] } {
+  const found = combine(pictureOf(read.frames, read.patches), read.sounds).slice(0, MAX_MATCHED_WORKS);
   const strong = found.filter((m) => m.strength === 'match').length;
   const matches = found.flatMap((m): MatchVerdict[] => {
     const work = view.work(m.work);

@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { fromBase64, fromHex, toBase64, toHex } from '../core/bytes.js';
 import { encodeCbor } from '../core/cbor.js';
-import { checkFrames, type CheckResult, type Verdict } from '../core/check.js';
+import { judgeFindings, readHits, type CheckResult, type Verdict } from '../core/check.js';
 import { protectedAgainst } from '../core/protection.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeFrames, FRAME_RECORD_BYTES } from '../core/fingerprint.js';
@@ -42,7 +42,7 @@ function sightingToSign(
   q: { uploader: string; sha256?: string | undefined },
   verdict: Verdict,
   decided: CheckResult | null,
-  byFrames: ReturnType<typeof checkFrames> | null,
+  byFrames: ReturnType<typeof judgeFindings> | null,
   now: number,
 ): { payload: unknown; cbor: string } | null {
   const match = decided ? undefined : byFrames?.matches.find((m) => m.strength === 'match' && NEGATIVE.has(m.verdict));
@@ -299,13 +299,20 @@ export class Handlers {
     const exact = q.sha256 ? await this.evidence.forCheck({ ...base, sha256: q.sha256, use: q.use ?? 'publish' }) : null;
     // A check by sound alone is judged by fingerprints too, with no frames found.
     const hits = q.fingerprints ? await this.frameHits(this.store.similarity, q.fingerprints.frames, q.fingerprints.mirrored, 'body.fingerprints.frames') : q.sound ? [] : null;
-    const patches = q.fingerprints?.patches ? await this.frameHits(this.store.patches, q.fingerprints.patches, undefined, 'body.fingerprints.patches') : [];
+    const patchHits = q.fingerprints?.patches ? await this.frameHits(this.store.patches, q.fingerprints.patches, undefined, 'body.fingerprints.patches') : [];
+    // Each kind's hits read into segments in a turn of their own (readHits), apart from the
+    // searches' last slices.
+    const turn = () => new Promise((resume) => setImmediate(resume));
+    await turn();
+    const framesRead = hits ? readHits(hits) : null;
+    await turn();
+    const patches = readHits(patchHits);
     const sounds = q.sound ? this.store.sound.search(soundValues(fromBase64(q.sound.values, 'body.sound.values'), 'body.sound.values')) : [];
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
     const text = [q.title, q.description].filter((t) => t !== undefined).join('\n');
     const named = text ? await this.store.findTitles(text) : { matches: [], use: null };
     const judged = await this.store.read((view) => {
-      const byFrames = hits ? checkFrames(view, { frames: hits, patches, sounds }, { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
+      const byFrames = framesRead ? judgeFindings(view, { frames: framesRead, patches, sounds }, { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
       const titled = named.matches.flatMap((t) => {
         const work = view.work(t.work);
         return work ? [{ match: t, work }] : [];

@@ -45,7 +45,7 @@ export const checkBody = z
         kind: z.literal(FINGERPRINT_KIND),
         frames: base64(400_000).describe('20-byte records [u32 ms ‖ pHash ‖ dHash], sampled at 4 fps'),
         mirrored: base64(400_000).optional().describe('the same frames hashed mirrored'),
-        patches: base64(200_000).optional().describe(`${PATCH_KIND} records [u32 ms ‖ pHash ‖ dHash], patches around the strongest blobs of the frames at whole seconds, compared only with registered patches`),
+        patches: base64(96_000).optional().describe(`${PATCH_KIND} records [u32 ms ‖ pHash ‖ dHash], patches around the strongest blobs of the frames at whole seconds, compared only with registered patches`),
       })
       .optional(),
     sound: z
