@@ -5,12 +5,13 @@
  * to stay inside a statement) and hash regions of each frame besides the whole (its centre,
  * its 9:16 column) and patches around its strongest blobs; checks sample at 4 fps and hash
  * each frame mirrored, its centre (also turned back ±5°), the picture inside bands, inner
- * pictures found over time, and the blob patches of one frame a second (issue 13.1).
+ * pictures found over time, and the blob patches of one frame a second and of the pictures
+ * inside it (issue 13.1).
  */
 import { spawn } from 'node:child_process';
 import { extname } from 'node:path';
 import { CartularyError } from '../core/errors.js';
-import { CENTRE, contentBox, cropRegion, hashFrame, mirror, regionHashes, registeredRegions, type FrameHash, type Raster, type Region } from '../core/fingerprint.js';
+import { areaResize, CENTRE, contentBox, cropRegion, hashFrame, mirror, regionHashes, registeredRegions, type FrameHash, type Raster, type Region } from '../core/fingerprint.js';
 import { innerPictures } from '../core/inner-picture.js';
 import { keypointPatches, PATCHES_REGISTERED, PATCHES_SENT } from '../core/keypoints.js';
 import { rotate } from '../core/rotate.js';
@@ -162,6 +163,11 @@ async function videoInfo(path: string): Promise<{ duration: number; aspect: numb
   return { duration: Number.isFinite(seconds) ? seconds : 0, aspect };
 }
 
+/** A part of a frame resampled to a frame's size (SIDE × SIDE), as a frame is sampled. */
+function asFrame(picture: Raster): Raster {
+  return { width: SIDE, height: SIDE, data: Uint8Array.from(areaResize(picture, SIDE, SIDE), (v) => Math.round(v)) };
+}
+
 /** Greyscale 128×128 frames at `fps`, sampled at exactly k/fps seconds (fps=N:round=up). */
 async function videoFrames(path: string, fps: number, onFrame: (raster: Raster, timeMs: number) => void): Promise<void> {
   const frameBytes = SIDE * SIDE;
@@ -255,6 +261,16 @@ export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'r
     const box = contentBox(raster);
     const pictures: Array<[Raster, number]> = [...(box ? [[box, 0] as [Raster, number]] : []), ...inner.map((r): [Raster, number] => [cropRegion(raster, r), INNER_MIN_SPREAD])];
     for (const [picture, minSpread] of pictures) push(timeMs, [hashFrame(picture, minSpread), hashFrame(mirror(picture), minSpread)].filter((h) => h !== null));
+    // Their patches too, after the whole frame's (so a long upload short of room keeps the
+    // frame's): a guessed inner picture is often only part of the film's, and a part is
+    // what patches find. Each is brought to a frame's size first, so the film's blobs are
+    // at the scales searched however small the picture was set.
+    if (timeMs % 1000 === 0) {
+      for (const [picture] of pictures) {
+        const pictureAspect = (aspect * (picture.width / raster.width)) / (picture.height / raster.height);
+        pushPatches(timeMs, keypointPatches(asFrame(picture), pictureAspect, PATCHES_SENT));
+      }
+    }
   };
   if (kind === 'image') {
     const { raster, aspect } = await imageRaster(path);
