@@ -1,5 +1,5 @@
 /**
- * npm run bench:server-scale [-- --frames 10000000] [--checks 200] [--patches] [--keep DIR] [--cpu-prof DIR]
+ * npm run bench:server-scale [-- --frames 10000000] [--checks 200] [--patches [--patches-a-second 8]] [--keep DIR] [--cpu-prof DIR]
  * Issue 13.7 on a real server: a child `serve` process is filled through HTTP with
  * registrations of 720 frame records each (random hashes, as `npm run bench:fingerprints`
  * fills its in-process index) until it holds `--frames` records, then restarted (its index
@@ -10,8 +10,9 @@
  * check's latency over HTTP (fingerprints, search, verdict, evidence), p50 and p99, with the
  * share of planted frames the answers' segments cover. `--patches`: each registration carries
  * half its records as frames and half as keypoint patches (a film of a minute or so), so the
- * patch index holds as many records as the frame index, and each check also sends 8 random
- * patches for each of its 60 seconds. `--keep DIR` keeps the ledger, or
+ * patch index holds as many records as the frame index, and each check also sends random
+ * patches, `--patches-a-second` (8: the frame's; 32 with a picture in bands and two inner
+ * pictures) for each of its 60 seconds. `--keep DIR` keeps the ledger, or
  * grows the one there (uploads are then planted from works read back from it); `--cpu-prof
  * DIR` profiles the server. Needs a quiet machine: ~15 minutes at 10 M records on 2 cores.
  */
@@ -28,9 +29,10 @@ import { memoryOf, startChildServer, type ChildServer } from './lib/child-server
 import { PER_WORK, plantedUpload, registeredFrames, type Planted } from './lib/fingerprint-bench.js';
 import { load, percentile } from './lib/load.js';
 
-const { values } = parseArgs({ options: { frames: { type: 'string', default: '10000000' }, checks: { type: 'string', default: '200' }, patches: { type: 'boolean', default: false }, keep: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
+const { values } = parseArgs({ options: { frames: { type: 'string', default: '10000000' }, checks: { type: 'string', default: '200' }, patches: { type: 'boolean', default: false }, 'patches-a-second': { type: 'string', default: String(PATCHES_SENT) }, keep: { type: 'string' }, 'cpu-prof': { type: 'string' } } });
 // Frame records a registration carries; with --patches, as many patch records beside them.
 const perWork = values.patches ? PER_WORK / 2 : PER_WORK;
+const perSecond = Number(values['patches-a-second']);
 const target = Number(values.frames);
 const checks = Number(values.checks);
 const dir = values.keep ?? (await mkdtemp(join(tmpdir(), 'cartulary-server-scale-')));
@@ -106,7 +108,7 @@ try {
         kind: FINGERPRINT_KIND,
         frames: toBase64(encodeFrames(upload.frames)),
         mirrored: toBase64(encodeFrames(whole.map((f) => ({ timeMs: f.timeMs, hash: f.mirrored! })))),
-        ...(values.patches ? { patches: toBase64(encodeFrames(registeredFrames(60 * PATCHES_SENT).map((p, j) => ({ ...p, timeMs: Math.floor(j / PATCHES_SENT) * 1000 })))) } : {}),
+        ...(values.patches ? { patches: toBase64(encodeFrames(registeredFrames(60 * perSecond).map((p, j) => ({ ...p, timeMs: Math.floor(j / perSecond) * 1000 })))) } : {}),
       },
       uploader: '00'.repeat(32),
       territory: 'FR',
@@ -131,7 +133,7 @@ try {
   console.log('| frame records | fill | restart (index rebuilt) | server RSS, own (anon): restarted, after the checks | mapped files (after) | 60 s upload checked over HTTP: p50 | p99 | planted frames in a segment | planted works matched |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   console.log(
-    `| ${filled.toLocaleString('en')}${values.patches ? ' (+ as many patches)' : ''} | ${works > 0 ? `${works.toLocaleString('en')} registrations in ${fillSeconds.toFixed(0)} s (${((works * perWork) / fillSeconds).toFixed(0)} frames/s)` : 'kept'} | ${restartSeconds.toFixed(1)} s | ${memory.anon.toFixed(0)} MB, ${after.anon.toFixed(0)} MB | ${after.file.toFixed(0)} MB | ${percentile(latencies, 50).toFixed(1)} ms | ${percentile(latencies, 99).toFixed(1)} ms | ${planted ? ((100 * covered) / planted).toFixed(0) : '–'} % | ${worksPlanted ? `${worksFound}/${worksPlanted}` : '–'} |`,
+    `| ${filled.toLocaleString('en')}${values.patches ? ` (+ as many patches; ${60 * perSecond} patches a check)` : ''} | ${works > 0 ? `${works.toLocaleString('en')} registrations in ${fillSeconds.toFixed(0)} s (${((works * perWork) / fillSeconds).toFixed(0)} frames/s)` : 'kept'} | ${restartSeconds.toFixed(1)} s | ${memory.anon.toFixed(0)} MB, ${after.anon.toFixed(0)} MB | ${after.file.toFixed(0)} MB | ${percentile(latencies, 50).toFixed(1)} ms | ${percentile(latencies, 99).toFixed(1)} ms | ${planted ? ((100 * covered) / planted).toFixed(0) : '–'} % | ${worksPlanted ? `${worksFound}/${worksPlanted}` : '–'} |`,
   );
 } finally {
   await stop(server);

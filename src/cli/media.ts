@@ -13,7 +13,7 @@ import { extname } from 'node:path';
 import { CartularyError } from '../core/errors.js';
 import { areaResize, CENTRE, contentBox, cropRegion, hashFrame, mirror, regionHashes, registeredRegions, type FrameHash, type Raster, type Region } from '../core/fingerprint.js';
 import { innerPictures } from '../core/inner-picture.js';
-import { keypointPatches, PATCHES_REGISTERED, PATCHES_SENT } from '../core/keypoints.js';
+import { keypointPatches, PATCHES_REGISTERED, PATCHES_SENT, PATCHES_SENT_OF_PICTURE } from '../core/keypoints.js';
 import { rotate } from '../core/rotate.js';
 import { isInformative, ITEM_MS, MAX_CHECK_SOUND } from '../core/soundtrack.js';
 import { progressLine, type Io } from './command.js';
@@ -268,7 +268,7 @@ export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'r
     if (timeMs % 1000 === 0) {
       for (const [picture] of pictures) {
         const pictureAspect = (aspect * (picture.width / raster.width)) / (picture.height / raster.height);
-        pushPatches(timeMs, keypointPatches(asFrame(picture), pictureAspect, PATCHES_SENT));
+        pushPatches(timeMs, keypointPatches(asFrame(picture), pictureAspect, PATCHES_SENT_OF_PICTURE));
       }
     }
   };
