@@ -233,9 +233,10 @@ export async function fingerprintFile(path: string, kind: MediaKind, purpose: 'r
   const pushPatches = pushTo(patches);
   // A check sends frames and patches apart, each up to its own limit; a registration's
   // share one statement, patches in the room the frames and regions leave.
+  const registered = withSound ? FRAMES_BESIDE_SOUND : MAX_REGISTERED_FRAMES;
   const all = (): Fingerprint => {
-    const kept = interleave(frames, regions, purpose === 'check' ? MAX_CHECK_FRAMES : withSound ? FRAMES_BESIDE_SOUND : MAX_REGISTERED_FRAMES);
-    const room = purpose === 'check' ? MAX_CHECK_PATCHES : (withSound ? FRAMES_BESIDE_SOUND : MAX_REGISTERED_FRAMES) - kept.length;
+    const kept = interleave(frames, regions, purpose === 'check' ? MAX_CHECK_FRAMES : registered);
+    const room = purpose === 'check' ? MAX_CHECK_PATCHES : registered - kept.length;
     return { frames: kept, mirrored, patches: strongest(patches, room) };
   };
   // `inner`: for a check, the inner pictures found in the frames around it.

@@ -27,6 +27,8 @@ export interface Prints {
   sound?: Uint8Array;
   patches?: Uint8Array;
 }
+/** Every kind of Prints: each is an Effects field, a record of the store and a key of its own. */
+export const PRINT_KINDS = ['frames', 'sound', 'patches'] as const satisfies ReadonlyArray<keyof Prints>;
 
 export class MemoryState implements LedgerView {
   readonly works = new Map<string, WorkRecord>();
@@ -108,10 +110,11 @@ export class MemoryState implements LedgerView {
   }
 
   apply(effects: Effects): void {
-    if (effects.sound) this.prints.set(effects.sound.work, { ...this.prints.get(effects.sound.work), sound: effects.sound.bytes });
-    if (effects.patches) this.prints.set(effects.patches.work, { ...this.prints.get(effects.patches.work), patches: effects.patches.bytes });
+    for (const kind of PRINT_KINDS) {
+      const print = effects[kind];
+      if (print) this.prints.set(print.work, { ...this.prints.get(print.work), [kind]: print.bytes });
+    }
     if (effects.frames) {
-      this.prints.set(effects.frames.work, { ...this.prints.get(effects.frames.work), frames: effects.frames.bytes });
       const registration = effects.works.find((w) => w.after.id === effects.frames?.work)?.after.registeredIndex ?? 0;
       this.similarity.add(effects.frames.work, registration, decodeFrames(effects.frames.bytes));
     }

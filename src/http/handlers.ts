@@ -11,7 +11,7 @@ import { CartularyError } from '../core/errors.js';
 import { decodeFrames, FRAME_RECORD_BYTES } from '../core/fingerprint.js';
 import { CURRENT_MATCHING, type FrameHit, type SimilarityIndex } from '../core/similarity.js';
 import { soundValues } from '../core/soundtrack.js';
-import { searchInSlices } from '../store/sliced-search.js';
+import { nextTurn, searchInSlices } from '../store/sliced-search.js';
 import { consistencyPlan, hashRanges, inclusionPlan, rootHash } from '../core/merkle.js';
 import { keyId } from '../core/checkpoint.js';
 import { signCoseReceipt } from '../core/cose-receipt.js';
@@ -302,10 +302,9 @@ export class Handlers {
     const patchHits = q.fingerprints?.patches ? await this.frameHits(this.store.patches, q.fingerprints.patches, undefined, 'body.fingerprints.patches') : [];
     // Each kind's hits read into segments in a turn of their own (readHits), apart from the
     // searches' last slices.
-    const turn = () => new Promise((resume) => setImmediate(resume));
-    await turn();
+    await nextTurn();
     const framesRead = hits ? readHits(hits) : null;
-    await turn();
+    await nextTurn();
     const patches = readHits(patchHits);
     const sounds = q.sound ? this.store.sound.search(soundValues(fromBase64(q.sound.values, 'body.sound.values'), 'body.sound.values')) : [];
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;

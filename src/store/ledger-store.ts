@@ -11,7 +11,7 @@ import { CURRENT_MATCHING, SimilarityIndex, type FrameHit, type MatchingRules } 
 import { searchInSlices } from './sliced-search.js';
 import { fileTitles, matchTitles, TitleFilter, titleDigest, titleQuery, TITLES_PER_PREFIX, type FiledTitle, type FoundTitle, type TitleFindings } from '../core/titles.js';
 import { listedEntries, type ListedEntry, type Effects, type OverlapQuery, type WorkRecord } from '../core/records.js';
-import { isEmptyHolding, type MemoryState, type Prints } from '../core/state.js';
+import { isEmptyHolding, PRINT_KINDS, type MemoryState, type Prints } from '../core/state.js';
 import { SoundIndex } from '../core/soundtrack.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
 import { CartularyError } from '../core/errors.js';
@@ -109,8 +109,8 @@ export class LedgerStore implements LedgerStorage {
    * in-memory indexes. Each comes from its own records, so the works without (most) cost no read.
    */
   private async indexRegistered(): Promise<void> {
-    for (const [prefix, what] of [[PREFIX.frames, 'frames'], [PREFIX.sound, 'sound'], [PREFIX.patches, 'patches']] as const) {
-      for await (const chunk of this.kv.chunks(prefixRange(prefix), 512)) {
+    for (const what of PRINT_KINDS) {
+      for await (const chunk of this.kv.chunks(prefixRange(PREFIX[what]), 512)) {
         const ids = chunk.map(([k]) => toHex(k.subarray(1)));
         const works = await this.read((view) => ids.map((id) => view.work(id)));
         chunk.forEach(([, bytes], i) => {
@@ -123,12 +123,11 @@ export class LedgerStore implements LedgerStorage {
   }
 
   async printsOf(works: readonly string[]): Promise<Map<string, Prints>> {
-    const kinds = ['frames', 'sound', 'patches'] as const;
-    const found = await Promise.all(kinds.map((kind) => this.kv.getMany(works.map((w) => key[kind](w)))));
+    const found = await Promise.all(PRINT_KINDS.map((kind) => this.kv.getMany(works.map((w) => key[kind](w)))));
     const out = new Map<string, Prints>();
     works.forEach((w, i) => {
       const prints: Prints = {};
-      kinds.forEach((kind, k) => {
+      PRINT_KINDS.forEach((kind, k) => {
         const bytes = found[k]?.[i];
         if (bytes) prints[kind] = bytes;
       });
@@ -603,9 +602,10 @@ export function effectOps(effects: Effects): BatchOp[] {
     ops.push(isEmptyHolding(h) ? { type: 'del', key: key.holding(h.sha256, h.party) } : put(key.holding(h.sha256, h.party), encodeRecord(h)));
   }
   if (effects.party) ops.push(put(key.party(effects.party.party), encodeRecord(effects.party)));
-  if (effects.frames) ops.push(put(key.frames(effects.frames.work), effects.frames.bytes));
-  if (effects.sound) ops.push(put(key.sound(effects.sound.work), effects.sound.bytes));
-  if (effects.patches) ops.push(put(key.patches(effects.patches.work), effects.patches.bytes));
+  for (const kind of PRINT_KINDS) {
+    const print = effects[kind];
+    if (print) ops.push(put(key[kind](print.work), print.bytes));
+  }
   if (effects.claim) ops.push(put(key.claim(effects.claim.id), encodeRecord(effects.claim)));
   if (effects.mediator) ops.push(put(key.mediator(effects.mediator.party), encodeRecord(effects.mediator)));
   if (effects.resolution) ops.push(put(key.resolution(effects.resolution.id), encodeRecord(effects.resolution)));

@@ -20,6 +20,9 @@ export interface SlicedSearch {
   sliceMs: number;
 }
 
+/** Resolves on the event loop's next turn, after the I/O waiting now: what a long piece of work yields to. */
+export const nextTurn = (): Promise<void> => new Promise((resume) => setImmediate(resume));
+
 /** Query frames a step takes: a step against the works searched whole (≤ 32 of ≤ 720 frames) stays well inside a slice. */
 const STEP = 2;
 
@@ -37,7 +40,7 @@ export async function searchInSlices(index: SimilarityIndex, s: SlicedSearch): P
       } while (next < s.count && performance.now() - started < s.sliceMs);
       // Capped as they come, so no cap ever sorts much more than it keeps.
       if (hits.length > s.rules.perRequest) hits = capHits(hits, s.rules);
-      if (next < s.count) await new Promise((resume) => setImmediate(resume));
+      if (next < s.count) await nextTurn();
     }
   };
   await pass((frames) => index.hits(frames, { rules: s.rules, seeds, ...(s.budget === undefined ? {} : { budget: s.budget }) }));
