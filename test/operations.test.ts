@@ -97,8 +97,12 @@ describe('operations', () => {
     expect(sample(text, 'cartulary_patch_index_records')).toBe(3);
     expect(sample(text, 'cartulary_patch_index_bytes')).toBeGreaterThan(0);
     expect(sample(text, 'cartulary_sound_index_works')).toBe(1);
-    // the bucket heads, one page of postings, the 40 values
-    expect(sample(text, 'cartulary_sound_index_bytes')).toBe(4 * 2 ** 20 + 4 * 2 ** 16 + 4 * 40);
+    // the bucket heads, one page of postings, one page holding the 40 values
+    expect(sample(text, 'cartulary_sound_index_bytes')).toBe(4 * 2 ** 20 + 2 * 4 * 2 ** 16);
+    // every page of the three indexes is in the mapped file, none in the heap: four arrays of
+    // a page each for the frames and for the patches, two for the sound
+    expect(sample(text, 'cartulary_index_mapped_bytes')).toBe(10 * 4 * 2 ** 16);
+    expect(sample(text, 'cartulary_index_heap_bytes')).toBe(0);
   });
 
   it('is ready while it takes writes, and not while it drains; liveness stays up', async () => {

@@ -21,7 +21,7 @@
  */
 import { popcount, toHex } from './bytes.js';
 import { decodeFrames, type FrameHash } from './fingerprint.js';
-import { PAGE_MASK, PAGE_SHIFT, U32Pages } from './u32-pages.js';
+import { heapPages, PAGE_MASK, PAGE_SHIFT, U32Pages, type PageSource } from './u32-pages.js';
 
 /** A frame within this many bits (in pHash or dHash) is a candidate. */
 export const RADIUS = 10;
@@ -242,10 +242,10 @@ const EMPTY = 0xffffffff;
 const BUCKETS = 2 * 4 * 65536;
 
 export class SimilarityIndex {
-  private readonly records = new U32Pages();
-  private readonly times = new U32Pages();
-  private readonly pool = new U32Pages();
-  private readonly partners = new U32Pages();
+  private readonly records: U32Pages;
+  private readonly times: U32Pages;
+  private readonly pool: U32Pages;
+  private readonly partners: U32Pages;
   // Each bucket's first and last block (0: empty; the pool's first block is never one). Made
   // at the first frame (4.5 MB, zeroed lazily by the system): a batch's overlay without
   // fingerprints never pays for them.
@@ -262,6 +262,14 @@ export class SimilarityIndex {
   private readonly workNumber = new Map<string, number>();
   /** work → its longest registered frame time, ms */
   readonly durations = new Map<string, number>();
+
+  /** `pages`: where the frames and bucket lists are kept (the heap unless a store maps a file). */
+  constructor(pages: PageSource = heapPages) {
+    this.records = new U32Pages(pages);
+    this.times = new U32Pages(pages);
+    this.pool = new U32Pages(pages);
+    this.partners = new U32Pages(pages);
+  }
 
   get frames(): number {
     return this.count;

@@ -22,7 +22,7 @@
  */
 import { popcount } from './bytes.js';
 import { CartularyError } from './errors.js';
-import { U32Pages } from './u32-pages.js';
+import { heapPages, U32Pages, type PageSource } from './u32-pages.js';
 
 export const SOUND_KIND = 'chromaprint/2';
 /** Milliseconds between consecutive sub-fingerprints: 1365 samples at 11,025 Hz. */
@@ -152,7 +152,15 @@ export class SoundIndex {
   private readonly works: Registered[] = [];
   private readonly slotOf = new Map<string, number>();
   private readonly heads = new Uint32Array(1 << BUCKET_BITS);
-  private readonly postings = new U32Pages();
+  private readonly postings: U32Pages;
+  // The registered values, kept for scoring, each work's in one run of a page.
+  private readonly kept: U32Pages;
+
+  /** `pages`: where the postings and registered values are kept (the heap unless a store maps a file). */
+  constructor(pages: PageSource = heapPages) {
+    this.postings = new U32Pages(pages);
+    this.kept = new U32Pages(pages);
+  }
 
   get size(): number {
     return this.works.length;
@@ -160,13 +168,16 @@ export class SoundIndex {
 
   /** Bytes the index holds: its bucket heads, postings pages and the registered values kept for scoring. */
   get bytes(): number {
-    return this.heads.byteLength + this.postings.bytes + this.works.reduce((n, w) => n + w.sound.values.byteLength, 0);
+    return this.heads.byteLength + this.postings.bytes + this.kept.bytes;
   }
 
   /** Adds a work's registered sound; a work added twice keeps its first. */
   add(work: string, bytes: Uint8Array): void {
     if (this.slotOf.has(work)) return;
-    const sound = decodeSound(bytes, 'sound');
+    const decoded = decodeSound(bytes, 'sound');
+    const at = this.kept.extendWithin(decoded.values.length);
+    const sound = { step: decoded.step, values: this.kept.run(at, decoded.values.length) };
+    sound.values.set(decoded.values);
     const slot = this.works.push({ id: work, sound }) - 1;
     this.slotOf.set(work, slot);
     const { step, values } = sound;

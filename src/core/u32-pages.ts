@@ -7,17 +7,46 @@
 export const PAGE_SHIFT = 16;
 export const PAGE_MASK = (1 << PAGE_SHIFT) - 1;
 
+/**
+ * Where pages come from: each call returns a new zeroed page of 1 << PAGE_SHIFT values that
+ * nothing else uses. The heap by default; the store's indexes take theirs from a file mapped
+ * into memory (store/mapped-pages.ts), so what they hold is the kernel's to page out.
+ */
+export type PageSource = () => Uint32Array;
+
+export const heapPages: PageSource = () => new Uint32Array(1 << PAGE_SHIFT);
+
 export class U32Pages {
   /** The pages: value i is pages[i >>> PAGE_SHIFT][i & PAGE_MASK]. */
   readonly pages: Uint32Array[] = [];
   private size = 0;
 
+  constructor(private readonly source: PageSource = heapPages) {}
+
   /** Makes room for `n` more values and returns the index of the first. */
   extend(n: number): number {
     const first = this.size;
     this.size += n;
-    while (this.pages.length << PAGE_SHIFT < this.size) this.pages.push(new Uint32Array(1 << PAGE_SHIFT));
+    while (this.pages.length << PAGE_SHIFT < this.size) this.pages.push(this.source());
     return first;
+  }
+
+  /**
+   * Makes room for `n` values (at most a page's) within one page, leaving the rest of the
+   * current page unused when they do not fit there, and returns the index of the first: a
+   * run `run` can read as one array.
+   */
+  extendWithin(n: number): number {
+    if (n > 1 << PAGE_SHIFT) throw new RangeError(`a run of ${n} values does not fit in a page`);
+    const left = (this.pages.length << PAGE_SHIFT) - this.size;
+    if (n > left) this.size += left;
+    return this.extend(n);
+  }
+
+  /** The `n` values from `at`, which `extendWithin` put in one page, as one array over them. */
+  run(at: number, n: number): Uint32Array {
+    const start = at & PAGE_MASK;
+    return (this.pages[at >>> PAGE_SHIFT] as Uint32Array).subarray(start, start + n);
   }
 
   get(i: number): number {

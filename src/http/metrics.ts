@@ -18,6 +18,8 @@ export class Metrics {
   fingerprintIndex: () => { frames: number; bytes: number } = () => ({ frames: 0, bytes: 0 });
   patchIndex: () => { frames: number; bytes: number } = () => ({ frames: 0, bytes: 0 });
   soundIndex: () => { works: number; bytes: number } = () => ({ works: 0, bytes: 0 });
+  /** where the indexes' pages are: in the mapped file, or in the heap (store/mapped-pages.ts) */
+  indexPages: () => { mappedBytes: number; heapBytes: number } = () => ({ mappedBytes: 0, heapBytes: 0 });
 
   constructor() {
     const registers = [this.registry];
@@ -60,6 +62,8 @@ export class Metrics {
       ['cartulary_patch_index_bytes', 'Bytes the patch index holds for its records and bucket lists', () => metrics.patchIndex().bytes],
       ['cartulary_sound_index_works', 'Registered soundtracks in the sound index', () => metrics.soundIndex().works],
       ['cartulary_sound_index_bytes', 'Bytes the sound index holds for its postings and the registered values', () => metrics.soundIndex().bytes],
+      ['cartulary_index_mapped_bytes', "Bytes of the three indexes' pages in their memory-mapped file, the kernel's to page out", () => metrics.indexPages().mappedBytes],
+      ['cartulary_index_heap_bytes', "Bytes of the indexes' pages in the server's heap because the mapped file could not grow (a full disk) or be mapped", () => metrics.indexPages().heapBytes],
     ];
     for (const [name, help, read] of sizes) {
       new Gauge({

@@ -13,6 +13,8 @@ import { fileTitles, matchTitles, TitleFilter, titleDigest, titleQuery, TITLES_P
 import { listedEntries, type ListedEntry, type Effects, type OverlapQuery, type WorkRecord } from '../core/records.js';
 import { isEmptyHolding, PRINT_KINDS, type MemoryState, type Prints } from '../core/state.js';
 import { SoundIndex } from '../core/soundtrack.js';
+import { heapPages } from '../core/u32-pages.js';
+import { MappedPages } from './mapped-pages.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
 import { CartularyError } from '../core/errors.js';
 import { key, prefixRange, PREFIX } from './layout.js';
@@ -44,10 +46,10 @@ const text = new TextDecoder();
 const mapKey = (k: Uint8Array) => Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1');
 
 export class LedgerStore implements LedgerStorage {
-  /** the fingerprint frames of every registered work, in memory for near-duplicate search */
-  readonly similarity = new SimilarityIndex();
-  readonly sound = new SoundIndex();
-  readonly patches = new SimilarityIndex();
+  /** the fingerprint frames of every registered work, for near-duplicate search */
+  readonly similarity: SimilarityIndex;
+  readonly sound: SoundIndex;
+  readonly patches: SimilarityIndex;
   // Which title prefixes the store may hold (core/titles.ts): the titles themselves stay in
   // the store. Replaced by a larger one, filled from the store, when it outgrows its capacity;
   // until then new titles go into both.
@@ -69,7 +71,15 @@ export class LedgerStore implements LedgerStorage {
   /** the view of a backend with synchronous reads, made once */
   private readonly direct: RecordView | undefined;
 
-  private constructor(readonly kv: OrderedKV) {
+  /** `indexPages`: where the fingerprint indexes keep their pages (the heap without it). */
+  private constructor(
+    readonly kv: OrderedKV,
+    readonly indexPages: MappedPages | undefined,
+  ) {
+    const pages = indexPages?.source ?? heapPages;
+    this.similarity = new SimilarityIndex(pages);
+    this.sound = new SoundIndex(pages);
+    this.patches = new SimilarityIndex(pages);
     const getSync = kv.getSync;
     this.direct = getSync ? new RecordView(getSync, this.similarity, this.nodeCache) : undefined;
   }
@@ -90,14 +100,19 @@ export class LedgerStore implements LedgerStorage {
     return this.kv.readOnly;
   }
 
-  /** The store over an opened backend, with its fingerprint index and title filter rebuilt in memory. */
-  static async open(kv: OrderedKV, titleCapacity = MIN_TITLE_CAPACITY): Promise<LedgerStore> {
-    const store = new LedgerStore(kv);
+  /**
+   * The store over an opened backend, with its fingerprint indexes and title filter rebuilt;
+   * the indexes' pages in a file mapped from `indexDir` when given (mapped-pages.ts).
+   */
+  static async open(kv: OrderedKV, opts: { titleCapacity?: number; indexDir?: string } = {}): Promise<LedgerStore> {
+    const { titleCapacity = MIN_TITLE_CAPACITY, indexDir } = opts;
+    const store = new LedgerStore(kv, indexDir === undefined ? undefined : new MappedPages(indexDir));
     try {
       if (!kv.readOnly) await store.fileEarlierTitles();
       store.titleFilter = await store.filterOfStoredTitles(titleCapacity);
       await store.indexRegistered();
     } catch (e) {
+      store.indexPages?.close();
       await kv.close();
       throw e;
     }
@@ -234,6 +249,7 @@ export class LedgerStore implements LedgerStorage {
   }
 
   close(): Promise<void> {
+    this.indexPages?.close();
     return this.kv.close();
   }
 

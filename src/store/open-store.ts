@@ -1,6 +1,9 @@
 /**
  * Which store a location names: a PostgreSQL URL (`postgres://…`), or a LevelDB data folder.
+ * The fingerprint indexes' pages go in a file mapped from the data folder, or from the
+ * system's temporary folder for PostgreSQL (mapped-pages.ts).
  */
+import { tmpdir } from 'node:os';
 import { LedgerStore } from './ledger-store.js';
 import { LevelKV } from './level-kv.js';
 import { isPostgresUrl, PostgresKV } from './postgres-kv.js';
@@ -18,5 +21,5 @@ export async function openStore(where: string, opts: OpenOptions = {}): Promise<
   const kv = isPostgresUrl(where)
     ? await PostgresKV.open(where, { create: opts.create ?? false, readOnly: opts.readOnly ?? false })
     : await LevelKV.open(where, { create: opts.create ?? false });
-  return LedgerStore.open(kv, opts.titleCapacity);
+  return LedgerStore.open(kv, { titleCapacity: opts.titleCapacity, indexDir: isPostgresUrl(where) ? tmpdir() : where });
 }
