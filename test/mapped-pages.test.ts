@@ -1,10 +1,16 @@
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { sha256 } from '../src/core/crypto.js';
+import { encodeFrames, FINGERPRINT_KIND, PATCH_KIND } from '../src/core/fingerprint.js';
+import { encodeSound, SOUND_KIND } from '../src/core/soundtrack.js';
 import { PAGE_SHIFT } from '../src/core/u32-pages.js';
+import type { LedgerStore } from '../src/store/ledger-store.js';
+import { openLedger } from '../src/store/ledger.js';
 import { MappedPages } from '../src/store/mapped-pages.js';
-import { tempDir } from './helpers.js';
+import { openStore } from '../src/store/open-store.js';
+import { content, party, stmt, tempDir } from './helpers.js';
 
 const run = promisify(execFile);
 const PAGE_BYTES = 4 << PAGE_SHIFT;
@@ -19,7 +25,7 @@ async function fill(dir: string, works: number, limitKb?: number) {
 describe('mapped index pages', () => {
   it('gives zeroed pages of their own from a file that is gone from the folder as soon as it is made', async () => {
     const dir = await tempDir();
-    const pages = new MappedPages(dir);
+    const pages = MappedPages.scratch(dir);
     const given = Array.from({ length: 12 }, () => pages.source());
     expect(given.every((p) => p.length === 1 << PAGE_SHIFT && p.every((v) => v === 0))).toBe(true);
     given.forEach((p, i) => p.fill(i + 1));
@@ -54,12 +60,101 @@ describe('mapped index pages', () => {
   });
 
   it('where the folder cannot take the file, every page is a heap page', async () => {
-    const pages = new MappedPages(`${await tempDir()}/missing`);
+    const pages = MappedPages.scratch(`${await tempDir()}/missing`);
     const page = pages.source();
     page[3] = 9;
     expect(page[3]).toBe(9);
     expect(pages.failure).toMatch(/ENOENT/);
     expect(pages.heapBytes).toBe(PAGE_BYTES);
     expect(pages.mappedBytes).toBe(0);
+  });
+});
+
+describe('fingerprint indexes kept across a clean restart', () => {
+  const hash = (w: number, f: number) => sha256(Uint8Array.of(0x51, w, f)).slice(0, 16);
+  const prints = (w: number) => [
+    { kind: FINGERPRINT_KIND, value: encodeFrames(Array.from({ length: 30 }, (_, f) => ({ timeMs: f * 1000, hash: hash(w, f) }))) },
+    { kind: PATCH_KIND, value: encodeFrames(Array.from({ length: 20 }, (_, f) => ({ timeMs: f * 1000, hash: hash(w, 100 + f) }))) },
+    { kind: SOUND_KIND, value: encodeSound({ step: 1, values: Uint32Array.from({ length: 40 }, (_, i) => new DataView(sha256(Uint8Array.of(0x52, w, i)).buffer).getUint32(0)) }) },
+  ];
+  // A query near two frames of each work: every work's hits, in the index's total order.
+  const query = (works: number) => Array.from({ length: works }, (_, w) => [3, 17].map((f) => ({ timeMs: w * 100 + f, hash: hash(w, f) }))).flat();
+  const answers = (store: LedgerStore, works: number) => ({
+    frames: store.similarity.search(query(works)),
+    patches: store.patches.search(query(works).map((q, i) => ({ ...q, hash: hash(Math.floor(i / 2), 100 + (i % 2) * 7) }))),
+    sound: store.sound.search(Uint32Array.from({ length: 40 }, (_, i) => new DataView(sha256(Uint8Array.of(0x52, 1, i)).buffer).getUint32(0))).map((m) => m.work),
+  });
+  // A rebuild adds works in the order of their ids; saved indexes keep the order they were added in (ledger order).
+  const order = (store: LedgerStore) => store.similarity.image.works;
+
+  async function registerWorks(dataDir: string, keysDir: string, from: number, to: number) {
+    const ledger = await openLedger({ dataDir, keysDir });
+    const owner = party();
+    for (let w = from; w < to; w++) await ledger.sequencer.submit(stmt.register(owner, content(), { fingerprints: prints(w) }));
+    const inLedgerOrder = [...order(ledger.store)];
+    await ledger.close();
+    return inLedgerOrder;
+  }
+
+  it('reopens the indexes a clean shutdown saved, answering and growing as indexes never closed', async () => {
+    const dir = await tempDir();
+    const [dataDir, keysDir] = [`${dir}/data`, `${dir}/keys`];
+    const added = await registerWorks(dataDir, keysDir, 0, 8);
+    expect(added.length).toBe(8);
+    expect(await readdir(dataDir)).toEqual(expect.arrayContaining(['fingerprint-index.pages', 'fingerprint-index.state']));
+
+    // Reopened: the same works in the order they were added, not rebuilt in id order.
+    const store = await openStore(dataDir);
+    expect(order(store)).toEqual(added);
+    expect(added).not.toEqual([...added].sort());
+    // Taken at start: a crash from here on finds no saved state and rebuilds.
+    expect(await readdir(dataDir)).not.toContain('fingerprint-index.state');
+    const reopened = answers(store, 8);
+    await store.close();
+    expect(reopened.frames.length).toBe(16);
+    expect(new Set(reopened.patches.map((h) => h.work)).size).toBe(8);
+    expect(reopened.sound.length).toBe(1);
+
+    // More works on the reopened indexes, then the same store rebuilt from its records.
+    await registerWorks(dataDir, keysDir, 8, 12);
+    const grown = await openStore(dataDir);
+    const afterGrowth = answers(grown, 12);
+    expect(order(grown).slice(0, 8)).toEqual(added);
+    await grown.close();
+    await rm(`${dataDir}/fingerprint-index.state`);
+    const rebuilt = await openStore(dataDir);
+    expect(order(rebuilt)).toEqual([...order(rebuilt)].sort());
+    expect(answers(rebuilt, 12)).toEqual(afterGrowth);
+    expect(afterGrowth.frames.length).toBe(24);
+    await rebuilt.close();
+  });
+
+  it('rebuilds, with the same answers, when the saved pages are damaged or older than the store', async () => {
+    const dir = await tempDir();
+    const [dataDir, keysDir] = [`${dir}/data`, `${dir}/keys`];
+    await registerWorks(dataDir, keysDir, 0, 6);
+    const first = await openStore(dataDir);
+    const truth = answers(first, 6);
+    await first.close();
+
+    // one bit of the pages file flipped
+    const pagesFile = `${dataDir}/fingerprint-index.pages`;
+    const bytes = await readFile(pagesFile);
+    bytes[4096 + 17] = (bytes[4096 + 17] as number) ^ 0x10;
+    await writeFile(pagesFile, bytes);
+    const damaged = await openStore(dataDir);
+    expect(order(damaged)).toEqual([...order(damaged)].sort());
+    expect(answers(damaged, 6)).toEqual(truth);
+    await damaged.close();
+
+    // saved files from before two more registrations, put back beside the grown store
+    await cp(dataDir, `${dir}/old`, { recursive: true, filter: (f) => !f.includes('/LOCK') });
+    await registerWorks(dataDir, keysDir, 6, 8);
+    for (const f of ['fingerprint-index.pages', 'fingerprint-index.state']) await cp(`${dir}/old/${f}`, `${dataDir}/${f}`);
+    const moved = await openStore(dataDir);
+    expect(order(moved)).toEqual([...order(moved)].sort());
+    expect(moved.similarity.image.works.length).toBe(8);
+    expect(answers(moved, 8).frames.length).toBe(16);
+    await moved.close();
   });
 });

@@ -21,7 +21,7 @@
  */
 import { popcount, toHex } from './bytes.js';
 import { decodeFrames, type FrameHash } from './fingerprint.js';
-import { heapPages, PAGE_MASK, PAGE_SHIFT, U32Pages, type PageSource } from './u32-pages.js';
+import { heapPages, PAGE_MASK, PAGE_SHIFT, U32Pages, type PagedImage, type PageSource } from './u32-pages.js';
 
 /** A frame within this many bits (in pHash or dHash) is a candidate. */
 export const RADIUS = 10;
@@ -241,6 +241,26 @@ const EMPTY = 0xffffffff;
 /** 2 hash kinds × 4 chunks × 65,536 values */
 const BUCKETS = 2 * 4 * 65536;
 
+/**
+ * Everything a SimilarityIndex holds, as it holds it (no copies): what a store keeps to
+ * reopen the index without rebuilding it (store/saved-indexes.ts). Works are in the order added.
+ */
+export interface SimilarityImage {
+  records: PagedImage;
+  times: PagedImage;
+  pool: PagedImage;
+  partners: PagedImage;
+  heads: Uint32Array | null;
+  tails: Uint32Array | null;
+  fill: Uint8Array | null;
+  count: number;
+  works: string[];
+  workIndices: number[];
+  workFirst: number[];
+  workEnd: number[];
+  durations: number[];
+}
+
 export class SimilarityIndex {
   private readonly records: U32Pages;
   private readonly times: U32Pages;
@@ -263,12 +283,33 @@ export class SimilarityIndex {
   /** work → its longest registered frame time, ms */
   readonly durations = new Map<string, number>();
 
-  /** `pages`: where the frames and bucket lists are kept (the heap unless a store maps a file). */
-  constructor(pages: PageSource = heapPages) {
-    this.records = new U32Pages(pages);
-    this.times = new U32Pages(pages);
-    this.pool = new U32Pages(pages);
-    this.partners = new U32Pages(pages);
+  /**
+   * `pages`: where the frames and bucket lists are kept (the heap unless a store maps a
+   * file). With `image`, the index it was taken of, going on from there.
+   */
+  constructor(pages: PageSource = heapPages, image?: SimilarityImage) {
+    this.records = new U32Pages(pages, image?.records);
+    this.times = new U32Pages(pages, image?.times);
+    this.pool = new U32Pages(pages, image?.pool);
+    this.partners = new U32Pages(pages, image?.partners);
+    if (!image) return;
+    this.heads = image.heads;
+    this.tails = image.tails;
+    this.fill = image.fill;
+    this.count = image.count;
+    image.works.forEach((work, w) => {
+      this.works.push(work);
+      this.workNumber.set(work, w);
+      this.workIndices.push(image.workIndices[w] as number);
+      this.workFirst.push(image.workFirst[w] as number);
+      this.workEnd.push(image.workEnd[w] as number);
+      this.durations.set(work, image.durations[w] as number);
+    });
+  }
+
+  get image(): SimilarityImage {
+    const { records, times, pool, partners, heads, tails, fill, count, works, workIndices, workFirst, workEnd } = this;
+    return { records: records.image, times: times.image, pool: pool.image, partners: partners.image, heads, tails, fill, count, works, workIndices, workFirst, workEnd, durations: works.map((w) => this.durations.get(w) as number) };
   }
 
   get frames(): number {

@@ -22,7 +22,7 @@
  */
 import { popcount } from './bytes.js';
 import { CartularyError } from './errors.js';
-import { heapPages, U32Pages, type PageSource } from './u32-pages.js';
+import { heapPages, U32Pages, type PagedImage, type PageSource } from './u32-pages.js';
 
 export const SOUND_KIND = 'chromaprint/2';
 /** Milliseconds between consecutive sub-fingerprints: 1365 samples at 11,025 Hz. */
@@ -148,18 +148,48 @@ const bucketOf = (value: number) => Math.imul(value, 0x9e3779b1) >>> (32 - BUCKE
  * each, are kept for scoring). Deterministic: a search's answer depends only on what was
  * added, not on the order (candidates are ordered by votes, then work id, then offset).
  */
+/**
+ * Everything a SoundIndex holds, as it holds it: what a store keeps to reopen the index
+ * without rebuilding it. Works are in the order added, each with where its values are in `kept`.
+ */
+export interface SoundImage {
+  heads: Uint32Array;
+  postings: PagedImage;
+  kept: PagedImage;
+  works: Array<{ id: string; step: number; at: number; length: number }>;
+}
+
 export class SoundIndex {
   private readonly works: Registered[] = [];
   private readonly slotOf = new Map<string, number>();
-  private readonly heads = new Uint32Array(1 << BUCKET_BITS);
+  private readonly heads: Uint32Array;
   private readonly postings: U32Pages;
   // The registered values, kept for scoring, each work's in one run of a page.
   private readonly kept: U32Pages;
+  // Where each work's values start in `kept`.
+  private readonly keptAt: number[] = [];
 
-  /** `pages`: where the postings and registered values are kept (the heap unless a store maps a file). */
-  constructor(pages: PageSource = heapPages) {
-    this.postings = new U32Pages(pages);
-    this.kept = new U32Pages(pages);
+  /**
+   * `pages`: where the postings and registered values are kept (the heap unless a store maps
+   * a file). With `image`, the index it was taken of, going on from there.
+   */
+  constructor(pages: PageSource = heapPages, image?: SoundImage) {
+    this.heads = image?.heads ?? new Uint32Array(1 << BUCKET_BITS);
+    this.postings = new U32Pages(pages, image?.postings);
+    this.kept = new U32Pages(pages, image?.kept);
+    for (const { id, step, at, length } of image?.works ?? []) this.keep(id, step, at, length);
+  }
+
+  get image(): SoundImage {
+    return { heads: this.heads, postings: this.postings.image, kept: this.kept.image, works: this.works.map(({ id, sound }, slot) => ({ id, step: sound.step, at: this.keptAt[slot] as number, length: sound.values.length })) };
+  }
+
+  /** Files a work whose `length` values are at `at` in `kept`. */
+  private keep(id: string, step: number, at: number, length: number): Registered {
+    const registered = { id, sound: { step, values: this.kept.run(at, length) } };
+    this.slotOf.set(id, this.works.push(registered) - 1);
+    this.keptAt.push(at);
+    return registered;
   }
 
   get size(): number {
@@ -175,11 +205,9 @@ export class SoundIndex {
   add(work: string, bytes: Uint8Array): void {
     if (this.slotOf.has(work)) return;
     const decoded = decodeSound(bytes, 'sound');
-    const at = this.kept.extendWithin(decoded.values.length);
-    const sound = { step: decoded.step, values: this.kept.run(at, decoded.values.length) };
+    const { sound } = this.keep(work, decoded.step, this.kept.extendWithin(decoded.values.length), decoded.values.length);
     sound.values.set(decoded.values);
-    const slot = this.works.push({ id: work, sound }) - 1;
-    this.slotOf.set(work, slot);
+    const slot = this.works.length - 1;
     const { step, values } = sound;
     for (let j = 0; j < values.length; j++) {
       const v = values[j] as number;

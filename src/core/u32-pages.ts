@@ -16,12 +16,30 @@ export type PageSource = () => Uint32Array;
 
 export const heapPages: PageSource = () => new Uint32Array(1 << PAGE_SHIFT);
 
+/** What a U32Pages holds: its pages and how many values of them are in use. */
+export interface PagedImage {
+  pages: readonly Uint32Array[];
+  length: number;
+}
+
 export class U32Pages {
   /** The pages: value i is pages[i >>> PAGE_SHIFT][i & PAGE_MASK]. */
-  readonly pages: Uint32Array[] = [];
-  private size = 0;
+  readonly pages: Uint32Array[];
+  private size: number;
 
-  constructor(private readonly source: PageSource = heapPages) {}
+  /** Empty, or over the pages of an `image` (which it goes on from, taking new pages from `source`). */
+  constructor(
+    private readonly source: PageSource = heapPages,
+    image: PagedImage = { pages: [], length: 0 },
+  ) {
+    this.pages = [...image.pages];
+    this.size = image.length;
+  }
+
+  /** The pages and the length in use, as they are now (the pages themselves, not copies). */
+  get image(): PagedImage {
+    return { pages: this.pages, length: this.size };
+  }
 
   /** Makes room for `n` more values and returns the index of the first. */
   extend(n: number): number {

@@ -13,8 +13,8 @@ import { fileTitles, matchTitles, TitleFilter, titleDigest, titleQuery, TITLES_P
 import { listedEntries, type ListedEntry, type Effects, type OverlapQuery, type WorkRecord } from '../core/records.js';
 import { isEmptyHolding, PRINT_KINDS, type MemoryState, type Prints } from '../core/state.js';
 import { SoundIndex } from '../core/soundtrack.js';
-import { heapPages } from '../core/u32-pages.js';
 import { MappedPages } from './mapped-pages.js';
+import { emptyIndexes, keptIndexes, reopenIndexes, saveIndexes, type Indexes } from './saved-indexes.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
 import { CartularyError } from '../core/errors.js';
 import { key, prefixRange, PREFIX } from './layout.js';
@@ -43,6 +43,14 @@ const IMMUTABLE_CACHE_LIMIT = 1 << 16;
 const IMMUTABLE = new Set([PREFIX.leaf, PREFIX.node, PREFIX.id, PREFIX.signed, PREFIX.checkpoint].map((p) => p[0]));
 
 const text = new TextDecoder();
+
+const LATEST: KeyRange = { ...prefixRange(PREFIX.checkpoint), reverse: true };
+
+/** The first stored checkpoint in `range`. */
+async function firstCheckpoint(kv: OrderedKV, range: KeyRange): Promise<StoredCheckpoint | undefined> {
+  const [found] = await kv.range({ ...range, limit: 1 });
+  return found ? { size: readUintBE(found[0], 1), note: text.decode(found[1]) } : undefined;
+}
 const mapKey = (k: Uint8Array) => Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1');
 
 export class LedgerStore implements LedgerStorage {
@@ -50,6 +58,11 @@ export class LedgerStore implements LedgerStorage {
   readonly similarity: SimilarityIndex;
   readonly sound: SoundIndex;
   readonly patches: SimilarityIndex;
+  /** where the indexes' pages are: a mapped file, or the heap (undefined) */
+  readonly indexPages: MappedPages | undefined;
+  // An append that failed may be on disk without its prints indexed: the indexes are then
+  // not saved for the next start (saved-indexes.ts), which rebuilds them.
+  private appendFailed = false;
   // Which title prefixes the store may hold (core/titles.ts): the titles themselves stay in
   // the store. Replaced by a larger one, filled from the store, when it outgrows its capacity;
   // until then new titles go into both.
@@ -71,15 +84,13 @@ export class LedgerStore implements LedgerStorage {
   /** the view of a backend with synchronous reads, made once */
   private readonly direct: RecordView | undefined;
 
-  /** `indexPages`: where the fingerprint indexes keep their pages (the heap without it). */
+  /** `keptIn`: the folder the indexes are saved in at `close` for the next start, if any. */
   private constructor(
     readonly kv: OrderedKV,
-    readonly indexPages: MappedPages | undefined,
+    indexes: Indexes,
+    private readonly keptIn: string | undefined,
   ) {
-    const pages = indexPages?.source ?? heapPages;
-    this.similarity = new SimilarityIndex(pages);
-    this.sound = new SoundIndex(pages);
-    this.patches = new SimilarityIndex(pages);
+    ({ similarity: this.similarity, sound: this.sound, patches: this.patches, pages: this.indexPages } = indexes);
     const getSync = kv.getSync;
     this.direct = getSync ? new RecordView(getSync, this.similarity, this.nodeCache) : undefined;
   }
@@ -101,16 +112,28 @@ export class LedgerStore implements LedgerStorage {
   }
 
   /**
-   * The store over an opened backend, with its fingerprint indexes and title filter rebuilt;
-   * the indexes' pages in a file mapped from `indexDir` when given (mapped-pages.ts).
+   * The store over an opened backend, with its title filter rebuilt and its fingerprint
+   * indexes reopened or rebuilt. `indexDir`: their pages go in a file mapped from there
+   * (mapped-pages.ts), else in the heap; with `keepIndexes`, a file kept there, and the
+   * indexes are saved at `close` and reopened at the next start when nothing changed in
+   * between (saved-indexes.ts; a writable store only).
    */
-  static async open(kv: OrderedKV, opts: { titleCapacity?: number; indexDir?: string } = {}): Promise<LedgerStore> {
+  static async open(kv: OrderedKV, opts: { titleCapacity?: number; indexDir?: string; keepIndexes?: boolean } = {}): Promise<LedgerStore> {
     const { titleCapacity = MIN_TITLE_CAPACITY, indexDir } = opts;
-    const store = new LedgerStore(kv, indexDir === undefined ? undefined : new MappedPages(indexDir));
+    const keptIn = opts.keepIndexes && indexDir !== undefined && !kv.readOnly ? indexDir : undefined;
+    let reopened: Indexes | undefined;
+    try {
+      if (keptIn !== undefined) reopened = await reopenIndexes(keptIn, (await firstCheckpoint(kv, LATEST))?.note);
+    } catch (e) {
+      await kv.close();
+      throw e;
+    }
+    const indexes = reopened ?? (keptIn !== undefined ? keptIndexes(keptIn) : emptyIndexes(indexDir === undefined ? undefined : MappedPages.scratch(indexDir)));
+    const store = new LedgerStore(kv, indexes, keptIn);
     try {
       if (!kv.readOnly) await store.fileEarlierTitles();
       store.titleFilter = await store.filterOfStoredTitles(titleCapacity);
-      await store.indexRegistered();
+      if (!reopened) await store.indexRegistered();
     } catch (e) {
       store.indexPages?.close();
       await kv.close();
@@ -248,8 +271,16 @@ export class LedgerStore implements LedgerStorage {
     );
   }
 
-  close(): Promise<void> {
-    this.indexPages?.close();
+  /** Saves the indexes when they are kept (no append may be in flight), then closes the backend. */
+  async close(): Promise<void> {
+    try {
+      const latest = await this.latestCheckpoint();
+      if (this.keptIn !== undefined && latest && !this.appendFailed) await saveIndexes(this.keptIn, { pages: this.indexPages, similarity: this.similarity, patches: this.patches, sound: this.sound }, latest.note);
+    } catch {
+      // Not saved: the next start rebuilds them, as after a crash.
+    } finally {
+      this.indexPages?.close();
+    }
     return this.kv.close();
   }
 
@@ -261,7 +292,12 @@ export class LedgerStore implements LedgerStorage {
     }
     for (const n of batch.nodes) ops.push(put(key.node(n.level, n.index), n.hash));
     ops.push(put(key.checkpoint(batch.checkpoint.size), utf8(batch.checkpoint.note)));
-    await this.write(ops, { range: prefixRange(PREFIX.checkpoint), is: batch.extends === null ? null : key.checkpoint(batch.extends) });
+    try {
+      await this.write(ops, { range: prefixRange(PREFIX.checkpoint), is: batch.extends === null ? null : key.checkpoint(batch.extends) });
+    } catch (e) {
+      this.appendFailed = true;
+      throw e;
+    }
     // Durable: the titles the batch filed join the filter, from their records as written (no title is normalised twice).
     for (const op of ops) if (op.type === 'put' && op.key[0] === TITLE_PREFIX) this.filterTitle(storedTitleHash(op.value));
   }
@@ -429,17 +465,12 @@ export class LedgerStore implements LedgerStorage {
 
   /** The latest checkpoint (the one with the largest size), if any. */
   async latestCheckpoint(): Promise<{ size: number; note: string } | undefined> {
-    return this.firstCheckpoint({ ...prefixRange(PREFIX.checkpoint), reverse: true });
+    return firstCheckpoint(this.kv, LATEST);
   }
 
   /** The first checkpoint whose tree includes `index`: the one its receipt was issued with. */
   async checkpointCovering(index: number): Promise<{ size: number; note: string } | undefined> {
-    return this.firstCheckpoint({ gt: key.checkpoint(index), lt: prefixRange(PREFIX.checkpoint).lt });
-  }
-
-  private async firstCheckpoint(range: KeyRange) {
-    const [found] = await this.kv.range({ ...range, limit: 1 });
-    return found ? { size: readUintBE(found[0], 1), note: text.decode(found[1]) } : undefined;
+    return firstCheckpoint(this.kv, { gt: key.checkpoint(index), lt: prefixRange(PREFIX.checkpoint).lt });
   }
 
   worksOwnedBy(party: string, limit = 1000): Promise<string[]> {

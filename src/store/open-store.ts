@@ -1,7 +1,8 @@
 /**
  * Which store a location names: a PostgreSQL URL (`postgres://…`), or a LevelDB data folder.
- * The fingerprint indexes' pages go in a file mapped from the data folder, or from the
- * system's temporary folder for PostgreSQL (mapped-pages.ts).
+ * The fingerprint indexes' pages go in a file mapped from the data folder, kept there for the
+ * next start (saved-indexes.ts), or in a scratch file in the system's temporary folder for
+ * PostgreSQL, whose followers and writer each build their own (mapped-pages.ts).
  */
 import { tmpdir } from 'node:os';
 import { LedgerStore } from './ledger-store.js';
@@ -15,11 +16,17 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** titles the in-memory title filter is first sized for (ledger-store.ts); it grows past them */
   titleCapacity?: number;
+  /**
+   * save a LevelDB store's fingerprint indexes in its folder at close, for the next start
+   * (saved-indexes.ts; default true). A scratch store that no one reopens says false.
+   */
+  keepIndexes?: boolean;
 }
 
 export async function openStore(where: string, opts: OpenOptions = {}): Promise<LedgerStore> {
   const kv = isPostgresUrl(where)
     ? await PostgresKV.open(where, { create: opts.create ?? false, readOnly: opts.readOnly ?? false })
     : await LevelKV.open(where, { create: opts.create ?? false });
-  return LedgerStore.open(kv, { titleCapacity: opts.titleCapacity, indexDir: isPostgresUrl(where) ? tmpdir() : where });
+  const postgres = isPostgresUrl(where);
+  return LedgerStore.open(kv, { titleCapacity: opts.titleCapacity, indexDir: postgres ? tmpdir() : where, keepIndexes: !postgres && (opts.keepIndexes ?? true) });
 }

@@ -1,0 +1,151 @@
+/**
+ * A LevelDB store's fingerprint indexes (frames, keypoint patches, soundtracks), kept across
+ * a clean restart so a start does not rebuild them from every registered work's records
+ * (40 s at 10 M records, and growing with the catalogue; issue 13.7). Two files in the data
+ * folder: `fingerprint-index.pages`, the indexes' pages (mapped-pages.ts), and
+ * `fingerprint-index.state`, what the indexes hold outside their pages (which pages are
+ * whose, bucket heads, works), the pages' digest, and the checkpoint the store was at.
+ *
+ * Guarantees: the indexes are only ever reopened exactly as a clean shutdown left them over
+ * exactly the store they were built from; anything else rebuilds them from the records, as
+ * every start did before.
+ * - Shutdown: fsync the pages → write the state atomically (atomic-file.ts). A crash before
+ *   the rename leaves the previous state or none: none, below.
+ * - Start: read the state and check its own digest (damage) → the store's latest
+ *   checkpoint must be the one it names (the store moved on, or was restored from a copy,
+ *   without the indexes) → the pages must have the digest it names (damaged, or written
+ *   after) → remove the state, durably, before any page can be written → the indexes over
+ *   the pages. A crash or kill -9 after that start finds no state, and rebuilds.
+ */
+import { decode, encode } from 'cborg';
+import { createHash } from 'node:crypto';
+import { readFile, open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SimilarityIndex, type SimilarityImage } from '../core/similarity.js';
+import { SoundIndex, type SoundImage } from '../core/soundtrack.js';
+import { heapPages, type PagedImage } from '../core/u32-pages.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { MappedPages } from './mapped-pages.js';
+
+const PAGES = 'fingerprint-index.pages';
+const STATE = 'fingerprint-index.state';
+const VERSION = 1;
+
+/** A store's three fingerprint indexes and where their pages come from. */
+export interface Indexes {
+  pages: MappedPages | undefined;
+  similarity: SimilarityIndex;
+  patches: SimilarityIndex;
+  sound: SoundIndex;
+}
+
+/** Empty indexes over `pages` (the heap without). */
+export function emptyIndexes(pages?: MappedPages): Indexes {
+  const source = pages?.source ?? heapPages;
+  return { pages, similarity: new SimilarityIndex(source), patches: new SimilarityIndex(source), sound: new SoundIndex(source) };
+}
+
+/** Empty indexes whose pages will be kept in `dir` for `saveIndexes`. */
+export function keptIndexes(dir: string): Indexes {
+  return emptyIndexes(MappedPages.create(join(dir, PAGES)));
+}
+
+// In the state file, a page is its offset in the pages file, and a typed array its bytes.
+type Saved<T> = { [K in keyof T]: T[K] extends PagedImage ? { pages: number[]; length: number } : T[K] extends Uint32Array | Uint8Array | null ? Uint8Array | null : T[K] };
+
+const bytesOf = (a: Uint32Array | Uint8Array | null) => (a ? new Uint8Array(a.buffer, a.byteOffset, a.byteLength) : null);
+const u32Of = (b: Uint8Array | null) => (b ? new Uint32Array(b.slice().buffer) : null);
+
+function savePaged(pages: MappedPages, image: PagedImage): { pages: number[]; length: number } {
+  return {
+    pages: image.pages.map((p) => {
+      const at = pages.offsetOf(p);
+      if (at === undefined) throw new Error('a page is not in the file');
+      return at;
+    }),
+    length: image.length,
+  };
+}
+
+const loadPaged = (pages: MappedPages, saved: { pages: number[]; length: number }): PagedImage => ({ pages: saved.pages.map((at) => pages.pageAt(at)), length: saved.length });
+
+function saveSimilarity(pages: MappedPages, i: SimilarityImage): Saved<SimilarityImage> {
+  return { ...i, records: savePaged(pages, i.records), times: savePaged(pages, i.times), pool: savePaged(pages, i.pool), partners: savePaged(pages, i.partners), heads: bytesOf(i.heads), tails: bytesOf(i.tails), fill: bytesOf(i.fill) };
+}
+
+function loadSimilarity(pages: MappedPages, s: Saved<SimilarityImage>): SimilarityIndex {
+  const image: SimilarityImage = { ...s, records: loadPaged(pages, s.records), times: loadPaged(pages, s.times), pool: loadPaged(pages, s.pool), partners: loadPaged(pages, s.partners), heads: u32Of(s.heads), tails: u32Of(s.tails), fill: s.fill ? s.fill.slice() : null };
+  return new SimilarityIndex(pages.source, image);
+}
+
+interface State {
+  version: number;
+  checkpoint: string;
+  givenBytes: number;
+  digest: string;
+  similarity: Saved<SimilarityImage>;
+  patches: Saved<SimilarityImage>;
+  sound: Saved<SoundImage> | null;
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
+
+/**
+ * Saves the indexes for the next start, as of the store's latest checkpoint (its note):
+ * nothing when their pages are not all in a kept file. Call it with no append in flight,
+ * and close the pages after.
+ */
+export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: string): Promise<void> {
+  const { pages } = indexes;
+  const flushed = pages?.flush();
+  if (!pages || !flushed) return;
+  const state: State = {
+    version: VERSION,
+    checkpoint,
+    ...flushed,
+    similarity: saveSimilarity(pages, indexes.similarity.image),
+    patches: saveSimilarity(pages, indexes.patches.image),
+    // 4 MB of bucket heads that would all be 0
+    sound: indexes.sound.size === 0 ? null : { ...indexes.sound.image, heads: bytesOf(indexes.sound.image.heads) as Uint8Array, postings: savePaged(pages, indexes.sound.image.postings), kept: savePaged(pages, indexes.sound.image.kept) },
+  };
+  const body = encode(state);
+  await writeFileAtomic(join(dir, STATE), encode({ body, digest: sha256(body) }));
+}
+
+/**
+ * The indexes saved in `dir`, if the state is whole, names `checkpoint` (the store's latest
+ * note, undefined for an empty store) and the pages are as it left them; else undefined,
+ * and whatever was there is removed (the caller rebuilds into new pages).
+ */
+export async function reopenIndexes(dir: string, checkpoint: string | undefined): Promise<Indexes | undefined> {
+  const statePath = join(dir, STATE);
+  let pages: MappedPages | undefined;
+  let indexes: Indexes | undefined;
+  try {
+    const { body, digest } = decode(await readFile(statePath)) as { body: Uint8Array; digest: Uint8Array };
+    if (Buffer.compare(sha256(body), digest) !== 0) throw new Error('the state is damaged');
+    const state = decode(body) as State;
+    if (state.version !== VERSION || checkpoint === undefined || state.checkpoint !== checkpoint) throw new Error('another store');
+    pages = MappedPages.reopen(join(dir, PAGES), state.givenBytes, state.digest);
+    if (!pages) throw new Error('the pages differ');
+    const { sound } = state;
+    indexes = {
+      pages,
+      similarity: loadSimilarity(pages, state.similarity),
+      patches: loadSimilarity(pages, state.patches),
+      sound: new SoundIndex(pages.source, sound ? { ...sound, heads: u32Of(sound.heads) as Uint32Array, postings: loadPaged(pages, sound.postings), kept: loadPaged(pages, sound.kept) } : undefined),
+    };
+  } catch {
+    pages?.close();
+    indexes = undefined;
+  }
+  // Pages about to be written must never be taken for the saved ones after a crash.
+  await rm(statePath, { force: true });
+  const folder = await open(dir, 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
+  }
+  return indexes;
+}
