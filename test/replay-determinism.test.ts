@@ -3,6 +3,7 @@
  * store refills its index in work-id order at start-up, a replay fills it in ledger order,
  * and both must reach the same decision, byte for byte.
  */
+import { rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { parseVerifierKey } from '../src/core/checkpoint.js';
 import { sha256, randomSeed } from '../src/core/crypto.js';
@@ -34,7 +35,7 @@ describe('fill order', () => {
     expect(kept).toEqual(ids.slice(0, CURRENT_MATCHING.perFrame).map((w) => w.index));
   });
 
-  it('a registration decided after a restart (index refilled by work id) replays the same in audit', async () => {
+  it('a registration decided after a restart (index refilled by work id, or reopened in ledger order) replays the same in audit', async () => {
     const dir = await tempDir();
     const paths = { dataDir: `${dir}/data`, keysDir: `${dir}/keys` };
     const register = () => stmt.register(party(), undefined, { fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(shots) }] });
@@ -46,6 +47,8 @@ describe('fill order', () => {
     // Work ids are hashes: ledger order and id order differ.
     expect([...order].sort()).not.toEqual(order);
 
+    // As after a crash: the indexes saved at shutdown are gone, so the start refills them by work id.
+    await rm(`${paths.dataDir}/fingerprint-index.state`);
     ledger = await openLedger(paths);
     const last = (await ledger.sequencer.submit(register())).receipt.id;
     const record = ledger.store.sync.work(last)!;
@@ -54,6 +57,12 @@ describe('fill order', () => {
     expect(record.lookalikes).toEqual(order.slice(0, CURRENT_MATCHING.perFrame));
     expect(record.contest?.by).toBe(order[0]);
     expect(record.matching).toBe(matchingRulesAt(record.registeredAt).version);
+
+    // After a clean shutdown the saved indexes are reopened, in the order they were filled: the same decision.
+    ledger = await openLedger(paths);
+    const again = ledger.store.sync.work((await ledger.sequencer.submit(register())).receipt.id)!;
+    await ledger.close();
+    expect(again.lookalikes).toEqual(order.slice(0, CURRENT_MATCHING.perFrame));
 
     const store = await openStore(paths.dataDir);
     try {
