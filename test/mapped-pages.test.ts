@@ -90,13 +90,13 @@ describe('fingerprint indexes kept across a clean restart', () => {
   async function registerWorks(dataDir: string, keysDir: string, from: number, to: number) {
     const ledger = await openLedger({ dataDir, keysDir });
     const owner = party();
-    for (let w = from; w < to; w++) await ledger.sequencer.submit(stmt.register(owner, content(), { fingerprints: prints(w) }));
+    for (let w = from; w < to; w++) await ledger.sequencer.submit(stmt.register(owner, content(), { title: `Saved index film ${w}`, fingerprints: prints(w) }));
     const inLedgerOrder = [...order(ledger.store)];
     await ledger.close();
     return inLedgerOrder;
   }
 
-  it('reopens the indexes a clean shutdown saved, answering and growing as indexes never closed', async () => {
+  it('reopens the indexes and title filter a clean shutdown saved, answering and growing as if never closed', async () => {
     const dir = await tempDir();
     const [dataDir, keysDir] = [`${dir}/data`, `${dir}/keys`];
     const added = await registerWorks(dataDir, keysDir, 0, 8);
@@ -110,6 +110,8 @@ describe('fingerprint indexes kept across a clean restart', () => {
     // Taken at start: a crash from here on finds no saved state and rebuilds.
     expect(await readdir(dataDir)).not.toContain('fingerprint-index.state');
     const reopened = answers(store, 8);
+    // the title filter came back with them
+    expect((await store.findTitles('《Saved index film 5》')).matches.map((m) => m.work)).toEqual([added[5]]);
     await store.close();
     expect(reopened.frames.length).toBe(16);
     expect(new Set(reopened.patches.map((h) => h.work)).size).toBe(8);

@@ -141,10 +141,23 @@ export class TitleFilter {
   /** titles added, repeats included */
   count = 0;
 
-  /** A filter for `capacity` titles (it takes more, with more false positives). */
-  constructor(readonly capacity: number) {
+  /**
+   * A filter for `capacity` titles (it takes more, with more false positives); with `saved`,
+   * the `image` of one of that capacity, as it was.
+   */
+  constructor(
+    readonly capacity: number,
+    saved?: { count: number; words: Uint32Array },
+  ) {
     this.blocks = Math.max(1, Math.ceil((capacity * BITS_PER_TITLE) / 256));
-    this.words = new Uint32Array(this.blocks * BLOCK_WORDS);
+    this.words = saved?.words ?? new Uint32Array(this.blocks * BLOCK_WORDS);
+    if (this.words.length !== this.blocks * BLOCK_WORDS) throw new RangeError(`a filter of ${capacity} titles has ${this.blocks * BLOCK_WORDS} words, not ${this.words.length}`);
+    this.count = saved?.count ?? 0;
+  }
+
+  /** What the filter holds (its words, not a copy), for a store to keep it across restarts. */
+  get image(): { capacity: number; count: number; words: Uint32Array } {
+    return { capacity: this.capacity, count: this.count, words: this.words };
   }
 
   // The block from the first lane, scaled rather than masked so any number of blocks will do.

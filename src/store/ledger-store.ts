@@ -121,7 +121,7 @@ export class LedgerStore implements LedgerStorage {
   static async open(kv: OrderedKV, opts: { titleCapacity?: number; indexDir?: string; keepIndexes?: boolean } = {}): Promise<LedgerStore> {
     const { titleCapacity = MIN_TITLE_CAPACITY, indexDir } = opts;
     const keptIn = opts.keepIndexes && indexDir !== undefined && !kv.readOnly ? indexDir : undefined;
-    let reopened: Indexes | undefined;
+    let reopened: (Indexes & { titles: TitleFilter | undefined }) | undefined;
     try {
       if (keptIn !== undefined) reopened = await reopenIndexes(keptIn, (await firstCheckpoint(kv, LATEST))?.note);
     } catch (e) {
@@ -132,7 +132,8 @@ export class LedgerStore implements LedgerStorage {
     const store = new LedgerStore(kv, indexes, keptIn);
     try {
       if (!kv.readOnly) await store.fileEarlierTitles();
-      store.titleFilter = await store.filterOfStoredTitles(titleCapacity);
+      const saved = reopened?.titles;
+      store.titleFilter = saved && saved.capacity >= titleCapacity ? saved : await store.filterOfStoredTitles(titleCapacity);
       if (!reopened) await store.indexRegistered();
     } catch (e) {
       store.indexPages?.close();
@@ -275,7 +276,8 @@ export class LedgerStore implements LedgerStorage {
   async close(): Promise<void> {
     try {
       const latest = await this.latestCheckpoint();
-      if (this.keptIn !== undefined && latest && !this.appendFailed) await saveIndexes(this.keptIn, { pages: this.indexPages, similarity: this.similarity, patches: this.patches, sound: this.sound }, latest.note);
+      const titles = this.growingFilter ? undefined : this.titleFilter;
+      if (this.keptIn !== undefined && latest && !this.appendFailed) await saveIndexes(this.keptIn, { pages: this.indexPages, similarity: this.similarity, patches: this.patches, sound: this.sound }, latest.note, titles);
     } catch {
       // Not saved: the next start rebuilds them, as after a crash.
     } finally {

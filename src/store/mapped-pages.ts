@@ -185,11 +185,12 @@ export class MappedPages {
 
   /**
    * Makes what the pages hold durable (fsync covers pages written through a shared mapping)
-   * and returns their digest, for `reopen`; undefined when any page is in the heap.
+   * and returns their digest, for `reopen` (none given: 0 bytes, and no file to reopen);
+   * undefined when any page is in the heap.
    */
   flush(): { givenBytes: number; digest: string } | undefined {
-    if (this.heapBytes > 0 || this.fd === null) return undefined;
-    fsyncSync(this.fd);
+    if (this.heapBytes > 0) return undefined;
+    if (this.fd !== null) fsyncSync(this.fd);
     return { givenBytes: this.mappedBytes, digest: this.digest() };
   }
 

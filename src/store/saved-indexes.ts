@@ -1,10 +1,11 @@
 /**
- * A LevelDB store's fingerprint indexes (frames, keypoint patches, soundtracks), kept across
- * a clean restart so a start does not rebuild them from every registered work's records
- * (40 s at 10 M records, and growing with the catalogue; issue 13.7). Two files in the data
- * folder: `fingerprint-index.pages`, the indexes' pages (mapped-pages.ts), and
- * `fingerprint-index.state`, what the indexes hold outside their pages (which pages are
- * whose, bucket heads, works), the pages' digest, and the checkpoint the store was at.
+ * A LevelDB store's fingerprint indexes (frames, keypoint patches, soundtracks) and title
+ * filter, kept across a clean restart so a start does not rebuild them from every registered
+ * work's records (75 s for 20 M fingerprint records, 40 s for 10 M titles, and growing with
+ * the catalogue; issue 13.7). Two files in the data folder: `fingerprint-index.pages`, the
+ * indexes' pages (mapped-pages.ts), and `fingerprint-index.state`, what the indexes hold
+ * outside their pages (which pages are whose, bucket heads, works), the title filter, the
+ * pages' digest, and the checkpoint the store was at.
  *
  * Guarantees: the indexes are only ever reopened exactly as a clean shutdown left them over
  * exactly the store they were built from; anything else rebuilds them from the records, as
@@ -19,17 +20,19 @@
  */
 import { decode, encode } from 'cborg';
 import { createHash } from 'node:crypto';
+import { deflateSync, inflateSync } from 'node:zlib';
 import { readFile, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SimilarityIndex, type SimilarityImage } from '../core/similarity.js';
 import { SoundIndex, type SoundImage } from '../core/soundtrack.js';
+import { TitleFilter } from '../core/titles.js';
 import { heapPages, type PagedImage } from '../core/u32-pages.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { MappedPages } from './mapped-pages.js';
 
 const PAGES = 'fingerprint-index.pages';
 const STATE = 'fingerprint-index.state';
-const VERSION = 1;
+const VERSION = 2;
 
 /** A store's three fingerprint indexes and where their pages come from. */
 export interface Indexes {
@@ -86,19 +89,22 @@ interface State {
   similarity: Saved<SimilarityImage>;
   patches: Saved<SimilarityImage>;
   sound: Saved<SoundImage> | null;
+  titles: { capacity: number; count: number; words: Uint8Array } | null;
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
 
 /**
- * Saves the indexes for the next start, as of the store's latest checkpoint (its note):
- * nothing when their pages are not all in a kept file. Call it with no append in flight,
- * and close the pages after.
+ * Saves the indexes and the title filter (unless it is being replaced: then the next start
+ * rebuilds it) for the next start, as of the store's latest checkpoint (its note): nothing
+ * when the indexes' pages are not all in a kept file. Call it with no append in flight, and
+ * close the pages after.
  */
-export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: string): Promise<void> {
+export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: string, titles: TitleFilter | undefined): Promise<void> {
   const { pages } = indexes;
   const flushed = pages?.flush();
   if (!pages || !flushed) return;
+  const filter = titles?.image;
   const state: State = {
     version: VERSION,
     checkpoint,
@@ -107,30 +113,35 @@ export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: str
     patches: saveSimilarity(pages, indexes.patches.image),
     // 4 MB of bucket heads that would all be 0
     sound: indexes.sound.size === 0 ? null : { ...indexes.sound.image, heads: bytesOf(indexes.sound.image.heads) as Uint8Array, postings: savePaged(pages, indexes.sound.image.postings), kept: savePaged(pages, indexes.sound.image.kept) },
+    titles: filter ? { ...filter, words: bytesOf(filter.words) as Uint8Array } : null,
   };
-  const body = encode(state);
+  // Bucket heads and a young title filter are mostly zeros: deflated, a small store's state is kilobytes, not megabytes.
+  const body = deflateSync(encode(state), { level: 1 });
   await writeFileAtomic(join(dir, STATE), encode({ body, digest: sha256(body) }));
 }
 
 /**
  * The indexes saved in `dir`, if the state is whole, names `checkpoint` (the store's latest
- * note, undefined for an empty store) and the pages are as it left them; else undefined,
- * and whatever was there is removed (the caller rebuilds into new pages).
+ * note, undefined for an empty store) and the pages are as it left them, with the title
+ * filter saved beside them if there is one; else undefined, and whatever was there is
+ * removed (the caller rebuilds into new pages).
  */
-export async function reopenIndexes(dir: string, checkpoint: string | undefined): Promise<Indexes | undefined> {
+export async function reopenIndexes(dir: string, checkpoint: string | undefined): Promise<(Indexes & { titles: TitleFilter | undefined }) | undefined> {
   const statePath = join(dir, STATE);
   let pages: MappedPages | undefined;
-  let indexes: Indexes | undefined;
+  let indexes: (Indexes & { titles: TitleFilter | undefined }) | undefined;
   try {
     const { body, digest } = decode(await readFile(statePath)) as { body: Uint8Array; digest: Uint8Array };
     if (Buffer.compare(sha256(body), digest) !== 0) throw new Error('the state is damaged');
-    const state = decode(body) as State;
+    const state = decode(inflateSync(body)) as State;
     if (state.version !== VERSION || checkpoint === undefined || state.checkpoint !== checkpoint) throw new Error('another store');
-    pages = MappedPages.reopen(join(dir, PAGES), state.givenBytes, state.digest);
+    // No page given: no fingerprints, and a new file for the first.
+    pages = state.givenBytes === 0 ? MappedPages.create(join(dir, PAGES)) : MappedPages.reopen(join(dir, PAGES), state.givenBytes, state.digest);
     if (!pages) throw new Error('the pages differ');
-    const { sound } = state;
+    const { sound, titles } = state;
     indexes = {
       pages,
+      titles: titles ? new TitleFilter(titles.capacity, { count: titles.count, words: u32Of(titles.words) as Uint32Array }) : undefined,
       similarity: loadSimilarity(pages, state.similarity),
       patches: loadSimilarity(pages, state.patches),
       sound: new SoundIndex(pages.source, sound ? { ...sound, heads: u32Of(sound.heads) as Uint32Array, postings: loadPaged(pages, sound.postings), kept: loadPaged(pages, sound.kept) } : undefined),
