@@ -88,7 +88,9 @@ try {
   };
   await rm(join(dir, 'data', 'fingerprint-index.state'), { force: true });
   const rebuildSeconds = await restart();
+  const stopStarted = performance.now();
   await stop(server);
+  const stopSeconds = (performance.now() - stopStarted) / 1000;
   const reopenSeconds = await restart();
   const memory = await memoryOf(server.child.pid!);
 
@@ -138,10 +140,10 @@ try {
   latencies.sort((a, b) => a - b);
   const after = await memoryOf(server.child.pid!);
   console.log(`Server at scale (issue 13.7): ${filled.toLocaleString('en')} frame records in the index (${dir})`);
-  console.log('| frame records | fill | restart: indexes rebuilt, reopened | server RSS, own (anon): restarted, after the checks | mapped files (after) | 60 s upload checked over HTTP: p50 | p99 | planted frames in a segment | planted works matched |');
+  console.log('| frame records | fill | restart: indexes rebuilt, shutdown (indexes saved), reopened | server RSS, own (anon): restarted, after the checks | mapped files (after) | 60 s upload checked over HTTP: p50 | p99 | planted frames in a segment | planted works matched |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   console.log(
-    `| ${filled.toLocaleString('en')}${values.patches ? ` (+ as many patches; ${60 * perSecond} patches a check)` : ''} | ${works > 0 ? `${works.toLocaleString('en')} registrations in ${fillSeconds.toFixed(0)} s (${((works * perWork) / fillSeconds).toFixed(0)} frames/s)` : 'kept'} | ${rebuildSeconds.toFixed(1)} s, ${reopenSeconds.toFixed(1)} s | ${memory.anon.toFixed(0)} MB, ${after.anon.toFixed(0)} MB | ${after.file.toFixed(0)} MB | ${percentile(latencies, 50).toFixed(1)} ms | ${percentile(latencies, 99).toFixed(1)} ms | ${planted ? ((100 * covered) / planted).toFixed(0) : '–'} % | ${worksPlanted ? `${worksFound}/${worksPlanted}` : '–'} |`,
+    `| ${filled.toLocaleString('en')}${values.patches ? ` (+ as many patches; ${60 * perSecond} patches a check)` : ''} | ${works > 0 ? `${works.toLocaleString('en')} registrations in ${fillSeconds.toFixed(0)} s (${((works * perWork) / fillSeconds).toFixed(0)} frames/s)` : 'kept'} | ${rebuildSeconds.toFixed(1)} s, ${stopSeconds.toFixed(1)} s, ${reopenSeconds.toFixed(1)} s | ${memory.anon.toFixed(0)} MB, ${after.anon.toFixed(0)} MB | ${after.file.toFixed(0)} MB | ${percentile(latencies, 50).toFixed(1)} ms | ${percentile(latencies, 99).toFixed(1)} ms | ${planted ? ((100 * covered) / planted).toFixed(0) : '–'} % | ${worksPlanted ? `${worksFound}/${worksPlanted}` : '–'} |`,
   );
 } finally {
   await stop(server);

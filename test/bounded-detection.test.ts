@@ -19,6 +19,7 @@ describe('bounded fingerprint search', () => {
     // The probe's wall time also counts waiting for a core on a loaded machine: a generous
     // bound for it (the attack used to stall the server for 9–12 s), the strict one on CPU.
     const results = await runDetectionAttacks(s.url, { watchEventLoop, loopLimitMs: 100, healthLimitMs: 1000 });
+    if (process.env.SHOW_ATTACKS) console.log(results.map((r) => `${r.name}: ${r.detail}`).join("\n"));
     expect(results.map((r) => r.name)).toHaveLength(9);
     expect(results.filter((r) => !r.held), JSON.stringify(results, null, 1)).toEqual([]);
     // 750 identical frames are one frame in the index, for each of the four works; the

@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { CENTRE, REGION_MIN_SPREAD, contentBox, cropDarkBorders, cropRegion, decodeFrames, encodeFrames, hamming64, hashFrame, mirror, regionHashes, registeredRegions, type Raster } from '../src/core/fingerprint.js';
 import { innerPictures } from '../src/core/inner-picture.js';
 import { rotate } from '../src/core/rotate.js';
-import { FEWEST_MATCH_DISTANCE, impliedUse, readForCheck, STILL_MATCH_DISTANCE } from '../src/core/check.js';
+import { FEWEST_MATCH_DISTANCE, impliedUse, readForCheck, readHits, STILL_MATCH_DISTANCE } from '../src/core/check.js';
 import { segmentsOf } from '../src/core/segments.js';
 import { MATCHING_RULES, RADIUS, SimilarityIndex, capHits, type FrameHit, type MatchingRules } from '../src/core/similarity.js';
-import { searchInSlices } from '../src/store/sliced-search.js';
+import { readHitsInSlices, searchInSlices } from '../src/store/sliced-search.js';
 
 /** A smooth random picture: a sum of random 2-D waves, like a frame of real content. */
 function picture(seed: number, width = 160, height = 120): Raster {
@@ -400,6 +400,19 @@ describe('similarity index', () => {
     }
     return hits;
   }
+
+  it('a server reading hits a few works a turn answers as reading them at once', async () => {
+    // a clip, a recap of three excerpts, a sped-up clip, and scattered hits in a dozen crowding works
+    const hits = [
+      ...played('clip', [{ uploadFrom: 0, workFrom: 30_000, seconds: 12, speed: 1 }]),
+      ...played('recap', [10, 50, 90].map((s, i) => ({ uploadFrom: 15_000 + i * 3000, workFrom: s * 1000, seconds: 3, speed: 1 }))),
+      ...played('fast', [{ uploadFrom: 30_000, workFrom: 0, seconds: 10, speed: 1.25 }]),
+      ...Array.from({ length: 12 * 60 }, (_, i) => ({ work: `crowd-${i % 12}`, workIndex: 10 + (i % 12), workDurationMs: 600_000, workMs: ((i * 7919) % 600) * 1000, queryMs: ((i * 104_729) % 240) * 250, distance: 4 + (i % 7) })),
+    ];
+    const atOnce = readHits(hits);
+    expect(atOnce.map((m) => m.work).slice(0, 3).sort()).toEqual(['clip', 'fast', 'recap']);
+    expect(await readHitsInSlices(hits, 0)).toEqual(atOnce);
+  });
 
   it('a sped-up or slowed clip is one segment with its speed, at any speed from 0.5x to 2x', () => {
     for (const speed of [0.5, 0.8, 1, 1.25, 1.5, 2]) {

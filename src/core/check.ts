@@ -264,11 +264,16 @@ export function checkFrames(view: LedgerView, findings: Findings, q: Omit<CheckQ
 
 /**
  * The works hits of one kind (frames, or patches) found, strongest first, their segments as
- * a check reads them. Each such reading of the most hits a check keeps takes tens of
- * milliseconds, so a server reads each kind in its own turn of the event loop.
+ * a check reads them. Reading the most hits a check keeps takes up to ~100 ms, so a server
+ * reads them a few works a turn (store/sliced-search.ts's readHitsInSlices, through `readMatches`).
  */
 export function readHits(hits: readonly FrameHit[]): WorkMatch[] {
-  return segmentsOf(hits).slice(0, MAX_MATCHED_WORKS).map(readForCheck);
+  return readMatches(segmentsOf(hits));
+}
+
+/** Ranked works' matches (segments.ts's rankMatches) as a check reads them: the strongest MAX_MATCHED_WORKS. */
+export function readMatches(ranked: readonly WorkMatch[]): WorkMatch[] {
+  return ranked.slice(0, MAX_MATCHED_WORKS).map(readForCheck);
 }
 
 /** Findings whose picture hits were read already (readHits). */

@@ -63,6 +63,11 @@ export interface WorkMatch {
  * nor an index's fill order changes the result (issue 10.9).
  */
 export function segmentsOf(hits: readonly FrameHit[]): WorkMatch[] {
+  return rankMatches(hitsByWork(hits).flatMap((all) => workMatch(all) ?? []));
+}
+
+/** Hits by work, each work's in compareHits order (closest first): what `workMatch` takes. */
+export function hitsByWork(hits: readonly FrameHit[]): FrameHit[][] {
   // Never spread a list into arguments (push(...x), Math.min(...x)): a long one overflows
   // the stack (issue 10.3).
   const byWork = new Map<string, FrameHit[]>();
@@ -71,17 +76,23 @@ export function segmentsOf(hits: readonly FrameHit[]): WorkMatch[] {
     if (list) list.push(h);
     else byWork.set(h.work, [h]);
   }
-  const matches: Array<WorkMatch & { workIndex: number }> = [];
-  for (const [work, all] of byWork) {
-    const first = all[0] as FrameHit;
-    // An image is one frame: one close frame is the whole of it.
-    const image = first.workDurationMs === 0;
-    const segments = image ? imageSegment(all) : videoSegments(all);
-    if (segments.length === 0) continue;
-    matches.push({ work, workIndex: first.workIndex, workDurationMs: first.workDurationMs, segments, strength: segments.some((x) => x.strength === 'match') ? 'match' : 'review' });
-  }
+  return [...byWork.values()];
+}
+
+/** One work's segments from its hits (`hitsByWork`), or null when they make none. */
+export function workMatch(all: readonly FrameHit[]): (WorkMatch & { workIndex: number }) | null {
+  const first = all[0] as FrameHit;
+  // An image is one frame: one close frame is the whole of it.
+  const image = first.workDurationMs === 0;
+  const segments = image ? imageSegment(all) : videoSegments(all);
+  if (segments.length === 0) return null;
+  return { work: first.work, workIndex: first.workIndex, workDurationMs: first.workDurationMs, segments, strength: segments.some((x) => x.strength === 'match') ? 'match' : 'review' };
+}
+
+/** Works' matches strongest first (most frames in segments), then the earliest registered. */
+export function rankMatches(matches: ReadonlyArray<WorkMatch & { workIndex: number }>): WorkMatch[] {
   const weight = (m: WorkMatch) => m.segments.reduce((n, x) => n + x.frames, 0);
-  return matches.sort((a, b) => weight(b) - weight(a) || a.workIndex - b.workIndex).map(({ workIndex: _, ...m }) => m);
+  return [...matches].sort((a, b) => weight(b) - weight(a) || a.workIndex - b.workIndex).map(({ workIndex: _, ...m }) => m);
 }
 
 function imageSegment(all: readonly FrameHit[]): Segment[] {

@@ -5,13 +5,13 @@
 import type { z } from 'zod';
 import { fromBase64, fromHex, toBase64, toHex } from '../core/bytes.js';
 import { encodeCbor } from '../core/cbor.js';
-import { judgeFindings, readHits, type CheckResult, type Verdict } from '../core/check.js';
+import { judgeFindings, type CheckResult, type Verdict } from '../core/check.js';
 import { protectedAgainst } from '../core/protection.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeFrames, FRAME_RECORD_BYTES } from '../core/fingerprint.js';
 import { CURRENT_MATCHING, type FrameHit, type SimilarityIndex } from '../core/similarity.js';
 import { soundValues } from '../core/soundtrack.js';
-import { nextTurn, searchInSlices } from '../store/sliced-search.js';
+import { nextTurn, readHitsInSlices, searchInSlices } from '../store/sliced-search.js';
 import { consistencyPlan, hashRanges, inclusionPlan, rootHash } from '../core/merkle.js';
 import { keyId } from '../core/checkpoint.js';
 import { signCoseReceipt } from '../core/cose-receipt.js';
@@ -300,12 +300,11 @@ export class Handlers {
     // A check by sound alone is judged by fingerprints too, with no frames found.
     const hits = q.fingerprints ? await this.frameHits(this.store.similarity, q.fingerprints.frames, q.fingerprints.mirrored, 'body.fingerprints.frames') : q.sound ? [] : null;
     const patchHits = q.fingerprints?.patches ? await this.frameHits(this.store.patches, q.fingerprints.patches, undefined, 'body.fingerprints.patches') : [];
-    // Each kind's hits read into segments in a turn of their own (readHits), apart from the
-    // searches' last slices.
+    // Each kind's hits read into segments a few works a turn, apart from the searches' last slices.
     await nextTurn();
-    const framesRead = hits ? readHits(hits) : null;
+    const framesRead = hits ? await readHitsInSlices(hits, SLICE_MS) : null;
     await nextTurn();
-    const patches = readHits(patchHits);
+    const patches = await readHitsInSlices(patchHits, SLICE_MS);
     const sounds = q.sound ? this.store.sound.search(soundValues(fromBase64(q.sound.values, 'body.sound.values'), 'body.sound.values')) : [];
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
     const text = [q.title, q.description].filter((t) => t !== undefined).join('\n');

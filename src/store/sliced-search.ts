@@ -4,8 +4,10 @@
  * every frame, then (rules below chunk radius 2) each work it found, searched whole against
  * the frames a few at a time again. The result is exactly the index's `search` of all the
  * frames at once (its caps compose), so a search made this way decides as a synchronous one
- * would.
+ * would. Reading the hits into segments is sliced alike, a few works a turn.
  */
+import { readMatches } from '../core/check.js';
+import { hitsByWork, rankMatches, workMatch, type WorkMatch } from '../core/segments.js';
 import { capHits, type FrameHit, type MatchingRules, type QueryFrame, type SimilarityIndex } from '../core/similarity.js';
 
 export interface SlicedSearch {
@@ -50,4 +52,23 @@ export async function searchInSlices(index: SimilarityIndex, s: SlicedSearch): P
     await pass((frames) => index.extension(extended, frames, s.rules));
   }
   return capHits(hits, s.rules);
+}
+
+/**
+ * check.ts's readHits, yielding between works once a slice has taken `sliceMs`: a maximal
+ * check's 4,096 hits spread over a dozen works took up to ~100 ms to read at once (each
+ * work's fit is bounded: MAX_SEGMENTS lines × 25 slopes × 1,024 points). The same answer.
+ */
+export async function readHitsInSlices(hits: readonly FrameHit[], sliceMs: number): Promise<WorkMatch[]> {
+  const matches: Array<WorkMatch & { workIndex: number }> = [];
+  let started = performance.now();
+  for (const all of hitsByWork(hits)) {
+    if (performance.now() - started >= sliceMs) {
+      await nextTurn();
+      started = performance.now();
+    }
+    const match = workMatch(all);
+    if (match) matches.push(match);
+  }
+  return readMatches(rankMatches(matches));
 }
