@@ -113,6 +113,7 @@ describe('fingerprint indexes kept across a clean restart', () => {
     // the title filter came back with them
     expect((await store.findTitles('《Saved index film 5》')).matches.map((m) => m.work)).toEqual([added[5]]);
     await store.close();
+    expect(store.indexesNotSaved).toBeUndefined();
     expect(reopened.frames.length).toBe(16);
     expect(new Set(reopened.patches.map((h) => h.work)).size).toBe(8);
     expect(reopened.sound.length).toBe(1);

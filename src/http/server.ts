@@ -203,6 +203,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         clearInterval(sweep);
         clearTimeout(force);
         await ledger.store.close();
+        if (ledger.store.indexesNotSaved) logger.warn({ reason: ledger.store.indexesNotSaved }, 'fingerprint indexes not saved: the next start rebuilds them');
         clearInterval(flusher);
         logger.flush();
       })();

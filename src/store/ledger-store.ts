@@ -63,6 +63,8 @@ export class LedgerStore implements LedgerStorage {
   // An append that failed may be on disk without its prints indexed: the indexes are then
   // not saved for the next start (saved-indexes.ts), which rebuilds them.
   private appendFailed = false;
+  /** why `close` did not save the indexes for the next start (which then rebuilds them), if it did not */
+  indexesNotSaved: string | undefined;
   // Which title prefixes the store may hold (core/titles.ts): the titles themselves stay in
   // the store. Replaced by a larger one, filled from the store, when it outgrows its capacity;
   // until then new titles go into both.
@@ -277,9 +279,12 @@ export class LedgerStore implements LedgerStorage {
     try {
       const latest = await this.latestCheckpoint();
       const titles = this.growingFilter ? undefined : this.titleFilter;
-      if (this.keptIn !== undefined && latest && !this.appendFailed) await saveIndexes(this.keptIn, { pages: this.indexPages, similarity: this.similarity, patches: this.patches, sound: this.sound }, latest.note, titles);
-    } catch {
+      if (this.keptIn !== undefined && latest) {
+        this.indexesNotSaved = this.appendFailed ? 'an append failed' : await saveIndexes(this.keptIn, { pages: this.indexPages, similarity: this.similarity, patches: this.patches, sound: this.sound }, latest.note, titles);
+      }
+    } catch (e) {
       // Not saved: the next start rebuilds them, as after a crash.
+      this.indexesNotSaved = (e as Error).message;
     } finally {
       this.indexPages?.close();
     }

@@ -97,13 +97,13 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
 /**
  * Saves the indexes and the title filter (unless it is being replaced: then the next start
  * rebuilds it) for the next start, as of the store's latest checkpoint (its note): nothing
- * when the indexes' pages are not all in a kept file. Call it with no append in flight, and
- * close the pages after.
+ * when the indexes' pages are not all in a kept file, and then says why. Call it with no
+ * append in flight, and close the pages after.
  */
-export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: string, titles: TitleFilter | undefined): Promise<void> {
+export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: string, titles: TitleFilter | undefined): Promise<string | undefined> {
   const { pages } = indexes;
   const flushed = pages?.flush();
-  if (!pages || !flushed) return;
+  if (!pages || !flushed) return `pages in the heap (${pages?.failure ?? 'no file'})`;
   const filter = titles?.image;
   const state: State = {
     version: VERSION,
@@ -118,6 +118,7 @@ export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: str
   // Bucket heads and a young title filter are mostly zeros: deflated, a small store's state is kilobytes, not megabytes.
   const body = deflateSync(encode(state), { level: 1 });
   await writeFileAtomic(join(dir, STATE), encode({ body, digest: sha256(body) }));
+  return undefined;
 }
 
 /**
