@@ -162,7 +162,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   metrics.fingerprintIndex = () => ({ frames: ledger.store.similarity.frames, bytes: ledger.store.similarity.bytes });
   metrics.patchIndex = () => ({ frames: ledger.store.patches.frames, bytes: ledger.store.patches.bytes });
   metrics.soundIndex = () => ({ works: ledger.store.sound.size, bytes: ledger.store.sound.bytes });
-  metrics.indexPages = () => ledger.store.indexPages ?? { mappedBytes: 0, heapBytes: ledger.store.similarity.bytes + ledger.store.patches.bytes + ledger.store.sound.bytes };
+  metrics.indexPages = () => ledger.store.indexPages;
   ledger.sequencer.onCommit((b) => metrics.committed(b));
   let witnesses: WitnessPublisher | undefined;
   if (opts.witnessPolicy) {

@@ -19,6 +19,11 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array | string):
     await file.close();
   }
   await rename(tmp, path);
+  await syncFolder(dir);
+}
+
+/** Makes the folder's entries (a rename, a removal) survive a crash. */
+export async function syncFolder(dir: string): Promise<void> {
   const folder = await open(dir, 'r');
   try {
     await folder.sync();

@@ -58,8 +58,8 @@ export class LedgerStore implements LedgerStorage {
   readonly similarity: SimilarityIndex;
   readonly sound: SoundIndex;
   readonly patches: SimilarityIndex;
-  /** where the indexes' pages are: a mapped file, or the heap (undefined) */
-  readonly indexPages: MappedPages | undefined;
+  /** where the indexes' pages are: a mapped file (or the heap, where it fails; mapped-pages.ts) */
+  readonly indexPages: MappedPages;
   // An append that failed may be on disk without its prints indexed: the indexes are then
   // not saved for the next start (saved-indexes.ts), which rebuilds them.
   private appendFailed = false;
@@ -116,13 +116,13 @@ export class LedgerStore implements LedgerStorage {
   /**
    * The store over an opened backend, with its title filter rebuilt and its fingerprint
    * indexes reopened or rebuilt. `indexDir`: their pages go in a file mapped from there
-   * (mapped-pages.ts), else in the heap; with `keepIndexes`, a file kept there, and the
-   * indexes are saved at `close` and reopened at the next start when nothing changed in
-   * between (saved-indexes.ts; a writable store only).
+   * (mapped-pages.ts); with `keepIndexes`, a file kept there, and the indexes are saved at
+   * `close` and reopened at the next start when nothing changed in between
+   * (saved-indexes.ts; a writable store only).
    */
-  static async open(kv: OrderedKV, opts: { titleCapacity?: number; indexDir?: string; keepIndexes?: boolean } = {}): Promise<LedgerStore> {
+  static async open(kv: OrderedKV, opts: { titleCapacity?: number; indexDir: string; keepIndexes?: boolean }): Promise<LedgerStore> {
     const { titleCapacity = MIN_TITLE_CAPACITY, indexDir } = opts;
-    const keptIn = opts.keepIndexes && indexDir !== undefined && !kv.readOnly ? indexDir : undefined;
+    const keptIn = opts.keepIndexes && !kv.readOnly ? indexDir : undefined;
     let reopened: (Indexes & { titles: TitleFilter | undefined }) | undefined;
     try {
       if (keptIn !== undefined) reopened = await reopenIndexes(keptIn, (await firstCheckpoint(kv, LATEST))?.note);
@@ -130,7 +130,7 @@ export class LedgerStore implements LedgerStorage {
       await kv.close();
       throw e;
     }
-    const indexes = reopened ?? (keptIn !== undefined ? keptIndexes(keptIn) : emptyIndexes(indexDir === undefined ? undefined : MappedPages.scratch(indexDir)));
+    const indexes = reopened ?? (keptIn !== undefined ? keptIndexes(keptIn) : emptyIndexes(MappedPages.scratch(indexDir)));
     const store = new LedgerStore(kv, indexes, keptIn);
     try {
       if (!kv.readOnly) await store.fileEarlierTitles();
@@ -138,7 +138,7 @@ export class LedgerStore implements LedgerStorage {
       store.titleFilter = saved && saved.capacity >= titleCapacity ? saved : await store.filterOfStoredTitles(titleCapacity);
       if (!reopened) await store.indexRegistered();
     } catch (e) {
-      store.indexPages?.close();
+      store.indexPages.close();
       await kv.close();
       throw e;
     }
@@ -277,16 +277,16 @@ export class LedgerStore implements LedgerStorage {
   /** Saves the indexes when they are kept (no append may be in flight), then closes the backend. */
   async close(): Promise<void> {
     try {
-      const latest = await this.latestCheckpoint();
-      const titles = this.growingFilter ? undefined : this.titleFilter;
+      const latest = this.keptIn === undefined ? undefined : await this.latestCheckpoint();
       if (this.keptIn !== undefined && latest) {
+        const titles = this.growingFilter ? undefined : this.titleFilter;
         this.indexesNotSaved = this.appendFailed ? 'an append failed' : await saveIndexes(this.keptIn, { pages: this.indexPages, similarity: this.similarity, patches: this.patches, sound: this.sound }, latest.note, titles);
       }
     } catch (e) {
       // Not saved: the next start rebuilds them, as after a crash.
       this.indexesNotSaved = (e as Error).message;
     } finally {
-      this.indexPages?.close();
+      this.indexPages.close();
     }
     return this.kv.close();
   }

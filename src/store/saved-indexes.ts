@@ -21,13 +21,13 @@
 import { decode, encode } from 'cborg';
 import { createHash } from 'node:crypto';
 import { deflateSync, inflateSync } from 'node:zlib';
-import { readFile, open, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SimilarityIndex, type SimilarityImage } from '../core/similarity.js';
 import { SoundIndex, type SoundImage } from '../core/soundtrack.js';
 import { TitleFilter } from '../core/titles.js';
-import { heapPages, type PagedImage } from '../core/u32-pages.js';
-import { writeFileAtomic } from './atomic-file.js';
+import type { PagedImage } from '../core/u32-pages.js';
+import { syncFolder, writeFileAtomic } from './atomic-file.js';
 import { MappedPages } from './mapped-pages.js';
 
 const PAGES = 'fingerprint-index.pages';
@@ -36,15 +36,15 @@ const VERSION = 2;
 
 /** A store's three fingerprint indexes and where their pages come from. */
 export interface Indexes {
-  pages: MappedPages | undefined;
+  pages: MappedPages;
   similarity: SimilarityIndex;
   patches: SimilarityIndex;
   sound: SoundIndex;
 }
 
-/** Empty indexes over `pages` (the heap without). */
-export function emptyIndexes(pages?: MappedPages): Indexes {
-  const source = pages?.source ?? heapPages;
+/** Empty indexes over `pages`. */
+export function emptyIndexes(pages: MappedPages): Indexes {
+  const { source } = pages;
   return { pages, similarity: new SimilarityIndex(source), patches: new SimilarityIndex(source), sound: new SoundIndex(source) };
 }
 
@@ -102,8 +102,8 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
  */
 export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: string, titles: TitleFilter | undefined): Promise<string | undefined> {
   const { pages } = indexes;
-  const flushed = pages?.flush();
-  if (!pages || !flushed) return `pages in the heap (${pages?.failure ?? 'no file'})`;
+  const flushed = pages.flush();
+  if (!flushed) return `pages in the heap (${pages.failure ?? 'no file'})`;
   const filter = titles?.image;
   const state: State = {
     version: VERSION,
@@ -129,10 +129,16 @@ export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: str
  */
 export async function reopenIndexes(dir: string, checkpoint: string | undefined): Promise<(Indexes & { titles: TitleFilter | undefined }) | undefined> {
   const statePath = join(dir, STATE);
+  let saved: Uint8Array;
+  try {
+    saved = await readFile(statePath);
+  } catch {
+    return undefined;
+  }
   let pages: MappedPages | undefined;
   let indexes: (Indexes & { titles: TitleFilter | undefined }) | undefined;
   try {
-    const { body, digest } = decode(await readFile(statePath)) as { body: Uint8Array; digest: Uint8Array };
+    const { body, digest } = decode(saved) as { body: Uint8Array; digest: Uint8Array };
     if (Buffer.compare(sha256(body), digest) !== 0) throw new Error('the state is damaged');
     const state = decode(inflateSync(body)) as State;
     if (state.version !== VERSION || checkpoint === undefined || state.checkpoint !== checkpoint) throw new Error('another store');
@@ -153,11 +159,6 @@ export async function reopenIndexes(dir: string, checkpoint: string | undefined)
   }
   // Pages about to be written must never be taken for the saved ones after a crash.
   await rm(statePath, { force: true });
-  const folder = await open(dir, 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
-  }
+  await syncFolder(dir);
   return indexes;
 }

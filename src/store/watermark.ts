@@ -18,6 +18,7 @@ import { dirname } from 'node:path';
 import { concatBytes, equalBytes, readUintBE, uintBE, utf8 } from '../core/bytes.js';
 import { sha256 } from '../core/crypto.js';
 import { CartularyError } from '../core/errors.js';
+import { syncFolder } from './atomic-file.js';
 
 export interface Mark {
   size: number;
@@ -56,8 +57,7 @@ export class Watermark {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       file = await open(path, 'w+', 0o644);
       // The new name must survive a crash too, or a lost file would read as "never signed".
-      const dir = await open(dirname(path), 'r');
-      await dir.sync().finally(() => dir.close());
+      await syncFolder(dirname(path));
     }
     const raw = new Uint8Array(2 * SLOT);
     const { bytesRead } = await file.read(raw, 0, raw.length, 0);
