@@ -27,8 +27,8 @@ describe('bounded fingerprint search', () => {
     expect(s.ledger.store.similarity.frames).toBe(4 + 12 * 750);
     expect(s.ledger.store.patches.frames).toBe(12 * 750);
     expect(s.ledger.store.sound.size).toBe(32);
-    // The wall time is not what this test bounds (the maximal frame check alone takes 13 s
-    // from a plain node process and 35–55 s inside vitest on 2 cores; CI once ran out at 90).
+    // The wall time is not what this test bounds (the maximal frame check alone takes 7–9 s
+    // on 2 cores; 35–59 s while tests ran through Vite's module runner, when CI once ran out at 90).
   }, 180_000);
 
   it('rate-limits checks per client with 429, apart from submissions', async () => {
