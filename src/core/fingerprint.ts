@@ -119,47 +119,62 @@ export function cropRegion(src: Raster, r: Region): Raster {
 /**
  * The picture inside bands of any kind, for a check to search as well as the whole frame
  * (issue 13.1): a re-upload framed by a coloured border, or set in a 9:16 frame whose bands
- * are a blurred copy of itself. A band row (column) is one with almost no detail: nearly one
- * colour, or less than a quarter of the mean edge strength of the frame's middle rows
- * (columns), as a blurred copy is. Returns null when there are no bands (at least 4 % of a
- * side) or when what is left would be less than a third of a side.
+ * are a blurred copy of itself. A band row (column) is of the colour of the frame's edge on
+ * that side (its brightest and darkest pixels, and its mean and the edge's, within UNIFORM),
+ * or has less than a quarter of the mean edge strength of the frame's middle rows (columns),
+ * as a blurred copy has, where that middle is SHARP. (A floor on edge strength alone took every row of a smooth picture,
+ * a colour ramp or a sky, for a band, and so never found it inside a border.) Returns null when there are no bands (at least 4 % of a side) or when
+ * what is left would be less than a third of a side.
  */
 export function contentBox(src: Raster): Raster | null {
   const { width, height, data } = src;
   const at = (x: number, y: number) => data[y * width + x] as number;
-  // Detail of a line: the mean absolute difference between neighbours along it.
-  const rowDetail = (y: number) => {
+  // A line's detail (the mean absolute difference between neighbours along it), mean, and
+  // whether it is one colour.
+  const line = (n: number, pixel: (i: number) => number) => {
     let sum = 0;
-    for (let x = 1; x < width; x++) sum += Math.abs(at(x, y) - at(x - 1, y));
-    return sum / (width - 1);
+    let low = pixel(0);
+    let high = low;
+    let total = low;
+    for (let i = 1; i < n; i++) {
+      const v = pixel(i);
+      sum += Math.abs(v - pixel(i - 1));
+      low = Math.min(low, v);
+      high = Math.max(high, v);
+      total += v;
+    }
+    return { detail: sum / Math.max(1, n - 1), mean: total / n, uniform: high - low <= UNIFORM };
   };
-  const colDetail = (x: number, top: number, bottom: number) => {
-    let sum = 0;
-    for (let y = top + 1; y < bottom; y++) sum += Math.abs(at(x, y) - at(x, y - 1));
-    return sum / Math.max(1, bottom - top - 1);
-  };
+  const row = (y: number) => line(width, (x) => at(x, y));
   const middle = (n: number, detail: (i: number) => number) => {
     let sum = 0;
     for (let i = Math.floor(n / 3); i < Math.ceil((2 * n) / 3); i++) sum += detail(i);
     return sum / (Math.ceil((2 * n) / 3) - Math.floor(n / 3));
   };
-  const FLAT = 1.5;
-  const rowRef = middle(height, rowDetail);
-  const isBandRow = (y: number) => rowDetail(y) < Math.max(FLAT, rowRef / 4);
+  type Line = ReturnType<typeof line>;
+  const isBand = (l: Line, edge: Line, ref: number) => (l.uniform && edge.uniform && Math.abs(l.mean - edge.mean) <= UNIFORM) || (ref >= SHARP && l.detail < ref / 4);
+  const rowRef = middle(height, (y) => row(y).detail);
   let top = 0;
   let bottom = height;
-  while (top < height / 3 && isBandRow(top)) top++;
-  while (bottom > (height * 2) / 3 && isBandRow(bottom - 1)) bottom--;
-  const colRef = middle(width, (x) => colDetail(x, top, bottom));
-  const isBandCol = (x: number) => colDetail(x, top, bottom) < Math.max(FLAT, colRef / 4);
+  const [firstRow, lastRow] = [row(0), row(height - 1)];
+  while (top < height / 3 && isBand(row(top), firstRow, rowRef)) top++;
+  while (bottom > (height * 2) / 3 && isBand(row(bottom - 1), lastRow, rowRef)) bottom--;
+  const col = (x: number) => line(bottom - top, (i) => at(x, top + i));
+  const colRef = middle(width, (x) => col(x).detail);
   let left = 0;
   let right = width;
-  while (left < width / 3 && isBandCol(left)) left++;
-  while (right > (width * 2) / 3 && isBandCol(right - 1)) right--;
+  const [firstCol, lastCol] = [col(0), col(width - 1)];
+  while (left < width / 3 && isBand(col(left), firstCol, colRef)) left++;
+  while (right > (width * 2) / 3 && isBand(col(right - 1), lastCol, colRef)) right--;
   const minBand = (n: number) => Math.max(2, Math.round(n * 0.04));
   const banded = top >= minBand(height) || height - bottom >= minBand(height) || left >= minBand(width) || width - right >= minBand(width);
   return banded ? cropPixels(src, left, top, right, bottom) : null;
 }
+
+/** The most a band's pixels may differ in brightness and still be one colour (a coded border's ringing and grain). */
+const UNIFORM = 16;
+/** The least edge strength of a frame's middle for lines of a quarter of it to be blurred bands: a smooth picture's plateaus are not. */
+const SHARP = 2;
 
 /** A frame without its outer 15 % on every side: what survives a crop, a camcorder's keystone and vignette, a small rotation's corners. */
 export const CENTRE: Region = { x: 0.15, y: 0.15, w: 0.7, h: 0.7 };
