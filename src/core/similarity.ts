@@ -261,6 +261,31 @@ export interface SimilarityImage {
   durations: number[];
 }
 
+/**
+ * Refuses (RangeError) an image whose parts do not fit together as `add` leaves them: a
+ * saved index is read back only if every frame, block and work it names is within it, so a
+ * search never reads past its pages. (The pages' contents are the store's to vouch for.)
+ */
+function checkImage(i: SimilarityImage): void {
+  const fail = (what: string) => {
+    throw new RangeError(`a fingerprint index image with ${what}`);
+  };
+  const { count, records, times, pool, partners, heads, tails, fill, works } = i;
+  if (!Number.isSafeInteger(count) || count < 0 || records.length !== count * FRAME || times.length !== count) fail('frames that are not its records');
+  if (pool.length % BLOCK !== 0 || partners.length !== pool.length / 2) fail('bucket blocks out of step');
+  if ((heads === null) !== (pool.length === 0) || (heads === null) !== (tails === null) || (heads === null) !== (fill === null)) fail('bucket lists but no blocks, or blocks but no lists');
+  if (heads && tails && fill) {
+    if (heads.length !== BUCKETS || tails.length !== BUCKETS || fill.length !== BUCKETS) fail('bucket heads of the wrong size');
+    for (let b = 0; b < BUCKETS; b++) {
+      const [head, tail] = [heads[b] as number, tails[b] as number];
+      if (head % BLOCK !== 0 || tail % BLOCK !== 0 || head >= pool.length || tail >= pool.length || (head === 0) !== (tail === 0) || (fill[b] as number) > ENTRIES) fail('a bucket outside its blocks');
+    }
+  }
+  const n = works.length;
+  if (i.workIndices.length !== n || i.workFirst.length !== n || i.workEnd.length !== n || i.durations.length !== n) fail('works out of step');
+  for (let w = 0; w < n; w++) if (!((i.workFirst[w] as number) <= (i.workEnd[w] as number) && (i.workEnd[w] as number) <= count && (w === 0 || (i.workEnd[w - 1] as number) === i.workFirst[w]))) fail('a work outside its frames');
+}
+
 export class SimilarityIndex {
   private readonly records: U32Pages;
   private readonly times: U32Pages;
@@ -293,6 +318,7 @@ export class SimilarityIndex {
     this.pool = new U32Pages(pages, image?.pool);
     this.partners = new U32Pages(pages, image?.partners);
     if (!image) return;
+    checkImage(image);
     this.heads = image.heads;
     this.tails = image.tails;
     this.fill = image.fill;

@@ -22,7 +22,7 @@
  */
 import { popcount } from './bytes.js';
 import { CartularyError } from './errors.js';
-import { heapPages, U32Pages, type PagedImage, type PageSource } from './u32-pages.js';
+import { heapPages, PAGE_SHIFT, U32Pages, type PagedImage, type PageSource } from './u32-pages.js';
 
 export const SOUND_KIND = 'chromaprint/2';
 /** Milliseconds between consecutive sub-fingerprints: 1365 samples at 11,025 Hz. */
@@ -177,6 +177,13 @@ export class SoundIndex {
     this.heads = image?.heads ?? new Uint32Array(1 << BUCKET_BITS);
     this.postings = new U32Pages(pages, image?.postings);
     this.kept = new U32Pages(pages, image?.kept);
+    // An image is read back only if every posting and work it names is within it (RangeError).
+    const postings = this.postings.image.length;
+    if (this.heads.length !== 1 << BUCKET_BITS || postings % POSTING !== 0 || this.heads.some((h) => h > postings / POSTING)) throw new RangeError('a soundtrack index image with buckets outside its postings');
+    const kept = this.kept.image.length;
+    if (image?.works.some(({ at, length }) => !(Number.isSafeInteger(at) && at >= 0 && length >= 0 && at + length <= kept && at >>> PAGE_SHIFT === Math.max(at, at + length - 1) >>> PAGE_SHIFT))) {
+      throw new RangeError('a soundtrack index image with a work outside its values');
+    }
     for (const { id, step, at, length } of image?.works ?? []) this.keep(id, step, at, length);
   }
 

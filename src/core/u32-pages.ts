@@ -27,11 +27,19 @@ export class U32Pages {
   readonly pages: Uint32Array[];
   private size: number;
 
-  /** Empty, or over the pages of an `image` (which it goes on from, taking new pages from `source`). */
+  /**
+   * Empty, or over the pages of an `image` (which it goes on from, taking new pages from
+   * `source`). An image is refused (RangeError) unless its pages are whole and exactly as
+   * many as its length needs, as `extend` leaves them.
+   */
   constructor(
     private readonly source: PageSource = heapPages,
     image: PagedImage = { pages: [], length: 0 },
   ) {
+    const { pages, length } = image;
+    if (!Number.isSafeInteger(length) || length < 0 || pages.length !== Math.ceil(length / (1 << PAGE_SHIFT)) || pages.some((p) => p.length !== 1 << PAGE_SHIFT)) {
+      throw new RangeError(`a paged image of ${pages.length} pages cannot hold ${length} values`);
+    }
     this.pages = [...image.pages];
     this.size = image.length;
   }

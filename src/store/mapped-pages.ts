@@ -31,7 +31,7 @@ interface Mmap {
   MADV_RANDOM: number;
 }
 
-const PAGE_BYTES = 4 << PAGE_SHIFT;
+export const PAGE_BYTES = 4 << PAGE_SHIFT;
 // The file grows by doubling from 1 MB to 64 MB a step: a store with few fingerprints maps
 // little, and an index of tens of gigabytes is a few hundred mappings (the kernel allows
 // 65,530 a process by default). A file reopened is mapped in the same steps.

@@ -28,7 +28,7 @@ import { SoundIndex, type SoundImage } from '../core/soundtrack.js';
 import { TitleFilter } from '../core/titles.js';
 import type { PagedImage } from '../core/u32-pages.js';
 import { syncFolder, writeFileAtomic } from './atomic-file.js';
-import { MappedPages } from './mapped-pages.js';
+import { MappedPages, PAGE_BYTES } from './mapped-pages.js';
 
 const PAGES = 'fingerprint-index.pages';
 const STATE = 'fingerprint-index.state';
@@ -70,14 +70,30 @@ function savePaged(pages: MappedPages, image: PagedImage): { pages: number[]; le
   };
 }
 
-const loadPaged = (pages: MappedPages, saved: { pages: number[]; length: number }): PagedImage => ({ pages: saved.pages.map((at) => pages.pageAt(at)), length: saved.length });
+/**
+ * Reads saved page lists back: each page must be one the state's file gave, and no two lists
+ * (nor one twice) may name the same page. The state's digest finds damage, not a state
+ * written by hand; this and the indexes' own checks of their images keep such a state from
+ * making a search read outside its pages or two indexes write into one.
+ */
+function pageLoader(pages: MappedPages, givenBytes: number): (saved: { pages: number[]; length: number }) => PagedImage {
+  const taken = new Set<number>();
+  return (saved) => ({
+    pages: saved.pages.map((at) => {
+      if (!Number.isSafeInteger(at) || at < 0 || at % PAGE_BYTES !== 0 || at >= givenBytes || taken.has(at)) throw new RangeError(`no page of its own at ${at}`);
+      taken.add(at);
+      return pages.pageAt(at);
+    }),
+    length: saved.length,
+  });
+}
 
 function saveSimilarity(pages: MappedPages, i: SimilarityImage): Saved<SimilarityImage> {
   return { ...i, records: savePaged(pages, i.records), times: savePaged(pages, i.times), pool: savePaged(pages, i.pool), partners: savePaged(pages, i.partners), heads: bytesOf(i.heads), tails: bytesOf(i.tails), fill: bytesOf(i.fill) };
 }
 
-function loadSimilarity(pages: MappedPages, s: Saved<SimilarityImage>): SimilarityIndex {
-  const image: SimilarityImage = { ...s, records: loadPaged(pages, s.records), times: loadPaged(pages, s.times), pool: loadPaged(pages, s.pool), partners: loadPaged(pages, s.partners), heads: u32Of(s.heads), tails: u32Of(s.tails), fill: s.fill ? s.fill.slice() : null };
+function loadSimilarity(pages: MappedPages, loadPaged: ReturnType<typeof pageLoader>, s: Saved<SimilarityImage>): SimilarityIndex {
+  const image: SimilarityImage = { ...s, records: loadPaged(s.records), times: loadPaged(s.times), pool: loadPaged(s.pool), partners: loadPaged(s.partners), heads: u32Of(s.heads), tails: u32Of(s.tails), fill: s.fill ? s.fill.slice() : null };
   return new SimilarityIndex(pages.source, image);
 }
 
@@ -146,12 +162,13 @@ export async function reopenIndexes(dir: string, checkpoint: string | undefined)
     pages = state.givenBytes === 0 ? MappedPages.create(join(dir, PAGES)) : MappedPages.reopen(join(dir, PAGES), state.givenBytes, state.digest);
     if (!pages) throw new Error('the pages differ');
     const { sound, titles } = state;
+    const loadPaged = pageLoader(pages, state.givenBytes);
     indexes = {
       pages,
       titles: titles ? new TitleFilter(titles.capacity, { count: titles.count, words: u32Of(titles.words) as Uint32Array }) : undefined,
-      similarity: loadSimilarity(pages, state.similarity),
-      patches: loadSimilarity(pages, state.patches),
-      sound: new SoundIndex(pages.source, sound ? { ...sound, heads: u32Of(sound.heads) as Uint32Array, postings: loadPaged(pages, sound.postings), kept: loadPaged(pages, sound.kept) } : undefined),
+      similarity: loadSimilarity(pages, loadPaged, state.similarity),
+      patches: loadSimilarity(pages, loadPaged, state.patches),
+      sound: new SoundIndex(pages.source, sound ? { ...sound, heads: u32Of(sound.heads) as Uint32Array, postings: loadPaged(sound.postings), kept: loadPaged(sound.kept) } : undefined),
     };
   } catch {
     pages?.close();
