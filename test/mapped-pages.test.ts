@@ -134,13 +134,19 @@ describe('fingerprint indexes kept across a clean restart', () => {
     await rebuilt.close();
   });
 
-  it('rebuilds, with the same answers, when the saved pages are damaged or older than the store', async () => {
+  /** A store of six works whose clean shutdown saved its indexes, and their answers. */
+  async function savedStore() {
     const dir = await tempDir();
     const [dataDir, keysDir] = [`${dir}/data`, `${dir}/keys`];
     await registerWorks(dataDir, keysDir, 0, 6);
     const first = await openStore(dataDir);
     const truth = answers(first, 6);
     await first.close();
+    return { dir, dataDir, keysDir, truth };
+  }
+
+  it('rebuilds, with the same answers, when the saved pages are damaged or older than the store', async () => {
+    const { dir, dataDir, keysDir, truth } = await savedStore();
 
     // one bit of the pages file flipped
     const pagesFile = `${dataDir}/fingerprint-index.pages`;
@@ -164,12 +170,7 @@ describe('fingerprint indexes kept across a clean restart', () => {
   });
 
   it('rebuilds, with the same answers, from a saved state written by hand whose digest matches but whose page lists lie', async () => {
-    const dir = await tempDir();
-    const [dataDir, keysDir] = [`${dir}/data`, `${dir}/keys`];
-    await registerWorks(dataDir, keysDir, 0, 6);
-    const first = await openStore(dataDir);
-    const truth = answers(first, 6);
-    await first.close();
+    const { dataDir, truth } = await savedStore();
     type Paged = { pages: number[]; length: number };
     type Forged = Record<'similarity' | 'patches', Record<string, unknown> & { count: number; records: Paged; pool: Paged }> & { sound: { postings: Paged } };
     const lies: Array<[string, (s: Forged) => void]> = [
