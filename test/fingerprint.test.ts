@@ -98,6 +98,18 @@ describe('frame hashes', () => {
     expect(dist(hd, hashFrame(contentBox(tall)!)!)).toBeLessThanOrEqual(8);
   });
 
+  it('cut a smooth picture (a colour ramp) out of a coloured border, and take no band from a ramp alone', () => {
+    const ramp = (w: number, h: number, level: (x: number, y: number) => number): Raster => ({ width: w, height: h, data: Uint8Array.from({ length: w * h }, (_, i) => Math.round(level(i % w, Math.floor(i / w)))) });
+    const smooth = ramp(112, 112, (x, y) => 40 + 0.9 * x + 0.5 * y);
+    const bordered = ramp(128, 128, () => 90);
+    for (let y = 0; y < 112; y++) bordered.data.set(smooth.data.subarray(y * 112, (y + 1) * 112), (y + 8) * 128 + 8);
+    expect(contentBox(bordered)).toMatchObject({ width: 112, height: 112 });
+    expect(dist(hashFrame(smooth)!, hashFrame(contentBox(bordered)!)!)).toBe(0);
+    // Every column of a ramp across the frame is one colour, each a little brighter than the last.
+    expect(contentBox(ramp(128, 128, (x) => 40 + 1.25 * x))).toBeNull();
+    expect(contentBox(ramp(128, 128, (x, y) => 40 + 0.6 * x + 0.4 * y))).toBeNull();
+  });
+
   it('skip flat frames', () => {
     expect(hashFrame({ width: 64, height: 64, data: new Uint8Array(64 * 64).fill(90) })).toBeNull();
   });

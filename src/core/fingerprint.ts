@@ -120,7 +120,7 @@ export function cropRegion(src: Raster, r: Region): Raster {
  * The picture inside bands of any kind, for a check to search as well as the whole frame
  * (issue 13.1): a re-upload framed by a coloured border, or set in a 9:16 frame whose bands
  * are a blurred copy of itself. A band row (column) is of the colour of the frame's edge on
- * that side (its brightest and darkest pixels, and its mean and the edge's, within UNIFORM),
+ * that side (its brightest and darkest pixels within UNIFORM, its mean the edge's within ONE_COLOUR),
  * or has less than a quarter of the mean edge strength of the frame's middle rows (columns),
  * as a blurred copy has, where that middle is SHARP. (A floor on edge strength alone took every row of a smooth picture,
  * a colour ramp or a sky, for a band, and so never found it inside a border.) Returns null when there are no bands (at least 4 % of a side) or when
@@ -152,7 +152,7 @@ export function contentBox(src: Raster): Raster | null {
     return sum / (Math.ceil((2 * n) / 3) - Math.floor(n / 3));
   };
   type Line = ReturnType<typeof line>;
-  const isBand = (l: Line, edge: Line, ref: number) => (l.uniform && edge.uniform && Math.abs(l.mean - edge.mean) <= UNIFORM) || (ref >= SHARP && l.detail < ref / 4);
+  const isBand = (l: Line, edge: Line, ref: number) => (l.uniform && edge.uniform && Math.abs(l.mean - edge.mean) <= ONE_COLOUR) || (ref >= SHARP && l.detail < ref / 4);
   const rowRef = middle(height, (y) => row(y).detail);
   let top = 0;
   let bottom = height;
@@ -173,6 +173,12 @@ export function contentBox(src: Raster): Raster | null {
 
 /** The most a band's pixels may differ in brightness and still be one colour (a coded border's ringing and grain). */
 const UNIFORM = 16;
+/**
+ * The most a band line's mean may differ from the edge's: a border is one colour throughout,
+ * where a smooth picture's lines (a ramp across the frame) each differ from the last by a
+ * little, and would otherwise pass for bands a dozen lines deep.
+ */
+const ONE_COLOUR = 4;
 /** The least edge strength of a frame's middle for lines of a quarter of it to be blurred bands: a smooth picture's plateaus are not. */
 const SHARP = 2;
 
