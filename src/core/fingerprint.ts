@@ -119,12 +119,13 @@ export function cropRegion(src: Raster, r: Region): Raster {
 /**
  * The picture inside bands of any kind, for a check to search as well as the whole frame
  * (issue 13.1): a re-upload framed by a coloured border, or set in a 9:16 frame whose bands
- * are a blurred copy of itself. A band row (column) is of the colour of the frame's edge on
- * that side (its brightest and darkest pixels within UNIFORM, its mean the edge's within ONE_COLOUR),
- * or has less than a quarter of the mean edge strength of the frame's middle rows (columns),
- * as a blurred copy has, where that middle is SHARP. (A floor on edge strength alone took every row of a smooth picture,
- * a colour ramp or a sky, for a band, and so never found it inside a border.) Returns null when there are no bands (at least 4 % of a side) or when
- * what is left would be less than a third of a side.
+ * are a blurred copy of itself. A band row (column) is either of the colour of the frame's
+ * edge on that side (its pixels within UNIFORM of one another, its mean within ONE_COLOUR of
+ * the edge line's), or blurred: under a quarter of the mean edge strength of the frame's
+ * middle rows (columns), where that middle has detail (SHARP). A floor on edge strength
+ * alone took every row of a smooth picture, a colour ramp or a sky, for a band, and so never
+ * found it inside a border. Returns null when there are no bands (at least 4 % of a side);
+ * a band is at most a third of a side.
  */
 export function contentBox(src: Raster): Raster | null {
   const { width, height, data } = src;
