@@ -149,11 +149,11 @@ class LineVotes {
   private readonly counts: Int32Array[] = [];
   private readonly slots: Int32Array[] = [];
   private readonly taken: Uint8Array;
-  left: number;
+  private remaining: number;
 
   constructor(points: readonly FrameHit[]) {
     this.points = points;
-    this.left = points.length;
+    this.remaining = points.length;
     this.taken = new Uint8Array(points.length);
     // A bin and a point's number in one exactly representable number (points < 2,048), so
     // one typed-array sort orders them.
@@ -174,6 +174,11 @@ class LineVotes {
       this.counts.push(counts.subarray(0, bins.length));
       this.slots.push(slots);
     }
+  }
+
+  /** Points not yet taken. */
+  get left(): number {
+    return this.remaining;
   }
 
   /**
@@ -208,7 +213,7 @@ class LineVotes {
     this.points.forEach((h, i) => {
       if (this.taken[i] || !on(h)) return;
       this.taken[i] = 1;
-      this.left--;
+      this.remaining--;
       out.push(h);
       for (let k = 0; k < SLOPES.length; k++) {
         const counts = this.counts[k] as Int32Array;
