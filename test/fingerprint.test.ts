@@ -162,6 +162,23 @@ describe('geometric edits (issue 13.1)', () => {
     expect(innerPictures(Array.from({ length: 12 }, (_, t) => picture(300 + t, W, W)))).toEqual([]);
   });
 
+  it('finds the sides of a picture set a few pixels from the frame edge where they are', () => {
+    // The frame's outermost pixels have looks of their own (a step into pixels without them
+    // once drew a small picture's side out to the frame's edge, on real footage), and a side
+    // three pixels from the edge is still found.
+    const W = 128;
+    const px = (v: number) => Math.round(v * W);
+    for (const [top, rows] of [[66, 55], [70, 55]] as const) {
+      const frames = Array.from({ length: 12 }, (_, t) => {
+        const background = picture(100 + t, W, W);
+        const inner = picture(200 + t, 64, rows);
+        for (let y = 0; y < rows; y++) background.data.set(inner.data.subarray(y * 64, (y + 1) * 64), (top + y) * W + 59);
+        return background;
+      });
+      expect(innerPictures(frames).map((r) => [px(r.x), px(r.y), px(r.x + r.w), px(r.y + r.h)])).toContainEqual([59, top, 123, top + rows]);
+    }
+  });
+
   it('does not hash a region that is a smooth ramp: ramps of unrelated pictures hash alike', () => {
     const ramp = (angle: number): Raster => {
       const data = new Uint8Array(128 * 128);

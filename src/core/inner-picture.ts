@@ -39,16 +39,21 @@ export function innerPictures(frames: readonly Raster[]): Region[] {
   const rawV = new Float64Array(width * height);
   const rawH = new Float64Array(width * height);
   let previous: Uint8Array | undefined;
+  // Every pixel has its looks, the frame's outermost too (their texture from the neighbour
+  // they have): a pixel left without them reads as black standing still, and a step into it
+  // drew a small picture's side out to the frame's edge.
   for (const f of frames) {
     const d = f.data;
-    for (let y = 1; y < height - 1; y++) {
-      for (let x = 1; x < width - 1; x++) {
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
         const at = y * width + x;
         const p = d[at] as number;
-        rawV[at] = (rawV[at] as number) + Math.abs(p - (d[at - 1] as number)) / frames.length;
-        rawH[at] = (rawH[at] as number) + Math.abs(p - (d[at - width] as number)) / frames.length;
+        if (x > 0) rawV[at] = (rawV[at] as number) + Math.abs(p - (d[at - 1] as number)) / frames.length;
+        if (y > 0) rawH[at] = (rawH[at] as number) + Math.abs(p - (d[at - width] as number)) / frames.length;
         look[3 * at] = (look[3 * at] as number) + p / frames.length;
-        look[3 * at + 1] = (look[3 * at + 1] as number) + (Math.abs(p - (d[at + 1] as number)) + Math.abs(p - (d[at + width] as number))) / frames.length;
+        const across = d[x + 1 < width ? at + 1 : at - 1] as number;
+        const down = d[y + 1 < height ? at + width : at - width] as number;
+        look[3 * at + 1] = (look[3 * at + 1] as number) + (Math.abs(p - across) + Math.abs(p - down)) / frames.length;
         if (previous) look[3 * at + 2] = (look[3 * at + 2] as number) + Math.abs(p - (previous[at] as number)) / frames.length;
       }
     }
