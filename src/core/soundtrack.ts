@@ -177,14 +177,15 @@ export class SoundIndex {
     this.heads = image?.heads ?? new Uint32Array(1 << BUCKET_BITS);
     this.postings = new U32Pages(pages, image?.postings);
     this.kept = new U32Pages(pages, image?.kept);
+    if (!image) return;
     // An image is read back only if every posting and work it names is within it (RangeError).
     const postings = this.postings.image.length;
     if (this.heads.length !== 1 << BUCKET_BITS || postings % POSTING !== 0 || this.heads.some((h) => h > postings / POSTING)) throw new RangeError('a soundtrack index image with buckets outside its postings');
     const kept = this.kept.image.length;
-    if (image?.works.some(({ at, length }) => !(Number.isSafeInteger(at) && at >= 0 && length >= 0 && at + length <= kept && at >>> PAGE_SHIFT === Math.max(at, at + length - 1) >>> PAGE_SHIFT))) {
+    if (image.works.some(({ at, length }) => !(Number.isSafeInteger(at) && at >= 0 && length >= 0 && at + length <= kept && at >>> PAGE_SHIFT === Math.max(at, at + length - 1) >>> PAGE_SHIFT))) {
       throw new RangeError('a soundtrack index image with a work outside its values');
     }
-    for (const { id, step, at, length } of image?.works ?? []) this.keep(id, step, at, length);
+    for (const { id, step, at, length } of image.works) this.keep(id, step, at, length);
   }
 
   get image(): SoundImage {
