@@ -10,12 +10,11 @@ import { encodeSound, SOUND_KIND } from '../src/core/soundtrack.js';
 import { PAGE_SHIFT } from '../src/core/u32-pages.js';
 import type { LedgerStore } from '../src/store/ledger-store.js';
 import { openLedger } from '../src/store/ledger.js';
-import { MappedPages } from '../src/store/mapped-pages.js';
+import { MappedPages, PAGE_BYTES } from '../src/store/mapped-pages.js';
 import { openStore } from '../src/store/open-store.js';
 import { content, party, stmt, tempDir } from './helpers.js';
 
 const run = promisify(execFile);
-const PAGE_BYTES = 4 << PAGE_SHIFT;
 
 /** The fixture's output, run with the file-size limit (KB) given, or none. */
 async function fill(dir: string, works: number, limitKb?: number) {
