@@ -58,23 +58,30 @@ function checkSize(n: number, what: string): void {
  * The perfect nodes that make up [begin, end), left to right. For the ranges RFC 6962's
  * recursion produces, the MTH of the range is the right fold of these nodes.
  */
-export function rangeNodes([begin, end]: LeafRange): NodeId[] {
-  const out: NodeId[] = [];
+export function rangeNodes(range: LeafRange): NodeId[] {
+  return pushRangeNodes(range, []);
+}
+
+function pushRangeNodes([begin, end]: LeafRange, out: NodeId[]): NodeId[] {
   let at = begin;
   while (at < end) {
     let level = 0;
+    let width = 1;
     // Grow while `at` stays aligned to the larger node and the node stays inside the range.
-    while (at % pow2(level + 1) === 0 && at + pow2(level + 1) <= end) level++;
-    out.push({ level, index: at / pow2(level) });
-    at += pow2(level);
+    while (at % (width * 2) === 0 && at + width * 2 <= end) {
+      level++;
+      width *= 2;
+    }
+    out.push({ level, index: at / width });
+    at += width;
   }
   return out;
 }
 
-/** MTH of a range from its perfect nodes' hashes: H(n1, H(n2, … H(nk-1, nk))). */
-function foldRange(hashes: Uint8Array[]): Uint8Array {
-  let h = hashes[hashes.length - 1] as Uint8Array;
-  for (let i = hashes.length - 2; i >= 0; i--) h = hashChildren(hashes[i] as Uint8Array, h);
+/** MTH of a range from its perfect nodes' hashes, hashes[from..to): H(n1, H(n2, … H(nk-1, nk))). */
+function foldRange(hashes: readonly Uint8Array[], from: number, to: number): Uint8Array {
+  let h = hashes[to - 1] as Uint8Array;
+  for (let i = to - 2; i >= from; i--) h = hashChildren(hashes[i] as Uint8Array, h);
   return h;
 }
 
@@ -85,14 +92,11 @@ function foldRange(hashes: Uint8Array[]): Uint8Array {
  */
 export function hashRanges(ranges: readonly LeafRange[], read: NodeReader, memo?: Map<string, Uint8Array>): Uint8Array[] {
   const todo = memo ? ranges.filter(([b, e]) => !memo.has(`${b}-${e}`)) : ranges;
-  const perRange = todo.map(rangeNodes);
-  const hashes = read(perRange.flat());
-  let at = 0;
-  const computed = perRange.map((ids) => {
-    const part = hashes.slice(at, at + ids.length);
-    at += ids.length;
-    return foldRange(part);
-  });
+  // Every range's nodes in one list, and where each range's end in it.
+  const ids: NodeId[] = [];
+  const ends = todo.map((range) => pushRangeNodes(range, ids).length);
+  const hashes = read(ids);
+  const computed = ends.map((end, i) => foldRange(hashes, i === 0 ? 0 : (ends[i - 1] as number), end));
   if (!memo) return computed;
   todo.forEach(([b, e], i) => memo.set(`${b}-${e}`, computed[i] as Uint8Array));
   return ranges.map(([b, e]) => memo.get(`${b}-${e}`) as Uint8Array);
@@ -337,6 +341,6 @@ export class CompactRange {
   }
 
   root(): Uint8Array {
-    return this.nodes.length === 0 ? EMPTY_ROOT : foldRange(this.nodes);
+    return this.nodes.length === 0 ? EMPTY_ROOT : foldRange(this.nodes, 0, this.nodes.length);
   }
 }

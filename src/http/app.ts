@@ -148,24 +148,16 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
     check: limiter(opts.checkRateLimit, 'checks'),
   };
 
-  // The explorer: a static page and its assets. Until it is built, `/` is a plain 404.
-  app.get('/', (_req, res, next) => {
-    res.sendFile(join(opts.webDir, 'index.html'), (err) => err && next(new CartularyError('not-found', 'the explorer is not built here (npm run build)')));
-  });
-  app.use('/assets', express.static(opts.webDir, { index: false, fallthrough: true, maxAge: 0 }));
-
-  const openapi = openApiDocument(opts.version);
-  app.get('/openapi.json', (_req, res) => {
-    res.json(openapi);
-  });
-  app.use(pagesRouter());
-
+  // The API first: every request walks the layers in order until one answers, and the API
+  // answers nearly all of them.
   for (const route of ROUTES) {
+    // A wildcard parameter (`*path`) arrives as its segments.
+    const wildcard = route.path.includes('*');
     app[route.method](route.path, ...(route.limit ? [limiters[route.limit]] : []), ...bodyParsers(route), async (req: Request, res: Response, next: NextFunction) => {
       try {
         const body = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : req.body;
-        // A wildcard parameter (`*path`) arrives as its segments.
-        const params = Object.fromEntries(Object.entries(req.params as Record<string, string | string[]>).map(([k, v]) => [k, Array.isArray(v) ? v.join('/') : v]));
+        const given = req.params as Record<string, string | string[]>;
+        const params = wildcard ? Object.fromEntries(Object.entries(given).map(([k, v]) => [k, Array.isArray(v) ? v.join('/') : v])) : (given as Record<string, string>);
         const reply = await route.run(handlers, { params, query: req.query, body });
         res.status(reply.status);
         if (reply.headers) res.set(reply.headers);
@@ -177,6 +169,18 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
       }
     });
   }
+
+  // The explorer: a static page and its assets. Until it is built, `/` is a plain 404.
+  app.get('/', (_req, res, next) => {
+    res.sendFile(join(opts.webDir, 'index.html'), (err) => err && next(new CartularyError('not-found', 'the explorer is not built here (npm run build)')));
+  });
+  app.use('/assets', express.static(opts.webDir, { index: false, fallthrough: true, maxAge: 0 }));
+
+  const openapi = openApiDocument(opts.version);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.use(pagesRouter());
 
   app.use((req: Request, _res: Response, next: NextFunction) => {
     next(new CartularyError('not-found', `no route ${req.method} ${req.path}`));

@@ -49,7 +49,7 @@ export class Follower implements LogHead {
   ) {
     this.key = parseVerifierKey(verifierKey);
     this.served = first;
-    store.noteTreeSize(first.size);
+    void store.noteTreeSize(first.size);
   }
 
   /** Starts from the store's latest checkpoint, checked like every later one (against its own nodes). */
@@ -60,7 +60,7 @@ export class Follower implements LogHead {
     const cp = openLatestCheckpoint(latest, follower.key);
     checkStoredRoot(await store.read((view) => rootHash(cp.size, view.readNodes)), cp);
     follower.served = { size: cp.size, root: cp.rootHash, note: latest.note };
-    store.noteTreeSize(cp.size);
+    void store.noteTreeSize(cp.size);
     follower.schedule();
     return follower;
   }
@@ -132,7 +132,7 @@ export class Follower implements LogHead {
       if (from.size > 0) verifyConsistency(from.size, cp.size, from.root, cp.rootHash, proof);
       await this.indexEntries(from.size, cp.size);
       this.served = { size: cp.size, root: cp.rootHash, note: latest.note };
-      this.store.noteTreeSize(cp.size);
+      void this.store.noteTreeSize(cp.size);
       for (const listener of this.listeners) listener({ statements: cp.size - from.size, appended: cp.size - from.size, writeSeconds: 0, size: cp.size });
     } catch (e) {
       this.refused = new CartularyError('corrupt', `refused the store's checkpoint of size ${latest.size}: ${(e as Error).message}; still serving size ${from.size}`, { cause: e });

@@ -6,7 +6,6 @@
  */
 import { concatBytes, equalBytes, fromHex, toHex, readUintBE, uintBE, utf8 } from '../core/bytes.js';
 import { decodeFrames } from '../core/fingerprint.js';
-import type { NodeId } from '../core/merkle.js';
 import { CURRENT_MATCHING, SimilarityIndex, type FrameHit, type MatchingRules } from '../core/similarity.js';
 import { searchInSlices } from './sliced-search.js';
 import { fileTitles, matchTitles, TitleFilter, titleDigest, titleQuery, TITLES_PER_PREFIX, type FiledTitle, type FoundTitle, type TitleFindings } from '../core/titles.js';
@@ -19,7 +18,8 @@ import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js'
 import { CartularyError } from '../core/errors.js';
 import { key, prefixRange, PREFIX } from './layout.js';
 import type { BatchOp, KeyRange, KeyReads, OrderedKV, WriteGuard } from './kv.js';
-import { decodeRecord, encodeRecord, frameSearchKey, overlapKey, RecordView, type NodeCache, type PlannedReads } from './record-view.js';
+import { NodeCache } from './node-cache.js';
+import { decodeRecord, encodeRecord, frameSearchKey, overlapKey, RecordView, type PlannedReads } from './record-view.js';
 import type { AppendBatch, LedgerStorage, Page, StoredCheckpoint, StoreFault, StoreView } from './storage.js';
 
 const id32 = (hex: string) => fromHex(hex, 'id', 32);
@@ -29,8 +29,6 @@ const EMPTY = new Uint8Array(0);
 /** The longest a registration's fingerprint search holds the event loop at a time, ms. */
 const SEARCH_SLICE_MS = 8;
 
-/** Upper tree levels kept in memory hold at most about twice this many nodes (~20 MB). */
-const NODE_CACHE_BUDGET = 1 << 16;
 
 /**
  * Planned reads needing more rounds than this are a chain no rule walks (a licence's
@@ -70,18 +68,9 @@ export class LedgerStore implements LedgerStorage {
   // until then new titles go into both.
   private titleFilter = new TitleFilter(1);
   private growingFilter: TitleFilter | undefined;
-  // Every proof passes through the upper levels of the tree, and a node never changes once
-  // written: those levels are served from memory. The lowest cached level rises with the
-  // tree so the cache stays bounded (levels ≥ L hold ~2·n/2^L nodes).
-  private readonly nodeLevels: Array<Map<number, Uint8Array> | undefined> = [];
-  // Nothing is cached until the tree's size is known (a store opened only to audit never is).
-  private cacheFloor = Number.POSITIVE_INFINITY;
-  private readonly nodeCache: NodeCache = {
-    get: ({ level, index }: NodeId) => (level >= this.cacheFloor ? this.nodeLevels[level]?.get(index) : undefined),
-    set: ({ level, index }: NodeId, hash: Uint8Array) => {
-      if (level >= this.cacheFloor) (this.nodeLevels[level] ??= new Map()).set(index, hash);
-    },
-  };
+  private readonly nodeCache = new NodeCache();
+  private nodeFill: Promise<void> | undefined;
+  private closing = false;
   private readonly immutable = new Map<string, Uint8Array>();
   /** the view of a backend with synchronous reads, made once */
   private readonly direct: RecordView | undefined;
@@ -276,6 +265,8 @@ export class LedgerStore implements LedgerStorage {
 
   /** Saves the indexes when they are kept (no append may be in flight), then closes the backend. */
   async close(): Promise<void> {
+    this.closing = true;
+    await this.nodeFill;
     try {
       const latest = this.keptIn === undefined ? undefined : await this.latestCheckpoint();
       if (this.keptIn !== undefined && latest) {
@@ -305,8 +296,11 @@ export class LedgerStore implements LedgerStorage {
       this.appendFailed = true;
       throw e;
     }
-    // Durable: the titles the batch filed join the filter, from their records as written (no title is normalised twice).
+    // Durable: the titles the batch filed join the filter, from their records as written (no
+    // title is normalised twice), and its nodes the node cache (not before: a failed write's
+    // positions will hold other nodes).
     for (const op of ops) if (op.type === 'put' && op.key[0] === TITLE_PREFIX) this.filterTitle(storedTitleHash(op.value));
+    for (const n of batch.nodes) this.nodeCache.set(n, n.hash);
   }
 
   setMeta(name: string, value: string): Promise<void> {
@@ -461,13 +455,19 @@ export class LedgerStore implements LedgerStorage {
     return (await this.kv.range({ gte: at(first), lt: at(first + count) })).map(([, v]) => v);
   }
 
-  /** Tells the node cache how large the tree has grown, so it can keep within its budget. */
-  noteTreeSize(size: number): void {
-    let floor = 0;
-    while (size / 2 ** floor > NODE_CACHE_BUDGET) floor++;
-    const from = Number.isFinite(this.cacheFloor) ? this.cacheFloor : floor;
-    for (let level = from; level < floor; level++) this.nodeLevels[level] = undefined;
-    this.cacheFloor = Math.max(from, floor);
+  /**
+   * Tells the node cache how large the tree has grown, so it can keep within its budget; the
+   * first time the tree is not empty, fills the cache from the store in the background
+   * (node-cache.ts). Resolves when that fill has ended; never rejects.
+   */
+  noteTreeSize(size: number): Promise<void> {
+    this.nodeCache.noteTreeSize(size);
+    if (size > 0) {
+      this.nodeFill ??= this.nodeCache
+        .fill(size, (level, first, count) => this.consecutive({ level }, first, count), () => this.closing)
+        .catch(() => undefined); // a cache: what is not filled is read from the store when asked
+    }
+    return this.nodeFill ?? Promise.resolve();
   }
 
   /** The latest checkpoint (the one with the largest size), if any. */

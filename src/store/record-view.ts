@@ -12,6 +12,7 @@ import { readUintBE, toHex } from '../core/bytes.js';
 import { CartularyError } from '../core/errors.js';
 import { encodeFrames, type FrameHash } from '../core/fingerprint.js';
 import type { NodeId, NodeReader } from '../core/merkle.js';
+import type { NodeCache } from './node-cache.js';
 import type {
   ClaimRecord,
   ContentRecord,
@@ -56,12 +57,6 @@ export function decodeRecord<T>(k: Uint8Array, bytes: Uint8Array): T {
 
 const PLACEHOLDER_NODE = new Uint8Array(32);
 const text = new TextDecoder();
-
-/** The upper levels of the tree, shared by every view of one store (nodes never change). */
-export interface NodeCache {
-  get(id: NodeId): Uint8Array | undefined;
-  set(id: NodeId, hash: Uint8Array): void;
-}
 
 export class RecordView implements StoreView {
   constructor(

@@ -98,7 +98,7 @@ export class Sequencer implements LogHead {
     private latest: string,
   ) {
     this.maxBatch = opts.maxBatch ?? 1000;
-    store.noteTreeSize(tree.size);
+    void store.noteTreeSize(tree.size);
     this.maxDelayMs = opts.maxDelayMs ?? 1;
     this.clock = opts.clock ?? Date.now;
     this.verifierKey = formatVerifierKey(opts.origin, opts.signer.publicKey);
@@ -286,7 +286,7 @@ export class Sequencer implements LogHead {
       // the append itself). The records are in the batch's state: no store read on the commit path.
       for (const [work, prints] of prepared.state.prints) this.store.indexPrints(prepared.state.works.get(work) as WorkRecord, prints);
       this.tree = tree;
-      this.store.noteTreeSize(tree.size);
+      void this.store.noteTreeSize(tree.size);
       this.prevHash = prev;
       this.lastTime = time;
       this.latest = note;

@@ -110,8 +110,11 @@ export interface LedgerStorage {
    * (a tile costs one read, not 256); fewer when some are missing.
    */
   consecutive(family: { leaf: true } | { level: number }, first: number, count: number): Promise<Uint8Array[]>;
-  /** tells the store how large the tree is, so caches of upper levels stay bounded */
-  noteTreeSize(size: number): void;
+  /**
+   * tells the store how large the tree is, so caches of upper levels stay bounded; resolves
+   * once the first fill of those caches from the store has ended (never rejects)
+   */
+  noteTreeSize(size: number): Promise<void>;
 
   // --- derived state, planned reads and listings ---
   /**

@@ -1,0 +1,109 @@
+/**
+ * The node cache (src/store/node-cache.ts): the tree's upper levels in flat arrays, bounded
+ * by a budget that raises the floor as the tree grows, filled from the store at a start;
+ * and a real ledger whose proofs, served from a filled cache, are the reference tree's.
+ */
+import { describe, expect, it } from 'vitest';
+import { hashRanges, inclusionPlan, consistencyPlan, type NodeId } from '../src/core/merkle.js';
+import { NodeCache } from '../src/store/node-cache.js';
+import { openLedger } from '../src/store/ledger.js';
+import { PREFIX, prefixRange } from '../src/store/layout.js';
+import { ledgerFixture, memoryTree, party, stmt } from './helpers.js';
+
+const nodeHash = ({ level, index }: NodeId) => {
+  const h = new Uint8Array(32);
+  new DataView(h.buffer).setUint32(0, level);
+  new DataView(h.buffer).setUint32(4, index);
+  h[31] = 0xa5;
+  return h;
+};
+
+describe('the node cache', () => {
+  it('keeps nothing until it knows the tree, then only levels within its budget', () => {
+    const cache = new NodeCache(64);
+    cache.set({ level: 5, index: 0 }, nodeHash({ level: 5, index: 0 }));
+    expect(cache.get({ level: 5, index: 0 })).toBeUndefined();
+
+    cache.noteTreeSize(32); // 2 × 32 nodes fit in 64: every level
+    for (const id of [{ level: 0, index: 31 }, { level: 0, index: 5000 }, { level: 3, index: 2 }]) cache.set(id, nodeHash(id));
+    expect(cache.get({ level: 0, index: 31 })).toEqual(nodeHash({ level: 0, index: 31 }));
+    expect(cache.get({ level: 0, index: 5000 })).toEqual(nodeHash({ level: 0, index: 5000 }));
+    expect(cache.get({ level: 3, index: 2 })).toEqual(nodeHash({ level: 3, index: 2 }));
+    expect(cache.get({ level: 0, index: 30 })).toBeUndefined(); // never set
+    expect(cache.get({ level: 3, index: 1 << 20 })).toBeUndefined(); // past the level's arrays
+
+    cache.noteTreeSize(100); // 2 × 100 / 2^2 = 50 ≤ 64: levels 2 and up
+    expect(cache.get({ level: 0, index: 31 })).toBeUndefined();
+    cache.set({ level: 1, index: 0 }, nodeHash({ level: 1, index: 0 }));
+    expect(cache.get({ level: 1, index: 0 })).toBeUndefined();
+    expect(cache.get({ level: 3, index: 2 })).toEqual(nodeHash({ level: 3, index: 2 }));
+
+    cache.noteTreeSize(32); // a floor never falls: the dropped levels stay dropped
+    cache.set({ level: 0, index: 1 }, nodeHash({ level: 0, index: 1 }));
+    expect(cache.get({ level: 0, index: 1 })).toBeUndefined();
+  });
+
+  it('fills its levels from the store top down, stops when told, and at a chunk the store does not give whole', async () => {
+    const asked: Array<[number, number, number]> = [];
+    const read = (missing?: { level: number; index: number }) => async (level: number, first: number, count: number) => {
+      asked.push([level, first, count]);
+      return Array.from({ length: count }, (_, i) => ({ level, index: first + i })).filter((id) => id.level !== missing?.level || id.index !== missing.index).map(nodeHash);
+    };
+    const size = 10_000;
+    const whole = new NodeCache(1 << 13); // 2 × 10,000 / 2^2 = 5,000 ≤ 8,192: levels 2 and up
+    whole.noteTreeSize(size);
+    await whole.fill(size, read(), () => false);
+    expect(asked[0]).toEqual([13, 0, 1]);
+    expect(asked.at(-1)).toEqual([2, 0, 2500]);
+    for (let level = 2; level <= 13; level++) {
+      const nodes = Math.floor(size / 2 ** level);
+      expect(whole.get({ level, index: nodes - 1 })).toEqual(nodeHash({ level, index: nodes - 1 }));
+      expect(whole.get({ level, index: nodes })).toBeUndefined(); // not complete yet: not in the store
+    }
+    expect(whole.get({ level: 1, index: 0 })).toBeUndefined();
+
+    asked.length = 0;
+    const stopped = new NodeCache(1 << 13);
+    stopped.noteTreeSize(size);
+    await stopped.fill(size, read(), () => asked.length >= 3);
+    expect(asked.map(([level]) => level)).toEqual([13, 12, 11]);
+    expect(stopped.get({ level: 11, index: 3 })).toEqual(nodeHash({ level: 11, index: 3 }));
+    expect(stopped.get({ level: 10, index: 0 })).toBeUndefined();
+
+    const damaged = new NodeCache(1 << 13);
+    damaged.noteTreeSize(size);
+    await damaged.fill(size, read({ level: 9, index: 7 }), () => false);
+    expect(damaged.get({ level: 10, index: 0 })).toEqual(nodeHash({ level: 10, index: 0 }));
+    expect(damaged.get({ level: 9, index: 0 })).toBeUndefined(); // the short chunk is not used, misplaced
+    expect(damaged.get({ level: 8, index: 0 })).toBeUndefined();
+  });
+
+  it("a real ledger's proofs come from its cache once filled at a start, and are the reference tree's", async () => {
+    const f = await ledgerFixture();
+    const alice = party();
+    for (let i = 0; i < 300; i++) await f.submit(stmt.register(alice));
+    await f.ledger.close();
+    const ledger = await openLedger({ dataDir: `${f.dir}/data`, keysDir: `${f.dir}/keys` });
+    try {
+      const size = ledger.sequencer.size;
+      const leaves: Uint8Array[] = [];
+      for (let i = 0; i < size; i++) leaves.push((await ledger.store.read((view) => view.leaf(i)))!);
+      const reference = memoryTree(leaves);
+      await ledger.store.noteTreeSize(size); // the fill begun at open has ended
+      // Every node gone from the store: what proofs read now, they read from the cache.
+      const nodes = await ledger.store.kv.range(prefixRange(PREFIX.node));
+      let complete = 0;
+      for (let level = 0; 2 ** level <= size; level++) complete += Math.floor(size / 2 ** level);
+      expect(nodes.length).toBe(complete);
+      await ledger.store.write(nodes.map(([key]) => ({ type: 'del' as const, key })));
+      for (const [index, to] of [[0, size], [137, size], [size - 1, size], [64, 200]] as const) {
+        const fromStore = await ledger.store.read((view) => hashRanges(inclusionPlan(index, to), view.readNodes));
+        expect(fromStore).toEqual(hashRanges(inclusionPlan(index, to), reference.read));
+        const consistency = await ledger.store.read((view) => hashRanges(consistencyPlan(index + 1, to), view.readNodes));
+        expect(consistency).toEqual(hashRanges(consistencyPlan(index + 1, to), reference.read));
+      }
+    } finally {
+      await ledger.close();
+    }
+  });
+});
