@@ -103,6 +103,8 @@ describe('operations', () => {
     // a page each for the frames and for the patches, two for the sound
     expect(sample(text, 'cartulary_index_mapped_bytes')).toBe(10 * 4 * 2 ** 16);
     expect(sample(text, 'cartulary_index_heap_bytes')).toBe(0);
+    // the tree's three levels over 4 entries, each in an array of 1,024 hashes and its bitmap
+    expect(sample(text, 'cartulary_node_cache_bytes')).toBe(3 * (1024 * 32 + 1024 / 8));
   });
 
   it('is ready while it takes writes, and not while it drains; liveness stays up', async () => {

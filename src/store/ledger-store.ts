@@ -68,7 +68,7 @@ export class LedgerStore implements LedgerStorage {
   // until then new titles go into both.
   private titleFilter = new TitleFilter(1);
   private growingFilter: TitleFilter | undefined;
-  private readonly nodeCache = new NodeCache();
+  readonly nodeCache = new NodeCache();
   private nodeFill: Promise<void> | undefined;
   private closing = false;
   private readonly immutable = new Map<string, Uint8Array>();

@@ -33,6 +33,11 @@ export class NodeCache {
 
   constructor(private readonly budget = NODE_CACHE_NODES) {}
 
+  /** Bytes the cached levels hold (their arrays, with room to grow). */
+  get bytes(): number {
+    return this.levels.reduce((sum, l) => sum + (l ? l.hashes.byteLength + l.filled.byteLength : 0), 0);
+  }
+
   /** The node's hash if cached: a view into the cache, which the caller must not write to. */
   get({ level, index }: NodeId): Uint8Array | undefined {
     if (level < this.floor) return undefined;
