@@ -12,7 +12,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { apply, record } from '../src/http/fixed-headers.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
 
-const headersOf = (res: Response) => Object.fromEntries([...res.headers].filter(([k]) => !['date', 'content-length', 'etag', 'keep-alive', 'connection'].includes(k)));
+const headersOf = (res: Response) => {
+  const out: Record<string, string> = {};
+  res.headers.forEach((value, name) => {
+    if (!['date', 'content-length', 'etag', 'keep-alive', 'connection'].includes(name)) out[name] = value;
+  });
+  return out;
+};
 
 describe('fixed headers', () => {
   let server: ServerFixture | undefined;

@@ -64,7 +64,7 @@ const JSON_LIMIT = 64 * 1024;
  * and several listeners per request: measured ~15 % of the write path.)
  */
 function requestLog(logger: Logger) {
-  return (req: Request, res: Response, next: NextFunction) => {
+  return (req: Request, res: Response) => {
     const started = performance.now();
     const given = req.get('x-request-id');
     const reqId = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
@@ -76,7 +76,6 @@ function requestLog(logger: Logger) {
         logger.info({ reqId, method: req.method, url: req.originalUrl, status: res.statusCode, ms: Math.round((performance.now() - started) * 10) / 10, remote: req.ip }, 'request');
       });
     }
-    next();
   };
 }
 
@@ -130,17 +129,19 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
   app.set('etag', false);
   app.set('query parser', 'simple');
   if (opts.trustProxy !== undefined) app.set('trust proxy', opts.trustProxy);
-  // helmet's protections, and CORS: reads are public, so a verifier running in a browser can
-  // fetch proofs from anywhere. Both set fixed headers on every answer, made in one step
-  // (fixed-headers.ts); a preflight still goes through cors itself.
+  // Every answer, in one layer (each layer costs every request): helmet's protections, and
+  // CORS — reads are public, so a verifier running in a browser can fetch proofs from
+  // anywhere — both fixed headers made in one step (fixed-headers.ts), a preflight still
+  // answered by cors itself; and the request's id and log line.
   const corsFor = cors({ methods: ['GET', 'HEAD'], exposedHeaders: ['X-Request-Id'] });
   const fixed = [...record(helmet({ contentSecurityPolicy: { useDefaults: false, directives: CSP } })), ...record(corsFor)];
+  const logged = requestLog(opts.logger);
   app.use((req: Request, res: Response, next: NextFunction) => {
     apply(res, fixed);
+    logged(req, res);
     if (req.method === 'OPTIONS') corsFor(req, res, next);
     else next();
   });
-  app.use(requestLog(opts.logger));
   const limiter = (limit: number, what: string) =>
     rateLimit({
       windowMs: 60_000,
