@@ -29,7 +29,6 @@ const EMPTY = new Uint8Array(0);
 /** The longest a registration's fingerprint search holds the event loop at a time, ms. */
 const SEARCH_SLICE_MS = 8;
 
-
 /**
  * Planned reads needing more rounds than this are a chain no rule walks (a licence's
  * ancestors are bounded by the rules): refused rather than fetched one link at a time.
