@@ -18,11 +18,12 @@
  *      proofs from the writer and from a read-only node (skipped, saying so, without a server).
  * Prints a table and writes bench-results/bench-<time>.json. `--only` runs the limits and
  * the phases named (verify needs append); `--keep DIR` loads the scale phase's ledger into
- * DIR and leaves it there (to audit or profile again), or grows the one already there.
+ * DIR and leaves it there (to audit or profile again), or grows the one already there (its
+ * content's salt kept beside it, so lookups sample every entry).
  */
 import '../src/core/crypto-node.js'; // node:crypto for signing, as the CLI does
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -181,14 +182,22 @@ if (runs('append')) {
 // ---------------------------------------------------------------- 3 & 4. reads at scale, footprint
 if (runs('scale')) {
   console.log('\n3. Reads at scale (ledger loaded through the sequencer\'s bulk path)');
-  const salt = String(Math.random());
+  // Entry i registers the content `load SALT i`. A kept ledger is grown, not loaded again, and
+  // keeps its salt beside it, so lookups by content sample every entry it holds; one kept
+  // before its salt was (or grown with another) is sampled only in what this run loads.
+  const saltFile = join(scaleDir, 'load-salt');
+  const keptSalt = await readFile(saltFile, 'utf8').catch(() => undefined);
+  const salt = keptSalt ?? String(Math.random());
   const parties = partyIds();
   const scale: Record<string, unknown>[] = [];
-  // A kept ledger is grown, not loaded again: lookups by content ask for what this run loaded.
   let firstOfRun = -1;
   for (const size of sizes) {
     const ledger = await openLedger({ dataDir: join(scaleDir, 'data'), keysDir: join(scaleDir, 'keys') }, { maxBatch: 5000, maxDelayMs: 0 });
-    if (firstOfRun < 0) firstOfRun = loaded = ledger.sequencer.size;
+    if (firstOfRun < 0) {
+      loaded = ledger.sequencer.size;
+      firstOfRun = keptSalt !== undefined ? 0 : loaded;
+      if (loaded === 0) await writeFile(saltFile, salt);
+    }
     t0 = performance.now();
     const before = loaded;
     while (loaded < size) {
