@@ -218,8 +218,9 @@ if (runs('scale')) {
       load(s.url, { concurrency, durationMs: readSeconds * 1000, next });
     // Measured warm, as a server runs for days: its node cache fills in the background after
     // a start (~3 s at 1 M entries), and its JIT and LevelDB's block cache warm under load.
-    await load(s.url, { concurrency, durationMs: (smoke ? 1 : 4) * 1000, next: () => ({ method: 'GET', path: `/v1/proofs/inclusion?index=${rnd(size)}&size=${size}` }) });
-    const inclusion = await run(() => ({ method: 'GET', path: `/v1/proofs/inclusion?index=${rnd(size)}&size=${size}` }));
+    const askInclusion = () => ({ method: 'GET' as const, path: `/v1/proofs/inclusion?index=${rnd(size)}&size=${size}` });
+    await load(s.url, { concurrency, durationMs: (smoke ? 1 : 4) * 1000, next: askInclusion });
+    const inclusion = await run(askInclusion);
     const consistency = await run(() => ({ method: 'GET', path: `/v1/proofs/consistency?from=${1 + rnd(size - 1)}&to=${size}` }));
     const works = await run(() => ({ method: 'GET', path: `/v1/works?sha256=${loadedSha()}` }));
     const checks = await run(() => ({

@@ -56,13 +56,10 @@ function checkSize(n: number, what: string): void {
 
 /**
  * The perfect nodes that make up [begin, end), left to right. For the ranges RFC 6962's
- * recursion produces, the MTH of the range is the right fold of these nodes.
+ * recursion produces, the MTH of the range is the right fold of these nodes. Appended to
+ * `out` when given (one list for many ranges).
  */
-export function rangeNodes(range: LeafRange): NodeId[] {
-  return pushRangeNodes(range, []);
-}
-
-function pushRangeNodes([begin, end]: LeafRange, out: NodeId[]): NodeId[] {
+export function rangeNodes([begin, end]: LeafRange, out: NodeId[] = []): NodeId[] {
   let at = begin;
   while (at < end) {
     let level = 0;
@@ -94,7 +91,7 @@ export function hashRanges(ranges: readonly LeafRange[], read: NodeReader, memo?
   const todo = memo ? ranges.filter(([b, e]) => !memo.has(`${b}-${e}`)) : ranges;
   // Every range's nodes in one list, and where each range's end in it.
   const ids: NodeId[] = [];
-  const ends = todo.map((range) => pushRangeNodes(range, ids).length);
+  const ends = todo.map((range) => rangeNodes(range, ids).length);
   const hashes = read(ids);
   const computed = ends.map((end, i) => foldRange(hashes, i === 0 ? 0 : (ends[i - 1] as number), end));
   if (!memo) return computed;

@@ -7,13 +7,14 @@
  * a node, where a Map of Uint8Arrays cost ~150, so the same memory holds several times the
  * levels and a proof at 1 M entries reads one node from the store instead of four.
  *
- * Bounded: levels at or above the floor hold about twice `budget` nodes at most; the floor
- * rises with the tree (`noteTreeSize`) and the levels below it are dropped.
+ * Bounded: levels at or above the floor hold about `budget` nodes at most (their arrays, which
+ * grow by doubling, up to twice that); the floor rises with the tree (`noteTreeSize`) and the
+ * levels below it are dropped.
  */
 import type { NodeId } from '../core/merkle.js';
 
 /** The most nodes the cached levels hold, about: 2^20 nodes are 32 MB of hashes. */
-export const NODE_CACHE_NODES = 1 << 20;
+const NODE_CACHE_NODES = 1 << 20;
 const HASH = 32;
 // Levels grow in steps of whole bitmap bytes, doubling, so a level filled in order is
 // copied O(log n) times.
