@@ -79,6 +79,11 @@ describe('HTTP API', () => {
     const cors = await s.get('/v1/log');
     expect(cors.headers.get('access-control-allow-origin')).toBe('*');
     expect(cors.headers.get('x-content-type-options')).toBe('nosniff');
+    // HEAD: the GET's headers, its length, no body.
+    const got = await s.get('/v1/proofs/inclusion?index=1&size=3');
+    const head = await fetch(`${s.url}/v1/proofs/inclusion?index=1&size=3`, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-type'), head.headers.get('content-length')]).toEqual([200, 'application/json; charset=utf-8', String((await got.text()).length)]);
+    expect(await head.text()).toBe('');
   });
 
   it('answers a repeat with 200 and the first receipt', async () => {

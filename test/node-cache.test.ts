@@ -6,7 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { hashRanges, inclusionPlan, consistencyPlan, type NodeId } from '../src/core/merkle.js';
 import { NodeCache } from '../src/store/node-cache.js';
+import { RecordView } from '../src/store/record-view.js';
+import type { SimilarityIndex } from '../src/core/similarity.js';
+import { readUintBE } from '../src/core/bytes.js';
 import { openLedger } from '../src/store/ledger.js';
+import { openStore } from '../src/store/open-store.js';
 import { PREFIX, prefixRange } from '../src/store/layout.js';
 import { ledgerFixture, memoryTree, party, stmt } from './helpers.js';
 
@@ -78,11 +82,53 @@ describe('the node cache', () => {
     expect(damaged.get({ level: 8, index: 0 })).toBeUndefined();
   });
 
+  it('remembers the ranges a proof folds, shared by every view, but never one folded from a run that missed nodes', () => {
+    const reference = memoryTree(Array.from({ length: 100 }, (_, i) => Uint8Array.of(i)));
+    // Views over a store that holds the reference tree's nodes, except the ones in `lost`.
+    const viewOver = (cache: NodeCache, lost: Set<string>) => {
+      const missed: string[] = [];
+      const peek = (k: Uint8Array) => {
+        const id = { level: k[1] as number, index: readUintBE(k.subarray(2)) };
+        if (lost.has(`${id.level}/${id.index}`)) return void missed.push(`${id.level}/${id.index}`);
+        return reference.read([id])[0];
+      };
+      // The proofs read no fingerprints: the view's index is never reached.
+      return { view: new RecordView(peek, undefined as unknown as SimilarityIndex, cache, () => missed.length > 0), missed };
+    };
+    const plan = inclusionPlan(3, 100); // its last range, [64, 100), folds nodes [64, 96) and [96, 100)
+    const expected = hashRanges(plan, reference.read);
+
+    const cache = new NodeCache(1); // no level cached: every node is read from the store
+    cache.noteTreeSize(100);
+    expect(viewOver(cache, new Set()).view.hashRanges(plan)).toEqual(expected);
+    expect(cache.ranges.get('64-100')).toEqual(hashRanges([[64, 100]], reference.read)[0]);
+    const again = viewOver(cache, new Set(['5/2', '2/24'])); // [64, 100)'s nodes gone from the store
+    expect(again.view.hashRanges(plan)).toEqual(expected); // from the remembered fold
+    expect(again.missed).toEqual([]);
+
+    const fresh = new NodeCache(1);
+    fresh.noteTreeSize(100);
+    const incomplete = viewOver(fresh, new Set(['5/2']));
+    expect(incomplete.view.hashRanges(plan)).not.toEqual(expected); // folded over a placeholder, discarded by its caller
+    expect(incomplete.missed).toEqual(['5/2']);
+    expect(fresh.ranges.get('64-100')).toBeUndefined();
+    expect(viewOver(fresh, new Set()).view.hashRanges(plan)).toEqual(expected);
+  });
+
   it("a real ledger's proofs come from its cache once filled at a start, and are the reference tree's", async () => {
     const f = await ledgerFixture();
     const alice = party();
     for (let i = 0; i < 300; i++) await f.submit(stmt.register(alice));
     await f.ledger.close();
+    // What /metrics reports as cartulary_node_cache_filling: true from the fill's start to its end.
+    const store = await openStore(`${f.dir}/data`);
+    const size0 = (await store.latestCheckpoint())!.size;
+    expect(store.nodeFilling).toBe(false);
+    const filled = store.noteTreeSize(size0);
+    expect(store.nodeFilling).toBe(true);
+    await filled;
+    expect(store.nodeFilling).toBe(false);
+    await store.close();
     const ledger = await openLedger({ dataDir: `${f.dir}/data`, keysDir: `${f.dir}/keys` });
     try {
       const size = ledger.sequencer.size;
@@ -90,6 +136,7 @@ describe('the node cache', () => {
       for (let i = 0; i < size; i++) leaves.push((await ledger.store.read((view) => view.leaf(i)))!);
       const reference = memoryTree(leaves);
       await ledger.store.noteTreeSize(size); // the fill begun at open has ended
+      expect(ledger.store.nodeFilling).toBe(false);
       // Every node gone from the store: what proofs read now, they read from the cache.
       const nodes = await ledger.store.kv.range(prefixRange(PREFIX.node));
       let complete = 0;

@@ -105,6 +105,7 @@ describe('operations', () => {
     expect(sample(text, 'cartulary_index_heap_bytes')).toBe(0);
     // the tree's three levels over 4 entries, each in an array of 1,024 hashes and its bitmap
     expect(sample(text, 'cartulary_node_cache_bytes')).toBe(3 * (1024 * 32 + 1024 / 8));
+    expect(sample(text, 'cartulary_node_cache_filling')).toBe(0);
   });
 
   it('is ready while it takes writes, and not while it drains; liveness stays up', async () => {

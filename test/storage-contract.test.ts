@@ -139,6 +139,25 @@ describe.each(implementations)('the storage contract on $name', (impl) => {
     await again.close();
   });
 
+  it('a range read gives every pair in key order, however many steps its backend takes, and stops at its limit', async () => {
+    const { store } = await impl.create();
+    // More pairs (6,000) and more bytes (~2 MB) than one step of a LevelDB range holds, under
+    // a prefix the ledger does not use.
+    const keyOf = (i: number) => Uint8Array.of(0xfe, i >> 8, i & 0xff);
+    const pairs = Array.from({ length: 6000 }, (_, i) => ({ type: 'put' as const, key: keyOf(i), value: new Uint8Array(300).fill(i & 0xff) }));
+    await store.write(pairs);
+    const all = await store.kv.range({ gte: Uint8Array.of(0xfe), lt: Uint8Array.of(0xff) });
+    expect(all.length).toBe(6000);
+    expect(all.every(([k, v], i) => k.join() === keyOf(i).join() && v.length === 300 && v[0] === (i & 0xff))).toBe(true);
+    const limited = await store.kv.range({ gte: keyOf(100), lt: Uint8Array.of(0xff), limit: 5000 });
+    expect([limited.length, limited.at(-1)?.[0].join()]).toEqual([5000, keyOf(5099).join()]);
+    expect((await store.kv.range({ gte: Uint8Array.of(0xfe), lt: Uint8Array.of(0xff), reverse: true, limit: 2 })).map(([k]) => k.join())).toEqual([keyOf(5999).join(), keyOf(5998).join()]);
+    let chunked = 0;
+    for await (const chunk of store.kv.chunks({ gte: Uint8Array.of(0xfe), lt: Uint8Array.of(0xff) }, 1000)) chunked += chunk.length;
+    expect(chunked).toBe(6000);
+    await store.close();
+  });
+
   it('refuses to append over a store that changed behind the writer, writing nothing', async () => {
     const { store, reopen } = await impl.create();
     const signer = signerFromSeed(randomSeed());

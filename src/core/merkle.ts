@@ -82,21 +82,42 @@ function foldRange(hashes: readonly Uint8Array[], from: number, to: number): Uin
   return h;
 }
 
+/** Hashes of ranges kept between calls over the same tree: a range's hash never changes. */
+export interface RangeMemo {
+  get(key: string): Uint8Array | undefined;
+  set(key: string, hash: Uint8Array): void;
+}
+
 /**
  * Hashes each range, reading all the perfect nodes they need in one call. `memo`, when
- * given, keeps range hashes between calls over the same tree (the receipts of one batch
- * share most of their ranges).
+ * given, keeps the hashes of ranges that are not one node (those a proof must fold: the
+ * same few at a tree's right edge for every proof at that size, and the receipts of one
+ * batch share most of theirs).
  */
-export function hashRanges(ranges: readonly LeafRange[], read: NodeReader, memo?: Map<string, Uint8Array>): Uint8Array[] {
-  const todo = memo ? ranges.filter(([b, e]) => !memo.has(`${b}-${e}`)) : ranges;
-  // Every range's nodes in one list, and where each range's end in it.
+export function hashRanges(ranges: readonly LeafRange[], read: NodeReader, memo?: RangeMemo): Uint8Array[] {
+  // Every range's nodes in one list, and where each range ends in it; a remembered range
+  // reads nothing.
   const ids: NodeId[] = [];
-  const ends = todo.map((range) => rangeNodes(range, ids).length);
+  const ends: number[] = [];
+  const remembered: Array<Uint8Array | undefined> = [];
+  for (const range of ranges) {
+    const from = ids.length;
+    rangeNodes(range, ids);
+    const known = memo && ids.length - from > 1 ? memo.get(`${range[0]}-${range[1]}`) : undefined;
+    if (known) ids.length = from;
+    remembered.push(known);
+    ends.push(ids.length);
+  }
   const hashes = read(ids);
-  const computed = ends.map((end, i) => foldRange(hashes, i === 0 ? 0 : (ends[i - 1] as number), end));
-  if (!memo) return computed;
-  todo.forEach(([b, e], i) => memo.set(`${b}-${e}`, computed[i] as Uint8Array));
-  return ranges.map(([b, e]) => memo.get(`${b}-${e}`) as Uint8Array);
+  return ranges.map((range, i) => {
+    const known = remembered[i];
+    if (known) return known;
+    const from = i === 0 ? 0 : (ends[i - 1] as number);
+    const to = ends[i] as number;
+    const h = foldRange(hashes, from, to);
+    if (memo && to - from > 1) memo.set(`${range[0]}-${range[1]}`, h);
+    return h;
+  });
 }
 
 /** The ranges whose hashes form the root of a tree of `size` leaves (none for size 0). */

@@ -12,7 +12,7 @@ import { decodeFrames, FRAME_RECORD_BYTES } from '../core/fingerprint.js';
 import { CURRENT_MATCHING, type FrameHit, type SimilarityIndex } from '../core/similarity.js';
 import { soundValues } from '../core/soundtrack.js';
 import { nextTurn, readHitsInSlices, searchInSlices } from '../store/sliced-search.js';
-import { consistencyPlan, hashRanges, inclusionPlan, rootHash } from '../core/merkle.js';
+import { consistencyPlan, inclusionPlan, rootHash } from '../core/merkle.js';
 import { keyId } from '../core/checkpoint.js';
 import { signCoseReceipt } from '../core/cose-receipt.js';
 import { formatTlogProof } from '../core/tlog-proof.js';
@@ -202,7 +202,7 @@ export class Handlers {
     const { index, size } = parse(inclusionQuery, query, 'query');
     this.checkSize(size, 'size');
     if (index >= size) throw new CartularyError('invalid', `index ${index} must be less than size ${size}`, { field: 'index' });
-    const hashes = await this.store.read((view) => hashRanges(inclusionPlan(index, size), view.readNodes));
+    const hashes = await this.store.read((view) => view.hashRanges(inclusionPlan(index, size)));
     return ok({ index, size, hashes: hashes.map(toHex) });
   }
 
@@ -210,7 +210,7 @@ export class Handlers {
     const { from, to } = parse(consistencyQuery, query, 'query');
     this.checkSize(to, 'to');
     if (from > to) throw new CartularyError('invalid', `from ${from} must not be greater than to ${to}`, { field: 'from' });
-    const hashes = await this.store.read((view) => hashRanges(consistencyPlan(from, to), view.readNodes));
+    const hashes = await this.store.read((view) => view.hashRanges(consistencyPlan(from, to)));
     return ok({ from, to, hashes: hashes.map(toHex) });
   }
 
@@ -407,7 +407,7 @@ export class Handlers {
     const { leaf, proof } = await this.store.read((view) => {
       const leaf = view.leaf(index);
       if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
-      return { leaf, proof: hashRanges(inclusionPlan(index, size), view.readNodes) };
+      return { leaf, proof: view.hashRanges(inclusionPlan(index, size)) };
     });
     return { status: 200, body: formatTlogProof({ extra: leaf, index, proof, checkpoint: note }), contentType: 'text/plain; charset=utf-8' };
   }
@@ -416,7 +416,7 @@ export class Handlers {
   async receipt(indexText: string): Promise<Reply> {
     const index = this.entryIndex(indexText);
     const { size } = this.evidence.citable(index);
-    const { path, root } = await this.store.read((view) => ({ path: hashRanges(inclusionPlan(index, size), view.readNodes), root: rootHash(size, view.readNodes) }));
+    const { path, root } = await this.store.read((view) => ({ path: view.hashRanges(inclusionPlan(index, size)), root: rootHash(size, view.readNodes) }));
     const { signer, origin } = this.ledger;
     const body = signCoseReceipt({ size, index, path }, root, signer, keyId(origin, signer.publicKey));
     return { status: 200, body, contentType: 'application/cose' };

@@ -163,7 +163,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   metrics.patchIndex = () => ({ frames: ledger.store.patches.frames, bytes: ledger.store.patches.bytes });
   metrics.soundIndex = () => ({ works: ledger.store.sound.size, bytes: ledger.store.sound.bytes });
   metrics.indexPages = () => ledger.store.indexPages;
-  metrics.nodeCacheBytes = () => ledger.store.nodeCache.bytes;
+  metrics.nodeCache = () => ({ bytes: ledger.store.nodeCache.bytes, filling: ledger.store.nodeFilling });
   ledger.sequencer.onCommit((b) => metrics.committed(b));
   let witnesses: WitnessPublisher | undefined;
   if (opts.witnessPolicy) {

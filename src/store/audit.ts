@@ -22,7 +22,7 @@ import { equalBytes, toHex } from '../core/bytes.js';
 import { openCheckpoint, type VerifierKey } from '../core/checkpoint.js';
 import { parseStatement, verifyStatementAsync } from '../core/cose.js';
 import { decodeLeaf, ZERO_HASH } from '../core/leaf.js';
-import { CompactRange, consistencyPlan, hashLeaf, hashRanges, verifyConsistency, type NodeId } from '../core/merkle.js';
+import { CompactRange, consistencyPlan, hashLeaf, verifyConsistency, type NodeId } from '../core/merkle.js';
 import { applyStatement, plannedOverlapQuery } from '../core/rules.js';
 import type { Effects, WorkRecord } from '../core/records.js';
 import { MemoryState } from '../core/state.js';
@@ -147,7 +147,7 @@ export async function auditLedger(store: LedgerStorage, ledgerKey: VerifierKey, 
       if (previous && previous.size > 0) {
         const from = previous;
         return store
-          .read((view) => hashRanges(consistencyPlan(from.size, size), view.readNodes))
+          .read((view) => view.hashRanges(consistencyPlan(from.size, size)))
           .then((proof) => verifyConsistency(from.size, size, from.root, cp.rootHash, proof))
           .catch((e: Error) => {
             throw new Fault(where, `not consistent with checkpoint ${from.size}: ${e.message}`);

@@ -12,7 +12,7 @@ import { decodeLeaf } from '../core/leaf.js';
 import type { Signer } from '../core/crypto.js';
 import { checkUse, type CheckQuery, type CheckResult } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
-import { hashRanges, inclusionPlan } from '../core/merkle.js';
+import { inclusionPlan } from '../core/merkle.js';
 import type { LicenceRecord, ResolutionRecord, WorkRecord } from '../core/records.js';
 import { BUNDLE_FORMAT, type BundleClaims, type EvidenceBundle } from '../verify/bundle.js';
 import type { LedgerStorage, StoreView } from './storage.js';
@@ -152,7 +152,7 @@ export class EvidenceBuilder {
       sorted.map((index) => {
         const leaf = view.leaf(index);
         if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
-        return { index, leaf: toBase64(leaf), proof: hashRanges(inclusionPlan(index, size), view.readNodes).map(toHex) };
+        return { index, leaf: toBase64(leaf), proof: view.hashRanges(inclusionPlan(index, size)).map(toHex) };
       }),
     );
     const attestation = signAttestation(this.origin, size, { subject, claims }, this.signer);

@@ -16,7 +16,7 @@ import { parseVerifierKey, type VerifierKey } from '../core/checkpoint.js';
 import { parseStatement } from '../core/cose.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeLeaf } from '../core/leaf.js';
-import { consistencyPlan, hashRanges, rootHash, verifyConsistency } from '../core/merkle.js';
+import { consistencyPlan, rootHash, verifyConsistency } from '../core/merkle.js';
 import type { LedgerStore } from './ledger-store.js';
 import { checkStoredRoot, openLatestCheckpoint, type LogHead } from './log-head.js';
 import type { BatchCommitted, SubmitResult } from './sequencer.js';
@@ -126,7 +126,7 @@ export class Follower implements LogHead {
       if (latest.size === from.size) throw new CartularyError('corrupt', `a second checkpoint of size ${cp.size} with a different root: a fork`);
       const { root, proof } = await this.store.read((view) => ({
         root: rootHash(cp.size, view.readNodes),
-        proof: from.size === 0 ? [] : hashRanges(consistencyPlan(from.size, cp.size), view.readNodes),
+        proof: from.size === 0 ? [] : view.hashRanges(consistencyPlan(from.size, cp.size)),
       }));
       checkStoredRoot(root, cp);
       if (from.size > 0) verifyConsistency(from.size, cp.size, from.root, cp.rootHash, proof);

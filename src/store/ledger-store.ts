@@ -69,6 +69,8 @@ export class LedgerStore implements LedgerStorage {
   private growingFilter: TitleFilter | undefined;
   readonly nodeCache = new NodeCache();
   private nodeFill: Promise<void> | undefined;
+  /** True while the node cache is being filled after a start (proofs read more from the store until it ends). */
+  nodeFilling = false;
   private closing = false;
   private readonly immutable = new Map<string, Uint8Array>();
   /** the view of a backend with synchronous reads, made once */
@@ -461,10 +463,12 @@ export class LedgerStore implements LedgerStorage {
    */
   noteTreeSize(size: number): Promise<void> {
     this.nodeCache.noteTreeSize(size);
-    if (size > 0) {
-      this.nodeFill ??= this.nodeCache
+    if (size > 0 && !this.nodeFill) {
+      this.nodeFilling = true;
+      this.nodeFill = this.nodeCache
         .fill(size, (level, first, count) => this.consecutive({ level }, first, count), () => this.closing)
-        .catch(() => undefined); // a cache: what is not filled is read from the store when asked
+        .catch(() => undefined) // a cache: what is not filled is read from the store when asked
+        .finally(() => (this.nodeFilling = false));
     }
     return this.nodeFill ?? Promise.resolve();
   }

@@ -11,7 +11,7 @@
  * grow by doubling, up to twice that); the floor rises with the tree (`noteTreeSize`) and the
  * levels below it are dropped.
  */
-import type { NodeId } from '../core/merkle.js';
+import type { NodeId, RangeMemo } from '../core/merkle.js';
 
 /** The most nodes the cached levels hold, about: 2^20 nodes are 32 MB of hashes. */
 const NODE_CACHE_NODES = 1 << 20;
@@ -21,6 +21,9 @@ const HASH = 32;
 const FIRST_CAPACITY = 1024;
 // Nodes read a turn while filling: a few milliseconds of the event loop.
 const FILL_CHUNK = 4096;
+// Folded ranges kept (~200 bytes each): a tree's right edge has one per bit of its size, so
+// this holds those of many sizes; when full it starts again (each costs a few hashes).
+const RANGES_KEPT = 4096;
 
 interface Level {
   hashes: Uint8Array;
@@ -31,6 +34,11 @@ export class NodeCache {
   private readonly levels: Array<Level | undefined> = [];
   // Nothing is cached until the tree's size is known (a store opened only to audit never is).
   private floor = Number.POSITIVE_INFINITY;
+  /**
+   * Hashes of ranges that are not one node, which proofs fold from several (merkle.ts
+   * `hashRanges`): every proof at one tree size folds the same few at the right edge.
+   */
+  readonly ranges: RangeMemo = new BoundedMemo(RANGES_KEPT);
 
   constructor(private readonly budget = NODE_CACHE_NODES) {}
 
@@ -96,4 +104,14 @@ function grown(level: Level | undefined, atLeast: number): Level {
     filled.set(level.filled);
   }
   return { hashes, filled };
+}
+
+class BoundedMemo extends Map<string, Uint8Array> implements RangeMemo {
+  constructor(private readonly most: number) {
+    super();
+  }
+  override set(key: string, hash: Uint8Array): this {
+    if (this.size >= this.most) this.clear();
+    return super.set(key, hash);
+  }
 }

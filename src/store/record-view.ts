@@ -11,7 +11,7 @@
 import { readUintBE, toHex } from '../core/bytes.js';
 import { CartularyError } from '../core/errors.js';
 import { encodeFrames, type FrameHash } from '../core/fingerprint.js';
-import type { NodeId, NodeReader } from '../core/merkle.js';
+import { hashRanges, type LeafRange, type NodeId, type NodeReader, type RangeMemo } from '../core/merkle.js';
 import type { NodeCache } from './node-cache.js';
 import type {
   ClaimRecord,
@@ -140,10 +140,25 @@ export class RecordView implements StoreView {
     return v === undefined ? undefined : text.decode(v);
   }
 
+  /**
+   * The hashes of these ranges of the tree (merkle.ts `hashRanges`), with the ranges folded
+   * before remembered; a run that missed nodes (its answer is discarded) remembers nothing.
+   */
+  hashRanges(ranges: readonly LeafRange[]): Uint8Array[] {
+    return hashRanges(ranges, this.readNodes, this.memo);
+  }
+  private readonly memo: RangeMemo = {
+    get: (key) => this.nodes.ranges.get(key),
+    set: (key, hash) => {
+      if (!this.incomplete()) this.nodes.ranges.set(key, hash);
+    },
+  };
+
   readonly readNodes: NodeReader = (ids) => {
-    const found = ids.map((id) => this.nodes.get(id) ?? this.peek(key.node(id.level, id.index)));
-    return found.map((h, i) => {
-      const id = ids[i] as NodeId;
+    return ids.map((id) => {
+      const cached = this.nodes.get(id);
+      if (cached) return cached;
+      const h = this.peek(key.node(id.level, id.index));
       if (h) {
         this.nodes.set(id, h);
         return h;

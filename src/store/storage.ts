@@ -26,7 +26,7 @@
  *   again until nothing is missing (rounds = the depth of a chain of reads, not its length);
  *   range reads a batch's rules need (`plan`) are fetched before they run.
  */
-import type { NodeReader } from '../core/merkle.js';
+import type { LeafRange, NodeReader } from '../core/merkle.js';
 import type { Effects, LedgerView, ListedEntry, OverlapQuery, ResolutionRecord, WorkRecord } from '../core/records.js';
 import type { PlannedReads } from './record-view.js';
 import type { MatchingRules, SimilarityIndex } from '../core/similarity.js';
@@ -77,6 +77,8 @@ export interface StoreFault {
 export interface StoreView extends LedgerView {
   leaf(index: number): Uint8Array | undefined;
   readonly readNodes: NodeReader;
+  /** The hashes of ranges of the tree, as merkle.ts `hashRanges` over `readNodes`, remembering folded ranges across views. */
+  hashRanges(ranges: readonly LeafRange[]): Uint8Array[];
   /** the entry of a statement id, and of a signed content (any envelope, any signature) */
   indexOf(id: Uint8Array): number | undefined;
   indexOfSigned(signedHash: Uint8Array): number | undefined;

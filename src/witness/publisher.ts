@@ -13,7 +13,7 @@ import { noteParts } from '../core/checkpoint.js';
 import { findCosignature } from '../core/cosignature.js';
 import { quorumMet, type Policy, type PolicyWitness } from '../core/policy.js';
 import { formatAddCheckpoint, TLOG_SIZE_TYPE } from '../core/witness.js';
-import { consistencyPlan, hashRanges } from '../core/merkle.js';
+import { consistencyPlan } from '../core/merkle.js';
 import type { LedgerStorage } from '../store/storage.js';
 import type { LogHead } from '../store/log-head.js';
 
@@ -156,7 +156,7 @@ export class WitnessPublisher {
           break;
         }
         const known = t.known;
-        const proof = known === 0 ? [] : await this.store.read((view) => hashRanges(consistencyPlan(known, size), view.readNodes));
+        const proof = known === 0 ? [] : await this.store.read((view) => view.hashRanges(consistencyPlan(known, size)));
         const res = await fetch(new URL('add-checkpoint', t.url.endsWith('/') ? t.url : `${t.url}/`), {
           method: 'POST',
           body: formatAddCheckpoint({ oldSize: t.known, proof, note }),
