@@ -165,4 +165,18 @@ describe('evidence bundles', () => {
     expect(verifyBundle(asCheckpoint, key).failure?.code).toBe('bad-checkpoint');
     await f.ledger.close();
   });
+  it('cite every licence and every entry of a chain longer than one page of the indexes (1,000)', async () => {
+    const f = await ledgerFixture();
+    const alice = party();
+    const w = await f.work(alice);
+    // Licences submitted together share batches; each is a licence of the work and an entry of its chain.
+    const licences = await Promise.all(Array.from({ length: 1001 }, () => f.submit(stmt.license(alice, w.id, party().id, { uses: ['clip'], territories: ['FR'] }))));
+    const builder = new EvidenceBuilder(f.ledger.store, f.ledger.sequencer, f.ledger.signer, f.ledger.origin);
+    const bundle = await builder.forWork(w.id);
+    expect(bundle.claims.licences.map((l) => l.id).sort()).toEqual(licences.map((l) => l.id).sort());
+    expect(bundle.entries.map((e) => e.index)).toEqual(Array.from({ length: 1002 }, (_, i) => i));
+    expect(verifyBundle(clone(bundle), f.ledger.sequencer.verifierKey)).toMatchObject({ ok: true });
+    await f.ledger.close();
+  });
 });
+

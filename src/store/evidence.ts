@@ -26,6 +26,9 @@ export interface CosignedCheckpoints {
   current(): string;
 }
 
+// Index pages read at a time; a shorter page is the last (one range read less a work).
+const PAGE = 1000;
+
 export class EvidenceBuilder {
   constructor(
     private readonly store: LedgerStorage,
@@ -85,7 +88,11 @@ export class EvidenceBuilder {
     });
     const chains: number[] = [];
     for (const w of works) {
-      for (let page: number[], after = -1; (page = await this.store.entriesOf(w.id, { limit: 1000, after })).length > 0; after = page.at(-1) as number) chains.push(...page);
+      for (let page: number[] = [], after = -1; after === -1 || page.length === PAGE; after = page.at(-1) as number) {
+        page = await this.store.entriesOf(w.id, { limit: PAGE, after });
+        chains.push(...page);
+        if (page.length === 0) break;
+      }
     }
     return this.store.read((view) => {
       const indices = [...chains];
@@ -118,7 +125,9 @@ export class EvidenceBuilder {
   private async licencesOf(works: WorkRecord[]): Promise<LicenceRecord[]> {
     const out: LicenceRecord[] = [];
     for (const w of works) {
-      for (let page: string[], after = -1; (page = await this.store.licencesOf(w.id, { limit: 1000, after })).length > 0; ) {
+      for (let page: string[] = [], after = -1; after === -1 || page.length === PAGE; ) {
+        page = await this.store.licencesOf(w.id, { limit: PAGE, after });
+        if (page.length === 0) break;
         const licences = await this.store.read((view) =>
           page.map((id) => {
             const licence = view.licence(id);
