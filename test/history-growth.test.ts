@@ -47,7 +47,7 @@ describe('an entry writes as much on a long history as on a short one', () => {
     expect(late.licence).toBeLessThanOrEqual(early.licence + 16);
     expect(late2.revoke).toBeLessThanOrEqual(early2.revoke + 16);
     expect(f.ledger.store.sync.work(work)).toMatchObject({ licenceCount: 607, entries: 610 });
-    expect(await f.ledger.store.entriesOf(work, { after: 600, limit: 5 })).toHaveLength(5);
+    expect(await f.ledger.store.entriesOf(f.ledger.store.sync.work(work)!, { after: 600, limit: 5 })).toHaveLength(5);
     await f.ledger.close();
   });
 

@@ -11,7 +11,9 @@ import type { LedgerStore } from '../src/store/ledger-store.js';
 import { key } from '../src/store/layout.js';
 import { openStore } from '../src/store/open-store.js';
 import { Sequencer } from '../src/store/sequencer.js';
-import { party, stmt, tempDir } from './helpers.js';
+import { content, party, stmt, tempDir } from './helpers.js';
+import { sha256 } from '../src/core/crypto.js';
+import { toHex } from '../src/core/bytes.js';
 import { freshDatabase, postgresMissing } from './postgres.js';
 
 interface Implementation {
@@ -137,6 +139,41 @@ describe.each(implementations)('the storage contract on $name', (impl) => {
     const again = await reopen();
     expect(await auditLedger(again, ledgerKey)).toMatchObject({ ok: false, fault: { where: 'leaf 1' } });
     await again.close();
+  });
+
+  it("a work's lists answered from its record (none, or one or two entries) are what its indexes hold", async () => {
+    const { store } = await impl.create();
+    const sequencer = await Sequencer.open(store, { origin, signer: signerFromSeed(randomSeed()), maxDelayMs: 0 });
+    const [alice, bob, carol, mallory] = [party(), party(), party(), party()];
+    const [fileA, fileB, fileC] = [content(), content(), content()];
+    const submit = async (bytes: Uint8Array) => (await sequencer.submit(bytes)).receipt;
+    const w1 = await submit(stmt.register(alice, fileA)); // one entry, uncontested
+    const w2 = await submit(stmt.register(alice, fileB));
+    const lic2 = await submit(stmt.license(alice, w2.id, bob.id)); // two entries, one licence
+    const w3 = await submit(stmt.register(alice, fileC));
+    await submit(stmt.transfer(alice, w3.id, bob.id));
+    await submit(stmt.license(bob, w3.id, carol.id)); // three entries
+    const w4 = await submit(stmt.register(mallory, fileA)); // the same content: w1 contested
+    const records = await store.read((v) => [w1, w2, w3, w4].map((r) => v.work(r.id)!));
+    expect(records.map((w) => [w.entries, w.licenceCount, w.contest === null])).toEqual([[1, 0, false], [2, 1, true], [3, 1, true], [1, 0, false]]);
+    expect(await store.entriesOf(records[1]!)).toEqual([w2.index, lic2.index]);
+    // The same record made to say nothing of its lists reads them from the indexes.
+    const unknown = (w: (typeof records)[number]) => ({ ...w, entries: 1e9, licenceCount: 1e9, contest: { by: w.id, since: 0 } });
+    for (const w of records) {
+      for (const page of [{}, { after: w.registeredIndex }, { limit: 1 }, { after: -1, limit: 0 }]) {
+        expect(await store.entriesOf(w, page)).toEqual(await store.entriesOf(unknown(w), page));
+        expect(await store.licencesOf(w, page)).toEqual(await store.licencesOf(unknown(w), page));
+      }
+      expect(await store.rivalsOf(w)).toEqual(await store.rivalsOf(unknown(w)));
+    }
+    const sha = (file: Uint8Array) => toHex(sha256(file));
+    expect(await store.registrationsOf(sha(fileB))).toEqual([w2.id]);
+    expect(await store.registrationsOf(sha(fileB), { after: w2.index })).toEqual([]);
+    expect(await store.registrationsOf(sha(fileA))).toEqual([w1.id, w4.id]);
+    expect(await store.registrationsOf(sha(fileA), { after: w1.index })).toEqual([w4.id]);
+    expect(await store.registrationsOf(sha(content()))).toEqual([]);
+    await sequencer.close();
+    await store.close();
   });
 
   it('a range read gives every pair in key order, however many steps its backend takes, and stops at its limit', async () => {

@@ -238,7 +238,7 @@ export class Handlers {
   async workLicences(id: string, query: unknown): Promise<Reply> {
     const work = await this.workRecord(id);
     const { after, limit } = parse(pageQuery, query, 'query');
-    const ids = await this.store.licencesOf(work.id, { limit, ...(after === undefined ? {} : { after }) });
+    const ids = await this.store.licencesOf(work, { limit, ...(after === undefined ? {} : { after }) });
     const licences = await this.store.read((view) => licenceViews(view, ids, this.clock()));
     const last = licences.at(-1);
     return ok({ work: work.id, licenceCount: work.licenceCount, licences, next: licences.length === limit && last ? last.index : null });
@@ -248,7 +248,7 @@ export class Handlers {
   async workHistory(id: string, query: unknown): Promise<Reply> {
     const work = await this.workRecord(id);
     const { after, limit } = parse(pageQuery, query, 'query');
-    const history = await this.store.entriesOf(work.id, { limit, ...(after === undefined ? {} : { after }) });
+    const history = await this.store.entriesOf(work, { limit, ...(after === undefined ? {} : { after }) });
     return ok({ work: work.id, entries: work.entries, history, next: history.length === limit ? (history.at(-1) as number) : null });
   }
 

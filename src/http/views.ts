@@ -55,10 +55,10 @@ export function workSummary(view: LedgerView, work: WorkRecord) {
 export async function workView(store: LedgerStorage, work: WorkRecord, now: number) {
   const limit = WORK_VIEW_LICENCES;
   const [licences, history, sameContent, lookalikes] = await Promise.all([
-    store.licencesOf(work.id, { limit }),
-    store.entriesOf(work.id, { limit }),
+    store.licencesOf(work, { limit }),
+    store.entriesOf(work, { limit }),
     store.registrationsOf(work.sha256, { limit: limit + 1 }),
-    store.rivalsOf(work.id, limit),
+    store.rivalsOf(work, limit),
   ]);
   const contestedBy = [...sameContent.filter((id) => id !== work.id), ...lookalikes].slice(0, limit);
   return store.read((view) => ({

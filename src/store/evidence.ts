@@ -89,7 +89,7 @@ export class EvidenceBuilder {
     const chains: number[] = [];
     for (const w of works) {
       for (let page: number[] = [], after = -1; after === -1 || page.length === PAGE; after = page.at(-1) as number) {
-        page = await this.store.entriesOf(w.id, { limit: PAGE, after });
+        page = await this.store.entriesOf(w, { limit: PAGE, after });
         chains.push(...page);
         if (page.length === 0) break;
       }
@@ -126,7 +126,7 @@ export class EvidenceBuilder {
     const out: LicenceRecord[] = [];
     for (const w of works) {
       for (let page: string[] = [], after = -1; after === -1 || page.length === PAGE; ) {
-        page = await this.store.licencesOf(w.id, { limit: PAGE, after });
+        page = await this.store.licencesOf(w, { limit: PAGE, after });
         if (page.length === 0) break;
         const licences = await this.store.read((view) =>
           page.map((id) => {

@@ -413,18 +413,30 @@ export class LedgerStore implements LedgerStorage {
     return { overlaps, frames };
   }
 
+  // The lists below read nothing where the record already says what they hold: most works
+  // have no licence, no rival and one or two entries, and most contents one registration. A
+  // range read is a trip through libuv's pool; a check or a work's page made seven of them.
+
   /** A work's licence ids in grant order, a page at a time (after the ledger index `after`). */
-  licencesOf(work: string, page: Page = {}): Promise<string[]> {
-    return this.indexed(PREFIX.workLicence, id32(work), page, (_, v) => toHex(v));
+  licencesOf(work: WorkRecord, page: Page = {}): Promise<string[]> {
+    if (work.licenceCount === 0) return Promise.resolve([]);
+    return this.indexed(PREFIX.workLicence, id32(work.id), page, (_, v) => toHex(v));
   }
 
   /** The indices of the entries about a work, in order, a page at a time. */
-  entriesOf(work: string, page: Page = {}): Promise<number[]> {
-    return this.indexed(PREFIX.workEntry, id32(work), page, (k) => readUintBE(k, 33));
+  entriesOf(work: WorkRecord, page: Page = {}): Promise<number[]> {
+    // Its first entry is its registration and its latest its head.
+    if (work.entries <= 2) return Promise.resolve(knownPage(work.entries === 1 ? [work.registeredIndex] : [work.registeredIndex, work.head], page, (i) => i));
+    return this.indexed(PREFIX.workEntry, id32(work.id), page, (k) => readUintBE(k, 33));
   }
 
   /** The works registered with a content, earliest first, a page at a time (`after`: a registration index). */
-  registrationsOf(sha256: string, page: Page = {}): Promise<string[]> {
+  async registrationsOf(sha256: string, page: Page = {}): Promise<string[]> {
+    const only = await this.read((view) => {
+      const content = view.content(sha256);
+      return content?.count === 1 ? view.work(content.first) : undefined;
+    });
+    if (only) return knownPage([only], page, (w) => w.registeredIndex).map((w) => w.id);
     return this.indexed(PREFIX.registration, id32(sha256), page, (_, v) => toHex(v));
   }
 
@@ -436,8 +448,11 @@ export class LedgerStore implements LedgerStorage {
   }
 
   /** Works of other parties that a work's fingerprints contest, or that contest it (lookalikes), in id order. */
-  async rivalsOf(work: string, limit = 100): Promise<string[]> {
-    return (await this.kv.range({ ...prefixRange(PREFIX.rival, id32(work)), limit })).map(([k]) => toHex(k.subarray(33)));
+  async rivalsOf(work: WorkRecord, limit = 100): Promise<string[]> {
+    // Rivals are filed both ways when a registration names lookalikes, and a work named by a
+    // later one is contested by it if it was not already: uncontested, naming none, it has none.
+    if (work.contest === null && work.lookalikes.length === 0) return [];
+    return (await this.kv.range({ ...prefixRange(PREFIX.rival, id32(work.id)), limit })).map(([k]) => toHex(k.subarray(33)));
   }
 
   /** A page of an index keyed `prefix ‖ owner(32) ‖ index(8)`, from index `after + 1`. */
@@ -626,6 +641,11 @@ const DERIVED = Object.keys(DERIVED_NAMES).map((letter) => utf8(letter));
 
 /** Where an entry is listed: under its work's chain, or among its sightings. */
 const listedKey = ({ list, work, index }: ListedEntry): Uint8Array => (list === 'chain' ? key.workEntry(work, index) : key.sighting(work, index));
+
+/** A page (`Page`) of a list known whole, in ledger order: what `indexed` would read of it. */
+function knownPage<T>(all: readonly T[], { limit = 100, after = -1 }: Page, indexOf: (item: T) => number): T[] {
+  return all.filter((item) => indexOf(item) > after).slice(0, limit);
+}
 
 /** The batch ops that record one statement's Effects, index keys included. */
 export function effectOps(effects: Effects): BatchOp[] {

@@ -141,10 +141,11 @@ export interface LedgerStorage {
   readonly sound: SoundIndex;
   /** every registered work's keypoint patches, searched only with an upload's patches (a check's evidence only) */
   readonly patches: SimilarityIndex;
-  licencesOf(work: string, page?: Page): Promise<string[]>;
-  entriesOf(work: string, page?: Page): Promise<number[]>;
+  /** the lists of a work from its record (which says when they are empty or short: then nothing is read) */
+  licencesOf(work: WorkRecord, page?: Page): Promise<string[]>;
+  entriesOf(work: WorkRecord, page?: Page): Promise<number[]>;
   registrationsOf(sha256: string, page?: Page): Promise<string[]>;
-  rivalsOf(work: string, limit?: number): Promise<string[]>;
+  rivalsOf(work: WorkRecord, limit?: number): Promise<string[]>;
   /** a work's sightings (entry indices), newest first, before the index `before` */
   sightingsOf(work: string, page?: { before?: number; limit?: number }): Promise<number[]>;
   worksOwnedBy(party: string, limit?: number): Promise<string[]>;
