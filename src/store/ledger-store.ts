@@ -468,7 +468,12 @@ export class LedgerStore implements LedgerStorage {
    */
   async consecutive(family: { leaf: true } | { level: number }, first: number, count: number): Promise<Uint8Array[]> {
     const at = (i: number) => ('leaf' in family ? key.leaf(i) : key.node(family.level, i));
-    return (await this.kv.range({ gte: at(first), lt: at(first + count) })).map(([, v]) => v);
+    // One chunk larger than the range: one trip to the store, which then knows it has ended
+    // (level-kv.ts says why the size of a LevelDB range's steps matters).
+    const found: Uint8Array[] = [];
+    if (count <= 0) return found;
+    for await (const chunk of this.kv.chunks({ gte: at(first), lt: at(first + count) }, count + 1)) for (const [, v] of chunk) found.push(v);
+    return found;
   }
 
   /**

@@ -14,18 +14,18 @@ import { checkGuard, type BatchOp, type KeyRange, type KeyReads, type OrderedKV,
 // loop's queue, which under load waits behind every request already queued: classic-level's
 // own steps (`all()`: 1,000 entries, at most 16 KB) made the node cache's fill of 100 k
 // entries' tree take 10 s under a proof load instead of 0.6 s (a fill chunk of 4,096 nodes
-// was 11 steps; here it is 5).
+// was 11 steps; now one, `chunks` of the chunk's size).
 //
-// Yet steps are not larger, and the first is small: classic-level reserves room for a
-// step's entries (64 bytes each) in the native iterator and frees it only when the collector
-// finalizes the closed iterator, which V8, unaware of that memory, puts off. Checks, each a
-// few range reads of a page of 1,000 that find 0–3, held 250 MB of such room after 30 s
-// under load (jemalloc's profile: `std::vector<Entry>::reserve` in `NextWorker`), and it was
-// still growing; with a first step of 64 the server's memory stays flat. Most ranges end
-// within their first step.
+// But a page of an index asked for with a large limit starts with a small step: classic-level
+// reserves room for a step's entries (64 bytes each) in the native iterator and frees it
+// only when the collector finalizes the closed iterator, which V8, unaware of that memory,
+// puts off. Checks, each a few range reads of a page of 1,000 that find 0–3, held 250 MB of
+// such room after 30 s under load (jemalloc's profile: `std::vector<Entry>::reserve` in
+// `NextWorker`), and it was still growing; with a first step of 64 the server's memory stays
+// flat. Most pages end within their first step.
 const FIRST_STEP = 64;
 const RANGE_STEP = 1024;
-const RANGE_STEP_BYTES = 1 << 20;
+const STEP_BYTES = 1 << 20;
 
 export class LevelKV implements OrderedKV {
   readonly readOnly = false;
@@ -74,14 +74,18 @@ export class LevelKV implements OrderedKV {
 
   async range(range: KeyRange): Promise<Array<[Uint8Array, Uint8Array]>> {
     const found: Array<[Uint8Array, Uint8Array]> = [];
-    for await (const chunk of this.chunks(range, RANGE_STEP)) found.push(...chunk);
+    for await (const chunk of this.steps(range, FIRST_STEP, RANGE_STEP)) found.push(...chunk);
     return found;
   }
 
-  async *chunks(range: KeyRange, size: number): AsyncIterable<Array<[Uint8Array, Uint8Array]>> {
-    const it = this.db.iterator({ ...range, highWaterMarkBytes: RANGE_STEP_BYTES });
+  chunks(range: KeyRange, size: number): AsyncIterable<Array<[Uint8Array, Uint8Array]>> {
+    return this.steps(range, size, size);
+  }
+
+  private async *steps(range: KeyRange, first: number, then: number): AsyncIterable<Array<[Uint8Array, Uint8Array]>> {
+    const it = this.db.iterator({ ...range, highWaterMarkBytes: STEP_BYTES });
     try {
-      for (let step = Math.min(FIRST_STEP, size), found; (found = await it.nextv(step)).length > 0; step = size) yield found;
+      for (let step = first, found; (found = await it.nextv(step)).length > 0; step = then) yield found;
     } catch (e) {
       throw levelError(e);
     } finally {
