@@ -88,10 +88,11 @@ export class EvidenceBuilder {
     });
     const chains: number[] = [];
     for (const w of works) {
-      for (let page: number[] = [], after = -1; after === -1 || page.length === PAGE; after = page.at(-1) as number) {
-        page = await this.store.entriesOf(w, { limit: PAGE, after });
+      for (let after = -1; ; ) {
+        const page = await this.store.entriesOf(w, { limit: PAGE, after });
         chains.push(...page);
-        if (page.length === 0) break;
+        if (page.length < PAGE) break;
+        after = page.at(-1) as number;
       }
     }
     return this.store.read((view) => {
@@ -125,9 +126,8 @@ export class EvidenceBuilder {
   private async licencesOf(works: WorkRecord[]): Promise<LicenceRecord[]> {
     const out: LicenceRecord[] = [];
     for (const w of works) {
-      for (let page: string[] = [], after = -1; after === -1 || page.length === PAGE; ) {
-        page = await this.store.licencesOf(w, { limit: PAGE, after });
-        if (page.length === 0) break;
+      for (let after = -1; ; ) {
+        const page = await this.store.licencesOf(w, { limit: PAGE, after });
         const licences = await this.store.read((view) =>
           page.map((id) => {
             const licence = view.licence(id);
@@ -136,6 +136,7 @@ export class EvidenceBuilder {
           }),
         );
         out.push(...licences);
+        if (page.length < PAGE) break;
         after = (licences.at(-1) as LicenceRecord).index;
       }
     }

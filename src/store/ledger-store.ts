@@ -69,8 +69,7 @@ export class LedgerStore implements LedgerStorage {
   private growingFilter: TitleFilter | undefined;
   readonly nodeCache = new NodeCache();
   private nodeFill: Promise<void> | undefined;
-  /** True while the node cache is being filled after a start (proofs read more from the store until it ends). */
-  nodeFilling = false;
+  private filling = false;
   private closing = false;
   private readonly immutable = new Map<string, Uint8Array>();
   /** the view of a backend with synchronous reads, made once */
@@ -476,6 +475,11 @@ export class LedgerStore implements LedgerStorage {
     return found;
   }
 
+  /** True while the node cache is being filled after a start (proofs read more from the store until it ends). */
+  get nodeFilling(): boolean {
+    return this.filling;
+  }
+
   /**
    * Tells the node cache how large the tree has grown, so it can keep within its budget; the
    * first time the tree is not empty, fills the cache from the store in the background
@@ -484,11 +488,11 @@ export class LedgerStore implements LedgerStorage {
   noteTreeSize(size: number): Promise<void> {
     this.nodeCache.noteTreeSize(size);
     if (size > 0 && !this.nodeFill) {
-      this.nodeFilling = true;
+      this.filling = true;
       this.nodeFill = this.nodeCache
         .fill(size, (level, first, count) => this.consecutive({ level }, first, count), () => this.closing)
         .catch(() => undefined) // a cache: what is not filled is read from the store when asked
-        .finally(() => (this.nodeFilling = false));
+        .finally(() => (this.filling = false));
     }
     return this.nodeFill ?? Promise.resolve();
   }
