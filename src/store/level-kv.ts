@@ -39,11 +39,15 @@ export class LevelKV implements OrderedKV {
    * folder that lost its database must never reopen as a new, empty ledger.
    */
   static async open(dir: string, { create = false } = {}): Promise<LevelKV> {
-    // A 32 MiB block cache (LevelDB's default is 8): proofs read small values at random.
+    // LevelDB's default 8 MiB block cache (32 before the node cache held the tree's upper
+    // levels) and at most 512 open tables (1,000 by default; each keeps its index and filter
+    // blocks in memory): at 10 M entries (7,500 tables) the server's own memory 337–341 →
+    // 281–306 MB, proofs 0.62 → 0.58–0.61 of the read floor, alternated (README, Performance).
     const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {
       keyEncoding: 'view',
       valueEncoding: 'view',
-      cacheSize: 32 * 1024 * 1024,
+      cacheSize: 8 * 1024 * 1024,
+      maxOpenFiles: 512,
       createIfMissing: create,
       errorIfExists: create,
     });
