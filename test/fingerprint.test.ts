@@ -7,8 +7,9 @@ import { innerPictures } from '../src/core/inner-picture.js';
 import { rotate } from '../src/core/rotate.js';
 import { FEWEST_MATCH_DISTANCE, impliedUse, readForCheck, readHits, STILL_MATCH_DISTANCE } from '../src/core/check.js';
 import { segmentsOf } from '../src/core/segments.js';
-import { MATCHING_RULES, RADIUS, SimilarityIndex, capHits, type FrameHit, type MatchingRules } from '../src/core/similarity.js';
+import { MATCHING_RULES, RADIUS, SimilarityIndex, capHits, probeHits, type FrameHit, type MatchingRules } from '../src/core/similarity.js';
 import { readHitsInSlices, searchInSlices } from '../src/store/sliced-search.js';
+import { crowdingFrames } from './helpers.js';
 
 /** A smooth random picture: a sum of random 2-D waves, like a frame of real content. */
 function picture(seed: number, width = 160, height = 120): Raster {
@@ -299,8 +300,32 @@ describe('similarity index', () => {
     }
   });
 
-  it('from version 3 (and in 4), finds every hit of a work two of whose frames the probe reaches, and only what the probe finds of others; slices and indexes compose', async () => {
+  it('from version 3, finds every hit of a work two of whose frames the probe reaches, and only what the probe finds of others; slices and indexes compose, also when the works searched whole are bounded', async () => {
     for (const rules of MATCHING_RULES.filter((r) => r.version >= 3)) await probedThenWhole(rules);
+  });
+
+  it('files at most `perBucket` of a work\'s frames in one bucket (rules 6): a crowded chunk costs a probe its bound, not the work\'s frames; the work is still found whole', () => {
+    const rules = MATCHING_RULES.find((r) => r.version === 6) as MatchingRules;
+    const { query, frames } = crowdingFrames();
+    const found = (perBucket: number) => {
+      const index = new SimilarityIndex();
+      index.add('crowding', 1, frames, perBucket);
+      const seeds = new Map<number, number>();
+      index.hits([{ timeMs: 0, hash: query }], { rules, seeds });
+      return { index, seeds: seeds.get(1) ?? 0 };
+    };
+    const all = found(Infinity);
+    const bounded = found(rules.perBucket);
+    expect(rules.perBucket).toBe(8);
+    expect(all.seeds).toBe(750);
+    // Found only through the buckets of the first word's two chunks and of the second's, eight each.
+    expect(bounded.seeds).toBeGreaterThanOrEqual(rules.perBucket);
+    expect(bounded.seeds).toBeLessThanOrEqual(4 * rules.perBucket);
+    // Every frame is kept; searched whole, the work gives the same hits.
+    expect(bounded.index.frames).toBe(750);
+    const hits = bounded.index.search([{ timeMs: 0, hash: query }], { rules });
+    expect(hits).toEqual(all.index.search([{ timeMs: 0, hash: query }], { rules }));
+    expect(hits.map((h) => [h.work, h.distance <= 3])).toEqual(Array(rules.perWork).fill(['crowding', true]));
   });
 
   async function probedThenWhole(rules: MatchingRules): Promise<void> {
@@ -315,6 +340,8 @@ describe('similarity index', () => {
     const flips = fc.uniqueArray(fc.nat(63), { maxLength: 9 });
     let reached = 0;
     let missed = 0;
+    // searches whose hits the bound on works searched whole changed
+    let bounded = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(work, { minLength: 1, maxLength: 6 }), fc.array(fc.tuple(fc.nat(), fc.nat(), flips, flips), { minLength: 1, maxLength: 8 }), async (works, picks) => {
         const query = picks.map(([w, f, p, d], i) => {
@@ -337,14 +364,22 @@ describe('similarity index', () => {
         const want = capHits([...all.search(query, { rules: exact }).filter((h) => whole.has(h.work)), ...probed.filter((h) => !whole.has(h.work))], rules);
         expect(got).toEqual(want);
         for (const w of works.keys()) (whole.has(`w${w}`) ? reached++ : missed++);
-        // Two indexes together decide as one; a search in slices as one at once.
-        expect(capHits([...a.search(query, { rules: rules }), ...b.search(query, { rules: rules })], rules)).toEqual(got);
+        // Two indexes together decide as one; a search in slices as one at once. So they do
+        // when fewer works may be searched whole than the probe found two frames of: the
+        // works are chosen from both indexes' seeds together.
+        expect(probeHits([a.probe(query, { rules }), b.probe(query, { rules })], rules)).toEqual(got);
         expect(await searchInSlices(all, { count: query.length, frames: (from, n) => query.slice(from, from + n), rules: rules, sliceMs: 0 })).toEqual(got);
+        const fewer = { ...rules, maxExtended: 1 };
+        const chosen = all.search(query, { rules: fewer });
+        expect(probeHits([a.probe(query, { rules: fewer }), b.probe(query, { rules: fewer })], fewer)).toEqual(chosen);
+        expect(await searchInSlices(all, { count: query.length, frames: (from, n) => query.slice(from, from + n), rules: fewer, sliceMs: 0 })).toEqual(chosen);
+        if (JSON.stringify(chosen) !== JSON.stringify(got)) bounded++;
       }),
       { numRuns: 150 },
     );
     expect(reached).toBeGreaterThan(0);
     expect(missed).toBeGreaterThan(0);
+    expect(bounded).toBeGreaterThan(0);
   }
 
   it('stays exact across the pages of its records and bucket lists (20,000 frames)', () => {

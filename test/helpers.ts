@@ -6,6 +6,7 @@ import { afterEach } from 'vitest';
 import { toHex } from '../src/core/bytes.js';
 import { signStatement } from '../src/core/cose.js';
 import { randomSeed, sha256, signerFromSeed, type Signer } from '../src/core/crypto.js';
+import type { FrameHash } from '../src/core/fingerprint.js';
 import { CompactRange, hashLeaf, type NodeReader } from '../src/core/merkle.js';
 import type { LedgerStore } from '../src/store/ledger-store.js';
 import type { LevelKV } from '../src/store/level-kv.js';
@@ -69,6 +70,22 @@ export const stmt = {
 };
 
 export { hexBytes };
+
+/**
+ * A query hash, and 750 distinct frames (their dHashes drawn apart) that share its first
+ * pHash word and are each 3 bits from it in the second: a work that crowds its buckets.
+ */
+export function crowdingFrames(): { query: Uint8Array; frames: FrameHash[] } {
+  const query = sha256(new TextEncoder().encode('crowd')).slice(0, 16);
+  const frames = Array.from({ length: 750 }, (_, i) => {
+    const hash = query.slice();
+    const draw = sha256(new TextEncoder().encode(`frame ${i}`));
+    for (let b = 0; b < 3; b++) hash[4 + ((draw[b] as number) >> 5)]! ^= 1 << ((draw[b] as number) & 7);
+    hash.set(draw.slice(8, 16), 8);
+    return { timeMs: i * 250, hash };
+  });
+  return { query, frames };
+}
 
 /** An in-memory tree of `leaves`: its perfect nodes and a reader over them. */
 export function memoryTree(leaves: Uint8Array[]): { read: NodeReader; tree: CompactRange } {

@@ -9,13 +9,17 @@ import { parseVerifierKey } from '../src/core/checkpoint.js';
 import { sha256, randomSeed } from '../src/core/crypto.js';
 import { encodeFrames, FINGERPRINT_KIND, type FrameHash } from '../src/core/fingerprint.js';
 import { segmentsOf } from '../src/core/segments.js';
-import { CURRENT_MATCHING, SimilarityIndex, matchingRulesAt } from '../src/core/similarity.js';
+import { CURRENT_MATCHING, MATCHING_RULES, SimilarityIndex, matchingRulesAt, probeHits, type MatchingRules } from '../src/core/similarity.js';
+import { parseStatement } from '../src/core/cose.js';
+import type { WorkRecord } from '../src/core/records.js';
+import { applyStatement, contestThreshold } from '../src/core/rules.js';
+import { MemoryState } from '../src/core/state.js';
 import { auditLedger } from '../src/store/audit.js';
 import type { LedgerStore } from '../src/store/ledger-store.js';
 import { openStore } from '../src/store/open-store.js';
 import { levelDb } from './helpers.js';
 import { openLedger } from '../src/store/ledger.js';
-import { party, stmt, tempDir } from './helpers.js';
+import { crowdingFrames, party, stmt, tempDir } from './helpers.js';
 
 // Five unrelated pictures, one a second: every work below shows the same five.
 const shots: FrameHash[] = Array.from({ length: 5 }, (_, i) => ({ timeMs: i * 1000, hash: sha256(randomSeed()).slice(0, 16) }));
@@ -70,5 +74,93 @@ describe('fill order', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('the works a registration searches whole (matching rules 6)', () => {
+  // Forty upload frames; a work's frame is one of them with bits flipped. Three bits in one
+  // pHash chunk leave three chunks for the probe to find it by; one bit in each chunk leave
+  // none, so only a search of its work whole finds it. Every dHash is drawn apart.
+  const shots = Array.from({ length: 40 }, (_, j) => ({ timeMs: j * 1000, hash: sha256(randomSeed()).slice(0, 16) }));
+  const flipped = (j: number, bits: readonly number[]): FrameHash => {
+    const hash = (shots[j] as FrameHash).hash.slice();
+    for (const bit of bits) hash[bit >> 3]! ^= 0x80 >> (bit & 7);
+    hash.set(sha256(randomSeed()).slice(0, 8), 8);
+    return { timeMs: j * 1000, hash };
+  };
+  const probed = (j: number) => flipped(j, [50, 55, 61]);
+  const hidden = (j: number) => flipped(j, [3, 20, 37, 52]);
+  const rules = MATCHING_RULES.find((r) => r.version === 6) as MatchingRules;
+  const registration = (frames: readonly FrameHash[]) => stmt.register(party(), undefined, { fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] });
+
+  it('are chosen from the store and the batch together, so the sequencer decides as one index, a flat replay and audit do', async () => {
+    expect(rules.maxExtended).toBe(32);
+    // 32 decoys the probe finds six frames of, nothing more to find when searched whole; then,
+    // in one batch with the registration, three works the probe finds two frames of, and
+    // twenty-five more when searched whole.
+    const decoys = Array.from({ length: rules.maxExtended }, () => registration(Array.from({ length: 6 }, (_, j) => probed(j))));
+    const found = Array.from({ length: 3 }, () => registration([0, 1].map(probed).concat(Array.from({ length: 25 }, (_, k) => hidden(k + 2)))));
+    const upload = registration(shots);
+
+    const dir = await tempDir();
+    const paths = { dataDir: `${dir}/data`, keysDir: `${dir}/keys` };
+    const ledger = await openLedger(paths);
+    const verifierKey = parseVerifierKey(ledger.sequencer.verifierKey);
+    const ids: string[] = [];
+    for (const s of decoys) ids.push((await ledger.sequencer.submit(s)).receipt.id);
+    // Queued in one turn of the event loop: one batch, the three works in its overlay.
+    const batch = await Promise.all([...found, upload].map((s) => ledger.sequencer.enqueue(parseStatement(s))));
+    ids.push(...batch.map((r) => r.receipt.id));
+    const records = ids.map((id) => ledger.store.sync.work(id) as WorkRecord);
+    await ledger.close();
+    const last = records[records.length - 1] as WorkRecord;
+    expect(records.slice(-4).map((w) => w.registeredAt)).toEqual(Array(4).fill(last.registeredAt));
+    expect(last.matching).toBe(6);
+    // The decoys have the most frames found: they are searched whole, the three works are not.
+    expect(last.lookalikes).toEqual([]);
+    expect(last.status).toBe('registered');
+
+    // One index holding every work, replayed in order: the same decision.
+    const flat = new MemoryState();
+    [...decoys, ...found, upload].forEach((bytes, index) => {
+      flat.apply(applyStatement(flat, { statement: parseStatement(bytes), index, time: (records[index] as WorkRecord).registeredAt }));
+    });
+    expect(flat.work(last.id)).toMatchObject({ lookalikes: [], status: 'registered' });
+    // Searched whole, the three works would be contested: the bound is what decided.
+    const unbounded = { ...rules, maxExtended: Infinity };
+    const matched = segmentsOf(probeHits(flat.frameProbes(shots, unbounded), unbounded)).filter(
+      (m) => m.segments.reduce((n, s) => n + (s.strength === 'match' ? s.frames : 0), 0) >= contestThreshold(shots.length),
+    );
+    expect(matched.map((m) => m.work).sort()).toEqual([...ids.slice(-4, -1), last.id].sort());
+
+    const store = await openStore(paths.dataDir);
+    try {
+      expect(await auditLedger(store, verifierKey)).toMatchObject({ ok: true });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('file a work\'s frames by the rules it was registered under, when it is indexed and when the index is refilled', async () => {
+    const { query, frames } = crowdingFrames();
+    const dir = await tempDir();
+    const paths = { dataDir: `${dir}/data`, keysDir: `${dir}/keys` };
+    let ledger = await openLedger(paths);
+    const work = ledger.store.sync.work((await ledger.sequencer.submit(registration(frames))).receipt.id) as WorkRecord;
+    expect(work.matching).toBe(6);
+    const probed = () => {
+      const seeds = new Map<number, number>();
+      ledger.store.similarity.hits([{ timeMs: 0, hash: query }], { rules, seeds });
+      return seeds.get(work.registeredIndex) as number;
+    };
+    // 750 frames near the query; the probe reaches only those filed in its buckets.
+    const indexed = probed();
+    expect(indexed).toBeLessThanOrEqual(4 * rules.perBucket);
+    await ledger.close();
+    await rm(`${paths.dataDir}/fingerprint-index.state`);
+    ledger = await openLedger(paths);
+    expect(probed()).toBe(indexed);
+    expect(ledger.store.similarity.frames).toBe(750);
+    await ledger.close();
   });
 });

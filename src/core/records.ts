@@ -3,7 +3,7 @@
  * Ids, parties and hashes are lowercase hex; times are the ledger's ms.
  */
 import type { FrameHash } from './fingerprint.js';
-import type { FrameHit, MatchingRules } from './similarity.js';
+import type { MatchingRules, Probe } from './similarity.js';
 import type { Decision, Use } from './statements.js';
 
 export type WorkStatus = 'registered' | 'contested';
@@ -189,8 +189,11 @@ export interface LedgerView {
   sightings(work: string): number;
   /** the ledger's registrar (fixed at init), who alone accredits mediators; undefined if none is known */
   registrar(): string | undefined;
-  /** indexed frames of registered works near the given frames, capped by `rules` (see similarity.ts) */
-  frameHits(frames: readonly FrameHash[], rules?: MatchingRules): FrameHit[];
+  /**
+   * What each index of registered works' frames (the store's, a batch's overlay) finds of the
+   * given frames under `rules`, for `probeHits` to decide on together (see similarity.ts)
+   */
+  frameProbes(frames: readonly FrameHash[], rules: MatchingRules): Probe[];
   /** ids of the licences `licensee` holds on `work`, in grant order */
   licencesHeld(work: string, licensee: string): readonly string[];
   /** candidates for the exclusivity rule (see OverlapQuery) */

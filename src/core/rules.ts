@@ -8,7 +8,7 @@ import type { SignedStatement } from './cose.js';
 import { CartularyError } from './errors.js';
 import { decodeFrames, FINGERPRINT_KIND, PATCH_KIND } from './fingerprint.js';
 import { segmentsOf } from './segments.js';
-import { matchingRulesAt, type MatchingRules } from './similarity.js';
+import { matchingRulesAt, probeHits, type MatchingRules } from './similarity.js';
 import { SOUND_KIND } from './soundtrack.js';
 import type { Effects, HoldingRecord, LedgerView, LicenceRecord, OverlapQuery, WorkRecord } from './records.js';
 import { accredit, claim, notSuperseded, resolve, sighting, supersededBy } from './disputes.js';
@@ -78,7 +78,7 @@ function lookalikes(ctx: Context, p: RegisterPayload, sha256: string, rules: Mat
   const frames = decodeFrames(encoded);
   // Segments count distinct upload times, so from version 2 the share is of sampled times.
   const sampled = rules.contestShareOf === 'times' ? new Set(frames.map((f) => f.timeMs)).size : frames.length;
-  return segmentsOf(ctx.view.frameHits(frames, rules))
+  return segmentsOf(probeHits(ctx.view.frameProbes(frames, rules), rules))
     .filter((m) => m.segments.reduce((n, s) => n + (s.strength === 'match' ? s.frames : 0), 0) >= contestThreshold(sampled))
     .map((m) => existingWork(ctx.view, m.work, 'payload.fingerprints'))
     .filter((w) => w.sha256 !== sha256 && w.owner !== ctx.signer && w.registrant !== ctx.signer)

@@ -73,15 +73,19 @@ function informative(high: number, low: number, rule: DHashRule): boolean {
 /**
  * A frame's distance from a query hash (q0–q3: its four words): the smaller of the pHash and
  * the dHash distances, the dHash counting only when both are informative (`queryDHash` says
- * whether the query's is). `page[at…at + 3]` is the frame's record.
+ * whether the query's is); any value beyond RADIUS when neither is within it (no caller
+ * needs how far). `page[at…at + 3]` is the frame's record.
  */
 function frameDistance(page: Uint32Array, at: number, q0: number, q1: number, q2: number, q3: number, queryDHash: boolean, rule: DHashRule): number {
-  const p = popcount((q0 ^ (page[at] as number)) >>> 0) + popcount((q1 ^ (page[at + 1] as number)) >>> 0);
-  const d =
-    queryDHash && informative(page[at + 2] as number, page[at + 3] as number, rule)
-      ? popcount((q2 ^ (page[at + 2] as number)) >>> 0) + popcount((q3 ^ (page[at + 3] as number)) >>> 0)
-      : 64;
-  return p < d ? p : d;
+  // A word alone beyond RADIUS settles its hash: most frames are far in both high words.
+  const high = popcount((q0 ^ (page[at] as number)) >>> 0);
+  const p = high > RADIUS ? high : high + popcount((q1 ^ (page[at + 1] as number)) >>> 0);
+  if (!queryDHash) return p;
+  const dHigh = popcount((q2 ^ (page[at + 2] as number)) >>> 0);
+  if (dHigh > RADIUS) return p;
+  const d = dHigh + popcount((q3 ^ (page[at + 3] as number)) >>> 0);
+  // Whether the frame's dHash counts is asked only when it would decide.
+  return d < p && d <= RADIUS && informative(page[at + 2] as number, page[at + 3] as number, rule) ? d : p;
 }
 
 export interface FrameHit {
@@ -157,14 +161,34 @@ export interface MatchingRules {
    * (a work needs two such frames, `extendAfter`).
    */
   partnerBits: number;
+  /**
+   * The works a registration's search may search whole (from version 6; unbounded before):
+   * those with the most frames found, then the earliest registered, chosen over every index
+   * searched together (`probeHits`), so a store and a batch's overlay choose as one index
+   * would. Works whose frames crowd the same buckets were each searched whole once the probe
+   * found two of their frames (750 × 750 frame pairs a work: 80 such works made a
+   * registration's search take most of a second). Checks search by the current rules, so
+   * by this bound too: an upload holds a few works, a compilation a dozen.
+   */
+  maxExtended: number;
+  /**
+   * How many of one work's frames are filed in any one bucket (from version 6, for works
+   * registered under it; unbounded before): the rest are found when the work is searched
+   * whole. A work's 750 distinct frames that share a chunk made every later query hash with
+   * that chunk examine all 750; filed at most this many times, a bucket grows with the works
+   * in it, not their frames. Decided by the work's own frames alone, so every index holds a
+   * work's frames alike however it was filled.
+   */
+  perBucket: number;
 }
 
 export const MATCHING_RULES: readonly MatchingRules[] = [
-  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records', dHashMinBits: 0, dHashMinRowChange: 0, chunkRadius: 2, extendAfter: 0, partnerBits: 16 },
-  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 0, chunkRadius: 2, extendAfter: 0, partnerBits: 16 },
-  { version: 3, from: Date.UTC(2026, 11, 4, 15), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 0, chunkRadius: 0, extendAfter: 2, partnerBits: 16 },
-  { version: 4, from: Date.UTC(2026, 11, 4, 19), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 0, chunkRadius: 0, extendAfter: 2, partnerBits: 4 },
-  { version: 5, from: Date.UTC(2026, 11, 4, 19, 30), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 6, chunkRadius: 0, extendAfter: 2, partnerBits: 4 },
+  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records', dHashMinBits: 0, dHashMinRowChange: 0, chunkRadius: 2, extendAfter: 0, partnerBits: 16, maxExtended: Infinity, perBucket: Infinity },
+  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 0, chunkRadius: 2, extendAfter: 0, partnerBits: 16, maxExtended: Infinity, perBucket: Infinity },
+  { version: 3, from: Date.UTC(2026, 11, 4, 15), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 0, chunkRadius: 0, extendAfter: 2, partnerBits: 16, maxExtended: Infinity, perBucket: Infinity },
+  { version: 4, from: Date.UTC(2026, 11, 4, 19), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 0, chunkRadius: 0, extendAfter: 2, partnerBits: 4, maxExtended: Infinity, perBucket: Infinity },
+  { version: 5, from: Date.UTC(2026, 11, 4, 19, 30), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 6, chunkRadius: 0, extendAfter: 2, partnerBits: 4, maxExtended: Infinity, perBucket: Infinity },
+  { version: 6, from: Date.UTC(2026, 11, 5, 14, 30), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 6, chunkRadius: 0, extendAfter: 2, partnerBits: 4, maxExtended: 32, perBucket: 8 },
 ];
 
 /**
@@ -172,6 +196,11 @@ export const MATCHING_RULES: readonly MatchingRules[] = [
  * part of the index of FINGERPRINT_KIND, not of a rules version: changing it means a new kind.
  */
 export const COLLAPSE_BITS = 2;
+
+/** How many frames of a work registered under matching rules `version` (none: before they were versioned) are filed in one bucket. */
+export function perBucketOf(version: number | undefined): number {
+  return MATCHING_RULES.find((r) => r.version === version)?.perBucket ?? Infinity;
+}
 
 /** The rules in force for an entry sequenced at `time`. */
 export function matchingRulesAt(time: number): MatchingRules {
@@ -215,6 +244,56 @@ export function capHits(hits: readonly FrameHit[], rules: MatchingRules = CURREN
     out.push(h);
   }
   return out;
+}
+
+/**
+ * What one index finds of a query before the works to search whole are chosen: a store's
+ * and a batch overlay's probes (or those of any split of the works between indexes) decide
+ * together as one index's would (`probeHits`).
+ */
+export interface Probe {
+  /** what the probe reached, each upload frame's capped */
+  hits: FrameHit[];
+  /** the frames the probe found of each work (by ledger index), counted before the caps */
+  seeds: Map<number, number>;
+  /**
+   * The hits of each work (by ledger index) that the search of every index together may
+   * choose to search whole, searched whole: the index's own first `rules.maxExtended` by
+   * `wholeWorks`, since a work among the first of all indexes is among the first of its own.
+   */
+  whole: Map<number, FrameHit[]>;
+}
+
+/**
+ * The works (by ledger index) to search whole: none under an exact search (chunk radius 2),
+ * else those the probe found `rules.extendAfter` frames of, the most first, then the
+ * earliest registered; at most `rules.maxExtended`.
+ */
+export function wholeWorks(seeds: ReadonlyMap<number, number>, rules: MatchingRules): number[] {
+  if (rules.chunkRadius === 2) return [];
+  const order = [...seeds.keys()].filter((w) => (seeds.get(w) as number) >= rules.extendAfter).sort((a, b) => (seeds.get(b) as number) - (seeds.get(a) as number) || a - b);
+  return order.slice(0, rules.maxExtended);
+}
+
+/**
+ * The hits of a search over several indexes (a store and a batch's overlay), from each one's
+ * probe: the works to search whole chosen from all their seeds together, those works' whole
+ * hits in place of what the probe found of them (a subset), capped. A work searched whole
+ * finds again what the probe found of it, so dropping its probed hits from a capped list and
+ * capping again with its whole hits keeps what capping everything at once would (a cap never
+ * keeps a hit that it dropped from a smaller list).
+ */
+export function probeHits(probes: readonly Probe[], rules: MatchingRules): FrameHit[] {
+  const seeds = new Map<number, number>();
+  for (const p of probes) for (const [w, n] of p.seeds) seeds.set(w, (seeds.get(w) ?? 0) + n);
+  const whole = new Set(wholeWorks(seeds, rules));
+  if (whole.size === 0 && probes.length === 1) return (probes[0] as Probe).hits;
+  const out: FrameHit[] = [];
+  for (const p of probes) {
+    for (const h of p.hits) if (!whole.has(h.workIndex)) out.push(h);
+    for (const [w, hits] of p.whole) if (whole.has(w)) for (const h of hits) out.push(h);
+  }
+  return capHits(out, rules);
 }
 
 /** A query frame: its time, its hash, and optionally the hash of the frame mirrored. */
@@ -305,6 +384,8 @@ export class SimilarityIndex {
   private readonly workFirst: number[] = [];
   private readonly workEnd: number[] = [];
   private readonly workNumber = new Map<string, number>();
+  /** a work's ledger index → its number */
+  private readonly workNumberByIndex = new Map<number, number>();
   /** work → its longest registered frame time, ms */
   readonly durations = new Map<string, number>();
 
@@ -326,6 +407,7 @@ export class SimilarityIndex {
     image.works.forEach((work, w) => {
       this.works.push(work);
       this.workNumber.set(work, w);
+      this.workNumberByIndex.set(image.workIndices[w] as number, w);
       this.workIndices.push(image.workIndices[w] as number);
       this.workFirst.push(image.workFirst[w] as number);
       this.workEnd.push(image.workEnd[w] as number);
@@ -355,15 +437,21 @@ export class SimilarityIndex {
    * Indexes a work's frames. `index` is the ledger index of its registration. Frames within
    * COLLAPSE_BITS (in both hashes) of one already kept for the same work are one frame:
    * 750 copies of one picture cost one entry, and searching them costs one hit (issue 10.2).
+   * At most `perBucket` of its frames are filed in any one bucket (MatchingRules.perBucket,
+   * by the rules it was registered under: `perBucketOf`); every frame is kept, for searches
+   * of the work whole.
    */
-  add(work: string, index: number, frames: readonly FrameHash[]): void {
+  add(work: string, index: number, frames: readonly FrameHash[], perBucket = Infinity): void {
     if (frames.length === 0 || this.workNumber.has(work)) return;
     const w = this.works.push(work) - 1;
     this.workIndices.push(index);
     this.workNumber.set(work, w);
+    this.workNumberByIndex.set(index, w);
     let duration = 0;
     this.workFirst.push(this.count);
     const kept = new Map<number, number[]>();
+    // bucket → this work's frames filed in it, when they are bounded
+    const filed = perBucket === Infinity ? null : new Map<number, number>();
     for (const f of frames) {
       duration = Math.max(duration, f.timeMs);
       const words = toWords(f.hash);
@@ -372,7 +460,17 @@ export class SimilarityIndex {
       const at = this.records.extend(FRAME);
       (this.records.pages[at >>> PAGE_SHIFT] as Uint32Array).set(words, at & PAGE_MASK);
       this.times.set(this.times.extend(1), f.timeMs);
-      for (let kind = 0; kind < 2; kind++) for (let c = 0; c < 4; c++) this.file(bucketOf(words, kind, c), n, bucketOf(words, kind, c ^ 1) & 0xffff);
+      for (let kind = 0; kind < 2; kind++) {
+        for (let c = 0; c < 4; c++) {
+          const b = bucketOf(words, kind, c);
+          if (filed) {
+            const k = filed.get(b) ?? 0;
+            if (k >= perBucket) continue;
+            filed.set(b, k + 1);
+          }
+          this.file(b, n, bucketOf(words, kind, c ^ 1) & 0xffff);
+        }
+      }
     }
     this.workEnd.push(this.count);
     this.durations.set(work, duration);
@@ -438,8 +536,8 @@ export class SimilarityIndex {
     return false;
   }
 
-  addEncoded(work: string, index: number, bytes: Uint8Array): void {
-    this.add(work, index, decodeFrames(bytes));
+  addEncoded(work: string, index: number, bytes: Uint8Array, perBucket = Infinity): void {
+    this.add(work, index, decodeFrames(bytes), perBucket);
   }
 
   /**
@@ -534,27 +632,28 @@ export class SimilarityIndex {
   /**
    * Hits for query frames (each, and its mirror when given, against the index), capped by
    * `capHits`: with rules of chunk radius 2, everything within RADIUS; below it, a work the
-   * probe found `extendAfter` frames of is then searched whole (`extension`), so what is
-   * found of it is exact, and of any other work what the probe found. A work's hits depend
-   * on its own frames only, so the caps still compose across indexes. `maxExtended` (checks
-   * only: a replayed search never has one) bounds the works searched whole, those with the
-   * most frames found first.
+   * probe found `extendAfter` frames of is then searched whole, so what is found of it is
+   * exact, and of any other work what the probe found; at most `rules.maxExtended` works
+   * are searched whole (`probeHits`).
    */
-  search(query: readonly QueryFrame[], opts: { budget?: number; rules?: MatchingRules; maxExtended?: number } = {}): FrameHit[] {
+  search(query: readonly QueryFrame[], opts: { budget?: number; rules?: MatchingRules } = {}): FrameHit[] {
     const rules = opts.rules ?? CURRENT_MATCHING;
+    return probeHits([this.probe(query, { ...opts, rules })], rules);
+  }
+
+  /** What this index finds of the query before the works to search whole are chosen among every index searched (`Probe`). */
+  probe(query: readonly QueryFrame[], opts: { budget?: number; rules: MatchingRules }): Probe {
     const seeds = new Map<number, number>();
-    const probed = this.hits(query, { ...opts, seeds });
-    const extended = this.extended(seeds, rules, opts.maxExtended);
-    if (extended.length === 0) return probed;
-    const out = this.notIn(probed, extended);
-    for (const h of this.extension(extended, query, rules)) out.push(h);
-    return capHits(out, rules);
+    const hits = this.hits(query, { ...opts, seeds });
+    const whole = new Map<number, FrameHit[]>();
+    for (const w of wholeWorks(seeds, opts.rules)) whole.set(w, this.extension(w, query, opts.rules));
+    return { hits, seeds, whole };
   }
 
   /**
    * The probe of `search`, for query frames searched a few at a time: hits within RADIUS
    * that the probe reaches, each upload frame's capped. With `seeds`, counts every frame
-   * found, before the caps, by its work's number.
+   * found, before the caps, by its work's ledger index.
    */
   hits(query: readonly QueryFrame[], opts: { budget?: number; rules?: MatchingRules; seeds?: Map<number, number> } = {}): FrameHit[] {
     const rules = opts.rules ?? CURRENT_MATCHING;
@@ -564,7 +663,7 @@ export class SimilarityIndex {
       for (const { frame, distance } of this.near(hash, rules, opts.budget)) {
         best.set(frame, distance);
         if (seeds) {
-          const w = this.ownerOf(frame);
+          const w = this.workIndices[this.ownerOf(frame)] as number;
           seeds.set(w, (seeds.get(w) ?? 0) + 1);
         }
       }
@@ -572,45 +671,34 @@ export class SimilarityIndex {
     });
   }
 
-  /**
-   * The works (by number) to search whole: none under an exact search (chunk radius 2), else
-   * those the probe found `rules.extendAfter` frames of, the most first, then the earliest
-   * registered; at most `max`.
-   */
-  extended(seeds: ReadonlyMap<number, number>, rules: MatchingRules, max = Infinity): number[] {
-    if (rules.chunkRadius === 2) return [];
-    const order = [...seeds.keys()].filter((w) => (seeds.get(w) as number) >= rules.extendAfter).sort((a, b) => (seeds.get(b) as number) - (seeds.get(a) as number) || (this.workIndices[a] as number) - (this.workIndices[b] as number));
-    return order.slice(0, max);
-  }
-
-  /**
-   * The hits not of the works (by number) given: a work searched whole finds again what the
-   * probe found of it. Dropping these from a capped list and capping again with the whole
-   * works' hits keeps what capping everything at once would: a cap never keeps a hit that it
-   * dropped from a smaller list.
-   */
-  notIn(hits: readonly FrameHit[], works: readonly number[]): FrameHit[] {
-    const ids = new Set(works.map((w) => this.works[w]));
-    return hits.filter((h) => !ids.has(h.work));
-  }
-
-  /** Every frame of the works (by number) within RADIUS of each query frame, each upload frame's capped. */
-  extension(works: readonly number[], query: readonly QueryFrame[], rules: MatchingRules): FrameHit[] {
-    const { pages } = this.records;
+  /** Every frame of the work (by ledger index) within RADIUS of each query frame, each upload frame's capped. */
+  extension(workIndex: number, query: readonly QueryFrame[], rules: MatchingRules): FrameHit[] {
+    const w = this.workByIndex(workIndex);
+    const first = this.workFirst[w] as number;
+    const end = this.workEnd[w] as number;
+    // The work's records side by side, read once: every query hash goes through all of them.
+    const mine = new Uint32Array((end - first) * FRAME);
+    for (let n = first; n < end; n++) {
+      const at = (n * FRAME) & PAGE_MASK;
+      mine.set((this.records.pages[(n * FRAME) >>> PAGE_SHIFT] as Uint32Array).subarray(at, at + FRAME), (n - first) * FRAME);
+    }
     return this.assemble(query, rules, (hash) => {
       const [q0, q1, q2, q3] = toWords(hash) as unknown as [number, number, number, number];
       const queryDHash = informative(q2, q3, rules);
       const best = new Map<number, number>();
-      for (const w of works) for (let n = this.workFirst[w] as number, end = this.workEnd[w] as number; n < end; n++) {
-        const page = pages[(n * FRAME) >>> PAGE_SHIFT] as Uint32Array;
-        const at = (n * FRAME) & PAGE_MASK;
-        // Most frames of a work are far from a given hash in both halves' high words already.
-        if (popcount((q0 ^ (page[at] as number)) >>> 0) > RADIUS && (!queryDHash || popcount((q2 ^ (page[at + 2] as number)) >>> 0) > RADIUS)) continue;
-        const distance = frameDistance(page, at, q0, q1, q2, q3, queryDHash, rules);
-        if (distance <= RADIUS) best.set(n, distance);
+      for (let at = 0; at < mine.length; at += FRAME) {
+        const distance = frameDistance(mine, at, q0, q1, q2, q3, queryDHash, rules);
+        if (distance <= RADIUS) best.set(first + at / FRAME, distance);
       }
       return best;
     });
+  }
+
+  /** The work (its number here) registered at ledger index `index`. */
+  private workByIndex(index: number): number {
+    const w = this.workNumberByIndex.get(index);
+    if (w === undefined) throw new RangeError(`no work registered at ledger index ${index} in this index`);
+    return w;
   }
 
   /**

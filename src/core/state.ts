@@ -19,7 +19,7 @@ import type {
 } from './records.js';
 import { scopesOverlap } from './scope.js';
 import type { Use } from './statements.js';
-import { capHits, SimilarityIndex, type FrameHit, type MatchingRules } from './similarity.js';
+import { perBucketOf, SimilarityIndex, type MatchingRules, type Probe } from './similarity.js';
 
 /** A registered work's fingerprints as signed: its frames, its soundtrack and its keypoint patches, each optional. */
 export interface Prints {
@@ -89,10 +89,8 @@ export class MemoryState implements LedgerView {
     return this.registrarParty ?? this.base?.registrar();
   }
 
-  frameHits(frames: readonly FrameHash[], rules?: MatchingRules): FrameHit[] {
-    const own = this.similarity.search(frames, rules ? { rules } : {});
-    // The caps compose (see capHits), so base and overlay together decide as one index would.
-    return this.base ? capHits([...this.base.frameHits(frames, rules), ...own], rules) : own;
+  frameProbes(frames: readonly FrameHash[], rules: MatchingRules): Probe[] {
+    return [...(this.base?.frameProbes(frames, rules) ?? []), this.similarity.probe(frames, { rules })];
   }
 
   licencesHeld(work: string, licensee: string): readonly string[] {
@@ -115,8 +113,8 @@ export class MemoryState implements LedgerView {
       if (print) this.prints.set(print.work, { ...this.prints.get(print.work), [kind]: print.bytes });
     }
     if (effects.frames) {
-      const registration = effects.works.find((w) => w.after.id === effects.frames?.work)?.after.registeredIndex ?? 0;
-      this.similarity.add(effects.frames.work, registration, decodeFrames(effects.frames.bytes));
+      const registration = effects.works.find((w) => w.after.id === effects.frames?.work)?.after ?? { registeredIndex: 0, matching: undefined };
+      this.similarity.add(effects.frames.work, registration.registeredIndex, decodeFrames(effects.frames.bytes), perBucketOf(registration.matching));
     }
     for (const { after } of effects.works) this.works.set(after.id, after);
     for (const { before, after } of effects.licences) {

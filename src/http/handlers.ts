@@ -65,11 +65,6 @@ function sightingToSign(
 const SLICE_MS = 8;
 /** Candidates one query hash may examine: far above an honest bucket's load, a bound on a stuffed one. */
 const SCAN_BUDGET = 20_000;
-/**
- * Works a check searches whole once a probe finds them (matching rules 3): an upload holds a
- * few works, a compilation a dozen; the bound is on a hostile one near hundreds.
- */
-const MAX_EXTENDED = 32;
 
 export interface Reply {
   status: number;
@@ -389,7 +384,6 @@ export class Handlers {
         }),
       rules: CURRENT_MATCHING,
       budget: SCAN_BUDGET,
-      maxExtended: MAX_EXTENDED,
       sliceMs: SLICE_MS,
     });
   }

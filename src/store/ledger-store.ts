@@ -6,8 +6,8 @@
  */
 import { concatBytes, equalBytes, fromHex, toHex, readUintBE, uintBE, utf8 } from '../core/bytes.js';
 import { decodeFrames } from '../core/fingerprint.js';
-import { CURRENT_MATCHING, SimilarityIndex, type FrameHit, type MatchingRules } from '../core/similarity.js';
-import { searchInSlices } from './sliced-search.js';
+import { CURRENT_MATCHING, perBucketOf, SimilarityIndex, type MatchingRules, type Probe } from '../core/similarity.js';
+import { probeInSlices } from './sliced-search.js';
 import { fileTitles, matchTitles, TitleFilter, titleDigest, titleQuery, TITLES_PER_PREFIX, type FiledTitle, type FoundTitle, type TitleFindings } from '../core/titles.js';
 import { listedEntries, type ListedEntry, type Effects, type OverlapQuery, type WorkRecord } from '../core/records.js';
 import { isEmptyHolding, PRINT_KINDS, type MemoryState, type Prints } from '../core/state.js';
@@ -168,7 +168,7 @@ export class LedgerStore implements LedgerStorage {
 
   /** Frames and keypoint patches join their similarity indexes under their registration's ledger index; a soundtrack the sound index. */
   indexPrints(work: WorkRecord, prints: Prints): void {
-    if (prints.frames) this.similarity.addEncoded(work.id, work.registeredIndex, prints.frames);
+    if (prints.frames) this.similarity.addEncoded(work.id, work.registeredIndex, prints.frames, perBucketOf(work.matching));
     if (prints.sound) this.sound.add(work.id, prints.sound);
     if (prints.patches) this.patches.addEncoded(work.id, work.registeredIndex, prints.patches);
   }
@@ -382,11 +382,12 @@ export class LedgerStore implements LedgerStorage {
    */
   async plan(queries: readonly OverlapQuery[], searches: { frames: readonly Uint8Array[]; rules: MatchingRules } = { frames: [], rules: CURRENT_MATCHING }): Promise<PlannedReads> {
     // Registrations' fingerprint searches, made now in slices so a long one never holds the
-    // event loop (issue 10.2); exact, so the rules decide as a replay does.
-    const frames = new Map<string, FrameHit[]>();
+    // event loop (issue 10.2); each a probe, so the rules decide on it with the batch's own
+    // (probeHits) as a replay, however its batches fall, decides.
+    const frames = new Map<string, Probe>();
     for (const bytes of searches.frames) {
       const decoded = decodeFrames(bytes);
-      frames.set(frameSearchKey(bytes, searches.rules), await searchInSlices(this.similarity, { count: decoded.length, frames: (from, n) => decoded.slice(from, from + n), rules: searches.rules, sliceMs: SEARCH_SLICE_MS }));
+      frames.set(frameSearchKey(bytes, searches.rules), await probeInSlices(this.similarity, { count: decoded.length, frames: (from, n) => decoded.slice(from, from + n), rules: searches.rules, sliceMs: SEARCH_SLICE_MS }));
     }
     const overlaps = new Map<string, readonly string[]>();
     const works = await this.read((view) => queries.map((q) => view.work(q.work)));

@@ -24,7 +24,7 @@ import type {
   ResolutionRecord,
   WorkRecord,
 } from '../core/records.js';
-import { CURRENT_MATCHING, type FrameHit, type MatchingRules, type SimilarityIndex } from '../core/similarity.js';
+import type { MatchingRules, Probe, SimilarityIndex } from '../core/similarity.js';
 import { key } from './layout.js';
 import type { StoreView } from './storage.js';
 
@@ -35,7 +35,7 @@ export type Peek = (key: Uint8Array) => Uint8Array | undefined;
 export interface PlannedReads {
   overlaps: Map<string, readonly string[]>;
   /** registrations' frame searches, by matching-rules version and frames */
-  frames: Map<string, FrameHit[]>;
+  frames: Map<string, Probe>;
 }
 
 export const overlapKey = (q: OverlapQuery) => JSON.stringify([q.work, q.uses, q.territories, q.from, q.until, q.exclusiveOnly]);
@@ -112,8 +112,8 @@ export class RecordView implements StoreView {
   }
 
   /** A registration's search comes from the plan (made in slices); any other from the index. */
-  frameHits(frames: readonly FrameHash[], rules: MatchingRules = CURRENT_MATCHING): FrameHit[] {
-    return this.planned?.frames.get(frameSearchKey(frames, rules)) ?? this.similarity.search(frames, { rules });
+  frameProbes(frames: readonly FrameHash[], rules: MatchingRules): Probe[] {
+    return [this.planned?.frames.get(frameSearchKey(frames, rules)) ?? this.similarity.probe(frames, { rules })];
   }
   /** Range reads are fetched before the rules run: only planned queries are answered. */
   overlapCandidates(q: OverlapQuery): readonly string[] {

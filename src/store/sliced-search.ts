@@ -1,14 +1,14 @@
 /**
  * A fingerprint search that never holds the event loop for long: the query frames are
  * searched a few at a time, yielding between slices of at most `sliceMs`, first the probe of
- * every frame, then (rules below chunk radius 2) each work it found, searched whole against
- * the frames a few at a time again. The result is exactly the index's `search` of all the
- * frames at once (its caps compose), so a search made this way decides as a synchronous one
- * would. Reading the hits into segments is sliced alike, a few works a turn.
+ * every frame, then (rules below chunk radius 2) each work it may search whole, against the
+ * frames a few at a time again. The result is exactly the index's `probe` of all the frames
+ * at once (its caps compose), so a search made this way decides as a synchronous one would.
+ * Reading the hits into segments is sliced alike, a few works a turn.
  */
 import { readMatches } from '../core/check.js';
 import { hitsByWork, rankMatches, workMatch, type WorkMatch } from '../core/segments.js';
-import { capHits, type FrameHit, type MatchingRules, type QueryFrame, type SimilarityIndex } from '../core/similarity.js';
+import { capHits, probeHits, wholeWorks, type FrameHit, type MatchingRules, type Probe, type QueryFrame, type SimilarityIndex } from '../core/similarity.js';
 
 export interface SlicedSearch {
   /** query frames [from, from + n) */
@@ -17,21 +17,19 @@ export interface SlicedSearch {
   rules: MatchingRules;
   /** candidates examined per query hash (see SimilarityIndex.near); none for a search the rules replay */
   budget?: number;
-  /** works searched whole (see SimilarityIndex.search); none for a search the rules replay */
-  maxExtended?: number;
   sliceMs: number;
 }
 
 /** Resolves on the event loop's next turn, after the I/O waiting now: what a long piece of work yields to. */
 export const nextTurn = (): Promise<void> => new Promise((resume) => setImmediate(resume));
 
-/** Query frames a step takes: a step against the works searched whole (≤ 32 of ≤ 720 frames) stays well inside a slice. */
+/** Query frames a step takes: a step against a work searched whole (≤ 720 frames) stays well inside a slice. */
 const STEP = 2;
 
-export async function searchInSlices(index: SimilarityIndex, s: SlicedSearch): Promise<FrameHit[]> {
-  let hits: FrameHit[] = [];
-  const seeds = new Map<number, number>();
+/** `index.probe` of the query, in slices. */
+export async function probeInSlices(index: SimilarityIndex, s: SlicedSearch): Promise<Probe> {
   const pass = async (step: (frames: QueryFrame[]) => FrameHit[]) => {
+    let hits: FrameHit[] = [];
     let next = 0;
     while (next < s.count) {
       const started = performance.now();
@@ -44,14 +42,18 @@ export async function searchInSlices(index: SimilarityIndex, s: SlicedSearch): P
       if (hits.length > s.rules.perRequest) hits = capHits(hits, s.rules);
       if (next < s.count) await nextTurn();
     }
+    return capHits(hits, s.rules);
   };
-  await pass((frames) => index.hits(frames, { rules: s.rules, seeds, ...(s.budget === undefined ? {} : { budget: s.budget }) }));
-  const extended = index.extended(seeds, s.rules, s.maxExtended);
-  if (extended.length > 0) {
-    hits = index.notIn(hits, extended);
-    await pass((frames) => index.extension(extended, frames, s.rules));
-  }
-  return capHits(hits, s.rules);
+  const seeds = new Map<number, number>();
+  const hits = await pass((frames) => index.hits(frames, { rules: s.rules, seeds, ...(s.budget === undefined ? {} : { budget: s.budget }) }));
+  const whole = new Map<number, FrameHit[]>();
+  for (const w of wholeWorks(seeds, s.rules)) whole.set(w, await pass((frames) => index.extension(w, frames, s.rules)));
+  return { hits, seeds, whole };
+}
+
+/** A search of one index in slices: `index.search` of the query. */
+export async function searchInSlices(index: SimilarityIndex, s: SlicedSearch): Promise<FrameHit[]> {
+  return probeHits([await probeInSlices(index, s)], s.rules);
 }
 
 /**
