@@ -382,8 +382,8 @@ export class LedgerStore implements LedgerStorage {
    */
   async plan(queries: readonly OverlapQuery[], searches: { frames: readonly Uint8Array[]; rules: MatchingRules } = { frames: [], rules: CURRENT_MATCHING }): Promise<PlannedReads> {
     // Registrations' fingerprint searches, made now in slices so a long one never holds the
-    // event loop (issue 10.2); each a probe, so the rules decide on it with the batch's own
-    // (probeHits) as a replay, however its batches fall, decides.
+    // event loop (issue 10.2). Each is kept as a probe, which the rules decide on together
+    // with the batch overlay's (probeHits), so a replay decides alike however its batches fall.
     const frames = new Map<string, Probe>();
     for (const bytes of searches.frames) {
       const decoded = decodeFrames(bytes);
