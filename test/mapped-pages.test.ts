@@ -9,10 +9,11 @@ import { encodeFrames, FINGERPRINT_KIND, PATCH_KIND } from '../src/core/fingerpr
 import { encodeSound, SOUND_KIND } from '../src/core/soundtrack.js';
 import { PAGE_SHIFT } from '../src/core/u32-pages.js';
 import type { LedgerStore } from '../src/store/ledger-store.js';
-import { openLedger } from '../src/store/ledger.js';
+import { openLedger, type LedgerPaths } from '../src/store/ledger.js';
 import { MappedPages, PAGE_BYTES } from '../src/store/mapped-pages.js';
 import { openStore } from '../src/store/open-store.js';
 import { content, party, stmt, tempDir } from './helpers.js';
+import { freshDatabase, postgresMissing } from './postgres.js';
 
 const run = promisify(execFile);
 
@@ -88,8 +89,8 @@ describe('fingerprint indexes kept across a clean restart', () => {
   // A rebuild adds works in the order of their ids; saved indexes keep the order they were added in (ledger order).
   const order = (store: LedgerStore) => store.similarity.image.works;
 
-  async function registerWorks(dataDir: string, keysDir: string, from: number, to: number) {
-    const ledger = await openLedger({ dataDir, keysDir });
+  async function registerWorks(paths: LedgerPaths, from: number, to: number) {
+    const ledger = await openLedger(paths);
     const owner = party();
     for (let w = from; w < to; w++) await ledger.sequencer.submit(stmt.register(owner, content(), { title: `Saved index film ${w}`, fingerprints: prints(w) }));
     const inLedgerOrder = [...order(ledger.store)];
@@ -100,7 +101,7 @@ describe('fingerprint indexes kept across a clean restart', () => {
   it('reopens the indexes and title filter a clean shutdown saved, answering and growing as if never closed', async () => {
     const dir = await tempDir();
     const [dataDir, keysDir] = [`${dir}/data`, `${dir}/keys`];
-    const added = await registerWorks(dataDir, keysDir, 0, 8);
+    const added = await registerWorks({ dataDir, keysDir }, 0, 8);
     expect(added.length).toBe(8);
     expect(await readdir(dataDir)).toEqual(expect.arrayContaining(['fingerprint-index.pages', 'fingerprint-index.state']));
 
@@ -120,7 +121,7 @@ describe('fingerprint indexes kept across a clean restart', () => {
     expect(reopened.sound.length).toBe(1);
 
     // More works on the reopened indexes, then the same store rebuilt from its records.
-    await registerWorks(dataDir, keysDir, 8, 12);
+    await registerWorks({ dataDir, keysDir }, 8, 12);
     const grown = await openStore(dataDir);
     const afterGrowth = answers(grown, 12);
     expect(order(grown).slice(0, 8)).toEqual(added);
@@ -133,11 +134,38 @@ describe('fingerprint indexes kept across a clean restart', () => {
     await rebuilt.close();
   });
 
+  (postgresMissing ? it.skip : it)('by a PostgreSQL writer in its index folder, locked while it runs; without one they are built at every start', async () => {
+    const dir = await tempDir();
+    const [store, other] = [await freshDatabase(), await freshDatabase()];
+    const indexDir = `${dir}/index`;
+    const added = await registerWorks({ dataDir: `${dir}/data`, keysDir: `${dir}/keys`, store, indexDir }, 0, 8);
+    expect(await readdir(indexDir)).toEqual(expect.arrayContaining(['fingerprint-index.pages', 'fingerprint-index.state', 'lock']));
+
+    // Reopened in the order the works were added, not rebuilt in id order.
+    const reopened = await openStore(store, { indexDir });
+    expect(order(reopened)).toEqual(added);
+    expect(added).not.toEqual([...added].sort());
+    const kept = answers(reopened, 8);
+    expect(kept.frames.length).toBe(16);
+    // Another ledger's writer given the same folder is refused while it is held, before it touches its database.
+    await expect(openStore(other, { indexDir })).rejects.toThrow(/index folder .* is in use by another process/);
+    await reopened.close();
+    expect(reopened.indexesNotSaved).toBeUndefined();
+
+    // Without the folder (and on a read-only node, which may not have one) they are rebuilt, with the same answers.
+    await expect(openStore(store, { indexDir, readOnly: true })).rejects.toThrow(/index folder is for the writer/);
+    await expect(openStore(`${dir}/data`, { indexDir })).rejects.toThrow(/index folder is for a PostgreSQL writer/);
+    const rebuilt = await openStore(store);
+    expect(order(rebuilt)).toEqual([...added].sort());
+    expect(answers(rebuilt, 8)).toEqual(kept);
+    await rebuilt.close();
+  });
+
   /** A store of six works whose clean shutdown saved its indexes, and their answers. */
   async function savedStore() {
     const dir = await tempDir();
     const [dataDir, keysDir] = [`${dir}/data`, `${dir}/keys`];
-    await registerWorks(dataDir, keysDir, 0, 6);
+    await registerWorks({ dataDir, keysDir }, 0, 6);
     const first = await openStore(dataDir);
     const truth = answers(first, 6);
     await first.close();
@@ -159,7 +187,7 @@ describe('fingerprint indexes kept across a clean restart', () => {
 
     // saved files from before two more registrations, put back beside the grown store
     await cp(dataDir, `${dir}/old`, { recursive: true, filter: (f) => !f.includes('/LOCK') });
-    await registerWorks(dataDir, keysDir, 6, 8);
+    await registerWorks({ dataDir, keysDir }, 6, 8);
     for (const f of ['fingerprint-index.pages', 'fingerprint-index.state']) await cp(`${dir}/old/${f}`, `${dataDir}/${f}`);
     const moved = await openStore(dataDir);
     expect(order(moved)).toEqual([...order(moved)].sort());

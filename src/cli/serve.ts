@@ -31,10 +31,11 @@ export const serve: Command = {
   name: 'serve',
   summary: 'serve the ledger over HTTP (creates keys/ledger.key and data/ on first start)',
   usage:
-    'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR | --store postgres://… [--read-only] [--public-url URL]] [--keys DIR] [--origin NAME] [--registrar PARTY] [--rate-limit N] [--check-rate-limit N] [--trust-proxy HOPS|ADDRS] [--witness-policy FILE] [--json]\n' +
-    '  environment: PORT, HOST, CARTULARY_DATA, CARTULARY_STORE, CARTULARY_KEYS, CARTULARY_TRUST_PROXY, LOG_LEVEL (flags win)',
+    'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR | --store postgres://… [--read-only | --index-dir DIR] [--public-url URL]] [--keys DIR] [--origin NAME] [--registrar PARTY] [--rate-limit N] [--check-rate-limit N] [--trust-proxy HOPS|ADDRS] [--witness-policy FILE] [--json]\n' +
+    '  --index-dir: where a PostgreSQL writer keeps its fingerprint indexes between starts (locked while it runs), instead of building them at every start\n' +
+    '  environment: PORT, HOST, CARTULARY_DATA, CARTULARY_STORE, CARTULARY_INDEX_DIR, CARTULARY_KEYS, CARTULARY_TRUST_PROXY, LOG_LEVEL (flags win)',
   example: 'cartulary serve --port 9000 --origin registry.example.org/ledger   (in a container: HOST=0.0.0.0 cartulary serve)',
-  options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string' }, 'rate-limit': { type: 'string' }, 'check-rate-limit': { type: 'string' }, 'trust-proxy': { type: 'string' }, 'witness-policy': { type: 'string' }, 'read-only': { type: 'boolean' }, 'public-url': { type: 'string' } },
+  options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string' }, 'rate-limit': { type: 'string' }, 'check-rate-limit': { type: 'string' }, 'trust-proxy': { type: 'string' }, 'witness-policy': { type: 'string' }, 'read-only': { type: 'boolean' }, 'index-dir': { type: 'string' }, 'public-url': { type: 'string' } },
   async run(v, _p, io) {
     // The server's modules load only for `serve`, so every client command starts faster.
     const { startServer, DEFAULT_CHECK_RATE_LIMIT, DEFAULT_RATE_LIMIT } = await import('../http/server.js');
@@ -47,6 +48,7 @@ export const serve: Command = {
     const checkRateLimit = perMinute('check-rate-limit', DEFAULT_CHECK_RATE_LIMIT, 'checks');
     const trustProxy = await trustProxyOf(str(v['trust-proxy']) ?? process.env.CARTULARY_TRUST_PROXY);
     const keys = keysDir(v);
+    const indexDir = str(v['index-dir']) ?? (process.env.CARTULARY_INDEX_DIR || undefined);
     const running = await startServer({
       port: portOf(str(v.port) ?? process.env.PORT ?? '8080'),
       host: str(v.host) ?? process.env.HOST ?? '127.0.0.1',
@@ -54,6 +56,7 @@ export const serve: Command = {
       keysDir: keys,
       ...(storeUrl(v) ? { store: storeUrl(v) as string } : {}),
       ...(v['read-only'] ? { readOnly: true } : {}),
+      ...(indexDir ? { indexDir } : {}),
       ...(str(v['public-url']) ? { publicUrl: str(v['public-url']) as string } : {}),
       origin: str(v.origin),
       ...(str(v.registrar) === undefined ? {} : { registrar: await partyArg(str(v.registrar), v, '--registrar') }),

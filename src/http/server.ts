@@ -24,6 +24,8 @@ export interface ServeOptions {
   keysDir: string;
   /** a PostgreSQL URL to keep the ledger in, instead of LevelDB in `dataDir` */
   store?: string;
+  /** where a PostgreSQL writer keeps its fingerprint indexes between starts */
+  indexDir?: string;
   /** follow the writer of a ledger kept in PostgreSQL: serve reads, refuse writes (503 naming the writer) */
   readOnly?: boolean;
   /** the URL this writer tells read-only nodes to send writes to (by default, the one it listens on) */
@@ -139,7 +141,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const url = `http://${host}:${port}`;
   let ledger: ServedLedger;
   try {
-    const paths = { dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.store ? { store: opts.store } : {}), ...(opts.origin ? { origin: opts.origin } : {}), ...(opts.registrar ? { registrar: opts.registrar } : {}) };
+    const paths = { dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.store ? { store: opts.store } : {}), ...(opts.indexDir ? { indexDir: opts.indexDir } : {}), ...(opts.origin ? { origin: opts.origin } : {}), ...(opts.registrar ? { registrar: opts.registrar } : {}) };
     if (opts.readOnly) {
       if (opts.witnessPolicy) throw new CartularyError('invalid', 'witnesses are sent checkpoints by the writer: give --witness-policy to the writer, not to a read-only node');
       if (!opts.store) throw new CartularyError('invalid', 'a read-only node follows a ledger kept in PostgreSQL: give --store postgres://…');

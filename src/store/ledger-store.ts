@@ -13,6 +13,7 @@ import { listedEntries, type ListedEntry, type Effects, type OverlapQuery, type 
 import { isEmptyHolding, PRINT_KINDS, type MemoryState, type Prints } from '../core/state.js';
 import { SoundIndex } from '../core/soundtrack.js';
 import { MappedPages } from './mapped-pages.js';
+import type { FolderLock } from './folder-lock.js';
 import { emptyIndexes, keptIndexes, reopenIndexes, saveIndexes, type Indexes } from './saved-indexes.js';
 import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js';
 import { CartularyError } from '../core/errors.js';
@@ -75,11 +76,12 @@ export class LedgerStore implements LedgerStorage {
   /** the view of a backend with synchronous reads, made once */
   private readonly direct: RecordView | undefined;
 
-  /** `keptIn`: the folder the indexes are saved in at `close` for the next start, if any. */
+  /** `keptIn`: the folder the indexes are saved in at `close` for the next start, if any; `lock`, on it, released after. */
   private constructor(
     readonly kv: OrderedKV,
     indexes: Indexes,
     private readonly keptIn: string | undefined,
+    private readonly lock: FolderLock | undefined,
   ) {
     ({ similarity: this.similarity, sound: this.sound, patches: this.patches, pages: this.indexPages } = indexes);
     const getSync = kv.getSync;
@@ -107,9 +109,10 @@ export class LedgerStore implements LedgerStorage {
    * indexes reopened or rebuilt. `indexDir`: their pages go in a file mapped from there
    * (mapped-pages.ts); with `keepIndexes`, a file kept there, and the indexes are saved at
    * `close` and reopened at the next start when nothing changed in between
-   * (saved-indexes.ts; a writable store only).
+   * (saved-indexes.ts; a writable store only). `lock`: the caller's on the folder, released
+   * when the store closes (it is not released if this throws).
    */
-  static async open(kv: OrderedKV, opts: { titleCapacity?: number; indexDir: string; keepIndexes?: boolean }): Promise<LedgerStore> {
+  static async open(kv: OrderedKV, opts: { titleCapacity?: number; indexDir: string; keepIndexes?: boolean; lock?: FolderLock }): Promise<LedgerStore> {
     const { titleCapacity = MIN_TITLE_CAPACITY, indexDir } = opts;
     const keptIn = opts.keepIndexes && !kv.readOnly ? indexDir : undefined;
     let reopened: (Indexes & { titles: TitleFilter | undefined }) | undefined;
@@ -120,7 +123,7 @@ export class LedgerStore implements LedgerStorage {
       throw e;
     }
     const indexes = reopened ?? (keptIn !== undefined ? keptIndexes(keptIn) : emptyIndexes(MappedPages.scratch(indexDir)));
-    const store = new LedgerStore(kv, indexes, keptIn);
+    const store = new LedgerStore(kv, indexes, keptIn, opts.lock);
     try {
       if (!kv.readOnly) await store.fileEarlierTitles();
       const saved = reopened?.titles;
@@ -279,7 +282,12 @@ export class LedgerStore implements LedgerStorage {
     } finally {
       this.indexPages.close();
     }
-    return this.kv.close();
+    try {
+      await this.kv.close();
+    } finally {
+      // After the indexes are saved: the next holder finds them whole.
+      await this.lock?.release();
+    }
   }
 
   /** The batch as key-value ops, in one atomic, durable write. */

@@ -12,7 +12,7 @@ import { loadOrCreateKey } from './key-files.js';
 import type { LedgerStore } from './ledger-store.js';
 import { Follower, type FollowerOptions } from './follower.js';
 import type { LogHead } from './log-head.js';
-import { openStore } from './open-store.js';
+import { checkIndexDir, openStore } from './open-store.js';
 import { isPostgresUrl, PostgresKV, redactUrl } from './postgres-kv.js';
 import { Sequencer, type SequencerOptions } from './sequencer.js';
 import { Watermark } from './watermark.js';
@@ -29,6 +29,8 @@ export interface LedgerPaths {
   keysDir: string;
   /** a PostgreSQL URL (`postgres://…`) to keep the ledger in, instead of LevelDB in `dataDir` */
   store?: string;
+  /** where a PostgreSQL writer keeps its fingerprint indexes between starts (open-store.ts) */
+  indexDir?: string;
   /** the log's origin; fixed by the first start and checked on every later one */
   origin?: string;
   /** the registrar party (hex), who accredits mediators; fixed by the first start (default: a new key, keys/registrar.key) */
@@ -87,6 +89,7 @@ export const watermarkPath = (keysDir: string) => join(keysDir, `${LEDGER_KEY_NA
 
 export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOptions> = {}): Promise<Ledger> {
   // Every refusal that needs no key comes before one could be created.
+  checkIndexDir(paths.store ?? paths.dataDir, paths);
   if (paths.registrar !== undefined && !/^[0-9a-f]{64}$/.test(paths.registrar)) {
     throw new CartularyError('invalid', `the registrar must be a party: 64 lowercase hex characters, not "${paths.registrar}"`, { field: 'registrar' });
   }
@@ -109,7 +112,7 @@ export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOp
       );
     }
     if (!paths.store) await mkdir(paths.dataDir, { recursive: true });
-    store = await openStore(paths.store ?? paths.dataDir, { create: folder === 'new' });
+    store = await openStore(paths.store ?? paths.dataDir, { create: folder === 'new', ...(paths.indexDir === undefined ? {} : { indexDir: paths.indexDir }) });
   } catch (e) {
     await watermark.close();
     throw e;
@@ -161,6 +164,7 @@ function sameOrigin(store: LedgerStore, stored: string, asked: string | undefine
  */
 export async function openFollowerLedger(paths: LedgerPaths & { store: string }, opts: FollowerOptions = {}): Promise<ServedLedger> {
   if (!isPostgresUrl(paths.store)) throw new CartularyError('invalid', 'a read-only node follows a ledger kept in PostgreSQL: give --store postgres://…');
+  checkIndexDir(paths.store, { ...paths, readOnly: true });
   const keyFile = join(paths.keysDir, `${LEDGER_KEY_NAME}.key`);
   if (!(await exists(keyFile))) throw new CartularyError('not-found', `a read-only node attests evidence with the ledger key, and ${keyFile} is missing`);
   const { signer } = await loadOrCreateKey(paths.keysDir, LEDGER_KEY_NAME);

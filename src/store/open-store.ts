@@ -1,10 +1,14 @@
 /**
  * Which store a location names: a PostgreSQL URL (`postgres://…`), or a LevelDB data folder.
  * The fingerprint indexes' pages go in a file mapped from the data folder, kept there for the
- * next start (saved-indexes.ts), or in a scratch file in the system's temporary folder for
- * PostgreSQL, whose followers and writer each build their own (mapped-pages.ts).
+ * next start (saved-indexes.ts). A PostgreSQL writer keeps them likewise in the folder named
+ * by `indexDir`, locked while it runs; without one, and on read-only nodes, they go in a
+ * scratch file in the system's temporary folder and are built at every start (mapped-pages.ts).
  */
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { CartularyError } from '../core/errors.js';
+import { lockFolder } from './folder-lock.js';
 import { LedgerStore } from './ledger-store.js';
 import { LevelKV } from './level-kv.js';
 import { isPostgresUrl, PostgresKV } from './postgres-kv.js';
@@ -21,12 +25,39 @@ export interface OpenOptions {
    * (saved-indexes.ts; default true). A scratch store that no one reopens says false.
    */
   keepIndexes?: boolean;
+  /**
+   * a local folder where a PostgreSQL writer keeps its fingerprint indexes between starts, as
+   * a LevelDB store does in its data folder; locked while the store is open
+   */
+  indexDir?: string;
+}
+
+/** Refuses an index folder where it has no place: on a LevelDB store or a read-only node. */
+export function checkIndexDir(where: string, opts: Pick<OpenOptions, 'indexDir' | 'readOnly'>): void {
+  if (opts.indexDir === undefined) return;
+  if (!isPostgresUrl(where)) throw new CartularyError('invalid', 'a LevelDB store keeps its indexes in its data folder: an index folder is for a PostgreSQL writer');
+  if (opts.readOnly) throw new CartularyError('invalid', 'a read-only node builds its indexes at start: an index folder is for the writer');
 }
 
 export async function openStore(where: string, opts: OpenOptions = {}): Promise<LedgerStore> {
-  const kv = isPostgresUrl(where)
-    ? await PostgresKV.open(where, { create: opts.create ?? false, readOnly: opts.readOnly ?? false })
-    : await LevelKV.open(where, { create: opts.create ?? false });
+  checkIndexDir(where, opts);
   const postgres = isPostgresUrl(where);
-  return LedgerStore.open(kv, { titleCapacity: opts.titleCapacity, indexDir: postgres ? tmpdir() : where, keepIndexes: !postgres && (opts.keepIndexes ?? true) });
+  const { indexDir } = opts;
+  // Locked before the database is opened: a refusal leaves nothing open.
+  if (indexDir !== undefined) await mkdir(indexDir, { recursive: true });
+  const lock = indexDir === undefined ? undefined : await lockFolder(indexDir, 'the index folder');
+  try {
+    const kv = postgres
+      ? await PostgresKV.open(where, { create: opts.create ?? false, readOnly: opts.readOnly ?? false })
+      : await LevelKV.open(where, { create: opts.create ?? false });
+    return await LedgerStore.open(kv, {
+      titleCapacity: opts.titleCapacity,
+      indexDir: indexDir ?? (postgres ? tmpdir() : where),
+      keepIndexes: indexDir !== undefined || (!postgres && (opts.keepIndexes ?? true)),
+      ...(lock ? { lock } : {}),
+    });
+  } catch (e) {
+    await lock?.release();
+    throw e;
+  }
 }
