@@ -118,7 +118,7 @@ export async function auditLedger(store: LedgerStorage, ledgerKey: VerifierKey, 
   const total = latest?.size ?? 0;
   const tree = CompactRange.fromStore(0, () => []);
   const scratchDir = await mkdtemp(join(opts.scratchDir ?? tmpdir(), 'cartulary-audit-'));
-  const replay = new Replay(await openStore(scratchDir, { create: true, keepIndexes: false }));
+  const replay = new Replay(await openStore(scratchDir, { create: true, scratch: true }));
   // The registrar is metadata fixed at init, not an entry: the replay takes the store's word for it.
   const registrar = await store.read((view) => view.registrar());
   if (registrar !== undefined) await replay.scratch.setMeta('registrar', registrar);

@@ -1,7 +1,8 @@
 /**
  * The LevelDB backend (classic-level): the embedded default. Guarantees as kv.ts states:
  * - `write(ops)` is one atomic LevelDB batch with `sync: true`: LevelDB's log either holds
- *   the whole batch record or discards it on recovery.
+ *   the whole batch record or discards it on recovery. (A scratch store, which no one
+ *   reopens after a crash, writes without the sync: see `open`.)
  * - One process at a time: LevelDB's LOCK file refuses a second opener, writer or reader.
  * - Point reads are synchronous (`getSync`); a single writer in the same process means every
  *   read already sees one consistent state, so `consistent` needs no snapshot.
@@ -32,13 +33,16 @@ export class LevelKV implements OrderedKV {
   private constructor(
     readonly db: ClassicLevel<Uint8Array, Uint8Array>,
     readonly description: string,
+    private readonly sync: boolean,
   ) {}
 
   /**
    * Opens the database in `dir`. Only with `create` may a missing database be created: a
-   * folder that lost its database must never reopen as a new, empty ledger.
+   * folder that lost its database must never reopen as a new, empty ledger. `scratch`: a
+   * store thrown away after use (audit's replay), whose writes need not survive a crash, so
+   * are not synced: a replay of a ledger written in small batches paid an fsync for each.
    */
-  static async open(dir: string, { create = false } = {}): Promise<LevelKV> {
+  static async open(dir: string, { create = false, scratch = false } = {}): Promise<LevelKV> {
     // LevelDB's default 8 MiB block cache (32 before the node cache held the tree's upper
     // levels) and at most 512 open tables (1,000 by default; each keeps its index and filter
     // blocks in memory): at 10 M entries (7,500 tables) the server's own memory 337–341 →
@@ -61,7 +65,7 @@ export class LevelKV implements OrderedKV {
       if (/corrupt/i.test(reason)) throw new CartularyError('corrupt', `the ledger database in ${dir} is damaged: ${reason}. Restore the folder from a backup`, { cause: e });
       throw new CartularyError('unavailable', `cannot open the ledger data folder ${dir}: ${reason}`, { cause: e });
     }
-    return new LevelKV(db, `LevelDB in ${dir}`);
+    return new LevelKV(db, `LevelDB in ${dir}`, !scratch);
   }
 
   readonly getSync = (key: Uint8Array): Uint8Array | undefined => {
@@ -115,7 +119,7 @@ export class LevelKV implements OrderedKV {
       if (op.type === 'put') batch.put(op.key, op.value);
       else batch.del(op.key);
     }
-    return batch.write({ sync: true });
+    return batch.write({ sync: this.sync });
   }
 
   close(): Promise<void> {

@@ -21,10 +21,10 @@ export interface OpenOptions {
   /** titles the in-memory title filter is first sized for (ledger-store.ts); it grows past them */
   titleCapacity?: number;
   /**
-   * save a LevelDB store's fingerprint indexes in its folder at close, for the next start
-   * (saved-indexes.ts; default true). A scratch store that no one reopens says false.
+   * a LevelDB store thrown away after use (audit's replay): its writes are not synced, and
+   * its fingerprint indexes are not saved at close for a next start (saved-indexes.ts)
    */
-  keepIndexes?: boolean;
+  scratch?: boolean;
   /**
    * a local folder where a PostgreSQL writer keeps its fingerprint indexes between starts, as
    * a LevelDB store does in its data folder; locked while the store is open
@@ -49,11 +49,11 @@ export async function openStore(where: string, opts: OpenOptions = {}): Promise<
   try {
     const kv = postgres
       ? await PostgresKV.open(where, { create: opts.create ?? false, readOnly: opts.readOnly ?? false })
-      : await LevelKV.open(where, { create: opts.create ?? false });
+      : await LevelKV.open(where, { create: opts.create ?? false, scratch: opts.scratch ?? false });
     return await LedgerStore.open(kv, {
       titleCapacity: opts.titleCapacity,
       indexDir: indexDir ?? (postgres ? tmpdir() : where),
-      keepIndexes: indexDir !== undefined || (!postgres && (opts.keepIndexes ?? true)),
+      keepIndexes: indexDir !== undefined || (!postgres && !opts.scratch),
       ...(lock ? { lock } : {}),
     });
   } catch (e) {
