@@ -42,8 +42,11 @@ const profile = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cp
 const serve = () => startChildServer(join(dir, 'data'), join(dir, 'keys'), { args: ['--check-rate-limit', '1000000'], captureStdout: false, env: { LOG_LEVEL: 'warn' }, nodeArgs: profile });
 const framesHeld = async (url: string) => Number(/^cartulary_fingerprint_index_frames (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? 0);
 const stop = async (s: ChildServer) => {
+  // A server that exited before it was asked, or whose shutdown saved nothing, says why.
+  const before = s.child.exitCode ?? s.child.signalCode;
   s.child.kill('SIGTERM');
   await s.exited;
+  if (before !== null || /not saved|error|fatal/i.test(s.output())) console.warn(`the server${before !== null ? ` had already exited (${before})` : ''}; its last output:\n${s.output().slice(-2000)}`);
 };
 
 let server = await serve();
