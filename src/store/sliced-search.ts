@@ -23,32 +23,38 @@ export interface SlicedSearch {
 /** Resolves on the event loop's next turn, after the I/O waiting now: what a long piece of work yields to. */
 export const nextTurn = (): Promise<void> => new Promise((resume) => setImmediate(resume));
 
-/** Query frames a step takes: a step against a work searched whole (≤ 720 frames) stays well inside a slice. */
+/** Query frames a step takes: a step against the works searched whole (≤ 32 of ≤ 720 frames) stays well inside a slice. */
 const STEP = 2;
 
 /** `index.probe` of the query, in slices. */
 export async function probeInSlices(index: SimilarityIndex, s: SlicedSearch): Promise<Probe> {
-  const pass = async (step: (frames: QueryFrame[]) => FrameHit[]) => {
-    let hits: FrameHit[] = [];
+  const inSlices = async (step: (frames: QueryFrame[]) => void) => {
     let next = 0;
     while (next < s.count) {
       const started = performance.now();
       // At least one step a slice, however short the slice.
       do {
-        for (const h of step(s.frames(next, STEP))) hits.push(h);
+        step(s.frames(next, STEP));
         next += STEP;
       } while (next < s.count && performance.now() - started < s.sliceMs);
-      // Capped as they come, so no cap ever sorts much more than it keeps.
-      if (hits.length > s.rules.perRequest) hits = capHits(hits, s.rules);
       if (next < s.count) await nextTurn();
     }
-    return capHits(hits, s.rules);
+  };
+  // Capped as they come, so no cap ever sorts much more than it keeps.
+  const add = (list: FrameHit[], more: readonly FrameHit[]) => {
+    for (const h of more) list.push(h);
+    return list.length > s.rules.perRequest ? capHits(list, s.rules) : list;
   };
   const seeds = new Map<number, number>();
-  const hits = await pass((frames) => index.hits(frames, { rules: s.rules, seeds, ...(s.budget === undefined ? {} : { budget: s.budget }) }));
-  const whole = new Map<number, FrameHit[]>();
-  for (const w of wholeWorks(seeds, s.rules)) whole.set(w, await pass((frames) => index.extension(w, frames, s.rules)));
-  return { hits, seeds, whole };
+  let hits: FrameHit[] = [];
+  await inSlices((frames) => (hits = add(hits, index.hits(frames, { rules: s.rules, seeds, ...(s.budget === undefined ? {} : { budget: s.budget }) }))));
+  const whole = index.wholeOf(wholeWorks(seeds, s.rules));
+  const found = new Map<number, FrameHit[]>(whole.works.map((w) => [w, []]));
+  if (whole.works.length > 0) await inSlices((frames) => {
+    for (const [w, more] of index.extension(whole, frames, s.rules)) found.set(w, add(found.get(w) as FrameHit[], more));
+  });
+  for (const [w, list] of found) found.set(w, capHits(list, s.rules));
+  return { hits: capHits(hits, s.rules), seeds, whole: found };
 }
 
 /** A search of one index in slices: `index.search` of the query. */
