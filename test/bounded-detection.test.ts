@@ -29,7 +29,7 @@ describe('bounded fingerprint search', () => {
     expect(s.ledger.store.sound.size).toBe(32);
     // The wall time is not what this test bounds (the maximal frame check alone took 7–9 s
     // on 2 cores until matching rules 6 filed a crowding work's frames at most 8 to a bucket,
-    // 0.8–2.1 s since; 35–59 s while tests ran through Vite's module runner, when CI once ran
+    // 0.5–2.1 s since; 35–59 s while tests ran through Vite's module runner, when CI once ran
     // out at 90).
   }, 180_000);
 
