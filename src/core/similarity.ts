@@ -704,6 +704,8 @@ export class SimilarityIndex {
    * if it were the only one (so that a search of several indexes can drop any of them).
    */
   extension(whole: WholeWorks, query: readonly QueryFrame[], rules: MatchingRules): Map<number, FrameHit[]> {
+    // Most searches choose no work: the query frames are not gone through for nothing.
+    if (whole.works.length === 0) return new Map();
     const alone = { ...rules, perFrame: Infinity, perRequest: Infinity };
     const hits = this.assemble(query, alone, (hash) => {
       const [q0, q1, q2, q3] = toWords(hash) as unknown as [number, number, number, number];

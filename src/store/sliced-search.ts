@@ -42,7 +42,7 @@ export async function probeInSlices(index: SimilarityIndex, s: SlicedSearch): Pr
   };
   // Capped as they come, once twice the cap has come in: no cap sorts much more than it
   // keeps, and a full list is not sorted again at every step (capping at each step past
-  // the cap made the largest check take 20 s, not 2).
+  // the cap made the largest check take 20 s, not half a second).
   const add = (list: FrameHit[], more: readonly FrameHit[]) => {
     for (const h of more) list.push(h);
     return list.length > 2 * s.rules.perRequest ? capHits(list, s.rules) : list;
@@ -52,6 +52,7 @@ export async function probeInSlices(index: SimilarityIndex, s: SlicedSearch): Pr
   await inSlices((frames) => (hits = add(hits, index.hits(frames, { rules: s.rules, seeds, ...(s.budget === undefined ? {} : { budget: s.budget }) }))));
   const whole = index.wholeOf(wholeWorks(seeds, s.rules));
   const found = new Map<number, FrameHit[]>(whole.works.map((w) => [w, []]));
+  // With no work to search whole, not even the steps are taken.
   if (whole.works.length > 0) await inSlices((frames) => {
     for (const [w, more] of index.extension(whole, frames, s.rules)) found.set(w, add(found.get(w) as FrameHit[], more));
   });
