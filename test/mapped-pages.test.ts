@@ -199,12 +199,14 @@ describe('fingerprint indexes kept across a clean restart', () => {
   it('rebuilds, with the same answers, from a saved state written by hand whose digest matches but whose page lists lie', async () => {
     const { dataDir, truth } = await savedStore();
     type Paged = { pages: number[]; length: number };
-    type Forged = Record<'similarity' | 'patches', Record<string, unknown> & { count: number; records: Paged; pool: Paged }> & { sound: { postings: Paged } };
+    type Forged = Record<'similarity' | 'patches', Record<string, unknown> & { count: number; records: Paged; pool: Paged }> & { sound: { postings: Paged }; titles: { words: Paged } };
     const lies: Array<[string, (s: Forged) => void]> = [
       ['two indexes share a page', (s) => (s.patches.records.pages = s.similarity.records.pages)],
       ['a frame more than its records hold', (s) => (s.similarity.count += 1)],
       ['a page past the file', (s) => (s.sound.postings.pages = [s.sound.postings.pages[0]! + 1000 * PAGE_BYTES])],
       ['a length its pages cannot hold', (s) => (s.similarity.pool.length += 1 << PAGE_SHIFT)],
+      ['the title filter shares a page with an index', (s) => (s.titles.words.pages[0] = s.similarity.records.pages[0]!)],
+      ['the title filter has a page too few', (s) => s.titles.words.pages.pop()],
     ];
     const statePath = `${dataDir}/fingerprint-index.state`;
     for (const [lie, forge] of lies) {

@@ -18,6 +18,7 @@
 import { Converter } from 'opencc-js/t2cn';
 import { sha256 } from './crypto.js';
 import { utf8 } from './bytes.js';
+import { heapPages, PAGE_MASK, PAGE_SHIFT, U32Pages, type PageSource, type PagedImage } from './u32-pages.js';
 
 const toSimplified = Converter({ from: 't', to: 'cn' });
 const SEPARATORS = /[\s\p{P}\p{S}]/gu;
@@ -136,28 +137,34 @@ const SALTS = [0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df
  * line. It may answer yes for a prefix never filed, never no for one that was.
  */
 export class TitleFilter {
-  private readonly words: Uint32Array;
+  // Pages of 64 Ki words: a block (8 words) never straddles two.
+  private readonly words: U32Pages;
   private readonly blocks: number;
   /** titles added, repeats included */
   count = 0;
 
   /**
-   * A filter for `capacity` titles (it takes more, with more false positives); with `saved`,
-   * the `image` of one of that capacity, as it was.
+   * A filter for `capacity` titles (it takes more, with more false positives), its words in
+   * pages from `source` (a store gives its mapped file's, so the filter is the kernel's to page
+   * out like the fingerprint indexes: 33 MB at 10 M titles); with `saved`, the `image` of one
+   * of that capacity, as it was, over its own pages.
    */
   constructor(
     readonly capacity: number,
-    saved?: { count: number; words: Uint32Array },
+    source: PageSource = heapPages,
+    saved?: { count: number; words: PagedImage },
   ) {
     this.blocks = Math.max(1, Math.ceil((capacity * BITS_PER_TITLE) / 256));
-    this.words = saved?.words ?? new Uint32Array(this.blocks * BLOCK_WORDS);
-    if (this.words.length !== this.blocks * BLOCK_WORDS) throw new RangeError(`a filter of ${capacity} titles has ${this.blocks * BLOCK_WORDS} words, not ${this.words.length}`);
+    const length = this.blocks * BLOCK_WORDS;
+    this.words = new U32Pages(source, saved?.words);
+    if (saved === undefined) this.words.extend(length);
+    else if (saved.words.length !== length) throw new RangeError(`a filter of ${capacity} titles has ${length} words, not ${saved.words.length}`);
     this.count = saved?.count ?? 0;
   }
 
-  /** What the filter holds (its words, not a copy), for a store to keep it across restarts. */
-  get image(): { capacity: number; count: number; words: Uint32Array } {
-    return { capacity: this.capacity, count: this.count, words: this.words };
+  /** What the filter holds (its pages, not copies), for a store to keep it across restarts. */
+  get image(): { capacity: number; count: number; words: PagedImage } {
+    return { capacity: this.capacity, count: this.count, words: this.words.image };
   }
 
   // The block from the first lane, scaled rather than masked so any number of blocks will do.
@@ -165,19 +172,24 @@ export class TitleFilter {
     return Math.floor(((h1 >>> 0) * this.blocks) / 2 ** 32) * BLOCK_WORDS;
   }
 
+  /** Bytes of its bits (16 a title at capacity); the pages holding them round this up to 256 KB. */
   get bytes(): number {
-    return this.words.byteLength;
+    return this.blocks * BLOCK_WORDS * 4;
   }
 
   add(hash: readonly [number, number]): void {
     const base = this.base(hash[0]);
-    for (let w = 0; w < BLOCK_WORDS; w++) this.words[base + w]! |= 1 << (Math.imul(hash[1], SALTS[w]!) >>> 27);
+    const page = this.words.pages[base >>> PAGE_SHIFT]!;
+    const at = base & PAGE_MASK;
+    for (let w = 0; w < BLOCK_WORDS; w++) page[at + w]! |= 1 << (Math.imul(hash[1], SALTS[w]!) >>> 27);
     this.count++;
   }
 
   has(h1: number, h2: number): boolean {
     const base = this.base(h1);
-    for (let w = 0; w < BLOCK_WORDS; w++) if ((this.words[base + w]! & (1 << (Math.imul(h2, SALTS[w]!) >>> 27))) === 0) return false;
+    const page = this.words.pages[base >>> PAGE_SHIFT]!;
+    const at = base & PAGE_MASK;
+    for (let w = 0; w < BLOCK_WORDS; w++) if ((page[at + w]! & (1 << (Math.imul(h2, SALTS[w]!) >>> 27))) === 0) return false;
     return true;
   }
 }

@@ -68,6 +68,7 @@ export class LedgerStore implements LedgerStorage {
   // until then new titles go into both.
   private titleFilter = new TitleFilter(1);
   private growingFilter: TitleFilter | undefined;
+  private scanningTitles = false;
   readonly nodeCache = new NodeCache();
   private nodeFill: Promise<void> | undefined;
   private filling = false;
@@ -187,29 +188,32 @@ export class LedgerStore implements LedgerStorage {
   /**
    * A filed title's prefix hash into the filter. A filter past its capacity is replaced by
    * one twice as large, filled from the store in the background; new titles go into both
-   * meanwhile, so neither ever misses a stored one.
+   * meanwhile, so neither ever misses a stored one. The full filter's pages stay unused in
+   * the index file until it is next rebuilt: at most as many as the filter that replaces it
+   * (capacities double), so a failed scan is tried again into the same larger filter (adding
+   * is idempotent) rather than into new pages each time.
    */
   private filterTitle(hash: readonly [number, number]): void {
     this.titleFilter.add(hash);
     this.growingFilter?.add(hash);
-    if (this.growingFilter || this.titleFilter.count <= this.titleFilter.capacity) return;
-    const growing = new TitleFilter(this.titleFilter.count * 2);
-    this.growingFilter = growing;
+    if (this.scanningTitles || this.titleFilter.count <= this.titleFilter.capacity) return;
+    const growing = (this.growingFilter ??= new TitleFilter(this.titleFilter.count * 2, this.indexPages.source));
+    this.scanningTitles = true;
     (async () => {
       for await (const hash of this.storedTitleHashes()) growing.add(hash);
-    })().then(
-      () => {
-        this.titleFilter = growing;
-        this.growingFilter = undefined;
-      },
-      // A failed scan leaves the full filter in place (more false positives, no misses) and is tried again at the next title.
-      () => {
-        if (this.growingFilter === growing) this.growingFilter = undefined;
-      },
-    );
+    })()
+      .then(
+        () => {
+          this.titleFilter = growing;
+          this.growingFilter = undefined;
+        },
+        // The full filter stays in place meanwhile (more false positives, no misses); tried again at the next title.
+        () => undefined,
+      )
+      .finally(() => (this.scanningTitles = false));
   }
 
-  /** Bytes the title filter holds in memory. */
+  /** Bytes of the title filter's bits (its pages are in the index file). */
   get titleFilterBytes(): number {
     return this.titleFilter.bytes + (this.growingFilter?.bytes ?? 0);
   }
@@ -234,7 +238,7 @@ export class LedgerStore implements LedgerStorage {
       hashes[2 * n + 1] = h2;
       n++;
     }
-    const filter = new TitleFilter(Math.max(minimum, Math.ceil(n * 1.5)));
+    const filter = new TitleFilter(Math.max(minimum, Math.ceil(n * 1.5)), this.indexPages.source);
     for (let i = 0; i < n; i++) filter.add([hashes[2 * i]!, hashes[2 * i + 1]!]);
     return filter;
   }

@@ -32,7 +32,8 @@ import { MappedPages, PAGE_BYTES } from './mapped-pages.js';
 
 const PAGES = 'fingerprint-index.pages';
 const STATE = 'fingerprint-index.state';
-const VERSION = 2;
+// 3: the title filter's words are pages of the file, not bytes of the state.
+const VERSION = 3;
 
 /** A store's three fingerprint indexes and where their pages come from. */
 export interface Indexes {
@@ -105,7 +106,7 @@ interface State {
   similarity: Saved<SimilarityImage>;
   patches: Saved<SimilarityImage>;
   sound: Saved<SoundImage> | null;
-  titles: { capacity: number; count: number; words: Uint8Array } | null;
+  titles: { capacity: number; count: number; words: { pages: number[]; length: number } } | null;
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
@@ -129,9 +130,9 @@ export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: str
     patches: saveSimilarity(pages, indexes.patches.image),
     // 4 MB of bucket heads that would all be 0
     sound: indexes.sound.size === 0 ? null : { ...indexes.sound.image, heads: bytesOf(indexes.sound.image.heads) as Uint8Array, postings: savePaged(pages, indexes.sound.image.postings), kept: savePaged(pages, indexes.sound.image.kept) },
-    titles: filter ? { ...filter, words: bytesOf(filter.words) as Uint8Array } : null,
+    titles: filter ? { ...filter, words: savePaged(pages, filter.words) } : null,
   };
-  // Bucket heads and a young title filter are mostly zeros: deflated, a small store's state is kilobytes, not megabytes.
+  // Bucket heads are mostly zeros: deflated, a small store's state is kilobytes, not megabytes.
   const body = deflateSync(encode(state), { level: 1 });
   await writeFileAtomic(join(dir, STATE), encode({ body, digest: sha256(body) }));
   return undefined;
@@ -165,7 +166,7 @@ export async function reopenIndexes(dir: string, checkpoint: string | undefined)
     const loadPaged = pageLoader(pages, state.givenBytes);
     indexes = {
       pages,
-      titles: titles ? new TitleFilter(titles.capacity, { count: titles.count, words: u32Of(titles.words) as Uint32Array }) : undefined,
+      titles: titles ? new TitleFilter(titles.capacity, pages.source, { count: titles.count, words: loadPaged(titles.words) }) : undefined,
       similarity: loadSimilarity(pages, loadPaged, state.similarity),
       patches: loadSimilarity(pages, loadPaged, state.patches),
       sound: new SoundIndex(pages.source, sound ? { ...sound, heads: u32Of(sound.heads) as Uint32Array, postings: loadPaged(sound.postings), kept: loadPaged(sound.kept) } : undefined),
