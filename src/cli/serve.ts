@@ -65,16 +65,10 @@ export const serve: Command = {
       ...(str(v['witness-policy']) ? { witnessPolicy: await policyArg(str(v['witness-policy']) as string) } : {}),
       checkRateLimit,
     });
-    const { ledger } = running;
-    const started = { url: running.url, origin: ledger.origin, verifierKey: ledger.sequencer.verifierKey, registrar: ledger.registrar, size: ledger.sequencer.size, createdKey: ledger.createdKey ? `${keys}/ledger.key` : null };
-    if (v.json) io.err(JSON.stringify(started));
-    else {
-      io.err(`${started.createdKey ? `created ledger key ${started.createdKey}; ` : ''}ledger "${started.origin}" with ${started.size} entries${v['read-only'] ? ' (read-only: following the writer)' : ''}`);
-      io.err(`verifier key: ${started.verifierKey}`);
-      io.err(`registrar:    ${started.registrar}`);
-      io.err(`listening on ${started.url}`);
-    }
-    await new Promise<void>((resolve) => {
+    // Listening for a stop before saying so: whoever starts the server may stop it as soon as
+    // it reads the line, and a SIGTERM with no listener kills the process on the spot, so the
+    // indexes would not be saved (the next start rebuilds them: 65 s at 20 M records).
+    const stopped = new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         io.err(`${signal}: draining and closing the ledger`);
         running.close().then(resolve, (e: unknown) => {
@@ -85,6 +79,16 @@ export const serve: Command = {
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
     });
+    const { ledger } = running;
+    const started = { url: running.url, origin: ledger.origin, verifierKey: ledger.sequencer.verifierKey, registrar: ledger.registrar, size: ledger.sequencer.size, createdKey: ledger.createdKey ? `${keys}/ledger.key` : null };
+    if (v.json) io.err(JSON.stringify(started));
+    else {
+      io.err(`${started.createdKey ? `created ledger key ${started.createdKey}; ` : ''}ledger "${started.origin}" with ${started.size} entries${v['read-only'] ? ' (read-only: following the writer)' : ''}`);
+      io.err(`verifier key: ${started.verifierKey}`);
+      io.err(`registrar:    ${started.registrar}`);
+      io.err(`listening on ${started.url}`);
+    }
+    await stopped;
     return 0;
   },
 };
