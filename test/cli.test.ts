@@ -148,7 +148,7 @@ describe('cartulary CLI', () => {
       });
       const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (c, sig) => resolve([c, sig])));
       expect({ round, code, signal }).toEqual({ round, code: 0, signal: null });
-      expect(stderr).toMatch(/SIGTERM: draining and closing the ledger/);
+      expect(stderr).toMatch(/SIGTERM: draining and closing/);
       expect(await readFile(`${dir}/data/fingerprint-index.state`)).toBeTruthy();
     }
   });

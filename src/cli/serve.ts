@@ -1,6 +1,6 @@
 import { CartularyError } from '../core/errors.js';
 import { partyArg } from './client.js';
-import { dataDir, keysDir, ledgerFolders, storeUrl, str, type Command } from './command.js';
+import { closedOnSignal, dataDir, keysDir, ledgerFolders, storeUrl, str, type Command } from './command.js';
 import { policyArg } from './policy-file.js';
 
 export function portOf(value: string): number {
@@ -65,20 +65,7 @@ export const serve: Command = {
       ...(str(v['witness-policy']) ? { witnessPolicy: await policyArg(str(v['witness-policy']) as string) } : {}),
       checkRateLimit,
     });
-    // Listening for a stop before saying so: whoever starts the server may stop it as soon as
-    // it reads the line, and a SIGTERM with no listener kills the process on the spot, so the
-    // indexes would not be saved (the next start rebuilds them: 65 s at 20 M records).
-    const stopped = new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        io.err(`${signal}: draining and closing the ledger`);
-        running.close().then(resolve, (e: unknown) => {
-          io.err(`error while closing: ${(e as Error).message}`);
-          resolve();
-        });
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+    const stopped = closedOnSignal(() => running.close(), io);
     const { ledger } = running;
     const started = { url: running.url, origin: ledger.origin, verifierKey: ledger.sequencer.verifierKey, registrar: ledger.registrar, size: ledger.sequencer.size, createdKey: ledger.createdKey ? `${keys}/ledger.key` : null };
     if (v.json) io.err(JSON.stringify(started));

@@ -1,6 +1,6 @@
 import { CartularyError } from '../core/errors.js';
 import { startWitness } from '../witness/server.js';
-import { str, type Command } from './command.js';
+import { closedOnSignal, str, type Command } from './command.js';
 import { ledgerKeyArg } from './ledger-key.js';
 import { portOf } from './serve.js';
 
@@ -29,16 +29,13 @@ export const witness: Command = {
       logs,
       log: (line) => io.err(line),
     });
+    const stopped = closedOnSignal(() => running.close(), io);
     if (v.json) io.err(JSON.stringify({ url: running.url, witnessKey: running.verifierKey, logs }));
     else {
       io.err(`witness key: ${running.verifierKey}`);
       io.err(`following ${logs.length} log${logs.length === 1 ? '' : 's'}; listening on ${running.url}`);
     }
-    await new Promise<void>((resolve) => {
-      const stop = () => void running.close().then(resolve);
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    });
+    await stopped;
     return 0;
   },
 };
