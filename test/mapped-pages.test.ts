@@ -199,7 +199,9 @@ describe('fingerprint indexes kept across a clean restart', () => {
   it('rebuilds, with the same answers, from a saved state written by hand whose digest matches but whose page lists lie', async () => {
     const { dataDir, truth } = await savedStore();
     type Paged = { pages: number[]; length: number };
-    type Forged = Record<'similarity' | 'patches', Record<string, unknown> & { count: number; records: Paged; pool: Paged }> & { sound: { postings: Paged }; titles: { words: Paged } };
+    type Levels = Array<{ pages: Array<number | null>; filled: Uint8Array } | null>;
+    type Forged = Record<'similarity' | 'patches', Record<string, unknown> & { count: number; records: Paged; pool: Paged }> & { sound: { postings: Paged }; titles: { words: Paged }; nodes: { levels: Levels } };
+    const lowest = (s: Forged) => s.nodes.levels.find((l) => l !== null)!;
     const lies: Array<[string, (s: Forged) => void]> = [
       ['two indexes share a page', (s) => (s.patches.records.pages = s.similarity.records.pages)],
       ['a frame more than its records hold', (s) => (s.similarity.count += 1)],
@@ -207,6 +209,8 @@ describe('fingerprint indexes kept across a clean restart', () => {
       ['a length its pages cannot hold', (s) => (s.similarity.pool.length += 1 << PAGE_SHIFT)],
       ['the title filter shares a page with an index', (s) => (s.titles.words.pages[0] = s.similarity.records.pages[0]!)],
       ['the title filter has a page too few', (s) => s.titles.words.pages.pop()],
+      ['the node cache shares a page with an index', (s) => (lowest(s).pages[0] = s.similarity.records.pages[0]!)],
+      ['the node cache holds a node on a page its level does not have', (s) => (lowest(s).pages = [])],
     ];
     const statePath = `${dataDir}/fingerprint-index.state`;
     for (const [lie, forge] of lies) {
@@ -219,6 +223,7 @@ describe('fingerprint indexes kept across a clean restart', () => {
       // rebuilt: works in id order (a reopened index keeps ledger order, as above)
       expect(order(store), lie).toEqual([...order(store)].sort());
       expect(answers(store, 6), lie).toEqual(truth);
+      await store.noteTreeSize((await store.latestCheckpoint())!.size); // its node cache filled, saved for the next lie
       await store.close();
     }
   });

@@ -12,7 +12,8 @@ import { readUintBE } from '../src/core/bytes.js';
 import { openLedger } from '../src/store/ledger.js';
 import { openStore } from '../src/store/open-store.js';
 import { PREFIX, prefixRange } from '../src/store/layout.js';
-import { ledgerFixture, memoryTree, party, stmt } from './helpers.js';
+import { MappedPages, PAGE_BYTES } from '../src/store/mapped-pages.js';
+import { ledgerFixture, memoryTree, party, stmt, tempDir } from './helpers.js';
 
 const nodeHash = ({ level, index }: NodeId) => {
   const h = new Uint8Array(32);
@@ -82,6 +83,41 @@ describe('the node cache', () => {
     expect(damaged.get({ level: 8, index: 0 })).toBeUndefined();
   });
 
+  it('takes no more pages than its budget allows, and a mapped file gives a dropped level\'s pages again', async () => {
+    const pages = MappedPages.scratch(await tempDir());
+    let budget = 1 << 15; // 4 pages of 8 Ki hashes
+    const cache = new NodeCache({ source: pages.source, budget: () => budget, release: (given) => pages.release(given) });
+    cache.noteTreeSize(1 << 14); // 2^15 nodes: every level
+    for (let index = 0; index < 1 << 14; index++) cache.set({ level: 0, index }, nodeHash({ level: 0, index }));
+    for (let index = 0; index < 1 << 13; index++) cache.set({ level: 1, index }, nodeHash({ level: 1, index }));
+    const grown = pages.mappedBytes;
+    expect(grown).toBe(3 * PAGE_BYTES);
+    expect(cache.get({ level: 0, index: 12_345 })).toEqual(nodeHash({ level: 0, index: 12_345 }));
+
+    // The budget falls (as when the file cannot grow): a page for each of the 15 levels of
+    // the tree at most, whatever is asked.
+    budget = 1;
+    for (let k = 0; k < 40; k++) cache.set({ level: 2, index: k << 13 }, nodeHash({ level: 2, index: k << 13 }));
+    expect(cache.get({ level: 2, index: 0 })).toEqual(nodeHash({ level: 2, index: 0 }));
+    expect(cache.get({ level: 2, index: 39 << 13 })).toBeUndefined();
+    expect(pages.mappedBytes).toBe(16 * PAGE_BYTES);
+
+    // Level 0 dropped as the tree grows: its two pages come back, zeroed, for level 1's second and level 3's first.
+    budget = 1 << 15;
+    cache.noteTreeSize(1 << 15);
+    expect(cache.get({ level: 0, index: 12_345 })).toBeUndefined();
+    cache.set({ level: 1, index: 1 << 13 }, nodeHash({ level: 1, index: 1 << 13 }));
+    cache.set({ level: 3, index: 0 }, nodeHash({ level: 3, index: 0 }));
+    expect(pages.mappedBytes).toBe(16 * PAGE_BYTES);
+    expect(cache.get({ level: 1, index: (1 << 13) + 1 })).toBeUndefined();
+    expect(cache.get({ level: 1, index: 1 << 13 })).toEqual(nodeHash({ level: 1, index: 1 << 13 }));
+    expect(cache.get({ level: 1, index: 8000 })).toEqual(nodeHash({ level: 1, index: 8000 }));
+    expect(cache.get({ level: 3, index: 0 })).toEqual(nodeHash({ level: 3, index: 0 }));
+    // 16 pages, and bitmaps: level 1's of two pages' nodes, level 2's grown to its node 12 << 13, level 3's first
+    expect(cache.bytes).toBe(16 * PAGE_BYTES + 2048 + 16384 + 1024);
+    pages.close();
+  });
+
   it('remembers the ranges a proof folds, shared by every view, but never one folded from a run that missed nodes', () => {
     const reference = memoryTree(Array.from({ length: 100 }, (_, i) => Uint8Array.of(i)));
     // Views over a store that holds the reference tree's nodes, except the ones in `lost`.
@@ -113,6 +149,32 @@ describe('the node cache', () => {
     expect(incomplete.missed).toEqual(['5/2']);
     expect(fresh.ranges.get('64-100')).toBeUndefined();
     expect(viewOver(fresh, new Set()).view.hashRanges(plan)).toEqual(expected);
+  });
+
+  it("a ledger's node cache comes back with its indexes after a clean restart, read from no node of the store", async () => {
+    const f = await ledgerFixture();
+    const alice = party();
+    for (let i = 0; i < 300; i++) await f.submit(stmt.register(alice));
+    const size = f.ledger.sequencer.size;
+    await f.ledger.store.noteTreeSize(size); // filled at open
+    const leaves: Uint8Array[] = [];
+    for (let i = 0; i < size; i++) leaves.push((await f.ledger.store.read((view) => view.leaf(i)))!);
+    const reference = memoryTree(leaves);
+    await f.ledger.close();
+    const store = await openStore(`${f.dir}/data`);
+    try {
+      // Every node gone from the store before the cache could be filled from it: what proofs read, the restart kept.
+      const nodes = await store.kv.range(prefixRange(PREFIX.node));
+      expect(nodes.length).toBeGreaterThan(size);
+      await store.write(nodes.map(([key]) => ({ type: 'del' as const, key })));
+      await store.noteTreeSize(size); // a fill now would find nothing to read
+      for (const [index, to] of [[0, size], [137, size], [size - 1, size], [64, 200]] as const) {
+        expect(await store.read((view) => hashRanges(inclusionPlan(index, to), view.readNodes))).toEqual(hashRanges(inclusionPlan(index, to), reference.read));
+      }
+      expect(store.nodeCache.bytes).toBeGreaterThan(0);
+    } finally {
+      await store.close();
+    }
   });
 
   it("a real ledger's proofs come from its cache once filled at a start, and are the reference tree's", async () => {

@@ -99,12 +99,14 @@ describe('operations', () => {
     expect(sample(text, 'cartulary_sound_index_works')).toBe(1);
     // the bucket heads, one page of postings, one page holding the 40 values
     expect(sample(text, 'cartulary_sound_index_bytes')).toBe(4 * 2 ** 20 + 2 * 4 * 2 ** 16);
-    // every page of the three indexes is in the mapped file, none in the heap: four arrays of
-    // a page each for the frames and for the patches, two for the sound
-    expect(sample(text, 'cartulary_index_mapped_bytes')).toBe(10 * 4 * 2 ** 16);
+    // every page of the three indexes, the title filter and the node cache is in the mapped
+    // file, none in the heap: four arrays of a page each for the frames and for the patches,
+    // two for the sound, eight for the smallest title filter (2^20 titles), one for each of
+    // the tree's three levels
+    expect(sample(text, 'cartulary_index_mapped_bytes')).toBe((10 + 8 + 3) * 4 * 2 ** 16);
     expect(sample(text, 'cartulary_index_heap_bytes')).toBe(0);
-    // the tree's three levels over 4 entries, each in an array of 1,024 hashes and its bitmap
-    expect(sample(text, 'cartulary_node_cache_bytes')).toBe(3 * (1024 * 32 + 1024 / 8));
+    // the tree's three levels over 4 entries, a page of 8,192 hashes each and its bitmap
+    expect(sample(text, 'cartulary_node_cache_bytes')).toBe(3 * (8192 * 32 + 8192 / 8));
     expect(sample(text, 'cartulary_node_cache_filling')).toBe(0);
   });
 

@@ -65,7 +65,7 @@ export class Metrics {
       ['cartulary_sound_index_bytes', 'Bytes the sound index holds for its postings and the registered values', () => metrics.soundIndex().bytes],
       ['cartulary_index_mapped_bytes', "Bytes of the three indexes' pages in their memory-mapped file, the kernel's to page out", () => metrics.indexPages().mappedBytes],
       ['cartulary_index_heap_bytes', "Bytes of the indexes' pages in the server's heap because the mapped file could not grow (a full disk) or be mapped", () => metrics.indexPages().heapBytes],
-      ['cartulary_node_cache_bytes', "Bytes of the Merkle tree's upper levels kept in memory for proofs (bounded: the lowest level kept rises with the tree)", () => metrics.nodeCache().bytes],
+      ['cartulary_node_cache_bytes', "Bytes of the Merkle tree's levels kept for proofs, in the index file's mapped pages (heap pages when it cannot grow); bounded: the lowest level kept rises with the tree", () => metrics.nodeCache().bytes],
       ['cartulary_node_cache_filling', 'Whether the node cache is still being filled from the store after a start (1: proofs read more from the store until it ends)', () => Number(metrics.nodeCache().filling)],
     ];
     for (const [name, help, read] of sizes) {

@@ -19,7 +19,7 @@ import { entryMeets, licenceEntries, queryRanges } from './exclusivity-index.js'
 import { CartularyError } from '../core/errors.js';
 import { key, prefixRange, PREFIX } from './layout.js';
 import type { BatchOp, KeyRange, KeyReads, OrderedKV, WriteGuard } from './kv.js';
-import { NodeCache } from './node-cache.js';
+import { HEAP_NODES, MAPPED_NODES, NodeCache, type NodeCacheImage } from './node-cache.js';
 import { decodeRecord, encodeRecord, frameSearchKey, overlapKey, RecordView, type PlannedReads } from './record-view.js';
 import type { AppendBatch, LedgerStorage, Page, StoredCheckpoint, StoreFault, StoreView } from './storage.js';
 
@@ -69,7 +69,8 @@ export class LedgerStore implements LedgerStorage {
   private titleFilter = new TitleFilter(1);
   private growingFilter: TitleFilter | undefined;
   private scanningTitles = false;
-  readonly nodeCache = new NodeCache();
+  // Its pages are the index file's: kept across a clean restart with the indexes.
+  readonly nodeCache: NodeCache;
   private nodeFill: Promise<void> | undefined;
   private filling = false;
   private closing = false;
@@ -80,11 +81,21 @@ export class LedgerStore implements LedgerStorage {
   /** `keptIn`: the folder the indexes are saved in at `close` for the next start, if any; `lock`, on it, released after. */
   private constructor(
     readonly kv: OrderedKV,
-    indexes: Indexes,
+    indexes: Indexes & { nodes?: NodeCacheImage | undefined },
     private readonly keptIn: string | undefined,
     private readonly lock: FolderLock | undefined,
   ) {
     ({ similarity: this.similarity, sound: this.sound, patches: this.patches, pages: this.indexPages } = indexes);
+    const pages = this.indexPages;
+    this.nodeCache = new NodeCache(
+      {
+        source: pages.source,
+        // The heap's budget once the file cannot grow (a full disk): its pages then come from the heap.
+        budget: () => (pages.failure === undefined ? MAPPED_NODES : HEAP_NODES),
+        release: (given) => pages.release(given),
+      },
+      indexes.nodes,
+    );
     const getSync = kv.getSync;
     this.direct = getSync ? new RecordView(getSync, this.similarity, this.nodeCache) : undefined;
   }
@@ -116,7 +127,7 @@ export class LedgerStore implements LedgerStorage {
   static async open(kv: OrderedKV, opts: { titleCapacity?: number; indexDir: string; keepIndexes?: boolean; lock?: FolderLock }): Promise<LedgerStore> {
     const { titleCapacity = MIN_TITLE_CAPACITY, indexDir } = opts;
     const keptIn = opts.keepIndexes && !kv.readOnly ? indexDir : undefined;
-    let reopened: (Indexes & { titles: TitleFilter | undefined }) | undefined;
+    let reopened: Awaited<ReturnType<typeof reopenIndexes>>;
     try {
       if (keptIn !== undefined) reopened = await reopenIndexes(keptIn, (await firstCheckpoint(kv, LATEST))?.note);
     } catch (e) {
@@ -278,7 +289,7 @@ export class LedgerStore implements LedgerStorage {
       const latest = this.keptIn === undefined ? undefined : await this.latestCheckpoint();
       if (this.keptIn !== undefined && latest) {
         const titles = this.growingFilter ? undefined : this.titleFilter;
-        this.indexesNotSaved = this.appendFailed ? 'an append failed' : await saveIndexes(this.keptIn, { pages: this.indexPages, similarity: this.similarity, patches: this.patches, sound: this.sound }, latest.note, titles);
+        this.indexesNotSaved = this.appendFailed ? 'an append failed' : await saveIndexes(this.keptIn, { pages: this.indexPages, similarity: this.similarity, patches: this.patches, sound: this.sound }, latest.note, titles, this.nodeCache.image);
       }
     } catch (e) {
       // Not saved: the next start rebuilds them, as after a crash.

@@ -58,6 +58,8 @@ export class MappedPages {
   // The file's mapped steps, in order; the last is where pages are given from.
   private readonly chunks: Uint32Array[] = [];
   private readonly offsets = new WeakMap<Uint32Array, number>();
+  // Offsets of pages given back (`release`), given again first.
+  private readonly free: number[] = [];
   private fileBytes = 0;
   /** bytes of pages given from the mapped file */
   mappedBytes = 0;
@@ -119,6 +121,8 @@ export class MappedPages {
   }
 
   readonly source: PageSource = () => {
+    const free = this.free.pop();
+    if (free !== undefined) return this.pageAt(free).fill(0);
     if (this.failure === undefined && this.mappedBytes === this.fileBytes) this.grow();
     if (this.failure !== undefined) {
       this.heapBytes += PAGE_BYTES;
@@ -129,6 +133,17 @@ export class MappedPages {
     this.mappedBytes += PAGE_BYTES;
     return page;
   };
+
+  /**
+   * Takes back pages this gave that nothing will read again, to give them again before the
+   * file grows (a node cache's dropped levels); heap pages are left to the collector.
+   */
+  release(pages: readonly Uint32Array[]): void {
+    for (const page of pages) {
+      const at = this.offsets.get(page);
+      if (at !== undefined) this.free.push(at);
+    }
+  }
 
   /** Where in the file a page this gave starts (bytes), or undefined for a heap page. */
   offsetOf(page: Uint32Array): number | undefined {

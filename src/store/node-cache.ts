@@ -1,24 +1,33 @@
 /**
- * The upper levels of the Merkle tree in memory, shared by every view of one store.
+ * The upper levels of the Merkle tree, shared by every view of one store.
  *
  * Every proof passes through the upper levels, and a node never changes once written, so a
- * cached node is never stale and needs no invalidation. Each level is one flat array of
- * 32-byte hashes indexed by the node's index, with a bitmap of the slots filled: ~32 bytes
- * a node, where a Map of Uint8Arrays cost ~150, so the same memory holds several times the
- * levels and a proof at 1 M entries reads one node from the store instead of four.
+ * cached node is never stale and needs no invalidation. Each level is a run of pages of
+ * 32-byte hashes indexed by the node's index, with a bitmap of the slots filled: ~32 bytes a
+ * node, where a Map of Uint8Arrays cost ~150.
  *
- * Bounded: levels at or above the floor hold about `budget` nodes at most (their arrays, which
- * grow by doubling, up to twice that); the floor rises with the tree (`noteTreeSize`) and the
- * levels below it are dropped.
+ * Where the pages come from sets the budget. From the heap (the default), about 2^20 nodes
+ * (32 MB): a proof at 1 M entries reads one node from the store, at 10 M five. From a file
+ * mapped into memory (a store's, mapped-pages.ts), about 2^25 nodes, the kernel's to page
+ * out like LevelDB's own tables: every level up to ~16 M entries, so a proof reads no node
+ * from the store, and the server's own memory holds none of them.
+ *
+ * Bounded: levels at or above the floor hold about the budget's nodes at most (and never
+ * more pages than it allows, whatever the source: a mapped file that can no longer grow gives
+ * heap pages, and the heap's budget holds); the floor rises with the tree (`noteTreeSize`)
+ * and the levels below it are dropped, their pages given back to the source.
  */
 import type { NodeId, RangeMemo } from '../core/merkle.js';
+import { heapPages, PAGE_SHIFT, type PageSource } from '../core/u32-pages.js';
 
-/** The most nodes the cached levels hold, about: 2^20 nodes are 32 MB of hashes. */
-const NODE_CACHE_NODES = 1 << 20;
+/** The most nodes the cached levels hold in the heap: 2^20 nodes are 32 MB of hashes. */
+export const HEAP_NODES = 1 << 20;
+/** The most nodes they hold in a mapped file: 2^25 nodes are 1 GB of it. */
+export const MAPPED_NODES = 1 << 25;
 const HASH = 32;
-// Levels grow in steps of whole bitmap bytes, doubling, so a level filled in order is
-// copied O(log n) times.
-const FIRST_CAPACITY = 1024;
+// A page of the source (64 Ki 32-bit values) holds 8 Ki hashes.
+const PAGE_NODES_SHIFT = PAGE_SHIFT - 3;
+const PAGE_NODES = 1 << PAGE_NODES_SHIFT;
 // Nodes read a turn while filling: a few milliseconds of the event loop.
 const FILL_CHUNK = 4096;
 // Folded ranges kept (~200 bytes each): a tree's right edge has one per bit of its size, so
@@ -26,12 +35,36 @@ const FILL_CHUNK = 4096;
 const RANGES_KEPT = 4096;
 
 interface Level {
-  hashes: Uint8Array;
+  // The pages as the source gave them (a mapped file knows its own by these), and byte views of them.
+  given: Array<Uint32Array | undefined>;
+  pages: Array<Uint8Array | undefined>;
+  // grows by doubling: 1 bit a node
   filled: Uint8Array;
 }
 
+/** Where a node cache's pages come from: the source, what it may hold, and where pages dropped go back. */
+export interface NodePages {
+  source: PageSource;
+  /** nodes the cache may hold now (may fall: a mapped file that can no longer grow) */
+  budget(): number;
+  /** takes back pages of a dropped level (a mapped file gives them again) */
+  release?(pages: Uint32Array[]): void;
+}
+
+/** What a node cache holds, for a store to keep across restarts: its floor, and each level's pages (holes undefined) and bitmap. */
+export interface NodeCacheImage {
+  floor: number | null;
+  levels: Array<{ pages: Array<Uint32Array | undefined>; filled: Uint8Array } | undefined>;
+}
+
+const onTheHeap: NodePages = { source: heapPages, budget: () => HEAP_NODES };
+const bytesOf = (page: Uint32Array) => new Uint8Array(page.buffer, page.byteOffset, page.byteLength);
+
 export class NodeCache {
   private readonly levels: Array<Level | undefined> = [];
+  private held = 0;
+  private levelsKept = 0;
+  private restoredFloor: number | null = null;
   // Nothing is cached until the tree's size is known (a store opened only to audit never is).
   private floor = Number.POSITIVE_INFINITY;
   /**
@@ -40,35 +73,91 @@ export class NodeCache {
    */
   readonly ranges: RangeMemo = new BoundedMemo(RANGES_KEPT);
 
-  constructor(private readonly budget = NODE_CACHE_NODES) {}
+  /**
+   * Pages from `pages` (the heap by default), or a fixed budget of nodes in heap pages
+   * (tests); with `image`, the levels of a cache as it was, over its own pages. An image
+   * whose bitmaps name a node on a page it does not have is refused (RangeError).
+   */
+  constructor(
+    private readonly pages: NodePages | number = onTheHeap,
+    image?: NodeCacheImage,
+  ) {
+    if (!image) return;
+    checkNodeImage(image);
+    // Used once the tree's size is noted (a server's store), never by a store opened only to
+    // audit, which must read every node from the store itself.
+    this.restoredFloor = image.floor;
+    image.levels.forEach((saved, level) => {
+      if (!saved) return;
+      const given = [...saved.pages];
+      this.levels[level] = { given, pages: given.map((p) => (p ? bytesOf(p) : undefined)), filled: saved.filled };
+      this.held += given.filter((p) => p !== undefined).length;
+    });
+  }
 
-  /** Bytes the cached levels hold (their arrays, with room to grow). */
+  /** What the cache holds (its pages and bitmaps, not copies). */
+  get image(): NodeCacheImage {
+    return {
+      floor: Number.isFinite(this.floor) ? this.floor : this.restoredFloor,
+      levels: this.levels.map((l) => (l ? { pages: l.given, filled: l.filled } : undefined)),
+    };
+  }
+
+  private budget(): number {
+    return typeof this.pages === 'number' ? this.pages : this.pages.budget();
+  }
+
+  /** Bytes of the pages the cached levels hold, and of their bitmaps. */
   get bytes(): number {
-    return this.levels.reduce((sum, l) => sum + (l ? l.hashes.byteLength + l.filled.byteLength : 0), 0);
+    return this.held * PAGE_NODES * HASH + this.levels.reduce((sum, l) => sum + (l ? l.filled.byteLength : 0), 0);
   }
 
   /** The node's hash if cached: a view into the cache, which the caller must not write to. */
   get({ level, index }: NodeId): Uint8Array | undefined {
     if (level < this.floor) return undefined;
     const l = this.levels[level];
-    if (!l || index >= l.hashes.length / HASH || ((l.filled[index >> 3] as number) & (1 << (index & 7))) === 0) return undefined;
-    return l.hashes.subarray(index * HASH, index * HASH + HASH);
+    if (!l || !isSet(l.filled, index)) return undefined;
+    const at = (index & (PAGE_NODES - 1)) * HASH;
+    return l.pages[index >> PAGE_NODES_SHIFT]!.subarray(at, at + HASH);
   }
 
-  /** Keeps a node read from the store (or just written to it), if its level is cached. */
+  /** Keeps a node read from the store (or just written to it), if its level is cached and the budget allows. */
   set({ level, index }: NodeId, hash: Uint8Array): void {
     if (level < this.floor) return;
-    let l = this.levels[level];
-    if (!l || index >= l.hashes.length / HASH) l = this.levels[level] = grown(l, index + 1);
-    l.hashes.set(hash, index * HASH);
+    const p = index >> PAGE_NODES_SHIFT;
+    const l = this.levels[level] ?? (this.full() ? undefined : (this.levels[level] = { given: [], pages: [], filled: new Uint8Array(PAGE_NODES / 8) }));
+    if (!l) return;
+    let page = l.pages[p];
+    if (page === undefined) {
+      if (this.full()) return;
+      const given = typeof this.pages === 'number' ? heapPages() : this.pages.source();
+      l.given[p] = given;
+      page = l.pages[p] = bytesOf(given);
+      this.held++;
+    }
+    if (index >= l.filled.length * 8) {
+      let bits = l.filled.length * 8;
+      while (bits <= index) bits *= 2;
+      const filled = new Uint8Array(bits / 8);
+      filled.set(l.filled);
+      l.filled = filled;
+    }
+    page.set(hash, (index & (PAGE_NODES - 1)) * HASH);
     l.filled[index >> 3] = (l.filled[index >> 3] as number) | (1 << (index & 7));
+  }
+
+  // The budget's nodes in whole pages, and a page more for each level kept (each level's last
+  // is partly filled): what the levels at or above the floor need, and never more.
+  private full(): boolean {
+    return this.held + 1 > Math.ceil(this.budget() / PAGE_NODES) + this.levelsKept;
   }
 
   /**
    * Reads the cached levels of a tree of `size` leaves from the store, top down, a chunk a
    * turn, so that soon after a start proofs read only the levels below the floor, rather
-   * than each node the first time it is asked for. Ends when `stop()` says so, or at the
-   * first chunk the store does not give whole (a damaged store: reads report it).
+   * than each node the first time it is asked for; a chunk already held (a cache reopened as
+   * a clean shutdown left it) is not read. Ends when `stop()` says so, or at the first chunk
+   * the store does not give whole (a damaged store: reads report it).
    */
   async fill(size: number, read: (level: number, first: number, count: number) => Promise<Uint8Array[]>, stop: () => boolean): Promise<void> {
     for (let level = Math.floor(Math.log2(Math.max(1, size))); level >= this.floor; level--) {
@@ -76,6 +165,7 @@ export class NodeCache {
       for (let first = 0; first < nodes; first += FILL_CHUNK) {
         if (stop() || level < this.floor) return;
         const count = Math.min(FILL_CHUNK, nodes - first);
+        if (this.holds(level, first, count)) continue;
         const hashes = await read(level, first, count);
         if (hashes.length !== count) return;
         hashes.forEach((hash, i) => this.set({ level, index: first + i }, hash));
@@ -83,28 +173,48 @@ export class NodeCache {
     }
   }
 
+  private holds(level: number, first: number, count: number): boolean {
+    const l = this.levels[level];
+    if (!l) return false;
+    for (let i = first; i < first + count; i++) if (!isSet(l.filled, i)) return false;
+    return true;
+  }
+
   /** Raises the floor as the tree grows, so the cached levels stay within the budget. */
   noteTreeSize(size: number): void {
+    const budget = this.budget();
     let floor = 0;
-    while ((2 * size) / 2 ** floor > this.budget) floor++;
-    const from = Number.isFinite(this.floor) ? this.floor : floor;
-    for (let level = from; level < floor; level++) this.levels[level] = undefined;
+    while ((2 * size) / 2 ** floor > budget) floor++;
+    const from = Number.isFinite(this.floor) ? this.floor : Math.min(this.restoredFloor ?? floor, floor);
+    for (let level = from; level < floor; level++) this.drop(level);
     this.floor = Math.max(from, floor);
+    this.levelsKept = Math.max(0, Math.floor(Math.log2(Math.max(1, size))) + 1 - this.floor);
+  }
+
+  private drop(level: number): void {
+    const l = this.levels[level];
+    this.levels[level] = undefined;
+    if (!l) return;
+    const given = l.given.filter((p): p is Uint32Array => p !== undefined);
+    this.held -= given.length;
+    if (typeof this.pages !== 'number') this.pages.release?.(given);
   }
 }
 
-function grown(level: Level | undefined, atLeast: number): Level {
-  const had = level ? level.hashes.length / HASH : 0;
-  let capacity = Math.max(FIRST_CAPACITY, had * 2);
-  while (capacity < atLeast) capacity *= 2;
-  const hashes = new Uint8Array(capacity * HASH);
-  const filled = new Uint8Array(capacity / 8);
-  if (level) {
-    hashes.set(level.hashes);
-    filled.set(level.filled);
-  }
-  return { hashes, filled };
+/** Refuses (RangeError) an image a cache could not read: a bad floor, or a bitmap naming a node on a page it does not have. */
+export function checkNodeImage(image: NodeCacheImage): void {
+  if (image.floor !== null && !(Number.isSafeInteger(image.floor) && image.floor >= 0)) throw new RangeError(`a floor of ${image.floor}`);
+  image.levels.forEach((saved, level) => {
+    if (!saved) return;
+    const { filled, pages } = saved;
+    if (filled.length === 0 || (filled.length & (filled.length - 1)) !== 0) throw new RangeError(`level ${level}: a bitmap of ${filled.length} bytes`);
+    for (let byte = 0; byte < filled.length; byte++) {
+      if (filled[byte] !== 0 && pages[(byte * 8) >> PAGE_NODES_SHIFT] === undefined) throw new RangeError(`level ${level}: node ${byte * 8} on no page`);
+    }
+  });
 }
+
+const isSet = (filled: Uint8Array, index: number) => index < filled.length * 8 && ((filled[index >> 3] as number) & (1 << (index & 7))) !== 0;
 
 class BoundedMemo extends Map<string, Uint8Array> implements RangeMemo {
   constructor(private readonly most: number) {

@@ -1,11 +1,12 @@
 /**
- * A LevelDB store's fingerprint indexes (frames, keypoint patches, soundtracks) and title
- * filter, kept across a clean restart so a start does not rebuild them from every registered
- * work's records (75 s for 20 M fingerprint records, 40 s for 10 M titles, and growing with
- * the catalogue; issue 13.7). Two files in the data folder: `fingerprint-index.pages`, the
- * indexes' pages (mapped-pages.ts), and `fingerprint-index.state`, what the indexes hold
- * outside their pages (which pages are whose, bucket heads, works), the title filter, the
- * pages' digest, and the checkpoint the store was at.
+ * A LevelDB store's fingerprint indexes (frames, keypoint patches, soundtracks), title filter
+ * and Merkle node cache, kept across a clean restart so a start does not rebuild them from
+ * every registered work's records, nor read every tree node again (75 s for 20 M fingerprint
+ * records, 40 s for 10 M titles, 50 s for the 20 M nodes of 10 M entries, and growing with the
+ * catalogue; issue 13.7). Two files in the data folder: `fingerprint-index.pages`, the pages
+ * (mapped-pages.ts), and `fingerprint-index.state`, what they hold outside their pages (which
+ * pages are whose, bucket heads, works, the node cache's bitmaps), the pages' digest, and the
+ * checkpoint the store was at.
  *
  * Guarantees: the indexes are only ever reopened exactly as a clean shutdown left them over
  * exactly the store they were built from; anything else rebuilds them from the records, as
@@ -29,11 +30,12 @@ import { TitleFilter } from '../core/titles.js';
 import type { PagedImage } from '../core/u32-pages.js';
 import { syncFolder, writeFileAtomic } from './atomic-file.js';
 import { MappedPages, PAGE_BYTES } from './mapped-pages.js';
+import { checkNodeImage, type NodeCacheImage } from './node-cache.js';
 
 const PAGES = 'fingerprint-index.pages';
 const STATE = 'fingerprint-index.state';
-// 3: the title filter's words are pages of the file, not bytes of the state.
-const VERSION = 3;
+// 3: the title filter's words are pages of the file, not bytes of the state; 4: the node cache's levels too.
+const VERSION = 4;
 
 /** A store's three fingerprint indexes and where their pages come from. */
 export interface Indexes {
@@ -77,23 +79,22 @@ function savePaged(pages: MappedPages, image: PagedImage): { pages: number[]; le
  * written by hand; this and the indexes' own checks of their images keep such a state from
  * making a search read outside its pages or two indexes write into one.
  */
-function pageLoader(pages: MappedPages, givenBytes: number): (saved: { pages: number[]; length: number }) => PagedImage {
+function pageTaker(pages: MappedPages, givenBytes: number): (at: number) => Uint32Array {
   const taken = new Set<number>();
-  return (saved) => ({
-    pages: saved.pages.map((at) => {
-      if (!Number.isSafeInteger(at) || at < 0 || at % PAGE_BYTES !== 0 || at >= givenBytes || taken.has(at)) throw new RangeError(`no page of its own at ${at}`);
-      taken.add(at);
-      return pages.pageAt(at);
-    }),
-    length: saved.length,
-  });
+  return (at) => {
+    if (!Number.isSafeInteger(at) || at < 0 || at % PAGE_BYTES !== 0 || at >= givenBytes || taken.has(at)) throw new RangeError(`no page of its own at ${at}`);
+    taken.add(at);
+    return pages.pageAt(at);
+  };
 }
 
 function saveSimilarity(pages: MappedPages, i: SimilarityImage): Saved<SimilarityImage> {
   return { ...i, records: savePaged(pages, i.records), times: savePaged(pages, i.times), pool: savePaged(pages, i.pool), partners: savePaged(pages, i.partners), heads: bytesOf(i.heads), tails: bytesOf(i.tails), fill: bytesOf(i.fill) };
 }
 
-function loadSimilarity(pages: MappedPages, loadPaged: ReturnType<typeof pageLoader>, s: Saved<SimilarityImage>): SimilarityIndex {
+type PagedLoader = (saved: { pages: number[]; length: number }) => PagedImage;
+
+function loadSimilarity(pages: MappedPages, loadPaged: PagedLoader, s: Saved<SimilarityImage>): SimilarityIndex {
   const image: SimilarityImage = { ...s, records: loadPaged(s.records), times: loadPaged(s.times), pool: loadPaged(s.pool), partners: loadPaged(s.partners), heads: u32Of(s.heads), tails: u32Of(s.tails), fill: s.fill ? s.fill.slice() : null };
   return new SimilarityIndex(pages.source, image);
 }
@@ -107,6 +108,25 @@ interface State {
   patches: Saved<SimilarityImage>;
   sound: Saved<SoundImage> | null;
   titles: { capacity: number; count: number; words: { pages: number[]; length: number } } | null;
+  // a level's pages by their offsets, null for a page it never took
+  nodes: { floor: number | null; levels: Array<{ pages: Array<number | null>; filled: Uint8Array } | null> };
+}
+
+function saveNodes(pages: MappedPages, image: NodeCacheImage): State['nodes'] {
+  const offset = (p: Uint32Array | undefined) => {
+    if (p === undefined) return null;
+    const at = pages.offsetOf(p);
+    if (at === undefined) throw new Error('a node page is not in the file');
+    return at;
+  };
+  return { floor: image.floor, levels: Array.from(image.levels, (l) => (l ? { pages: Array.from(l.pages, offset), filled: l.filled } : null)) };
+}
+
+function loadNodes(take: (at: number) => Uint32Array, saved: State['nodes']): NodeCacheImage {
+  return {
+    floor: saved.floor,
+    levels: saved.levels.map((l) => (l ? { pages: l.pages.map((at) => (at === null ? undefined : take(at))), filled: l.filled.slice() } : undefined)),
+  };
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
@@ -117,7 +137,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
  * when the indexes' pages are not all in a kept file, and then says why. Call it with no
  * append in flight, and close the pages after.
  */
-export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: string, titles: TitleFilter | undefined): Promise<string | undefined> {
+export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: string, titles: TitleFilter | undefined, nodes: NodeCacheImage): Promise<string | undefined> {
   const { pages } = indexes;
   const flushed = pages.flush();
   if (!flushed) return `pages in the heap (${pages.failure ?? 'no file'})`;
@@ -131,6 +151,7 @@ export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: str
     // 4 MB of bucket heads that would all be 0
     sound: indexes.sound.size === 0 ? null : { ...indexes.sound.image, heads: bytesOf(indexes.sound.image.heads) as Uint8Array, postings: savePaged(pages, indexes.sound.image.postings), kept: savePaged(pages, indexes.sound.image.kept) },
     titles: filter ? { ...filter, words: savePaged(pages, filter.words) } : null,
+    nodes: saveNodes(pages, nodes),
   };
   // Bucket heads are mostly zeros: deflated, a small store's state is kilobytes, not megabytes.
   const body = deflateSync(encode(state), { level: 1 });
@@ -144,7 +165,7 @@ export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: str
  * filter saved beside them if there is one; else undefined, and whatever was there is
  * removed (the caller rebuilds into new pages).
  */
-export async function reopenIndexes(dir: string, checkpoint: string | undefined): Promise<(Indexes & { titles: TitleFilter | undefined }) | undefined> {
+export async function reopenIndexes(dir: string, checkpoint: string | undefined): Promise<(Indexes & { titles: TitleFilter | undefined; nodes: NodeCacheImage }) | undefined> {
   const statePath = join(dir, STATE);
   let saved: Uint8Array;
   try {
@@ -153,7 +174,7 @@ export async function reopenIndexes(dir: string, checkpoint: string | undefined)
     return undefined;
   }
   let pages: MappedPages | undefined;
-  let indexes: (Indexes & { titles: TitleFilter | undefined }) | undefined;
+  let indexes: (Indexes & { titles: TitleFilter | undefined; nodes: NodeCacheImage }) | undefined;
   try {
     const { body, digest } = decode(saved) as { body: Uint8Array; digest: Uint8Array };
     if (Buffer.compare(sha256(body), digest) !== 0) throw new Error('the state is damaged');
@@ -163,14 +184,18 @@ export async function reopenIndexes(dir: string, checkpoint: string | undefined)
     pages = state.givenBytes === 0 ? MappedPages.create(join(dir, PAGES)) : MappedPages.reopen(join(dir, PAGES), state.givenBytes, state.digest);
     if (!pages) throw new Error('the pages differ');
     const { sound, titles } = state;
-    const loadPaged = pageLoader(pages, state.givenBytes);
+    const take = pageTaker(pages, state.givenBytes);
+    const loadPaged: PagedLoader = (saved) => ({ pages: saved.pages.map(take), length: saved.length });
     indexes = {
       pages,
       titles: titles ? new TitleFilter(titles.capacity, pages.source, { count: titles.count, words: loadPaged(titles.words) }) : undefined,
       similarity: loadSimilarity(pages, loadPaged, state.similarity),
       patches: loadSimilarity(pages, loadPaged, state.patches),
       sound: new SoundIndex(pages.source, sound ? { ...sound, heads: u32Of(sound.heads) as Uint32Array, postings: loadPaged(sound.postings), kept: loadPaged(sound.kept) } : undefined),
+      nodes: loadNodes(take, state.nodes),
     };
+    // Refused here rather than by the store's node cache: the indexes are then rebuilt.
+    checkNodeImage(indexes.nodes);
   } catch {
     pages?.close();
     indexes = undefined;
