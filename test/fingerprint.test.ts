@@ -304,6 +304,30 @@ describe('similarity index', () => {
     for (const rules of MATCHING_RULES.filter((r) => r.version >= 3)) await probedThenWhole(rules);
   });
 
+  it('from version 7, counts the frames each upload frame finds, so identical upload frames seed a work alike however the search is split', async () => {
+    // One registered frame; an upload of it 4 bits away, then twice exactly (a still shot).
+    const frame = Uint8Array.from([0, 0, 0, 0, 0, 29, 3, 79, 0, 0, 0, 0, 0, 0, 1, 0]);
+    const near = frame.slice();
+    for (const bit of [0, 16, 32, 48]) near[bit >> 3]! ^= 0x80 >> (bit & 7);
+    const query = [near, frame, frame].map((hash, i) => ({ timeMs: i * 250, hash }));
+    const found = async (version: number) => {
+      const rules = MATCHING_RULES.find((r) => r.version === version) as MatchingRules;
+      const [index, other] = [new SimilarityIndex(), new SimilarityIndex()];
+      index.add('w', 0, [{ timeMs: 0, hash: frame }]);
+      const show = (hits: FrameHit[]) => hits.map((h) => `${h.queryMs}:${h.distance}`);
+      return {
+        once: show(index.search(query, { rules })),
+        sliced: show(await searchInSlices(index, { count: query.length, frames: (from, n) => query.slice(from, from + n), rules, sliceMs: 0 })),
+        composed: show(probeHits([other.probe(query, { rules }), index.probe(query, { rules })], rules)),
+      };
+    };
+    // Version 6: the still shot seeds the work once searched at once, twice in steps of two
+    // frames, which then search it whole and find the first frame too.
+    expect(await found(6)).toEqual({ once: ['250:0', '500:0'], sliced: ['250:0', '500:0', '0:4'], composed: ['250:0', '500:0'] });
+    const all = ['250:0', '500:0', '0:4'];
+    expect(await found(7)).toEqual({ once: all, sliced: all, composed: all });
+  });
+
   it('files at most `perBucket` of a work\'s frames in one bucket (rules 6): a crowded chunk costs a probe its bound, not the work\'s frames; the work is still found whole', () => {
     const rules = MATCHING_RULES.find((r) => r.version === 6) as MatchingRules;
     const { query, frames } = crowdingFrames();
@@ -344,10 +368,13 @@ describe('similarity index', () => {
     let bounded = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(work, { minLength: 1, maxLength: 6 }), fc.array(fc.tuple(fc.nat(), fc.nat(), flips, flips), { minLength: 1, maxLength: 8 }), async (works, picks) => {
-        const query = picks.map(([w, f, p, d], i) => {
+        const picked = picks.map(([w, f, p, d], i) => {
           const frames = works[w % works.length]!;
           return { timeMs: i * 250, hash: flipped(frames[f % frames.length]!, [...p, ...d.map((b) => b + 64)]) };
         });
+        // To version 6 a query's identical frames counted once a call, so a split search
+        // counted them apart (the test below): its query frames are made distinct.
+        const query = rules.seedsPer === 'upload frame' ? picked : picked.filter((q, i) => picked.findIndex((o) => Buffer.compare(o.hash, q.hash) === 0) === i);
         const all = new SimilarityIndex();
         const [a, b] = [new SimilarityIndex(), new SimilarityIndex()];
         works.forEach((frames, w) => {

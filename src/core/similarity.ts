@@ -180,15 +180,25 @@ export interface MatchingRules {
    * work's frames alike however it was filled.
    */
   perBucket: number;
+  /**
+   * What `extendAfter` counts (`seeds`). To version 6, the frames found for each distinct
+   * query hash of one call: identical upload frames (a still shot) counted once in a call
+   * and again in the next, so a store searched in steps of two frames, a batch's overlay
+   * searched at once and a flat replay could count a work differently, and choose to search
+   * it whole or not. From version 7, for each upload frame (its mirror's finds merged): the
+   * same however the query or the ledger is split.
+   */
+  seedsPer: 'hash' | 'upload frame';
 }
 
 export const MATCHING_RULES: readonly MatchingRules[] = [
-  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records', dHashMinBits: 0, dHashMinRowChange: 0, chunkRadius: 2, extendAfter: 0, partnerBits: 16, maxExtended: Infinity, perBucket: Infinity },
-  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 0, chunkRadius: 2, extendAfter: 0, partnerBits: 16, maxExtended: Infinity, perBucket: Infinity },
-  { version: 3, from: Date.UTC(2026, 11, 4, 15), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 0, chunkRadius: 0, extendAfter: 2, partnerBits: 16, maxExtended: Infinity, perBucket: Infinity },
-  { version: 4, from: Date.UTC(2026, 11, 4, 19), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 0, chunkRadius: 0, extendAfter: 2, partnerBits: 4, maxExtended: Infinity, perBucket: Infinity },
-  { version: 5, from: Date.UTC(2026, 11, 4, 19, 30), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 6, chunkRadius: 0, extendAfter: 2, partnerBits: 4, maxExtended: Infinity, perBucket: Infinity },
-  { version: 6, from: Date.UTC(2026, 11, 5, 14, 30), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 6, chunkRadius: 0, extendAfter: 2, partnerBits: 4, maxExtended: 32, perBucket: 8 },
+  { version: 1, from: 0, perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'records', dHashMinBits: 0, dHashMinRowChange: 0, chunkRadius: 2, extendAfter: 0, partnerBits: 16, maxExtended: Infinity, perBucket: Infinity, seedsPer: 'hash' },
+  { version: 2, from: Date.UTC(2026, 11, 4), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 0, chunkRadius: 2, extendAfter: 0, partnerBits: 16, maxExtended: Infinity, perBucket: Infinity, seedsPer: 'hash' },
+  { version: 3, from: Date.UTC(2026, 11, 4, 15), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 0, chunkRadius: 0, extendAfter: 2, partnerBits: 16, maxExtended: Infinity, perBucket: Infinity, seedsPer: 'hash' },
+  { version: 4, from: Date.UTC(2026, 11, 4, 19), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 0, chunkRadius: 0, extendAfter: 2, partnerBits: 4, maxExtended: Infinity, perBucket: Infinity, seedsPer: 'hash' },
+  { version: 5, from: Date.UTC(2026, 11, 4, 19, 30), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 6, chunkRadius: 0, extendAfter: 2, partnerBits: 4, maxExtended: Infinity, perBucket: Infinity, seedsPer: 'hash' },
+  { version: 6, from: Date.UTC(2026, 11, 5, 14, 30), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 6, chunkRadius: 0, extendAfter: 2, partnerBits: 4, maxExtended: 32, perBucket: 8, seedsPer: 'hash' },
+  { version: 7, from: Date.UTC(2026, 11, 5, 18, 30), perFrame: 16, perWork: 3, perRequest: 4096, contestShareOf: 'times', dHashMinBits: 8, dHashMinRowChange: 6, chunkRadius: 0, extendAfter: 2, partnerBits: 4, maxExtended: 32, perBucket: 8, seedsPer: 'upload frame' },
 ];
 
 /**
@@ -669,17 +679,27 @@ export class SimilarityIndex {
   hits(query: readonly QueryFrame[], opts: { budget?: number; rules?: MatchingRules; seeds?: Map<number, number> } = {}): FrameHit[] {
     const rules = opts.rules ?? CURRENT_MATCHING;
     const { seeds } = opts;
-    return this.assemble(query, rules, (hash) => {
-      const best = new Map<number, number>();
-      for (const { frame, distance } of this.near(hash, rules, opts.budget)) {
-        best.set(frame, distance);
-        if (seeds) {
-          const w = this.workIndices[this.ownerOf(frame)] as number;
-          seeds.set(w, (seeds.get(w) ?? 0) + 1);
-        }
+    const seed = (frames: Iterable<number>) => {
+      if (!seeds) return;
+      for (const frame of frames) {
+        const w = this.workIndices[this.ownerOf(frame)] as number;
+        seeds.set(w, (seeds.get(w) ?? 0) + 1);
       }
-      return best;
-    });
+    };
+    const perHash = rules.seedsPer === 'hash';
+    return this.assemble(
+      query,
+      rules,
+      (hash) => {
+        const best = new Map<number, number>();
+        for (const { frame, distance } of this.near(hash, rules, opts.budget)) {
+          best.set(frame, distance);
+          if (perHash) seed([frame]);
+        }
+        return best;
+      },
+      perHash ? undefined : (best) => seed(best.keys()),
+    );
   }
 
   /** The works (by ledger index) to search whole, their records read once for every query hash to go through. */
@@ -735,10 +755,11 @@ export class SimilarityIndex {
 
   /**
    * Hits of each query frame, the closer of it and its mirror, from `find` (indexed frame →
-   * distance, for one hash; identical hashes are searched once), capped frame by frame so an
+   * distance, for one hash; identical hashes are searched once; `eachFrame` sees each query
+   * frame's, before any cap), capped frame by frame so an
    * upload frame near thousands of indexed ones costs little, then all together.
    */
-  private assemble(query: readonly QueryFrame[], rules: MatchingRules, find: (hash: Uint8Array) => Map<number, number>): FrameHit[] {
+  private assemble(query: readonly QueryFrame[], rules: MatchingRules, find: (hash: Uint8Array) => Map<number, number>, eachFrame?: (best: Map<number, number>) => void): FrameHit[] {
     const found = new Map<string, Map<number, number>>();
     const search = (hash: Uint8Array) => {
       const key = toHex(hash);
@@ -750,6 +771,7 @@ export class SimilarityIndex {
     for (const q of query) {
       const best = new Map(search(q.hash));
       if (q.mirrored) for (const [frame, distance] of search(q.mirrored)) best.set(frame, Math.min(distance, best.get(frame) ?? Infinity));
+      eachFrame?.(best);
       const frameHits: FrameHit[] = [];
       for (const [frame, distance] of best) {
         const w = this.ownerOf(frame);
