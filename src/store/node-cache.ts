@@ -29,7 +29,7 @@ const HASH = 32;
 const PAGE_NODES_SHIFT = PAGE_SHIFT - 3;
 const PAGE_NODES = 1 << PAGE_NODES_SHIFT;
 // Nodes read a turn while filling: a few milliseconds of the event loop.
-const FILL_CHUNK = 4096;
+export const FILL_CHUNK = 4096;
 // Folded ranges kept (~200 bytes each): a tree's right edge has one per bit of its size, so
 // this holds those of many sizes; when full it starts again (each costs a few hashes).
 const RANGES_KEPT = 4096;
@@ -153,22 +153,20 @@ export class NodeCache {
   }
 
   /**
-   * Reads the cached levels of a tree of `size` leaves from the store, top down, a chunk a
-   * turn, so that soon after a start proofs read only the levels below the floor, rather
-   * than each node the first time it is asked for; a chunk already held (a cache reopened as
-   * a clean shutdown left it) is not read. Ends when `stop()` says so, or at the first chunk
-   * the store does not give whole (a damaged store: reads report it).
+   * Reads the cached levels of a tree of `size` leaves from the store, top down, each level
+   * in one pass of chunks of FILL_CHUNK (index, hash) pairs, a chunk a turn, so that soon
+   * after a start proofs read only the levels below the floor, rather than each node the
+   * first time it is asked for; a level already held whole (a cache reopened as a clean
+   * shutdown left it) is not read. A node the store lacks (damage: reads report it) stays
+   * unfilled. Ends when `stop()` says so.
    */
-  async fill(size: number, read: (level: number, first: number, count: number) => Promise<Uint8Array[]>, stop: () => boolean): Promise<void> {
+  async fill(size: number, read: (level: number, count: number) => AsyncIterable<Array<[number, Uint8Array]>>, stop: () => boolean): Promise<void> {
     for (let level = Math.floor(Math.log2(Math.max(1, size))); level >= this.floor; level--) {
       const nodes = Math.floor(size / 2 ** level);
-      for (let first = 0; first < nodes; first += FILL_CHUNK) {
+      if (this.holds(level, 0, nodes)) continue;
+      for await (const chunk of read(level, nodes)) {
         if (stop() || level < this.floor) return;
-        const count = Math.min(FILL_CHUNK, nodes - first);
-        if (this.holds(level, first, count)) continue;
-        const hashes = await read(level, first, count);
-        if (hashes.length !== count) return;
-        hashes.forEach((hash, i) => this.set({ level, index: first + i }, hash));
+        for (const [index, hash] of chunk) this.set({ level, index }, hash);
       }
     }
   }
