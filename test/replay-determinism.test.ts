@@ -77,7 +77,7 @@ describe('fill order', () => {
   });
 });
 
-describe('the works a registration searches whole (matching rules 6)', () => {
+describe('the works a registration searches whole (matching rules 6 on)', () => {
   // Forty upload frames; a work's frame is one of them with bits flipped. Three bits in one
   // pHash chunk leave three chunks for the probe to find it by; one bit in each chunk leave
   // none, so only a search of its work whole finds it. Every dHash is drawn apart.
@@ -90,10 +90,12 @@ describe('the works a registration searches whole (matching rules 6)', () => {
   };
   const probed = (j: number) => flipped(j, [50, 55, 61]);
   const hidden = (j: number) => flipped(j, [3, 20, 37, 52]);
-  const rules = MATCHING_RULES.find((r) => r.version === 6) as MatchingRules;
+  // The rules in force now, which bound the search as version 6 began to.
+  const rules = matchingRulesAt(Date.now());
   const registration = (frames: readonly FrameHash[]) => stmt.register(party(), undefined, { fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] });
 
   it('are chosen from the store and the batch together, so the sequencer decides as one index, a flat replay and audit do', async () => {
+    expect(rules.version).toBeGreaterThanOrEqual(6);
     expect(rules.maxExtended).toBe(32);
     // 32 decoys the probe finds six frames of, nothing more to find when searched whole; then,
     // in one batch with the registration, three works the probe finds two frames of, and
@@ -115,7 +117,7 @@ describe('the works a registration searches whole (matching rules 6)', () => {
     await ledger.close();
     const last = records[records.length - 1] as WorkRecord;
     expect(records.slice(-4).map((w) => w.registeredAt)).toEqual(Array(4).fill(last.registeredAt));
-    expect(last.matching).toBe(6);
+    expect(last.matching).toBe(rules.version);
     // The decoys have the most frames found: they are searched whole, the three works are not.
     expect(last.lookalikes).toEqual([]);
     expect(last.status).toBe('registered');
@@ -147,7 +149,7 @@ describe('the works a registration searches whole (matching rules 6)', () => {
     const paths = { dataDir: `${dir}/data`, keysDir: `${dir}/keys` };
     let ledger = await openLedger(paths);
     const work = ledger.store.sync.work((await ledger.sequencer.submit(registration(frames))).receipt.id) as WorkRecord;
-    expect(work.matching).toBe(6);
+    expect(work.matching).toBe(rules.version);
     const probed = () => {
       const seeds = new Map<number, number>();
       ledger.store.similarity.hits([{ timeMs: 0, hash: query }], { rules, seeds });
