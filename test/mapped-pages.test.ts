@@ -196,6 +196,28 @@ describe('fingerprint indexes kept across a clean restart', () => {
     await moved.close();
   });
 
+  it('gives again the pages no saved list names (a title filter being replaced at shutdown) before the file grows', async () => {
+    const { dataDir } = await savedStore();
+    const statePath = `${dataDir}/fingerprint-index.state`;
+    const { body } = cbor.decode(await readFile(statePath)) as { body: Uint8Array };
+    const state = cbor.decode(inflateSync(body)) as { givenBytes: number; titles: { words: { pages: number[] } } | null };
+    const filterPages = state.titles!.words.pages.length;
+    expect(filterPages).toBe(8); // 2^20 titles at 16 bits
+    // As a shutdown while a larger filter was filling saves it: its pages in the file, named by no list.
+    state.titles = null;
+    const forged = deflateSync(cbor.encode(state));
+    await writeFile(statePath, cbor.encode({ body: forged, digest: sha256(forged) }));
+    const store = await openStore(dataDir);
+    try {
+      expect(order(store)).not.toEqual([...order(store)].sort()); // reopened, not rebuilt
+      // The filter refilled from the stored titles, in the eight pages it had.
+      expect(store.indexPages.mappedBytes).toBe(state.givenBytes);
+      expect((await store.findTitles('《Saved index film 3》')).matches).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('rebuilds, with the same answers, from a saved state written by hand whose digest matches but whose page lists lie', async () => {
     const { dataDir, truth } = await savedStore();
     type Paged = { pages: number[]; length: number };

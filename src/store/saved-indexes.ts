@@ -79,12 +79,20 @@ function savePaged(pages: MappedPages, image: PagedImage): { pages: number[]; le
  * written by hand; this and the indexes' own checks of their images keep such a state from
  * making a search read outside its pages or two indexes write into one.
  */
-function pageTaker(pages: MappedPages, givenBytes: number): (at: number) => Uint32Array {
+function pageTaker(pages: MappedPages, givenBytes: number): { take: (at: number) => Uint32Array; untaken: () => Uint32Array[] } {
   const taken = new Set<number>();
-  return (at) => {
-    if (!Number.isSafeInteger(at) || at < 0 || at % PAGE_BYTES !== 0 || at >= givenBytes || taken.has(at)) throw new RangeError(`no page of its own at ${at}`);
-    taken.add(at);
-    return pages.pageAt(at);
+  return {
+    take: (at) => {
+      if (!Number.isSafeInteger(at) || at < 0 || at % PAGE_BYTES !== 0 || at >= givenBytes || taken.has(at)) throw new RangeError(`no page of its own at ${at}`);
+      taken.add(at);
+      return pages.pageAt(at);
+    },
+    /** the file's pages that no list named: a replaced title filter's, a dropped node level's */
+    untaken: () => {
+      const free: Uint32Array[] = [];
+      for (let at = 0; at < givenBytes; at += PAGE_BYTES) if (!taken.has(at)) free.push(pages.pageAt(at));
+      return free;
+    },
   };
 }
 
@@ -184,7 +192,7 @@ export async function reopenIndexes(dir: string, checkpoint: string | undefined)
     pages = state.givenBytes === 0 ? MappedPages.create(join(dir, PAGES)) : MappedPages.reopen(join(dir, PAGES), state.givenBytes, state.digest);
     if (!pages) throw new Error('the pages differ');
     const { sound, titles } = state;
-    const take = pageTaker(pages, state.givenBytes);
+    const { take, untaken } = pageTaker(pages, state.givenBytes);
     const loadPaged: PagedLoader = (saved) => ({ pages: saved.pages.map(take), length: saved.length });
     indexes = {
       pages,
@@ -196,6 +204,8 @@ export async function reopenIndexes(dir: string, checkpoint: string | undefined)
     };
     // Refused here rather than by the store's node cache: the indexes are then rebuilt.
     checkNodeImage(indexes.nodes);
+    // Given again before the file grows, as they were before the restart.
+    pages.release(untaken());
   } catch {
     pages?.close();
     indexes = undefined;
