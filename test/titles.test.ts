@@ -8,6 +8,7 @@ import { fileTitles, INDEXED_LENGTH, matchTitles, MAX_TITLE_LOOKUPS, normaliseTi
 import { parseVerifierKey } from '../src/core/checkpoint.js';
 import { auditLedger } from '../src/store/audit.js';
 import { key, prefixRange, PREFIX } from '../src/store/layout.js';
+import { PAGE_BYTES } from '../src/store/mapped-pages.js';
 import { openStore } from '../src/store/open-store.js';
 import { levelDb, party, stmt, tempDir } from './helpers.js';
 import { serverFixture } from './server-fixture.js';
@@ -124,6 +125,9 @@ describe('the title filter of a store', () => {
       }
       await new Promise((r) => setTimeout(r, 50));
       expect(store.titleFilterBytes).toBeGreaterThanOrEqual(first * 8);
+      // Each filter replaced gave its page back to the index file, which the next one took:
+      // four growths in two pages of the file, not five.
+      expect(store.indexPages.mappedBytes).toBe(2 * PAGE_BYTES);
     } finally {
       await store.close();
     }

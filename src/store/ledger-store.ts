@@ -199,10 +199,10 @@ export class LedgerStore implements LedgerStorage {
   /**
    * A filed title's prefix hash into the filter. A filter past its capacity is replaced by
    * one twice as large, filled from the store in the background; new titles go into both
-   * meanwhile, so neither ever misses a stored one. The full filter's pages stay unused in
-   * the index file until it is next rebuilt: at most as many as the filter that replaces it
-   * (capacities double), so a failed scan is tried again into the same larger filter (adding
-   * is idempotent) rather than into new pages each time.
+   * meanwhile, so neither ever misses a stored one. The full filter's pages go back to the
+   * index file once it is replaced (nothing reads a filter after the swap: queries take it
+   * synchronously); a failed scan is tried again into the same larger filter (adding is
+   * idempotent) rather than into new pages each time.
    */
   private filterTitle(hash: readonly [number, number]): void {
     this.titleFilter.add(hash);
@@ -215,8 +215,10 @@ export class LedgerStore implements LedgerStorage {
     })()
       .then(
         () => {
+          const full = this.titleFilter;
           this.titleFilter = growing;
           this.growingFilter = undefined;
+          this.indexPages.release(full.image.words.pages);
         },
         // The full filter stays in place meanwhile (more false positives, no misses); tried again at the next title.
         () => undefined,
