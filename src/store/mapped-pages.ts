@@ -136,7 +136,8 @@ export class MappedPages {
 
   /**
    * Takes back pages this gave that nothing will read again, to give them again before the
-   * file grows (a node cache's dropped levels); heap pages are left to the collector.
+   * file grows (a node cache's dropped levels, a replaced title filter, pages a reopened
+   * state names for nothing); heap pages are left to the collector.
    */
   release(pages: readonly Uint32Array[]): void {
     for (const page of pages) {

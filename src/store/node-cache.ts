@@ -161,9 +161,9 @@ export class NodeCache {
    * unfilled. Ends when `stop()` says so.
    */
   async fill(size: number, read: (level: number, count: number) => AsyncIterable<Array<[number, Uint8Array]>>, stop: () => boolean): Promise<void> {
-    for (let level = Math.floor(Math.log2(Math.max(1, size))); level >= this.floor; level--) {
+    for (let level = topLevel(size); level >= this.floor; level--) {
       const nodes = Math.floor(size / 2 ** level);
-      if (this.holds(level, 0, nodes)) continue;
+      if (this.holdsAll(level, nodes)) continue;
       for await (const chunk of read(level, nodes)) {
         if (stop() || level < this.floor) return;
         for (const [index, hash] of chunk) this.set({ level, index }, hash);
@@ -171,10 +171,11 @@ export class NodeCache {
     }
   }
 
-  private holds(level: number, first: number, count: number): boolean {
+  /** Whether the level's first `count` nodes are all cached. */
+  private holdsAll(level: number, count: number): boolean {
     const l = this.levels[level];
     if (!l) return false;
-    for (let i = first; i < first + count; i++) if (!isSet(l.filled, i)) return false;
+    for (let i = 0; i < count; i++) if (!isSet(l.filled, i)) return false;
     return true;
   }
 
@@ -186,7 +187,7 @@ export class NodeCache {
     const from = Number.isFinite(this.floor) ? this.floor : Math.min(this.restoredFloor ?? floor, floor);
     for (let level = from; level < floor; level++) this.drop(level);
     this.floor = Math.max(from, floor);
-    this.levelsKept = Math.max(0, Math.floor(Math.log2(Math.max(1, size))) + 1 - this.floor);
+    this.levelsKept = Math.max(0, topLevel(size) + 1 - this.floor);
   }
 
   private drop(level: number): void {
@@ -211,6 +212,9 @@ export function checkNodeImage(image: NodeCacheImage): void {
     }
   });
 }
+
+/** The highest level of a tree of `size` leaves with a complete node (its root's, for a power of two). */
+const topLevel = (size: number) => Math.floor(Math.log2(Math.max(1, size)));
 
 const isSet = (filled: Uint8Array, index: number) => index < filled.length * 8 && ((filled[index >> 3] as number) & (1 << (index & 7))) !== 0;
 

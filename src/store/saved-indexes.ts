@@ -62,15 +62,15 @@ type Saved<T> = { [K in keyof T]: T[K] extends PagedImage ? { pages: number[]; l
 const bytesOf = (a: Uint32Array | Uint8Array | null) => (a ? new Uint8Array(a.buffer, a.byteOffset, a.byteLength) : null);
 const u32Of = (b: Uint8Array | null) => (b ? new Uint32Array(b.slice().buffer) : null);
 
+/** Where a page is in the file, for the state: every page saved must be the file's. */
+function offsetIn(pages: MappedPages, page: Uint32Array): number {
+  const at = pages.offsetOf(page);
+  if (at === undefined) throw new Error('a page is not in the file');
+  return at;
+}
+
 function savePaged(pages: MappedPages, image: PagedImage): { pages: number[]; length: number } {
-  return {
-    pages: image.pages.map((p) => {
-      const at = pages.offsetOf(p);
-      if (at === undefined) throw new Error('a page is not in the file');
-      return at;
-    }),
-    length: image.length,
-  };
+  return { pages: image.pages.map((p) => offsetIn(pages, p)), length: image.length };
 }
 
 /**
@@ -121,12 +121,7 @@ interface State {
 }
 
 function saveNodes(pages: MappedPages, image: NodeCacheImage): State['nodes'] {
-  const offset = (p: Uint32Array | undefined) => {
-    if (p === undefined) return null;
-    const at = pages.offsetOf(p);
-    if (at === undefined) throw new Error('a node page is not in the file');
-    return at;
-  };
+  const offset = (p: Uint32Array | undefined) => (p === undefined ? null : offsetIn(pages, p));
   return { floor: image.floor, levels: Array.from(image.levels, (l) => (l ? { pages: Array.from(l.pages, offset), filled: l.filled } : null)) };
 }
 
