@@ -7,6 +7,9 @@
 import { cp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../src/core/bytes.js';
+import { parseStatement } from '../src/core/cose.js';
+import { sha256 } from '../src/core/crypto.js';
+import { encodeFrames, FINGERPRINT_KIND } from '../src/core/fingerprint.js';
 import { openCheckpoint, parseVerifierKey } from '../src/core/checkpoint.js';
 import { EMPTY_ROOT } from '../src/core/merkle.js';
 import { auditLedger } from '../src/store/audit.js';
@@ -153,11 +156,12 @@ function injectWriteFault(ledger: Ledger, landed: boolean) {
 
 describe('faults inside the writer', () => {
   for (const landed of [false, true]) {
-    it(`a write that failed${landed ? ' but landed' : ''}: nobody is acknowledged, writes stop, and a restart carries on from the disk`, async () => {
+    it(`a write that failed${landed ? ' but landed' : ''}: nobody is acknowledged, writes stop, and a restart carries on from the disk, its indexes caught up with what landed`, async () => {
       const { paths } = await closedLedger(2);
       // the three statements wait for one another: one batch, one failed write
       const ledger = await openLedger(paths, { maxDelayMs: 200 });
-      const statements = [stmt.register(alice), stmt.register(alice), stmt.register(alice)];
+      const frames = encodeFrames(Array.from({ length: 8 }, (_, i) => ({ timeMs: i * 1000, hash: sha256(Uint8Array.of(0x61, i)).slice(0, 16) })));
+      const statements = [stmt.register(alice, undefined, { title: 'Landed or not', fingerprints: [{ kind: FINGERPRINT_KIND, value: frames }] }), stmt.register(alice), stmt.register(alice)];
       injectWriteFault(ledger, landed);
       const outcomes = await Promise.allSettled(statements.map((s) => ledger.sequencer.submit(s)));
       expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
@@ -168,6 +172,12 @@ describe('faults inside the writer', () => {
 
       const reopened = await openLedger(paths);
       expect(reopened.sequencer.size).toBe(landed ? 5 : 2);
+      // Saved as holding the registrations through the last write that succeeded, then caught
+      // up with the batch if it landed: its frames and title are searched as the others'.
+      expect(reopened.store.indexesSavedAt).toBe(2);
+      const work = toHex(parseStatement(statements[0]!).id);
+      expect(reopened.store.similarity.image.works.includes(work)).toBe(landed);
+      expect((await reopened.store.findTitles('《Landed or not》')).matches.map((m) => m.work)).toEqual(landed ? [work] : []);
       const again = await Promise.all(statements.map((s) => reopened.sequencer.submit(s)));
       expect(again.map((r) => r.repeat)).toEqual(landed ? [true, true, true] : [false, false, false]);
       expect(again.map((r) => r.receipt.index).sort()).toEqual([2, 3, 4]);

@@ -152,9 +152,8 @@ describe('fingerprint indexes kept across a clean restart', () => {
     await reopened.close();
     expect(reopened.indexesNotSaved).toBeUndefined();
 
-    // Without the folder (and on a read-only node, which may not have one) they are rebuilt, with the same answers.
-    await expect(openStore(store, { indexDir, readOnly: true })).rejects.toThrow(/index folder is for the writer/);
-    await expect(openStore(`${dir}/data`, { indexDir })).rejects.toThrow(/index folder is for a PostgreSQL writer/);
+    // Without the folder they are rebuilt, with the same answers; a LevelDB store has no use for one.
+    await expect(openStore(`${dir}/data`, { indexDir })).rejects.toThrow(/index folder is for a node on PostgreSQL/);
     const rebuilt = await openStore(store);
     expect(order(rebuilt)).toEqual([...added].sort());
     expect(answers(rebuilt, 8)).toEqual(kept);
@@ -172,7 +171,7 @@ describe('fingerprint indexes kept across a clean restart', () => {
     return { dir, dataDir, keysDir, truth };
   }
 
-  it('rebuilds, with the same answers, when the saved pages are damaged or older than the store', async () => {
+  it('rebuilds, with the same answers, when the saved pages are damaged or newer than the store; catches them up when older', async () => {
     const { dir, dataDir, keysDir, truth } = await savedStore();
 
     // one bit of the pages file flipped
@@ -185,15 +184,40 @@ describe('fingerprint indexes kept across a clean restart', () => {
     expect(answers(damaged, 6)).toEqual(truth);
     await damaged.close();
 
-    // saved files from before two more registrations, put back beside the grown store
+    // Saved files from before two more registrations, put back beside the grown store: the
+    // store holds the checkpoint they name, so they are reopened and the two added after them.
     await cp(dataDir, `${dir}/old`, { recursive: true, filter: (f) => !f.includes('/LOCK') });
-    await registerWorks({ dataDir, keysDir }, 6, 8);
+    const savedOrder = order(await (async () => {
+      const s = await openStore(`${dir}/old`);
+      await s.close();
+      return s;
+    })());
+    const grownOrder = await registerWorks({ dataDir, keysDir }, 6, 8);
+    const grownAnswers = answers(await (async () => {
+      const s = await openStore(dataDir);
+      await s.close();
+      return s;
+    })(), 8);
+    const [newerPages, newerState] = await Promise.all(['fingerprint-index.pages', 'fingerprint-index.state'].map((f) => readFile(`${dataDir}/${f}`)));
     for (const f of ['fingerprint-index.pages', 'fingerprint-index.state']) await cp(`${dir}/old/${f}`, `${dataDir}/${f}`);
-    const moved = await openStore(dataDir);
-    expect(order(moved)).toEqual([...order(moved)].sort());
-    expect(moved.similarity.image.works.length).toBe(8);
-    expect(answers(moved, 8).frames.length).toBe(16);
-    await moved.close();
+    const caughtUp = await openStore(dataDir);
+    expect(order(caughtUp)).toEqual(grownOrder);
+    expect(order(caughtUp).slice(0, 6)).toEqual(savedOrder);
+    expect(order(caughtUp)).not.toEqual([...grownOrder].sort()); // not rebuilt
+    expect(caughtUp.indexedThrough).toEqual(await caughtUp.latestCheckpoint());
+    expect(answers(caughtUp, 8)).toEqual(grownAnswers);
+    expect(grownAnswers.frames.length).toBe(16);
+    expect((await caughtUp.findTitles('《Saved index film 7》')).matches.map((m) => m.work)).toEqual([grownOrder[7]]);
+    await caughtUp.close();
+
+    // Files saved over 8 works beside the store of 6 they grew from (restored from an older
+    // copy): it does not hold the checkpoint they name, so they are rebuilt from its records.
+    await writeFile(`${dir}/old/fingerprint-index.pages`, newerPages!);
+    await writeFile(`${dir}/old/fingerprint-index.state`, newerState!);
+    const restored = await openStore(`${dir}/old`);
+    expect(order(restored)).toEqual([...savedOrder].sort());
+    expect(answers(restored, 6)).toEqual(truth);
+    await restored.close();
   });
 
   it('gives again the pages no saved list names (a title filter being replaced at shutdown) before the file grows', async () => {

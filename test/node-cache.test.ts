@@ -48,13 +48,13 @@ describe('the node cache', () => {
     expect(cache.get({ level: 0, index: 1 })).toBeUndefined();
   });
 
-  it('fills its levels from the store top down, a level in one pass, stops when told, and leaves a node the store lacks unfilled', async () => {
-    const asked: Array<[number, number]> = [];
+  it('fills its levels from the store top down, a level in one pass from its first node not held, stops when told, and leaves a node the store lacks unfilled', async () => {
+    const asked: Array<[number, number, number]> = [];
     const read = (missing?: { level: number; index: number }) =>
-      async function* (level: number, count: number): AsyncIterable<Array<[number, Uint8Array]>> {
-        asked.push([level, count]);
-        for (let first = 0; first < count; first += 4096) {
-          const ids = Array.from({ length: Math.min(4096, count - first) }, (_, i) => ({ level, index: first + i }));
+      async function* (level: number, from: number, to: number): AsyncIterable<Array<[number, Uint8Array]>> {
+        asked.push([level, from, to]);
+        for (let first = from; first < to; first += 4096) {
+          const ids = Array.from({ length: Math.min(4096, to - first) }, (_, i) => ({ level, index: first + i }));
           yield ids.filter((id) => id.level !== missing?.level || id.index !== missing.index).map((id): [number, Uint8Array] => [id.index, nodeHash(id)]);
         }
       };
@@ -62,8 +62,8 @@ describe('the node cache', () => {
     const whole = new NodeCache(1 << 13); // 2 × 10,000 / 2^2 = 5,000 ≤ 8,192: levels 2 and up
     whole.noteTreeSize(size);
     await whole.fill(size, read(), () => false);
-    expect(asked[0]).toEqual([13, 1]);
-    expect(asked.at(-1)).toEqual([2, 2500]);
+    expect(asked[0]).toEqual([13, 0, 1]);
+    expect(asked.at(-1)).toEqual([2, 0, 2500]);
     for (let level = 2; level <= 13; level++) {
       const nodes = Math.floor(size / 2 ** level);
       expect(whole.get({ level, index: nodes - 1 })).toEqual(nodeHash({ level, index: nodes - 1 }));
@@ -76,6 +76,12 @@ describe('the node cache', () => {
     await whole.fill(size, read(), () => false);
     expect(asked).toEqual([]);
 
+    // The tree grew since (a node restarted behind its writer): each level from where it ended.
+    await whole.fill(12_000, read(), () => false);
+    expect(asked).toEqual(Array.from({ length: 12 }, (_, i) => 13 - i).map((level) => [level, Math.floor(size / 2 ** level), Math.floor(12_000 / 2 ** level)]).filter(([, from, to]) => from! < to!));
+    expect(whole.get({ level: 2, index: 2999 })).toEqual(nodeHash({ level: 2, index: 2999 }));
+
+    asked.length = 0;
     const stopped = new NodeCache(1 << 13);
     stopped.noteTreeSize(size);
     await stopped.fill(size, read(), () => asked.length >= 3);

@@ -31,6 +31,12 @@ async function following(node: ChildServer, size: number): Promise<void> {
   throw new Error(`the read-only node did not reach size ${size}`);
 }
 
+/** Waits until the node's log says `what` (its log is flushed within a second). */
+async function logged(node: ChildServer, what: RegExp): Promise<void> {
+  for (let i = 0; i < 30 && !what.test(node.output()); i++) await new Promise((r) => setTimeout(r, 100));
+  expect(node.output()).toMatch(what);
+}
+
 const stop = async (s: ChildServer) => {
   s.child.kill('SIGTERM');
   await s.exited;
@@ -109,14 +115,67 @@ suite('the ledger in PostgreSQL', () => {
     }
   }, 90_000);
 
-  it('a read-only node refuses a checkpoint of a different history, signed with the ledger key, and keeps serving the last good one', async () => {
+  it('a read-only node with an index folder reopens its indexes at a restart and catches up with what the writer added meanwhile', async () => {
+    const dir = await tempDir();
+    const store = await freshDatabase();
+    const writer = await startChildServer(`${dir}/data`, `${dir}/keys`, { args: ['--store', store] });
+    const readerArgs = ['--store', store, '--read-only', '--index-dir', `${dir}/reader-index`];
+    let reader = await startChildServer(`${dir}/unused`, `${dir}/keys`, { args: readerArgs });
+    const alice = party();
+    const framesOf = () => Array.from({ length: 12 }, (_, i) => ({ timeMs: i * 1000, hash: sha256(randomSeed()).subarray(0, 16) }));
+    const register = async (title: string, frames: ReturnType<typeof framesOf>) => {
+      const res = await post(writer.url, stmt.register(alice, Buffer.from(randomSeed()), { title, fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] }));
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { id: string; index: number });
+    };
+    // What a node finds of a clip of `frames`, and of a title.
+    const finds = async (node: ChildServer, frames: ReturnType<typeof framesOf>, title: string) => {
+      const clip = frames.slice(3, 9).map((f) => ({ timeMs: f.timeMs - 3000, hash: f.hash }));
+      const res = await fetch(`${node.url}/v1/check`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ uploader: party().id, territory: 'FR', title: `《${title}》解说`, fingerprints: { kind: FINGERPRINT_KIND, frames: Buffer.from(encodeFrames(clip)).toString('base64') } }),
+      });
+      const body = (await res.json()) as { matches: Array<{ work: { id: string } }>; titles: Array<{ work: { id: string } }> };
+      return { matches: body.matches.map((m) => m.work.id), titles: body.titles.map((t) => t.work.id) };
+    };
+    try {
+      const [firstFrames, laterFrames] = [framesOf(), framesOf()];
+      const first = await register('深海迷航', firstFrames);
+      await following(reader, first.index + 1);
+      await logged(reader, /fingerprint indexes built from the records/);
+      await stop(reader);
+      expect(reader.output()).not.toMatch(/indexes not saved/);
+
+      // The writer goes on while the node is down.
+      const later = await register('星际边城', laterFrames);
+      reader = await startChildServer(`${dir}/unused`, `${dir}/keys`, { args: readerArgs });
+      await logged(reader, new RegExp(`fingerprint indexes reopened as saved at size ${first.index + 1}, caught up to ${later.index + 1}`));
+      expect((await json(`${reader.url}/v1/log`)).size).toBe(later.index + 1);
+      expect(await finds(reader, firstFrames, '深海迷航')).toEqual({ matches: [first.id], titles: [first.id] });
+      expect(await finds(reader, laterFrames, '星际边城')).toEqual({ matches: [later.id], titles: [later.id] });
+      // and follows on as before
+      const last = await register('归途', framesOf());
+      await following(reader, last.index + 1);
+      expect((await finds(reader, framesOf(), '归途')).titles).toEqual([last.id]);
+      // One node a folder: a second node given the same one is refused while the first runs.
+      const second = await runCli(['serve', '--port', '0', '--keys', `${dir}/keys`, ...readerArgs]);
+      expect(second.code).not.toBe(0);
+      expect(second.output).toMatch(/index folder .* is in use by another process/);
+    } finally {
+      await Promise.all([stop(writer), stop(reader)]);
+    }
+  }, 90_000);
+
+  it('a read-only node refuses a checkpoint of a different history, signed with the ledger key, and keeps serving the last good one; restarted, it refuses to start over it', async () => {
     const dir = await tempDir();
     const store = await freshDatabase();
     const writer = await startChildServer(`${dir}/data`, `${dir}/keys`, { args: ['--store', store] });
     const alice = party();
     for (let i = 0; i < 3; i++) expect((await post(writer.url, stmt.register(alice))).status).toBe(201);
     await stop(writer);
-    const reader = await startChildServer(`${dir}/unused`, `${dir}/keys`, { args: ['--store', store, '--read-only'] });
+    const readerArgs = ['--store', store, '--read-only', '--index-dir', `${dir}/reader-index`];
+    const reader = await startChildServer(`${dir}/unused`, `${dir}/keys`, { args: readerArgs });
     try {
       const good = await (await fetch(`${reader.url}/checkpoint`)).text();
       expect((await json(`${reader.url}/v1/log`)).size).toBe(3);
@@ -149,8 +208,14 @@ suite('the ledger in PostgreSQL', () => {
       expect(await (await fetch(`${reader.url}/checkpoint`)).text()).toBe(good);
       expect((await json(`${reader.url}/v1/log`)).size).toBe(3);
       // and says so in its log (flushed within a second)
-      for (let i = 0; i < 30 && !/refused the store's checkpoint/.test(reader.output()); i++) await new Promise((r) => setTimeout(r, 100));
-      expect(reader.output()).toMatch(/refused the store's checkpoint of size 4/);
+      await logged(reader, /refused the store's checkpoint of size 4/);
+
+      // Its indexes, saved at the tree it served, make a restart check that tree first: the
+      // rewritten nodes no longer give it, so the node does not start over the forgery.
+      await stop(reader);
+      const restarted = await runCli(['serve', '--port', '0', '--keys', `${dir}/keys`, ...readerArgs]);
+      expect(restarted.code).not.toBe(0);
+      expect(restarted.output).toMatch(/no longer holds the tree this node served when it last stopped.*remove this node's index folder/s);
     } finally {
       await stop(reader);
     }

@@ -31,8 +31,8 @@ export const serve: Command = {
   name: 'serve',
   summary: 'serve the ledger over HTTP (creates keys/ledger.key and data/ on first start)',
   usage:
-    'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR | --store postgres://… [--read-only | --index-dir DIR] [--public-url URL]] [--keys DIR] [--origin NAME] [--registrar PARTY] [--rate-limit N] [--check-rate-limit N] [--trust-proxy HOPS|ADDRS] [--witness-policy FILE] [--json]\n' +
-    '  --index-dir: where a PostgreSQL writer keeps its fingerprint indexes, title filter and Merkle node cache between starts (locked while it runs), instead of building them at every start\n' +
+    'cartulary serve [--port 8080] [--host 127.0.0.1] [--data DIR | --store postgres://… [--read-only] [--index-dir DIR] [--public-url URL]] [--keys DIR] [--origin NAME] [--registrar PARTY] [--rate-limit N] [--check-rate-limit N] [--trust-proxy HOPS|ADDRS] [--witness-policy FILE] [--json]\n' +
+    '  --index-dir: where a node on PostgreSQL (the writer or a read-only node: one folder each) keeps its fingerprint indexes, title filter and Merkle node cache between starts (locked while it runs), instead of building them at every start\n' +
     '  environment: PORT, HOST, CARTULARY_DATA, CARTULARY_STORE, CARTULARY_INDEX_DIR, CARTULARY_KEYS, CARTULARY_TRUST_PROXY, LOG_LEVEL (flags win)',
   example: 'cartulary serve --port 9000 --origin registry.example.org/ledger   (in a container: HOST=0.0.0.0 cartulary serve)',
   options: { ...ledgerFolders, port: { type: 'string' }, host: { type: 'string' }, 'rate-limit': { type: 'string' }, 'check-rate-limit': { type: 'string' }, 'trust-proxy': { type: 'string' }, 'witness-policy': { type: 'string' }, 'read-only': { type: 'boolean' }, 'index-dir': { type: 'string' }, 'public-url': { type: 'string' } },

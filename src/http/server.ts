@@ -152,6 +152,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   } catch (e) {
     return giveUp(e);
   }
+  const saved = ledger.store.indexesSavedAt;
+  logger.info(
+    { indexesSavedAt: saved ?? null, size: ledger.sequencer.size },
+    saved === undefined ? 'fingerprint indexes built from the records' : `fingerprint indexes reopened as saved at size ${saved}${saved < ledger.sequencer.size ? `, caught up to ${ledger.sequencer.size}` : ''}`,
+  );
   // Read-only nodes answer writes with the writer's address: a shared store says where it is.
   if (opts.store && !opts.readOnly) {
     try {

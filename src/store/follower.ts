@@ -8,8 +8,9 @@
  * before to the new one (RFC 9162 §2.1.4). Anything else — a checkpoint that shrank, forged,
  * or of a different history — is refused: the node keeps serving the last good checkpoint,
  * reports the failure on /healthz and /readyz (503), and stops following; a restart starts
- * over from the store after the operator looked. Between checkpoints it indexes the titles
- * and fingerprints of the works the new entries touched, so checks see them.
+ * over from the store after the operator looked (and, where it keeps its indexes, after it
+ * removed them: they name the checkpoint it last served). Between checkpoints it indexes the
+ * titles and fingerprints of the works the new entries registered, so checks see them.
  */
 import { toHex } from '../core/bytes.js';
 import { parseVerifierKey, type VerifierKey } from '../core/checkpoint.js';
@@ -49,18 +50,30 @@ export class Follower implements LogHead {
   ) {
     this.key = parseVerifierKey(verifierKey);
     this.served = first;
-    void store.noteTreeSize(first.size);
   }
 
-  /** Starts from the store's latest checkpoint, checked like every later one (against its own nodes). */
+  /**
+   * Starts from the checkpoint the store's indexes hold every registration through (its
+   * latest when they were built at open, or the one this node served when it saved them at
+   * its last shutdown), checked against the store's own nodes, then moves to the latest as
+   * it moves to every later one: a node restarted over a history rewritten since it last
+   * served refuses it, and keeps serving what it served.
+   */
   static async open(store: LedgerStore, verifierKey: string, { intervalMs = 200, log = () => undefined }: FollowerOptions = {}): Promise<Follower> {
-    const latest = await store.latestCheckpoint();
-    if (!latest) throw new CartularyError('not-found', `${store.description} holds no checkpoint yet: start the writer first`);
+    const start = store.indexedThrough ?? (await store.latestCheckpoint());
+    if (!start) throw new CartularyError('not-found', `${store.description} holds no checkpoint yet: start the writer first`);
     const follower = new Follower(store, verifierKey, { size: 0, root: new Uint8Array(32), note: '' }, intervalMs, log);
-    const cp = openLatestCheckpoint(latest, follower.key);
-    checkStoredRoot(await store.read((view) => rootHash(cp.size, view.readNodes)), cp);
-    follower.served = { size: cp.size, root: cp.rootHash, note: latest.note };
-    void store.noteTreeSize(cp.size);
+    const cp = openLatestCheckpoint(start, follower.key);
+    try {
+      checkStoredRoot(await store.read((view) => rootHash(cp.size, view.readNodes)), cp);
+    } catch (e) {
+      if (store.indexesSavedAt === undefined) throw e;
+      throw new CartularyError('corrupt', `${(e as Error).message}: the store no longer holds the tree this node served when it last stopped. To start over from the store as it is now, remove this node's index folder`, { cause: e });
+    }
+    follower.served = { size: cp.size, root: cp.rootHash, note: start.note };
+    await follower.poll().catch(() => undefined); // a refusal is reported as any later one is
+    // Noted once caught up: the node cache's first fill reads the tree as it is served.
+    void store.noteTreeSize(follower.size);
     follower.schedule();
     return follower;
   }
@@ -130,7 +143,7 @@ export class Follower implements LogHead {
       }));
       checkStoredRoot(root, cp);
       if (from.size > 0) verifyConsistency(from.size, cp.size, from.root, cp.rootHash, proof);
-      await this.indexEntries(from.size, cp.size);
+      await this.store.indexEntries(from.size, latest);
       this.served = { size: cp.size, root: cp.rootHash, note: latest.note };
       void this.store.noteTreeSize(cp.size);
       for (const listener of this.listeners) listener({ statements: cp.size - from.size, appended: cp.size - from.size, writeSeconds: 0, size: cp.size });
@@ -138,25 +151,6 @@ export class Follower implements LogHead {
       this.refused = new CartularyError('corrupt', `refused the store's checkpoint of size ${latest.size}: ${(e as Error).message}; still serving size ${from.size}`, { cause: e });
       this.log(this.refused.message);
       throw this.refused;
-    }
-  }
-
-  /** The works entries [from, to) registered join the title filter and the fingerprint index. */
-  private async indexEntries(from: number, to: number): Promise<void> {
-    for (let first = from; first < to; first += 512) {
-      const leaves = await this.store.consecutive({ leaf: true }, first, Math.min(512, to - first));
-      const registered: string[] = [];
-      for (const bytes of leaves) {
-        const statement = parseStatement(decodeLeaf(bytes).statement, { stored: true });
-        if ((statement.payload as { type: string }).type === 'register') registered.push(toHex(statement.id));
-      }
-      const works = await this.store.read((view) => registered.flatMap((id) => view.work(id) ?? []));
-      const prints = await this.store.printsOf(registered);
-      for (const work of works) {
-        this.store.indexTitles(work);
-        const found = prints.get(work.id);
-        if (found) this.store.indexPrints(work, found);
-      }
     }
   }
 

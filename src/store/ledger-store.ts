@@ -5,7 +5,9 @@
  * (storage.ts), whichever backend is under it.
  */
 import { concatBytes, equalBytes, fromHex, toHex, readUintBE, uintBE, utf8 } from '../core/bytes.js';
+import { parseStatement } from '../core/cose.js';
 import { decodeFrames } from '../core/fingerprint.js';
+import { decodeLeaf } from '../core/leaf.js';
 import { CURRENT_MATCHING, perBucketOf, SimilarityIndex, type MatchingRules, type Probe } from '../core/similarity.js';
 import { probeInSlices } from './sliced-search.js';
 import { fileTitles, matchTitles, TitleFilter, titleDigest, titleQuery, TITLES_PER_PREFIX, type FiledTitle, type FoundTitle, type TitleFindings } from '../core/titles.js';
@@ -49,6 +51,11 @@ async function firstCheckpoint(kv: OrderedKV, range: KeyRange): Promise<StoredCh
   const [found] = await kv.range({ ...range, limit: 1 });
   return found ? { size: readUintBE(found[0], 1), note: text.decode(found[1]) } : undefined;
 }
+/** The store's checkpoint of `size`, if it holds one. */
+async function storedCheckpoint(kv: OrderedKV, size: number): Promise<string | undefined> {
+  const [note] = await kv.getMany([key.checkpoint(size)]);
+  return note ? text.decode(note) : undefined;
+}
 const mapKey = (k: Uint8Array) => Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1');
 
 export class LedgerStore implements LedgerStorage {
@@ -58,9 +65,12 @@ export class LedgerStore implements LedgerStorage {
   readonly patches: SimilarityIndex;
   /** where the indexes' pages are: a mapped file (or the heap, where it fails; mapped-pages.ts) */
   readonly indexPages: MappedPages;
-  // An append that failed may be on disk without its prints indexed: the indexes are then
-  // not saved for the next start (saved-indexes.ts), which rebuilds them.
-  private appendFailed = false;
+  // The checkpoint through which every registration is in the indexes and the title filter:
+  // what they are saved as holding (saved-indexes.ts). A write that failed, landed or not,
+  // leaves it where it was; the next start catches up whatever landed.
+  private indexedTo: StoredCheckpoint | undefined;
+  /** the tree size the indexes were saved at when this start reopened them; undefined when it built them from the records */
+  indexesSavedAt: number | undefined;
   /** why `close` did not save the indexes for the next start (which then rebuilds them), if it did not */
   indexesNotSaved: string | undefined;
   // Which title prefixes the store may hold (core/titles.ts): the titles themselves stay in
@@ -120,16 +130,22 @@ export class LedgerStore implements LedgerStorage {
    * The store over an opened backend, with its title filter rebuilt and its fingerprint
    * indexes reopened or rebuilt. `indexDir`: their pages go in a file mapped from there
    * (mapped-pages.ts); with `keepIndexes`, a file kept there, and the indexes are saved at
-   * `close` and reopened at the next start when nothing changed in between
-   * (saved-indexes.ts; a writable store only). `lock`: the caller's on the folder, released
+   * `close` and reopened at the next start over the store they were saved from, or one
+   * grown from it (saved-indexes.ts). A writable store brings reopened indexes up to its
+   * latest checkpoint here; a read-only one leaves that to its follower, which checks each
+   * checkpoint on the way (`indexedThrough`). `lock`: the caller's on the folder, released
    * when the store closes (it is not released if this throws).
    */
   static async open(kv: OrderedKV, opts: { titleCapacity?: number; indexDir: string; keepIndexes?: boolean; lock?: FolderLock }): Promise<LedgerStore> {
     const { titleCapacity = MIN_TITLE_CAPACITY, indexDir } = opts;
-    const keptIn = opts.keepIndexes && !kv.readOnly ? indexDir : undefined;
+    const keptIn = opts.keepIndexes ? indexDir : undefined;
     let reopened: Awaited<ReturnType<typeof reopenIndexes>>;
+    let latest: StoredCheckpoint | undefined;
     try {
-      if (keptIn !== undefined) reopened = await reopenIndexes(keptIn, (await firstCheckpoint(kv, LATEST))?.note);
+      // Read before a rebuild's scans: every registration it covers is in them (a read-only
+      // node's writer may add more meanwhile, which the follower indexes again, harmlessly).
+      latest = await firstCheckpoint(kv, LATEST);
+      if (keptIn !== undefined) reopened = await reopenIndexes(keptIn, (size) => storedCheckpoint(kv, size));
     } catch (e) {
       await kv.close();
       throw e;
@@ -141,6 +157,9 @@ export class LedgerStore implements LedgerStorage {
       const saved = reopened?.titles;
       store.titleFilter = saved && saved.capacity >= titleCapacity ? saved : await store.filterOfStoredTitles(titleCapacity);
       if (!reopened) await store.indexRegistered();
+      store.indexedTo = reopened?.through ?? latest;
+      store.indexesSavedAt = reopened?.through.size;
+      if (!kv.readOnly && latest && store.indexedTo && latest.size > store.indexedTo.size) await store.indexEntries(store.indexedTo.size, latest);
     } catch (e) {
       store.indexPages.close();
       await kv.close();
@@ -181,6 +200,41 @@ export class LedgerStore implements LedgerStorage {
     return out;
   }
 
+  /**
+   * The checkpoint through which the indexes and the title filter hold every registration:
+   * the store's latest at open, unless reopened indexes were saved at an earlier one that a
+   * read-only node's follower has still to bring them up from (`indexEntries`).
+   */
+  get indexedThrough(): StoredCheckpoint | undefined {
+    return this.indexedTo;
+  }
+
+  /**
+   * The works entries [from, to) registered join the title filter and the fingerprint
+   * indexes, which then hold every registration through `to`. Adding a work already there
+   * changes nothing, so a range may overlap what is indexed.
+   */
+  async indexEntries(from: number, to: StoredCheckpoint): Promise<void> {
+    for (let first = from; first < to.size; first += 512) {
+      const count = Math.min(512, to.size - first);
+      const leaves = await this.consecutive({ leaf: true }, first, count);
+      if (leaves.length !== count) throw new CartularyError('corrupt', `entries ${first}–${first + count - 1} are not all stored under checkpoint ${to.size}`);
+      const registered: string[] = [];
+      for (const bytes of leaves) {
+        const statement = parseStatement(decodeLeaf(bytes).statement, { stored: true });
+        if ((statement.payload as { type: string }).type === 'register') registered.push(toHex(statement.id));
+      }
+      const works = await this.read((view) => registered.flatMap((id) => view.work(id) ?? []));
+      const prints = await this.printsOf(registered);
+      for (const work of works) {
+        this.indexTitles(work);
+        const found = prints.get(work.id);
+        if (found) this.indexPrints(work, found);
+      }
+    }
+    this.indexedTo = to;
+  }
+
   /** Frames and keypoint patches join their similarity indexes under their registration's ledger index; a soundtrack the sound index. */
   indexPrints(work: WorkRecord, prints: Prints): void {
     if (prints.frames) this.similarity.addEncoded(work.id, work.registeredIndex, prints.frames, perBucketOf(work.matching));
@@ -188,10 +242,7 @@ export class LedgerStore implements LedgerStorage {
     if (prints.patches) this.patches.addEncoded(work.id, work.registeredIndex, prints.patches);
   }
 
-  /**
-   * A work registered by another process (a read-only node's writer) joins the title filter
-   * once its batch is durable; the writer's own batches join it in `append`.
-   */
+  /** A work's titles join the title filter: a batch's in `append`, another writer's in `indexEntries`. */
   indexTitles(work: WorkRecord): void {
     for (const filed of titlesOf(work)) this.filterTitle(filed.hash);
   }
@@ -288,10 +339,9 @@ export class LedgerStore implements LedgerStorage {
     this.closing = true;
     await this.nodeFill;
     try {
-      const latest = this.keptIn === undefined ? undefined : await this.latestCheckpoint();
-      if (this.keptIn !== undefined && latest) {
+      if (this.keptIn !== undefined && this.indexedTo) {
         const titles = this.growingFilter ? undefined : this.titleFilter;
-        this.indexesNotSaved = this.appendFailed ? 'an append failed' : await saveIndexes(this.keptIn, { pages: this.indexPages, similarity: this.similarity, patches: this.patches, sound: this.sound }, latest.note, titles, this.nodeCache.image);
+        this.indexesNotSaved = await saveIndexes(this.keptIn, { pages: this.indexPages, similarity: this.similarity, patches: this.patches, sound: this.sound }, this.indexedTo, titles, this.nodeCache.image);
       }
     } catch (e) {
       // Not saved: the next start rebuilds them, as after a crash.
@@ -315,17 +365,30 @@ export class LedgerStore implements LedgerStorage {
     }
     for (const n of batch.nodes) ops.push(put(key.node(n.level, n.index), n.hash));
     ops.push(put(key.checkpoint(batch.checkpoint.size), utf8(batch.checkpoint.note)));
-    try {
-      await this.write(ops, { range: prefixRange(PREFIX.checkpoint), is: batch.extends === null ? null : key.checkpoint(batch.extends) });
-    } catch (e) {
-      this.appendFailed = true;
-      throw e;
-    }
+    await this.write(ops, { range: prefixRange(PREFIX.checkpoint), is: batch.extends === null ? null : key.checkpoint(batch.extends) });
     // Durable: the titles the batch filed join the filter, from their records as written (no
-    // title is normalised twice), and its nodes the node cache (not before: a failed write's
-    // positions will hold other nodes).
+    // title is normalised twice), its registrations' fingerprints the indexes, and its nodes
+    // the node cache (not before: a failed write's positions will hold other nodes).
     for (const op of ops) if (op.type === 'put' && op.key[0] === TITLE_PREFIX) this.filterTitle(storedTitleHash(op.value));
+    for (const e of batch.entries) this.indexEffects(e.effects);
     for (const n of batch.nodes) this.nodeCache.set(n, n.hash);
+    this.indexedTo = batch.checkpoint;
+  }
+
+  /** A registration's fingerprints, as its effects carry them, into the indexes. */
+  private indexEffects(effects: Effects): void {
+    const prints: Prints = {};
+    let work: string | undefined;
+    for (const kind of PRINT_KINDS) {
+      const print = effects[kind];
+      if (!print) continue;
+      prints[kind] = print.bytes;
+      work = print.work;
+    }
+    if (work === undefined) return;
+    const record = effects.works.find((w) => w.after.id === work)?.after;
+    if (!record) throw new CartularyError('corrupt', `fingerprints of work ${work} in an entry that does not register it`);
+    this.indexPrints(record, prints);
   }
 
   setMeta(name: string, value: string): Promise<void> {
@@ -502,13 +565,13 @@ export class LedgerStore implements LedgerStorage {
   }
 
   /**
-   * The stored nodes of one tree level from the first to `count`, as (index, hash), in
+   * The stored nodes of one tree level from `from` to `to` (exclusive), as (index, hash), in
    * chunks of FILL_CHUNK read through one range: one native iterator a level, not one a
    * chunk (each held its chunk's native buffers until the collector finalized it, and
    * reading 20 M nodes so left ~120 MB more in the allocator's thread arenas at 1 M).
    */
-  private async *levelNodes(level: number, count: number): AsyncIterable<Array<[number, Uint8Array]>> {
-    for await (const chunk of this.kv.chunks({ gte: key.node(level, 0), lt: key.node(level, count) }, FILL_CHUNK)) {
+  private async *levelNodes(level: number, from: number, to: number): AsyncIterable<Array<[number, Uint8Array]>> {
+    for await (const chunk of this.kv.chunks({ gte: key.node(level, from), lt: key.node(level, to) }, FILL_CHUNK)) {
       yield chunk.map(([k, v]): [number, Uint8Array] => [readUintBE(k.subarray(2)), v]);
     }
   }
@@ -528,7 +591,7 @@ export class LedgerStore implements LedgerStorage {
     if (size > 0 && !this.nodeFill) {
       this.filling = true;
       this.nodeFill = this.nodeCache
-        .fill(size, (level, count) => this.levelNodes(level, count), () => this.closing)
+        .fill(size, (level, from, to) => this.levelNodes(level, from, to), () => this.closing)
         .catch(() => undefined) // a cache: what is not filled is read from the store when asked
         .finally(() => (this.filling = false));
     }

@@ -160,15 +160,16 @@ function sameOrigin(store: LedgerStore, stored: string, asked: string | undefine
 
 /**
  * A read-only node of a ledger kept in PostgreSQL (`serve --read-only`): it follows the
- * writer's checkpoints in the shared store (follower.ts), takes no lock and writes nothing.
+ * writer's checkpoints in the shared store (follower.ts), takes no lock on it and writes
+ * nothing to it (its indexes, with `indexDir`, go in that local folder, locked).
  */
 export async function openFollowerLedger(paths: LedgerPaths & { store: string }, opts: FollowerOptions = {}): Promise<ServedLedger> {
   if (!isPostgresUrl(paths.store)) throw new CartularyError('invalid', 'a read-only node follows a ledger kept in PostgreSQL: give --store postgres://…');
-  checkIndexDir(paths.store, { ...paths, readOnly: true });
+  checkIndexDir(paths.store, paths);
   const keyFile = join(paths.keysDir, `${LEDGER_KEY_NAME}.key`);
   if (!(await exists(keyFile))) throw new CartularyError('not-found', `a read-only node attests evidence with the ledger key, and ${keyFile} is missing`);
   const { signer } = await loadOrCreateKey(paths.keysDir, LEDGER_KEY_NAME);
-  const store = await openStore(paths.store, { readOnly: true });
+  const store = await openStore(paths.store, { readOnly: true, ...(paths.indexDir === undefined ? {} : { indexDir: paths.indexDir }) });
   try {
     const origin = await store.meta('origin');
     const registrar = await store.meta('registrar');

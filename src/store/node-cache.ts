@@ -156,27 +156,30 @@ export class NodeCache {
    * Reads the cached levels of a tree of `size` leaves from the store, top down, each level
    * in one pass of chunks of FILL_CHUNK (index, hash) pairs, a chunk a turn, so that soon
    * after a start proofs read only the levels below the floor, rather than each node the
-   * first time it is asked for; a level already held whole (a cache reopened as a clean
-   * shutdown left it) is not read. A node the store lacks (damage: reads report it) stays
-   * unfilled. Ends when `stop()` says so.
+   * first time it is asked for. A level is read from its first node not held: a cache
+   * reopened as a clean shutdown left it reads nothing, or only the nodes the tree grew by
+   * since. A node the store lacks (damage: reads report it) stays unfilled. Ends when
+   * `stop()` says so.
    */
-  async fill(size: number, read: (level: number, count: number) => AsyncIterable<Array<[number, Uint8Array]>>, stop: () => boolean): Promise<void> {
+  async fill(size: number, read: (level: number, from: number, to: number) => AsyncIterable<Array<[number, Uint8Array]>>, stop: () => boolean): Promise<void> {
     for (let level = topLevel(size); level >= this.floor; level--) {
       const nodes = Math.floor(size / 2 ** level);
-      if (this.holdsAll(level, nodes)) continue;
-      for await (const chunk of read(level, nodes)) {
+      const from = this.firstMissing(level, nodes);
+      if (from === nodes) continue;
+      for await (const chunk of read(level, from, nodes)) {
         if (stop() || level < this.floor) return;
         for (const [index, hash] of chunk) this.set({ level, index }, hash);
       }
     }
   }
 
-  /** Whether the level's first `count` nodes are all cached. */
-  private holdsAll(level: number, count: number): boolean {
+  /** The level's first node not cached, or `count` when its first `count` all are. */
+  private firstMissing(level: number, count: number): number {
     const l = this.levels[level];
-    if (!l) return false;
-    for (let i = 0; i < count; i++) if (!isSet(l.filled, i)) return false;
-    return true;
+    if (!l) return 0;
+    let i = 0;
+    while (i < count && isSet(l.filled, i)) i++;
+    return i;
   }
 
   /** Raises the floor as the tree grows, so the cached levels stay within the budget. */

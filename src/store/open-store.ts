@@ -1,9 +1,10 @@
 /**
  * Which store a location names: a PostgreSQL URL (`postgres://…`), or a LevelDB data folder.
  * The fingerprint indexes' pages go in a file mapped from the data folder, kept there for the
- * next start (saved-indexes.ts). A PostgreSQL writer keeps them likewise in the folder named
- * by `indexDir`, locked while it runs; without one, and on read-only nodes, they go in a
- * scratch file in the system's temporary folder and are built at every start (mapped-pages.ts).
+ * next start (saved-indexes.ts). A node on PostgreSQL, writer or read-only, keeps them likewise
+ * in the folder named by `indexDir`, locked while it runs (one node a folder); without one they
+ * go in a scratch file in the system's temporary folder and are built at every start
+ * (mapped-pages.ts).
  */
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,17 +27,16 @@ export interface OpenOptions {
    */
   scratch?: boolean;
   /**
-   * a local folder where a PostgreSQL writer keeps its fingerprint indexes between starts, as
-   * a LevelDB store does in its data folder; locked while the store is open
+   * a local folder where a node on PostgreSQL (the writer or a read-only one) keeps its
+   * fingerprint indexes between starts, as a LevelDB store does in its data folder; locked
+   * while the store is open
    */
   indexDir?: string;
 }
 
-/** Refuses an index folder where it has no place: on a LevelDB store or a read-only node. */
-export function checkIndexDir(where: string, opts: Pick<OpenOptions, 'indexDir' | 'readOnly'>): void {
-  if (opts.indexDir === undefined) return;
-  if (!isPostgresUrl(where)) throw new CartularyError('invalid', 'a LevelDB store keeps its indexes in its data folder: an index folder is for a PostgreSQL writer');
-  if (opts.readOnly) throw new CartularyError('invalid', 'a read-only node builds its indexes at start: an index folder is for the writer');
+/** Refuses an index folder where it has no place: on a LevelDB store, which keeps them in its data folder. */
+export function checkIndexDir(where: string, opts: Pick<OpenOptions, 'indexDir'>): void {
+  if (opts.indexDir !== undefined && !isPostgresUrl(where)) throw new CartularyError('invalid', 'a LevelDB store keeps its indexes in its data folder: an index folder is for a node on PostgreSQL');
 }
 
 export async function openStore(where: string, opts: OpenOptions = {}): Promise<LedgerStore> {

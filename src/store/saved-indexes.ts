@@ -1,23 +1,26 @@
 /**
- * A LevelDB store's fingerprint indexes (frames, keypoint patches, soundtracks), title filter
- * and Merkle node cache, kept across a clean restart so a start does not rebuild them from
+ * A store's fingerprint indexes (frames, keypoint patches, soundtracks), title filter and
+ * Merkle node cache, kept across a clean restart so a start does not rebuild them from
  * every registered work's records, nor read every tree node again (75 s for 20 M fingerprint
  * records, 40 s for 10 M titles, 50 s for the 20 M nodes of 10 M entries, and growing with the
- * catalogue; issue 13.7). Two files in the data folder: `fingerprint-index.pages`, the pages
- * (mapped-pages.ts), and `fingerprint-index.state`, what they hold outside their pages (which
- * pages are whose, bucket heads, works, the node cache's bitmaps), the pages' digest, and the
- * checkpoint the store was at.
+ * catalogue; issue 13.7). Two files in the folder (a LevelDB store's data folder, or the index
+ * folder of a node on PostgreSQL): `fingerprint-index.pages`, the pages (mapped-pages.ts), and
+ * `fingerprint-index.state`, what they hold outside their pages (which pages are whose, bucket
+ * heads, works, the node cache's bitmaps), the pages' digest, and the checkpoint through
+ * which they hold every registration.
  *
- * Guarantees: the indexes are only ever reopened exactly as a clean shutdown left them over
- * exactly the store they were built from; anything else rebuilds them from the records, as
- * every start did before.
+ * Guarantees: the indexes are only ever reopened exactly as a clean shutdown left them, over
+ * the store they were built from or one that grew from it since; anything else rebuilds them
+ * from the records, as every start did before.
  * - Shutdown: fsync the pages → write the state atomically (atomic-file.ts). A crash before
  *   the rename leaves the previous state or none: none, below.
- * - Start: read the state and check its own digest (damage) → the store's latest
- *   checkpoint must be the one it names (the store moved on, or was restored from a copy,
- *   without the indexes) → the pages must have the digest it names (damaged, or written
- *   after) → remove the state, durably, before any page can be written → the indexes over
- *   the pages. A crash or kill -9 after that start finds no state, and rebuilds.
+ * - Start: read the state and check its own digest (damage) → the store must hold, at the
+ *   size the state names, the very checkpoint it names (a store restored from an older copy,
+ *   or another ledger's, does not) → the pages must have the digest it names (damaged, or
+ *   written after) → remove the state, durably, before any page can be written → the indexes
+ *   over the pages, which the caller brings up to the store's latest checkpoint from the
+ *   entries after the one named (a read-only node whose writer went on, a writer after
+ *   another took its turn). A crash or kill -9 after that start finds no state, and rebuilds.
  */
 import { decode, encode } from 'cborg';
 import { createHash } from 'node:crypto';
@@ -31,11 +34,13 @@ import type { PagedImage } from '../core/u32-pages.js';
 import { syncFolder, writeFileAtomic } from './atomic-file.js';
 import { MappedPages, PAGE_BYTES } from './mapped-pages.js';
 import { checkNodeImage, type NodeCacheImage } from './node-cache.js';
+import type { StoredCheckpoint } from './storage.js';
 
 const PAGES = 'fingerprint-index.pages';
 const STATE = 'fingerprint-index.state';
-// 3: the title filter's words are pages of the file, not bytes of the state; 4: the node cache's levels too.
-const VERSION = 4;
+// 3: the title filter's words are pages of the file, not bytes of the state; 4: the node
+// cache's levels too; 5: the checkpoint's size, so a store that grew since is caught up.
+const VERSION = 5;
 
 /** A store's three fingerprint indexes and where their pages come from. */
 export interface Indexes {
@@ -109,7 +114,9 @@ function loadSimilarity(pages: MappedPages, loadPaged: PagedLoader, s: Saved<Sim
 
 interface State {
   version: number;
+  /** the checkpoint through which the indexes hold every registration, and its size */
   checkpoint: string;
+  size: number;
   givenBytes: number;
   digest: string;
   similarity: Saved<SimilarityImage>;
@@ -136,18 +143,19 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
 
 /**
  * Saves the indexes and the title filter (unless it is being replaced: then the next start
- * rebuilds it) for the next start, as of the store's latest checkpoint (its note): nothing
+ * rebuilds it) for the next start, as holding every registration through `through`: nothing
  * when the indexes' pages are not all in a kept file, and then says why. Call it with no
  * append in flight, and close the pages after.
  */
-export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: string, titles: TitleFilter | undefined, nodes: NodeCacheImage): Promise<string | undefined> {
+export async function saveIndexes(dir: string, indexes: Indexes, through: StoredCheckpoint, titles: TitleFilter | undefined, nodes: NodeCacheImage): Promise<string | undefined> {
   const { pages } = indexes;
   const flushed = pages.flush();
   if (!flushed) return `pages in the heap (${pages.failure ?? 'no file'})`;
   const filter = titles?.image;
   const state: State = {
     version: VERSION,
-    checkpoint,
+    checkpoint: through.note,
+    size: through.size,
     ...flushed,
     similarity: saveSimilarity(pages, indexes.similarity.image),
     patches: saveSimilarity(pages, indexes.patches.image),
@@ -163,12 +171,16 @@ export async function saveIndexes(dir: string, indexes: Indexes, checkpoint: str
 }
 
 /**
- * The indexes saved in `dir`, if the state is whole, names `checkpoint` (the store's latest
- * note, undefined for an empty store) and the pages are as it left them, with the title
- * filter saved beside them if there is one; else undefined, and whatever was there is
- * removed (the caller rebuilds into new pages).
+ * The indexes saved in `dir`, if the state is whole, the store holds the checkpoint it names
+ * (`storedAt(size)`: the store's checkpoint of that size, if any) and the pages are as it
+ * left them, with the title filter saved beside them if there is one, and `through`, the
+ * checkpoint they hold every registration through: the caller indexes the entries after it.
+ * Else undefined, and whatever was there is removed (the caller rebuilds into new pages).
  */
-export async function reopenIndexes(dir: string, checkpoint: string | undefined): Promise<(Indexes & { titles: TitleFilter | undefined; nodes: NodeCacheImage }) | undefined> {
+export async function reopenIndexes(
+  dir: string,
+  storedAt: (size: number) => Promise<string | undefined>,
+): Promise<(Indexes & { titles: TitleFilter | undefined; nodes: NodeCacheImage; through: StoredCheckpoint }) | undefined> {
   const statePath = join(dir, STATE);
   let saved: Uint8Array;
   try {
@@ -177,12 +189,13 @@ export async function reopenIndexes(dir: string, checkpoint: string | undefined)
     return undefined;
   }
   let pages: MappedPages | undefined;
-  let indexes: (Indexes & { titles: TitleFilter | undefined; nodes: NodeCacheImage }) | undefined;
+  let indexes: (Indexes & { titles: TitleFilter | undefined; nodes: NodeCacheImage; through: StoredCheckpoint }) | undefined;
   try {
     const { body, digest } = decode(saved) as { body: Uint8Array; digest: Uint8Array };
     if (Buffer.compare(sha256(body), digest) !== 0) throw new Error('the state is damaged');
     const state = decode(inflateSync(body)) as State;
-    if (state.version !== VERSION || checkpoint === undefined || state.checkpoint !== checkpoint) throw new Error('another store');
+    if (state.version !== VERSION || !Number.isSafeInteger(state.size) || state.size < 0) throw new Error('another version');
+    if ((await storedAt(state.size)) !== state.checkpoint) throw new Error('another store');
     // No page given: no fingerprints, and a new file for the first.
     pages = state.givenBytes === 0 ? MappedPages.create(join(dir, PAGES)) : MappedPages.reopen(join(dir, PAGES), state.givenBytes, state.digest);
     if (!pages) throw new Error('the pages differ');
@@ -196,6 +209,7 @@ export async function reopenIndexes(dir: string, checkpoint: string | undefined)
       patches: loadSimilarity(pages, loadPaged, state.patches),
       sound: new SoundIndex(pages.source, sound ? { ...sound, heads: u32Of(sound.heads) as Uint32Array, postings: loadPaged(sound.postings), kept: loadPaged(sound.kept) } : undefined),
       nodes: loadNodes(take, state.nodes),
+      through: { size: state.size, note: state.checkpoint },
     };
     // Refused here rather than by the store's node cache: the indexes are then rebuilt.
     checkNodeImage(indexes.nodes);

@@ -34,7 +34,6 @@ import { applyStatement, plannedFrameSearch, plannedOverlapQuery } from '../core
 import { matchingRulesAt } from '../core/similarity.js';
 import { validatePayload } from '../core/statements.js';
 import { MemoryState } from '../core/state.js';
-import type { WorkRecord } from '../core/records.js';
 import type { AppendBatch, AppendedEntry, LedgerStorage, StoreView } from './storage.js';
 import { checkStoredRoot, openLatestCheckpoint, type LogHead } from './log-head.js';
 import type { Watermark } from './watermark.js';
@@ -282,9 +281,6 @@ export class Sequencer implements LogHead {
         this.stop(e, batch);
         return;
       }
-      // Only what is durable joins the store's similarity index (its title filter is fed by
-      // the append itself). The records are in the batch's state: no store read on the commit path.
-      for (const [work, prints] of prepared.state.prints) this.store.indexPrints(prepared.state.works.get(work) as WorkRecord, prints);
       this.tree = tree;
       void this.store.noteTreeSize(tree.size);
       this.prevHash = prev;
@@ -375,7 +371,7 @@ export class Sequencer implements LogHead {
       outcomes.push({ index, repeat: false });
     }
 
-    return { tree, entries, nodes, outcomes, leaves, batchNodes, prev, time, state };
+    return { tree, entries, nodes, outcomes, leaves, batchNodes, prev, time };
   }
 
   private receipt(

@@ -124,15 +124,23 @@ export interface LedgerStorage {
    * fingerprint searches, fetched now (a search in slices, so it never holds the event loop).
    */
   plan(queries: readonly OverlapQuery[], searches?: { frames: readonly Uint8Array[]; rules: MatchingRules }): Promise<PlannedReads>;
-  /** a registration's fingerprints join the similarity, sound and patch indexes: only after its batch is durable */
+  /**
+   * a registration's fingerprints join the similarity, sound and patch indexes (a replay's
+   * scratch store: an `append` indexes its batch's itself, once durable)
+   */
   indexPrints(work: WorkRecord, prints: Prints): void;
   /** the fingerprints (as signed) of those of the works that have any */
   printsOf(works: readonly string[]): Promise<Map<string, Prints>>;
   /**
-   * a work registered by another writer (filed in the store by its batch) joins the
-   * in-memory filter the title search starts from; an `append` feeds it itself
+   * the checkpoint through which every registration is in the fingerprint indexes and the
+   * title filter (each `append` moves it; `indexEntries` brings it up to a later one)
    */
-  indexTitles(work: WorkRecord): void;
+  readonly indexedThrough: StoredCheckpoint | undefined;
+  /**
+   * the works entries [from, to) registered (another writer's) join the indexes and the
+   * title filter, which then hold every registration through `to`
+   */
+  indexEntries(from: number, to: StoredCheckpoint): Promise<void>;
   /** the registered works an upload's title and description name, from every registered work's title and aliases */
   findTitles(text: string): Promise<TitleFindings>;
   /** every registered work's frames, for near-duplicate search (searched in slices by its callers) */
