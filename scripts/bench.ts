@@ -347,7 +347,7 @@ if (runs('trust')) {
 // ---------------------------------------------------------------- 10. the PostgreSQL store
 if (runs('postgres')) {
   const pgEntries = smoke ? 3_000 : 100_000;
-  console.log(`\n10. The PostgreSQL store beside LevelDB: ${fmt(pgEntries)} registrations in batches of 1,000, then proofs from the writer and a read-only node`);
+  console.log(`\n10. The PostgreSQL store beside LevelDB: ${fmt(pgEntries)} registrations in batches of 1,000, then proofs from the writer and a read-only node, and its restart`);
   const pgBench = await postgresBench(join(dir, 'postgres'), values.postgres ?? DEFAULT_POSTGRES, { entries: pgEntries, seconds: readSeconds, concurrency });
   if (typeof pgBench === 'string') {
     row('  PostgreSQL', `not measured: ${pgBench}`);
@@ -355,7 +355,9 @@ if (runs('postgres')) {
     row('  bulk load through the sequencer, PostgreSQL', `${fmt(pgBench.loadPostgres)} entries/s`, `${fmt(pgBench.loadPostgres / pgBench.loadLevel, 2)} of LevelDB (${fmt(pgBench.loadLevel)}/s) in this run`);
     row(`  inclusion proofs @${fmt(pgEntries)}, PostgreSQL writer`, `${fmt(pgBench.proofsWriter.perSecond)}/s, p99 ${ms(pgBench.proofsWriter.p99)}`, `${fmt(pgBench.proofsWriter.perSecond / readFloor.perSecond, 2)} of the read floor`);
     row(`  inclusion proofs @${fmt(pgEntries)}, PostgreSQL read-only node`, `${fmt(pgBench.proofsReader.perSecond)}/s, p99 ${ms(pgBench.proofsReader.p99)}`, `${fmt(pgBench.proofsReader.perSecond / readFloor.perSecond, 2)} of the read floor`);
-    results.postgres = { entries: pgBench.entries, loadLevel: pgBench.loadLevel, loadPostgres: pgBench.loadPostgres, proofsWriter: strip(pgBench.proofsWriter), proofsReader: strip(pgBench.proofsReader) };
+    const { built, reopened } = pgBench.readerStart;
+    row('  read-only node, start to node cache filled: restarted with its index folder', `${fmt(reopened, 1)} s`, `${fmt(reopened / built, 2)} of a start without one (${fmt(built, 1)} s) in this run`);
+    results.postgres = { entries: pgBench.entries, loadLevel: pgBench.loadLevel, loadPostgres: pgBench.loadPostgres, proofsWriter: strip(pgBench.proofsWriter), proofsReader: strip(pgBench.proofsReader), readerStart: pgBench.readerStart };
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * The PostgreSQL store measured beside LevelDB in one run (bench phase 10): the same
  * registrations loaded through each store's sequencer (bulk path), then inclusion proofs
- * over HTTP from the writer and from a read-only node on the same database. Needs a server
+ * over HTTP from the writer and from a read-only node on the same database, and how long a
+ * read-only node takes to serve at full speed (listening, its node cache filled) when it
+ * starts without an index folder and when it restarts with one. Needs a server
  * (`--postgres URL`, else CARTULARY_TEST_POSTGRES, else the local `cartulary` role that
  * `.ci/run` makes); each run makes a database of its own and drops it.
  */
@@ -10,7 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { parseStatement } from '../../src/core/cose.js';
 import { openLedger } from '../../src/store/ledger.js';
-import { startChildServer } from './child-server.js';
+import { startChildServer, type ChildServer } from './child-server.js';
 import { load, type LoadResult } from './load.js';
 import { registrations } from './workload.js';
 
@@ -21,6 +23,8 @@ export interface PostgresBench {
   loadPostgres: number;
   proofsWriter: LoadResult;
   proofsReader: LoadResult;
+  /** seconds from a read-only node's start to its node cache filled: without an index folder, and restarted with one */
+  readerStart: { built: number; reopened: number };
 }
 
 export const DEFAULT_POSTGRES = process.env.CARTULARY_TEST_POSTGRES ?? 'postgres://cartulary:cartulary@127.0.0.1:5432/postgres';
@@ -46,6 +50,19 @@ async function bulkLoad(dir: string, store: string | undefined, statements: Uint
   return perSecond;
 }
 
+/** A read-only node on `store` and the seconds until it listens with its node cache filled. */
+async function readerReady(dir: string, store: string, args: string[] = []): Promise<{ node: ChildServer; seconds: number }> {
+  const t0 = performance.now();
+  const node = await startChildServer(join(dir, 'pg', 'unused'), join(dir, 'pg', 'keys'), { env: { LOG_LEVEL: 'warn' }, args: ['--store', store, '--read-only', ...args] });
+  while (!/cartulary_node_cache_filling 0/.test(await (await fetch(`${node.url}/metrics`)).text())) await new Promise((r) => setTimeout(r, 50));
+  return { node, seconds: (performance.now() - t0) / 1000 };
+}
+
+const stopped = async (node: ChildServer) => {
+  node.child.kill('SIGTERM');
+  await node.exited;
+};
+
 /** Resolves null, saying why, when no PostgreSQL server answers. */
 export async function postgresBench(dir: string, server: string, opts: { entries: number; seconds: number; concurrency: number }): Promise<PostgresBench | string> {
   const name = `cartulary_bench_${randomBytes(4).toString('hex')}`;
@@ -62,15 +79,19 @@ export async function postgresBench(dir: string, server: string, opts: { entries
     const loadLevel = await bulkLoad(join(dir, 'level'), undefined, statements);
     const loadPostgres = await bulkLoad(join(dir, 'pg'), store, statements);
     const writer = await startChildServer(join(dir, 'pg', 'data'), join(dir, 'pg', 'keys'), { env: { LOG_LEVEL: 'warn' }, args: ['--store', store] });
-    const reader = await startChildServer(join(dir, 'pg', 'unused'), join(dir, 'pg', 'keys'), { env: { LOG_LEVEL: 'warn' }, args: ['--store', store, '--read-only'] });
+    const { node: reader, seconds: built } = await readerReady(dir, store);
     const size = opts.entries;
     const proofs = (url: string) =>
       load(url, { concurrency: opts.concurrency, durationMs: opts.seconds * 1000, next: () => ({ method: 'GET', path: `/v1/proofs/inclusion?index=${Math.floor(Math.random() * size)}&size=${size}` }) });
     const proofsWriter = await proofs(writer.url);
     const proofsReader = await proofs(reader.url);
-    for (const s of [writer, reader]) s.child.kill('SIGTERM');
-    await Promise.all([writer.exited, reader.exited]);
-    return { entries: opts.entries, loadLevel, loadPostgres, proofsWriter, proofsReader };
+    await Promise.all([stopped(writer), stopped(reader)]);
+    // With an index folder: a first start builds, its stop saves, the restart reopens.
+    const folder = ['--index-dir', join(dir, 'pg', 'reader-index')];
+    await stopped((await readerReady(dir, store, folder)).node);
+    const { node: restarted, seconds: reopened } = await readerReady(dir, store, folder);
+    await stopped(restarted);
+    return { entries: opts.entries, loadLevel, loadPostgres, proofsWriter, proofsReader, readerStart: { built, reopened } };
   } finally {
     await admin(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).catch(() => undefined);
   }
