@@ -1,8 +1,10 @@
 /**
  * The ledger kept in PostgreSQL, on real processes: kill -9 under load loses nothing; one
  * writer and read-only nodes share the database; a second writer is refused; a read-only
- * node refuses a checkpoint whose history differs from the one it served.
+ * node refuses a checkpoint whose history differs from the one it served, and with an index
+ * folder keeps its indexes and that refusal across restarts.
  */
+import { rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { toHex, uintBE } from '../src/core/bytes.js';
 import { signCheckpoint } from '../src/core/checkpoint.js';
@@ -115,7 +117,7 @@ suite('the ledger in PostgreSQL', () => {
     }
   }, 90_000);
 
-  it('a read-only node with an index folder reopens its indexes at a restart and catches up with what the writer added meanwhile', async () => {
+  it('a read-only node with an index folder reopens its indexes at a restart and catches up with what the writer added meanwhile; a store put back to an earlier tree is refused until the folder is removed', async () => {
     const dir = await tempDir();
     const store = await freshDatabase();
     const writer = await startChildServer(`${dir}/data`, `${dir}/keys`, { args: ['--store', store] });
@@ -162,12 +164,23 @@ suite('the ledger in PostgreSQL', () => {
       const second = await runCli(['serve', '--port', '0', '--keys', `${dir}/keys`, ...readerArgs]);
       expect(second.code).not.toBe(0);
       expect(second.output).toMatch(/index folder .* is in use by another process/);
+
+      // The database put back as it was one entry earlier (its latest checkpoint gone): the
+      // node's watermark refuses to serve less than it served, until its folder is removed.
+      await Promise.all([stop(writer), stop(reader)]);
+      await sql(store, 'DELETE FROM cartulary_kv WHERE k = $1', [Buffer.concat([Buffer.from('C'), Buffer.from(uintBE(last.index + 1, 8))])]);
+      const rolledBack = await runCli(['serve', '--port', '0', '--keys', `${dir}/keys`, ...readerArgs]);
+      expect(rolledBack.code).not.toBe(0);
+      expect(rolledBack.output).toMatch(new RegExp(`smaller than the ${last.index + 1} of the tree this node served before it stopped.*remove this node's index folder`, 's'));
+      await rm(`${dir}/reader-index`, { recursive: true });
+      reader = await startChildServer(`${dir}/unused`, `${dir}/keys`, { args: readerArgs });
+      expect((await json(`${reader.url}/v1/log`)).size).toBe(last.index);
     } finally {
       await Promise.all([stop(writer), stop(reader)]);
     }
   }, 90_000);
 
-  it('a read-only node refuses a checkpoint of a different history, signed with the ledger key, and keeps serving the last good one; restarted, it refuses to start over it', async () => {
+  it('a read-only node refuses a checkpoint of a different history, signed with the ledger key, and keeps serving the last good one; restarted, it refuses to start over it, by its saved indexes and by its watermark alone', async () => {
     const dir = await tempDir();
     const store = await freshDatabase();
     const writer = await startChildServer(`${dir}/data`, `${dir}/keys`, { args: ['--store', store] });
@@ -211,11 +224,16 @@ suite('the ledger in PostgreSQL', () => {
       await logged(reader, /refused the store's checkpoint of size 4/);
 
       // Its indexes, saved at the tree it served, make a restart check that tree first: the
-      // rewritten nodes no longer give it, so the node does not start over the forgery.
+      // rewritten nodes no longer give it, so the node does not start over the forgery. Without
+      // them (as after a crash, which leaves none), its watermark refuses it alike.
       await stop(reader);
       const restarted = await runCli(['serve', '--port', '0', '--keys', `${dir}/keys`, ...readerArgs]);
       expect(restarted.code).not.toBe(0);
-      expect(restarted.output).toMatch(/no longer holds the tree this node served when it last stopped.*remove this node's index folder/s);
+      expect(restarted.output).toMatch(/the stored Merkle nodes give root .* for size 3.*no longer holds the tree this node served when it last stopped.*remove this node's index folder/s);
+      await rm(`${dir}/reader-index/fingerprint-index.state`);
+      const again = await runCli(['serve', '--port', '0', '--keys', `${dir}/keys`, ...readerArgs]);
+      expect(again.code).not.toBe(0);
+      expect(again.output).toMatch(/the store's tree of size 4 does not extend the tree this node served before it stopped \(size 3\).*remove this node's index folder/s);
     } finally {
       await stop(reader);
     }

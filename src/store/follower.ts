@@ -7,20 +7,24 @@
  * its root, and a consistency proof from those nodes leads from the checkpoint it served
  * before to the new one (RFC 9162 §2.1.4). Anything else — a checkpoint that shrank, forged,
  * or of a different history — is refused: the node keeps serving the last good checkpoint,
- * reports the failure on /healthz and /readyz (503), and stops following; a restart starts
- * over from the store after the operator looked (and, where it keeps its indexes, after it
- * removed them: they name the checkpoint it last served). Between checkpoints it indexes the
- * titles and fingerprints of the works the new entries registered, so checks see them.
+ * reports the failure on /healthz and /readyz (503), and stops following. A store that cannot
+ * answer (the database down) is not a refusal: the next poll tries again.
+ *
+ * With a watermark (`served`: a node with an index folder), the refusal outlives a restart or
+ * a crash: every tree is recorded there, durably, before it is served, and a start refuses a
+ * store whose tree is smaller than the one recorded or does not extend it. Without one, a
+ * restart starts over from the store as it is (after the operator looked).
+ * Between checkpoints it indexes the titles and fingerprints of the works the new entries
+ * registered, so checks see them.
  */
-import { toHex } from '../core/bytes.js';
-import { parseVerifierKey, type VerifierKey } from '../core/checkpoint.js';
-import { parseStatement } from '../core/cose.js';
+import { equalBytes } from '../core/bytes.js';
+import { parseVerifierKey, type Checkpoint, type VerifierKey } from '../core/checkpoint.js';
 import { CartularyError } from '../core/errors.js';
-import { decodeLeaf } from '../core/leaf.js';
 import { consistencyPlan, rootHash, verifyConsistency } from '../core/merkle.js';
 import type { LedgerStore } from './ledger-store.js';
 import { checkStoredRoot, openLatestCheckpoint, type LogHead } from './log-head.js';
 import type { BatchCommitted, SubmitResult } from './sequencer.js';
+import type { Mark, Watermark } from './watermark.js';
 
 /** Where the writer says it takes writes (stored by `serve` on the writer; see WRITER_META). */
 export const WRITER_META = 'writer';
@@ -30,7 +34,12 @@ export interface FollowerOptions {
   intervalMs?: number;
   /** told once, when a checkpoint is refused */
   log?: (message: string) => void;
+  /** where the largest tree this node served is kept across its restarts (watermark.ts) */
+  served?: Watermark;
 }
+
+/** Refusals at a start: the operator may start over by removing the node's index folder. */
+const START_OVER = "To start over from the store as it is now, remove this node's index folder";
 
 export class Follower implements LogHead {
   private served: { size: number; root: Uint8Array; note: string };
@@ -47,6 +56,7 @@ export class Follower implements LogHead {
     first: { size: number; root: Uint8Array; note: string },
     private readonly intervalMs: number,
     private readonly log: (message: string) => void,
+    private readonly watermark: Watermark | undefined,
   ) {
     this.key = parseVerifierKey(verifierKey);
     this.served = first;
@@ -55,27 +65,55 @@ export class Follower implements LogHead {
   /**
    * Starts from the checkpoint the store's indexes hold every registration through (its
    * latest when they were built at open, or the one this node served when it saved them at
-   * its last shutdown), checked against the store's own nodes, then moves to the latest as
-   * it moves to every later one: a node restarted over a history rewritten since it last
-   * served refuses it, and keeps serving what it served.
+   * its last shutdown), checked against the store's own nodes and against the watermark of
+   * what it served before, then moves to the latest as it moves to every later one.
    */
-  static async open(store: LedgerStore, verifierKey: string, { intervalMs = 200, log = () => undefined }: FollowerOptions = {}): Promise<Follower> {
+  static async open(store: LedgerStore, verifierKey: string, { intervalMs = 200, log = () => undefined, served }: FollowerOptions = {}): Promise<Follower> {
     const start = store.indexedThrough ?? (await store.latestCheckpoint());
     if (!start) throw new CartularyError('not-found', `${store.description} holds no checkpoint yet: start the writer first`);
-    const follower = new Follower(store, verifierKey, { size: 0, root: new Uint8Array(32), note: '' }, intervalMs, log);
+    const follower = new Follower(store, verifierKey, { size: 0, root: new Uint8Array(32), note: '' }, intervalMs, log, served);
     const cp = openLatestCheckpoint(start, follower.key);
     try {
       checkStoredRoot(await store.read((view) => rootHash(cp.size, view.readNodes)), cp);
+      const before = served?.mark;
+      if (before) await follower.checkExtends(before, cp, 'the tree this node served before it stopped');
     } catch (e) {
-      if (store.indexesSavedAt === undefined) throw e;
-      throw new CartularyError('corrupt', `${(e as Error).message}: the store no longer holds the tree this node served when it last stopped. To start over from the store as it is now, remove this node's index folder`, { cause: e });
+      if (store.indexesSavedAt === undefined && !served?.mark) throw e;
+      throw new CartularyError('corrupt', `${(e as Error).message}: the store no longer holds the tree this node served when it last stopped. ${START_OVER}`, { cause: e });
     }
-    follower.served = { size: cp.size, root: cp.rootHash, note: start.note };
+    await follower.serve(start, cp);
     await follower.poll().catch(() => undefined); // a refusal is reported as any later one is
     // Noted once caught up: the node cache's first fill reads the tree as it is served.
     void store.noteTreeSize(follower.size);
     follower.schedule();
     return follower;
+  }
+
+  /**
+   * Throws ('corrupt') unless the checkpoint's tree, whose root the store's nodes gave,
+   * extends `from`: no smaller, the same root at the same size, else a consistency proof
+   * from the store's nodes leads from one to the other (RFC 9162 §2.1.4).
+   */
+  private async checkExtends(from: Mark, cp: Checkpoint, what: string): Promise<void> {
+    if (cp.size < from.size) throw new CartularyError('corrupt', `the store's tree has size ${cp.size}, smaller than the ${from.size} of ${what}`);
+    if (cp.size === from.size) {
+      if (!equalBytes(cp.rootHash, from.rootHash)) throw new CartularyError('corrupt', `a second tree of size ${cp.size} with a different root than ${what}: a fork`);
+      return;
+    }
+    if (from.size === 0) return;
+    const proof = await this.store.read((view) => view.hashRanges(consistencyPlan(from.size, cp.size)));
+    try {
+      verifyConsistency(from.size, cp.size, from.rootHash, cp.rootHash, proof);
+    } catch (e) {
+      throw new CartularyError('corrupt', `the store's tree of size ${cp.size} does not extend ${what} (size ${from.size}): ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Serves a checked checkpoint: recorded in the watermark first, durably, so no restart serves less. */
+  private async serve(stored: { size: number; note: string }, cp: Checkpoint): Promise<void> {
+    const before = this.watermark?.mark;
+    if (this.watermark && (!before || cp.size > before.size)) await this.watermark.advance({ size: cp.size, rootHash: cp.rootHash });
+    this.served = { size: cp.size, root: cp.rootHash, note: stored.note };
   }
 
   get size(): number {
@@ -133,25 +171,22 @@ export class Follower implements LogHead {
     const latest = await this.store.latestCheckpoint(); // a store that cannot answer now may answer later: not refused
     if (!latest || latest.note === this.served.note) return;
     const from = this.served;
+    let cp: Checkpoint;
     try {
-      if (latest.size < from.size) throw new CartularyError('corrupt', `the store's latest checkpoint has size ${latest.size}, smaller than the ${from.size} this node served`);
-      const cp = openLatestCheckpoint(latest, this.key);
-      if (latest.size === from.size) throw new CartularyError('corrupt', `a second checkpoint of size ${cp.size} with a different root: a fork`);
-      const { root, proof } = await this.store.read((view) => ({
-        root: rootHash(cp.size, view.readNodes),
-        proof: from.size === 0 ? [] : view.hashRanges(consistencyPlan(from.size, cp.size)),
-      }));
-      checkStoredRoot(root, cp);
-      if (from.size > 0) verifyConsistency(from.size, cp.size, from.root, cp.rootHash, proof);
+      cp = openLatestCheckpoint(latest, this.key);
+      checkStoredRoot(await this.store.read((view) => rootHash(cp.size, view.readNodes)), cp);
+      await this.checkExtends({ size: from.size, rootHash: from.root }, cp, 'the checkpoint this node served');
       await this.store.indexEntries(from.size, latest);
-      this.served = { size: cp.size, root: cp.rootHash, note: latest.note };
-      void this.store.noteTreeSize(cp.size);
-      for (const listener of this.listeners) listener({ statements: cp.size - from.size, appended: cp.size - from.size, writeSeconds: 0, size: cp.size });
     } catch (e) {
+      if (e instanceof CartularyError && e.code === 'unavailable') throw e; // tried again at the next poll
       this.refused = new CartularyError('corrupt', `refused the store's checkpoint of size ${latest.size}: ${(e as Error).message}; still serving size ${from.size}`, { cause: e });
       this.log(this.refused.message);
       throw this.refused;
     }
+    // Not served until recorded: a watermark that cannot be written now is tried again at the next poll.
+    await this.serve(latest, cp);
+    void this.store.noteTreeSize(cp.size);
+    for (const listener of this.listeners) listener({ statements: cp.size - from.size, appended: cp.size - from.size, writeSeconds: 0, size: cp.size });
   }
 
   async close(): Promise<void> {

@@ -87,6 +87,9 @@ export async function dataFolderState(dir: string): Promise<'new' | 'database'> 
 /** Ledger keys beside the secret key: the watermark of the largest tree it ever signed. */
 export const watermarkPath = (keysDir: string) => join(keysDir, `${LEDGER_KEY_NAME}.watermark`);
 
+/** A read-only node's index folder: the watermark of the largest tree it ever served. */
+export const servedWatermarkPath = (indexDir: string) => join(indexDir, 'served.watermark');
+
 export async function openLedger(paths: LedgerPaths, tuning: Partial<SequencerOptions> = {}): Promise<Ledger> {
   // Every refusal that needs no key comes before one could be created.
   checkIndexDir(paths.store ?? paths.dataDir, paths);
@@ -170,12 +173,15 @@ export async function openFollowerLedger(paths: LedgerPaths & { store: string },
   if (!(await exists(keyFile))) throw new CartularyError('not-found', `a read-only node attests evidence with the ledger key, and ${keyFile} is missing`);
   const { signer } = await loadOrCreateKey(paths.keysDir, LEDGER_KEY_NAME);
   const store = await openStore(paths.store, { readOnly: true, ...(paths.indexDir === undefined ? {} : { indexDir: paths.indexDir }) });
+  let served: Watermark | undefined;
   try {
     const origin = await store.meta('origin');
     const registrar = await store.meta('registrar');
     if (origin === undefined || registrar === undefined) throw new CartularyError('not-found', `${store.description} holds no ledger yet: start its writer first`);
     sameOrigin(store, origin, paths.origin);
-    const follower = await Follower.open(store, formatVerifierKey(origin, signer.publicKey), opts);
+    // In the folder the store has locked: one node's, kept across its restarts and crashes.
+    if (paths.indexDir !== undefined) served = await Watermark.open(servedWatermarkPath(paths.indexDir));
+    const follower = await Follower.open(store, formatVerifierKey(origin, signer.publicKey), { ...opts, ...(served ? { served } : {}) });
     return {
       store,
       sequencer: follower,
@@ -185,10 +191,12 @@ export async function openFollowerLedger(paths: LedgerPaths & { store: string },
       createdKey: false,
       async close() {
         await follower.close();
+        await served?.close();
         await store.close();
       },
     };
   } catch (e) {
+    await served?.close();
     await store.close();
     throw e;
   }

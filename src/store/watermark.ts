@@ -2,7 +2,8 @@
  * The watermark: the largest tree the ledger key has ever signed, kept beside the key and
  * outside LevelDB, so a store that lost acknowledged entries (a truncated log, a restored
  * old copy, a folder whose database vanished) is refused instead of extended into a fork
- * signed by the same key (issue 10.5).
+ * signed by the same key (issue 10.5). A read-only node keeps one alike in its index folder:
+ * the largest tree it ever served, which no restart may serve less than (follower.ts).
  *
  * Guarantees:
  * - `advance` is durable when it resolves (written in place, then fdatasync).
