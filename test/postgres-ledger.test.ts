@@ -11,7 +11,10 @@ import { signCheckpoint } from '../src/core/checkpoint.js';
 import { randomSeed, sha256 } from '../src/core/crypto.js';
 import { encodeFrames, FINGERPRINT_KIND } from '../src/core/fingerprint.js';
 import { CompactRange } from '../src/core/merkle.js';
+import { CartularyError } from '../src/core/errors.js';
+import type { Follower } from '../src/store/follower.js';
 import { loadOrCreateKey } from '../src/store/key-files.js';
+import { openFollowerLedger, openLedger } from '../src/store/ledger.js';
 import { crashTest } from '../scripts/lib/crash.js';
 import { runCli, startChildServer, type ChildServer } from '../scripts/lib/child-server.js';
 import { party, stmt, tempDir } from './helpers.js';
@@ -179,6 +182,29 @@ suite('the ledger in PostgreSQL', () => {
       await Promise.all([stop(writer), stop(reader)]);
     }
   }, 90_000);
+
+  it('a read-only node whose database cannot answer for a moment keeps serving and moves on at a later poll, not refusing', async () => {
+    const dir = await tempDir();
+    const store = await freshDatabase();
+    const writer = await openLedger({ dataDir: `${dir}/data`, keysDir: `${dir}/keys`, store });
+    const node = await openFollowerLedger({ dataDir: `${dir}/unused`, keysDir: `${dir}/keys`, store }, { intervalMs: 60_000 });
+    const follower = node.sequencer as Follower;
+    try {
+      await writer.sequencer.submit(stmt.register(party()));
+      const read = node.store.read.bind(node.store);
+      node.store.read = () => Promise.reject(new CartularyError('unavailable', 'the database is restarting'));
+      await expect(follower.poll()).rejects.toThrow(/the database is restarting/);
+      expect(follower.ready).toBe(true);
+      expect(follower.size).toBe(0); // still the empty tree it started from
+      node.store.read = read;
+      await follower.poll();
+      expect(follower.size).toBe(1);
+      expect(follower.failure).toBeNull();
+    } finally {
+      await node.close();
+      await writer.close();
+    }
+  });
 
   it('a read-only node refuses a checkpoint of a different history, signed with the ledger key, and keeps serving the last good one; restarted, it refuses to start over it, by its saved indexes and by its watermark alone', async () => {
     const dir = await tempDir();
