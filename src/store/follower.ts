@@ -10,7 +10,7 @@
  * reports the failure on /healthz and /readyz (503), and stops following. A store that cannot
  * answer (the database down) is not a refusal: the next poll tries again.
  *
- * With a watermark (`served`: a node with an index folder), the refusal outlives a restart or
+ * With a watermark (a node with an index folder), the refusal outlives a restart or
  * a crash: every tree is recorded there, durably, before it is served, and a start refuses a
  * store whose tree is smaller than the one recorded or does not extend it. Without one, a
  * restart starts over from the store as it is (after the operator looked).
@@ -35,7 +35,7 @@ export interface FollowerOptions {
   /** told once, when a checkpoint is refused */
   log?: (message: string) => void;
   /** where the largest tree this node served is kept across its restarts (watermark.ts) */
-  served?: Watermark;
+  watermark?: Watermark;
 }
 
 /** Refusals at a start: the operator may start over by removing the node's index folder. */
@@ -68,17 +68,17 @@ export class Follower implements LogHead {
    * its last shutdown), checked against the store's own nodes and against the watermark of
    * what it served before, then moves to the latest as it moves to every later one.
    */
-  static async open(store: LedgerStore, verifierKey: string, { intervalMs = 200, log = () => undefined, served }: FollowerOptions = {}): Promise<Follower> {
+  static async open(store: LedgerStore, verifierKey: string, { intervalMs = 200, log = () => undefined, watermark }: FollowerOptions = {}): Promise<Follower> {
     const start = store.indexedThrough ?? (await store.latestCheckpoint());
     if (!start) throw new CartularyError('not-found', `${store.description} holds no checkpoint yet: start the writer first`);
-    const follower = new Follower(store, verifierKey, { size: 0, root: new Uint8Array(32), note: '' }, intervalMs, log, served);
+    const follower = new Follower(store, verifierKey, { size: 0, root: new Uint8Array(32), note: '' }, intervalMs, log, watermark);
     const cp = openLatestCheckpoint(start, follower.key);
     try {
       checkStoredRoot(await store.read((view) => rootHash(cp.size, view.readNodes)), cp);
-      const before = served?.mark;
+      const before = watermark?.mark;
       if (before) await follower.checkExtends(before, cp, 'the tree this node served before it stopped');
     } catch (e) {
-      if (store.indexesSavedAt === undefined && !served?.mark) throw e;
+      if (store.indexesSavedAt === undefined && !watermark?.mark) throw e;
       throw new CartularyError('corrupt', `${(e as Error).message}: the store no longer holds the tree this node served when it last stopped. ${START_OVER}`, { cause: e });
     }
     await follower.serve(start, cp);

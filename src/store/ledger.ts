@@ -173,15 +173,15 @@ export async function openFollowerLedger(paths: LedgerPaths & { store: string },
   if (!(await exists(keyFile))) throw new CartularyError('not-found', `a read-only node attests evidence with the ledger key, and ${keyFile} is missing`);
   const { signer } = await loadOrCreateKey(paths.keysDir, LEDGER_KEY_NAME);
   const store = await openStore(paths.store, { readOnly: true, ...(paths.indexDir === undefined ? {} : { indexDir: paths.indexDir }) });
-  let served: Watermark | undefined;
+  let watermark: Watermark | undefined;
   try {
     const origin = await store.meta('origin');
     const registrar = await store.meta('registrar');
     if (origin === undefined || registrar === undefined) throw new CartularyError('not-found', `${store.description} holds no ledger yet: start its writer first`);
     sameOrigin(store, origin, paths.origin);
     // In the folder the store has locked: one node's, kept across its restarts and crashes.
-    if (paths.indexDir !== undefined) served = await Watermark.open(servedWatermarkPath(paths.indexDir));
-    const follower = await Follower.open(store, formatVerifierKey(origin, signer.publicKey), { ...opts, ...(served ? { served } : {}) });
+    if (paths.indexDir !== undefined) watermark = await Watermark.open(servedWatermarkPath(paths.indexDir));
+    const follower = await Follower.open(store, formatVerifierKey(origin, signer.publicKey), { ...opts, ...(watermark ? { watermark } : {}) });
     return {
       store,
       sequencer: follower,
@@ -191,12 +191,12 @@ export async function openFollowerLedger(paths: LedgerPaths & { store: string },
       createdKey: false,
       async close() {
         await follower.close();
-        await served?.close();
+        await watermark?.close();
         await store.close();
       },
     };
   } catch (e) {
-    await served?.close();
+    await watermark?.close();
     await store.close();
     throw e;
   }
