@@ -4,7 +4,7 @@
  * node refuses a checkpoint whose history differs from the one it served, and with an index
  * folder keeps its indexes and that refusal across restarts.
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { toHex, uintBE } from '../src/core/bytes.js';
 import { signCheckpoint } from '../src/core/checkpoint.js';
@@ -202,6 +202,24 @@ suite('the ledger in PostgreSQL', () => {
       expect(follower.failure).toBeNull();
     } finally {
       await node.close();
+      await writer.close();
+    }
+  });
+
+  it('a read-only node whose watermark is damaged refuses to start, saying what to do', async () => {
+    const dir = await tempDir();
+    const store = await freshDatabase();
+    const writer = await openLedger({ dataDir: `${dir}/data`, keysDir: `${dir}/keys`, store });
+    const paths = { dataDir: `${dir}/unused`, keysDir: `${dir}/keys`, store, indexDir: `${dir}/reader-index` };
+    try {
+      await writer.sequencer.submit(stmt.register(party()));
+      await (await openFollowerLedger(paths)).close();
+      const file = `${dir}/reader-index/served.watermark`;
+      const bytes = await readFile(file);
+      expect(bytes.length).toBeGreaterThan(0);
+      await writeFile(file, bytes.map((b) => b ^ 0x20));
+      await expect(openFollowerLedger(paths)).rejects.toMatchObject({ code: 'corrupt', message: expect.stringMatching(/served\.watermark is damaged .* remove this node's index folder/) });
+    } finally {
       await writer.close();
     }
   });

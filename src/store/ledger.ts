@@ -180,7 +180,7 @@ export async function openFollowerLedger(paths: LedgerPaths & { store: string },
     if (origin === undefined || registrar === undefined) throw new CartularyError('not-found', `${store.description} holds no ledger yet: start its writer first`);
     sameOrigin(store, origin, paths.origin);
     // In the folder the store has locked: one node's, kept across its restarts and crashes.
-    if (paths.indexDir !== undefined) watermark = await Watermark.open(servedWatermarkPath(paths.indexDir));
+    if (paths.indexDir !== undefined) watermark = await Watermark.open(servedWatermarkPath(paths.indexDir), "restore it from a backup, or remove this node's index folder to start over from the store as it is");
     const follower = await Follower.open(store, formatVerifierKey(origin, signer.publicKey), { ...opts, ...(watermark ? { watermark } : {}) });
     return {
       store,

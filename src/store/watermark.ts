@@ -49,8 +49,11 @@ export class Watermark {
     private nextSlot: number,
   ) {}
 
-  /** Opens (creating if missing) the watermark file. `current` is null for a key that never signed. */
-  static async open(path: string): Promise<Watermark> {
+  /**
+   * Opens (creating if missing) the watermark file. `current` is null for a key that never
+   * signed. `remedy`: what a damaged file's error tells the operator to do.
+   */
+  static async open(path: string, remedy = 'restore it from a backup of the keys folder'): Promise<Watermark> {
     let file: FileHandle;
     try {
       file = await open(path, 'r+');
@@ -65,7 +68,7 @@ export class Watermark {
     const slots = [0, 1].map((i) => (bytesRead >= (i + 1) * SLOT ? decodeSlot(raw.subarray(i * SLOT, (i + 1) * SLOT)) : null));
     if (bytesRead > 0 && slots.every((s) => s === null)) {
       await file.close();
-      throw new CartularyError('corrupt', `the watermark ${path} is damaged (no slot checks out); restore it from a backup of the keys folder`);
+      throw new CartularyError('corrupt', `the watermark ${path} is damaged (no slot checks out); ${remedy}`);
     }
     const best = slots[0] && (!slots[1] || slots[0].size >= slots[1].size) ? 0 : slots[1] ? 1 : -1;
     return new Watermark(file, path, best < 0 ? null : slots[best] ?? null, best === 0 ? 1 : 0);
