@@ -14,6 +14,7 @@ import { openCheckpoint, parseVerifierKey } from '../src/core/checkpoint.js';
 import { EMPTY_ROOT } from '../src/core/merkle.js';
 import { auditLedger } from '../src/store/audit.js';
 import { openLedger, type Ledger } from '../src/store/ledger.js';
+import { Watermark } from '../src/store/watermark.js';
 import { runCli } from '../scripts/lib/child-server.js';
 import { serverFixture } from './server-fixture.js';
 import { levelDb, party, stmt, tempDir } from './helpers.js';
@@ -186,6 +187,29 @@ describe('faults inside the writer', () => {
       await reopened.close();
     });
   }
+
+  it('a watermark that cannot be written after a durable batch: nobody is acknowledged, and the batch\'s fingerprints are searched after the restart', async () => {
+    const { paths } = await closedLedger(1);
+    const ledger = await openLedger(paths);
+    const frames = encodeFrames(Array.from({ length: 8 }, (_, i) => ({ timeMs: i * 1000, hash: sha256(Uint8Array.of(0x62, i)).slice(0, 16) })));
+    const statement = stmt.register(alice, undefined, { title: 'Written, not marked', fingerprints: [{ kind: FINGERPRINT_KIND, value: frames }] });
+    const advance = Watermark.prototype.advance;
+    Watermark.prototype.advance = () => Promise.reject(new Error('ENOSPC: the keys folder is full'));
+    try {
+      await expect(ledger.sequencer.submit(statement)).rejects.toMatchObject({ code: 'unavailable' });
+    } finally {
+      Watermark.prototype.advance = advance;
+    }
+    await ledger.close();
+    expect(ledger.store.indexesNotSaved).toBeUndefined();
+
+    const reopened = await openLedger(paths);
+    expect(reopened.sequencer.size).toBe(2);
+    const work = toHex(parseStatement(statement).id);
+    expect(reopened.store.similarity.image.works).toContain(work);
+    expect((await reopened.store.findTitles('《Written, not marked》')).matches.map((m) => m.work)).toEqual([work]);
+    await reopened.close();
+  });
 
   it('a throw while a batch is prepared refuses that batch, writes nothing, and the writer carries on', async () => {
     const { paths } = await closedLedger(1);
