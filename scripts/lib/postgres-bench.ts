@@ -7,13 +7,12 @@
  * (`--postgres URL`, else CARTULARY_TEST_POSTGRES, else the local `cartulary` role that
  * `.ci/run` makes); each run makes a database of its own and drops it.
  */
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import pg from 'pg';
 import { parseStatement } from '../../src/core/cose.js';
 import { openLedger } from '../../src/store/ledger.js';
 import { startChildServer, type ChildServer } from './child-server.js';
 import { load, type LoadResult } from './load.js';
+import { withScratchDatabase } from './scratch-database.js';
 import { registrations } from './workload.js';
 
 export interface PostgresBench {
@@ -28,17 +27,6 @@ export interface PostgresBench {
 }
 
 export const DEFAULT_POSTGRES = process.env.CARTULARY_TEST_POSTGRES ?? 'postgres://cartulary:cartulary@127.0.0.1:5432/postgres';
-
-async function admin<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 async function bulkLoad(dir: string, store: string | undefined, statements: Uint8Array[]): Promise<number> {
   const ledger = await openLedger({ dataDir: join(dir, 'data'), keysDir: join(dir, 'keys'), ...(store ? { store } : {}) }, { maxBatch: 1000, maxDelayMs: 0 });
@@ -63,18 +51,9 @@ const stopped = async (node: ChildServer) => {
   await node.exited;
 };
 
-/** Resolves null, saying why, when no PostgreSQL server answers. */
+/** Resolves a string, saying why, when no PostgreSQL server answers. */
 export async function postgresBench(dir: string, server: string, opts: { entries: number; seconds: number; concurrency: number }): Promise<PostgresBench | string> {
-  const name = `cartulary_bench_${randomBytes(4).toString('hex')}`;
-  try {
-    await admin(server, (c) => c.query(`CREATE DATABASE ${name}`));
-  } catch (e) {
-    return `no PostgreSQL server at ${server.replace(/:[^:@/]*@/, ':***@')}: ${(e as Error).message}`;
-  }
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  const store = url.toString();
-  try {
+  return withScratchDatabase(server, 'cartulary_bench', async (store) => {
     const statements = registrations(opts.entries, 0, String(Math.random()));
     const loadLevel = await bulkLoad(join(dir, 'level'), undefined, statements);
     const loadPostgres = await bulkLoad(join(dir, 'pg'), store, statements);
@@ -92,7 +71,5 @@ export async function postgresBench(dir: string, server: string, opts: { entries
     const { node: restarted, seconds: reopened } = await readerReady(dir, store, folder);
     await stopped(restarted);
     return { entries: opts.entries, loadLevel, loadPostgres, proofsWriter, proofsReader, readerStart: { built, reopened } };
-  } finally {
-    await admin(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).catch(() => undefined);
-  }
+  });
 }
