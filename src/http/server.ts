@@ -155,7 +155,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const saved = ledger.store.indexesSavedAt;
   logger.info(
     { indexesSavedAt: saved ?? null, size: ledger.sequencer.size },
-    saved === undefined ? 'fingerprint indexes built from the records' : `fingerprint indexes reopened as saved at size ${saved}${saved < ledger.sequencer.size ? `, caught up to ${ledger.sequencer.size}` : ''}`,
+    saved === undefined
+      ? `fingerprint indexes built from the records${opts.readOnly && !opts.indexDir ? ' (a read-only node without --index-dir builds them at every start, and keeps no watermark of the trees it served)' : ''}`
+      : `fingerprint indexes reopened as saved at size ${saved}${saved < ledger.sequencer.size ? `, caught up to ${ledger.sequencer.size}` : ''}`,
   );
   // Read-only nodes answer writes with the writer's address: a shared store says where it is.
   if (opts.store && !opts.readOnly) {
