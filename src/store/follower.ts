@@ -74,11 +74,11 @@ export class Follower implements LogHead {
     const follower = new Follower(store, verifierKey, { size: 0, root: new Uint8Array(32), note: '' }, intervalMs, log, watermark);
     const cp = openLatestCheckpoint(start, follower.key);
     try {
-      checkStoredRoot(await store.read((view) => rootHash(cp.size, view.readNodes)), cp);
-      const before = watermark?.mark;
-      if (before) await follower.checkExtends(before, cp, 'the tree this node served before it stopped');
+      await follower.check(cp, watermark?.mark ?? undefined, 'the tree this node served before it stopped');
     } catch (e) {
-      if (store.indexesSavedAt === undefined && !watermark?.mark) throw e;
+      // A store that cannot answer says so as it is; what it answered is judged against what this node served.
+      const unavailable = e instanceof CartularyError && e.code === 'unavailable';
+      if (unavailable || (store.indexesSavedAt === undefined && !watermark?.mark)) throw e;
       throw new CartularyError('corrupt', `${(e as Error).message}: the store no longer holds the tree this node served when it last stopped. ${START_OVER}`, { cause: e });
     }
     await follower.serve(start, cp);
@@ -90,18 +90,22 @@ export class Follower implements LogHead {
   }
 
   /**
-   * Throws ('corrupt') unless the checkpoint's tree, whose root the store's nodes gave,
-   * extends `from`: no smaller, the same root at the same size, else a consistency proof
-   * from the store's nodes leads from one to the other (RFC 9162 §2.1.4).
+   * Throws ('corrupt') unless the store's nodes give the checkpoint's root and, given `from`,
+   * its tree extends `from`: no smaller, the same root at the same size, else a consistency
+   * proof from those nodes leads from one to the other (RFC 9162 §2.1.4). One read of the
+   * store; a read that fails is the store's error ('unavailable' when it cannot answer).
    */
-  private async checkExtends(from: Mark, cp: Checkpoint, what: string): Promise<void> {
+  private async check(cp: Checkpoint, from: Mark | undefined, what: string): Promise<void> {
+    const proving = from !== undefined && from.size > 0 && from.size < cp.size;
+    const { root, proof } = await this.store.read((view) => ({
+      root: rootHash(cp.size, view.readNodes),
+      proof: proving ? view.hashRanges(consistencyPlan(from.size, cp.size)) : [],
+    }));
+    checkStoredRoot(root, cp);
+    if (!from) return;
     if (cp.size < from.size) throw new CartularyError('corrupt', `the store's tree has size ${cp.size}, smaller than the ${from.size} of ${what}`);
-    if (cp.size === from.size) {
-      if (!equalBytes(cp.rootHash, from.rootHash)) throw new CartularyError('corrupt', `a second tree of size ${cp.size} with a different root than ${what}: a fork`);
-      return;
-    }
-    if (from.size === 0) return;
-    const proof = await this.store.read((view) => view.hashRanges(consistencyPlan(from.size, cp.size)));
+    if (cp.size === from.size && !equalBytes(cp.rootHash, from.rootHash)) throw new CartularyError('corrupt', `a second tree of size ${cp.size} with a different root than ${what}: a fork`);
+    if (!proving) return;
     try {
       verifyConsistency(from.size, cp.size, from.rootHash, cp.rootHash, proof);
     } catch (e) {
@@ -174,8 +178,7 @@ export class Follower implements LogHead {
     let cp: Checkpoint;
     try {
       cp = openLatestCheckpoint(latest, this.key);
-      checkStoredRoot(await this.store.read((view) => rootHash(cp.size, view.readNodes)), cp);
-      await this.checkExtends({ size: from.size, rootHash: from.root }, cp, 'the checkpoint this node served');
+      await this.check(cp, { size: from.size, rootHash: from.root }, 'the checkpoint this node served');
       await this.store.indexEntries(from.size, latest);
     } catch (e) {
       if (e instanceof CartularyError && e.code === 'unavailable') throw e; // tried again at the next poll
