@@ -30,6 +30,19 @@ export interface Prints {
 /** Every kind of Prints: each is an Effects field, a record of the store and a key of its own. */
 export const PRINT_KINDS = ['frames', 'sound', 'patches'] as const satisfies ReadonlyArray<keyof Prints>;
 
+/** The fingerprints an entry's effects carry (a registration's: every kind is of its one work), if any. */
+export function printsIn(effects: Effects): { work: string; prints: Prints } | undefined {
+  let work: string | undefined;
+  const prints: Prints = {};
+  for (const kind of PRINT_KINDS) {
+    const print = effects[kind];
+    if (!print) continue;
+    prints[kind] = print.bytes;
+    work = print.work;
+  }
+  return work === undefined ? undefined : { work, prints };
+}
+
 export class MemoryState implements LedgerView {
   readonly works = new Map<string, WorkRecord>();
   readonly licences = new Map<string, LicenceRecord>();
@@ -108,10 +121,8 @@ export class MemoryState implements LedgerView {
   }
 
   apply(effects: Effects): void {
-    for (const kind of PRINT_KINDS) {
-      const print = effects[kind];
-      if (print) this.prints.set(print.work, { ...this.prints.get(print.work), [kind]: print.bytes });
-    }
+    const registered = printsIn(effects);
+    if (registered) this.prints.set(registered.work, { ...this.prints.get(registered.work), ...registered.prints });
     if (effects.frames) {
       const registration = effects.works.find((w) => w.after.id === effects.frames?.work)?.after ?? { registeredIndex: 0, matching: undefined };
       this.similarity.add(effects.frames.work, registration.registeredIndex, decodeFrames(effects.frames.bytes), perBucketOf(registration.matching));

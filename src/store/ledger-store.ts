@@ -12,7 +12,7 @@ import { CURRENT_MATCHING, perBucketOf, SimilarityIndex, type MatchingRules, typ
 import { probeInSlices } from './sliced-search.js';
 import { fileTitles, matchTitles, TitleFilter, titleDigest, titleQuery, TITLES_PER_PREFIX, type FiledTitle, type FoundTitle, type TitleFindings } from '../core/titles.js';
 import { listedEntries, type ListedEntry, type Effects, type OverlapQuery, type WorkRecord } from '../core/records.js';
-import { isEmptyHolding, PRINT_KINDS, type MemoryState, type Prints } from '../core/state.js';
+import { isEmptyHolding, PRINT_KINDS, printsIn, type MemoryState, type Prints } from '../core/state.js';
 import { SoundIndex } from '../core/soundtrack.js';
 import { MappedPages } from './mapped-pages.js';
 import type { FolderLock } from './folder-lock.js';
@@ -377,18 +377,11 @@ export class LedgerStore implements LedgerStorage {
 
   /** A registration's fingerprints, as its effects carry them, into the indexes. */
   private indexEffects(effects: Effects): void {
-    const prints: Prints = {};
-    let work: string | undefined;
-    for (const kind of PRINT_KINDS) {
-      const print = effects[kind];
-      if (!print) continue;
-      prints[kind] = print.bytes;
-      work = print.work;
-    }
-    if (work === undefined) return;
-    const record = effects.works.find((w) => w.after.id === work)?.after;
-    if (!record) throw new CartularyError('corrupt', `fingerprints of work ${work} in an entry that does not register it`);
-    this.indexPrints(record, prints);
+    const registered = printsIn(effects);
+    if (!registered) return;
+    const record = effects.works.find((w) => w.after.id === registered.work)?.after;
+    if (!record) throw new CartularyError('corrupt', `fingerprints of work ${registered.work} in an entry that does not register it`);
+    this.indexPrints(record, registered.prints);
   }
 
   setMeta(name: string, value: string): Promise<void> {
