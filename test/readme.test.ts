@@ -4,7 +4,7 @@
  * would serve it). It must end with a verified evidence bundle.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers.js';
@@ -38,6 +38,13 @@ describe('README walkthrough', () => {
     // `npx cartulary` finds the project's bin here as it does inside a clone.
     await mkdir(join(dir, 'node_modules', '.bin'), { recursive: true });
     await symlink(join(repo, 'bin', 'cartulary.js'), join(dir, 'node_modules', '.bin', 'cartulary'));
+    // A clone's data/ and keys/ are not empty: git keeps them through placeholder files.
+    for (const folder of ['data', 'keys']) {
+      const placeholders = (await readdir(join(repo, folder))).filter((name) => name.startsWith('.'));
+      expect(placeholders, `${folder}/ in the repository`).not.toHaveLength(0);
+      await mkdir(join(dir, folder));
+      for (const name of placeholders) await copyFile(join(repo, folder, name), join(dir, folder, name));
+    }
 
     server = spawn(process.execPath, [join(repo, 'bin', 'cartulary.js'), 'serve'], { cwd: dir, env: { ...process.env, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

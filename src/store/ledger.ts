@@ -76,8 +76,9 @@ export async function dataFolderState(dir: string): Promise<'new' | 'database'> 
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'new';
     throw new CartularyError('unavailable', `cannot read the data folder ${dir}: ${(e as Error).message}`, { cause: e });
   }
-  if (names.length === 0) return 'new';
   if (names.includes('CURRENT')) return 'database';
+  // Hidden files are never LevelDB's: a clone's data/.gitkeep (or a desktop's .DS_Store) is an empty folder.
+  if (names.every((name) => name.startsWith('.'))) return 'new';
   throw new CartularyError(
     'corrupt',
     `the data folder ${dir} is not empty but holds no ledger database (LevelDB's CURRENT file is missing); refusing to start a new ledger over it. Restore it from a backup, or give an empty folder for a new ledger`,
