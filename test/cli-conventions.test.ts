@@ -67,7 +67,8 @@ describe('CLI conventions', () => {
     const claimed = await run('claim', work, '--capture', capture, '--url', 'https://video.example/v/1', '--key', 'alice', ...srv);
     expect(claimed).toMatchObject({ repeat: false, capture: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
     await cli('keygen', 'mia', '--keys', keys);
-    expect(await run('accredit', 'mia', '--key', `${s.dir}/keys/registrar.key`, ...srv)).toMatchObject({ repeat: false });
+    // a day ends a window at the next midnight, for accreditations as for licences and protection
+    expect(await run('accredit', 'mia', '--until', '2027-12-31', '--key', `${s.dir}/keys/registrar.key`, ...srv)).toMatchObject({ until: Date.UTC(2028, 0, 1), repeat: false });
     const claimId = (claimed.receipt as { id: string }).id;
     expect(await run('resolve', work, '--decision', 'uphold', '--claim', claimId, '--key', 'mia', ...srv)).toMatchObject({ repeat: false });
     expect(await run('protect', work, '--until', '2027-12-31', '--key', 'alice', ...srv)).toMatchObject({ work, until: Date.UTC(2028, 0, 1), repeat: false });
@@ -99,6 +100,9 @@ describe('CLI conventions', () => {
     const lic = await cli('license', reg.work as string, '--to', 'bob', '--use', 'clip', '--territory', 'FR', '--until', '2027-12-31', '--key', 'alice', ...srv);
     expect(lic.code, lic.err).toBe(0);
     expect(lic.out).toMatch(/valid: from \S+ \(\d+\) until 2028-01-01T00:00:00\.000Z \(1830297600000\), exclusive/);
+    // the history names the last day covered, not the exclusive end's date (which read as a day too many)
+    const history = await cli('history', reg.work as string, ...srv);
+    expect(history.out).toMatch(/licensed by .*: clip in FR, through 2027-12-31\n/);
     const noon = await cli('check', film, '--uploader', 'bob', '--use', 'clip', '--territory', 'FR', '--at', '2027-12-31T12:00', ...srv);
     expect(noon.code, noon.out).toBe(0);
     expect(noon.out).toMatch(/judged at 2027-12-31T12:00:00\.000Z \(1830254400000\)/);

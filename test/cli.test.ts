@@ -211,7 +211,7 @@ describe('cartulary CLI for disputes', () => {
     expect(hist.code, hist.err).toBe(0);
     expect(hist.out).toMatch(/owner "Alice Films" \([0-9a-f]{64}\), registered/);
     expect(hist.out).toMatch(/infringement claimed by "Alice Films" \([0-9a-f]{12}…\): https:\/\/video\.example\/v\/9, VideoSite; capture video\/webm/);
-    expect(hist.out).toMatch(/"Mediation Centre" \([0-9a-f]{12}…\) accredited as a mediator by the registrar .* until 2099-01-01/);
+    expect(hist.out).toMatch(/"Mediation Centre" \([0-9a-f]{12}…\) accredited as a mediator by the registrar .* through 2099-01-01/);
     expect(hist.out).toMatch(/title awarded to work .* by mediator "Mediation Centre" .*: drafts predate it/);
     expect(hist.out).toMatch(/claim [0-9a-f]{12}… upheld by mediator "Mediation Centre"/);
     expect(hist.out).toMatch(/claims: 1 \(0 open\); sightings by platforms: 1/);

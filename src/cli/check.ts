@@ -70,7 +70,7 @@ export const check: Command = {
     const platform = str(v.report) === undefined ? null : await signingKey(v);
     const isFile = await stat(target).then((s) => s.isFile(), () => false);
     const sha256 = isFile || !/^[0-9a-f]{64}$/.test(target) ? toHex((await hashFile(target, io)).sha256) : target;
-    const at = dateArg(str(v.at), '--at');
+    const at = dateArg(str(v.at), '--at', 'instant');
     const probed = isFile && !v['no-fingerprint'] ? await probeMedia(target, str(v['media-type'])) : null;
     const print = probed?.kind ? await fingerprintOrNote(target, probed.kind, 'check', io) : null;
     const sound = probed?.sound ? await soundOf(target, 'check', io) : null;

@@ -33,7 +33,7 @@ export const claim: Command = {
     const signer = await signingKey(v);
     const { sha256, size } = await hashFile(capture, io);
     // When it was captured: as given, else the file's modification time.
-    const capturedAt = dateArg(str(v['captured-at']), '--captured-at') ?? Math.floor((await stat(capture)).mtimeMs);
+    const capturedAt = dateArg(str(v['captured-at']), '--captured-at', 'instant') ?? Math.floor((await stat(capture)).mtimeMs);
     const uses = listArg(v.use);
     const statement = signStatement(
       {

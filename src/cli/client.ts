@@ -103,8 +103,9 @@ const DAY_MS = 86_400_000;
  * (2027-12-31T12:00, 2027-12-31T12:00:00+02:00). Days and times without a zone are UTC, so
  * the same command means the same instant on every machine. A day given as the `end` of a
  * window covers the whole of that day: the window ends (exclusively) at the next midnight UTC.
+ * Every caller says which it reads (no default), so no window ends a day early by mistake.
  */
-export function dateArg(value: string | undefined, option: string, as: 'instant' | 'end' = 'instant'): number | undefined {
+export function dateArg(value: string | undefined, option: string, as: 'instant' | 'end'): number | undefined {
   if (value === undefined) return undefined;
   const fail = () => new CartularyError('invalid', `${option} "${value}" is not a date (try 2027-12-31, 2027-12-31T12:00Z or ms since the epoch)`);
   let ms: number;

@@ -23,7 +23,7 @@ export const license: Command = {
     terms: { type: 'string' },
   },
   async run(v, [work], io) {
-    const validFrom = dateArg(str(v.from), '--from');
+    const validFrom = dateArg(str(v.from), '--from', 'instant');
     const validUntil = dateArg(str(v.until), '--until', 'end');
     const licensee = await partyArg(str(v.to), v, '--to');
     const statement = signStatement(

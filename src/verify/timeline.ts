@@ -49,6 +49,13 @@ export type PartyName = (party: string) => string;
 
 export const shortId = (hex: unknown): string => (typeof hex === 'string' ? `${hex.slice(0, 12)}…` : String(hex));
 const day = (ms: unknown) => (typeof ms === 'number' ? new Date(ms).toISOString().slice(0, 10) : 'open');
+const DAY_MS = 86_400_000;
+/**
+ * The end of a window, which is exclusive: one ending at midnight UTC (a day given on the
+ * command line, or none) reads as the last day it covers, any other end as its instant.
+ */
+const ending = (ms: unknown) =>
+  typeof ms !== 'number' ? 'with no end' : ms % DAY_MS === 0 ? `through ${day(ms - DAY_MS)}` : `until ${new Date(ms).toISOString().slice(0, 16)}Z`;
 const list = (v: unknown) => (Array.isArray(v) ? v.join(',') : '');
 
 /** A time in a video, mm:ss. */
@@ -71,13 +78,13 @@ export function describeEntry(e: TimelineEntry, name: PartyName = shortId): stri
     case 'transfer':
       return `transferred by ${by} to ${name(String(p.to))}`;
     case 'license':
-      return `licensed by ${by} to ${name(String(p.licensee))}: ${list(p.uses)} in ${list(p.territories)}, ${day(p.validFrom)} → ${day(p.validUntil)}${p.exclusive ? ', exclusive' : ''}${p.parent ? `, under ${shortId(p.parent)}` : ''}`;
+      return `licensed by ${by} to ${name(String(p.licensee))}: ${list(p.uses)} in ${list(p.territories)}, ${p.validFrom === undefined ? '' : `from ${day(p.validFrom)}, `}${ending(p.validUntil)}${p.exclusive ? ', exclusive' : ''}${p.parent ? `, under ${shortId(p.parent)}` : ''}`;
     case 'revoke':
       return `licence ${shortId(p.license)} revoked by ${by}${p.reason ? `: ${p.reason}` : ''}`;
     case 'party':
       return `profile of ${by}: "${p.name}"`;
     case 'protect':
-      return `protected by ${by} until ${day(p.until)}${Array.isArray(p.territories) ? ` in ${list(p.territories)}` : ''}`;
+      return `protected by ${by} ${ending(p.until)}${Array.isArray(p.territories) ? ` in ${list(p.territories)}` : ''}`;
     case 'claim': {
       const subject = p.subject as Record<string, unknown>;
       const capture = p.capture as Record<string, unknown>;
@@ -85,7 +92,7 @@ export function describeEntry(e: TimelineEntry, name: PartyName = shortId): stri
       return `infringement claimed by ${by}: ${where}; capture ${capture.mediaType}, ${capture.size} bytes, sha256 ${shortId(capture.sha256)}, captured ${new Date(capture.capturedAt as number).toISOString()}`;
     }
     case 'accredit':
-      return `${name(String(p.mediator))} accredited as a mediator by the registrar ${by}${p.until ? ` until ${day(p.until)}` : ''}`;
+      return `${name(String(p.mediator))} accredited as a mediator by the registrar ${by}${p.until ? ` ${ending(p.until)}` : ''}`;
     case 'resolve': {
       const decided = p.claim
         ? `claim ${shortId(p.claim)} ${p.decision === 'uphold' ? 'upheld' : p.decision === 'settle' ? 'settled' : 'dismissed'}`
