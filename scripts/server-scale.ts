@@ -17,7 +17,7 @@
  * grows the one there (uploads are then planted from works read back from it); `--cpu-prof
  * DIR` profiles the server. Needs a quiet machine: ~15 minutes at 10 M records on 2 cores.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';

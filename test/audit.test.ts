@@ -8,7 +8,6 @@ import { readUintBE } from '../src/core/bytes.js';
 import { parseVerifierKey } from '../src/core/checkpoint.js';
 import { auditLedger } from '../src/store/audit.js';
 import { prefixRange, PREFIX } from '../src/store/layout.js';
-import type { LedgerStore } from '../src/store/ledger-store.js';
 import { openStore } from '../src/store/open-store.js';
 import { levelDb } from './helpers.js';
 import { openLedger } from '../src/store/ledger.js';

@@ -90,8 +90,64 @@ describe('CLI conventions', () => {
     expect(cmd.err).toMatch(/^cartulary: unknown command "regster"; did you mean "register"\?/);
     const opt = await cli('check', 'x', '--uploder', 'bob');
     expect(opt.code).toBe(64);
-    expect(opt.err).toMatch(/did you mean --uploader\?/);
+    expect(opt.err.split('\n')[0]).toBe('cartulary check: unknown option --uploder; did you mean --uploader?');
     expect((await cli('zzzzzzzz')).err).not.toMatch(/did you mean/);
+  });
+
+  it('refuses a command line that cannot mean anything with exit 64, before reading the file or asking the server', async () => {
+    const { dir, keys } = await story();
+    // No file by that name and no server at that address: a usage error must come before either is needed.
+    const none = [`${dir}/not-read.mp4`, '--server', 'http://127.0.0.1:1', '--keys', keys];
+    const cases: Array<[string[], RegExp]> = [
+      [['check', ...none, '--uploader', 'bob'], /--territory T is required/],
+      [['check', ...none, '--uploader', 'bob', '--territory', 'France'], /--territory "France" is not a territory: an ISO 3166-1 alpha-2 code/],
+      [['check', ...none, '--uploader', 'bob', '--territory', 'FR', '--use', 'clips'], /--use "clips" is not a use: one of publish, stream/],
+      [['check', ...none, '--territory', 'FR'], /--uploader is required/],
+      [['license', 'ab'.repeat(32), '--to', 'bob', '--territory', 'FR', '--key', 'alice', '--server', 'http://127.0.0.1:1', '--keys', keys], /--use U\[,U\] is required/],
+      [['verify', `${dir}/not-read.json`], /--ledger-key is required/],
+      [['register', '--key', 'alice', '--keys', keys], /FILE is required/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli(...args);
+      expect(r.code, `${args.join(' ')}: ${r.err}`).toBe(64);
+      expect(r.err.split('\n')[0]).toMatch(message);
+      expect(r.err).toMatch(/\nexample:\n/);
+    }
+  });
+
+  it('says what a key, a party, a folder or an unreadable video given in place of a file is, and what to do', async () => {
+    const { srv, dir, keys, film } = await story();
+    // the key file's own name is taken as it is, in the keys folder
+    expect(json(await cli('profile', '--name', 'Alice', '--key', 'alice.key', ...srv, '--json'))).toMatchObject({ repeat: false });
+    const typo = await cli('profile', '--name', 'Alice', '--key', 'alcie', ...srv);
+    expect([typo.code, typo.err]).toEqual([3, `cartulary profile: no secret key "alcie": neither a file alcie nor ${keys}/alcie.key; did you mean alice?`]);
+    const pub = await cli('profile', '--name', 'Alice', '--key', `${keys}/alice.pub`, ...srv);
+    expect(pub.err).toBe(`cartulary profile: ${keys}/alice.pub is a public key: sign with the secret key beside it (${keys}/alice.key)`);
+    const to = await cli('transfer', 'ab'.repeat(32), '--to', 'bbo', '--key', 'alice', ...srv);
+    expect(to.err).toBe(`cartulary transfer: --to "bbo" is neither a party (64 hex characters), a key file nor a name in ${keys}; did you mean bob?`);
+    const folder = await cli('register', keys, '--key', 'alice', ...srv);
+    expect([folder.code, folder.err]).toEqual([3, `cartulary register: ${keys} is a folder: give the file itself`]);
+
+    // A file named as a video that ffprobe cannot read is neither registered as a video nor checked as if it had been looked at.
+    const fake = `${dir}/fake.mp4`;
+    await writeFile(fake, 'not a video at all');
+    const reg = await cli('register', fake, '--key', 'alice', ...srv, '--json');
+    expect(reg.err).toMatch(/^note: .*fake\.mp4 is named as video\/mp4 but ffprobe cannot read it \(.+\); registered as application\/octet-stream, without fingerprints$/m);
+    const work = json(reg).work as string;
+    expect(json(await cli('history', work, ...srv, '--json'))).toMatchObject({ work: { mediaType: 'application/octet-stream' } });
+    const damaged = `${dir}/damaged.mp4`;
+    await writeFile(damaged, 'cut short');
+    const checked = await cli('check', damaged, '--uploader', 'bob', '--territory', 'fr', ...srv);
+    expect(checked.code).toBe(2);
+    expect(checked.err).toMatch(/damaged\.mp4 is named as video\/mp4 but ffprobe cannot read it .*checked by its SHA-256 alone/);
+
+    // Bob registers the film first; Alice's registration of it is contested from its first moment, and says so.
+    const first = json(await cli('register', film, '--key', 'bob', ...srv, '--json'));
+    expect(first).toMatchObject({ status: 'registered', contestedBy: null });
+    const second = await cli('register', film, '--key', 'alice', '--title', 'Mine', ...srv);
+    expect(second.code, second.err).toBe(0);
+    expect(second.out).toContain(`  contested: work ${first.work} was registered earlier by another party, of the same content`);
+    expect(second.out).toContain(`  replaced the receipt of work ${first.work} in ${film}.cartulary.json (the ledger still holds it: cartulary evidence ${first.work})`);
   });
 
   it('reads --until 2027-12-31 as the whole of that day (UTC) and echoes the exact instants stored and judged', async () => {

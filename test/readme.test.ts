@@ -7,6 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { copyFile, mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAYLOAD_TYPES } from '../src/core/statements.js';
 import { tempDir } from './helpers.js';
 
 const repo = resolve('.');
@@ -29,6 +30,15 @@ describe('README walkthrough', () => {
     expect(await readFile(join(repo, 'LICENSE'), 'utf8')).toMatch(/^\s+Apache License\n\s+Version 2\.0, January 2004\n[\s\S]*END OF TERMS AND CONDITIONS/);
   });
 
+  it('names every statement type in its Formats summary and in the format specification', async () => {
+    const readme = await readFile(join(repo, 'README.md'), 'utf8');
+    const summary = /\*\*Payloads\.\*\*([\s\S]*?)\n\n/.exec(readme)?.[1] ?? '';
+    const spec = await readFile(join(repo, 'docs', 'format.md'), 'utf8');
+    for (const type of PAYLOAD_TYPES) {
+      expect(summary, type).toContain(`\`${type}\``);
+      expect(spec, type).toMatch(new RegExp(`^\\| \`${type}\` \\|`, 'm'));
+    }
+  });
 
   it('runs line by line without edits and ends with a verified evidence bundle', async () => {
     const readme = await readFile(join(repo, 'README.md'), 'utf8');

@@ -9,15 +9,13 @@ import { parseVerifierKey } from '../src/core/checkpoint.js';
 import { sha256, randomSeed } from '../src/core/crypto.js';
 import { encodeFrames, FINGERPRINT_KIND, type FrameHash } from '../src/core/fingerprint.js';
 import { segmentsOf } from '../src/core/segments.js';
-import { CURRENT_MATCHING, MATCHING_RULES, SimilarityIndex, matchingRulesAt, probeHits, type MatchingRules } from '../src/core/similarity.js';
+import { CURRENT_MATCHING, SimilarityIndex, matchingRulesAt, probeHits } from '../src/core/similarity.js';
 import { parseStatement } from '../src/core/cose.js';
 import type { WorkRecord } from '../src/core/records.js';
 import { applyStatement, contestThreshold } from '../src/core/rules.js';
 import { MemoryState } from '../src/core/state.js';
 import { auditLedger } from '../src/store/audit.js';
-import type { LedgerStore } from '../src/store/ledger-store.js';
 import { openStore } from '../src/store/open-store.js';
-import { levelDb } from './helpers.js';
 import { openLedger } from '../src/store/ledger.js';
 import { crowdingFrames, party, stmt, tempDir } from './helpers.js';
 

@@ -10,8 +10,8 @@ import { fingerprintOrNote, probeMedia, soundOf } from './media.js';
 import type { Verdict } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
-import { client, dateArg, instant, partyArg, partyLabel, serverOption, signingKey, type LedgerClient } from './client.js';
-import { str, type Command } from './command.js';
+import { client, dateArg, instant, partyArg, partyLabel, serverOption, signingKey, territoriesArg, usesArg, type LedgerClient } from './client.js';
+import { str, UsageError, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
 import { ledgerKeyArg, originOf } from './ledger-key.js';
 import { profileNames, segmentText } from '../verify/timeline.js';
@@ -64,14 +64,20 @@ export const check: Command = {
     description: { type: 'string' },
   },
   async run(v, [target], io) {
-    if (!target) throw new CartularyError('invalid', 'FILE or SHA256 is required');
+    // Everything the command line can get wrong is refused before the file is read: a long film takes minutes to fingerprint.
+    if (!target) throw new UsageError('FILE or SHA256 is required');
+    const [territory, ...more] = territoriesArg(v.territory, '--territory');
+    if (!territory || more.length) throw new UsageError('--territory T is required: the one territory the upload is published in (FR, DE, … or * for everywhere)');
+    const [use, ...uses] = usesArg(v.use, '--use');
+    if (uses.length) throw new UsageError('--use takes one use: the one the upload would make');
+    const uploader = await partyArg(str(v.uploader), v, '--uploader');
+    const at = dateArg(str(v.at), '--at', 'instant');
     const certificate = v.certificate === undefined ? undefined : certificateFile(str(v.certificate), '--certificate');
     // A platform reporting what it found signs the sighting itself: its key is needed before asking.
     const platform = str(v.report) === undefined ? null : await signingKey(v);
     const isFile = await stat(target).then((s) => s.isFile(), () => false);
     const sha256 = isFile || !/^[0-9a-f]{64}$/.test(target) ? toHex((await hashFile(target, io)).sha256) : target;
-    const at = dateArg(str(v.at), '--at', 'instant');
-    const probed = isFile && !v['no-fingerprint'] ? await probeMedia(target, str(v['media-type'])) : null;
+    const probed = isFile && !v['no-fingerprint'] ? await probeMedia(target, str(v['media-type']), 'check', io) : null;
     const print = probed?.kind ? await fingerprintOrNote(target, probed.kind, 'check', io) : null;
     const sound = probed?.sound ? await soundOf(target, 'check', io) : null;
     const fingerprinted = Boolean(print && print.frames.length) || sound !== null;
@@ -81,10 +87,10 @@ export const check: Command = {
       ...(sound ? { sound: { kind: SOUND_KIND, values: toBase64(encodeValues(sound)) } } : {}),
       ...(str(v.title) ? { title: str(v.title) } : {}),
       ...(str(v.description) ? { description: str(v.description) } : {}),
-      uploader: await partyArg(str(v.uploader), v, '--uploader'),
+      uploader,
       // Without fingerprints (not media, or nothing but flat frames) the check is by SHA-256 alone, which needs a use.
-      ...(str(v.use) ? { use: str(v.use) } : fingerprinted ? {} : { use: 'publish' }),
-      territory: str(v.territory),
+      ...(use ? { use } : fingerprinted ? {} : { use: 'publish' }),
+      territory,
       ...(at !== undefined ? { at } : {}),
       ...(str(v.report) !== undefined ? { report: str(v.report) } : {}),
     };
@@ -111,7 +117,7 @@ export const check: Command = {
     if (v.json) io.out(JSON.stringify({ ...answer, at: judgedAt, evidenceVerified: Boolean(verified), ...(sighting ? { sightingReceipt: sighting } : {}) }, null, 2));
     else {
       const names = await profileNames([...answer.works.map((w) => w.owner), ...answer.matches.map((m) => m.work.owner)], (path) => api.get(path));
-      io.out(describe(answer, str(v.use) ?? answer.matches[0]?.use ?? 'publish', query.territory ?? '', names) + verified);
+      io.out(describe(answer, use ?? answer.matches[0]?.use ?? 'publish', territory, names) + verified);
       for (const m of answer.matches) {
         const where = [
           ...m.segments.map((s) => `${segmentText(s)} (${s.frames} ${s.by === 'patches' ? 'frames by keypoint patches' : 'frames'}, ${s.distance} bits, ${s.strength})`),

@@ -2,9 +2,8 @@ import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { toHex } from '../core/bytes.js';
 import { signStatement } from '../core/cose.js';
-import { CartularyError } from '../core/errors.js';
-import { client, dateArg, idArg, listArg, printReceipt, signingKey, signingOptions } from './client.js';
-import { str, type Command } from './command.js';
+import { client, dateArg, idArg, printReceipt, signingKey, signingOptions, usesArg } from './client.js';
+import { str, UsageError, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
 import { MEDIA_TYPES } from './media.js';
 
@@ -29,12 +28,12 @@ export const claim: Command = {
   },
   async run(v, [work], io) {
     const capture = str(v.capture);
-    if (!capture) throw new CartularyError('invalid', '--capture FILE is required: the screen recording or page archive you captured');
+    if (!capture) throw new UsageError('--capture FILE is required: the screen recording or page archive you captured');
     const signer = await signingKey(v);
     const { sha256, size } = await hashFile(capture, io);
     // When it was captured: as given, else the file's modification time.
     const capturedAt = dateArg(str(v['captured-at']), '--captured-at', 'instant') ?? Math.floor((await stat(capture)).mtimeMs);
-    const uses = listArg(v.use);
+    const uses = usesArg(v.use, '--use');
     const statement = signStatement(
       {
         type: 'claim',

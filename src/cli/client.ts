@@ -2,14 +2,17 @@
  * What the client commands share: the server they talk to, the key they sign with, how a
  * party or a date is given on the command line, and submitting a statement.
  */
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromHex } from '../core/bytes.js';
 import type { Signer } from '../core/crypto.js';
 import { CartularyError, type ErrorCode } from '../core/errors.js';
 import type { Receipt } from '../core/receipt.js';
+import { USES, type Use } from '../core/statements.js';
+import { ISO_3166_ALPHA2, WORLD } from '../core/territories.js';
 import { loadSecretKey, resolveParty } from '../store/key-files.js';
-import { keysDir, str, type Io, type Options, type Values } from './command.js';
+import { keysDir, str, UsageError, type Io, type Options, type Values } from './command.js';
+import { nearest } from './suggest.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
@@ -76,23 +79,33 @@ export const client = (v: Values) => new LedgerClient(serverUrl(v));
 /** `--key` is a secret key file, or a name in the keys folder (alice → keys/alice.key). */
 export async function signingKey(v: Values): Promise<Signer> {
   const key = str(v.key);
-  if (!key) throw new CartularyError('invalid', '--key is required: the secret key file (or name in --keys) to sign with');
-  const byName = join(keysDir(v), `${key}.key`);
-  return loadSecretKey((await exists(key)) ? key : byName);
+  if (!key) throw new UsageError('--key is required: the secret key file (or name in --keys) to sign with');
+  if (await exists(key)) return loadSecretKey(key);
+  const dir = keysDir(v);
+  const byName = join(dir, key.endsWith('.key') ? key : `${key}.key`);
+  if (await exists(byName)) return loadSecretKey(byName);
+  const names = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith('.key')).map((f) => f.slice(0, -4));
+  const near = nearest(key.replace(/\.key$/, ''), names);
+  throw new CartularyError(
+    'not-found',
+    `no secret key "${key}": neither a file ${key} nor ${byName}` +
+      (near ? `; did you mean ${near}?` : names.length ? ` (keys in ${dir}: ${names.join(', ')})` : `; make one with: cartulary keygen ${key.replace(/\.key$/, '')}`),
+  );
 }
 
 /** A party: 64 hex characters, a key file, or a name in the keys folder (bob → keys/bob.pub). */
 export async function partyArg(value: string | undefined, v: Values, option: string): Promise<string> {
-  if (!value) throw new CartularyError('invalid', `${option} is required`);
-  if (!/^[0-9a-f]{64}$/.test(value) && !(await exists(value))) {
-    const byName = join(keysDir(v), `${value}.pub`);
-    if (await exists(byName)) return resolveParty(byName);
-  }
-  return resolveParty(value);
+  if (!value) throw new UsageError(`${option} is required`);
+  if (/^[0-9a-f]{64}$/.test(value) || (await exists(value))) return resolveParty(value);
+  const dir = keysDir(v);
+  const byName = join(dir, `${value}.pub`);
+  if (await exists(byName)) return resolveParty(byName);
+  const near = nearest(value, (await readdir(dir).catch(() => [])).filter((f) => f.endsWith('.pub')).map((f) => f.slice(0, -4)));
+  throw new CartularyError('not-found', `${option} "${value}" is neither a party (64 hex characters), a key file nor a name in ${dir}${near ? `; did you mean ${near}?` : ''}`);
 }
 
 export const idArg = (value: string | undefined, what: string): Uint8Array => {
-  if (!value) throw new CartularyError('invalid', `the ${what} id is required`);
+  if (!value) throw new UsageError(`the ${what} id is required`);
   return fromHex(value, what, 32);
 };
 
@@ -127,6 +140,21 @@ export const instant = (ms: number) => `${new Date(ms).toISOString()} (${ms})`;
 
 export const listArg = (v: Values[string]): string[] =>
   (Array.isArray(v) ? v : [v]).flatMap((x) => (typeof x === 'string' ? x.split(',') : [])).map((x) => x.trim()).filter(Boolean);
+
+/** Territories as statements carry them: ISO 3166-1 alpha-2 codes, in any case here, or * for everywhere. */
+export const territoriesArg = (v: Values[string], option: string): string[] =>
+  listArg(v).map((given) => {
+    const code = given.toUpperCase();
+    if (code !== WORLD && !ISO_3166_ALPHA2.has(code)) throw new UsageError(`${option} "${given}" is not a territory: an ISO 3166-1 alpha-2 code (FR, DE, CN…) or * for everywhere`);
+    return code;
+  });
+
+/** Uses as statements carry them (DESIGN §4). */
+export const usesArg = (v: Values[string], option: string): Use[] =>
+  listArg(v).map((given) => {
+    if (!(USES as readonly string[]).includes(given)) throw new UsageError(`${option} "${given}" is not a use: one of ${USES.join(', ')}`);
+    return given as Use;
+  });
 
 /** A submission's outcome: its receipt in lines, or with --json as one document (with `extra` facts). */
 export function printReceipt(io: Io, v: Values, what: string, r: { receipt: Receipt; repeat: boolean }, extra: Record<string, unknown> = {}): void {

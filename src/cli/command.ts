@@ -44,6 +44,13 @@ export function closedOnSignal(close: () => Promise<void>, io: Io): Promise<void
   });
 }
 
+/**
+ * A command line that cannot mean anything (a required option or operand missing, a value
+ * no statement could carry): reported with the command's help and exit 64, before any file
+ * is read or anything is asked of a server.
+ */
+export class UsageError extends Error {}
+
 /** Exit statuses shared by every command (`check` also uses 0/1/2 for its verdicts). */
 export const EXIT = { ok: 0, failed: 1, error: 3, usage: 64 } as const;
 

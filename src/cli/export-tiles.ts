@@ -15,7 +15,7 @@ import { CartularyError } from '../core/errors.js';
 import { rootHash } from '../core/merkle.js';
 import { decodeHashTile, tileNodeReader, tilePath, tilesOfTree, type TileId } from '../core/tiles.js';
 import { client, serverOption } from './client.js';
-import { str, type Command } from './command.js';
+import { str, UsageError, type Command } from './command.js';
 import { keyToTrust } from './ledger-key.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
 
@@ -43,7 +43,7 @@ export const exportTiles: Command = {
   options: { ...serverOption, out: { type: 'string' }, 'ledger-key': { type: 'string' } },
   async run(v, _p, io) {
     const out = str(v.out);
-    if (!out) throw new CartularyError('invalid', '--out DIR is required');
+    if (!out) throw new UsageError('--out DIR is required');
     const api = client(v);
     const keyText = await keyToTrust(str(v['ledger-key']), api, io, undefined);
     const key = parseVerifierKey(keyText);

@@ -6,12 +6,10 @@ import { CartularyError } from '../core/errors.js';
 import { progressLine, type Io } from './command.js';
 
 export async function hashFile(path: string, io: Io): Promise<{ sha256: Uint8Array; size: number }> {
-  let size: number;
-  try {
-    size = (await stat(path)).size;
-  } catch {
-    throw new CartularyError('not-found', `file ${path} does not exist`);
-  }
+  const found = await stat(path).catch(() => undefined);
+  if (!found) throw new CartularyError('not-found', `file ${path} does not exist`);
+  if (!found.isFile()) throw new CartularyError('invalid', `${path} is ${found.isDirectory() ? 'a folder' : 'not a regular file'}: give the file itself`);
+  const size = found.size;
   const hash = createHash('sha256');
   const progress = size > 64 * 1024 * 1024 ? progressLine(io, `hashing ${path}`, 'bytes') : () => {};
   let done = 0;

@@ -1,7 +1,7 @@
 import { fromHex } from '../core/bytes.js';
 import { signStatement } from '../core/cose.js';
-import { client, dateArg, idArg, instant, listArg, partyArg, printReceipt, signingKey, signingOptions } from './client.js';
-import { str, type Command } from './command.js';
+import { client, dateArg, idArg, instant, partyArg, printReceipt, signingKey, signingOptions, territoriesArg, usesArg } from './client.js';
+import { str, UsageError, type Command } from './command.js';
 
 export const license: Command = {
   name: 'license',
@@ -25,6 +25,10 @@ export const license: Command = {
   async run(v, [work], io) {
     const validFrom = dateArg(str(v.from), '--from', 'instant');
     const validUntil = dateArg(str(v.until), '--until', 'end');
+    const uses = usesArg(v.use, '--use');
+    const territories = territoriesArg(v.territory, '--territory');
+    if (!uses.length) throw new UsageError('--use U[,U] is required: what the licensee may do (clip, stream, …)');
+    if (!territories.length) throw new UsageError('--territory T[,T] is required: where (FR, BE, … or * for everywhere)');
     const licensee = await partyArg(str(v.to), v, '--to');
     const statement = signStatement(
       {
@@ -32,8 +36,8 @@ export const license: Command = {
         issuedAt: Date.now(),
         work: idArg(work, 'work'),
         licensee: fromHex(licensee, 'to', 32),
-        uses: listArg(v.use),
-        territories: listArg(v.territory),
+        uses,
+        territories,
         ...(validFrom !== undefined ? { validFrom } : {}),
         ...(validUntil !== undefined ? { validUntil } : {}),
         ...(v.exclusive ? { exclusive: true } : {}),

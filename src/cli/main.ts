@@ -11,7 +11,7 @@ import { audit } from './audit.js';
 import { certificate } from './certificate.js';
 import { check } from './check.js';
 import { claim } from './claim.js';
-import { EXIT, type Command, type Io } from './command.js';
+import { EXIT, UsageError, type Command, type Io } from './command.js';
 import { evidence } from './evidence.js';
 import { exportTiles } from './export-tiles.js';
 import { history } from './history.js';
@@ -69,11 +69,12 @@ function commandHelp(c: Command): string {
   return `${c.usage}\n\n${c.summary}\n\nexample:\n  ${c.example}`;
 }
 
-/** parseArgs's message for an unknown option, with the nearest known one. */
+/** parseArgs's message, shorter for an unknown option and with the nearest known one. */
 function usageError(message: string, c: Command): string {
-  const unknown = /Unknown option '--([^']+)'/.exec(message)?.[1];
-  const near = unknown ? nearest(unknown, Object.keys(c.options)) : undefined;
-  return `cartulary ${c.name}: ${message}${near ? `\ndid you mean --${near}?` : ''}`;
+  const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
+  if (!unknown) return `cartulary ${c.name}: ${message}`;
+  const near = nearest(unknown.replace(/^-+/, ''), Object.keys(c.options));
+  return `cartulary ${c.name}: unknown option ${unknown}${near ? `; did you mean --${near}?` : ''}`;
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -106,6 +107,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   try {
     return await command.run(parsed.values, parsed.positionals, io);
   } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`cartulary ${name}: ${e.message}\n\n${commandHelp(command)}`);
+      return EXIT.usage;
+    }
     // Every failure is one line and an exit status; the stack only when asked for.
     const detail = isCartularyError(e) ? e.message : `unexpected error: ${(e as Error)?.message ?? String(e)}`;
     io.err(`cartulary ${name}: ${detail}`);

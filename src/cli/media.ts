@@ -79,8 +79,10 @@ export type MediaKind = 'video' | 'image';
  * is what the fingerprint step reads it as (null: neither, e.g. audio or a document), and
  * `mediaType` the type to register (the one given, else the extension's when it agrees with
  * the probe, else one from the container). Without ffprobe on PATH, the extension decides.
+ * A file named as media that ffprobe cannot read (damaged, cut short, or not media at all) is
+ * not registered under that name's type, and the note says that it was not fingerprinted.
  */
-export async function probeMedia(path: string, given?: string): Promise<{ mediaType: string; kind: MediaKind | null; sound: boolean }> {
+export async function probeMedia(path: string, given: string | undefined, purpose: 'register' | 'check', io: Io): Promise<{ mediaType: string; kind: MediaKind | null; sound: boolean }> {
   const byName = MEDIA_TYPES[extname(path).toLowerCase()];
   const kindOfType = (type: string | undefined): MediaKind | null => (type?.startsWith('video/') ? 'video' : type?.startsWith('image/') ? 'image' : null);
   let probed: { format?: { format_name?: string }; streams?: Array<{ codec_type?: string; disposition?: { attached_pic?: number } }> };
@@ -92,7 +94,13 @@ export async function probeMedia(path: string, given?: string): Promise<{ mediaT
       return { mediaType, kind: kindOfType(mediaType), sound: false };
     }
     // Not something ffmpeg reads: no pictures or sound in it.
-    return { mediaType: given ?? byName ?? 'application/octet-stream', kind: null, sound: false };
+    const named = given ?? byName;
+    const asMedia = named !== undefined && /^(video|image|audio)\//.test(named);
+    if (asMedia) {
+      const outcome = purpose === 'register' ? `registered as ${given ?? 'application/octet-stream'}, without fingerprints` : 'checked by its SHA-256 alone: a copy of a registered work inside it would not be found';
+      io.err(`note: ${path} is named as ${named} but ffprobe cannot read it (${(e as Error).message.split('\n')[0]}); ${outcome}`);
+    }
+    return { mediaType: given ?? (asMedia ? 'application/octet-stream' : (byName ?? 'application/octet-stream')), kind: null, sound: false };
   }
   const format = probed.format?.format_name ?? '';
   const pictures = (probed.streams ?? []).some((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);

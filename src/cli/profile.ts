@@ -1,7 +1,6 @@
 import { signStatement } from '../core/cose.js';
-import { CartularyError } from '../core/errors.js';
 import { client, printReceipt, signingKey, signingOptions } from './client.js';
-import { str, type Command } from './command.js';
+import { str, UsageError, type Command } from './command.js';
 
 export const profile: Command = {
   name: 'profile',
@@ -10,7 +9,7 @@ export const profile: Command = {
   example: 'cartulary profile --name "Alice Films" --url https://alice.example --key alice',
   options: { ...signingOptions, name: { type: 'string' }, url: { type: 'string' } },
   async run(v, _p, io) {
-    if (!str(v.name)) throw new CartularyError('invalid', '--name is required');
+    if (!str(v.name)) throw new UsageError('--name is required');
     const statement = signStatement(
       { type: 'party', issuedAt: Date.now(), name: str(v.name), ...(str(v.url) ? { url: str(v.url) } : {}) },
       await signingKey(v),

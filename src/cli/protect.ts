@@ -1,7 +1,6 @@
 import { signStatement } from '../core/cose.js';
-import { CartularyError } from '../core/errors.js';
-import { client, dateArg, idArg, listArg, printReceipt, signingKey, signingOptions } from './client.js';
-import { str, type Command } from './command.js';
+import { client, dateArg, idArg, printReceipt, signingKey, signingOptions, territoriesArg } from './client.js';
+import { str, UsageError, type Command } from './command.js';
 
 export const protect: Command = {
   name: 'protect',
@@ -12,8 +11,8 @@ export const protect: Command = {
   async run(v, [work], io) {
     const id = idArg(work, 'WORK');
     const until = dateArg(str(v.until), '--until', 'end');
-    if (until === undefined) throw new CartularyError('invalid', '--until DATE is required: a protection window ends');
-    const territories = listArg(v.territory);
+    if (until === undefined) throw new UsageError('--until DATE is required: a protection window ends');
+    const territories = territoriesArg(v.territory, '--territory');
     const statement = signStatement({ type: 'protect', issuedAt: Date.now(), work: id, until, ...(territories.length ? { territories } : {}) }, await signingKey(v));
     printReceipt(io, v, `work protected until ${new Date(until).toISOString()}${territories.length ? ` in ${territories.join(',')}` : ''}; entry`, await client(v).submit(statement), { work, until });
     return 0;

@@ -12,7 +12,7 @@ import { hashLeaf } from '../core/merkle.js';
 import { checkCosignedCheckpoint, type Policy } from '../core/policy.js';
 import { checkLeafAt, TLOG_PROOF_HEADER, verifyTlogProof } from '../core/tlog-proof.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
-import { EXIT, str, type Command, type Io } from './command.js';
+import { EXIT, str, UsageError, type Command, type Io } from './command.js';
 import { hashFile } from './hash-file.js';
 import { ledgerKeyArg, originOf } from './ledger-key.js';
 import { policyArg } from './policy-file.js';
@@ -55,12 +55,12 @@ export const verify: Command = {
   example: 'cartulary verify film.mp4.cartulary.json --file film.mp4 --ledger-key "cartulary.local/ledger+1a2b3c4d+AT…"',
   options: { 'ledger-key': { type: 'string' }, file: { type: 'string' }, 'witness-policy': { type: 'string' }, leaf: { type: 'string' } },
   async run(v, [path], io) {
-    if (!path) throw new CartularyError('invalid', 'FILE is required');
+    if (!path) throw new UsageError('FILE is required');
     const policy = str(v['witness-policy']) ? await policyArg(str(v['witness-policy']) as string) : null;
     // The policy's log line may stand in for --ledger-key (the first one, when it lists several).
     const policyLog = policy?.logs[0]?.key;
     const key = str(v['ledger-key']) ?? (policyLog ? formatVerifierKey(policyLog.name, policyLog.publicKey) : undefined);
-    if (!key) throw new CartularyError('invalid', '--ledger-key is required: a proof proves nothing without a key you trust');
+    if (!key) throw new UsageError('--ledger-key is required: a proof proves nothing without a key you trust');
     const bytes = await readOr(path);
     const r = reporter(io);
     const text = bytes.toString('utf8');

@@ -1,6 +1,5 @@
-import { CartularyError } from '../core/errors.js';
 import { startWitness } from '../witness/server.js';
-import { closedOnSignal, str, type Command } from './command.js';
+import { closedOnSignal, str, UsageError, type Command } from './command.js';
 import { ledgerKeyArg } from './ledger-key.js';
 import { portOf } from './serve.js';
 
@@ -19,7 +18,7 @@ export const witness: Command = {
   },
   async run(v, _p, io) {
     const logs = await Promise.all((Array.isArray(v.log) ? v.log : []).map((l) => ledgerKeyArg(String(l), undefined)));
-    if (logs.length === 0) throw new CartularyError('invalid', '--log VKEY is required: the verifier key of each log to witness');
+    if (logs.length === 0) throw new UsageError('--log VKEY is required: the verifier key of each log to witness');
     const running = await startWitness({
       port: portOf(str(v.port) as string),
       host: str(v.host) as string,

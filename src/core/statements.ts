@@ -153,6 +153,11 @@ export const resolveSchema = z
     z.refine((r) => r.decision !== 'award' || r.claim === undefined, { message: 'an award ends a contest, not a claim', path: ['claim'] }),
   );
 
+/** Every payload type; the README's Formats section lists them all (test/readme.test.ts). */
+export const PAYLOAD_TYPES = [
+  'register', 'transfer', 'license', 'revoke', 'party', 'protect', 'claim', 'sighting', 'accredit', 'resolve',
+] as const satisfies ReadonlyArray<z.infer<typeof payloadSchema>['type']>;
+
 const payloadSchema = z.discriminatedUnion('type', [
   registerSchema,
   transferSchema,

@@ -40,7 +40,15 @@ export async function loadSecretKey(path: string, { strict = false } = {}): Prom
       `secret key ${path} is readable by others (mode ${(info.mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
     );
   }
-  return signerFromSeed(secretKeyFromPem(await readFile(path, 'utf8')));
+  const pem = await readFile(path, 'utf8');
+  if (pem.includes('-----BEGIN PUBLIC KEY-----')) {
+    throw new CartularyError('invalid', `${path} is a public key: sign with the secret key beside it${path.endsWith('.pub') ? ` (${path.slice(0, -4)}.key)` : ''}`);
+  }
+  try {
+    return signerFromSeed(secretKeyFromPem(pem));
+  } catch (e) {
+    throw new CartularyError('malformed', `${path} is not a secret key: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 export async function loadPublicKey(path: string): Promise<Uint8Array> {

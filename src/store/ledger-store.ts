@@ -12,7 +12,7 @@ import { CURRENT_MATCHING, perBucketOf, SimilarityIndex, type MatchingRules, typ
 import { probeInSlices } from './sliced-search.js';
 import { fileTitles, matchTitles, TitleFilter, titleDigest, titleQuery, TITLES_PER_PREFIX, type FiledTitle, type FoundTitle, type TitleFindings } from '../core/titles.js';
 import { listedEntries, type ListedEntry, type Effects, type OverlapQuery, type WorkRecord } from '../core/records.js';
-import { isEmptyHolding, PRINT_KINDS, printsIn, type MemoryState, type Prints } from '../core/state.js';
+import { isEmptyHolding, PRINT_KINDS, printsIn, type Prints } from '../core/state.js';
 import { SoundIndex } from '../core/soundtrack.js';
 import { MappedPages } from './mapped-pages.js';
 import type { FolderLock } from './folder-lock.js';

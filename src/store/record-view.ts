@@ -11,7 +11,7 @@
 import { readUintBE, toHex } from '../core/bytes.js';
 import { CartularyError } from '../core/errors.js';
 import { encodeFrames, type FrameHash } from '../core/fingerprint.js';
-import { hashRanges, type LeafRange, type NodeId, type NodeReader, type RangeMemo } from '../core/merkle.js';
+import { hashRanges, type LeafRange, type NodeReader, type RangeMemo } from '../core/merkle.js';
 import type { NodeCache } from './node-cache.js';
 import type {
   ClaimRecord,

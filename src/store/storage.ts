@@ -27,7 +27,7 @@
  *   range reads a batch's rules need (`plan`) are fetched before they run.
  */
 import type { LeafRange, NodeReader } from '../core/merkle.js';
-import type { Effects, LedgerView, ListedEntry, OverlapQuery, ResolutionRecord, WorkRecord } from '../core/records.js';
+import type { Effects, LedgerView, OverlapQuery, ResolutionRecord, WorkRecord } from '../core/records.js';
 import type { PlannedReads } from './record-view.js';
 import type { MatchingRules, SimilarityIndex } from '../core/similarity.js';
 import type { SoundIndex } from '../core/soundtrack.js';
