@@ -4,6 +4,8 @@
  * days, the instants echoed, names shown, progress, and a reader that closes the pipe.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { progressLine } from '../src/cli/command.js';
@@ -106,6 +108,7 @@ describe('CLI conventions', () => {
       [['license', 'ab'.repeat(32), '--to', 'bob', '--territory', 'FR', '--key', 'alice', '--server', 'http://127.0.0.1:1', '--keys', keys], /--use U\[,U\] is required/],
       [['verify', `${dir}/not-read.json`], /--ledger-key is required/],
       [['register', '--key', 'alice', '--keys', keys], /FILE is required/],
+      [['check', ...none, '--uploader', 'bob', '--territory', 'FR', '--server', 'localhost:8080'], /the server "localhost:8080" is not an http\(s\) URL \(try http:\/\/localhost:8080\)/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(...args);
@@ -113,6 +116,13 @@ describe('CLI conventions', () => {
       expect(r.err.split('\n')[0]).toMatch(message);
       expect(r.err).toMatch(/\nexample:\n/);
     }
+    // a port nothing listens on: taken, then given back
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const refused = await cli('history', 'ab'.repeat(32), '--server', `http://127.0.0.1:${port}`);
+    expect([refused.code, refused.err]).toEqual([3, `cartulary history: cannot reach the ledger at http://127.0.0.1:${port}: nothing listens there. Is the server running (npm start)? Another server: --server URL or CARTULARY_SERVER`]);
   });
 
   it('says what a key, a party, a folder or an unreadable video given in place of a file is, and what to do', async () => {

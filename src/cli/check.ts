@@ -72,6 +72,7 @@ export const check: Command = {
     if (uses.length) throw new UsageError('--use takes one use: the one the upload would make');
     const uploader = await partyArg(str(v.uploader), v, '--uploader');
     const at = dateArg(str(v.at), '--at', 'instant');
+    const api = client(v);
     const certificate = v.certificate === undefined ? undefined : certificateFile(str(v.certificate), '--certificate');
     // A platform reporting what it found signs the sighting itself: its key is needed before asking.
     const platform = str(v.report) === undefined ? null : await signingKey(v);
@@ -94,7 +95,6 @@ export const check: Command = {
       ...(at !== undefined ? { at } : {}),
       ...(str(v.report) !== undefined ? { report: str(v.report) } : {}),
     };
-    const api = client(v);
     const asked = Date.now();
     const answer = await api.postJson<CheckAnswer>('/v1/check', query);
     const judgedAt = at ?? asked;
@@ -158,7 +158,8 @@ function describe(a: CheckAnswer, use: string, territory: string, names: Map<str
   const work = a.works[0] ?? a.matches.find((m) => m.strength === 'match')?.work;
   if (!a.works.length && work) {
     const m = a.matches.find((x) => x.strength === 'match');
-    return `${a.verdict}: the upload contains parts of ${a.matches.filter((x) => x.strength === 'match').length} registered work(s); ${m?.verdict === 'licensed' || m?.verdict === 'owner' ? 'the uploader may use them' : `uploader may not use "${work.title}" as ${m?.use}`}`;
+    const found = a.matches.filter((x) => x.strength === 'match').length;
+    return `${a.verdict}: the upload contains parts of ${found === 1 ? 'a registered work' : `${found} registered works`}; ${m?.verdict === 'licensed' || m?.verdict === 'owner' ? `the uploader may use ${found === 1 ? 'it' : 'them'}` : `uploader may not use "${work.title}" as ${m?.use}`}`;
   }
   switch (a.verdict) {
     case 'unregistered':

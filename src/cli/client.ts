@@ -42,7 +42,11 @@ export class LedgerClient {
     try {
       return await fetch(new URL(path, this.server), init);
     } catch (e) {
-      throw new CartularyError('unavailable', `cannot reach the ledger at ${this.server}: ${(e as Error).cause ?? (e as Error).message}`);
+      const cause = (e as Error).cause as NodeJS.ErrnoException | undefined;
+      if (cause?.code === 'ECONNREFUSED') {
+        throw new CartularyError('unavailable', `cannot reach the ledger at ${this.server}: nothing listens there. Is the server running (npm start)? Another server: --server URL or CARTULARY_SERVER`);
+      }
+      throw new CartularyError('unavailable', `cannot reach the ledger at ${this.server}: ${cause ?? (e as Error).message}`);
     }
   }
 
@@ -74,7 +78,12 @@ export class LedgerClient {
   }
 }
 
-export const client = (v: Values) => new LedgerClient(serverUrl(v));
+export function client(v: Values): LedgerClient {
+  const server = serverUrl(v);
+  const url = URL.canParse(server) ? new URL(server) : undefined;
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new UsageError(`the server "${server}" is not an http(s) URL (try http://${server.replace(/^\w+:\/\//, '')})`);
+  return new LedgerClient(server);
+}
 
 /** `--key` is a secret key file, or a name in the keys folder (alice → keys/alice.key). */
 export async function signingKey(v: Values): Promise<Signer> {

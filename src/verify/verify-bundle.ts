@@ -130,7 +130,8 @@ export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: V
     if (bundle.claims.works.length > 0) holds.push(`as of tree size ${checkpoint.size}, the bundle holds every entry of ${bundle.claims.works.length === 1 ? 'the work' : `the ${bundle.claims.works.length} works`}, up to the latest the ledger attests`);
 
     checkClaims(bundle.claims, state, verdict);
-    holds.push(`the claims (${bundle.claims.works.length} works, ${bundle.claims.licences.length} licences${verdict ? `, verdict ${verdict}` : ''}) match the replay`);
+    const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+    holds.push(`the claims (${count(bundle.claims.works.length, 'work')}, ${count(bundle.claims.licences.length, 'licence')}${verdict ? `, verdict ${verdict}` : ''}) match the replay`);
     for (const r of state.resolutions.values()) {
       const outcome = r.claim ? `claim ${r.claim}: ${r.decision}` : `${r.decision}: title to work ${r.award}`;
       holds.push(`entry ${r.index}: mediator ${r.mediator}, accredited by the registrar at entry ${r.accreditation}, decided ${outcome}`);
