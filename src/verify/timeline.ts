@@ -56,7 +56,7 @@ const DAY_MS = 86_400_000;
  */
 const ending = (ms: unknown) =>
   typeof ms !== 'number' ? 'with no end' : ms % DAY_MS === 0 ? `through ${day(ms - DAY_MS)}` : `until ${new Date(ms).toISOString().slice(0, 16)}Z`;
-const list = (v: unknown) => (Array.isArray(v) ? v.join(',') : '');
+const list = (v: unknown) => (Array.isArray(v) ? v.join(', ') : '');
 
 /** A time in a video, mm:ss. */
 export const mediaClock = (ms: number): string => {
