@@ -9,7 +9,7 @@ import { concatBytes, toBase64, toHex, utf8 } from '../src/core/bytes.js';
 import { encodeCbor } from '../src/core/cbor.js';
 import { formatVerifierKey, openCheckpoint, parseVerifierKey, signCheckpoint } from '../src/core/checkpoint.js';
 import { CONTENT_TYPE, MAX_PAYLOAD_BYTES, parseStatement, signStatement, verifyStatement } from '../src/core/cose.js';
-import { cryptoBackend, nobleBackend, randomSeed, sha256, signerFromSeed } from '../src/core/crypto.js';
+import { cryptoBackend, isStrictPublicKey, nobleBackend, randomSeed, sha256, signerFromSeed } from '../src/core/crypto.js';
 import { nodeBackend } from '../src/core/crypto-node.js';
 import { publicKeyFromPem, publicKeyToPem, secretKeyFromPem, secretKeyToPem } from '../src/core/keys.js';
 import { loadSecretKey } from '../src/store/key-files.js';
@@ -34,6 +34,36 @@ describe('crypto backends', () => {
       expect(b.verify(s.publicKey, Uint8Array.of(1), s.sign(new Uint8Array(0)))).toBe(false);
       expect(toHex(b.sha256(utf8('abc')))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
     }
+  });
+
+  it('both refuse keys of small order and non-canonical keys, under which anyone can sign', () => {
+    // The eight points of small order (canonical encodings), and non-canonical encodings (y ≥ p) of two of them.
+    const smallOrder = [
+      '0100000000000000000000000000000000000000000000000000000000000000',
+      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+      '0000000000000000000000000000000000000000000000000000000000000000',
+      '0000000000000000000000000000000000000000000000000000000000000080',
+      '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+      '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+      'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+      'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+    ];
+    const nonCanonical = ['eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'];
+    const message = utf8('transfer the work to me');
+    // R = the identity, S = 0: [S]B = R + [k]A holds for A the identity whatever the message.
+    const forged = concatBytes(Uint8Array.from(Buffer.from(smallOrder[0]!, 'hex')), new Uint8Array(32));
+    const identitySpki = createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(smallOrder[0]!, 'hex')]), format: 'der', type: 'spki' });
+    expect(nodeVerify(null, message, identitySpki, forged)).toBe(true); // OpenSSL alone takes it: the reason for the check
+    for (const hex of [...smallOrder, ...nonCanonical]) {
+      const key = Uint8Array.from(Buffer.from(hex, 'hex'));
+      expect(isStrictPublicKey(key), hex).toBe(false);
+      for (const b of [nodeBackend, nobleBackend]) expect(b.verify(key, message, forged), `${b.name} ${hex}`).toBe(false);
+    }
+    const prot = protectedFor(Uint8Array.from(Buffer.from(smallOrder[0]!, 'hex')));
+    const payload = encodeCbor({ type: 'party', issuedAt: 1, name: 'nobody' });
+    const statement = parseStatement(sign1(prot, payload, concatBytes(Uint8Array.from(Buffer.from(smallOrder[0]!, 'hex')), new Uint8Array(32))));
+    expect(() => verifyStatement(statement)).toThrow(/not a usable Ed25519 public key \(of small order, or not canonical\)/);
+    expect(isStrictPublicKey(signerFromSeed(randomSeed()).publicKey)).toBe(true);
   });
 });
 

@@ -3,7 +3,7 @@
  * nothing (or, for a replay, be answered with the first receipt and applied only once).
  */
 import { Tagged } from 'cborg';
-import { fromHex, toHex } from '../../src/core/bytes.js';
+import { concatBytes, fromHex, toHex } from '../../src/core/bytes.js';
 import { decodeCbor, encodeCbor } from '../../src/core/cbor.js';
 import { CONTENT_TYPE, signStatement } from '../../src/core/cose.js';
 import { randomSeed, sha256, signerFromSeed, type Signer } from '../../src/core/crypto.js';
@@ -50,6 +50,14 @@ export async function runAttacks(url: string): Promise<AttackResult[]> {
     const p = header(alice.publicKey);
     const sig = mallory.sign(encodeCbor(['Signature1', p, new Uint8Array(0), payload]));
     await refused("kid names the owner's key, signed by another key", assemble(p, payload, sig), [401]);
+  }
+  // 1b. "Signed" by a key of small order: under the identity point, R the identity and S = 0
+  // verify over any message for OpenSSL, so anyone could register and transfer as that key.
+  {
+    const identity = Uint8Array.of(1, ...new Array(31).fill(0));
+    const p = header(identity);
+    const [, , payload] = parts(signStatement({ type: 'register', issuedAt: now(), sha256: sha256(randomSeed()), size: 1, mediaType: 'video/mp4', title: 'nobody' }, mallory));
+    await refused('a statement under a small-order key, whose signatures anyone can make', assemble(p, payload, concatBytes(identity, new Uint8Array(32))), [401]);
   }
   // 2. Alice's valid signature over one payload, attached to a different payload.
   {

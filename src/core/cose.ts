@@ -17,7 +17,7 @@
 import { Tagged } from 'cborg';
 import { decodeCbor, encodeCbor } from './cbor.js';
 import { equalBytes } from './bytes.js';
-import { sha256, verifyEd25519, verifyEd25519Async, type Signer } from './crypto.js';
+import { isStrictPublicKey, sha256, verifyEd25519, verifyEd25519Async, type Signer } from './crypto.js';
 import { CartularyError } from './errors.js';
 
 export const COSE_SIGN1_TAG = 18;
@@ -134,15 +134,18 @@ export function parseStatement(bytes: Uint8Array, { stored = false } = {}): Sign
   };
 }
 
-const badSignature = () =>
-  new CartularyError('bad-signature', 'statement signature does not verify under the key in its protected header', { field: 'signature' });
+/** Why a signature failed: its key is one no signature can prove (checked only once it failed, off the hot path), or the signature itself. */
+const badSignature = (s: SignedStatement) =>
+  isStrictPublicKey(s.signer)
+    ? new CartularyError('bad-signature', 'statement signature does not verify under the key in its protected header', { field: 'signature' })
+    : new CartularyError('bad-signature', 'the key in the protected header is not a usable Ed25519 public key (of small order, or not canonical): anyone could sign as it', { field: 'protected.kid' });
 
 /** Verifies the Ed25519 signature under the kid; throws 'bad-signature'. */
 export function verifyStatement(s: SignedStatement): void {
-  if (!verifyEd25519(s.signer, s.toBeSigned, s.signature)) throw badSignature();
+  if (!verifyEd25519(s.signer, s.toBeSigned, s.signature)) throw badSignature(s);
 }
 
 /** As verifyStatement, off the main thread where the crypto backend can. */
 export async function verifyStatementAsync(s: SignedStatement): Promise<void> {
-  if (!(await verifyEd25519Async(s.signer, s.toBeSigned, s.signature))) throw badSignature();
+  if (!(await verifyEd25519Async(s.signer, s.toBeSigned, s.signature))) throw badSignature(s);
 }

@@ -7,7 +7,7 @@
 import * as nc from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { concatBytes } from './bytes.js';
-import { PKCS8_ED25519_PREFIX, SPKI_ED25519_PREFIX, useBackend, type CryptoBackend } from './crypto.js';
+import { isStrictPublicKey, PKCS8_ED25519_PREFIX, SPKI_ED25519_PREFIX, useBackend, type CryptoBackend } from './crypto.js';
 
 function makeNodeBackend(): CryptoBackend {
   // Importing a key costs 15–45 % of a verify; parties sign many statements, so keep a bounded cache.
@@ -19,7 +19,8 @@ function makeNodeBackend(): CryptoBackend {
     let key = keyCache.get(id);
     if (key === undefined) {
       try {
-        key = nc.createPublicKey({ key: Buffer.from(concatBytes(SPKI_ED25519_PREFIX, publicKey)), format: 'der', type: 'spki' });
+        // OpenSSL takes small-order and non-canonical keys; RFC 8032's strict rules (and @noble) do not.
+        key = isStrictPublicKey(publicKey) ? nc.createPublicKey({ key: Buffer.from(concatBytes(SPKI_ED25519_PREFIX, publicKey)), format: 'der', type: 'spki' }) : null;
       } catch {
         key = null;
       }

@@ -35,6 +35,22 @@ export interface CryptoBackend {
   signerFromSeed(seed: Uint8Array): Signer;
 }
 
+/**
+ * Whether RFC 8032's strict rules take `publicKey` as a signer's key: the canonical encoding
+ * of a point that is not of small order. Anyone can make a signature that verifies under a
+ * small-order key (the identity's verifies over any message with R the identity and S = 0),
+ * so a statement "signed" by one proves nothing. @noble refuses such keys; OpenSSL does not,
+ * so the node backend asks here first and both backends refuse the same keys.
+ */
+export function isStrictPublicKey(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== 32) return false;
+  try {
+    return !ed.Point.fromBytes(publicKey, false).isSmallOrder();
+  } catch {
+    return false;
+  }
+}
+
 export const nobleBackend: CryptoBackend = {
   name: 'noble',
   sha256: (data) => nobleSha256(data),
