@@ -1,8 +1,10 @@
 /** POST /v1/statements/batch (DESIGN §7, issue 11.5) on a real server: each statement judged alone, in order. */
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toBase64 } from '../src/core/bytes.js';
 import { parseVerifierKey } from '../src/core/checkpoint.js';
 import { verifyReceipt, type Receipt } from '../src/core/receipt.js';
+import { MAX_BATCH_BODY, MAX_STATEMENT_BASE64 } from '../src/http/schemas.js';
 import { party, stmt } from './helpers.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
 
@@ -73,6 +75,43 @@ describe('a batch of statements', () => {
     const res = await s.post('/v1/statements/batch', JSON.stringify({ statement: one }), 'application/json');
     expect(res.status).toBe(400);
     expect(await size(s)).toBe(0);
+  });
+
+  it('reads two batches at a time and keeps eight in line; turns the next away with 503 and Retry-After; refuses what cannot be a batch unread', async () => {
+    const s = await serverFixture({ rateLimit: 1_000_000 });
+    servers.push(s);
+    const { hostname, port } = new URL(s.url);
+    const bodies = Array.from({ length: 10 }, () => JSON.stringify({ statements: [toBase64(stmt.register(party()))] }));
+    // Each sends its headers and the start of its body, then waits: two are being read, eight are in line.
+    const held = await Promise.all(
+      bodies.map(
+        (body) =>
+          new Promise<{ socket: Socket; answer: Promise<string> }>((ok) => {
+            const socket = connect(Number(port), hostname, () => {
+              socket.write(`POST /v1/statements/batch HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+              let got = '';
+              socket.on('data', (d: Buffer) => (got += d.toString()));
+              ok({ socket, answer: new Promise((done) => socket.on('close', () => done(got))) });
+            });
+          }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const turned = await s.post('/v1/statements/batch', bodies[0]!, 'application/json');
+    expect(turned.status).toBe(503);
+    expect(turned.headers.get('retry-after')).toBe('1');
+    expect(((await turned.json()) as { detail: string }).detail).toMatch(/10 batches are being taken or wait already/);
+    // The held ones finish their bodies: every one is answered, in its turn.
+    held.forEach(({ socket }, i) => socket.write(bodies[i]!.slice(10)));
+    for (const { answer } of held) expect((await answer).split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
+    expect(await size(s)).toBe(10);
+
+    // An item longer than any statement, and a body longer than any batch, are refused before anything is judged.
+    const long = await batch(s, ['A'.repeat(MAX_STATEMENT_BASE64 + 1)]);
+    expect([long.status, long.body.detail]).toEqual([400, expect.stringMatching(/statements/)]);
+    const huge = await s.post('/v1/statements/batch', ' '.repeat(MAX_BATCH_BODY + 1), 'application/json');
+    expect(huge.status).toBe(413);
+    expect(await size(s)).toBe(10);
   });
 
   it('counts against the write rate limit as the statements it may carry', async () => {

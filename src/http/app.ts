@@ -5,12 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import cors from 'cors';
 import { join } from 'node:path';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { CartularyError } from '../core/errors.js';
 import { MAX_STATEMENT_BYTES } from '../core/cose.js';
+import { admission } from './admission.js';
 import { apply, record } from './fixed-headers.js';
 import type { Handlers } from './handlers.js';
 import { openApiDocument } from './openapi.js';
@@ -173,13 +174,17 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
     batch: limiter(Math.max(1, Math.floor(opts.rateLimit / MAX_BATCH_STATEMENTS)), 'batches'),
     check: limiter(opts.checkRateLimit, 'checks'),
   };
+  // Two batches read and sequenced at a time (the sequencer takes them one after the other in
+  // any case), eight more in line: their bodies together stay under ~0.5 GB at the largest.
+  const admitted: Partial<Record<NonNullable<Route['limit']>, RequestHandler>> = { batch: admission('batches', 2, 8) };
 
   // The API first: every request walks the layers in order until one answers, and the API
   // answers nearly all of them.
   for (const route of ROUTES) {
     // A wildcard parameter (`*path`) arrives as its segments.
     const wildcard = route.path.includes('*');
-    app[route.method](route.path, ...(route.limit ? [limiters[route.limit]] : []), ...bodyParsers(route), async (req: Request, res: Response, next: NextFunction) => {
+    const limits = route.limit ? [limiters[route.limit], ...(admitted[route.limit] ? [admitted[route.limit]!] : [])] : [];
+    app[route.method](route.path, ...limits, ...bodyParsers(route), async (req: Request, res: Response, next: NextFunction) => {
       try {
         const body = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : req.body;
         const given = req.params as Record<string, string | string[]>;

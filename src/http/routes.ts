@@ -52,7 +52,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'post', operationId: 'submitStatements', path: '/v1/statements/batch', summary: 'Submit up to 1,000 signed statements, each judged alone; answers once every accepted one is durable.',
-    body: { json: s.batchBody, jsonLimit: 48 * 1024 * 1024 }, response: s.batchResultSchema, errors: [400, 413, 415, 429, 503], limit: 'batch',
+    body: { json: s.batchBody, jsonLimit: s.MAX_BATCH_BODY }, response: s.batchResultSchema, errors: [400, 413, 415, 429, 503], limit: 'batch',
     run: (h, i) => h.submitBatch(i.body),
   },
   {

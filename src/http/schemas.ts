@@ -3,6 +3,7 @@
  * them, and the OpenAPI document is generated from the same schemas.
  */
 import { z } from 'zod';
+import { MAX_STATEMENT_BYTES } from '../core/cose.js';
 import { FINGERPRINT_KIND, PATCH_KIND } from '../core/fingerprint.js';
 import { MAX_CHECK_SOUND, SOUND_KIND } from '../core/soundtrack.js';
 import { USES } from '../core/statements.js';
@@ -21,8 +22,12 @@ export const statementJsonBody = z.strictObject({ statement: z.string().min(1).m
 
 /** The most statements one batch may carry (DESIGN §7). */
 export const MAX_BATCH_STATEMENTS = 1000;
+/** The longest a statement can be in base64: a longer item cannot be one, and counts against the body's limit. */
+export const MAX_STATEMENT_BASE64 = Math.ceil(MAX_STATEMENT_BYTES / 3) * 4;
+/** A batch's body at its largest: every item as long as a statement can be, quoted, and the object around them. */
+export const MAX_BATCH_BODY = MAX_BATCH_STATEMENTS * (MAX_STATEMENT_BASE64 + 3) + 64;
 export const batchBody = z.strictObject({
-  statements: z.array(z.string().min(1).max(32 * 1024)).min(1).max(MAX_BATCH_STATEMENTS).describe('COSE_Sign1 statements, base64, each judged alone'),
+  statements: z.array(z.string().min(1).max(MAX_STATEMENT_BASE64)).min(1).max(MAX_BATCH_STATEMENTS).describe('COSE_Sign1 statements, base64, each judged alone'),
 });
 export const inclusionQuery = z.strictObject({ index: natString, size: natString });
 export const consistencyQuery = z.strictObject({ from: natString, to: natString });
