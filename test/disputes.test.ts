@@ -12,7 +12,12 @@ import { EvidenceBuilder } from '../src/store/evidence.js';
 import { verifyBundle } from '../src/verify/index.js';
 import { loadSecretKey } from '../src/store/key-files.js';
 import { openLedger } from '../src/store/ledger.js';
-import { ledgerFixture, party, stmt, tempDir } from './helpers.js';
+import { signStatement } from '../src/core/cose.js';
+import { protectedAgainst } from '../src/core/protection.js';
+import { ledgerFixture, party, stmt, tempDir, type Party } from './helpers.js';
+
+const protectStatement = (owner: Party, work: string) =>
+  signStatement({ type: 'protect', issuedAt: Date.now(), work: Uint8Array.from(Buffer.from(work, 'hex')), until: Date.now() + 86_400_000 }, owner);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -69,6 +74,7 @@ describe('a mediator ends a contest', () => {
     const [alice, mallory, bob, carol] = [party(), party(), party(), party()];
     const copy = await f.work(mallory); // mallory registered first, alice contests
     const mine = await f.submit(stmt.register(alice, copy.file));
+    await f.submit(protectStatement(mallory, copy.id));
     const loserLicence = await f.submit(stmt.license(mallory, copy.id, bob.id, { uses: ['publish'] }));
     expect(check(f, copy.file, alice.id)).toBe('contested');
 
@@ -94,6 +100,10 @@ describe('a mediator ends a contest', () => {
     expect(checkUse(store, { sha256: toHex(sha256(copy.file)), uploader: alice.id, use: 'publish', territory: 'FR', at: award.time - 1 }).verdict).toBe('contested');
 
     await f.refused(stmt.license(mallory, copy.id, carol.id), 'conflict', /superseded .* can no longer license/);
+    // Rules 2: the loser can no longer protect it, and a window it opened before protects nothing since the award.
+    expect(protectedAgainst(store, store.work(copy.id)!, { uploader: carol.id, territory: 'FR', at: award.time - 1 })).toBe(true);
+    expect(protectedAgainst(store, store.work(copy.id)!, { uploader: carol.id, territory: 'FR', at: award.time })).toBe(false);
+    await f.refused(protectStatement(mallory, copy.id), 'conflict', /superseded .* can no longer protect/);
     await f.refused(stmt.transfer(mallory, copy.id, carol.id), 'conflict', /superseded/);
     await f.refused(stmt.claim(mallory, copy.id), 'conflict', /superseded/);
     await f.refused(stmt.resolve(mediator, mine.id, 'dismiss'), 'conflict', /not contested/);
@@ -156,6 +166,18 @@ describe('claims', () => {
     expect(f.ledger.store.sync.claim(byLicensee.id)).toMatchObject({ status: 'settled' });
     expect(f.ledger.store.sync.resolution(upheld.id)).toMatchObject({ mediator: mediator.id, decision: 'uphold', claim: byOwner.id, award: null, accreditation: 0 });
     expect(check(f, w.file, alice.id)).toBe('owner'); // a claim changes no title
+    await f.ledger.close();
+  });
+
+  it('are refused to an exclusive sublicensee once a licence above it was revoked (rules 2)', async () => {
+    const f = await ledgerFixture();
+    const [alice, carol, dave] = [party(), party(), party()];
+    const w = await f.work(alice);
+    const top = await f.submit(stmt.license(alice, w.id, carol.id, { exclusive: true, sublicensable: true }));
+    await f.submit(stmt.license(carol, w.id, dave.id, { exclusive: true, parent: hexOf(top.id) }));
+    await f.submit(stmt.claim(dave, w.id));
+    await f.submit(stmt.revoke(alice, top.id));
+    await f.refused(stmt.claim(dave, w.id, { text: 'after the revocation' }), 'unauthorised', /owner .* or an exclusive licensee/);
     await f.ledger.close();
   });
 });

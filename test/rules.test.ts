@@ -5,7 +5,9 @@ import { parseVerifierKey } from '../src/core/checkpoint.js';
 import { checkUse } from '../src/core/check.js';
 import { sha256 } from '../src/core/crypto.js';
 import { toHex } from '../src/core/bytes.js';
-import { ledgerFixture, party, stmt } from './helpers.js';
+import { MAX_HELD_LICENCES, STATEMENT_RULES } from '../src/core/statement-rules.js';
+import { openLedger } from '../src/store/ledger.js';
+import { ledgerFixture, party, stmt, tempDir } from './helpers.js';
 
 const DAY = 86_400_000;
 
@@ -89,6 +91,27 @@ describe('transfers', () => {
 });
 
 describe('licences', () => {
+  it('lets one licensee hold at most 256 licences of one work from rules 2; a ledger that took more before keeps them and audits clean', async () => {
+    const f = await ledgerFixture();
+    const [alice, bob] = [party(), party()];
+    const w = await f.work(alice);
+    await Promise.all(Array.from({ length: MAX_HELD_LICENCES }, (_, i) => f.submit(stmt.license(alice, w.id, bob.id, { terms: `n${i}` }))));
+    expect(f.ledger.store.sync.licencesHeld(w.id, bob.id)).toHaveLength(256);
+    await f.refused(stmt.license(alice, w.id, bob.id, { terms: 'one more' }), 'conflict', /already holds 256 licences of work/);
+    await f.submit(stmt.license(alice, w.id, party().id)); // another licensee is not held back
+    await f.ledger.close();
+
+    // Under rules 1 (every entry sequenced before rules 2 took effect) the 257th was taken: a replay judges it by its time.
+    const before = (STATEMENT_RULES.find((r) => r.version === 2) as { from: number }).from - 60_000;
+    const dir = await tempDir();
+    const old = await openLedger({ dataDir: `${dir}/data`, keysDir: `${dir}/keys` }, { clock: () => before });
+    const work = (await old.sequencer.submit(stmt.register(alice, undefined, { issuedAt: before }))).receipt.id;
+    await Promise.all(Array.from({ length: MAX_HELD_LICENCES + 1 }, (_, i) => old.sequencer.submit(stmt.license(alice, work, bob.id, { issuedAt: before, terms: `n${i}` }))));
+    expect(old.store.sync.licencesHeld(work, bob.id)).toHaveLength(257);
+    expect(await auditLedger(old.store, parseVerifierKey(old.sequencer.verifierKey))).toMatchObject({ ok: true });
+    await old.close();
+  });
+
   it('lets only the current owner license; a grantor who transferred the work away cannot', async () => {
     const f = await ledgerFixture();
     const [alice, bob, carol] = [party(), party(), party()];

@@ -8,6 +8,8 @@ import { CartularyError } from './errors.js';
 import type { ContentRecord, Effects, LedgerView, WorkRecord } from './records.js';
 import { existingWork, touch, type Context } from './rule-context.js';
 import { activeAt } from './scope.js';
+import { licenceStanding } from './rules.js';
+import { statementRulesAt } from './statement-rules.js';
 import { MAX_CLOCK_SKEW_MS, type AccreditPayload, type ClaimPayload, type ResolvePayload, type SightingPayload } from './statements.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -53,7 +55,7 @@ export function claim(ctx: Context, p: ClaimPayload): Effects {
   const exclusive = ctx.view
     .licencesHeld(work.id, ctx.signer)
     .map((id) => ctx.view.licence(id))
-    .some((l) => l?.exclusive && l.revokedAt === null && activeAt(l, ctx.time) === null);
+    .some((l) => l?.exclusive && (statementRulesAt(ctx.time) >= 2 ? licenceStanding(ctx.view, l, ctx.time) === null : l.revokedAt === null && activeAt(l, ctx.time) === null));
   if (work.owner !== ctx.signer && !exclusive) {
     throw new CartularyError('unauthorised', `only the owner of work ${work.id} or an exclusive licensee may claim an infringement of it`, {
       field: 'payload.work',

@@ -10,6 +10,8 @@ import { CartularyError } from './errors.js';
 import type { Effects, LedgerView, WorkRecord } from './records.js';
 import { existingWork, touch, type Context } from './rule-context.js';
 import { licenceStanding } from './rules.js';
+import { notSuperseded, supersededBy } from './disputes.js';
+import { statementRulesAt } from './statement-rules.js';
 import type { ProtectPayload } from './statements.js';
 import { WORLD } from './territories.js';
 
@@ -18,6 +20,7 @@ export function protect(ctx: Context, p: ProtectPayload): Effects {
   if (work.owner !== ctx.signer) {
     throw new CartularyError('unauthorised', `only the owner of work ${work.id} may protect it`, { field: 'payload.work', info: { owner: work.owner } });
   }
+  if (statementRulesAt(ctx.time) >= 2) notSuperseded(ctx.view, work, 'protect');
   if (p.until <= ctx.time) {
     throw new CartularyError('invalid', `payload.until: ${new Date(p.until).toISOString()} has passed; a protection window must end in the future`, { field: 'payload.until' });
   }
@@ -36,6 +39,8 @@ export function protectedAgainst(view: LedgerView, work: WorkRecord, q: { upload
   if (!window || q.at < window.since || q.at >= window.until) return false;
   if (window.territories && q.territory !== WORLD && !window.territories.includes(WORLD) && !window.territories.includes(q.territory)) return false;
   if (ownerAt(work, q.at) === q.uploader) return false;
+  // A registration an award superseded protects nothing: its title went to another.
+  if (statementRulesAt(q.at) >= 2 && supersededBy(view, work, q.at)) return false;
   return !view.licencesHeld(work.id, q.uploader).some((id) => {
     const licence = view.licence(id);
     return licence !== undefined && licence.grantedAt <= q.at && licenceStanding(view, licence, q.at) === null;

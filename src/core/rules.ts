@@ -15,6 +15,7 @@ import { accredit, claim, notSuperseded, resolve, sighting, supersededBy } from 
 import { existingLicence, existingWork, touch, type Context } from './rule-context.js';
 import { protect } from './protection.js';
 import { activeAt, outsideScope, scopesOverlap } from './scope.js';
+import { MAX_HELD_LICENCES, statementRulesAt } from './statement-rules.js';
 import {
   payloadShape,
   validatePayload,
@@ -267,11 +268,19 @@ function license(ctx: Context, p: LicensePayload): Effects {
       );
     }
   }
+  const held = ctx.view.licencesHeld(work.id, licence.licensee);
+  if (held.length >= MAX_HELD_LICENCES && statementRulesAt(ctx.time) >= 2) {
+    throw new CartularyError(
+      'conflict',
+      `payload.licensee: ${licence.licensee} already holds ${held.length} licences of work ${work.id}, the most one licensee may; one licence covers up to 64 uses and territories over any period`,
+      { field: 'payload.licensee', info: { held: held.length } },
+    );
+  }
   return {
     workPrev: work.head,
     works: [{ before: work, after: { ...touch(work, ctx), licenceCount: work.licenceCount + 1, exclusives: work.exclusives + (licence.exclusive ? 1 : 0) } }],
     licences: [{ before: undefined, after: licence }],
-    held: { work: work.id, licensee: licence.licensee, licences: [...ctx.view.licencesHeld(work.id, licence.licensee), licence.id] },
+    held: { work: work.id, licensee: licence.licensee, licences: [...held, licence.id] },
   };
 }
 
