@@ -173,6 +173,8 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
     write: limiter(opts.rateLimit, 'submissions'),
     batch: limiter(Math.max(1, Math.floor(opts.rateLimit / MAX_BATCH_STATEMENTS)), 'batches'),
     check: limiter(opts.checkRateLimit, 'checks'),
+    // A work's bundle carries its whole chain: as costly as a check for a much-licensed work.
+    evidence: limiter(opts.checkRateLimit, "works' evidence bundles"),
   };
   // Two batches read and sequenced at a time (the sequencer takes them one after the other in
   // any case), eight more in line: their bodies together stay under ~0.5 GB at the largest.

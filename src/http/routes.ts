@@ -30,8 +30,8 @@ export interface Route {
   statuses?: Record<number, string>;
   /** the statuses answered with problem+json */
   errors: number[];
-  /** rate-limited per client: as a submission, a batch of up to MAX_BATCH_STATEMENTS, or a pre-publish check */
-  limit?: 'write' | 'batch' | 'check';
+  /** rate-limited per client: as a submission, a batch of up to MAX_BATCH_STATEMENTS, a pre-publish check, or a work's evidence (its whole chain) */
+  limit?: 'write' | 'batch' | 'check' | 'evidence';
   run(h: Handlers, input: RouteInput): Reply | Promise<Reply>;
 }
 
@@ -105,7 +105,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'get', operationId: 'getWorkEvidence', path: '/v1/works/:id/evidence', summary: "Evidence bundle for the work's whole chain of title.", params: { id: 'work id, hex' },
-    response: s.bundleSchema, errors: [400, 404], run: (h, i) => h.workEvidence(i.params.id as string),
+    response: s.bundleSchema, errors: [400, 404, 429], limit: 'evidence', run: (h, i) => h.workEvidence(i.params.id as string),
   },
   {
     method: 'get', operationId: 'getParty', path: '/v1/parties/:party', summary: 'A party: its profile, works owned and licences held.', params: { party: 'public key, hex' },
