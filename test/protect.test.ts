@@ -18,6 +18,23 @@ const protect = (signer: Party, work: string, until: number, extra: Record<strin
   signStatement({ type: 'protect', issuedAt: Date.now(), work: hexBytes(work), until, ...extra }, signer);
 
 describe('a protection window', () => {
+  it("opened on junk filed under another's title does not block that title's owner uploading her own work", async () => {
+    const s = await serverFixture();
+    servers.push(s);
+    const [alice, mallory, bob] = [party(), party(), party()];
+    const film = content();
+    await s.submit(stmt.register(alice, film, { title: 'Moonlight Harbour' }));
+    const junk = ((await (await s.submit(stmt.register(mallory, content(), { title: 'Moonlight Harbour' }))).json()) as { id: string }).id;
+    expect((await s.submit(protect(mallory, junk, Date.now() + 86_400_000))).status).toBe(201);
+    const check = async (uploader: Party, file: Uint8Array) =>
+      (await (await s.post('/v1/check', JSON.stringify({ sha256: toHex(sha256(file)), uploader: uploader.id, use: 'publish', territory: 'FR', title: 'Moonlight Harbour' }), 'application/json')).json()) as { verdict: string; protected: unknown[] };
+    // Alice's upload is her registered film, byte for byte: the title names it too, not only the junk.
+    expect(await check(alice, film)).toMatchObject({ verdict: 'owner', protected: [] });
+    // An upload nothing identifies is still held back by the window, as the title is all there is to go on.
+    expect(await check(bob, content())).toMatchObject({ verdict: 'unlicensed', protected: [{ work: junk }] });
+  });
+
+
   it('turns a title match into unlicensed for a stranger, not for the owner or a licensee, and only while it lasts', async () => {
     const s = await serverFixture();
     servers.push(s);

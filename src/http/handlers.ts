@@ -310,8 +310,12 @@ export class Handlers {
         const work = view.work(t.work);
         return work ? [{ match: t, work }] : [];
       });
-      // A protected work found by any evidence, even weak, blocks an uploader who may not use it.
-      const found = [...(decided?.works ?? []), ...(byFrames?.matches ?? []).map((m) => m.work), ...titled.map((t) => t.work)];
+      // A protected work found by any evidence, even weak, blocks an uploader who may not use it;
+      // but a title is no evidence against an upload that is, byte for byte, a work its
+      // uploader owns or holds a licence of (else anyone could file junk under another's
+      // title, protect it, and block the rightful owner's own uploads).
+      const identified = decided?.verdict === 'owner' || decided?.verdict === 'licensed';
+      const found = [...(decided?.works ?? []), ...(byFrames?.matches ?? []).map((m) => m.work), ...(identified ? [] : titled.map((t) => t.work))];
       const shielded = [...new Map(found.map((w) => [w.id, w])).values()].filter((w) => protectedAgainst(view, w, base));
       return {
         byFrames,
