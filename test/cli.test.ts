@@ -53,7 +53,7 @@ describe('cartulary CLI', () => {
     const hist = await cli('history', work, '--ledger-key', ledgerKey, ...srv);
     expect(hist.code, hist.err).toBe(0);
     expect(hist.out).toMatch(/registered "My film"/);
-    expect(hist.out).toMatch(/licensed by .* clip in FR,BE/);
+    expect(hist.out).toMatch(/licensed by .* clip in FR, BE, until \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z\n/);
     expect(hist.out).toMatch(/transferred by/);
     expect(hist.out).toContain(`owner ${bob}`);
 

@@ -55,7 +55,7 @@ const DAY_MS = 86_400_000;
  * command line, or none) reads as the last day it covers, any other end as its instant.
  */
 const ending = (ms: unknown) =>
-  typeof ms !== 'number' ? 'with no end' : ms % DAY_MS === 0 ? `through ${day(ms - DAY_MS)}` : `until ${new Date(ms).toISOString().slice(0, 16)}Z`;
+  typeof ms !== 'number' ? 'with no end' : ms % DAY_MS === 0 ? `through ${day(ms - DAY_MS)}` : `until ${new Date(ms).toISOString()}`;
 const list = (v: unknown) => (Array.isArray(v) ? v.join(', ') : '');
 
 /** A time in a video, mm:ss. */
