@@ -90,6 +90,21 @@ describe('transfers', () => {
   });
 });
 
+describe('parties named by a statement (rules 2)', () => {
+  it('refuses to hand title, a licence or an accreditation to a key of small order, under which anyone could act', async () => {
+    const registrar = party();
+    const f = await ledgerFixture({ registrar: registrar.id });
+    const alice = party();
+    const w = await f.work(alice);
+    const identity = '01' + '00'.repeat(31);
+    await f.refused(stmt.transfer(alice, w.id, identity), 'invalid', /payload\.to: not a usable Ed25519 public key/);
+    await f.refused(stmt.license(alice, w.id, identity), 'invalid', /payload\.licensee: not a usable Ed25519 public key/);
+    await f.refused(stmt.accredit(registrar, identity), 'invalid', /payload\.mediator: not a usable Ed25519 public key/);
+    await f.submit(stmt.transfer(alice, w.id, party().id));
+    await f.ledger.close();
+  });
+});
+
 describe('licences', () => {
   it('lets one licensee hold at most 256 licences of one work from rules 2; a ledger that took more before keeps them and audits clean', async () => {
     const f = await ledgerFixture();

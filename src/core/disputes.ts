@@ -6,7 +6,7 @@
 import { toHex } from './bytes.js';
 import { CartularyError } from './errors.js';
 import type { ContentRecord, Effects, LedgerView, WorkRecord } from './records.js';
-import { existingWork, touch, type Context } from './rule-context.js';
+import { existingWork, namedParty, touch, type Context } from './rule-context.js';
 import { activeAt } from './scope.js';
 import { licenceStanding } from './rules.js';
 import { statementRulesAt } from './statement-rules.js';
@@ -92,7 +92,7 @@ export function accredit(ctx: Context, p: AccreditPayload): Effects {
   if (p.until !== undefined && p.until <= ctx.time) {
     throw new CartularyError('invalid', `payload.until: ${iso(p.until)} is not after the ledger's clock (${iso(ctx.time)})`, { field: 'payload.until' });
   }
-  return { workPrev: null, ...none, mediator: { party: toHex(p.mediator), index: ctx.index, from: ctx.time, until: p.until ?? null } };
+  return { workPrev: null, ...none, mediator: { party: namedParty(p.mediator, 'payload.mediator', ctx.time), index: ctx.index, from: ctx.time, until: p.until ?? null } };
 }
 
 const CLAIM_STATUS = { uphold: 'upheld', settle: 'settled', dismiss: 'dismissed' } as const;

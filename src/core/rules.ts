@@ -12,7 +12,7 @@ import { matchingRulesAt, probeHits, type MatchingRules } from './similarity.js'
 import { SOUND_KIND } from './soundtrack.js';
 import type { Effects, HoldingRecord, LedgerView, LicenceRecord, OverlapQuery, WorkRecord } from './records.js';
 import { accredit, claim, notSuperseded, resolve, sighting, supersededBy } from './disputes.js';
-import { existingLicence, existingWork, touch, type Context } from './rule-context.js';
+import { existingLicence, existingWork, namedParty, touch, type Context } from './rule-context.js';
 import { protect } from './protection.js';
 import { activeAt, outsideScope, scopesOverlap } from './scope.js';
 import { MAX_HELD_LICENCES, statementRulesAt } from './statement-rules.js';
@@ -166,7 +166,7 @@ function transfer(ctx: Context, p: TransferPayload): Effects {
     });
   }
   notSuperseded(ctx.view, work, 'transfer');
-  const to = toHex(p.to);
+  const to = namedParty(p.to, 'payload.to', ctx.time);
   if (to === work.owner) throw new CartularyError('conflict', 'payload.to: the work already belongs to that party', { field: 'payload.to' });
   const from = holdingOf(ctx.view, work.sha256, work.owner);
   const into = holdingOf(ctx.view, work.sha256, to);
@@ -200,7 +200,7 @@ function license(ctx: Context, p: LicensePayload): Effects {
     id: ctx.id,
     work: work.id,
     grantor: ctx.signer,
-    licensee: toHex(p.licensee),
+    licensee: namedParty(p.licensee, 'payload.licensee', ctx.time),
     uses: p.uses,
     territories: p.territories,
     validFrom: p.validFrom ?? ctx.time,

@@ -9,7 +9,8 @@
  *   the list of those held, so the n-th cost n, and a check read them all); an exclusive
  *   licensee's claim needs its licence standing, its parents' included; a superseded
  *   registration can no longer be protected, and its protection no longer answers checks
- *   judged from then.
+ *   judged from then; the party a transfer, licence or accreditation names must be a key
+ *   one holder alone can sign for (not of small order, canonical).
  */
 export const STATEMENT_RULES = [
   { version: 1, from: 0 },
