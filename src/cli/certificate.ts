@@ -7,9 +7,10 @@ import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { certificateHtml, type CertificateInput, type CheckSection } from '../certificate/html.js';
 import { CartularyError } from '../core/errors.js';
+import { MAX_CLOCK_SKEW_MS } from '../core/statements.js';
 import type { EvidenceBundle } from '../verify/bundle.js';
 import { partiesOf, profileNames, timeline } from '../verify/timeline.js';
-import { verifyBundle } from '../verify/verify-bundle.js';
+import { verifyBundle, type VerifyOptions } from '../verify/verify-bundle.js';
 import { client, type LedgerClient, serverOption } from './client.js';
 import { EXIT, str, type Command, type Io, type Values } from './command.js';
 import { keyToTrust, originOf } from './ledger-key.js';
@@ -35,9 +36,10 @@ export interface Certified {
 
 export const certifiedLine = (c: Certified): string => `certificate of "${c.title}" written to ${c.out} (evidence verified as of tree size ${c.asOfSize})`;
 
-async function certify(api: LedgerClient, v: Values, io: Io, out: string, work: string, bundle: EvidenceBundle, source: string, check?: CheckSection): Promise<Certified> {
+/** `about`: what the evidence must be about (the work, by default), and the question it must answer. */
+async function certify(api: LedgerClient, v: Values, io: Io, out: string, work: string, bundle: EvidenceBundle, source: string, check?: CheckSection, about: VerifyOptions = { about: { work } }): Promise<Certified> {
   const ledgerKey = await keyToTrust(str(v['ledger-key']), api, io, originOf(bundle));
-  const result = verifyBundle(bundle, ledgerKey);
+  const result = verifyBundle(bundle, ledgerKey, about);
   if (!result.ok) throw new CartularyError('verification-failed', `no certificate: the evidence does NOT verify: ${result.failure?.code}: ${result.failure?.detail}`);
   // A check's own evidence replays its verdict: the certificate states it only if they agree.
   if (check && result.verdict !== undefined && result.verdict !== check.verdict) {
@@ -73,7 +75,7 @@ export interface CheckForCertificate {
  */
 export async function certifyCheck(
   answer: CheckForCertificate,
-  query: { uploader: string; use?: string; territory: string; at?: number },
+  query: { sha256: string; uploader: string; use?: string; territory: string; at?: number },
   out: string,
   v: Values,
   io: Io,
@@ -83,12 +85,17 @@ export async function certifyCheck(
   const base = { uploader: query.uploader, territory: query.territory, at };
   const work = answer.works[0];
   if (answer.evidence && work) {
-    return certify(api, v, io, out, work.id, answer.evidence as EvidenceBundle, new URL('/v1/check', api.server).href, { ...base, use: query.use ?? 'publish', verdict: answer.verdict, segments: [], sound: [] });
+    const use = query.use ?? 'publish';
+    // Without --at the server judged at its own clock: within the allowed skew of this one's.
+    const when = query.at ?? { from: at - MAX_CLOCK_SKEW_MS, to: Date.now() + MAX_CLOCK_SKEW_MS };
+    const about = { about: { check: { sha256: query.sha256, uploader: query.uploader, use, territory: query.territory, at: when } } };
+    return certify(api, v, io, out, work.id, answer.evidence as EvidenceBundle, new URL('/v1/check', api.server).href, { ...base, use, verdict: answer.verdict, segments: [], sound: [] }, about);
   }
   const m = answer.matches.find((x) => x.strength === 'match') ?? answer.matches[0];
   if (!m) throw new CartularyError('not-found', 'no certificate: the check matched no registered work');
   const source = new URL(`/v1/works/${m.work.id}/evidence`, api.server).href;
-  return certify(api, v, io, out, m.work.id, m.evidence as EvidenceBundle, source, { ...base, use: m.use, verdict: m.verdict, segments: m.segments, sound: m.sound });
+  const about = { about: { work: m.work.id }, question: { uploader: query.uploader, use: m.use, territory: query.territory, at } };
+  return certify(api, v, io, out, m.work.id, m.evidence as EvidenceBundle, source, { ...base, use: m.use, verdict: m.verdict, segments: m.segments, sound: m.sound }, about);
 }
 
 export const certificate: Command = {

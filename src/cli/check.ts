@@ -3,13 +3,13 @@ import { fromBase64, toBase64, toHex } from '../core/bytes.js';
 import { decodeCbor } from '../core/cbor.js';
 import { MAX_PAYLOAD_BYTES, signStatement } from '../core/cose.js';
 import type { Receipt } from '../core/receipt.js';
-import { payloadShape } from '../core/statements.js';
+import { MAX_CLOCK_SKEW_MS, payloadShape } from '../core/statements.js';
 import { encodeFrames, FINGERPRINT_KIND } from '../core/fingerprint.js';
 import { encodeValues, SOUND_KIND } from '../core/soundtrack.js';
 import { fingerprintOrNote, probeMedia, soundOf } from './media.js';
 import type { Verdict } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
-import { verifyBundle } from '../verify/verify-bundle.js';
+import { verifyBundle, type VerifyOptions } from '../verify/verify-bundle.js';
 import { client, dateArg, instant, partyArg, partyLabel, serverOption, signingKey, territoriesArg, usesArg, type LedgerClient } from './client.js';
 import { str, UsageError, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
@@ -100,15 +100,31 @@ export const check: Command = {
     const judgedAt = at ?? asked;
     const vkey = str(v['ledger-key']);
     if (vkey) {
-      const check = async (bundle: unknown, what: string) => {
-        const result = verifyBundle(bundle, await ledgerKeyArg(vkey, originOf(bundle)));
-        if (!result.ok) throw new CartularyError('verification-failed', `the server's evidence for ${what} does not verify: ${result.failure?.code}: ${result.failure?.detail}`);
+      // Evidence proves something only about the question it answers: each bundle must be
+      // about this very check (or the work matched), and its replay must give the verdict the
+      // server states. A server can leave a match out (its search is not provable offline), not
+      // make one say what the ledger does not.
+      const lie = (detail: string) => new CartularyError('verification-failed', `${detail}: not believed`);
+      const check = async (bundle: unknown, what: string, opts: VerifyOptions) => {
+        if (!bundle) throw lie(`the server gave no evidence for ${what}`);
+        const result = verifyBundle(bundle, await ledgerKeyArg(vkey, originOf(bundle)), opts);
+        if (!result.ok) throw lie(`the server's evidence for ${what} does not verify: ${result.failure?.code}: ${result.failure?.detail}`);
         return result;
       };
-      if (answer.evidence && (await check(answer.evidence, 'the verdict')).verdict !== answer.verdict) {
-        throw new CartularyError('verification-failed', `the server says ${answer.verdict}, its evidence says otherwise`);
+      // Without --at the server judged at its own clock: within the allowed skew of this one's.
+      const when = at ?? { from: asked - MAX_CLOCK_SKEW_MS, to: Date.now() + MAX_CLOCK_SKEW_MS };
+      let judged = at ?? asked;
+      if (answer.evidence || (answer.matches.length === 0 && (answer.verdict === 'owner' || answer.verdict === 'licensed'))) {
+        const exact = await check(answer.evidence, 'the verdict', { about: { check: { sha256, uploader, use: use ?? 'publish', territory, at: when } } });
+        if (exact.verdict !== answer.verdict && answer.protected.length === 0) throw lie(`the server says ${answer.verdict}, its evidence says ${exact.verdict}`);
+        judged = (answer.evidence as { subject: { check: { at: number } } }).subject.check.at;
       }
-      for (const m of answer.matches) await check(m.evidence, `work ${m.work.id}`);
+      for (const m of answer.matches) {
+        const replayed = await check(m.evidence, `work ${m.work.id}`, { about: { work: m.work.id }, question: { uploader, use: m.use, territory, at: judged } });
+        if (replayed.verdict !== m.verdict) throw lie(`the server says ${m.verdict} for "${m.work.title}" as ${m.use}, its evidence says ${replayed.verdict}`);
+      }
+      const positive = (verdict: string) => verdict === 'owner' || verdict === 'licensed';
+      if (positive(answer.verdict) && answer.matches.some((m) => m.strength === 'match' && !positive(m.verdict))) throw lie(`the server says ${answer.verdict}, but a work it matched says otherwise`);
     }
     const verified = vkey && (answer.evidence || answer.matches.length) ? ' [evidence verified offline]' : '';
     const sighting = platform && answer.sighting ? await reportSighting(api, answer, str(v.report) as string, platform) : null;
@@ -130,7 +146,7 @@ export const check: Command = {
     }
     if (certificate && answer.verdict !== 'unregistered') {
       // With --json, stdout holds the one JSON answer; the certificate's line goes to stderr.
-      const line = certifiedLine(await certifyCheck(answer, { ...query, territory: query.territory ?? '' }, certificate, v, io));
+      const line = certifiedLine(await certifyCheck(answer, query, certificate, v, io));
       if (v.json) io.err(line);
       else io.out(line);
     }

@@ -16,7 +16,7 @@ export const evidence: Command = {
     const bundle = await client(v).get<unknown>(`/v1/works/${work}/evidence`);
     const vkey = str(v['ledger-key']);
     if (vkey) {
-      const result = verifyBundle(bundle, await ledgerKeyArg(vkey, originOf(bundle)));
+      const result = verifyBundle(bundle, await ledgerKeyArg(vkey, originOf(bundle)), { about: { work } });
       if (!result.ok) {
         io.err(`the evidence for work ${work} does NOT verify: ${result.failure?.code}: ${result.failure?.detail}; not saved`);
         return EXIT.failed;

@@ -16,7 +16,7 @@ export const history: Command = {
     if (!work || !/^[0-9a-f]{64}$/.test(work)) throw new CartularyError('invalid', 'WORK must be a work id (64 hex characters)');
     const api = client(v);
     const bundle = await api.get<EvidenceBundle>(`/v1/works/${work}/evidence`);
-    const result = verifyBundle(bundle, await keyToTrust(str(v['ledger-key']), api, io, originOf(bundle)));
+    const result = verifyBundle(bundle, await keyToTrust(str(v['ledger-key']), api, io, originOf(bundle)), { about: { work } });
     if (!result.ok) {
       io.err(`the chain of title does NOT verify: ${result.failure?.code}: ${result.failure?.detail}`);
       return EXIT.failed;

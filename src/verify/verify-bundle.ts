@@ -10,7 +10,7 @@
  */
 import { openAttestation } from '../core/attestation.js';
 import { equalBytes, fromBase64, fromHex, toHex } from '../core/bytes.js';
-import { checkUse } from '../core/check.js';
+import { checkUse, type CheckQuery } from '../core/check.js';
 import { openCheckpoint, parseVerifierKey, type Checkpoint } from '../core/checkpoint.js';
 import { parseStatement, verifyStatement, type SignedStatement } from '../core/cose.js';
 import { decodeLeaf, type Leaf } from '../core/leaf.js';
@@ -34,7 +34,8 @@ export type VerifyFailure =
   | 'broken-chain'
   | 'rule-refused'
   | 'claim-mismatch'
-  | 'file-mismatch';
+  | 'file-mismatch'
+  | 'wrong-subject';
 
 export interface VerifyResult {
   ok: boolean;
@@ -65,6 +66,18 @@ class Failed extends Error {
 export interface VerifyOptions {
   /** SHA-256 of a file the verifier holds; must be the subject work's registered content */
   fileSha256?: Uint8Array;
+  /**
+   * What the caller asked about: a bundle about anything else fails ('wrong-subject'), however
+   * well it verifies. For a check, `at` is the instant asked about, or the range a server's
+   * own clock may have chosen when none was given.
+   */
+  about?: { work: string } | { check: Omit<CheckQuery, 'at'> & { at: number | { from: number; to: number } } };
+  /**
+   * For a work's bundle: the verdict the replayed state gives this question about the work's
+   * content (`verdict` in the result), as a check that found the work by its fingerprints
+   * judged it.
+   */
+  question?: Omit<CheckQuery, 'sha256'>;
 }
 
 export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: VerifyOptions = {}): VerifyResult {
@@ -117,8 +130,9 @@ export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: V
     const entries = checkEntries(bundle, checkpoint);
     holds.push(`all ${entries.length} entries are in the tree of the checkpoint, and their statements are signed by their signers`);
 
-    const verdict = replay(bundle, entries, state);
+    let verdict = replay(bundle, entries, state);
     holds.push('every entry passes the ledger rules on replay, with an unbroken chain for each work');
+    if (opts.about) checkSubject(bundle.subject, opts.about);
 
     // An omitted later entry is the fault to name, before the claims trip over its effects.
     for (const c of bundle.claims.works) {
@@ -137,6 +151,11 @@ export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: V
       holds.push(`entry ${r.index}: mediator ${r.mediator}, accredited by the registrar at entry ${r.accreditation}, decided ${outcome}`);
     }
 
+    if (opts.question && 'work' in bundle.subject) {
+      const work = state.work(bundle.subject.work) as WorkRecord;
+      verdict = checkUse(state, { ...opts.question, sha256: work.sha256 }).verdict;
+      holds.push(`for ${opts.question.uploader} to ${opts.question.use} it in ${opts.question.territory} at ${new Date(opts.question.at).toISOString()}, the replay answers ${verdict}`);
+    }
     if (opts.fileSha256) {
       const subject = 'work' in bundle.subject ? state.work(bundle.subject.work) : undefined;
       const sha = subject?.sha256 ?? ('check' in bundle.subject ? bundle.subject.check.sha256 : undefined);
@@ -223,6 +242,20 @@ function replay(bundle: EvidenceBundle, entries: CheckedEntry[], state: MemorySt
   }
   if ('check' in subject) return checkUse(state, subject.check).verdict;
   return undefined;
+}
+
+/** The bundle is about what the caller asked: the work, or the very question of the check. */
+function checkSubject(subject: EvidenceBundle['subject'], about: NonNullable<VerifyOptions['about']>): void {
+  if ('work' in about) {
+    if (!('work' in subject) || subject.work !== about.work) throw new Failed('wrong-subject', `the bundle is about ${JSON.stringify(subject)}, not work ${about.work}`);
+    return;
+  }
+  const asked = about.check;
+  const got = 'check' in subject ? subject.check : undefined;
+  const at = typeof asked.at === 'number' ? { from: asked.at, to: asked.at } : asked.at;
+  if (!got || got.sha256 !== asked.sha256 || got.uploader !== asked.uploader || got.use !== asked.use || got.territory !== asked.territory || got.at < at.from || got.at > at.to) {
+    throw new Failed('wrong-subject', `the bundle answers ${JSON.stringify(subject)}, not the check asked (${JSON.stringify({ ...asked, at })})`);
+  }
 }
 
 function checkClaims(claims: BundleClaims, state: MemoryState, verdict: string | undefined): void {
