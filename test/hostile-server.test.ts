@@ -80,4 +80,35 @@ describe('the command line against a lying server', () => {
       expect(r.err).toMatch(/wrong-subject: the bundle is about .*not work/);
     }
   });
+
+  it('gives up on an answer that never ends or would not fit in memory, saying so', async () => {
+    const s = await serverFixture();
+    closing.push(() => s.close());
+    const work = ((await (await s.submit(stmt.register(party()))).json()) as { id: string }).id;
+    const timers: NodeJS.Timeout[] = [];
+    closing.push(async () => timers.forEach(clearInterval));
+    const server: Server = createServer((req, res) => {
+      if (req.url?.startsWith('/v1/works/')) {
+        // a byte a tenth of a second, for ever
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{');
+        timers.push(setInterval(() => res.write(' '), 100));
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(300 * 1024 * 1024) });
+        res.write('{');
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    closing.push(() => new Promise((r) => { server.closeAllConnections(); server.close(r); }));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    process.env.CARTULARY_TIMEOUT_MS = '1000';
+    try {
+      const trickled = await cli('history', work, '--server', url, '--ledger-key', s.verifierKey);
+      expect([trickled.code, trickled.err]).toEqual([3, `cartulary history: the ledger at ${url} did not answer in full within 1 s (CARTULARY_TIMEOUT_MS)`]);
+      const huge = await cli('proof', '0', '--server', url);
+      expect([huge.code, huge.err]).toEqual([3, `cartulary proof: the answer of ${url} is over 256 MB: not read`]);
+    } finally {
+      delete process.env.CARTULARY_TIMEOUT_MS;
+    }
+  });
 });

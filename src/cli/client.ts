@@ -23,9 +23,57 @@ export const signingOptions: Options = { ...serverOption, key: { type: 'string' 
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
+/**
+ * The most of a server's answer read, and how long one may take, whole: a bundle of a work
+ * licensed 10,000 times is ~18 MB, and a server that never ends its answer, trickles it, or
+ * sends gigabytes must not hang the command or exhaust its memory.
+ */
+const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
+const answerTimeoutMs = () => Number(process.env.CARTULARY_TIMEOUT_MS) || 120_000;
+
+/** The answer's body, up to MAX_ANSWER_BYTES, or a clear error. */
+async function bodyOf(res: Response, server: string): Promise<Buffer> {
+  const tooLarge = () => new CartularyError('too-large', `the answer of ${server} is over ${MAX_ANSWER_BYTES / 1024 / 1024} MB: not read`);
+  if (Number(res.headers.get('content-length')) > MAX_ANSWER_BYTES) {
+    await res.body?.cancel();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = res.body?.getReader();
+  try {
+    for (let read = await reader?.read(); read && !read.done; read = await reader?.read()) {
+      total += read.value.length;
+      if (total > MAX_ANSWER_BYTES) {
+        await reader?.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(read.value);
+    }
+  } catch (e) {
+    if (e instanceof CartularyError) throw e;
+    throw unanswered(server, e);
+  }
+  return Buffer.concat(chunks);
+}
+
+const unanswered = (server: string, e: unknown) =>
+  (e as Error).name === 'TimeoutError'
+    ? new CartularyError('unavailable', `the ledger at ${server} did not answer in full within ${answerTimeoutMs() / 1000} s (CARTULARY_TIMEOUT_MS)`)
+    : new CartularyError('unavailable', `the answer of ${server} broke off: ${(e as Error).message}`);
+
+const jsonOf = async <T>(res: Response, server: string): Promise<T> => {
+  const text = (await bodyOf(res, server)).toString('utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new CartularyError('malformed', `the answer of ${server} is not JSON: ${text.slice(0, 100)}`);
+  }
+};
+
 /** A problem+json answer, turned back into the CartularyError the server raised. */
-async function failure(res: Response): Promise<CartularyError> {
-  const text = await res.text();
+async function failure(res: Response, server: string): Promise<CartularyError> {
+  const text = (await bodyOf(res, server)).toString('utf8');
   try {
     const p = JSON.parse(text) as { type?: string; detail?: string; title?: string };
     const code = (p.type?.split('/').pop() ?? 'unavailable') as ErrorCode;
@@ -40,8 +88,9 @@ export class LedgerClient {
 
   private async request(path: string, init?: RequestInit): Promise<Response> {
     try {
-      return await fetch(new URL(path, this.server), init);
+      return await fetch(new URL(path, this.server), { ...init, signal: AbortSignal.timeout(answerTimeoutMs()) });
     } catch (e) {
+      if ((e as Error).name === 'TimeoutError') throw unanswered(this.server, e);
       const cause = (e as Error).cause as NodeJS.ErrnoException | undefined;
       if (cause?.code === 'ECONNREFUSED') {
         throw new CartularyError('unavailable', `cannot reach the ledger at ${this.server}: nothing listens there. Is the server running (npm start)? Another server: --server URL or CARTULARY_SERVER`);
@@ -52,29 +101,29 @@ export class LedgerClient {
 
   async get<T>(path: string): Promise<T> {
     const res = await this.request(path);
-    if (!res.ok) throw await failure(res);
-    return (await res.json()) as T;
+    if (!res.ok) throw await failure(res, this.server);
+    return jsonOf<T>(res, this.server);
   }
 
   /** A text or binary resource (checkpoint, tile); `null` for 404. */
   async getRaw(path: string): Promise<Uint8Array | null> {
     const res = await this.request(path);
     if (res.status === 404) return null;
-    if (!res.ok) throw await failure(res);
-    return new Uint8Array(await res.arrayBuffer());
+    if (!res.ok) throw await failure(res, this.server);
+    return new Uint8Array(await bodyOf(res, this.server));
   }
 
   async postJson<T>(path: string, body: unknown): Promise<T> {
     const res = await this.request(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (!res.ok) throw await failure(res);
-    return (await res.json()) as T;
+    if (!res.ok) throw await failure(res, this.server);
+    return jsonOf<T>(res, this.server);
   }
 
   /** Submits COSE bytes; resolves with the receipt and whether it was a repeat. */
   async submit(statement: Uint8Array): Promise<{ receipt: Receipt; repeat: boolean }> {
     const res = await this.request('/v1/statements', { method: 'POST', headers: { 'content-type': 'application/cose' }, body: Buffer.from(statement) });
-    if (!res.ok) throw await failure(res);
-    return { receipt: (await res.json()) as Receipt, repeat: res.status === 200 };
+    if (!res.ok) throw await failure(res, this.server);
+    return { receipt: await jsonOf<Receipt>(res, this.server), repeat: res.status === 200 };
   }
 }
 
