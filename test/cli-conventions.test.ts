@@ -160,6 +160,21 @@ describe('CLI conventions', () => {
     expect(second.out).toContain(`  replaced the receipt of work ${first.work} in ${film}.cartulary.json (the ledger still holds it: cartulary evidence ${first.work})`);
   });
 
+  it("shows anyone's text — titles, reasons, names — with its terminal controls and direction overrides as escapes", async () => {
+    const { srv, film } = await story();
+    const reg = json(await cli('register', film, '--json', ...srv, '--key', 'alice', '--title', 'Film\u001b[2J\u001b[31m'));
+    expect(json(await cli('profile', '--name', 'Bob \u202egnp.exe', '--key', 'bob', ...srv, '--json'))).toMatchObject({ repeat: false });
+    const lic = json(await cli('license', reg.work as string, '--to', 'bob', '--use', 'clip', '--territory', 'FR', '--key', 'alice', ...srv, '--json'));
+    await cli('revoke', (lic.receipt as { id: string }).id, '--reason', 'bye\r ok\u001b[0m', '--key', 'alice', ...srv);
+    const history = await cli('history', reg.work as string, ...srv);
+    expect(history.code, history.err).toBe(0);
+    expect(history.out).not.toMatch(/[\u001b\r\u202e]/);
+    expect(history.out).toContain('"Film\\u001b[2J\\u001b[31m"');
+    expect(history.out).toContain('revoked by');
+    expect(history.out).toContain(': bye\\u000d ok\\u001b[0m');
+    expect(history.out).toContain('Bob \\u202egnp.exe');
+  });
+
   it('reads --until 2027-12-31 as the whole of that day (UTC) and echoes the exact instants stored and judged', async () => {
     const { srv, film } = await story();
     const reg = json(await cli('register', film, '--key', 'alice', ...srv, '--json'));

@@ -51,6 +51,17 @@ export function closedOnSignal(close: () => Promise<void>, io: Io): Promise<void
  */
 export class UsageError extends Error {}
 
+// Terminal controls (C0 but tab and newline, DEL, C1) and bidirectional overrides and isolates.
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A line as it may reach a terminal: titles, reasons and names come from anyone who signs a
+ * statement, and an escape sequence in one could clear the screen, forge an "ok" line, or
+ * reverse a party's id on display. Each such character is shown as its \u escape, which is
+ * also the same string to a JSON reader.
+ */
+export const printable = (line: string): string => line.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 /** Exit statuses shared by every command (`check` also uses 0/1/2 for its verdicts). */
 export const EXIT = { ok: 0, failed: 1, error: 3, usage: 64 } as const;
 

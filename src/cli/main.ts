@@ -11,7 +11,7 @@ import { audit } from './audit.js';
 import { certificate } from './certificate.js';
 import { check } from './check.js';
 import { claim } from './claim.js';
-import { EXIT, UsageError, type Command, type Io } from './command.js';
+import { EXIT, printable, UsageError, type Command, type Io } from './command.js';
 import { evidence } from './evidence.js';
 import { exportTiles } from './export-tiles.js';
 import { history } from './history.js';
@@ -77,7 +77,8 @@ function usageError(message: string, c: Command): string {
   return `cartulary ${c.name}: unknown option ${unknown}${near ? `; did you mean --${near}?` : ''}`;
 }
 
-export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+export async function main(argv: string[], given: Io = processIo()): Promise<number> {
+  const io: Io = { ...given, out: (line) => given.out(printable(line)), err: (line) => given.err(printable(line)) };
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.out(help());
