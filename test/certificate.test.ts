@@ -27,7 +27,7 @@ const bob = party();
 
 beforeAll(async () => {
   server = await serverFixture();
-  for (const bytes of [stmt.party(alice, 'Alice Films'), stmt.party(bob, 'Bob <Clips> & Co')]) expect((await server.submit(bytes)).status).toBe(201);
+  for (const bytes of [stmt.party(alice, 'Alice Films'), stmt.party(bob, 'Bob <Clips> \u202e& Co')]) expect((await server.submit(bytes)).status).toBe(201);
   const file = content();
   sha = toHex(sha256(file));
   const reg = await server.submit(stmt.register(alice, file, { title: 'Mandelbrot </script> zoom' }));
@@ -45,7 +45,9 @@ describe('cartulary certificate', () => {
     expect(r.out).toBe(`certificate of "Mandelbrot </script> zoom" written to ${out} (evidence verified as of tree size 5)`);
     const html = await readFile(out, 'utf8');
     expect(html).toContain('<title>Evidence certificate — Mandelbrot &lt;/script&gt; zoom</title>');
+    // a direction override in a name cannot reverse what follows it (the party's id, the terms)
     expect(html).toContain('<strong>Bob &lt;Clips&gt; &amp; Co</strong>');
+    expect(html).not.toContain('\u202e');
     expect(html).toContain('✓ The evidence verifies');
     const embedded = /<script type="application\/json" id="cartulary-evidence">(.*?)<\/script>/s.exec(html)?.[1];
     expect(verifyBundle(JSON.parse(embedded as string), server.verifierKey)).toMatchObject({ ok: true, asOfSize: 5 });

@@ -12,7 +12,7 @@ import { sha256 } from '../core/crypto.js';
 import { licenceStanding } from '../core/rules.js';
 import { MemoryState } from '../core/state.js';
 import type { EvidenceBundle } from '../verify/bundle.js';
-import { describeEntry, segmentText, shortId, timeline } from '../verify/timeline.js';
+import { describeEntry, segmentText, shortId, timeline, withoutBidiControls } from '../verify/timeline.js';
 import type { VerifyResult } from '../verify/verify-bundle.js';
 
 export interface CertificateInput {
@@ -49,7 +49,7 @@ export interface CheckSection {
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const esc = (v: unknown) => String(v).replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
+const esc = (v: unknown) => withoutBidiControls(String(v)).replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 const utc = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : 'open');
 
 /** JSON safe inside a <script> element: no "</script", no HTML comment openers. */

@@ -58,6 +58,13 @@ const ending = (ms: unknown) =>
   typeof ms !== 'number' ? 'with no end' : ms % DAY_MS === 0 ? `through ${day(ms - DAY_MS)}` : `until ${new Date(ms).toISOString()}`;
 const list = (v: unknown) => (Array.isArray(v) ? v.join(', ') : '');
 
+/**
+ * Text anyone signed, for display beside other text: without the controls that reverse or
+ * reorder what follows (a name "Bob U+202E gnp.exe" showed the party id after it reversed,
+ * and a title could reverse a licence's terms on the same line).
+ */
+export const withoutBidiControls = (text: string): string => text.replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '');
+
 /** A time in a video, mm:ss. */
 export const mediaClock = (ms: number): string => {
   const s = Math.round(ms / 1000);
@@ -70,6 +77,10 @@ export const segmentText = (s: { upload: readonly [number, number]; work: readon
 
 /** One line saying what the entry did, with parties named by `name`. */
 export function describeEntry(e: TimelineEntry, name: PartyName = shortId): string {
+  return withoutBidiControls(entryText(e, name));
+}
+
+function entryText(e: TimelineEntry, name: PartyName): string {
   const p = e.payload;
   const by = name(e.signer);
   switch (e.type) {
@@ -119,7 +130,7 @@ export async function profileNames(parties: readonly string[], get: GetJson, max
   await Promise.all(
     [...new Set(parties)].filter((p) => /^[0-9a-f]{64}$/.test(p)).slice(0, max).map(async (p) => {
       const found = await get<{ profile: { name: string } | null }>(`/v1/parties/${p}`).catch(() => null);
-      if (found?.profile) names.set(p, found.profile.name);
+      if (found?.profile) names.set(p, withoutBidiControls(found.profile.name));
     }),
   );
   return names;

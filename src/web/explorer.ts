@@ -9,7 +9,7 @@ import { toHex } from '../core/bytes.js';
 import { hashBlob } from './hash-blob.js';
 import type { LicenceRecord, WorkRecord } from '../core/records.js';
 import type { EvidenceBundle } from '../verify/bundle.js';
-import { describeEntry, partiesOf, profileNames, shortId, timeline } from '../verify/timeline.js';
+import { describeEntry, partiesOf, profileNames, shortId, timeline, withoutBidiControls } from '../verify/timeline.js';
 import { verifyBundle, type VerifyResult } from '../verify/verify-bundle.js';
 
 const KEY_STORAGE = 'cartulary.ledgerKey';
@@ -18,7 +18,7 @@ const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getEl
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, attrs: Record<string, string> = {}, ...children: Node[]) {
   const node = document.createElement(tag);
-  if (text !== undefined) node.textContent = text;
+  if (text !== undefined) node.textContent = withoutBidiControls(text);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
   node.append(...children);
   return node;
@@ -71,7 +71,7 @@ function fact(dl: HTMLElement, term: string, value: string, cls = ''): void {
 
 function showWork(work: WorkView, o: Opened): void {
   const name = nameOf(o.names);
-  byId('work-title').textContent = work.title;
+  byId('work-title').textContent = withoutBidiControls(work.title);
   const facts = byId('work-facts');
   facts.replaceChildren();
   fact(facts, 'Work id', work.id, 'id');
