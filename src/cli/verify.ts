@@ -131,7 +131,12 @@ export const verify: Command = {
       if (failed !== null) return failed;
     }
     for (const w of result.works) io.out(`work ${w.id}: owner ${w.owner}, ${w.status}${w.contest ? ` (contested by ${w.contest.by} since ${new Date(w.contest.since).toISOString()})` : ''}`);
-    for (const l of result.licences) io.out(`licence ${l.id}: ${l.licensee} may ${l.uses.join(',')} in ${l.territories.join(',')}${l.revokedAt !== null ? ' (revoked)' : ''}`);
+    const when = (ms: number) => new Date(ms).toISOString();
+    for (const l of result.licences) {
+      const window = `from ${when(l.validFrom)}${l.validUntil === null ? ', with no end' : ` until ${when(l.validUntil)} (exclusive)`}`;
+      io.out(`licence ${l.id}: ${l.licensee} may ${l.uses.join(', ')} in ${l.territories.join(', ')}, ${window}${l.revokedAt !== null ? `; revoked at ${when(l.revokedAt)}` : ''}`);
+    }
+    if (result.works.length === 0) io.out(`the bundle proves that its entries are in the ledger as of tree size ${result.asOfSize}, not what became of any work since`);
     if (result.verdict) io.out(`verdict: ${result.verdict}`);
     io.out('verified');
     return EXIT.ok;

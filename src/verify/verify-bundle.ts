@@ -45,7 +45,10 @@ export interface VerifyResult {
   checkpoint?: Checkpoint;
   /** the tree size the result speaks for: later entries, if any, are not covered */
   asOfSize?: number;
-  /** the state the replay derived: this, not the claims, is what the bundle proves */
+  /**
+   * the state the replay derived, of the works the bundle holds whole (their every entry, as
+   * the ledger attests) and their licences: this, not the claims, is what the bundle proves
+   */
   works: WorkRecord[];
   licences: LicenceRecord[];
   /** infringement claims, and mediators' decisions (each naming the accreditation it was made under) */
@@ -84,13 +87,17 @@ export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: V
   const holds: string[] = [];
   let state = new MemoryState();
   let checkpoint: Checkpoint | undefined;
+  // What the bundle proves as things stand at its checkpoint: the works whose every entry
+  // the ledger attests it holds, and their licences. Other entries it carries (a rival's
+  // registration, an entry's bundle) prove that they were made, not what came of them since.
+  let attested = new Set<string>();
   const result = (failure?: VerifyResult['failure'], verdict?: string): VerifyResult => ({
     ok: !failure,
     holds,
     ...(failure ? { failure } : {}),
     ...(checkpoint ? { checkpoint, asOfSize: checkpoint.size } : {}),
-    works: [...state.works.values()],
-    licences: [...state.licences.values()],
+    works: [...state.works.values()].filter((w) => attested.has(w.id)),
+    licences: [...state.licences.values()].filter((l) => attested.has(l.work)),
     claims: [...state.claims.values()],
     resolutions: [...state.resolutions.values()],
     ...(verdict ? { verdict } : {}),
@@ -101,6 +108,7 @@ export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: V
       throw new Failed('bad-shape', parsed.error.issues.map((i) => `${i.path.join('.') || 'bundle'}: ${i.message}`).join('; '));
     }
     const bundle = parsed.data;
+    attested = new Set(bundle.claims.works.map((w) => w.id));
     holds.push(`bundle is ${bundle.format} with ${bundle.entries.length} entries`);
 
     let key;
