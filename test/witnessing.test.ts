@@ -34,6 +34,14 @@ describe('tlog-policy', () => {
     expect(quorumMet(parsePolicy('quorum none'), new Set())).toBe(true);
   });
 
+  it('judges each group once: 60 groups each naming the two before it (2^60 paths) take no time', () => {
+    const lines = [`witness a0 ${wkey('a0')}`, `witness b0 ${wkey('b0')}`];
+    for (let i = 1; i < 60; i++) lines.push(`group a${i} all a${i - 1} b${i - 1}`, `group b${i} any a${i - 1} b${i - 1}`);
+    const policy = parsePolicy([...lines, 'quorum a59'].join('\n'));
+    expect(quorumMet(policy, new Set(['a0', 'b0']))).toBe(true);
+    expect(quorumMet(policy, new Set(['a0']))).toBe(false);
+  });
+
   it.each([
     ['group G any A', 'not defined'],
     [`witness A ${wkey('a')}\nwitness A ${wkey('b')}\nquorum A`, 'defined twice'],
