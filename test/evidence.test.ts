@@ -5,6 +5,7 @@ import { sha256 } from '../src/core/crypto.js';
 import { toHex } from '../src/core/bytes.js';
 import { signAttestation } from '../src/core/attestation.js';
 import { EvidenceBuilder } from '../src/store/evidence.js';
+import { jsonNestsAtMost } from '../src/verify/bundle.js';
 import { verifyBundle, type EvidenceBundle } from '../src/verify/index.js';
 import { ledgerFixture, party, stmt } from './helpers.js';
 
@@ -76,6 +77,24 @@ describe('evidence bundles', () => {
 
     expect(fails({ ...clone(good), entries: 'nope' })).toBe('bad-shape');
     expect(verifyBundle(good, key, { fileSha256: sha256(new Uint8Array([1])) }).failure?.code).toBe('file-mismatch');
+    await f.ledger.close();
+  });
+
+  it('fail at the first fault of a list, or on too many fields, in bounded work and a short message; refuse to parse deep nesting', async () => {
+    const { f, w, builder, key } = await chainOfTitle();
+    const good = await builder.forWork(w.id);
+    const badWorks = (length: number) => verifyBundle({ ...clone(good), claims: { ...good.claims, works: Array.from({ length }, () => ({ id: 'z' })) } }, key);
+    // 90,000 faulty items overflowed the stack inside the schema; the first one is the fault to name
+    const r = badWorks(90_000);
+    expect(r.failure?.code).toBe('bad-shape');
+    expect(r.failure?.detail).toMatch(/^claims\.works\.0: /);
+    expect(r.failure!.detail.length).toBeLessThan(1000);
+    expect(badWorks(300_000).failure?.detail).toBe('claims.works: 300000 items, more than the 100000 a bundle may hold');
+    const manyFields = Object.assign(clone(good), Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, 1])));
+    expect(verifyBundle(manyFields, key).failure).toEqual({ code: 'bad-shape', detail: 'bundle: 100007 fields, more than a bundle has' });
+    expect(jsonNestsAtMost('['.repeat(17) + ']'.repeat(17), 16)).toBe(false);
+    expect(jsonNestsAtMost(JSON.stringify({ a: '[[[[{{{{\\"[[[['.repeat(10), b: [[1]] }), 16)).toBe(true);
+    expect(jsonNestsAtMost(JSON.stringify(good), 16)).toBe(true);
     await f.ledger.close();
   });
 

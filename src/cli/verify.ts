@@ -11,11 +11,15 @@ import { CartularyError } from '../core/errors.js';
 import { hashLeaf } from '../core/merkle.js';
 import { checkCosignedCheckpoint, type Policy } from '../core/policy.js';
 import { checkLeafAt, TLOG_PROOF_HEADER, verifyTlogProof } from '../core/tlog-proof.js';
+import { jsonNestsAtMost } from '../verify/bundle.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
 import { EXIT, str, UsageError, type Command, type Io } from './command.js';
 import { hashFile } from './hash-file.js';
 import { ledgerKeyArg, originOf } from './ledger-key.js';
 import { policyArg } from './policy-file.js';
+
+// A bundle nests a few levels (entries, claims, their items); the register command's file one more.
+const MAX_JSON_DEPTH = 16;
 
 const readOr = (path: string) => readFile(path).catch((e: Error) => Promise.reject(new CartularyError('not-found', `cannot read ${path}: ${e.message}`)));
 
@@ -64,11 +68,20 @@ export const verify: Command = {
     const bytes = await readOr(path);
     const r = reporter(io);
     const text = bytes.toString('utf8');
+    // Parsed once, and only once its nesting is known to be a bundle's (a few levels).
+    let parsed: { json: unknown } | undefined;
+    const jsonOf = (): unknown => {
+      if (!parsed) {
+        if (!jsonNestsAtMost(text, MAX_JSON_DEPTH)) throw new CartularyError('malformed', `${path} nests deeper than ${MAX_JSON_DEPTH} levels: no evidence bundle does`);
+        parsed = { json: JSON.parse(text) as unknown };
+      }
+      return parsed.json;
+    };
     // A bare public key (ledger.pub) takes its origin from the checkpoint the FILE cites.
     const checkpointOrigin = () => {
       if (text.startsWith(`${TLOG_PROOF_HEADER}\n`)) return text.split('\n\n', 2)[1]?.split('\n', 1)[0];
       try {
-        const json = JSON.parse(text) as unknown;
+        const json = jsonOf();
         return originOf(json && typeof json === 'object' && 'evidence' in json ? (json as { evidence: unknown }).evidence : json);
       } catch {
         return undefined;
@@ -112,8 +125,9 @@ export const verify: Command = {
 
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = jsonOf();
     } catch (e) {
+      if (e instanceof CartularyError) throw e;
       throw new CartularyError('malformed', `${path} is neither an evidence bundle (JSON), a tlog-proof nor a COSE receipt: ${(e as Error).message}`);
     }
     // `register` saves {receipt, evidence}; a bare bundle is accepted too.

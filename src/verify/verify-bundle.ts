@@ -19,7 +19,7 @@ import { titleStatus } from '../core/disputes.js';
 import type { ClaimRecord, LicenceRecord, ResolutionRecord, WorkRecord } from '../core/records.js';
 import { applyStatement } from '../core/rules.js';
 import { MemoryState } from '../core/state.js';
-import { bundleSchema, type BundleClaims, type EvidenceBundle } from './bundle.js';
+import { bundleSchema, firstShapeFault, type BundleClaims, type EvidenceBundle } from './bundle.js';
 
 export type VerifyFailure =
   | 'bad-shape'
@@ -103,9 +103,12 @@ export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: V
     ...(verdict ? { verdict } : {}),
   });
   try {
+    const fault = firstShapeFault(input);
+    if (fault) throw new Failed('bad-shape', fault);
     const parsed = bundleSchema.safeParse(input);
     if (!parsed.success) {
-      throw new Failed('bad-shape', parsed.error.issues.map((i) => `${i.path.join('.') || 'bundle'}: ${i.message}`).join('; '));
+      const issues = parsed.error.issues;
+      throw new Failed('bad-shape', `${issues.slice(0, 5).map((i) => `${i.path.join('.') || 'bundle'}: ${i.message}`.slice(0, 300)).join('; ')}${issues.length > 5 ? `; and ${issues.length - 5} more` : ''}`);
     }
     const bundle = parsed.data;
     attested = new Set(bundle.claims.works.map((w) => w.id));

@@ -8,7 +8,7 @@ import { certificateHtml } from '../certificate/html.js';
 import { toHex } from '../core/bytes.js';
 import { hashBlob } from './hash-blob.js';
 import type { LicenceRecord, WorkRecord } from '../core/records.js';
-import type { EvidenceBundle } from '../verify/bundle.js';
+import { jsonNestsAtMost, type EvidenceBundle } from '../verify/bundle.js';
 import { describeEntry, partiesOf, profileNames, shortId, timeline, withoutBidiControls } from '../verify/timeline.js';
 import { verifyBundle, type VerifyResult } from '../verify/verify-bundle.js';
 
@@ -135,8 +135,11 @@ function verify(): void {
   let result: VerifyResult;
   let input: unknown;
   try {
-    input = JSON.parse(byId<HTMLTextAreaElement>('bundle').value);
-    result = verifyBundle(input, key, opened.fileSha256 ? { fileSha256: opened.fileSha256 } : {});
+    const text = byId<HTMLTextAreaElement>('bundle').value;
+    if (!jsonNestsAtMost(text, 16)) throw new Error('the bundle nests deeper than 16 levels: no evidence bundle does');
+    input = JSON.parse(text);
+    // The page shows work `opened.id`: the evidence must be about it, whatever the server sent.
+    result = verifyBundle(input, key, { about: { work: opened.id }, ...(opened.fileSha256 ? { fileSha256: opened.fileSha256 } : {}) });
   } catch (e) {
     result = { ok: false, holds: [], failure: { code: 'bad-shape', detail: (e as Error).message }, works: [], licences: [], claims: [], resolutions: [] };
   }
