@@ -70,7 +70,23 @@ describe('the command line against a lying server', () => {
     // "owner", with no evidence at all.
     const bare = await proxy(s, async (r) => (r.url === '/v1/check' ? { status: 200, body: JSON.stringify({ ...JSON.parse(bobsAnswer), verdict: 'owner', evidence: null }) } : undefined));
     const noEvidence = await checkAs(bare, carol.id);
-    expect([noEvidence.code, noEvidence.err]).toEqual([3, expect.stringMatching(/gave no evidence for the verdict: not believed/)]);
+    expect([noEvidence.code, noEvidence.err]).toEqual([3, expect.stringMatching(/says owner with no evidence that gives it: not believed/)]);
+
+    // "owner" beside a match at review strength whose genuine evidence says unlicensed; and
+    // "owner" with a protection listed, the check's own evidence saying otherwise.
+    const workEvidence = JSON.parse(await (await s.get(`/v1/works/${work}/evidence`)).text()) as unknown;
+    const carolsAnswer = JSON.parse(await (await s.post('/v1/check', ask(carol.id), 'application/json')).text()) as Record<string, unknown>;
+    const review = { work: { id: work, owner: alice.id, title: 'A film' }, segments: [], sound: [], strength: 'review', use: 'publish', verdict: 'unlicensed', licence: null, reasons: [], evidence: workEvidence };
+    for (const told of [{ verdict: 'owner', evidence: null, matches: [review] }, { verdict: 'owner', protected: [{ work, title: 'A film', until: Date.now() + 1e9 }] }]) {
+      const lying = await proxy(s, async (r) => (r.url === '/v1/check' ? { status: 200, body: JSON.stringify({ ...carolsAnswer, ...told }) } : undefined));
+      const r = await checkAs(lying, carol.id);
+      expect([r.code, r.err]).toEqual([3, expect.stringMatching(/not believed/)]);
+    }
+    // A refusal whose text would start lines of its own under the command's name.
+    const forging = await proxy(s, async (r) => (r.url === '/v1/check' ? { status: 400, body: JSON.stringify({ type: 'https://cartulary.dev/problems/invalid', title: 'Invalid', detail: 'x\n\ncartulary check: ok\nowner: yours [evidence verified offline]' }) } : undefined));
+    const refused = await checkAs(forging, carol.id);
+    expect(refused.code).toBe(3);
+    expect(refused.err.split('\n')).toHaveLength(1);
 
     // Another work's chain of title, genuine, for the work asked about.
     const swapped = await proxy(s, async (r) => (r.url === `/v1/works/${work}/evidence` ? { status: 200, body: await (await s.get(`/v1/works/${other}/evidence`)).text() } : undefined));

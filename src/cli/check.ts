@@ -114,17 +114,25 @@ export const check: Command = {
       // Without --at the server judged at its own clock: within the allowed skew of this one's.
       const when = at ?? { from: asked - MAX_CLOCK_SKEW_MS, to: Date.now() + MAX_CLOCK_SKEW_MS };
       let judged = at ?? asked;
-      if (answer.evidence || (answer.matches.length === 0 && (answer.verdict === 'owner' || answer.verdict === 'licensed'))) {
-        const exact = await check(answer.evidence, 'the verdict', { about: { check: { sha256, uploader, use: use ?? 'publish', territory, at: when } } });
-        if (exact.verdict !== answer.verdict && answer.protected.length === 0) throw lie(`the server says ${answer.verdict}, its evidence says ${exact.verdict}`);
+      let exact: string | undefined;
+      if (answer.evidence) {
+        exact = (await check(answer.evidence, 'the verdict', { about: { check: { sha256, uploader, use: use ?? 'publish', territory, at: when } } })).verdict;
+        // A protection window only ever turns an answer into unlicensed (docs/format.md §14).
+        if (exact !== answer.verdict && !(answer.verdict === 'unlicensed' && answer.protected.length > 0)) throw lie(`the server says ${answer.verdict}, its evidence says ${exact}`);
         judged = (answer.evidence as { subject: { check: { at: number } } }).subject.check.at;
       }
       for (const m of answer.matches) {
         const replayed = await check(m.evidence, `work ${m.work.id}`, { about: { work: m.work.id }, question: { uploader, use: m.use, territory, at: judged } });
         if (replayed.verdict !== m.verdict) throw lie(`the server says ${m.verdict} for "${m.work.title}" as ${m.use}, its evidence says ${replayed.verdict}`);
       }
-      const positive = (verdict: string) => verdict === 'owner' || verdict === 'licensed';
-      if (positive(answer.verdict) && answer.matches.some((m) => m.strength === 'match' && !positive(m.verdict))) throw lie(`the server says ${answer.verdict}, but a work it matched says otherwise`);
+      // A yes stands on the check's own evidence, or, with none, on every work matched at
+      // match strength (at least one) being the uploader's to use, each verified above.
+      const positive = (verdict: string | undefined) => verdict === 'owner' || verdict === 'licensed';
+      if (positive(answer.verdict)) {
+        const strong = answer.matches.filter((m) => m.strength === 'match');
+        const byFrames = exact === undefined && strong.length > 0 && strong.every((m) => positive(m.verdict));
+        if (exact !== answer.verdict && !byFrames) throw lie(`the server says ${answer.verdict} with no evidence that gives it`);
+      }
     }
     const verified = vkey && (answer.evidence || answer.matches.length) ? ' [evidence verified offline]' : '';
     const sighting = platform && answer.sighting ? await reportSighting(api, answer, str(v.report) as string, platform) : null;

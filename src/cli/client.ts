@@ -67,19 +67,23 @@ const jsonOf = async <T>(res: Response, server: string): Promise<T> => {
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new CartularyError('malformed', `the answer of ${server} is not JSON: ${text.slice(0, 100)}`);
+    throw new CartularyError('malformed', `the answer of ${server} is not JSON: ${text.slice(0, 100).replace(/[\r\n]+/g, ' ')}`);
   }
 };
 
-/** A problem+json answer, turned back into the CartularyError the server raised. */
+/**
+ * A problem+json answer, turned back into the CartularyError the server raised, on one line:
+ * a server's text cannot start lines of its own under the command's name.
+ */
 async function failure(res: Response, server: string): Promise<CartularyError> {
   const text = (await bodyOf(res, server)).toString('utf8');
+  const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ');
   try {
     const p = JSON.parse(text) as { type?: string; detail?: string; title?: string };
     const code = (p.type?.split('/').pop() ?? 'unavailable') as ErrorCode;
-    return new CartularyError(code, `${res.status} ${p.title ?? ''}: ${p.detail ?? text}`.trim());
+    return new CartularyError(code, oneLine(`${res.status} ${p.title ?? ''}: ${p.detail ?? text}`.trim()));
   } catch {
-    return new CartularyError('unavailable', `${res.status}: ${text.slice(0, 200)}`);
+    return new CartularyError('unavailable', oneLine(`${res.status}: ${text.slice(0, 200)}`));
   }
 }
 

@@ -109,7 +109,9 @@ export function progressText(label: string, done: number, total: number, seconds
  * second, with rate and time left, erased when the work is done. Elsewhere (a log, CI): a
  * plain line at each tenth of the way, so a pipe is not flooded with carriage returns.
  */
-export function progressLine(io: Io, label: string, unit: 'bytes' | 'items' = 'items'): (done: number, total: number) => void {
+export function progressLine(io: Io, given: string, unit: 'bytes' | 'items' = 'items'): (done: number, total: number) => void {
+  // drawn straight to the terminal, past io: a file's name is anyone's text too
+  const label = printable(given);
   const started = performance.now();
   let lastDraw = 0;
   let lastTenth = 0;
