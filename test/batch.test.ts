@@ -1,5 +1,5 @@
 /** POST /v1/statements/batch (DESIGN §7, issue 11.5) on a real server: each statement judged alone, in order. */
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toBase64 } from '../src/core/bytes.js';
 import { parseVerifierKey } from '../src/core/checkpoint.js';
@@ -77,41 +77,51 @@ describe('a batch of statements', () => {
     expect(await size(s)).toBe(0);
   });
 
-  it('reads two batches at a time and keeps eight in line; turns the next away with 503 and Retry-After; refuses what cannot be a batch unread', async () => {
-    const s = await serverFixture({ rateLimit: 1_000_000 });
+  it('reads two batches at a time with others in line, a freed place going first to a client holding none; turns away the rest with 503 and Retry-After; refuses what cannot be a batch unread', async () => {
+    const s = await serverFixture({ rateLimit: 1_000_000, trustProxy: 1 });
     servers.push(s);
     const { hostname, port } = new URL(s.url);
-    const bodies = Array.from({ length: 10 }, () => JSON.stringify({ statements: [toBase64(stmt.register(party()))] }));
-    // Each sends its headers and the start of its body, then waits: two are being read, eight are in line.
-    const held = await Promise.all(
-      bodies.map(
-        (body) =>
-          new Promise<{ socket: Socket; answer: Promise<string> }>((ok) => {
-            const socket = connect(Number(port), hostname, () => {
-              socket.write(`POST /v1/statements/batch HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
-              let got = '';
-              socket.on('data', (d: Buffer) => (got += d.toString()));
-              ok({ socket, answer: new Promise((done) => socket.on('close', () => done(got))) });
-            });
-          }),
-      ),
-    );
-    await new Promise((r) => setTimeout(r, 300));
-    const turned = await s.post('/v1/statements/batch', bodies[0]!, 'application/json');
+    const body = () => JSON.stringify({ statements: [toBase64(stmt.register(party()))] });
+    const answered: string[] = [];
+    // A batch from `client` (the proxy's header names it): its headers and all of its body, or only the start until `finish`.
+    const send = (name: string, client: string, whole: boolean) =>
+      new Promise<{ finish: () => void; answer: Promise<string> }>((ok) => {
+        const text = body();
+        const socket = connect(Number(port), hostname, () => {
+          socket.write(`POST /v1/statements/batch HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Forwarded-For: ${client}\r\nContent-Type: application/json\r\nContent-Length: ${text.length}\r\n\r\n${whole ? text : text.slice(0, 10)}`);
+          let got = '';
+          socket.on('data', (d: Buffer) => (got += d.toString()));
+          const answer = new Promise<string>((done) => socket.on('close', () => { answered.push(name); done(got.split('\r\n')[0]!); }));
+          ok({ finish: () => socket.write(text.slice(10)), answer });
+        });
+      });
+    const settle = () => new Promise((r) => setTimeout(r, 300));
+    // Client A: two batches read (their bodies held back), four in line, the most one client may wait with.
+    const [a1, a2] = [await send('A1', '10.0.0.1', false), await send('A2', '10.0.0.1', false)];
+    const waiting = [];
+    for (let i = 3; i <= 6; i++) waiting.push(await send(`A${i}`, '10.0.0.1', true));
+    await settle();
+    const turned = await fetch(`${s.url}/v1/statements/batch`, { method: 'POST', body: body(), headers: { 'content-type': 'application/json', 'x-forwarded-for': '10.0.0.1' } });
     expect(turned.status).toBe(503);
     expect(turned.headers.get('retry-after')).toBe('1');
-    expect(((await turned.json()) as { detail: string }).detail).toMatch(/10 batches are being taken or wait already/);
-    // The held ones finish their bodies: every one is answered, in its turn.
-    held.forEach(({ socket }, i) => socket.write(bodies[i]!.slice(10)));
-    for (const { answer } of held) expect((await answer).split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
-    expect(await size(s)).toBe(10);
+    expect(((await turned.json()) as { detail: string }).detail).toMatch(/2 batches are being taken and 4 wait already/);
+    // Client B joins the line behind A's four; when one of A's batches ends, B's goes first.
+    const b1 = await send('B1', '10.0.0.2', true);
+    await settle();
+    a1.finish();
+    expect(await a1.answer).toBe('HTTP/1.1 200 OK');
+    expect(await b1.answer).toBe('HTTP/1.1 200 OK');
+    expect(answered).toEqual(['A1', 'B1']);
+    a2.finish();
+    for (const w of [a2, ...waiting]) expect(await w.answer).toBe('HTTP/1.1 200 OK');
+    expect(await size(s)).toBe(7);
 
     // An item longer than any statement, and a body longer than any batch, are refused before anything is judged.
     const long = await batch(s, ['A'.repeat(MAX_STATEMENT_BASE64 + 1)]);
     expect([long.status, long.body.detail]).toEqual([400, expect.stringMatching(/statements/)]);
     const huge = await s.post('/v1/statements/batch', ' '.repeat(MAX_BATCH_BODY + 1), 'application/json');
     expect(huge.status).toBe(413);
-    expect(await size(s)).toBe(10);
+    expect(await size(s)).toBe(7);
   });
 
   it('counts against the write rate limit as the statements it may carry', async () => {
