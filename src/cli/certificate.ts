@@ -7,11 +7,10 @@ import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { certificateHtml, type CertificateInput, type CheckSection } from '../certificate/html.js';
 import { CartularyError } from '../core/errors.js';
-import { MAX_CLOCK_SKEW_MS } from '../core/statements.js';
 import type { EvidenceBundle } from '../verify/bundle.js';
 import { partiesOf, profileNames, timeline } from '../verify/timeline.js';
 import { verifyBundle, type VerifyOptions } from '../verify/verify-bundle.js';
-import { client, type LedgerClient, serverOption } from './client.js';
+import { aboutCheck, client, type LedgerClient, serverOption } from './client.js';
 import { EXIT, str, type Command, type Io, type Values } from './command.js';
 import { keyToTrust, originOf } from './ledger-key.js';
 
@@ -86,10 +85,7 @@ export async function certifyCheck(
   const work = answer.works[0];
   if (answer.evidence && work) {
     const use = query.use ?? 'publish';
-    // Without --at the server judged at its own clock: within the allowed skew of this one's.
-    const when = query.at ?? { from: at - MAX_CLOCK_SKEW_MS, to: Date.now() + MAX_CLOCK_SKEW_MS };
-    const about = { about: { check: { sha256: query.sha256, uploader: query.uploader, use, territory: query.territory, at: when } } };
-    return certify(api, v, io, out, work.id, answer.evidence as EvidenceBundle, new URL('/v1/check', api.server).href, { ...base, use, verdict: answer.verdict, segments: [], sound: [] }, about);
+    return certify(api, v, io, out, work.id, answer.evidence as EvidenceBundle, new URL('/v1/check', api.server).href, { ...base, use, verdict: answer.verdict, segments: [], sound: [] }, aboutCheck(query, at));
   }
   const m = answer.matches.find((x) => x.strength === 'match') ?? answer.matches[0];
   if (!m) throw new CartularyError('not-found', 'no certificate: the check matched no registered work');

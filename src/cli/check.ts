@@ -3,19 +3,22 @@ import { fromBase64, toBase64, toHex } from '../core/bytes.js';
 import { decodeCbor } from '../core/cbor.js';
 import { MAX_PAYLOAD_BYTES, signStatement } from '../core/cose.js';
 import type { Receipt } from '../core/receipt.js';
-import { MAX_CLOCK_SKEW_MS, payloadShape } from '../core/statements.js';
+import { payloadShape } from '../core/statements.js';
 import { encodeFrames, FINGERPRINT_KIND } from '../core/fingerprint.js';
 import { encodeValues, SOUND_KIND } from '../core/soundtrack.js';
 import { fingerprintOrNote, probeMedia, soundOf } from './media.js';
 import type { Verdict } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { verifyBundle, type VerifyOptions } from '../verify/verify-bundle.js';
-import { client, dateArg, instant, partyArg, partyLabel, serverOption, signingKey, territoriesArg, usesArg, type LedgerClient } from './client.js';
+import { aboutCheck, client, dateArg, instant, partyArg, partyLabel, serverOption, signingKey, territoriesArg, usesArg, type LedgerClient } from './client.js';
 import { str, UsageError, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
 import { ledgerKeyArg, originOf } from './ledger-key.js';
 import { profileNames, segmentText } from '../verify/timeline.js';
 import { certificateFile, certifiedLine, certifyCheck } from './certificate.js';
+
+/** A verdict that lets the uploader go ahead. */
+const positive = (verdict: string | undefined) => verdict === 'owner' || verdict === 'licensed';
 
 const EXIT_FOR: Record<Verdict, number> = { owner: 0, licensed: 0, unlicensed: 1, contested: 1, unregistered: 2 };
 
@@ -111,12 +114,10 @@ export const check: Command = {
         if (!result.ok) throw lie(`the server's evidence for ${what} does not verify: ${result.failure?.code}: ${result.failure?.detail}`);
         return result;
       };
-      // Without --at the server judged at its own clock: within the allowed skew of this one's.
-      const when = at ?? { from: asked - MAX_CLOCK_SKEW_MS, to: Date.now() + MAX_CLOCK_SKEW_MS };
       let judged = at ?? asked;
       let exact: string | undefined;
       if (answer.evidence) {
-        exact = (await check(answer.evidence, 'the verdict', { about: { check: { sha256, uploader, use: use ?? 'publish', territory, at: when } } })).verdict;
+        exact = (await check(answer.evidence, 'the verdict', aboutCheck({ sha256, uploader, use, territory, at }, asked))).verdict;
         // A protection window only ever turns an answer into unlicensed (docs/format.md §14).
         if (exact !== answer.verdict && !(answer.verdict === 'unlicensed' && answer.protected.length > 0)) throw lie(`the server says ${answer.verdict}, its evidence says ${exact}`);
         judged = (answer.evidence as { subject: { check: { at: number } } }).subject.check.at;
@@ -127,7 +128,6 @@ export const check: Command = {
       }
       // A yes stands on the check's own evidence, or, with none, on every work matched at
       // match strength (at least one) being the uploader's to use, each verified above.
-      const positive = (verdict: string | undefined) => verdict === 'owner' || verdict === 'licensed';
       if (positive(answer.verdict)) {
         const strong = answer.matches.filter((m) => m.strength === 'match');
         const byFrames = exact === undefined && strong.length > 0 && strong.every((m) => positive(m.verdict));
@@ -183,7 +183,7 @@ function describe(a: CheckAnswer, use: string, territory: string, names: Map<str
   if (!a.works.length && work) {
     const m = a.matches.find((x) => x.strength === 'match');
     const found = a.matches.filter((x) => x.strength === 'match').length;
-    return `${a.verdict}: the upload contains parts of ${found === 1 ? 'a registered work' : `${found} registered works`}; ${m?.verdict === 'licensed' || m?.verdict === 'owner' ? `the uploader may use ${found === 1 ? 'it' : 'them'}` : `uploader may not use "${work.title}" as ${m?.use}`}`;
+    return `${a.verdict}: the upload contains parts of ${found === 1 ? 'a registered work' : `${found} registered works`}; ${positive(m?.verdict) ? `the uploader may use ${found === 1 ? 'it' : 'them'}` : `uploader may not use "${work.title}" as ${m?.use}`}`;
   }
   switch (a.verdict) {
     case 'unregistered':

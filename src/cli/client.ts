@@ -8,9 +8,10 @@ import { fromHex } from '../core/bytes.js';
 import type { Signer } from '../core/crypto.js';
 import { CartularyError, type ErrorCode } from '../core/errors.js';
 import type { Receipt } from '../core/receipt.js';
-import { USES, type Use } from '../core/statements.js';
+import { MAX_CLOCK_SKEW_MS, USES, type Use } from '../core/statements.js';
 import { ISO_3166_ALPHA2, WORLD } from '../core/territories.js';
 import { loadSecretKey, resolveParty } from '../store/key-files.js';
+import type { VerifyOptions } from '../verify/verify-bundle.js';
 import { keysDir, str, UsageError, type Io, type Options, type Values } from './command.js';
 import { nearest } from './suggest.js';
 
@@ -22,6 +23,13 @@ export const serverUrl = (v: Values): string => str(v.server) ?? process.env.CAR
 export const signingOptions: Options = { ...serverOption, key: { type: 'string' } };
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
+
+/** The names of the keys in `dir` with this ending (alice for alice.key), for "did you mean". */
+const keyNames = async (dir: string, ending: '.key' | '.pub') =>
+  (await readdir(dir).catch(() => [])).filter((f) => f.endsWith(ending)).map((f) => f.slice(0, -ending.length));
+
+/** A server's text on one line: it cannot start lines of its own under the command's name. */
+const oneLine = (text: string) => text.replace(/[\r\n]+/g, ' ');
 
 /**
  * The most of a server's answer read, and how long one may take, whole: a bundle of a work
@@ -67,17 +75,13 @@ const jsonOf = async <T>(res: Response, server: string): Promise<T> => {
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new CartularyError('malformed', `the answer of ${server} is not JSON: ${text.slice(0, 100).replace(/[\r\n]+/g, ' ')}`);
+    throw new CartularyError('malformed', `the answer of ${server} is not JSON: ${oneLine(text.slice(0, 100))}`);
   }
 };
 
-/**
- * A problem+json answer, turned back into the CartularyError the server raised, on one line:
- * a server's text cannot start lines of its own under the command's name.
- */
+/** A problem+json answer, turned back into the CartularyError the server raised, on one line. */
 async function failure(res: Response, server: string): Promise<CartularyError> {
   const text = (await bodyOf(res, server)).toString('utf8');
-  const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ');
   try {
     const p = JSON.parse(text) as { type?: string; detail?: string; title?: string };
     const code = (p.type?.split('/').pop() ?? 'unavailable') as ErrorCode;
@@ -131,6 +135,16 @@ export class LedgerClient {
   }
 }
 
+/**
+ * What a check's own evidence must be about: the very question asked, judged at the instant
+ * given, or — without one — at the server's clock, within the allowed skew of this one's
+ * from `asked` until now.
+ */
+export function aboutCheck(q: { sha256: string; uploader: string; use?: string; territory: string; at?: number }, asked: number): VerifyOptions {
+  const at = q.at ?? { from: asked - MAX_CLOCK_SKEW_MS, to: Date.now() + MAX_CLOCK_SKEW_MS };
+  return { about: { check: { sha256: q.sha256, uploader: q.uploader, use: q.use ?? 'publish', territory: q.territory, at } } };
+}
+
 export function client(v: Values): LedgerClient {
   const server = serverUrl(v);
   const url = URL.canParse(server) ? new URL(server) : undefined;
@@ -146,7 +160,7 @@ export async function signingKey(v: Values): Promise<Signer> {
   const dir = keysDir(v);
   const byName = join(dir, key.endsWith('.key') ? key : `${key}.key`);
   if (await exists(byName)) return loadSecretKey(byName);
-  const names = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith('.key')).map((f) => f.slice(0, -4));
+  const names = await keyNames(dir, '.key');
   const near = nearest(key.replace(/\.key$/, ''), names);
   throw new CartularyError(
     'not-found',
@@ -162,7 +176,7 @@ export async function partyArg(value: string | undefined, v: Values, option: str
   const dir = keysDir(v);
   const byName = join(dir, `${value}.pub`);
   if (await exists(byName)) return resolveParty(byName);
-  const near = nearest(value, (await readdir(dir).catch(() => [])).filter((f) => f.endsWith('.pub')).map((f) => f.slice(0, -4)));
+  const near = nearest(value, await keyNames(dir, '.pub'));
   throw new CartularyError('not-found', `${option} "${value}" is neither a party (64 hex characters), a key file nor a name in ${dir}${near ? `; did you mean ${near}?` : ''}`);
 }
 

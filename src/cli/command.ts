@@ -3,6 +3,7 @@
  * function returning the exit status. Errors are CartularyErrors; main.ts prints them.
  */
 import type { ParseArgsConfig } from 'node:util';
+import { BIDI_CONTROLS } from '../verify/timeline.js';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | Array<string | boolean> | undefined>;
@@ -52,7 +53,7 @@ export function closedOnSignal(close: () => Promise<void>, io: Io): Promise<void
 export class UsageError extends Error {}
 
 // Terminal controls (C0 but tab and newline, DEL, C1) and bidirectional overrides and isolates.
-const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNPRINTABLE = new RegExp(`[\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f${BIDI_CONTROLS}]`, 'g');
 
 /**
  * A line as it may reach a terminal: titles, reasons and names come from anyone who signs a

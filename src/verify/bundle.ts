@@ -57,6 +57,12 @@ export const bundleSchema = z.strictObject({
   attestation: text(4096),
 });
 
+/** A schema's faults as one short message: the first `most`, each cut to 300 characters, and how many more. */
+export function faultsText(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>, most: number, root: string): string {
+  const shown = issues.slice(0, most).map((i) => `${i.path.map(String).join('.') || root}: ${i.message}`.slice(0, 300));
+  return `${shown.join('; ')}${issues.length > most ? `; and ${issues.length - most} more` : ''}`;
+}
+
 /**
  * The first thing wrong with a bundle's lists, found before the whole is parsed: a schema
  * reports every fault, and a small file with 300,000 faulty items made it work for seconds,
@@ -81,7 +87,7 @@ export function firstShapeFault(input: unknown): string | undefined {
     if (list.length > MAX_ENTRIES) return `${where}: ${list.length} items, more than the ${MAX_ENTRIES} a bundle may hold`;
     for (let i = 0; i < list.length; i++) {
       const parsed = schema.safeParse(list[i]);
-      if (!parsed.success) return `${where}.${i}: ${parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || 'item'}: ${issue.message}`).join('; ')}`;
+      if (!parsed.success) return `${where}.${i}: ${faultsText(parsed.error.issues, 3, 'item')}`;
     }
   }
   return undefined;

@@ -58,12 +58,16 @@ const ending = (ms: unknown) =>
   typeof ms !== 'number' ? 'with no end' : ms % DAY_MS === 0 ? `through ${day(ms - DAY_MS)}` : `until ${new Date(ms).toISOString()}`;
 const list = (v: unknown) => (Array.isArray(v) ? v.join(', ') : '');
 
+/** The characters that reverse or reorder the text after them, as a character class's contents. */
+export const BIDI_CONTROLS = '\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
+const BIDI = new RegExp(`[${BIDI_CONTROLS}]`, 'g');
+
 /**
  * Text anyone signed, for display beside other text: without the controls that reverse or
  * reorder what follows (a name "Bob U+202E gnp.exe" showed the party id after it reversed,
  * and a title could reverse a licence's terms on the same line).
  */
-export const withoutBidiControls = (text: string): string => text.replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '');
+export const withoutBidiControls = (text: string): string => text.replace(BIDI, '');
 
 /** A time in a video, mm:ss. */
 export const mediaClock = (ms: number): string => {

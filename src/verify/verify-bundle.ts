@@ -19,7 +19,7 @@ import { titleStatus } from '../core/disputes.js';
 import type { ClaimRecord, LicenceRecord, ResolutionRecord, WorkRecord } from '../core/records.js';
 import { applyStatement } from '../core/rules.js';
 import { MemoryState } from '../core/state.js';
-import { bundleSchema, firstShapeFault, type BundleClaims, type EvidenceBundle } from './bundle.js';
+import { bundleSchema, faultsText, firstShapeFault, type BundleClaims, type EvidenceBundle } from './bundle.js';
 
 export type VerifyFailure =
   | 'bad-shape'
@@ -107,8 +107,7 @@ export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: V
     if (fault) throw new Failed('bad-shape', fault);
     const parsed = bundleSchema.safeParse(input);
     if (!parsed.success) {
-      const issues = parsed.error.issues;
-      throw new Failed('bad-shape', `${issues.slice(0, 5).map((i) => `${i.path.join('.') || 'bundle'}: ${i.message}`.slice(0, 300)).join('; ')}${issues.length > 5 ? `; and ${issues.length - 5} more` : ''}`);
+      throw new Failed('bad-shape', faultsText(parsed.error.issues, 5, 'bundle'));
     }
     const bundle = parsed.data;
     attested = new Set(bundle.claims.works.map((w) => w.id));
