@@ -1,9 +1,10 @@
 /**
  * Near-duplicate detection on generated media (ffmpeg lavfi sources, sharp-drawn images),
- * through the real CLI against a real server: clips, re-encodes, compilations, mirrored and
- * letterboxed copies, images, and a re-encode registered by another party.
+ * through the real CLI against a real server: every edit class of the evaluation, clips at their
+ * offset and speed, compilations, images, and a re-encode registered by another party.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,8 @@ let s: ServerFixture;
 let dir: string;
 const media = (name: string) => join(dir, name);
 const ffmpeg = (...args: string[]) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args], { stdio: 'pipe' });
+/** ffmpeg without holding the event loop: the edit classes are made and checked several at a time. */
+const ffmpegAsync = (...args: string[]) => promisify(execFile)('ffmpeg', ['-v', 'error', '-y', ...args]);
 const encode = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
 
 async function cli(...argv: string[]) {
@@ -56,12 +59,12 @@ beforeAll(async () => {
   ffmpeg('-f', 'lavfi', '-i', 'mandelbrot=size=480x270:rate=25:maxiter=120', '-t', '40', ...encode, media('A.mp4'));
   ffmpeg('-f', 'lavfi', '-i', 'life=size=480x270:rate=25:seed=7:ratio=0.3:mold=10:life_color=#e0c040:death_color=#203060', '-t', '40', ...encode, media('B.mp4'));
   ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=480x270:rate=25', '-t', '12', ...encode, media('unrelated.mp4'));
+  // Long enough for every edit class (a recap takes excerpts from 40 s): the edits' negatives.
+  ffmpeg('-f', 'lavfi', '-i', 'mandelbrot=size=480x270:rate=25:maxiter=120:start_x=-0.16:start_y=1.04:start_scale=0.4', '-t', '40', ...encode, media('unrelated-long.mp4'));
   ffmpeg('-f', 'lavfi', '-i', 'life=size=640x360:rate=25:seed=5:ratio=0.4', '-t', '12', ...encode, media('background.mp4'));
   // What uploaders make of them.
   ffmpeg('-ss', '25', '-i', media('A.mp4'), '-t', '10', '-vf', 'scale=640:360', ...encode, '-crf', '32', media('clipA.mp4'));
   ffmpeg('-ss', '5', '-t', '10', '-i', media('A.mp4'), '-ss', '10', '-t', '10', '-i', media('B.mp4'), '-filter_complex', '[0:v][1:v]concat=n=2:v=1[v]', '-map', '[v]', ...encode, media('compilation.mp4'));
-  ffmpeg('-ss', '10', '-i', media('A.mp4'), '-t', '10', '-vf', 'hflip', ...encode, media('mirrored.mp4'));
-  ffmpeg('-ss', '10', '-i', media('A.mp4'), '-t', '10', '-vf', 'scale=480:270,pad=480:400:0:65:black', ...encode, media('letterboxed.mp4'));
   ffmpeg('-i', media('A.mp4'), '-vf', 'scale=320:180', ...encode, '-crf', '30', media('A-reencoded.mp4'));
   // Images drawn with sharp.
   const svg = (fill: string, shapes: string) => Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="800" height="600"><rect width="800" height="600" fill="${fill}"/>${shapes}</svg>`);
@@ -125,13 +128,6 @@ describe('near-duplicate checks', () => {
     expect(m!.segments[0]!.speed).toBeLessThanOrEqual(1.65);
   });
 
-  it('a mirrored clip and a letterboxed clip still match A', async () => {
-    for (const file of ['mirrored.mp4', 'letterboxed.mp4']) {
-      const a = await check(media(file));
-      expect(strong(a).map((m) => m.work.id), file).toEqual([filmA]);
-    }
-  });
-
   it('an .avi film is fingerprinted, and a clip of it matches whatever its file is called (decided by ffprobe)', async () => {
     ffmpeg('-f', 'lavfi', '-i', 'cellauto=rule=110:size=480x270:rate=25', '-t', '20', '-c:v', 'mpeg4', '-q:v', '4', media('C.avi'));
     ffmpeg('-ss', '6', '-i', media('C.avi'), '-t', '8', '-vf', 'scale=320:180', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'matroska', media('clipC.dat'));
@@ -145,21 +141,28 @@ describe('near-duplicate checks', () => {
     expect(strong(a)[0]!.use).toBe('clip');
   });
 
-  // Issue 13.1: each edit class the whole-frame hash missed, made as the evaluation makes it,
-  // from film A (over other footage, for picture-in-picture). A zooming film cropped also
-  // looks like its own later frames, so the implied use is not asserted here (the evaluation
-  // reports it); the same edit of unrelated footage must match nothing.
-  const GEOMETRIC = ['clip, crop to 70 %', 'clip, 9:16 centre crop', 'clip, picture-in-picture', 'clip, rotated 5°', 'clip, camcorded'];
-  it.each(GEOMETRIC)('%s: A is matched and the upload is unlicensed; the same edit of unrelated footage matches nothing', async (name) => {
-    const edit = EDITS.find((e) => e.name === name)!;
+  // Issue 13: every edit class of the evaluation (scripts/lib/evaluation-set.ts), made as the
+  // evaluation makes it, from film A (over other footage, for picture-in-picture); the off-centre
+  // crop is the two tests below (found by the soundtrack, and by keypoint patches). A zooming
+  // film also looks like its own later frames, so the implied use is asserted where it is the
+  // point of the class (a recap, of film B, which does not zoom; the whole film re-encoded),
+  // and the evaluation reports it for the rest. The same edit of unrelated footage must match nothing.
+  const ELSEWHERE = new Set(['clip, crop to 60 %, off centre']);
+  const CLASSES = EDITS.filter((e) => !ELSEWHERE.has(e.name));
+  it.concurrent.each(CLASSES.map((e) => e.name))('%s: the film is matched and the upload is unlicensed; the same edit of unrelated footage matches nothing', async (name) => {
+    const edit = CLASSES.find((e) => e.name === name)!;
+    const [film, work] = edit.use === 'recap' ? ['B', filmB] : ['A', filmA];
     const upload = media(`${EDITS.indexOf(edit)}.mp4`);
     const decoy = media(`${EDITS.indexOf(edit)}-unrelated.mp4`);
-    ffmpeg(...edit.args({ name: 'A', path: media('A.mp4'), seconds: 40 }, media('background.mp4')), upload);
-    ffmpeg(...edit.args({ name: 'unrelated', path: media('unrelated.mp4'), seconds: 12 }, media('background.mp4')), decoy);
-    const a = await check(upload);
-    expect(strong(a).map((m) => m.work.id)).toEqual([filmA]);
+    await Promise.all([
+      ffmpegAsync(...edit.args({ name: film, path: media(`${film}.mp4`), seconds: 40 }, media('background.mp4')), upload),
+      ffmpegAsync(...edit.args({ name: 'unrelated', path: media('unrelated-long.mp4'), seconds: 40 }, media('background.mp4')), decoy),
+    ]);
+    const [a, other] = await Promise.all([check(upload), check(decoy)]);
+    expect(strong(a).map((m) => m.work.id)).toEqual([work]);
     expect(a.verdict).toBe('unlicensed');
-    expect(strong(await check(decoy))).toEqual([]);
+    if (edit.use !== 'clip') expect(strong(a)[0]!.use).toBe(edit.use);
+    expect(strong(other)).toEqual([]);
   });
 
   it('unrelated media match nothing', async () => {
