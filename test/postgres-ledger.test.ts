@@ -15,6 +15,7 @@ import { CartularyError } from '../src/core/errors.js';
 import type { Follower } from '../src/store/follower.js';
 import { loadOrCreateKey } from '../src/store/key-files.js';
 import { openFollowerLedger, openLedger } from '../src/store/ledger.js';
+import { verifyBundle } from '../src/verify/index.js';
 import { crashTest } from '../scripts/lib/crash.js';
 import { runCli, startChildServer, type ChildServer } from '../scripts/lib/child-server.js';
 import { party, stmt, tempDir } from './helpers.js';
@@ -57,7 +58,7 @@ suite('the ledger in PostgreSQL', () => {
     expect(report.receipts).toBeGreaterThan(20);
   }, 180_000);
 
-  it('one writer and a read-only node share it: the node follows, serves reads and checks, and answers writes with 503 naming the writer; a second writer is refused', async () => {
+  it('one writer and a read-only node share it: the node follows, serves reads and checks (asked right after a commit, it checks the new checkpoint there and then), and answers writes with 503 naming the writer; a second writer is refused', async () => {
     const dir = await tempDir();
     const store = await freshDatabase();
     const writer = await startChildServer(`${dir}/data`, `${dir}/keys`, { args: ['--store', store] });
@@ -96,11 +97,26 @@ suite('the ledger in PostgreSQL', () => {
       // frames the node indexes, so a re-encoded clip of it is found there.
       const licensed = await post(writer.url, stmt.license(alice, work.id, party().id));
       expect(licensed.status).toBe(201);
+      // Asked at once, before the node's next poll: the store already shows the licence, and
+      // the node checks the new checkpoint there and then rather than cite one that lacks it
+      // (a 500 for its check and the work's evidence, until it polled).
+      for (let i = 0; i < 3; i++) {
+        const more = await post(writer.url, stmt.license(alice, work.id, party().id));
+        expect(more.status).toBe(201);
+        const [asked, evidence] = await Promise.all([
+          fetch(`${reader.url}/v1/check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ uploader: party().id, territory: 'FR', sha256: toHex(sha256(film)), use: 'publish' }) }),
+          fetch(`${reader.url}/v1/works/${work.id}/evidence`),
+        ]);
+        expect([asked.status, evidence.status]).toEqual([200, 200]);
+        const bundle = await evidence.json();
+        expect(verifyBundle(bundle, (await json(`${writer.url}/v1/log`)).verifierKey as string, { about: { work: work.id } })).toMatchObject({ ok: true });
+        expect((bundle as { claims: { licences: unknown[] } }).claims.licences).toHaveLength(i + 2);
+      }
       const frames = Array.from({ length: 12 }, (_, i) => ({ timeMs: i * 1000, hash: sha256(randomSeed()).subarray(0, 16) }));
       const filmed = await post(writer.url, stmt.register(alice, Buffer.from(randomSeed()), { title: 'Frames', fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] }));
       const framed = (await filmed.json()) as { id: string; index: number };
       await following(reader, framed.index + 1);
-      expect(((await json(`${reader.url}/v1/works/${work.id}`)) as { licenceCount: number }).licenceCount).toBe(1);
+      expect(((await json(`${reader.url}/v1/works/${work.id}`)) as { licenceCount: number }).licenceCount).toBe(4);
       const clip = frames.slice(3, 9).map((f) => ({ timeMs: f.timeMs - 3000, hash: f.hash }));
       const byFrames = await fetch(`${reader.url}/v1/check`, {
         method: 'POST',
@@ -224,7 +240,7 @@ suite('the ledger in PostgreSQL', () => {
     }
   });
 
-  it('a read-only node refuses a checkpoint of a different history, signed with the ledger key, and keeps serving the last good one; restarted, it refuses to start over it, by its saved indexes and by its watermark alone', async () => {
+  it('a read-only node refuses a checkpoint of a different history, signed with the ledger key, keeps serving the last good one and answers nothing more from the store; restarted, it refuses to start over it, by its saved indexes and by its watermark alone', async () => {
     const dir = await tempDir();
     const store = await freshDatabase();
     const writer = await startChildServer(`${dir}/data`, `${dir}/keys`, { args: ['--store', store] });
@@ -264,6 +280,10 @@ suite('the ledger in PostgreSQL', () => {
       expect(((await health.json()) as { error: string }).error).toMatch(/refused the store's checkpoint of size 4: .*consisten/);
       expect(await (await fetch(`${reader.url}/checkpoint`)).text()).toBe(good);
       expect((await json(`${reader.url}/v1/log`)).size).toBe(3);
+      // Nothing more is read from a store it no longer trusts: its records may be the forger's.
+      const entry = await fetch(`${reader.url}/v1/entries/0`);
+      expect(entry.status).toBe(503);
+      expect(((await entry.json()) as { detail: string }).detail).toMatch(/refused the store's checkpoint of size 4.*answers nothing from the store until its operator has looked/);
       // and says so in its log (flushed within a second)
       await logged(reader, /refused the store's checkpoint of size 4/);
 

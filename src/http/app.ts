@@ -188,6 +188,7 @@ export function createApp(handlers: Handlers, opts: AppOptions): express.Express
     const limits = route.limit ? [limiters[route.limit], ...(admitted[route.limit] ? [admitted[route.limit]!] : [])] : [];
     app[route.method](route.path, ...limits, ...bodyParsers(route), async (req: Request, res: Response, next: NextFunction) => {
       try {
+        if (!route.fromHead) handlers.assertTrusted();
         const body = Buffer.isBuffer(req.body) ? new Uint8Array(req.body) : req.body;
         const given = req.params as Record<string, string | string[]>;
         const params = wildcard ? Object.fromEntries(Object.entries(given).map(([k, v]) => [k, Array.isArray(v) ? v.join('/') : v])) : (given as Record<string, string>);

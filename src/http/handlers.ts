@@ -171,20 +171,30 @@ export class Handlers {
     return ok({ results });
   }
 
+  /**
+   * A read-only node that refused the store's latest checkpoint trusts nothing the store
+   * holds now (follower.ts): it answers 503 to every read of it until its operator has looked.
+   */
+  assertTrusted(): void {
+    const refused = this.store.readOnly ? this.sequencer.failure : null;
+    if (refused) throw new CartularyError('unavailable', `${refused.message}. This node answers nothing from the store until its operator has looked`);
+  }
+
+  // An entry is served once the tree this node serves holds it: the store shows a commit a
+  // moment before the writer's checkpoint moves, and longer before a follower has checked it.
   async entry(index: string): Promise<Reply> {
-    const at = parse(natString, index, 'index');
-    return ok(await this.store.read((view) => entryView(view, at)));
+    return ok(await this.store.read((view) => entryView(view, this.served(parse(natString, index, 'index'), `no entry at index ${index}`))));
   }
 
   async statement(id: string): Promise<Reply> {
     const statementId = fromHex(parse(hex64, id, 'id'), 'id', 32);
-    return ok(
-      await this.store.read((view) => {
-        const index = view.indexOf(statementId);
-        if (index === undefined) throw new CartularyError('not-found', `no statement with id ${id}`);
-        return entryView(view, index);
-      }),
-    );
+    return ok(await this.store.read((view) => entryView(view, this.served(view.indexOf(statementId), `no statement with id ${id}`))));
+  }
+
+  /** `index` when the tree this node serves holds it, else 'not-found' with `missing`. */
+  private served(index: number | undefined, missing: string): number {
+    if (index === undefined || index >= this.sequencer.size) throw new CartularyError('not-found', index === undefined ? missing : `${missing} in the tree this node serves (${this.sequencer.size} entries) yet`);
+    return index;
   }
 
   private checkSize(size: number, field: string): void {

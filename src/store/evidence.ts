@@ -5,6 +5,7 @@
  * entries and accepts the bundle only if they match.
  */
 import { signAttestation } from '../core/attestation.js';
+import { parseVerifierKey } from '../core/checkpoint.js';
 import { toBase64, toHex } from '../core/bytes.js';
 import { parseStatement } from '../core/cose.js';
 import { titleStatus } from '../core/disputes.js';
@@ -12,11 +13,11 @@ import { decodeLeaf } from '../core/leaf.js';
 import type { Signer } from '../core/crypto.js';
 import { checkUse, type CheckQuery, type CheckResult } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
-import { inclusionPlan } from '../core/merkle.js';
+import { inclusionPlan, rootHash } from '../core/merkle.js';
 import type { LicenceRecord, ResolutionRecord, WorkRecord } from '../core/records.js';
 import { BUNDLE_FORMAT, type BundleClaims, type EvidenceBundle } from '../verify/bundle.js';
-import type { LedgerStorage, StoreView } from './storage.js';
-import type { LogHead } from './log-head.js';
+import type { LedgerStorage, StoreView, StoredCheckpoint } from './storage.js';
+import { checkStoredRoot, openLatestCheckpoint, type LogHead } from './log-head.js';
 
 /** What witnesses add to checkpoints (src/witness/publisher.ts). */
 export interface CosignedCheckpoints {
@@ -26,6 +27,8 @@ export interface CosignedCheckpoints {
   current(): string;
 }
 
+/** Tries at reading a bundle's claims and entries on one state of the store (`consistently`). */
+const GATHER_ATTEMPTS = 4;
 // Index pages read at a time; a shorter page is the last (one range read less a work).
 const PAGE = 1000;
 // Entries (leaf and inclusion proof) read in one turn of the event loop: ~50 ms here. A
@@ -46,18 +49,47 @@ export class EvidenceBuilder {
 
   /** Every entry of the work's chain, and the registrations its contest and lookalikes cite. */
   async forWork(workId: string): Promise<EvidenceBundle> {
-    const work = await this.store.read((view) => view.work(workId));
-    if (!work) throw new CartularyError('not-found', `work ${workId} is not in the ledger`);
-    const licences = await this.licencesOf([work]);
-    return this.bundle({ work: work.id }, await this.chainOf([work]), await this.claims([work], licences));
+    const { value, state } = await this.consistently(async () => {
+      const work = await this.store.read((view) => view.work(workId));
+      if (!work) throw new CartularyError('not-found', `work ${workId} is not in the ledger`);
+      const licences = await this.licencesOf([work]);
+      return { subject: { work: work.id }, indices: await this.chainOf([work]), claims: await this.claims([work], licences) };
+    });
+    return this.bundle(value.subject, value.indices, value.claims, state);
   }
 
   /** The verdict with the chain of the content's earliest registration. */
   async forCheck(query: CheckQuery): Promise<{ result: CheckResult; bundle: EvidenceBundle | null }> {
-    const result = await this.store.read((view) => checkUse(view, query));
-    if (result.works.length === 0) return { result, bundle: null };
-    const claims = { ...(await this.claims(result.works, await this.licencesOf(result.works))), verdict: result.verdict, licence: result.licence?.id ?? null };
-    return { result, bundle: await this.bundle({ check: query }, await this.chainOf(result.works), claims) };
+    const { value, state } = await this.consistently(async () => {
+      const result = await this.store.read((view) => checkUse(view, query));
+      if (result.works.length === 0) return { result, found: null };
+      const claims = { ...(await this.claims(result.works, await this.licencesOf(result.works))), verdict: result.verdict, licence: result.licence?.id ?? null };
+      return { result, found: { indices: await this.chainOf(result.works), claims } };
+    });
+    const { result, found } = value;
+    return { result, bundle: found ? await this.bundle({ check: query }, found.indices, found.claims, state) : null };
+  }
+
+  /**
+   * Runs `gather` on one state of the store, and names the checkpoint of that state. A
+   * bundle's claims and entries are read in several steps, and a commit may land between
+   * them: the store's latest checkpoint is read before and after, and the reads are taken
+   * only when it did not move (one writer, atomic appends: every read between saw that
+   * state), else gathered again. Before they are returned the head serves that tree, so the
+   * bundle cites a checkpoint this node has signed or checked (the store shows a commit a
+   * moment before the writer's head moves, and longer before a follower checks it).
+   */
+  private async consistently<T>(gather: () => Promise<T>): Promise<{ value: T; state: StoredCheckpoint }> {
+    for (let attempt = 0; attempt < GATHER_ATTEMPTS; attempt++) {
+      const before = await this.store.latestCheckpoint();
+      if (!before) throw new CartularyError('corrupt', 'the store holds no checkpoint');
+      const value = await gather();
+      const after = await this.store.latestCheckpoint();
+      if (after?.size !== before.size) continue;
+      await this.sequencer.reach(before.size);
+      return { value, state: before };
+    }
+    throw new CartularyError('unavailable', `the ledger took new entries while this evidence was read, ${GATHER_ATTEMPTS} times over; retry`);
   }
 
   /** One entry: that it was in the ledger at its time (prior existence). */
@@ -119,11 +151,16 @@ export class EvidenceBuilder {
   /**
    * The checkpoint a proof of entries up to `lastIndex` cites: the latest one that meets the
    * witness quorum when it covers them, otherwise the latest, with what cosignatures it has.
+   * With `state` (claims read at the store's checkpoint of that size), none larger than it:
+   * a later tree's entries may have changed what the claims say; its own when the head has
+   * moved past it since.
    */
-  citable(lastIndex: number): { note: string; size: number } {
+  citable(lastIndex: number, state?: StoredCheckpoint): { note: string; size: number } {
     const cosigned = this.witnessed?.quorumCheckpoint() ?? null;
-    if (cosigned && lastIndex < cosigned.size) return cosigned;
-    return { note: this.witnessed?.current() ?? this.sequencer.checkpoint, size: this.sequencer.size };
+    const within = state?.size ?? this.sequencer.size;
+    if (cosigned && lastIndex < cosigned.size && cosigned.size <= within) return cosigned;
+    if (!state || state.size === this.sequencer.size) return { note: this.witnessed?.current() ?? this.sequencer.checkpoint, size: this.sequencer.size };
+    return state;
   }
 
   /** Every licence of the works: a chain of title cites them all (its entries are in the bundle anyway). */
@@ -158,11 +195,19 @@ export class EvidenceBuilder {
     });
   }
 
-  private async bundle(subject: EvidenceBundle['subject'], indices: number[], claims: BundleClaims): Promise<EvidenceBundle> {
+  private async bundle(subject: EvidenceBundle['subject'], indices: number[], claims: BundleClaims, state?: StoredCheckpoint): Promise<EvidenceBundle> {
     // Read the checkpoint first: its size is fixed, and every leaf and node below it is
     // immutable, so slices read in different turns belong to the same tree.
     const sorted = [...new Set(indices)].sort((a, b) => a - b);
-    const { note: checkpoint, size } = this.citable(sorted.at(-1) ?? 0);
+    const cited = this.citable(sorted.at(-1) ?? 0, state);
+    const { note: checkpoint, size } = cited;
+    if ((sorted.at(-1) ?? -1) >= size) throw new CartularyError('corrupt', `entry ${sorted.at(-1)} of the evidence lies beyond the tree of ${size} entries it cites`);
+    if (cited === state) {
+      // A stored checkpoint the head has passed, not one it served itself: a follower that
+      // skipped it checked only the trees on either side, so its root is checked here.
+      const cp = openLatestCheckpoint(state, parseVerifierKey(this.sequencer.verifierKey));
+      checkStoredRoot(await this.store.read((view) => rootHash(size, view.readNodes)), cp);
+    }
     const entries: EvidenceBundle['entries'] = [];
     for (let from = 0; from < sorted.length; from += SLICE) {
       if (from > 0) await new Promise((next) => setImmediate(next));

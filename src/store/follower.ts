@@ -139,6 +139,14 @@ export class Follower implements LogHead {
     return this.refused;
   }
 
+  /** Checks the store's latest checkpoint now, rather than at the next poll, when the tree served is smaller. */
+  async reach(size: number): Promise<void> {
+    if (this.size >= size) return;
+    await this.poll().catch(() => undefined);
+    if (this.size >= size) return;
+    throw new CartularyError('unavailable', this.refused ? this.refused.message : `this node has not yet checked the store's tree of ${size} entries (it serves ${this.size}); retry`);
+  }
+
   onCommit(listener: (batch: BatchCommitted) => void): void {
     this.listeners.push(listener);
   }

@@ -21,6 +21,13 @@ export interface LogHead {
   readonly ready: boolean;
   /** why it stopped, if it did */
   readonly failure: Error | null;
+  /**
+   * Resolves once this node serves a tree of at least `size` entries: the store shows a
+   * commit's records a moment before the writer's head moves to its checkpoint, and more
+   * than a moment before a follower has checked it. Rejects ('unavailable') when it will
+   * not: the writer stopped, or the follower has not checked such a tree, or refused it.
+   */
+  reach(size: number): Promise<void>;
   /** after each new checkpoint: appended by this writer, or seen and checked by a follower */
   onCommit(listener: (batch: BatchCommitted) => void): void;
   /** resolves when it takes writes now; rejects with the reason it does not (draining, stopped, read-only) */

@@ -83,6 +83,8 @@ export class Sequencer implements LogHead {
   private closing = false;
   private fatal: Error | null = null;
   private readonly committed: Array<(batch: BatchCommitted) => void> = [];
+  /** those waiting for the tree to reach a size (`reach`), answered as commits land */
+  private waiting: Array<{ size: number; resolve: () => void; reject: (e: unknown) => void }> = [];
   private readonly maxBatch: number;
   private readonly maxDelayMs: number;
   private readonly clock: () => number;
@@ -160,6 +162,12 @@ export class Sequencer implements LogHead {
   /** The latest signed checkpoint (of the empty tree, for a new ledger). */
   get checkpoint(): string {
     return this.latest;
+  }
+
+  reach(size: number): Promise<void> {
+    if (this.tree.size >= size) return Promise.resolve();
+    if (this.fatal || size > this.tree.size + this.maxBatch) return Promise.reject(new CartularyError('unavailable', `the ledger's tree has ${this.tree.size} entries, not ${size}; retry`));
+    return new Promise((resolve, reject) => this.waiting.push({ size, resolve, reject }));
   }
 
   /** Calls `listener` after each commit that signed a new checkpoint, once it is durable (it must not throw). */
@@ -249,7 +257,7 @@ export class Sequencer implements LogHead {
   private stop(cause: unknown, waiting: Pending[]): void {
     this.fatal = cause instanceof Error ? cause : new Error(String(cause));
     const err = new CartularyError('unavailable', 'the ledger could not write to disk and stopped accepting writes; restart it', { cause });
-    for (const p of [...waiting, ...this.queue.splice(0)]) p.reject(err);
+    for (const p of [...waiting, ...this.queue.splice(0), ...this.waiting.splice(0)]) p.reject(err);
   }
 
   private async commit(batch: Pending[]): Promise<void> {
@@ -286,6 +294,9 @@ export class Sequencer implements LogHead {
       this.prevHash = prev;
       this.lastTime = time;
       this.latest = note;
+      const reached = this.waiting.filter((w) => w.size <= tree.size);
+      this.waiting = this.waiting.filter((w) => w.size > tree.size);
+      for (const w of reached) w.resolve();
       const committed = { statements: batch.length, appended, writeSeconds: (performance.now() - started) / 1000, size: tree.size };
       for (const listener of this.committed) listener(committed);
     }
