@@ -114,7 +114,9 @@ export const verify: Command = {
       try {
         proven = verifyCoseReceipt(new Uint8Array(bytes), hashLeaf(leafBytes), parseVerifierKey(trusted).publicKey);
         const { leaf, statement } = checkLeafAt(leafBytes, proven.index);
-        r.ok(`receipt signed by ${trusted} over the root ${toHex(proven.rootHash)} of the tree of size ${proven.size}`);
+        // The signature covers the root alone: the size in the receipt's proof is unsigned, and
+        // any size whose proof has the same shape leads to the same root.
+        r.ok(`receipt signed by ${trusted} over the root ${toHex(proven.rootHash)} (the receipt says of ${proven.size} entries; its signature does not cover the size: a tlog-proof's checkpoint names it)`);
         r.ok(`entry ${leaf.index} (statement ${toHex(statement.id)}, ${String(statement.payload.type)} by ${toHex(statement.signer)}) is in that tree, logged at ${new Date(leaf.time).toISOString()}`);
       } catch (e) {
         return r.failed(`COSE receipt: ${(e as Error).message}`);

@@ -46,8 +46,10 @@ const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
 const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
 /**
- * Verifies a receipt for `leafHash` under the ledger's Ed25519 `publicKey`; returns the
- * proven (size, index, root). Shape first, then each inclusion proof: its root and the
+ * Verifies a receipt for `leafHash` under the ledger's Ed25519 `publicKey`; returns its
+ * proof and the root it leads to. Only the root is signed: the size and the index are what
+ * the unprotected proof says (any size whose path has the same shape leads to the same root),
+ * so a caller checks the index against the leaf's own and never presents the size as proven. Shape first, then each inclusion proof: its root and the
  * signature over it. Throws 'verification-failed' (or 'malformed' for bytes that are not CBOR).
  */
 export function verifyCoseReceipt(receipt: Uint8Array, leafHash: Uint8Array, publicKey: Uint8Array): ReceiptProof & { rootHash: Uint8Array } {
