@@ -182,6 +182,15 @@ describe('two witness processes and a real ledger', () => {
     for (let i = 0; i < 4; i++) await ledger.submit(stmt.register(alice));
     const note9 = await checkpointOf(ledger);
     expect((await addCheckpoint(w1, formatAddCheckpoint({ oldSize: 5, proof: await proofBetween(ledger, 5, 9), note: note9 }))).status).toBe(200);
+    // The same tree sent again with a forged line in the witness's own name: cosigned, and what
+    // the witness publishes is the log's signature and its own cosignature, nothing the sender
+    // added (the forged line came first, and the published checkpoint's cosignature failed).
+    const forgedLine = `— court.example/w1 ${toBase64(new Uint8Array([...keys[0]!.keyId, ...new Uint8Array(72)]))}\n`;
+    expect((await addCheckpoint(w1, formatAddCheckpoint({ oldSize: 9, proof: [], note: note9 + forgedLine }))).status).toBe(200);
+    const published = await (await fetch(`${w1.url}/${toHex(sha256(utf8(ledger.ledger.origin)))}/checkpoint`)).text();
+    expect(published.startsWith(note9)).toBe(true);
+    expect(published.slice(note9.length)).toMatch(/^— court\.example\/w1 [A-Za-z0-9+/=]+\n$/);
+    expect(findCosignature(published, keys[0]!)?.time).toBeGreaterThan(0);
 
     // A fork: a second ledger process holding the same key signs another history.
     const forkDir = await tempDir();

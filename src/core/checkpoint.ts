@@ -122,12 +122,25 @@ export function noteParts(note: string, what = 'note'): { body: string; signatur
  * Throws 'verification-failed' naming what does not hold: the layout, the key id or the signature.
  */
 export function verifyNote(note: string, key: VerifierKey, what = 'note'): string {
+  return verifiedLine(note, key, what).body;
+}
+
+/**
+ * The note as `key` signed it, its other lines dropped (verifyNote's checks): what a witness
+ * keeps of a checkpoint it was sent, so no line the sender added is published as if it held.
+ */
+export function signedOnlyBy(note: string, key: VerifierKey, what = 'note'): string {
+  const { body, raw } = verifiedLine(note, key, what);
+  return `${body}\n${EM_DASH} ${key.name} ${toBase64(raw)}\n`;
+}
+
+function verifiedLine(note: string, key: VerifierKey, what: string): { body: string; raw: Uint8Array } {
   const fail = (detail: string) => new CartularyError('verification-failed', `${what}: ${detail}`);
   const { body, signatures } = noteParts(note, what);
   const line = signatures.find(({ name, raw }) => name === key.name && raw.length === 4 + 64 && equalBytes(raw.subarray(0, 4), key.keyId));
   if (!line) throw fail(`no signature by key ${key.name}+${toHex(key.keyId)}`);
   if (!verifyEd25519(key.publicKey, utf8(body), line.raw.subarray(4))) throw fail('signature does not verify');
-  return body;
+  return { body, raw: line.raw };
 }
 
 /**

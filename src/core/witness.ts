@@ -4,7 +4,7 @@
  * before it answers; nothing here does I/O.
  */
 import { equalBytes, fromBase64, toBase64, toHex } from './bytes.js';
-import { noteParts, parseCheckpoint, verifyNote, type Checkpoint, type VerifierKey } from './checkpoint.js';
+import { noteParts, parseCheckpoint, signedOnlyBy, type Checkpoint, type VerifierKey } from './checkpoint.js';
 import { CartularyError } from './errors.js';
 import { EMPTY_ROOT, HASH_SIZE, verifyConsistency } from './merkle.js';
 
@@ -26,7 +26,8 @@ export interface WitnessedTree {
 }
 
 export type AddCheckpointOutcome =
-  | { status: 200; checkpoint: Checkpoint; body: string }
+  /** `signed`: the checkpoint with the log's signature alone, which the witness keeps with its own */
+  | { status: 200; checkpoint: Checkpoint; body: string; signed: string }
   | { status: 400 | 403 | 404 | 409 | 422; body: string; contentType: string };
 
 const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
@@ -75,8 +76,9 @@ export function judgeAddCheckpoint(req: AddCheckpointRequest, logs: ReadonlyMap<
   }
   const key = logs.get(cp.origin);
   if (!key) return plain(404, `unknown log "${cp.origin.slice(0, 100)}"`);
+  let signed: string;
   try {
-    verifyNote(req.note, key, 'checkpoint');
+    signed = signedOnlyBy(req.note, key, 'checkpoint');
   } catch (e) {
     return plain(403, (e as Error).message);
   }
@@ -90,5 +92,5 @@ export function judgeAddCheckpoint(req: AddCheckpointRequest, logs: ReadonlyMap<
   } catch (e) {
     return plain(422, `not consistent with the tree of size ${known.size} (root ${toHex(known.rootHash)}) this witness cosigned: ${(e as Error).message}`);
   }
-  return { status: 200, checkpoint: cp, body };
+  return { status: 200, checkpoint: cp, body, signed };
 }

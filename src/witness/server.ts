@@ -92,7 +92,7 @@ export async function startWitness(opts: WitnessOptions): Promise<RunningWitness
       const { origin, size, rootHash } = outcome.checkpoint;
       const line = cosign(outcome.body, opts.name, signer, Math.max(1, clock()));
       // Durable before the answer: a cosignature never outlives a state that forgot it.
-      await state.record(origin, { size, rootHash, note: request.note + line });
+      await state.record(origin, { size, rootHash, note: outcome.signed + line });
       log(`cosigned ${origin} at size ${size}`);
       send(res, 200, line);
     });
