@@ -114,7 +114,7 @@ describe('add-checkpoint rules', () => {
 });
 
 describe('witness start-up', () => {
-  it('refuses a damaged state file (starting afresh would let a fork through) and a witness with no log to follow', async () => {
+  it('refuses a damaged state file (starting afresh would let a fork through): unreadable, a size that is no count, a kept checkpoint of another tree; and a witness with no log to follow', async () => {
     const dir = await tempDir();
     const log = formatVerifierKey('example.com/log', signerFromSeed(randomSeed()).publicKey);
     const opts = { port: 0, host: '127.0.0.1', dataDir: `${dir}/data`, keysDir: `${dir}/keys`, name: 'w.example/w' };
@@ -122,6 +122,20 @@ describe('witness start-up', () => {
     await mkdir(`${dir}/data`, { recursive: true });
     await writeFile(`${dir}/data/witness-state.json`, '{"version":1,"logs":{"example.com/log":{"size":3,"rootHash":"not base64"');
     await expect(startWitness({ ...opts, logs: [log] })).rejects.toThrow('is damaged');
+    // A size that is no count of entries started, then answered 409 with "Infinity" or "null"
+    // for good; a kept checkpoint of another tree than the one recorded beside it.
+    const signer = signerFromSeed(randomSeed());
+    const note = signCheckpoint({ origin: 'example.com/log', size: 3, rootHash: sha256(utf8('tree')) }, signer);
+    const state = (size: unknown, kept = note) => JSON.stringify({ version: 1, logs: { 'example.com/log': { size, rootHash: toBase64(sha256(utf8('tree'))), note: kept } } });
+    for (const size of ['"3"', -1, 1.5, null, '1e400', [3]]) {
+      await writeFile(`${dir}/data/witness-state.json`, state(size).replace('"1e400"', '1e400'));
+      await expect(startWitness({ ...opts, logs: [log] }), String(size)).rejects.toThrow(/is damaged \(.*size/);
+    }
+    await writeFile(`${dir}/data/witness-state.json`, state(3, signCheckpoint({ origin: 'example.com/log', size: 4, rootHash: sha256(utf8('tree')) }, signer)));
+    await expect(startWitness({ ...opts, logs: [log] })).rejects.toThrow('is damaged (the checkpoint kept for example.com/log is not its tree of size 3)');
+    await writeFile(`${dir}/data/witness-state.json`, state(3));
+    const whole = await startWitness({ ...opts, logs: [log] });
+    await whole.close();
   });
 });
 

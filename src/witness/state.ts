@@ -8,7 +8,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fromBase64, toBase64 } from '../core/bytes.js';
+import { z } from 'zod';
+import { equalBytes, fromBase64, toBase64 } from '../core/bytes.js';
+import { parseCheckpoint } from '../core/checkpoint.js';
+import { faultsText } from '../verify/bundle.js';
 import { CartularyError } from '../core/errors.js';
 import type { WitnessedTree } from '../core/witness.js';
 import { writeFileAtomic } from '../store/atomic-file.js';
@@ -18,10 +21,11 @@ export interface LogRecord extends WitnessedTree {
   note: string;
 }
 
-interface StateFile {
-  version: 1;
-  logs: Record<string, { size: number; rootHash: string; note: string }>;
-}
+const stateFile = z.strictObject({
+  version: z.literal(1),
+  logs: z.record(z.string(), z.strictObject({ size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), rootHash: z.string(), note: z.string() })),
+});
+type StateFile = z.infer<typeof stateFile>;
 
 export class WitnessState {
   private queue: Promise<unknown> = Promise.resolve();
@@ -41,12 +45,17 @@ export class WitnessState {
       throw new CartularyError('unavailable', `cannot read ${path}: ${(e as Error).message}`);
     }
     try {
-      const file = JSON.parse(text) as StateFile;
-      if (file.version !== 1 || typeof file.logs !== 'object') throw new Error('unknown layout');
-      return new WitnessState(
-        path,
-        new Map(Object.entries(file.logs).map(([origin, r]) => [origin, { size: r.size, rootHash: fromBase64(r.rootHash, 'rootHash', 32), note: r.note }])),
-      );
+      const parsed = stateFile.safeParse(JSON.parse(text));
+      if (!parsed.success) throw new Error(faultsText(parsed.error.issues, 3, 'file'));
+      const logs = new Map<string, LogRecord>();
+      for (const [origin, r] of Object.entries(parsed.data.logs)) {
+        const rootHash = fromBase64(r.rootHash, 'rootHash', 32);
+        // The checkpoint kept beside the tree must be that tree: either may be the damaged one.
+        const cp = parseCheckpoint(r.note);
+        if (cp.origin !== origin || cp.size !== r.size || !equalBytes(cp.rootHash, rootHash)) throw new Error(`the checkpoint kept for ${origin} is not its tree of size ${r.size}`);
+        logs.set(origin, { size: r.size, rootHash, note: r.note });
+      }
+      return new WitnessState(path, logs);
     } catch (e) {
       // Starting afresh would let a fork through: refuse, as the ledger does with a damaged store.
       throw new CartularyError('corrupt', `the witness state ${path} is damaged (${(e as Error).message}); restore it from a backup`);
