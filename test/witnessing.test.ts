@@ -72,7 +72,7 @@ describe('a ledger process with two witness processes', () => {
     }
   });
 
-  it('collects cosignatures, keeps appending while a witness is down, catches it up, and verify enforces the quorum', async () => {
+  it('collects cosignatures, keeps appending while a witness is down, catches it up, and verify enforces the quorum; a quorum checkpoint stored under another policy is not cited', async () => {
     const dir = await tempDir();
     const ledgerKey = formatVerifierKey(DEFAULT_ORIGIN, (await createKeyPair(`${dir}/ledger-keys`, 'ledger')).publicKey);
     const witnessArgs = (n: string) => ['witness', '--port', '0', '--data', `${dir}/${n}/data`, '--keys', `${dir}/${n}/keys`, '--name', `${n}.example/witness`, '--log', ledgerKey];
@@ -154,5 +154,17 @@ describe('a ledger process with two witness processes', () => {
     children.push(ledger);
     await until('both cosignatures after the ledger restarted', async () => JSON.stringify(await cosignedBy()) === JSON.stringify({ size: 5, names: ['court', 'notary'], quorum: true }));
     expect((await health()).witnesses.map((w) => [w.cosignedSize, w.lastError])).toEqual([[5, null], [5, null]]);
+
+    // Restarted under a policy whose quorum is a witness that never cosigned anything: the
+    // quorum checkpoint stored under the old policy is not cited (its bundles failed the new
+    // policy); the latest checkpoint is, with the cosignatures it has.
+    await stop(ledger);
+    const third = formatWitnessKey('third.example/witness', signerFromSeed(randomSeed()).publicKey);
+    await writeFile(`${dir}/policy-third`, `log ${ledgerKey}\nwitness court ${vkeys[0]} ${w1.url}\nwitness third ${third} http://127.0.0.1:9\nquorum third\n`);
+    ledger = await startChildServer(`${dir}/data`, `${dir}/ledger-keys`, { args: ['--witness-policy', `${dir}/policy-third`] });
+    children.push(ledger);
+    await register();
+    const cited = ((await (await get(`/v1/works/${early[0]!.id}/evidence`)).json()) as { checkpoint: string }).checkpoint;
+    expect(cited.split('\n')[1]).toBe('6');
   }, 60_000);
 });

@@ -9,9 +9,9 @@
  * checkpoint; a witness that is down or refuses is retried with exponential backoff; a 409
  * is answered at once with a resend from the size the witness states.
  */
-import { noteParts } from '../core/checkpoint.js';
+import { noteParts, parseVerifierKey } from '../core/checkpoint.js';
 import { findCosignature } from '../core/cosignature.js';
-import { quorumMet, type Policy, type PolicyWitness } from '../core/policy.js';
+import { checkCosignedCheckpoint, quorumMet, type Policy, type PolicyWitness } from '../core/policy.js';
 import { formatAddCheckpoint, TLOG_SIZE_TYPE } from '../core/witness.js';
 import { consistencyPlan } from '../core/merkle.js';
 import type { LedgerStorage } from '../store/storage.js';
@@ -77,9 +77,23 @@ export class WitnessPublisher {
   private readonly timeout: number;
   private readonly log: NonNullable<PublisherOptions['log']>;
 
-  /** The publisher, resuming from the quorum checkpoint stored beside the log. */
+  /**
+   * The publisher, resuming from the quorum checkpoint stored beside the log when it meets
+   * this policy's quorum: one stored under another policy (a witness dropped, a quorum
+   * raised) is not cited, however well it met the old one.
+   */
   static async open(policy: Policy, store: LedgerStorage, sequencer: LogHead, opts: PublisherOptions = {}): Promise<WitnessPublisher> {
-    return new WitnessPublisher(policy, store, sequencer, opts, await store.read((view) => view.meta(QUORUM_META)));
+    const stored = await store.read((view) => view.meta(QUORUM_META));
+    let kept: string | undefined;
+    if (stored) {
+      try {
+        if (checkCosignedCheckpoint(stored, policy, parseVerifierKey(sequencer.verifierKey)).quorum) kept = stored;
+        else opts.log?.({}, 'the stored quorum checkpoint does not meet this witness policy: not cited until a new one does');
+      } catch (e) {
+        opts.log?.({ error: (e as Error).message }, 'the stored quorum checkpoint does not verify: not cited');
+      }
+    }
+    return new WitnessPublisher(policy, store, sequencer, opts, kept);
   }
 
   private constructor(
