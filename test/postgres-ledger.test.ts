@@ -5,6 +5,7 @@
  * folder keeps its indexes and that refusal across restarts.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { toHex, uintBE } from '../src/core/bytes.js';
 import { signCheckpoint } from '../src/core/checkpoint.js';
@@ -14,6 +15,7 @@ import { CompactRange } from '../src/core/merkle.js';
 import { CartularyError } from '../src/core/errors.js';
 import type { Follower } from '../src/store/follower.js';
 import { loadOrCreateKey } from '../src/store/key-files.js';
+import { READ_TIMEOUT_MS } from '../src/store/postgres-kv.js';
 import { openFollowerLedger, openLedger } from '../src/store/ledger.js';
 import { verifyBundle } from '../src/verify/index.js';
 import { crashTest } from '../scripts/lib/crash.js';
@@ -221,6 +223,29 @@ suite('the ledger in PostgreSQL', () => {
       await writer.close();
     }
   });
+
+  it('a read that waits on a locked table is cut short and answered 503, never left hanging', async () => {
+    const dir = await tempDir();
+    const store = await freshDatabase();
+    const writer = await startChildServer(`${dir}/data`, `${dir}/keys`, { args: ['--store', store] });
+    const locker = new pg.Client({ connectionString: store });
+    await locker.connect();
+    try {
+      expect((await post(writer.url, stmt.register(party()))).status).toBe(201);
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE cartulary_kv IN ACCESS EXCLUSIVE MODE');
+      const started = Date.now();
+      const res = await fetch(`${writer.url}/v1/entries/0`, { signal: AbortSignal.timeout(READ_TIMEOUT_MS + 10_000) });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { detail: string }).detail).toMatch(/statement timeout/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(READ_TIMEOUT_MS - 500);
+      await locker.query('ROLLBACK');
+      expect((await fetch(`${writer.url}/v1/entries/0`)).status).toBe(200);
+    } finally {
+      await locker.end();
+      await stop(writer);
+    }
+  }, 30_000);
 
   it('a read-only node whose watermark is damaged refuses to start, saying what to do', async () => {
     const dir = await tempDir();

@@ -69,7 +69,10 @@ export class PostgresKV implements OrderedKV {
 
   static async open(url: string, { create = false, readOnly = false }: PostgresOpenOptions = {}): Promise<PostgresKV> {
     const description = `PostgreSQL at ${redactUrl(url)}`;
-    const pool = new pg.Pool({ connectionString: url, max: 16, connectionTimeoutMillis: 10_000 });
+    // A read that waits past READ_TIMEOUT_MS (a table locked by hand, a stuck server) is
+    // cancelled by the server and answered 503: sixteen such reads held every connection,
+    // and every read route hung, while /healthz said all was well.
+    const pool = new pg.Pool({ connectionString: url, max: 16, connectionTimeoutMillis: 10_000, statement_timeout: READ_TIMEOUT_MS });
     // An idle client's error (the server restarted) must not crash the process: the next query reports it.
     pool.on('error', () => undefined);
     let writer: pg.Client | null = null;
@@ -226,6 +229,9 @@ async function query<R extends pg.QueryResultRow>(db: Queryable, sql: string, pa
     throw postgresError(e, description);
   }
 }
+
+/** The longest one statement of the read pool may take, ms (the writer's own session has none: a write cut short would stop the ledger). */
+export const READ_TIMEOUT_MS = 5_000;
 
 /** PostgreSQL's errors as the ledger's: damage is 'corrupt', anything else 'unavailable', each saying where. */
 function postgresError(e: unknown, description: string): unknown {
