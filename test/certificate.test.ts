@@ -98,7 +98,7 @@ describe('cartulary certificate', () => {
     const sound = [{ upload: [1000, 9000] as [number, number], work: [13_000, 21_000] as [number, number], ber: 0.08, values: 61, strength: 'match' }];
     const certificate = (check: { segments: typeof segments; sound: typeof sound }) =>
       certificateHtml({
-        work, bundle, result: verifyBundle(bundle, server.verifierKey), ledgerKey: server.verifierKey, names: new Map(), source: server.url, generatedAt: Date.now(),
+        work, bundle, result: verifyBundle(bundle, server.verifierKey, { standingAt: Date.now() }), ledgerKey: server.verifierKey, names: new Map(), source: server.url, generatedAt: Date.now(),
         check: { uploader: bob.id, use: 'clip', territory: 'FR', at: Date.now(), verdict: 'owner', ...check },
       });
     const html = certificate({ segments, sound });

@@ -9,7 +9,10 @@ import { encodeFrames, FINGERPRINT_KIND } from '../src/core/fingerprint.js';
 import { auditLedger } from '../src/store/audit.js';
 import { loadSecretKey } from '../src/store/key-files.js';
 import { verifyBundle, type EvidenceBundle } from '../src/verify/index.js';
-import { content, party, stmt } from './helpers.js';
+import { readFile, writeFile } from 'node:fs/promises';
+import { runCli } from '../scripts/lib/child-server.js';
+import { titleStatusText } from '../src/verify/timeline.js';
+import { content, party, stmt, tempDir } from './helpers.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
 
 let servers: ServerFixture[] = [];
@@ -124,6 +127,28 @@ describe('disputes over HTTP', () => {
     }
     const winnerBundle = verifyBundle(await json(s.get(`/v1/works/${late.id}/evidence`)), s.verifierKey);
     expect(winnerBundle.claims).toMatchObject([{ id: claimId, status: 'upheld' }]);
+
+    // What the bundles prove says what the award made of each work and licence, as the server
+    // does: the verifier, its certificate and the CLI read the record's contest as if still
+    // open (the loser "contested", Mallory's licence to Bob "standing").
+    const loser = verifyBundle(await json(s.get(`/v1/works/${early.id}/evidence`)), s.verifierKey, { about: { work: early.id }, standingAt: Date.now() });
+    const iso = (ms: number) => new Date(ms).toISOString();
+    expect(loser.works.find((w) => w.id === early.id)).toMatchObject({ status: 'superseded', award: { work: late.id, decision: 'award' } });
+    expect(loser.licences).toMatchObject([{ id: malloryLicence.id, standing: 'superseded' }]);
+    expect(titleStatusText(loser.works.find((w) => w.id === early.id)!, iso, (id) => id)).toMatch(new RegExp(`^superseded: a mediator's award \\(entry #\\d+, .*Z\\) gave title to the registration ${late.id}$`));
+    expect(titleStatusText(winnerBundle.works.find((w) => w.id === late.id)!, iso)).toMatch(/^registered: a mediator awarded it title \(entry #\d+, /);
+    const dir = await tempDir();
+    const certified = await runCli(['certificate', early.id, '--out', `${dir}/loser.html`, '--ledger-key', s.verifierKey, '--server', s.url]);
+    expect(certified.code, certified.output).toBe(0);
+    const html = await readFile(`${dir}/loser.html`, 'utf8');
+    expect(html).toContain('<tr><th>Status</th><td>superseded: a mediator');
+    expect(html).toMatch(/<td>superseded<\/td><\/tr>/);
+    expect(html).not.toMatch(/<td>standing<\/td>/);
+    await writeFile(`${dir}/loser.json`, JSON.stringify(await json(s.get(`/v1/works/${early.id}/evidence`))));
+    const verified = await runCli(['verify', `${dir}/loser.json`, '--ledger-key', s.verifierKey]);
+    expect(verified.code, verified.output).toBe(0);
+    expect(verified.output).toContain(`work ${early.id}: owner ${mallory.id}, superseded: a mediator's award`);
+    expect(verified.output).toMatch(new RegExp(`licence ${malloryLicence.id}: .* — now superseded`));
 
     const audit = await auditLedger(s.ledger.store, parseVerifierKey(s.verifierKey));
     expect(audit).toMatchObject({ ok: true });

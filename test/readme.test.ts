@@ -77,7 +77,7 @@ describe('README walkthrough', () => {
     expect(out).toMatch(/licensed: .*\n  contains "My film" .*upload 00:00–00:0\d ↔ work 00:1[1-3]–00:(19|2\d) .*as clip: licensed/);
     expect(out).toMatch(/unlicensed: .*\n.*as clip: unlicensed\n  judged at the ledger's present .*\nexit 1: carol holds no licence for this clip/);
     expect(out).toMatch(/unlicensed: .*expired[\s\S]*judged at 2028-01-01T00:00:00\.000Z/);
-    expect(out).toMatch(/valid: from .* until 2028-01-01T00:00:00\.000Z \(1830297600000\), exclusive/);
+    expect(out).toMatch(/valid: from .* until just before 2028-01-01T00:00:00\.000Z \(1830297600000\); not exclusive/);
     expect(out).toMatch(/evidence for work [0-9a-f]{64}: \d+ entries, verified, saved to evidence\.json/);
     expect(out).toMatch(/licence .* revoked by .*superseded by the transfer/);
     expect(out).toMatch(/the file is the registered content/);

@@ -9,10 +9,8 @@
  */
 import { toHex, utf8 } from '../core/bytes.js';
 import { sha256 } from '../core/crypto.js';
-import { licenceStanding } from '../core/rules.js';
-import { MemoryState } from '../core/state.js';
 import type { EvidenceBundle } from '../verify/bundle.js';
-import { describeEntry, segmentText, shortId, timeline, withoutBidiControls } from '../verify/timeline.js';
+import { describeEntry, segmentText, shortId, timeline, titleStatusText, withoutBidiControls } from '../verify/timeline.js';
 import type { VerifyResult } from '../verify/verify-bundle.js';
 
 export interface CertificateInput {
@@ -99,8 +97,8 @@ export function certificateHtml(c: CertificateInput): string {
   const work = result.works.find((w) => w.id === c.work);
   const entries = timeline(bundle);
   const nameOf = (id: string) => names.get(id) ?? shortId(id);
-  const state = new MemoryState();
-  for (const l of result.licences) state.licences.set(l.id, l);
+  // Each licence's standing on the day the certificate is made, as the verifier replayed it.
+  if (result.licences.some((l) => l.standing === undefined)) throw new Error('certificateHtml needs a result verified with standingAt: the generation time');
   const bundleJson = JSON.stringify(bundle);
   const title = work ? work.title : c.work;
 
@@ -113,7 +111,7 @@ export function certificateHtml(c: CertificateInput): string {
 <tr><th>Registered</th><td>${esc(utc(work.registeredAt))} (ledger entry #${esc(work.registeredIndex)})</td></tr>
 <tr><th>Registrant</th><td>${party(names, work.registrant)}</td></tr>
 <tr><th>Current owner</th><td>${party(names, work.owner)}</td></tr>
-<tr><th>Status</th><td>${esc(work.status)}${work.contest ? ` — contested since ${esc(utc(work.contest.since))} by the registration <span class="id">${esc(work.contest.by)}</span>` : ''}</td></tr>
+<tr><th>Status</th><td>${esc(titleStatusText(work, utc, (id) => id))}</td></tr>
 </table>`
     : `<p class="fail">The evidence does not establish this work: nothing below may be relied on.</p>`;
 
@@ -125,7 +123,7 @@ ${entries.map((e) => `<tr><td>${e.index}</td><td>${esc(utc(e.time))}</td><td>${e
   const licences = result.licences.length
     ? `<table>
 <tr><th>Licensee</th><th>Uses</th><th>Territories</th><th>Valid</th><th>Standing on ${esc(utc(c.generatedAt).slice(0, 10))}</th></tr>
-${result.licences.map((l) => `<tr><td>${party(names, l.licensee)}</td><td>${esc(l.uses.join(', '))}${l.exclusive ? ' (exclusive)' : ''}</td><td>${esc(l.territories.join(', '))}</td><td>${esc(utc(l.validFrom))} → ${esc(utc(l.validUntil))}</td><td>${esc(licenceStanding(state, l, c.generatedAt) ?? 'standing')}</td></tr>`).join('\n')}
+${result.licences.map((l) => `<tr><td>${party(names, l.licensee)}</td><td>${esc(l.uses.join(', '))}${l.exclusive ? ' (exclusive)' : ''}</td><td>${esc(l.territories.join(', '))}</td><td>${esc(utc(l.validFrom))} → ${esc(utc(l.validUntil))}</td><td>${esc(l.standing ?? 'standing')}</td></tr>`).join('\n')}
 </table>`
     : '<p>No licences.</p>';
 

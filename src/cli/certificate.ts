@@ -38,14 +38,15 @@ export const certifiedLine = (c: Certified): string => `certificate of "${c.titl
 /** `about`: what the evidence must be about (the work, by default), and the question it must answer. */
 async function certify(api: LedgerClient, v: Values, io: Io, out: string, work: string, bundle: EvidenceBundle, source: string, check?: CheckSection, about: VerifyOptions = { about: { work } }): Promise<Certified> {
   const ledgerKey = await keyToTrust(str(v['ledger-key']), api, io, originOf(bundle));
-  const result = verifyBundle(bundle, ledgerKey, about);
+  const generatedAt = Date.now();
+  const result = verifyBundle(bundle, ledgerKey, { ...about, standingAt: generatedAt });
   if (!result.ok) throw new CartularyError('verification-failed', `no certificate: the evidence does NOT verify: ${result.failure?.code}: ${result.failure?.detail}`);
   // A check's own evidence replays its verdict: the certificate states it only if they agree.
   if (check && result.verdict !== undefined && result.verdict !== check.verdict) {
     throw new CartularyError('verification-failed', `no certificate: the ledger answered ${check.verdict}, its evidence replays to ${result.verdict}`);
   }
   const parties = [...partiesOf(timeline(bundle)), ...(check ? [check.uploader] : [])];
-  const input: CertificateInput = { work, bundle, result, ledgerKey, names: await profileNames(parties, (p) => api.get(p)), source, generatedAt: Date.now(), ...(check ? { check } : {}) };
+  const input: CertificateInput = { work, bundle, result, ledgerKey, names: await profileNames(parties, (p) => api.get(p)), source, generatedAt, ...(check ? { check } : {}) };
   const html = certificateHtml(input);
   if (extname(out).toLowerCase() === '.pdf') {
     const { printPdf } = await import('../certificate/chromium.js');

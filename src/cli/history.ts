@@ -1,6 +1,6 @@
 import { CartularyError } from '../core/errors.js';
 import type { EvidenceBundle } from '../verify/bundle.js';
-import { describeEntry, partiesOf, profileNames, timeline } from '../verify/timeline.js';
+import { describeEntry, partiesOf, profileNames, timeline, titleStatusText } from '../verify/timeline.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
 import { client, partyLabel, serverOption } from './client.js';
 import { EXIT, str, type Command } from './command.js';
@@ -38,7 +38,7 @@ export const history: Command = {
       );
       return EXIT.ok;
     }
-    io.out(`work ${work}: "${subject?.title}", owner ${subject ? partyLabel(subject.owner, names, true) : '?'}, ${status}`);
+    io.out(`work ${work}: "${subject?.title}", owner ${subject ? partyLabel(subject.owner, names, true) : '?'}, ${subject ? titleStatusText(subject, (ms) => new Date(ms).toISOString()) : status}`);
     for (const e of entries) io.out(`${e.id === work ? '*' : ' '} ${new Date(e.time).toISOString()}  #${e.index}  ${describeEntry(e, (p) => partyLabel(p, names))}`);
     io.out(`claims: ${claims.length} (${claims.filter((c) => c.status === 'open').length} open); sightings by platforms: ${sightings} (GET /v1/works/${work}/sightings)`);
     io.out(`verified against checkpoint of size ${result.checkpoint?.size}; names are the parties' own profiles`);

@@ -51,7 +51,8 @@ export const license: Command = {
     // Echo the instants exactly as signed and stored; a licence without validFrom starts when sequenced.
     const from = validFrom ?? result.receipt.time;
     printReceipt(io, v, 'licence granted; licence', result, { licence: result.receipt.id, licensee, validFrom: from, validUntil: validUntil ?? null });
-    if (!v.json) io.out(`  valid: from ${instant(from)} until ${validUntil === undefined ? 'no end' : `${instant(validUntil)}, exclusive`}`);
+    // The end instant is not covered ("until just before"); whether the licence is exclusive is said apart.
+    if (!v.json) io.out(`  valid: from ${instant(from)} until ${validUntil === undefined ? 'no end' : `just before ${instant(validUntil)}`}; ${v.exclusive ? 'an exclusive licence' : 'not exclusive'}`);
     return 0;
   },
 };

@@ -12,6 +12,7 @@ import { hashLeaf } from '../core/merkle.js';
 import { checkCosignedCheckpoint, type Policy } from '../core/policy.js';
 import { checkLeafAt, TLOG_PROOF_HEADER, verifyTlogProof } from '../core/tlog-proof.js';
 import { jsonNestsAtMost } from '../verify/bundle.js';
+import { titleStatusText } from '../verify/timeline.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
 import { EXIT, str, UsageError, type Command, type Io } from './command.js';
 import { hashFile } from './hash-file.js';
@@ -135,7 +136,7 @@ export const verify: Command = {
     // `register` saves {receipt, evidence}; a bare bundle is accepted too.
     const bundle = json && typeof json === 'object' && 'evidence' in json ? (json as { evidence: unknown }).evidence : json;
     const file = str(v.file);
-    const result = verifyBundle(bundle, trusted, file ? { fileSha256: (await hashFile(file, io)).sha256 } : {});
+    const result = verifyBundle(bundle, trusted, { standingAt: Date.now(), ...(file ? { fileSha256: (await hashFile(file, io)).sha256 } : {}) });
     if (v.json) {
       io.out(JSON.stringify(result, null, 2));
       return result.ok ? EXIT.ok : EXIT.failed;
@@ -146,11 +147,11 @@ export const verify: Command = {
       const failed = checkQuorum((bundle as { checkpoint: string }).checkpoint, policy, trusted, io);
       if (failed !== null) return failed;
     }
-    for (const w of result.works) io.out(`work ${w.id}: owner ${w.owner}, ${w.status}${w.contest ? ` (contested by ${w.contest.by} since ${new Date(w.contest.since).toISOString()})` : ''}`);
     const when = (ms: number) => new Date(ms).toISOString();
+    for (const w of result.works) io.out(`work ${w.id}: owner ${w.owner}, ${titleStatusText(w, when, (id) => id)}`);
     for (const l of result.licences) {
-      const window = `from ${when(l.validFrom)}${l.validUntil === null ? ', with no end' : ` until ${when(l.validUntil)} (exclusive)`}`;
-      io.out(`licence ${l.id}: ${l.licensee} may ${l.uses.join(', ')} in ${l.territories.join(', ')}, ${window}${l.revokedAt !== null ? `; revoked at ${when(l.revokedAt)}` : ''}`);
+      const window = `from ${when(l.validFrom)}${l.validUntil === null ? ', with no end' : ` until just before ${when(l.validUntil)}`}`;
+      io.out(`licence ${l.id}: ${l.licensee} may${l.exclusive ? ' exclusively' : ''} ${l.uses.join(', ')} in ${l.territories.join(', ')}, ${window}${l.revokedAt !== null ? `; revoked at ${when(l.revokedAt)}` : ''} — now ${l.standing ?? 'standing'}`);
     }
     if (result.works.length === 0) io.out(`the bundle proves that its entries are in the ledger as of tree size ${result.asOfSize}, not what became of any work since`);
     if (result.verdict) io.out(`verdict: ${result.verdict}`);

@@ -5,7 +5,7 @@
  */
 import { toHex } from './bytes.js';
 import { CartularyError } from './errors.js';
-import type { ContentRecord, Effects, LedgerView, WorkRecord } from './records.js';
+import type { Award, ContentRecord, Effects, LedgerView, WorkRecord } from './records.js';
 import { existingWork, namedParty, touch, type Context } from './rule-context.js';
 import { activeAt } from './scope.js';
 import { licenceStanding } from './rules.js';
@@ -42,10 +42,20 @@ export function contestOpen(view: LedgerView, work: WorkRecord): boolean {
   return award ? award.reopened !== null : work.contest !== null;
 }
 
+export type TitleStatus = 'registered' | 'contested' | 'superseded';
+
 /** A work's status as it stands now: an award settles a contest for its winner and supersedes the rest. */
-export function titleStatus(view: LedgerView, work: WorkRecord): 'registered' | 'contested' | 'superseded' {
+export function titleStatus(view: LedgerView, work: WorkRecord): TitleStatus {
   if (supersededBy(view, work)) return 'superseded';
   return contestOpen(view, work) ? 'contested' : 'registered';
+}
+
+/** A work as it stands now: its record, its status after any award, and the award on its content (or null). */
+export type TitledWork = Omit<WorkRecord, 'status'> & { status: TitleStatus; award: Award | null };
+
+/** The work's record as it stands now (the server's views and the offline verifier say the same). */
+export function titled(view: LedgerView, work: WorkRecord): TitledWork {
+  return { ...work, status: titleStatus(view, work), award: view.content(work.sha256)?.award ?? null };
 }
 
 const none = { works: [], licences: [] };

@@ -353,11 +353,10 @@ function party(ctx: Context, p: PartyPayload): Effects {
  * Whether a licence stands at `at`: not revoked by then, its work not superseded by an award
  * by then, inside its window, and so is its parent.
  */
-export function licenceStanding(
-  view: LedgerView,
-  licence: LicenceRecord,
-  at: number,
-): 'revoked' | 'superseded' | 'parent-ended' | 'not-yet-valid' | 'expired' | null {
+/** Why a licence does not stand at an instant (licenceStanding). */
+export type LicenceStanding = 'revoked' | 'superseded' | 'parent-ended' | 'not-yet-valid' | 'expired';
+
+export function licenceStanding(view: LedgerView, licence: LicenceRecord, at: number): LicenceStanding | null {
   if (licence.revokedAt !== null && licence.revokedAt <= at) return 'revoked';
   const work = view.work(licence.work);
   if (work && supersededBy(view, work, at)) return 'superseded';

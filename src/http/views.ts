@@ -4,7 +4,7 @@ import { parseStatement } from '../core/cose.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeLeaf } from '../core/leaf.js';
 import { hashLeaf } from '../core/merkle.js';
-import { titleStatus } from '../core/disputes.js';
+import { titled } from '../core/disputes.js';
 import type { LedgerView, LicenceRecord, WorkRecord } from '../core/records.js';
 import { licenceStanding } from '../core/rules.js';
 import { payloadJson } from '../core/statements.js';
@@ -45,7 +45,7 @@ export function licenceViews(view: LedgerView, ids: readonly string[], now: numb
 
 /** A work's record with its status as it stands now (an award settles or supersedes it: see disputes.ts), the award and its sighting count. */
 export function workSummary(view: LedgerView, work: WorkRecord) {
-  return { ...work, status: titleStatus(view, work), award: view.content(work.sha256)?.award ?? null, sightings: view.sightings(work.id) };
+  return { ...titled(view, work), sightings: view.sightings(work.id) };
 }
 
 /**

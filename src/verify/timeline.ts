@@ -79,6 +79,31 @@ export const mediaClock = (ms: number): string => {
 export const segmentText = (s: { upload: readonly [number, number]; work: readonly [number, number]; speed?: number }): string =>
   `upload ${mediaClock(s.upload[0])}–${mediaClock(s.upload[1])} ↔ work ${mediaClock(s.work[0])}–${mediaClock(s.work[1])}${s.speed === undefined || s.speed === 1 ? '' : ` at ${s.speed}×`}`;
 
+/** The parts of a work's state its status is told from: the server's work view and the verifier's result both carry them. */
+export interface TitleState {
+  id: string;
+  status: string;
+  contest: { by: string; since: number } | null;
+  award: { work: string; decision: string; index: number; since: number; reopened: number | null } | null;
+}
+
+/**
+ * A work's status in words, with what made it so: the contest and since when, or the
+ * mediator's decision that settled or superseded it (a work awarded title still carries the
+ * contest it was once under: shown alone, it read as contested for ever).
+ */
+export function titleStatusText(work: TitleState, at: (ms: number) => string, id: (hex: string) => string = shortId): string {
+  const { award, contest } = work;
+  const decided = award ? ` (entry #${award.index}, ${at(award.since)})` : '';
+  if (work.status === 'superseded' && award) return `superseded: a mediator's ${award.decision === 'award' ? 'award' : 'decision'}${decided} gave title to the registration ${id(award.work)}`;
+  if (work.status === 'contested') {
+    if (award && award.reopened !== null) return `contested: reopened ${at(award.reopened)} by a later registration of the same content, after a mediator's decision${decided}`;
+    return contest ? `contested: since ${at(contest.since)}, by the registration ${id(contest.by)}` : 'contested';
+  }
+  if (award && award.work === work.id) return award.decision === 'award' ? `registered: a mediator awarded it title${decided}` : `registered: a mediator dismissed the contest${decided}`;
+  return work.status;
+}
+
 /** One line saying what the entry did, with parties named by `name`. */
 export function describeEntry(e: TimelineEntry, name: PartyName = shortId): string {
   return withoutBidiControls(entryText(e, name));

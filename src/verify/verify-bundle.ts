@@ -15,9 +15,9 @@ import { openCheckpoint, parseVerifierKey, type Checkpoint } from '../core/check
 import { parseStatement, verifyStatement, type SignedStatement } from '../core/cose.js';
 import { decodeLeaf, type Leaf } from '../core/leaf.js';
 import { hashLeaf, verifyInclusion } from '../core/merkle.js';
-import { titleStatus } from '../core/disputes.js';
+import { titled, titleStatus, type TitledWork } from '../core/disputes.js';
 import type { ClaimRecord, LicenceRecord, ResolutionRecord, WorkRecord } from '../core/records.js';
-import { applyStatement } from '../core/rules.js';
+import { applyStatement, licenceStanding, type LicenceStanding } from '../core/rules.js';
 import { MemoryState } from '../core/state.js';
 import { bundleSchema, faultsText, firstShapeFault, type BundleClaims, type EvidenceBundle } from './bundle.js';
 
@@ -49,8 +49,9 @@ export interface VerifyResult {
    * the state the replay derived, of the works the bundle holds whole (their every entry, as
    * the ledger attests) and their licences: this, not the claims, is what the bundle proves
    */
-  works: WorkRecord[];
-  licences: LicenceRecord[];
+  works: TitledWork[];
+  /** with `standingAt`, each licence's standing then (null: it stands; see licenceStanding) */
+  licences: Array<LicenceRecord & { standing?: LicenceStanding | null }>;
   /** infringement claims, and mediators' decisions (each naming the accreditation it was made under) */
   claims: ClaimRecord[];
   resolutions: ResolutionRecord[];
@@ -81,6 +82,8 @@ export interface VerifyOptions {
    * judged it.
    */
   question?: Omit<CheckQuery, 'sha256'>;
+  /** the instant (ms) at which each licence's standing is given (revoked, superseded, parent ended, expired…) */
+  standingAt?: number;
 }
 
 export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: VerifyOptions = {}): VerifyResult {
@@ -96,8 +99,8 @@ export function verifyBundle(input: unknown, trustedVerifierKey: string, opts: V
     holds,
     ...(failure ? { failure } : {}),
     ...(checkpoint ? { checkpoint, asOfSize: checkpoint.size } : {}),
-    works: [...state.works.values()].filter((w) => attested.has(w.id)),
-    licences: [...state.licences.values()].filter((l) => attested.has(l.work)),
+    works: [...state.works.values()].filter((w) => attested.has(w.id)).map((w) => titled(state, w)),
+    licences: [...state.licences.values()].filter((l) => attested.has(l.work)).map((l) => (opts.standingAt === undefined ? l : { ...l, standing: licenceStanding(state, l, opts.standingAt) })),
     claims: [...state.claims.values()],
     resolutions: [...state.resolutions.values()],
     ...(verdict ? { verdict } : {}),

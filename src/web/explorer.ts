@@ -7,9 +7,10 @@
 import { certificateHtml } from '../certificate/html.js';
 import { toHex } from '../core/bytes.js';
 import { hashBlob } from './hash-blob.js';
-import type { LicenceRecord, WorkRecord } from '../core/records.js';
+import type { TitledWork } from '../core/disputes.js';
+import type { LicenceRecord } from '../core/records.js';
 import { jsonNestsAtMost, type EvidenceBundle } from '../verify/bundle.js';
-import { describeEntry, partiesOf, profileNames, shortId, timeline, withoutBidiControls } from '../verify/timeline.js';
+import { describeEntry, partiesOf, profileNames, shortId, timeline, titleStatusText, withoutBidiControls } from '../verify/timeline.js';
 import { verifyBundle, type VerifyResult } from '../verify/verify-bundle.js';
 
 const KEY_STORAGE = 'cartulary.ledgerKey';
@@ -39,7 +40,7 @@ const status = (text: string) => (byId('status').textContent = text);
 const utc = (ms: number | null) => (ms === null ? 'open' : new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
 
 /** A work as GET /v1/works/:id serves it: its first licences inline, with their standing now. */
-type WorkView = WorkRecord & { licences: Array<LicenceRecord & { standing: string }> };
+type WorkView = TitledWork & { licences: Array<LicenceRecord & { standing: string }> };
 
 interface Opened {
   id: string;
@@ -49,6 +50,8 @@ interface Opened {
   fileSha256?: Uint8Array;
   result?: VerifyResult;
   verified?: EvidenceBundle;
+  /** when it was verified: the licences' standing is given as of then, and a certificate says so */
+  verifiedAt?: number;
 }
 let opened: Opened | null = null;
 
@@ -79,7 +82,7 @@ function showWork(work: WorkView, o: Opened): void {
   fact(facts, 'Registrant', `${name(work.registrant)} — ${work.registrant}`, 'id');
   fact(facts, 'Owner', `${name(work.owner)} — ${work.owner}`, 'id');
   fact(facts, 'Registered', utc(work.registeredAt));
-  fact(facts, 'Status', work.contest ? `${work.status}: since ${utc(work.contest.since)}, by the registration ${shortId(work.contest.by)}` : work.status);
+  fact(facts, 'Status', titleStatusText(work, utc));
 
   byId('timeline').replaceChildren(
     ...timeline(o.bundle).map((e) => {
@@ -139,7 +142,8 @@ function verify(): void {
     if (!jsonNestsAtMost(text, 16)) throw new Error('the bundle nests deeper than 16 levels: no evidence bundle does');
     input = JSON.parse(text);
     // The page shows work `opened.id`: the evidence must be about it, whatever the server sent.
-    result = verifyBundle(input, key, { about: { work: opened.id }, ...(opened.fileSha256 ? { fileSha256: opened.fileSha256 } : {}) });
+    opened.verifiedAt = Date.now();
+    result = verifyBundle(input, key, { about: { work: opened.id }, standingAt: opened.verifiedAt, ...(opened.fileSha256 ? { fileSha256: opened.fileSha256 } : {}) });
   } catch (e) {
     result = { ok: false, holds: [], failure: { code: 'bad-shape', detail: (e as Error).message }, works: [], licences: [], claims: [], resolutions: [] };
   }
@@ -161,7 +165,7 @@ function downloadCertificate(): void {
     ledgerKey: pinnedKey(),
     names: opened.names,
     source: new URL(`/v1/works/${opened.id}/evidence`, location.href).href,
-    generatedAt: Date.now(),
+    generatedAt: opened.verifiedAt ?? Date.now(),
   });
   const a = el('a', undefined, { href: URL.createObjectURL(new Blob([html], { type: 'text/html' })), download: `certificate-${opened.id.slice(0, 12)}.html` });
   a.click();
@@ -178,12 +182,12 @@ async function lookUpFile(file: File): Promise<void> {
   status(`Hashing ${file.name} here (${file.size} bytes); it is not uploaded…`);
   const digest = await hashBlob(file, (done, total) => status(`Hashing ${file.name} here: ${Math.floor((done / total) * 100)} %; it is not uploaded…`));
   const sha = toHex(digest);
-  const works = await getJson<WorkRecord[]>(`/v1/works?sha256=${sha}`);
+  const works = await getJson<TitledWork[]>(`/v1/works?sha256=${sha}`);
   const results = byId('results');
   results.replaceChildren(el('p', `SHA-256 of ${file.name}: `, {}, el('span', sha, { class: 'id' })));
   if (works.length === 0) {
     clearWork();
-    status('This file is not registered in the ledger.');
+    status('This file is not registered in the ledger byte for byte. An edited copy (cut, re-encoded, cropped) is found by comparing fingerprints: cartulary check FILE.');
     return;
   }
   results.append(el('p', works.length === 1 ? 'Registered once:' : `Registered ${works.length} times (the earliest first):`), el('ul', undefined, {}, ...works.map((w) => el('li', undefined, {}, workButton(w.id, `“${w.title}” — ${utc(w.registeredAt)}`)))));
