@@ -154,6 +154,50 @@ describe('disputes over HTTP', () => {
     expect(audit).toMatchObject({ ok: true });
   });
 
+  // A re-encoded re-upload registered as someone's own work is a lookalike: it contests the
+  // film and the film it. The only decision a mediator had on it was to dismiss the contest,
+  // which gave the re-uploader clean title (and her licensees a pass at every check).
+  it("a mediator rules a lookalike a copy of the film it matched: the copy is superseded, its content judged as the film's, the film no longer contested; verified offline and audited", async () => {
+    const s = await serverFixture();
+    servers.push(s);
+    const registrar = await loadSecretKey(`${s.dir}/keys/registrar.key`);
+    const [alice, carol, dave, mediator] = [party(), party(), party(), party()];
+    const frames = Array.from({ length: 12 }, (_, i) => ({ timeMs: i * 1000, hash: sha256(content('frame')).subarray(0, 16) }));
+    const [filmBytes, copyBytes] = [content('film'), content('re-encode')];
+    const printed = { fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] };
+    const film = await json<{ id: string }>(s.submit(stmt.register(alice, filmBytes, { title: 'Fractal dreams', ...printed })));
+    const copy = await json<{ id: string }>(s.submit(stmt.register(carol, copyBytes, { title: 'My own work', ...printed })));
+    const licence = await json<{ id: string }>(s.submit(stmt.license(carol, copy.id, dave.id, { uses: ['publish'] })));
+    expect(await json(s.get(`/v1/works/${copy.id}`))).toMatchObject({ status: 'contested', lookalikes: [film.id] });
+    expect(await json(s.get(`/v1/works/${film.id}`))).toMatchObject({ status: 'contested', contest: { by: copy.id } });
+    const ask = async (bytes: Uint8Array, uploader: string) =>
+      (await json<{ verdict: string }>(s.post('/v1/check', JSON.stringify({ sha256: toHex(sha256(bytes)), uploader, use: 'publish', territory: 'FR' }), 'application/json'))).verdict;
+    expect([await ask(filmBytes, alice.id), await ask(copyBytes, carol.id)]).toEqual(['contested', 'contested']);
+
+    expect((await s.submit(stmt.accredit(registrar, mediator.id))).status).toBe(201);
+    const unrelated = await json<{ id: string }>(s.submit(stmt.register(party())));
+    const astray = await s.submit(stmt.resolve(mediator, copy.id, 'award', { award: hexOf(unrelated.id) }));
+    expect(astray.status).toBe(400);
+    expect(((await astray.json()) as { detail: string }).detail).toMatch(/no lookalike of work/);
+    expect((await s.submit(stmt.resolve(mediator, copy.id, 'award', { award: hexOf(film.id), reason: 're-encode of the film' }))).status).toBe(201);
+
+    expect(await json(s.get(`/v1/works/${copy.id}`))).toMatchObject({ status: 'superseded', owner: carol.id, award: { work: film.id, decision: 'award' } });
+    expect(await json(s.get(`/v1/works/${film.id}`))).toMatchObject({ status: 'registered', owner: alice.id });
+    expect(await json(s.get(`/v1/works/${copy.id}/licences`))).toMatchObject({ licences: [{ id: licence.id, standing: 'superseded' }] });
+    // The copy's bytes are judged as the film: Alice owns them, Carol and her licensee do not.
+    expect([await ask(filmBytes, alice.id), await ask(copyBytes, alice.id), await ask(copyBytes, carol.id), await ask(copyBytes, dave.id)]).toEqual(['owner', 'owner', 'unlicensed', 'unlicensed']);
+    expect((await s.submit(stmt.license(carol, copy.id, party().id))).status).toBe(409);
+
+    for (const [id, status] of [[film.id, 'registered'], [copy.id, 'superseded']] as const) {
+      const bundle = await json<EvidenceBundle>(s.get(`/v1/works/${id}/evidence`));
+      const result = verifyBundle(bundle, s.verifierKey, { about: { work: id }, standingAt: Date.now() });
+      expect(result.failure).toBeUndefined();
+      expect(result.works.find((w) => w.id === id)).toMatchObject({ status });
+      expect(result.resolutions.map((r) => [r.decision, r.work, r.award])).toEqual([['award', copy.id, film.id]]);
+    }
+    expect(await auditLedger(s.ledger.store, parseVerifierKey(s.verifierKey))).toMatchObject({ ok: true });
+  });
+
   it('a check by fingerprints with a report prepares a sighting of the matched work with its segments', async () => {
     const s = await serverFixture();
     servers.push(s);

@@ -6,7 +6,7 @@ import type { LedgerView, LicenceRecord, WorkRecord } from './records.js';
 import { segmentsOf, type Segment, type WorkMatch } from './segments.js';
 import type { FrameHit } from './similarity.js';
 import type { SoundMatch, SoundSegment } from './soundtrack.js';
-import { awardAt } from './disputes.js';
+import { awardAt, contestantSuperseded } from './disputes.js';
 import { licenceStanding } from './rules.js';
 import { coversTerritory, coversUse } from './scope.js';
 
@@ -56,7 +56,7 @@ export function judge(view: LedgerView, sha256: string, q: Omit<CheckQuery, 'sha
   const work = decided && decided.registeredAt <= q.at ? decided : undefined;
   const result = (verdict: Verdict, extra: Partial<CheckResult> = {}): CheckResult => ({ verdict, works: work ? [work] : [], licence: null, reasons: [], ...extra });
   if (!work) return result('unregistered');
-  const contested = award ? award.reopened !== null && award.reopened <= q.at : work.contest !== null && work.contest.since <= q.at;
+  const contested = award ? award.reopened !== null && award.reopened <= q.at : work.contest !== null && work.contest.since <= q.at && !contestantSuperseded(view, work, q.at);
   if (contested) return result('contested');
   if (ownerAt(work, q.at) === q.uploader) return result('owner');
 

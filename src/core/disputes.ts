@@ -39,7 +39,17 @@ export function notSuperseded(view: LedgerView, work: WorkRecord, what: string):
 /** Whether a work's contest is open: raised and not yet ended by a mediator, or reopened since. */
 export function contestOpen(view: LedgerView, work: WorkRecord): boolean {
   const award = view.content(work.sha256)?.award;
-  return award ? award.reopened !== null : work.contest !== null;
+  return award ? award.reopened !== null : work.contest !== null && !contestantSuperseded(view, work);
+}
+
+/**
+ * Whether the registration that contested `work` has been superseded by a mediator's award
+ * to `work`, by `at`: a lookalike (a re-encode, a crop) ruled a copy of it. Its contest is
+ * then over, as an award on its own content would have ended it.
+ */
+export function contestantSuperseded(view: LedgerView, work: WorkRecord, at = Number.POSITIVE_INFINITY): boolean {
+  const rival = work.contest ? view.work(work.contest.by) : undefined;
+  return rival !== undefined && supersededBy(view, rival, at) === work.id;
 }
 
 export type TitleStatus = 'registered' | 'contested' | 'superseded';
@@ -144,14 +154,22 @@ export function resolve(ctx: Context, p: ResolvePayload): Effects {
     return { ...effects, claim: { ...claimed, status, resolvedIndex: ctx.index }, resolution: { ...resolution, claim: id } };
   }
 
-  // A contest: award names the registration that holds title; dismiss leaves it with the one that held it.
+  // A contest: award names the registration that holds title to the work's content (itself,
+  // another registration of the same content, or a lookalike it contested or was contested
+  // by: the content is then a copy of that work, and judged as it); dismiss leaves it with the
+  // one that held it.
   const content = ctx.view.content(work.sha256) as ContentRecord;
   if (!contestOpen(ctx.view, work)) {
     throw new CartularyError('conflict', `payload.work: work ${work.id} is not contested${content.award ? ` (its contest ended at index ${content.award.index})` : ''}`, { field: 'payload.work' });
   }
   const holder = existingWork(ctx.view, p.award ? toHex(p.award) : (content.award?.work ?? content.first), 'payload.award');
-  if (holder.sha256 !== work.sha256) {
-    throw new CartularyError('invalid', `payload.award: work ${holder.id} is a registration of other content (${holder.sha256}), not of ${work.sha256}`, { field: 'payload.award' });
+  const lookalike = work.lookalikes.includes(holder.id) || holder.lookalikes.includes(work.id);
+  if (holder.sha256 !== work.sha256 && !(p.decision === 'award' && lookalike)) {
+    throw new CartularyError(
+      'invalid',
+      `payload.award: work ${holder.id} is a registration of other content (${holder.sha256}), and no lookalike of work ${work.id}: title to a content goes to one of its own registrations, or to an earlier work its fingerprints matched`,
+      { field: 'payload.award' },
+    );
   }
   partyTo(holder.owner);
   const award = { work: holder.id, decision: p.decision as 'award' | 'dismiss', index: ctx.index, since: ctx.time, reopened: null };

@@ -8,7 +8,7 @@ import { signAttestation } from '../core/attestation.js';
 import { parseVerifierKey } from '../core/checkpoint.js';
 import { toBase64, toHex } from '../core/bytes.js';
 import { parseStatement } from '../core/cose.js';
-import { titleStatus } from '../core/disputes.js';
+import { contestantSuperseded, titleStatus } from '../core/disputes.js';
 import { decodeLeaf } from '../core/leaf.js';
 import type { Signer } from '../core/crypto.js';
 import { checkUse, type CheckQuery, type CheckResult } from '../core/check.js';
@@ -104,12 +104,16 @@ export class EvidenceBuilder {
    * it and of every lookalike it contested, so the replay raises the same contest. A content
    * with many rivals adds one registration, not all of them. If a mediator ended the
    * content's contest, also the chains of the work the decision named and of the work it
-   * gave title to; and for every decision cited, the accreditation it was made under.
+   * gave title to, and for a work whose contestant was ruled a copy of it, the contestant's
+   * chain (where the ruling is); and for every decision cited, the accreditation it was made under.
    */
   private async chainOf(subjects: WorkRecord[]): Promise<number[]> {
     const works = await this.store.read((view) => {
       const works = new Map(subjects.map((w) => [w.id, w]));
       for (const w of subjects) {
+        // A lookalike that contested it, since ruled a copy of it: the ruling is on its chain.
+        const rival = w.contest ? view.work(w.contest.by) : undefined;
+        if (rival && contestantSuperseded(view, w)) works.set(rival.id, rival);
         const award = view.content(w.sha256)?.award;
         if (!award) continue;
         const decision = resolutionAt(view, award.index);
