@@ -195,6 +195,11 @@ describe('disputes over HTTP', () => {
       expect(result.works.find((w) => w.id === id)).toMatchObject({ status });
       expect(result.resolutions.map((r) => [r.decision, r.work, r.award])).toEqual([['award', copy.id, film.id]]);
     }
+    // Another party registering the film's own bytes contests it again: the ruling on the copy
+    // was no decision on them.
+    await s.submit(stmt.register(party(), filmBytes));
+    expect(await ask(filmBytes, alice.id)).toBe('contested');
+    expect(await json(s.get(`/v1/works/${film.id}`))).toMatchObject({ status: 'contested' });
     expect(await auditLedger(s.ledger.store, parseVerifierKey(s.verifierKey))).toMatchObject({ ok: true });
   });
 

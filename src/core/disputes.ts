@@ -45,11 +45,12 @@ export function contestOpen(view: LedgerView, work: WorkRecord): boolean {
 /**
  * Whether the registration that contested `work` has been superseded by a mediator's award
  * to `work`, by `at`: a lookalike (a re-encode, a crop) ruled a copy of it. Its contest is
- * then over, as an award on its own content would have ended it.
+ * then over, as an award on its own content would have ended it, unless another party
+ * registered the same content too (that contest stands until a decision on the content).
  */
 export function contestantSuperseded(view: LedgerView, work: WorkRecord, at = Number.POSITIVE_INFINITY): boolean {
   const rival = work.contest ? view.work(work.contest.by) : undefined;
-  return rival !== undefined && supersededBy(view, rival, at) === work.id;
+  return rival !== undefined && view.content(work.sha256)?.count === 1 && supersededBy(view, rival, at) === work.id;
 }
 
 export type TitleStatus = 'registered' | 'contested' | 'superseded';
