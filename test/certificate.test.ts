@@ -53,8 +53,9 @@ describe('cartulary certificate', () => {
     expect(verifyBundle(JSON.parse(embedded as string), server.verifierKey)).toMatchObject({ ok: true, asOfSize: 5 });
   });
 
-  it('prints a PDF with Chromium whose text holds the title and the owner by name', async () => {
-    const out = `${await tempDir()}/certificate.pdf`;
+  it('prints a PDF with Chromium whose text holds the title and the owner by name, on numbered pages, with the evidence attached to it, which verifies again', async () => {
+    const folder = await tempDir();
+    const out = `${folder}/certificate.pdf`;
     const r = await cli('certificate', work, '--out', out, '--ledger-key', server.verifierKey, '--server', server.url);
     expect(r, r.err).toMatchObject({ code: 0 });
     expect((await readFile(out)).subarray(0, 5).toString()).toBe('%PDF-');
@@ -63,6 +64,14 @@ describe('cartulary certificate', () => {
     expect(text).toMatch(/Current owner\s+Bob <Clips> & Co/);
     expect(text).toMatch(/Registrant\s+Alice Films/);
     expect(text).toContain(bob.id);
+    expect(text).toMatch(/page 1 of \d+/);
+    expect(text).toMatch(/attached to this PDF as the\s+file\s+evidence\.json/);
+    // Printing drops the HTML's script element: the PDF said the bundle was embedded and held none.
+    const { stdout: listed } = await run('pdfdetach', ['-list', out]);
+    expect(listed).toMatch(/1 embedded files\s+1: evidence\.json/);
+    await run('pdfdetach', ['-save', '1', '-o', `${folder}/evidence.json`, out]);
+    const again = await cli('verify', `${folder}/evidence.json`, '--ledger-key', server.verifierKey);
+    expect(again, again.err).toMatchObject({ code: 0 });
   });
 
   it('makes no certificate from evidence that does not verify against the pinned key', async () => {

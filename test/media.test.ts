@@ -118,6 +118,16 @@ describe('near-duplicate checks', () => {
     expect(Math.abs(inB.work[0]! - inB.upload[0]!)).toBeLessThanOrEqual(1_000); // B 10–20 s sits at 10–20 s of the upload
   });
 
+  it('a compilation of a work the uploader is licensed for and one it is not: unlicensed, and the headline names the work it may not use', async () => {
+    const out: string[] = [];
+    await main(['keygen', 'compiler', '--out', join(dir, 'keys')], { out: (l) => out.push(l), err: () => {}, progress: false });
+    expect((await cli('license', filmB, '--to', out.join('').trim(), '--use', 'compilation', '--territory', 'FR', '--key', 'bob')).code).toBe(0);
+    const r = await cli('check', media('compilation.mp4'), '--uploader', 'compiler', '--territory', 'FR');
+    expect(r.code).toBe(1);
+    // (the first work matched is licensed: the headline said "the uploader may use them")
+    expect(r.out.split('\n')[0]).toBe('unlicensed: the upload contains parts of 2 registered works; the uploader may not use "A.mp4" as compilation');
+  });
+
   it('a clip sped up 1.5x is one segment of A at its speed, a clip, not a recap', async () => {
     ffmpeg('-ss', '8', '-i', media('A.mp4'), '-t', '15', '-vf', 'setpts=PTS/1.5,scale=400:224', '-r', '25', ...encode, media('fast.mp4'));
     const [m] = strong(await check(media('fast.mp4')));

@@ -87,7 +87,7 @@ describe('README walkthrough', () => {
     const disputes = /<!-- disputes:start -->\s*```sh\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(disputes).toBeTruthy();
     const ended = run(disputes!);
-    expect(ended).toMatch(/^contested: .*\n  judged at .*\nexit 1: contested$/m);
+    expect(ended).toMatch(/^contested: work [0-9a-f]{64} \(".*"\), owned by .*, is contested: since .*, by the registration \S+; do not publish without review until a mediator decides\n  judged at .*\nexit 1: contested$/m);
     expect(ended).toMatch(/^owner: .*\[evidence verified offline\]$/m);
     expect(ended).toMatch(/title awarded to work .* by mediator "Mia Mediation" .*: drafts predate the other registration/);
     expect(ended).toMatch(/claims: 1 \(0 open\); sightings by platforms: 0/);

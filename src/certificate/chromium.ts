@@ -45,7 +45,9 @@ export async function printPdf(html: string): Promise<Uint8Array> {
     // The document carries everything it shows: nothing may load from anywhere while printing.
     await page.route('**/*', (route) => route.abort());
     await page.setContent(html, { waitUntil: 'load' });
-    return new Uint8Array(await page.pdf({ format: 'A4', printBackground: true, preferCSSPageSize: true }));
+    // Numbered pages: a court cites a page, and a missing one shows.
+    const footerTemplate = '<div style="font-size:8px;width:100%;text-align:center;color:#555">page <span class="pageNumber"></span> of <span class="totalPages"></span></div>';
+    return new Uint8Array(await page.pdf({ format: 'A4', printBackground: true, preferCSSPageSize: true, displayHeaderFooter: true, headerTemplate: '<div></div>', footerTemplate, margin: { bottom: '16mm' } }));
   } finally {
     await browser.close();
   }

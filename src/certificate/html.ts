@@ -28,7 +28,12 @@ export interface CertificateInput {
   generatedAt: number;
   /** when it comes from a pre-publish check: what was asked and found */
   check?: CheckSection;
+  /** printed to PDF, the bundle is attached to the file as EVIDENCE_ATTACHMENT (the page says so); HTML carries it in an element */
+  format?: 'html' | 'pdf';
 }
+
+/** The name of the bundle attached to a certificate printed to PDF. */
+export const EVIDENCE_ATTACHMENT = 'evidence.json';
 
 export interface CheckSection {
   uploader: string;
@@ -160,7 +165,7 @@ ${checks}
 <p>The signed tree head the proofs lead to (${signatures} signature${signatures === 1 ? '' : 's'}: the ledger's${signatures > 1 ? ' and its witnesses\'' : ''}).</p>
 <pre>${esc(bundle.checkpoint)}</pre>
 <h2>Evidence bundle</h2>
-<p>The bundle (${esc(bundle.format)}, ${bundle.entries.length} entries, SHA-256 <code>${toHex(sha256(utf8(bundleJson)))}</code>) is embedded in this file as the element <code>cartulary-evidence</code>, and can be fetched again from <code>${esc(c.source)}</code>. Save it as evidence.json and run <code>cartulary verify evidence.json --ledger-key KEY</code>, or open it in the explorer, to check it again.</p>
+<p>The bundle (${esc(bundle.format)}, ${bundle.entries.length} entries, SHA-256 <code>${toHex(sha256(utf8(bundleJson)))}</code>) ${c.format === 'pdf' ? `is attached to this PDF as the file <code>${EVIDENCE_ATTACHMENT}</code> (a PDF reader's attachments, or <code>pdfdetach -saveall</code>)` : 'is embedded in this file as the element <code>cartulary-evidence</code>'}, and can be fetched again from <code>${esc(c.source)}</code>. Save it as evidence.json and run <code>cartulary verify evidence.json --ledger-key KEY</code>, or open it in the explorer, to check it again.</p>
 <script type="application/json" id="cartulary-evidence">${scriptJson(bundle)}</script>
 </body>
 </html>

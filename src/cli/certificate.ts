@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { certificateHtml, type CertificateInput, type CheckSection } from '../certificate/html.js';
+import { certificateHtml, EVIDENCE_ATTACHMENT, type CertificateInput, type CheckSection } from '../certificate/html.js';
 import { CartularyError } from '../core/errors.js';
 import type { EvidenceBundle } from '../verify/bundle.js';
 import { partiesOf, profileNames, timeline } from '../verify/timeline.js';
@@ -46,14 +46,15 @@ async function certify(api: LedgerClient, v: Values, io: Io, out: string, work: 
     throw new CartularyError('verification-failed', `no certificate: the ledger answered ${check.verdict}, its evidence replays to ${result.verdict}`);
   }
   const parties = [...partiesOf(timeline(bundle)), ...(check ? [check.uploader] : [])];
-  const input: CertificateInput = { work, bundle, result, ledgerKey, names: await profileNames(parties, (p) => api.get(p)), source, generatedAt, ...(check ? { check } : {}) };
+  const format = extname(out).toLowerCase() === '.pdf' ? 'pdf' : 'html';
+  const input: CertificateInput = { work, bundle, result, ledgerKey, names: await profileNames(parties, (p) => api.get(p)), source, generatedAt, format, ...(check ? { check } : {}) };
   const html = certificateHtml(input);
-  if (extname(out).toLowerCase() === '.pdf') {
-    const { printPdf } = await import('../certificate/chromium.js');
+  if (format === 'pdf') {
+    const [{ printPdf }, { attachJson }] = await Promise.all([import('../certificate/chromium.js'), import('../certificate/attach.js')]);
     const pdf = await printPdf(html).catch((e: Error) => {
       throw new CartularyError('unavailable', `could not print the PDF with Chromium (apt-get install chromium, or set CHROMIUM_PATH): ${e.message.split('\n')[0]}`);
     });
-    await writeFile(out, pdf);
+    await writeFile(out, await attachJson(pdf, EVIDENCE_ATTACHMENT, JSON.stringify(bundle), `the evidence bundle this certificate was made from: cartulary verify ${EVIDENCE_ATTACHMENT}`, new Date(generatedAt)));
   } else {
     await writeFile(out, html);
   }

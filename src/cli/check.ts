@@ -14,7 +14,7 @@ import { aboutCheck, client, dateArg, instant, partyArg, partyLabel, serverOptio
 import { str, UsageError, type Command } from './command.js';
 import { hashFile } from './hash-file.js';
 import { ledgerKeyArg, originOf } from './ledger-key.js';
-import { profileNames, segmentText } from '../verify/timeline.js';
+import { profileNames, segmentText, titleStatusText, type TitleState } from '../verify/timeline.js';
 import { certificateFile, certifiedLine, certifyCheck } from './certificate.js';
 
 /** A verdict that lets the uploader go ahead. */
@@ -25,7 +25,7 @@ const EXIT_FOR: Record<Verdict, number> = { owner: 0, licensed: 0, unlicensed: 1
 interface CheckAnswer {
   verdict: Verdict;
   protected: Array<{ work: string; title: string; until: number }>;
-  works: Array<{ id: string; owner: string; title: string }>;
+  works: Array<TitleState & { owner: string; title: string }>;
   licence: { id: string; uses: string[]; territories: string[] } | null;
   reasons: Array<{ licence: string | null; reason: string }>;
   evidence: unknown;
@@ -181,9 +181,11 @@ function describe(a: CheckAnswer, use: string, territory: string, names: Map<str
   if (shielded) return `unlicensed: "${shielded.title}" (work ${shielded.work.slice(0, 12)}…) is under its owner's protection until ${new Date(shielded.until).toISOString()}, and the uploader holds no licence of it`;
   const work = a.works[0] ?? a.matches.find((m) => m.strength === 'match')?.work;
   if (!a.works.length && work) {
-    const m = a.matches.find((x) => x.strength === 'match');
-    const found = a.matches.filter((x) => x.strength === 'match').length;
-    return `${a.verdict}: the upload contains parts of ${found === 1 ? 'a registered work' : `${found} registered works`}; ${positive(m?.verdict) ? `the uploader may use ${found === 1 ? 'it' : 'them'}` : `uploader may not use "${work.title}" as ${m?.use}`}`;
+    const strong = a.matches.filter((x) => x.strength === 'match');
+    // The work that keeps the uploader out, when one does: the first that may not be used.
+    const barred = strong.find((x) => !positive(x.verdict));
+    const found = strong.length;
+    return `${a.verdict}: the upload contains parts of ${found === 1 ? 'a registered work' : `${found} registered works`}; ${barred ? `the uploader may not use "${barred.work.title}" as ${barred.use}` : `the uploader may use ${found === 1 ? 'it' : 'them'}`}`;
   }
   switch (a.verdict) {
     case 'unregistered':
@@ -192,8 +194,10 @@ function describe(a: CheckAnswer, use: string, territory: string, names: Map<str
       return `owner: the uploader owns work ${work?.id} ("${work?.title}")`;
     case 'licensed':
       return `licensed: licence ${a.licence?.id} allows ${use} in ${territory} of work ${work?.id} ("${work?.title}")`;
-    case 'contested':
-      return `contested: other parties registered this content too (work ${work?.id.slice(0, 12)}… and its rivals); do not publish without review until a mediator decides`;
+    case 'contested': {
+      const decided = a.works[0];
+      return `contested: work ${work?.id} ("${work?.title}"), owned by ${work ? partyLabel(work.owner, names, true) : '?'}, is ${decided ? titleStatusText(decided, (ms) => new Date(ms).toISOString()) : 'contested'}; do not publish without review until a mediator decides`;
+    }
     case 'unlicensed':
       return `unlicensed: work ${work?.id} ("${work?.title}") is owned by ${work ? partyLabel(work.owner, names, true) : ''}; ${a.reasons.map((r) => (r.licence ? `licence ${r.licence.slice(0, 12)}…: ${r.reason}` : 'the uploader holds no licence')).join('; ')}`;
   }
