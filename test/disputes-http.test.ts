@@ -195,6 +195,13 @@ describe('disputes over HTTP', () => {
       expect(result.works.find((w) => w.id === id)).toMatchObject({ status });
       expect(result.resolutions.map((r) => [r.decision, r.work, r.award])).toEqual([['award', copy.id, film.id]]);
     }
+    // The film's certificate tells the copy's registration for what it is: not the same bytes.
+    const dir = await tempDir();
+    expect((await runCli(['certificate', film.id, '--out', `${dir}/film.html`, '--ledger-key', s.verifierKey, '--server', s.url])).code).toBe(0);
+    const html = await readFile(`${dir}/film.html`, 'utf8');
+    expect(html).toContain('registered &quot;My own work&quot;');
+    expect(html).toContain('<em>(a lookalike: other content, whose fingerprints matched)</em>');
+    expect(html).not.toContain('another registration of the same content');
     // Another party registering the film's own bytes contests it again: the ruling on the copy
     // was no decision on them.
     await s.submit(stmt.register(party(), filmBytes));

@@ -10,7 +10,7 @@
 import { toHex, utf8 } from '../core/bytes.js';
 import { sha256 } from '../core/crypto.js';
 import type { EvidenceBundle } from '../verify/bundle.js';
-import { describeEntry, segmentText, shortId, timeline, titleStatusText, withoutBidiControls } from '../verify/timeline.js';
+import { describeEntry, rivalNote, segmentText, shortId, timeline, titleStatusText, withoutBidiControls } from '../verify/timeline.js';
 import type { VerifyResult } from '../verify/verify-bundle.js';
 
 export interface CertificateInput {
@@ -122,7 +122,7 @@ export function certificateHtml(c: CertificateInput): string {
 
   const chain = `<table>
 <tr><th>#</th><th>Sequenced</th><th>Entry</th><th>Signed by</th></tr>
-${entries.map((e) => `<tr><td>${e.index}</td><td>${esc(utc(e.time))}</td><td>${esc(describeEntry(e, nameOf))}${e.type === 'register' && e.id !== c.work ? ' <em>(another registration of the same content)</em>' : ''}</td><td>${party(names, e.signer)}</td></tr>`).join('\n')}
+${entries.map((e) => `<tr><td>${e.index}</td><td>${esc(utc(e.time))}</td><td>${esc(describeEntry(e, nameOf))}${rivalNote(e, work) ? ` <em>${esc(rivalNote(e, work).trim())}</em>` : ''}</td><td>${party(names, e.signer)}</td></tr>`).join('\n')}
 </table>`;
 
   const licences = result.licences.length

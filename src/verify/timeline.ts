@@ -31,6 +31,16 @@ export function timeline(bundle: EvidenceBundle): TimelineEntry[] {
   });
 }
 
+/**
+ * What another work's registration in a work's chain is to it: a registration of the same
+ * bytes, or a lookalike (other bytes whose fingerprints matched, a re-encode or a crop), which
+ * a reader must not take for a byte-identical copy. Empty for anything else.
+ */
+export function rivalNote(e: TimelineEntry, work: { id: string; sha256: string } | undefined): string {
+  if (e.type !== 'register' || !work || e.id === work.id) return '';
+  return e.payload.sha256 === work.sha256 ? ' (another registration of the same content)' : ' (a lookalike: other content, whose fingerprints matched)';
+}
+
 /** Every party a timeline names (signers, transferees, licensees), first mention first. */
 export function partiesOf(entries: readonly TimelineEntry[]): string[] {
   const found = new Set<string>();

@@ -10,7 +10,7 @@ import { hashBlob } from './hash-blob.js';
 import type { TitledWork } from '../core/disputes.js';
 import type { LicenceRecord } from '../core/records.js';
 import { jsonNestsAtMost, type EvidenceBundle } from '../verify/bundle.js';
-import { describeEntry, partiesOf, profileNames, shortId, timeline, titleStatusText, withoutBidiControls } from '../verify/timeline.js';
+import { describeEntry, partiesOf, profileNames, rivalNote, shortId, timeline, titleStatusText, withoutBidiControls } from '../verify/timeline.js';
 import { verifyBundle, type VerifyResult } from '../verify/verify-bundle.js';
 
 const KEY_STORAGE = 'cartulary.ledgerKey';
@@ -86,8 +86,7 @@ function showWork(work: WorkView, o: Opened): void {
 
   byId('timeline').replaceChildren(
     ...timeline(o.bundle).map((e) => {
-      const rival = e.type === 'register' && e.id !== work.id ? ' (another registration of the same content)' : '';
-      return el('li', undefined, {}, el('time', `#${e.index} · ${utc(e.time)}`, { datetime: new Date(e.time).toISOString() }), document.createTextNode(describeEntry(e, name) + rival));
+      return el('li', undefined, {}, el('time', `#${e.index} · ${utc(e.time)}`, { datetime: new Date(e.time).toISOString() }), document.createTextNode(describeEntry(e, name) + rivalNote(e, work)));
     }),
   );
   byId('licence-count').textContent =
