@@ -13,6 +13,7 @@ import { decodeEntryBundle, decodeHashTile, encodeEntryBundle, parseTilePath, ti
 import { main } from '../src/cli/main.js';
 import { startStaticServer } from '../scripts/lib/static-server.js';
 import { memoryTree, party, stmt, tempDir } from './helpers.js';
+import { key } from '../src/store/layout.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
 
 const H = (...parts: Uint8Array[]) => new Uint8Array(createHash('sha256').update(Buffer.concat(parts)).digest());
@@ -144,6 +145,25 @@ describe('tiles of a real ledger, from the ledger and from a static export', () 
     forged[3 * 32] = (forged[3 * 32] as number) ^ 1;
     const bad = tileNodeReader(cp.size, (t: TileId) => decodeHashTile(tilePath(t) === 'tile/0/000' ? forged : fetched.get(tilePath(t))!, t.width));
     expect(() => verifyInclusion(2, 300, hashLeaf(leaves[2]!), hashRanges(inclusionPlan(2, 300), bad), cp.rootHash)).toThrow('computes root');
+  });
+
+  // A root reads only some tiles (at size 300: the level-1 tile and the partial level-0 one),
+  // and no tile was checked against the entries: a store changed behind the ledger was
+  // published as a mirror whose tiles contradict its own checkpoint.
+  it.each([
+    ['a leaf swapped for its neighbour', (s: ServerFixture) => s.ledger.store.write([{ type: 'put', key: key.leaf(3), value: s.ledger.store.sync.leaf(4)! }])],
+    ['a level-0 node zeroed', (s: ServerFixture) => s.ledger.store.write([{ type: 'put', key: key.node(0, 5), value: new Uint8Array(32) }])],
+  ])('export-tiles publishes no checkpoint over tiles that disagree with each other: %s in the server\'s store', async (_what, tamper) => {
+    server = await serverFixture();
+    const alice = party();
+    for (let i = 0; i < 300; i += 50) await Promise.all(Array.from({ length: 50 }, () => server!.submit(stmt.register(alice))));
+    await tamper(server);
+    const out = `${await tempDir()}/tiles`;
+    const lines: string[] = [];
+    const code = await main(['export-tiles', '--out', out, '--server', server.url, '--ledger-key', server.verifierKey], { out: (l) => lines.push(l), err: (l) => lines.push(l), progress: false });
+    expect(code).not.toBe(0);
+    expect(lines.join('\n')).toMatch(/the server's tiles disagree with each other, so the checkpoint is not published: tile\/0\/000: hash [345] is not the leaf hash of entry [345]/);
+    await expect(stat(`${out}/checkpoint`)).rejects.toThrow();
   });
 
   it('answers 404 for tiles beyond the tree and 400 for paths tlog-tiles does not produce, and changes nothing', async () => {

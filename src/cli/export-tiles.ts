@@ -13,7 +13,7 @@ import { equalBytes, toHex } from '../core/bytes.js';
 import { openCheckpoint, parseVerifierKey, type Checkpoint } from '../core/checkpoint.js';
 import { CartularyError } from '../core/errors.js';
 import { rootHash } from '../core/merkle.js';
-import { decodeHashTile, tileNodeReader, tilePath, tilesOfTree, type TileId } from '../core/tiles.js';
+import { decodeEntryBundle, decodeHashTile, tileFault, tileNodeReader, tilePath, tilesOfTree, type TileId } from '../core/tiles.js';
 import { client, serverOption } from './client.js';
 import { str, UsageError, type Command } from './command.js';
 import { keyToTrust } from './ledger-key.js';
@@ -67,8 +67,19 @@ export const exportTiles: Command = {
     };
     await Promise.all(Array.from({ length: FETCH_CONCURRENCY }, worker));
 
-    // The files must prove the checkpoint (and extend the previous one) before it is published.
-    // Both roots from the new tree's tiles: the old tree must be its prefix.
+    // The files must prove the checkpoint (and extend the previous one) before it is published:
+    // every new tile agrees with the tiles below it (a root reads only some of them, and a
+    // leaf or node changed in the server's store was published unseen), then both roots from
+    // the new tree's tiles: the old tree must be its prefix.
+    const onDisk = (tile: TileId) => {
+      const bytes = new Uint8Array(readFileSync(join(out, tilePath(tile))));
+      return tile.level === 'entries' ? decodeEntryBundle(bytes) : decodeHashTile(bytes, tile.width);
+    };
+    for (const tile of todo) {
+      if (tile.level === 'entries') continue; // checked through the level-0 tile above it
+      const fault = tileFault(tile, onDisk(tile), onDisk);
+      if (fault) throw new CartularyError('verification-failed', `the server's tiles disagree with each other, so the checkpoint is not published: ${fault}`);
+    }
     const read = filesReader(out, cp.size);
     const root = rootHash(cp.size, read);
     if (!equalBytes(root, cp.rootHash)) throw new CartularyError('verification-failed', `the exported tiles give root ${toHex(root)}, the checkpoint says ${toHex(cp.rootHash)}`);

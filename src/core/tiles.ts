@@ -11,9 +11,9 @@
  * of height 8·L, which is exactly a node the store keeps (merkle.ts NodeId): hash tiles
  * are read from stored nodes, never recomputed.
  */
-import { concatBytes, readUintBE, uintBE } from './bytes.js';
+import { concatBytes, equalBytes, readUintBE, uintBE } from './bytes.js';
 import { CartularyError } from './errors.js';
-import { hashChildren, HASH_SIZE, type NodeId, type NodeReader } from './merkle.js';
+import { hashChildren, hashLeaf, HASH_SIZE, type NodeId, type NodeReader } from './merkle.js';
 
 export const TILE_HEIGHT = 8;
 export const TILE_WIDTH = 256;
@@ -170,8 +170,31 @@ export function tileNodeReader(size: number, readTile: (tile: TileId) => Uint8Ar
       const width = tileWidthAt(tileLevel, tileIndex, size);
       if (first + span > tileIndex * TILE_WIDTH + width) throw new RangeError(`node ${level}/${index} is not inside a tree of size ${size}`);
       const hashes = tileHashes({ level: tileLevel, index: tileIndex, width });
-      let row = hashes.slice(first - tileIndex * TILE_WIDTH, first - tileIndex * TILE_WIDTH + span);
-      while (row.length > 1) row = row.flatMap((h, i) => (i % 2 === 0 ? [hashChildren(h, row[i + 1] as Uint8Array)] : []));
-      return row[0] as Uint8Array;
+      return subtreeRoot(hashes.slice(first - tileIndex * TILE_WIDTH, first - tileIndex * TILE_WIDTH + span));
     });
+}
+
+/** The root of the perfect subtree whose nodes one level down are `row` (a power of two of them). */
+function subtreeRoot(row: readonly Uint8Array[]): Uint8Array {
+  let level = [...row];
+  while (level.length > 1) level = level.flatMap((h, i) => (i % 2 === 0 ? [hashChildren(h, level[i + 1] as Uint8Array)] : []));
+  return level[0] as Uint8Array;
+}
+
+/**
+ * What is wrong with a hash tile, given the tiles below it (null: nothing): a level-0 tile
+ * must hold its entry bundle's leaf hashes, a higher one the roots of the full tiles one
+ * level down. A root or a proof reads only some of a tree's tiles; a copy made to be served
+ * to others (a static mirror) checks each of them so. `below` gives a hash tile's hashes, or
+ * an entry bundle's leaves.
+ */
+export function tileFault(tile: TileId, hashes: readonly Uint8Array[], below: (tile: TileId) => Uint8Array[]): string | null {
+  if (tile.level === 'entries') throw new RangeError('an entry bundle is checked through the level-0 tile above it');
+  const leaves = tile.level === 0 ? below({ level: 'entries', index: tile.index, width: tile.width }) : [];
+  if (tile.level === 0 && leaves.length !== tile.width) return `${tilePath({ level: 'entries', index: tile.index, width: tile.width })} holds ${leaves.length} entries, not ${tile.width}`;
+  for (let j = 0; j < tile.width; j++) {
+    const expected = tile.level === 0 ? hashLeaf(leaves[j] as Uint8Array) : subtreeRoot(below({ level: tile.level - 1, index: tile.index * TILE_WIDTH + j, width: TILE_WIDTH }));
+    if (!equalBytes(expected, hashes[j] as Uint8Array)) return `${tilePath(tile)}: hash ${j} is not ${tile.level === 0 ? `the leaf hash of entry ${tile.index * TILE_WIDTH + j}` : `the root of the tile below it`}`;
+  }
+  return null;
 }
