@@ -8,18 +8,19 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { toHex, uintBE } from '../src/core/bytes.js';
-import { signCheckpoint } from '../src/core/checkpoint.js';
+import { formatVerifierKey, signCheckpoint } from '../src/core/checkpoint.js';
+import { checkCosignedCheckpoint, parsePolicy } from '../src/core/policy.js';
 import { randomSeed, sha256 } from '../src/core/crypto.js';
 import { encodeFrames, FINGERPRINT_KIND } from '../src/core/fingerprint.js';
 import { CompactRange } from '../src/core/merkle.js';
 import { CartularyError } from '../src/core/errors.js';
 import type { Follower } from '../src/store/follower.js';
-import { loadOrCreateKey } from '../src/store/key-files.js';
+import { createKeyPair, loadOrCreateKey } from '../src/store/key-files.js';
 import { READ_TIMEOUT_MS } from '../src/store/postgres-kv.js';
-import { openFollowerLedger, openLedger } from '../src/store/ledger.js';
+import { DEFAULT_ORIGIN, openFollowerLedger, openLedger } from '../src/store/ledger.js';
 import { verifyBundle } from '../src/verify/index.js';
 import { crashTest } from '../scripts/lib/crash.js';
-import { runCli, startChildServer, type ChildServer } from '../scripts/lib/child-server.js';
+import { runCli, startChildCommand, startChildServer, type ChildServer } from '../scripts/lib/child-server.js';
 import { party, stmt, tempDir } from './helpers.js';
 import { freshDatabase, postgresMissing, sql } from './postgres.js';
 
@@ -223,6 +224,34 @@ suite('the ledger in PostgreSQL', () => {
       await writer.close();
     }
   });
+
+  it("a read-only node relays the cosignatures the writer collected: its checkpoint and its proofs meet the witness policy", async () => {
+    const dir = await tempDir();
+    const store = await freshDatabase();
+    const ledgerKey = formatVerifierKey(DEFAULT_ORIGIN, (await createKeyPair(`${dir}/keys`, 'ledger')).publicKey);
+    const witness = await startChildCommand(['witness', '--port', '0', '--data', `${dir}/w/data`, '--keys', `${dir}/w/keys`, '--name', 'court.example/w', '--log', ledgerKey]);
+    const policyText = `log ${ledgerKey}\nwitness court ${(await (await fetch(`${witness.url}/witness-key`)).text()).trim()} ${witness.url}\nquorum court\n`;
+    await writeFile(`${dir}/policy`, policyText);
+    const writer = await startChildServer(`${dir}/data`, `${dir}/keys`, { args: ['--store', store, '--witness-policy', `${dir}/policy`] });
+    const reader = await startChildServer(`${dir}/unused`, `${dir}/keys`, { args: ['--store', store, '--read-only'] });
+    try {
+      const { index } = (await (await post(writer.url, stmt.register(party()))).json()) as { index: number };
+      const policy = parsePolicy(policyText);
+      let met = false;
+      for (let i = 0; i < 100 && !met; i++) {
+        const check = checkCosignedCheckpoint(await (await fetch(`${reader.url}/checkpoint`)).text(), policy);
+        met = check.quorum && check.checkpoint.size === index + 1;
+        if (!met) await new Promise((r) => setTimeout(r, 100));
+      }
+      // (the node served the ledger's signature alone, and every proof of it failed the policy)
+      expect(met).toBe(true);
+      await writeFile(`${dir}/proof.txt`, await (await fetch(`${reader.url}/v1/entries/${index}/tlog-proof`)).text());
+      const verified = await runCli(['verify', `${dir}/proof.txt`, '--witness-policy', `${dir}/policy`]);
+      expect(verified.code, verified.output).toBe(0);
+    } finally {
+      await Promise.all([stop(writer), stop(reader), stop(witness)]);
+    }
+  }, 60_000);
 
   it('a read that waits on a locked table is cut short and answered 503, never left hanging', async () => {
     const dir = await tempDir();

@@ -26,7 +26,8 @@ import { toProblem } from './problem.js';
 import { entryView, licenceView, licenceViews, workSummary, workView } from './views.js';
 import { parseTilePath } from '../core/tiles.js';
 import { TileCache } from '../store/tiles.js';
-import type { WitnessPublisher } from '../witness/publisher.js';
+import { WitnessPublisher } from '../witness/publisher.js';
+import type { RelayedCosignatures } from '../witness/relayed.js';
 import type { Metrics } from './metrics.js';
 
 /** Verdicts a platform records as a sighting: the upload may not be published as it is. */
@@ -93,8 +94,8 @@ export class Handlers {
   constructor(
     private readonly ledger: ServedLedger,
     private readonly clock: () => number = Date.now,
-    /** the witness client, when the ledger runs with a witness policy */
-    private readonly witnesses?: WitnessPublisher,
+    /** the witness client, when the ledger runs with a witness policy; a read-only node's relay of the writer's cosignatures */
+    private readonly witnesses?: WitnessPublisher | RelayedCosignatures,
     private readonly metrics?: Metrics,
   ) {
     this.evidence = new EvidenceBuilder(ledger.store, ledger.sequencer, ledger.signer, ledger.origin, witnesses);
@@ -440,7 +441,7 @@ export class Handlers {
     const failure = this.sequencer.failure;
     return {
       status: failure ? 503 : 200,
-      body: { ok: !failure, size: this.sequencer.size, ...(failure ? { error: failure.message } : {}), ...(this.witnesses ? { witnesses: this.witnesses.status() } : {}) },
+      body: { ok: !failure, size: this.sequencer.size, ...(failure ? { error: failure.message } : {}), ...(this.witnesses instanceof WitnessPublisher ? { witnesses: this.witnesses.status() } : {}) },
     };
   }
 

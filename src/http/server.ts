@@ -15,6 +15,7 @@ import { parseVerifierKey } from '../core/checkpoint.js';
 import { equalBytes } from '../core/bytes.js';
 import type { Policy } from '../core/policy.js';
 import { WitnessPublisher, type PublisherOptions } from '../witness/publisher.js';
+import { RelayedCosignatures } from '../witness/relayed.js';
 import { Metrics } from './metrics.js';
 
 export interface ServeOptions {
@@ -174,8 +175,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   metrics.indexPages = () => ledger.store.indexPages;
   metrics.nodeCache = () => ({ bytes: ledger.store.nodeCache.bytes, filling: ledger.store.nodeFilling });
   ledger.sequencer.onCommit((b) => metrics.committed(b));
-  let witnesses: WitnessPublisher | undefined;
-  if (opts.witnessPolicy) {
+  let witnesses: WitnessPublisher | RelayedCosignatures | undefined;
+  if (opts.readOnly) {
+    try {
+      witnesses = await RelayedCosignatures.open(ledger.store, ledger.sequencer);
+    } catch (e) {
+      return giveUp(e, ledger);
+    }
+  } else if (opts.witnessPolicy) {
     try {
       witnesses = await WitnessPublisher.open(checkPolicyFor(opts.witnessPolicy, ledger.sequencer.verifierKey), ledger.store, ledger.sequencer, {
         ...opts.witnessTuning,
@@ -193,7 +200,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     webDir: opts.webDir ?? DEFAULT_WEB_DIR,
     ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}),
   });
-  witnesses?.start();
+  if (witnesses instanceof WitnessPublisher) witnesses.start();
   let closing: Promise<void> | null = null;
   return {
     url,

@@ -46,7 +46,8 @@ interface Tracker extends WitnessStatus {
   timer: NodeJS.Timeout | null;
 }
 
-const QUORUM_META = 'quorum-checkpoint';
+/** Where the writer keeps the latest checkpoint that met the quorum, beside the log (read-only nodes relay it: relayed.ts). */
+export const QUORUM_META = 'quorum-checkpoint';
 /** A witness answers a line or two; more is not read. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 

@@ -1,0 +1,62 @@
+/**
+ * A read-only node's cosigned checkpoints (`serve --read-only`). The node sends nothing to
+ * witnesses; the writer stores the latest checkpoint that met its policy's quorum beside the
+ * log (publisher.ts), and the node relays it once it has checked it: signed by the ledger's
+ * key, over a tree no larger than the one the node serves, whose root the store's nodes give.
+ * Without it a node's proofs and bundles carried the ledger's signature alone, and failed
+ * every client's witness policy.
+ */
+import { openCheckpoint, parseVerifierKey } from '../core/checkpoint.js';
+import { rootHash } from '../core/merkle.js';
+import type { CosignedCheckpoints } from '../store/evidence.js';
+import { checkStoredRoot, type LogHead } from '../store/log-head.js';
+import type { LedgerStorage } from '../store/storage.js';
+import { QUORUM_META } from './publisher.js';
+
+/** How often the stored quorum checkpoint is read again while the tree does not move: witnesses cosign after the commit. */
+const REFRESH_MS = 1000;
+
+export class RelayedCosignatures implements CosignedCheckpoints {
+  private quorum: { size: number; note: string } | null = null;
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly store: LedgerStorage,
+    private readonly head: LogHead,
+  ) {}
+
+  /** Reads the stored quorum checkpoint now, after each checkpoint the node moves to, and every REFRESH_MS. */
+  static async open(store: LedgerStorage, head: LogHead): Promise<RelayedCosignatures> {
+    const relayed = new RelayedCosignatures(store, head);
+    await relayed.refresh();
+    head.onCommit(() => void relayed.refresh());
+    relayed.timer = setInterval(() => void relayed.refresh(), REFRESH_MS).unref();
+    return relayed;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+  }
+
+  quorumCheckpoint(): { size: number; note: string } | null {
+    return this.quorum && this.quorum.size <= this.head.size ? this.quorum : null;
+  }
+
+  current(): string {
+    return this.quorum?.size === this.head.size ? this.quorum.note : this.head.checkpoint;
+  }
+
+  private async refresh(): Promise<void> {
+    try {
+      const note = await this.store.read((view) => view.meta(QUORUM_META));
+      if (!note || note === this.quorum?.note) return;
+      const cp = openCheckpoint(note, parseVerifierKey(this.head.verifierKey));
+      // One the node has not checked its tree of yet waits for the next move; an older one is no news.
+      if (cp.size > this.head.size || (this.quorum && cp.size <= this.quorum.size)) return;
+      checkStoredRoot(await this.store.read((view) => rootHash(cp.size, view.readNodes)), cp);
+      this.quorum = { size: cp.size, note };
+    } catch {
+      // Not relayed: the node's checkpoints go out with the ledger's signature alone, as before.
+    }
+  }
+}
