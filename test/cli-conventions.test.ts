@@ -108,6 +108,7 @@ describe('CLI conventions', () => {
       [['license', 'ab'.repeat(32), '--to', 'bob', '--territory', 'FR', '--key', 'alice', '--server', 'http://127.0.0.1:1', '--keys', keys], /--use U\[,U\] is required/],
       [['verify', `${dir}/not-read.json`], /--ledger-key is required/],
       [['register', '--key', 'alice', '--keys', keys], /FILE is required/],
+      [['resolve', 'ab'.repeat(32), '--decision', 'uphold', '--claim', '33', '--key', 'alice', '--server', 'http://127.0.0.1:1', '--keys', keys], /the claim id must be 64 hex characters, not "33": cartulary history WORK shows the ids of a work's licences and claims/],
       [['check', ...none, '--uploader', 'bob', '--territory', 'FR', '--server', 'localhost:8080'], /the server "localhost:8080" is not an http\(s\) URL \(try http:\/\/localhost:8080\)/],
     ];
     for (const [args, message] of cases) {

@@ -210,7 +210,7 @@ describe('cartulary CLI for disputes', () => {
     const hist = await cli('history', mine, '--ledger-key', s.verifierKey, ...srv);
     expect(hist.code, hist.err).toBe(0);
     expect(hist.out).toMatch(/owner "Alice Films" \([0-9a-f]{64}\), registered/);
-    expect(hist.out).toMatch(/infringement claimed by "Alice Films" \([0-9a-f]{12}…\): https:\/\/video\.example\/v\/9, VideoSite; capture video\/webm/);
+    expect(hist.out).toMatch(/infringement claimed by "Alice Films" \([0-9a-f]{12}…\) \(claim [0-9a-f]{64}\): https:\/\/video\.example\/v\/9, VideoSite, as \S+; capture video\/webm/);
     expect(hist.out).toMatch(/"Mediation Centre" \([0-9a-f]{12}…\) accredited as a mediator by the registrar .* through 2099-01-01/);
     expect(hist.out).toMatch(/title awarded to work .* by mediator "Mediation Centre" .*: drafts predate it/);
     expect(hist.out).toMatch(/claim [0-9a-f]{12}… upheld by mediator "Mediation Centre"/);

@@ -144,6 +144,7 @@ describe('disputes over HTTP', () => {
     expect(html).toContain('<tr><th>Status</th><td>superseded: a mediator');
     expect(html).toMatch(/<td>superseded<\/td><\/tr>/);
     expect(html).not.toMatch(/<td>standing<\/td>/);
+    expect(html).toContain(`<td class="id">${malloryLicence.id.slice(0, 12)}…</td>`);
     await writeFile(`${dir}/loser.json`, JSON.stringify(await json(s.get(`/v1/works/${early.id}/evidence`))));
     const verified = await runCli(['verify', `${dir}/loser.json`, '--ledger-key', s.verifierKey]);
     expect(verified.code, verified.output).toBe(0);

@@ -110,7 +110,7 @@ describe('the explorer', () => {
     expect(timeline).toHaveLength(3);
     expect(timeline[0]).toContain('registered "My film <b>bold</b>"');
     expect(timeline[0]).toContain('by Alice Films');
-    expect(timeline[1]).toMatch(/licensed by Alice Films \(.+\) to Bob Clips \(.+\): clip, stream in FR, BE, with no end$/);
+    expect(timeline[1]).toMatch(/licensed by Alice Films \(.+\) to Bob Clips \(.+\) \(licence [0-9a-f]{12}…\): clip, stream in FR, BE, with no end$/);
     expect(timeline[2]).toMatch(/transferred by Alice Films .* to Bob Clips/);
     expect(await page.textContent('#work-facts')).toContain(`Bob Clips (${bob.id.slice(0, 12)}…) — ${bob.id}`);
     expect(await page.textContent('#licence-count')).toBe('1 licence.');

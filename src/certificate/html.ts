@@ -127,8 +127,8 @@ ${entries.map((e) => `<tr><td>${e.index}</td><td>${esc(utc(e.time))}</td><td>${e
 
   const licences = result.licences.length
     ? `<table>
-<tr><th>Licensee</th><th>Uses</th><th>Territories</th><th>Valid</th><th>Standing on ${esc(utc(c.generatedAt).slice(0, 10))}</th></tr>
-${result.licences.map((l) => `<tr><td>${party(names, l.licensee)}</td><td>${esc(l.uses.join(', '))}${l.exclusive ? ' (exclusive)' : ''}</td><td>${esc(l.territories.join(', '))}</td><td>${esc(utc(l.validFrom))} → ${esc(utc(l.validUntil))}</td><td>${esc(l.standing ?? 'standing')}</td></tr>`).join('\n')}
+<tr><th>Licence</th><th>Granted by</th><th>Licensee</th><th>Uses</th><th>Territories</th><th>Valid</th><th>Standing on ${esc(utc(c.generatedAt).slice(0, 10))}</th></tr>
+${result.licences.map((l) => `<tr><td class="id">${esc(shortId(l.id))}</td><td>${party(names, l.grantor)}</td><td>${party(names, l.licensee)}</td><td>${esc(l.uses.join(', '))}${l.exclusive ? ' (exclusive)' : ''}</td><td>${esc(l.territories.join(', '))}</td><td>${esc(utc(l.validFrom))} → ${esc(utc(l.validUntil))}</td><td>${esc(l.standing === 'revoked' && l.revokedAt !== null ? `revoked ${utc(l.revokedAt)}` : (l.standing ?? 'standing'))}</td></tr>`).join('\n')}
 </table>`
     : '<p>No licences.</p>';
 

@@ -180,9 +180,13 @@ export async function partyArg(value: string | undefined, v: Values, option: str
   throw new CartularyError('not-found', `${option} "${value}" is neither a party (64 hex characters), a key file nor a name in ${dir}${near ? `; did you mean ${near}?` : ''}`);
 }
 
+/** An id on the command line: 64 hex characters, or a usage error saying where ids are found. */
 export const idArg = (value: string | undefined, what: string): Uint8Array => {
   if (!value) throw new UsageError(`the ${what} id is required`);
-  return fromHex(value, what, 32);
+  if (!/^[0-9a-fA-F]{64}$/.test(value)) {
+    throw new UsageError(`the ${what} id must be 64 hex characters, not "${value.slice(0, 80)}"${value.length > 80 ? '…' : ''}: cartulary history WORK shows the ids of a work's licences and claims`);
+  }
+  return fromHex(value.toLowerCase(), what, 32);
 };
 
 const DAY_MS = 86_400_000;

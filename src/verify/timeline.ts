@@ -128,7 +128,7 @@ function entryText(e: TimelineEntry, name: PartyName): string {
     case 'transfer':
       return `transferred by ${by} to ${name(String(p.to))}`;
     case 'license':
-      return `licensed by ${by} to ${name(String(p.licensee))}: ${list(p.uses)} in ${list(p.territories)}, ${p.validFrom === undefined ? '' : `from ${day(p.validFrom)}, `}${ending(p.validUntil)}${p.exclusive ? ', exclusive' : ''}${p.parent ? `, under ${shortId(p.parent)}` : ''}`;
+      return `licensed by ${by} to ${name(String(p.licensee))} (licence ${shortId(e.id)}): ${list(p.uses)} in ${list(p.territories)}, ${p.validFrom === undefined ? '' : `from ${day(p.validFrom)}, `}${ending(p.validUntil)}${p.exclusive ? ', exclusive' : ''}${p.parent ? `, under ${shortId(p.parent)}` : ''}`;
     case 'revoke':
       return `licence ${shortId(p.license)} revoked by ${by}${p.reason ? `: ${p.reason}` : ''}`;
     case 'party':
@@ -139,7 +139,8 @@ function entryText(e: TimelineEntry, name: PartyName): string {
       const subject = p.subject as Record<string, unknown>;
       const capture = p.capture as Record<string, unknown>;
       const where = [subject.url, subject.platform, subject.reference].filter(Boolean).join(', ') || `a copy with sha256 ${shortId(subject.sha256)}`;
-      return `infringement claimed by ${by}: ${where}; capture ${capture.mediaType}, ${capture.size} bytes, sha256 ${shortId(capture.sha256)}, captured ${new Date(capture.capturedAt as number).toISOString()}`;
+      // The claim's id is what a mediator's `resolve --claim` names.
+      return `infringement claimed by ${by} (claim ${e.id}): ${where}, as ${list(p.uses)}; capture ${capture.mediaType}, ${capture.size} bytes, sha256 ${shortId(capture.sha256)}, captured ${new Date(capture.capturedAt as number).toISOString()}${p.text ? `; "${p.text}"` : ''}`;
     }
     case 'accredit':
       return `${name(String(p.mediator))} accredited as a mediator by the registrar ${by}${p.until ? ` ${ending(p.until)}` : ''}`;
