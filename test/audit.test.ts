@@ -23,7 +23,7 @@ async function populatedLedger() {
   const work = works[0]!.receipt.id;
   const lic = await s.submit(stmt.license(alice, work, bob.id, { exclusive: true, territories: ['FR'] }));
   await s.submit(stmt.transfer(alice, work, carol.id));
-  await s.submit(stmt.revoke(alice, lic.receipt.id));
+  await s.submit(stmt.revoke(carol, lic.receipt.id));
   await s.submit(stmt.party(bob, 'Bob'));
   const verifierKey = parseVerifierKey(s.verifierKey);
   await ledger.close();

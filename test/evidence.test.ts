@@ -18,7 +18,7 @@ async function chainOfTitle() {
   await f.work(party());
   await f.submit(stmt.transfer(alice, w.id, carol.id));
   const lic2 = await f.submit(stmt.license(carol, w.id, bob.id, { uses: ['recap'], territories: ['*'] }));
-  await f.submit(stmt.revoke(alice, lic.id));
+  await f.submit(stmt.revoke(carol, lic.id));
   const builder = new EvidenceBuilder(f.ledger.store, f.ledger.sequencer, f.ledger.signer, f.ledger.origin);
   return { f, w, lic, lic2, builder, alice, bob, carol, mallory, key: f.ledger.sequencer.verifierKey };
 }

@@ -181,26 +181,42 @@ describe('licences', () => {
       checkUse(f.ledger.store.sync, { sha256: toHex(sha256(w.file)), uploader: carol.id, use: 'stream', territory: 'FR', at, ...q });
     expect(check({})).toMatchObject({ verdict: 'licensed', licence: { id: sub.id } });
     // revoking the parent ends the sublicence
-    await f.refused(stmt.revoke(bob, parent.id), 'unauthorised', /only the grantor/);
+    await f.refused(stmt.revoke(bob, parent.id), 'unauthorised', /only the owner of work/);
+    // a sublicence is its grantor's to revoke, not the owner's
+    await f.refused(stmt.revoke(alice, sub.id), 'unauthorised', /only the grantor of licence/);
     await f.submit(stmt.revoke(alice, parent.id));
     expect(check({ at: Date.now() + 1000 })).toMatchObject({ verdict: 'unlicensed', reasons: [{ licence: sub.id, reason: 'parent-ended' }] });
     await f.refused(stmt.license(bob, w.id, carol.id, { ...scope, territories: ['BE'], parent: p }), 'unauthorised', /revoked/);
     await f.ledger.close();
   });
 
-  it('revocation: only by the grantor, only once, of a licence that exists; licences survive a transfer', async () => {
+  it('revocation: licences survive a transfer, and from rules 3 the owner of the title revokes them, not the seller; only once, of a licence that exists', async () => {
     const f = await ledgerFixture();
     const [alice, bob, carol] = [party(), party(), party()];
     const w = await f.work(alice);
     const lic = await f.submit(stmt.license(alice, w.id, carol.id));
     await f.submit(stmt.transfer(alice, w.id, bob.id));
     expect(f.ledger.store.sync.licence(lic.id)?.revokedAt).toBeNull();
-    await f.refused(stmt.revoke(bob, lic.id), 'unauthorised', /only the grantor/);
+    // (a seller could revoke the licences on the work it sold, and the buyer none of them)
+    await f.refused(stmt.revoke(alice, lic.id), 'unauthorised', /only the owner of work .* \(its grantor has since transferred the work\)/);
     await f.refused(stmt.revoke(carol, lic.id), 'unauthorised');
-    await f.refused(stmt.revoke(alice, toHex(sha256(new Uint8Array([1])))), 'not-found', /licence/);
-    await f.submit(stmt.revoke(alice, lic.id));
-    await f.refused(stmt.revoke(alice, lic.id, { reason: 'again' }), 'conflict', /already revoked/);
+    await f.refused(stmt.revoke(bob, toHex(sha256(new Uint8Array([1])))), 'not-found', /licence/);
+    await f.submit(stmt.revoke(bob, lic.id));
+    await f.refused(stmt.revoke(bob, lic.id, { reason: 'again' }), 'conflict', /already revoked/);
     await f.ledger.close();
+
+    // Before rules 3 the seller revoked: a ledger that took such a revocation replays it as taken.
+    const before = (STATEMENT_RULES.find((r) => r.version === 3) as { from: number }).from - 60_000;
+    const dir = await tempDir();
+    const old = await openLedger({ dataDir: `${dir}/data`, keysDir: `${dir}/keys` }, { clock: () => before });
+    const at = { issuedAt: before };
+    const work = (await old.sequencer.submit(stmt.register(alice, undefined, at))).receipt.id;
+    const granted = (await old.sequencer.submit(stmt.license(alice, work, carol.id, at))).receipt.id;
+    await old.sequencer.submit(stmt.transfer(alice, work, bob.id, at));
+    await old.sequencer.submit(stmt.revoke(alice, granted, at));
+    expect(old.store.sync.licence(granted)?.revokedAt).toBe(before);
+    expect(await auditLedger(old.store, parseVerifierKey(old.sequencer.verifierKey))).toMatchObject({ ok: true });
+    await old.close();
   });
 });
 
@@ -251,7 +267,7 @@ describe('a check judged at `at` (issue 10.6)', () => {
     await pause();
     const moved = await f.submit(stmt.transfer(alice, registered.id, bob.id));
     await pause();
-    const revoked = await f.submit(stmt.revoke(alice, granted.id));
+    const revoked = await f.submit(stmt.revoke(bob, granted.id));
 
     // Before the work existed, nobody owned it: not even its later owner.
     expect(q(bob.id, registered.time - DAY)).toMatchObject({ verdict: 'unregistered', works: [] });

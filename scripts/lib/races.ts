@@ -66,7 +66,8 @@ export async function race(url: string, opts: { clients: number; works: number; 
         );
       } else if (work.licences.length > 0) {
         const licence = pick(work.licences);
-        bytes = signStatement({ type: 'revoke', issuedAt: now, license: fromHex(licence.id, 'l', 32) }, byId.get(licence.grantor)!);
+        // The owner revokes what was granted on the title (statement rules 3), or tries to: it may have sold it meanwhile.
+        bytes = signStatement({ type: 'revoke', issuedAt: now, license: fromHex(licence.id, 'l', 32) }, owner);
       } else continue;
       report.submitted++;
       const status = await post(bytes);

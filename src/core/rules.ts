@@ -321,18 +321,21 @@ export function plannedFrameSearch(payload: Record<string, unknown>): Uint8Array
 
 function revoke(ctx: Context, p: RevokePayload): Effects {
   const licence = existingLicence(ctx.view, toHex(p.license), 'payload.license');
-  if (licence.grantor !== ctx.signer) {
-    throw new CartularyError('unauthorised', `only the grantor of licence ${licence.id} may revoke it`, {
-      field: 'payload.license',
-      info: { grantor: licence.grantor },
-    });
+  const work = existingWork(ctx.view, licence.work, 'payload.license');
+  // From rules 3 a licence granted by the owner is the title's: its owner now revokes it.
+  const byTitle = statementRulesAt(ctx.time) >= 3 && !licence.parent;
+  const revoker = byTitle ? work.owner : licence.grantor;
+  if (revoker !== ctx.signer) {
+    const who = byTitle
+      ? `only the owner of work ${work.id} may revoke licence ${licence.id}, granted on its title${licence.grantor !== work.owner ? ' (its grantor has since transferred the work)' : ''}`
+      : `only the grantor of licence ${licence.id} may revoke it`;
+    throw new CartularyError('unauthorised', who, { field: 'payload.license', info: byTitle ? { owner: work.owner } : { grantor: licence.grantor } });
   }
   if (licence.revokedAt !== null) {
     throw new CartularyError('conflict', `payload.license: licence ${licence.id} was already revoked at index ${licence.revokedIndex}`, {
       field: 'payload.license',
     });
   }
-  const work = existingWork(ctx.view, licence.work, 'payload.license');
   return {
     workPrev: work.head,
     works: [{ before: work, after: { ...touch(work, ctx), exclusives: work.exclusives - (licence.exclusive ? 1 : 0) } }],

@@ -11,10 +11,15 @@
  *   registration can no longer be protected, and its protection no longer answers checks
  *   judged from then; the party a transfer, licence or accreditation names must be a key
  *   one holder alone can sign for (not of small order, canonical).
+ * - 3: a licence granted by a work's owner is revoked by whoever owns the work at the time
+ *   (a successor in title steps into the licensor's place): a seller could revoke the
+ *   licences on the work it had sold, and the buyer could not revoke them at all. A
+ *   sublicence is still revoked by its grantor, the licensee it was granted under.
  */
 export const STATEMENT_RULES = [
   { version: 1, from: 0 },
   { version: 2, from: Date.UTC(2026, 11, 5, 23) },
+  { version: 3, from: Date.UTC(2026, 11, 6, 1) },
 ] as const;
 
 export function statementRulesAt(time: number): number {

@@ -1,0 +1,16 @@
+import '../src/core/crypto-node.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { registrations } from './lib/workload.js';
+import { parseStatement } from '../src/core/cose.js';
+import { openLedger } from '../src/store/ledger.js';
+const n = Number(process.argv[2] ?? 30000);
+const dir = await mkdtemp(join(tmpdir(), 'peer-'));
+const parsed = registrations(n, 0, String(Math.random())).map((b) => parseStatement(b));
+const ledger = await openLedger({ dataDir: join(dir, 'data'), keysDir: join(dir, 'keys') }, { maxBatch: 1000, maxDelayMs: 0 });
+const t0 = performance.now();
+for (let i = 0; i < parsed.length; i += 1000) await Promise.all(parsed.slice(i, i + 1000).map((s) => ledger.sequencer.enqueue(s)));
+const s = (performance.now() - t0) / 1000;
+console.log(n / s, 'entries/s', (s * 1e6) / n, 'us/entry');
+await ledger.close();

@@ -1,0 +1,10 @@
+import '../src/core/crypto-node.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { registrations } from './lib/workload.js';
+import { logPeers } from './lib/log-peer.js';
+const n = Number(process.argv[2] ?? 30000);
+const dir = await mkdtemp(join(tmpdir(), 'peer-'));
+const r = await logPeers(dir, registrations(n, 0, String(Math.random())));
+console.log(r, r.ours / r.hypercore);
