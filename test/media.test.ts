@@ -118,14 +118,22 @@ describe('near-duplicate checks', () => {
     expect(Math.abs(inB.work[0]! - inB.upload[0]!)).toBeLessThanOrEqual(1_000); // B 10–20 s sits at 10–20 s of the upload
   });
 
-  it('a compilation of a work the uploader is licensed for and one it is not: unlicensed, and the headline names the work it may not use', async () => {
+  it('a compilation of a work the uploader is licensed for and one it is not: unlicensed, the headline names the work it may not use, and the certificate is of that work, naming the other', async () => {
     const out: string[] = [];
     await main(['keygen', 'compiler', '--out', join(dir, 'keys')], { out: (l) => out.push(l), err: () => {}, progress: false });
     expect((await cli('license', filmB, '--to', out.join('').trim(), '--use', 'compilation', '--territory', 'FR', '--key', 'bob')).code).toBe(0);
-    const r = await cli('check', media('compilation.mp4'), '--uploader', 'compiler', '--territory', 'FR');
+    const r = await cli('check', media('compilation.mp4'), '--uploader', 'compiler', '--territory', 'FR', '--certificate', media('compiler.html'), '--ledger-key', s.verifierKey);
     expect(r.code).toBe(1);
     // (the first work matched is licensed: the headline said "the uploader may use them")
-    expect(r.out.split('\n')[0]).toBe('unlicensed: the upload contains parts of 2 registered works; the uploader may not use "A.mp4" as compilation');
+    expect(r.out.split('\n')[0]).toBe('unlicensed: the upload contains parts of 2 registered works; the uploader may not use "A.mp4" as compilation [evidence verified offline]');
+    // Its certificate is of the work the uploader may not use, states the check's answer, and
+    // names the other work with what the ledger answered for it (it certified the licensed one
+    // alone, its verdict "licensed", under a check that said no).
+    const html = await readFile(media('compiler.html'), 'utf8');
+    expect(html).toContain(`<tr><th>Work id</th><td class="id">${filmA}</td></tr>`);
+    expect(html).toContain(`<tr><th>The check's answer</th><td><strong>unlicensed</strong> (over every work it found)</td></tr>`);
+    expect(html).toContain('<tr><th>Verdict on this work</th><td><strong>unlicensed</strong></td></tr>');
+    expect(html).toMatch(new RegExp(`<tr><td>B\\.mp4<br><span class="id">${filmB}</span></td><td>compilation</td><td>licensed</td><td>match</td></tr>`));
   });
 
   it('a clip sped up 1.5x is one segment of A at its speed, a clip, not a recap', async () => {

@@ -49,6 +49,10 @@ export interface CheckSection {
   segments: ReadonlyArray<{ upload: [number, number]; work: [number, number]; frames: number; distance: number; strength: string; by?: 'frames' | 'patches' }>;
   /** the stretches of the work's soundtrack matched, likewise as answered */
   sound: ReadonlyArray<{ upload: [number, number]; work: [number, number]; ber: number; values: number; strength: string }>;
+  /** the check's answer over every work it found, when it found more than this one (else `verdict`) */
+  overall?: string;
+  /** the other works the check found, as it answered for each: this certificate's evidence covers none of them */
+  others?: ReadonlyArray<{ work: string; title: string; use: string; verdict: string; strength: string }>;
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -82,14 +86,25 @@ function checkSection(k: CheckSection, names: ReadonlyMap<string, string>): stri
 ${rows.join('\n')}
 </table>`
     : '<p>The upload is the registered content itself: its SHA-256 matched exactly.</p>';
+  // A check that found several works answers for all of them; the evidence below is one
+  // work's: the others are named with what the ledger answered for each, not certified.
+  const others = k.others?.length
+    ? `<p>The check also found these works; this certificate's evidence covers none of them (certify each from its own evidence):</p>
+<table>
+<tr><th>Work</th><th>Use</th><th>Verdict</th><th>Strength</th></tr>
+${k.others.map((o) => `<tr><td>${esc(o.title)}<br><span class="id">${esc(o.work)}</span></td><td>${esc(o.use)}</td><td>${esc(o.verdict)}</td><td>${esc(o.strength)}</td></tr>`).join('\n')}
+</table>`
+    : '';
+  const overall = k.overall !== undefined && (k.overall !== k.verdict || Boolean(k.others?.length)) ? `<tr><th>The check's answer</th><td><strong>${esc(k.overall)}</strong> (over every work it found)</td></tr>\n` : '';
   return `<h2>The pre-publish check</h2>
 <table class="kv">
 <tr><th>Uploader</th><td>${party(names, k.uploader)}</td></tr>
 <tr><th>Use, territory</th><td>${esc(k.use)} in ${esc(k.territory)}</td></tr>
 <tr><th>As of</th><td>${esc(utc(k.at))}</td></tr>
-<tr><th>Verdict</th><td><strong>${esc(k.verdict)}</strong></td></tr>
+${overall}<tr><th>Verdict${overall ? ' on this work' : ''}</th><td><strong>${esc(k.verdict)}</strong></td></tr>
 </table>
-${matched}`;
+${matched}
+${others}`;
 }
 
 function party(names: ReadonlyMap<string, string>, id: string): string {

@@ -66,13 +66,17 @@ export interface CheckForCertificate {
   verdict: string;
   works: Array<{ id: string }>;
   evidence: unknown;
-  matches: Array<{ work: { id: string }; segments: CheckSection['segments']; sound: CheckSection['sound']; strength: string; use: string; verdict: string; evidence: unknown }>;
+  matches: Array<{ work: { id: string; title: string }; segments: CheckSection['segments']; sound: CheckSection['sound']; strength: string; use: string; verdict: string; evidence: unknown }>;
 }
+
+const positive = (verdict: string) => verdict === 'owner' || verdict === 'licensed';
 
 /**
  * The certificate of a check: for an exact match, the verdict's own evidence (the verifier
- * replays the verdict); for a match by fingerprints, the first work matched, its segments
- * (picture and soundtrack) and its chain of title.
+ * replays the verdict); for a match by fingerprints, one work matched — the first the
+ * uploader may not use when the answer is no, else the first — with its segments (picture
+ * and soundtrack) and its chain of title. The check's answer over all the works it found,
+ * and the others with what it answered for each, are stated beside it, uncertified.
  */
 export async function certifyCheck(
   answer: CheckForCertificate,
@@ -85,15 +89,20 @@ export async function certifyCheck(
   const at = query.at ?? Date.now();
   const base = { uploader: query.uploader, territory: query.territory, at };
   const work = answer.works[0];
+  const strong = answer.matches.filter((x) => x.strength === 'match');
+  const others = (certified: string) =>
+    answer.matches.filter((x) => x.work.id !== certified).map((x) => ({ work: x.work.id, title: x.work.title, use: x.use, verdict: x.verdict, strength: x.strength }));
   if (answer.evidence && work) {
     const use = query.use ?? 'publish';
-    return certify(api, v, io, out, work.id, answer.evidence as EvidenceBundle, new URL('/v1/check', api.server).href, { ...base, use, verdict: answer.verdict, segments: [], sound: [] }, aboutCheck(query, at));
+    // The exact work's evidence replays its own verdict; the answer may be another (a protection, a match of another work).
+    const exact = (answer.evidence as EvidenceBundle).claims.verdict ?? answer.verdict;
+    return certify(api, v, io, out, work.id, answer.evidence as EvidenceBundle, new URL('/v1/check', api.server).href, { ...base, use, verdict: exact, overall: answer.verdict, others: others(work.id), segments: [], sound: [] }, aboutCheck(query, at));
   }
-  const m = answer.matches.find((x) => x.strength === 'match') ?? answer.matches[0];
+  const m = (positive(answer.verdict) ? undefined : strong.find((x) => !positive(x.verdict))) ?? strong[0] ?? answer.matches[0];
   if (!m) throw new CartularyError('not-found', 'no certificate: the check matched no registered work');
   const source = new URL(`/v1/works/${m.work.id}/evidence`, api.server).href;
   const about = { about: { work: m.work.id }, question: { uploader: query.uploader, use: m.use, territory: query.territory, at } };
-  return certify(api, v, io, out, m.work.id, m.evidence as EvidenceBundle, source, { ...base, use: m.use, verdict: m.verdict, segments: m.segments, sound: m.sound }, about);
+  return certify(api, v, io, out, m.work.id, m.evidence as EvidenceBundle, source, { ...base, use: m.use, verdict: m.verdict, overall: answer.verdict, others: others(m.work.id), segments: m.segments, sound: m.sound }, about);
 }
 
 export const certificate: Command = {
