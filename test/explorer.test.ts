@@ -126,8 +126,12 @@ describe('the explorer', () => {
     await page.fill('#lookup-id', bob.id);
     await page.getByRole('button', { name: 'Look up' }).click();
     await expect.poll(() => page.textContent('#results'), POLL).toContain('Bob Clips');
-    expect(await page.textContent('#results')).toContain('Owns 1 work');
+    expect(await page.textContent('#results')).toContain('Owns 1 work:');
     expect(await page.isHidden('#work')).toBe(true);
+    await page.fill('#lookup-id', alice.id);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    await expect.poll(() => page.textContent('#results'), POLL).toContain('Alice Films');
+    expect(await page.textContent('#results')).toContain('Owns 0 works.Holds 0 licences.');
     expect(await page.textContent('#verdict')).toBe('');
     await page.selectOption('#lookup-kind', 'work');
     await page.fill('#lookup-id', work);
@@ -142,6 +146,21 @@ describe('the explorer', () => {
     expect(html).toContain('My film &lt;b&gt;bold&lt;/b&gt;');
     expect(html).toContain('Bob Clips');
     expect(html).toContain('✓ The evidence verifies');
+  });
+
+  // A court holds the bundle it was handed (a certificate's attachment): choosing it as a file
+  // hashed it and said "not registered".
+  it('verifies an evidence bundle chosen as a file, its own copy and not the ledger\'s; a tampered one fails', async () => {
+    const bundle = (await (await server.get(`/v1/works/${work}/evidence`)).json()) as { claims: { works: Array<{ owner: string }> } };
+    await writeFile(join(dir, 'evidence.json'), JSON.stringify(bundle));
+    await page.setInputFiles('#file', join(dir, 'evidence.json'));
+    await expect.poll(() => page.textContent('#verdict'), POLL).toMatch(/^✓ Verified in this browser/);
+    expect(await page.textContent('#results')).toContain(`evidence.json is an evidence bundle about work ${work}`);
+    bundle.claims.works[0]!.owner = alice.id;
+    await writeFile(join(dir, 'forged.json'), JSON.stringify(bundle));
+    await page.setInputFiles('#file', join(dir, 'forged.json'));
+    await expect.poll(() => page.textContent('#verdict'), POLL).toBe('✗ The evidence does NOT verify.');
+    expect((await checks()).at(-1)).toMatch(/^✗ bad-attestation: /);
   });
 
   it('refuses a bundle tampered with in the page', async () => {

@@ -9,7 +9,7 @@ import { toHex } from '../core/bytes.js';
 import { hashBlob } from './hash-blob.js';
 import type { TitledWork } from '../core/disputes.js';
 import type { LicenceRecord } from '../core/records.js';
-import { jsonNestsAtMost, type EvidenceBundle } from '../verify/bundle.js';
+import { BUNDLE_FORMAT, jsonNestsAtMost, type EvidenceBundle } from '../verify/bundle.js';
 import { describeEntry, partiesOf, profileNames, rivalNote, shortId, timeline, titleStatusText, withoutBidiControls } from '../verify/timeline.js';
 import { verifyBundle, type VerifyResult } from '../verify/verify-bundle.js';
 
@@ -177,7 +177,36 @@ function workButton(id: string, label: string): HTMLElement {
   return b;
 }
 
+/** The most of a chosen file read as an evidence bundle (a bundle of 10,000 licences is ~18 MB). */
+const MAX_BUNDLE_FILE = 64 * 1024 * 1024;
+
+/**
+ * An evidence bundle chosen as a file (one a court was handed, a certificate's attachment):
+ * its work is opened and the bundle from the file, not the ledger's, is verified. Anything
+ * else is null, and is looked up by its hash as any file is.
+ */
+async function bundleIn(file: File): Promise<{ text: string; work: string } | null> {
+  if (file.size > MAX_BUNDLE_FILE || !/\.json$/i.test(file.name)) return null;
+  const text = await file.text();
+  if (!jsonNestsAtMost(text, 16)) return null;
+  try {
+    const parsed = JSON.parse(text) as { format?: unknown; subject?: { work?: unknown } };
+    return parsed.format === BUNDLE_FORMAT && typeof parsed.subject?.work === 'string' && /^[0-9a-f]{64}$/.test(parsed.subject.work) ? { text, work: parsed.subject.work } : null;
+  } catch {
+    return null;
+  }
+}
+
 async function lookUpFile(file: File): Promise<void> {
+  const bundle = await bundleIn(file);
+  if (bundle) {
+    byId('results').replaceChildren(el('p', `${file.name} is an evidence bundle about work `, {}, el('span', bundle.work, { class: 'id' })));
+    await openWork(bundle.work);
+    byId<HTMLTextAreaElement>('bundle').value = bundle.text;
+    status(`The evidence bundle ${file.name}, verified below against the key you pinned (not the ledger's copy).`);
+    verify();
+    return;
+  }
   status(`Hashing ${file.name} here (${file.size} bytes); it is not uploaded…`);
   const digest = await hashBlob(file, (done, total) => status(`Hashing ${file.name} here: ${Math.floor((done / total) * 100)} %; it is not uploaded…`));
   const sha = toHex(digest);
@@ -202,12 +231,15 @@ async function lookUpId(kind: string, id: string): Promise<void> {
     return openWork(entry.payload.work);
   }
   clearWork();
-  const p = await getJson<{ party: string; profile: { name: string } | null; works: string[]; licences: string[] }>(`/v1/parties/${id}`);
+  const p = await getJson<{ party: string; profile: { name: string } | null; accreditation: { index: number; from: number; until: number | null } | null; works: string[]; licences: string[] }>(`/v1/parties/${id}`);
   byId('results').replaceChildren(
     el('h3', p.profile ? p.profile.name : 'A party without a profile'),
     el('p', p.party, { class: 'id' }),
-    el('p', `Owns ${p.works.length} work${p.works.length === 1 ? '' : 's'}:`),
-    el('ul', undefined, {}, ...p.works.map((w) => el('li', undefined, {}, workButton(w, w)))),
+    ...(p.accreditation
+      ? [el('p', `Accredited as a mediator by the registrar from ${utc(p.accreditation.from)}${p.accreditation.until === null ? '' : ` until ${utc(p.accreditation.until)}`} (entry #${p.accreditation.index}).`)]
+      : []),
+    el('p', `Owns ${p.works.length} work${p.works.length === 1 ? '' : 's'}${p.works.length > 0 ? ':' : '.'}`),
+    ...(p.works.length > 0 ? [el('ul', undefined, {}, ...p.works.map((w) => el('li', undefined, {}, workButton(w, w))))] : []),
     el('p', `Holds ${p.licences.length} licence${p.licences.length === 1 ? '' : 's'}.`),
   );
   status(`Party ${p.profile?.name ?? shortId(p.party)}.`);
