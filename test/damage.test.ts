@@ -14,6 +14,7 @@ import { openCheckpoint, parseVerifierKey } from '../src/core/checkpoint.js';
 import { EMPTY_ROOT } from '../src/core/merkle.js';
 import { auditLedger } from '../src/store/audit.js';
 import { openLedger, type Ledger } from '../src/store/ledger.js';
+import { key } from '../src/store/layout.js';
 import { Watermark } from '../src/store/watermark.js';
 import { runCli } from '../scripts/lib/child-server.js';
 import { serverFixture } from './server-fixture.js';
@@ -239,6 +240,21 @@ describe('a new ledger', () => {
       expect(res.status).toBe(200);
       const cp = openCheckpoint(await res.text(), parseVerifierKey(server.verifierKey));
       expect({ size: cp.size, root: toHex(cp.rootHash) }).toEqual({ size: 0, root: toHex(EMPTY_ROOT) });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('answers an entry stored under another index as damage, not as that entry', async () => {
+    const server = await serverFixture();
+    try {
+      const alice = party();
+      for (let i = 0; i < 5; i++) await server.submit(stmt.register(alice));
+      await server.ledger.store.write([{ type: 'put', key: key.leaf(3), value: server.ledger.store.sync.leaf(4)! }]);
+      const res = await server.get('/v1/entries/3');
+      expect(res.status).toBe(500);
+      expect(((await res.json()) as { detail: string }).detail).toBe("the leaf stored at index 3 is entry 4's");
+      expect((await server.get('/v1/entries/4')).status).toBe(200);
     } finally {
       await server.close();
     }

@@ -14,6 +14,8 @@ export function entryView(view: StoreView, index: number) {
   const bytes = view.leaf(index);
   if (!bytes) throw new CartularyError('not-found', `no entry at index ${index}`);
   const leaf = decodeLeaf(bytes);
+  // A leaf names its own index: one stored under another (a store edited behind the ledger) is damage, not an answer.
+  if (leaf.index !== index) throw new CartularyError('corrupt', `the leaf stored at index ${index} is entry ${leaf.index}'s`);
   const statement = parseStatement(leaf.statement);
   return {
     index,
