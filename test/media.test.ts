@@ -136,6 +136,17 @@ describe('near-duplicate checks', () => {
     expect(html).toMatch(new RegExp(`<tr><td>B\\.mp4<br><span class="id">${filmB}</span></td><td>compilation</td><td>licensed</td><td>match</td></tr>`));
   });
 
+  // A film of one's own that holds seconds of another's, too few to contest it at registration:
+  // its exact upload said "owner" (exit 0) over the other film it holds unlicensed.
+  it("an owner's exact upload of a registered film that contains parts of another's film is unlicensed, naming that film, and verifies offline", async () => {
+    ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=480x270:rate=25', '-ss', '20', '-t', '8', '-i', media('A.mp4'), '-filter_complex', '[0:v]trim=0:30,setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];[a][b]concat=n=2:v=1[v]', '-map', '[v]', ...encode, media('own-film.mp4'));
+    const own = await register(media('own-film.mp4'), 'mallory');
+    expect(await (await fetch(`${s.url}/v1/works/${own}`)).json()).toMatchObject({ status: 'registered' });
+    const r = await cli('check', media('own-film.mp4'), '--uploader', 'mallory', '--territory', 'FR', '--ledger-key', s.verifierKey);
+    expect(r.code, r.err).toBe(1);
+    expect(r.out.split('\n')[0]).toMatch(new RegExp(`^unlicensed: the file is work ${own} \\("own-film\\.mp4"\\), which the uploader may use \\(owner\\), but it contains parts of "A\\.mp4" \\(work ${filmA.slice(0, 12)}…\\), which the uploader may not use as \\w+ \\[evidence verified offline\\]$`));
+  });
+
   it('a clip sped up 1.5x is one segment of A at its speed, a clip, not a recap', async () => {
     ffmpeg('-ss', '8', '-i', media('A.mp4'), '-t', '15', '-vf', 'setpts=PTS/1.5,scale=400:224', '-r', '25', ...encode, media('fast.mp4'));
     const [m] = strong(await check(media('fast.mp4')));

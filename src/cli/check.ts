@@ -118,8 +118,12 @@ export const check: Command = {
       let exact: string | undefined;
       if (answer.evidence) {
         exact = (await check(answer.evidence, 'the verdict', aboutCheck({ sha256, uploader, use, territory, at }, asked))).verdict;
-        // A protection window only ever turns an answer into unlicensed (docs/format.md §14).
-        if (exact !== answer.verdict && !(answer.verdict === 'unlicensed' && answer.protected.length > 0)) throw lie(`the server says ${answer.verdict}, its evidence says ${exact}`);
+        // A protection window only ever turns an answer into unlicensed (docs/format.md §14), and
+        // another work inside the file that the uploader may not use turns a yes into its answer
+        // (that work's own evidence is verified below).
+        const protectedNo = answer.verdict === 'unlicensed' && answer.protected.length > 0;
+        const barred = positive(exact) && answer.matches.some((m) => m.strength === 'match' && m.verdict === answer.verdict && !answer.works.some((w) => w.id === m.work.id));
+        if (exact !== answer.verdict && !protectedNo && !barred) throw lie(`the server says ${answer.verdict}, its evidence says ${exact}`);
         judged = (answer.evidence as { subject: { check: { at: number } } }).subject.check.at;
       }
       for (const m of answer.matches) {
@@ -180,6 +184,13 @@ function describe(a: CheckAnswer, use: string, territory: string, names: Map<str
   const shielded = a.protected[0];
   if (shielded) return `unlicensed: "${shielded.title}" (work ${shielded.work.slice(0, 12)}…) is under its owner's protection until ${new Date(shielded.until).toISOString()}, and the uploader holds no licence of it`;
   const work = a.works[0] ?? a.matches.find((m) => m.strength === 'match')?.work;
+  // The file is a work the uploader may use, but another work inside it is not (the exact
+  // work's own verdict is the one its evidence claims).
+  const exactVerdict = (a.evidence as { claims?: { verdict?: string } } | null)?.claims?.verdict;
+  const barred = a.works[0] && positive(exactVerdict) && !positive(a.verdict) ? a.matches.find((m) => m.strength === 'match' && m.verdict === a.verdict && !a.works.some((w) => w.id === m.work.id)) : undefined;
+  if (a.works[0] && barred) {
+    return `${a.verdict}: the file is work ${a.works[0].id} ("${a.works[0].title}"), which the uploader may use (${exactVerdict}), but it contains parts of "${barred.work.title}" (work ${barred.work.id.slice(0, 12)}…), which the uploader may not use as ${barred.use}`;
+  }
   if (!a.works.length && work) {
     const strong = a.matches.filter((x) => x.strength === 'match');
     // The work that keeps the uploader out, when one does: the first that may not be used.

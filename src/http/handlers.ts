@@ -35,8 +35,9 @@ const NEGATIVE = new Set<Verdict>(['unlicensed', 'contested']);
 
 /**
  * The sighting a platform may sign for a negative verdict, as a payload to sign as it is (the
- * server never holds a platform's key): the exact match's work, else the first strong
- * fingerprint match the uploader may not use, with its segments. Null for a verdict that allows the upload.
+ * server never holds a platform's key): the exact match's work when it is what the uploader
+ * may not use, else the first strong fingerprint match the uploader may not use, with its
+ * segments. Null for a verdict that allows the upload.
  */
 function sightingToSign(
   reference: string,
@@ -46,8 +47,8 @@ function sightingToSign(
   byFrames: ReturnType<typeof judgeFindings> | null,
   now: number,
 ): { payload: unknown; cbor: string } | null {
-  const match = decided ? undefined : byFrames?.matches.find((m) => m.strength === 'match' && NEGATIVE.has(m.verdict));
-  const work = decided?.works[0] ?? match?.work;
+  const match = decided && NEGATIVE.has(decided.verdict) ? undefined : byFrames?.matches.find((m) => m.strength === 'match' && NEGATIVE.has(m.verdict));
+  const work = match?.work ?? decided?.works[0];
   if (!NEGATIVE.has(verdict) || !work) return null;
   const payload = {
     type: 'sighting',
@@ -338,7 +339,11 @@ export class Handlers {
     });
     const { byFrames, titled, shielded } = judged;
     const byFingerprint = new Set((byFrames?.matches ?? []).filter((m) => m.strength === 'match').map((m) => m.work.id));
-    const verdict = shielded.length > 0 ? 'unlicensed' : decided?.verdict ?? byFrames?.verdict ?? 'unregistered';
+    // A yes for the file itself does not cover another work inside it: a work its fingerprints
+    // match that the uploader may not use (a clip within a registered compilation) gives the
+    // answer (an owner's exact upload said "owner" over a film it held unlicensed).
+    const barred = decided && !NEGATIVE.has(decided.verdict) ? byFrames?.matches.find((m) => m.strength === 'match' && NEGATIVE.has(m.verdict) && !decided.works.some((w) => w.id === m.work.id)) : undefined;
+    const verdict = shielded.length > 0 ? 'unlicensed' : (barred?.verdict ?? decided?.verdict ?? byFrames?.verdict ?? 'unregistered');
     this.metrics?.checked(verdict);
     return ok({
       verdict,
