@@ -158,7 +158,7 @@ describe('disputes over HTTP', () => {
   // A re-encoded re-upload registered as someone's own work is a lookalike: it contests the
   // film and the film it. The only decision a mediator had on it was to dismiss the contest,
   // which gave the re-uploader clean title (and her licensees a pass at every check).
-  it("a mediator rules a lookalike a copy of the film it matched: the copy is superseded, its content judged as the film's, the film no longer contested; verified offline and audited", async () => {
+  it("a mediator rules a lookalike a copy of the film it matched: the copy is superseded and its bytes are judged as the film's, contest and all; the film's own contest ends only by a decision on it; verified offline and audited", async () => {
     const s = await serverFixture();
     servers.push(s);
     const registrar = await loadSecretKey(`${s.dir}/keys/registrar.key`);
@@ -171,8 +171,9 @@ describe('disputes over HTTP', () => {
     const licence = await json<{ id: string }>(s.submit(stmt.license(carol, copy.id, dave.id, { uses: ['publish'] })));
     expect(await json(s.get(`/v1/works/${copy.id}`))).toMatchObject({ status: 'contested', lookalikes: [film.id] });
     expect(await json(s.get(`/v1/works/${film.id}`))).toMatchObject({ status: 'contested', contest: { by: copy.id } });
-    const ask = async (bytes: Uint8Array, uploader: string) =>
-      (await json<{ verdict: string }>(s.post('/v1/check', JSON.stringify({ sha256: toHex(sha256(bytes)), uploader, use: 'publish', territory: 'FR' }), 'application/json'))).verdict;
+    const asked = async (bytes: Uint8Array, uploader: string) =>
+      json<{ verdict: string; evidence: EvidenceBundle | null }>(s.post('/v1/check', JSON.stringify({ sha256: toHex(sha256(bytes)), uploader, use: 'publish', territory: 'FR' }), 'application/json'));
+    const ask = async (bytes: Uint8Array, uploader: string) => (await asked(bytes, uploader)).verdict;
     expect([await ask(filmBytes, alice.id), await ask(copyBytes, carol.id)]).toEqual(['contested', 'contested']);
 
     expect((await s.submit(stmt.accredit(registrar, mediator.id))).status).toBe(201);
@@ -183,18 +184,25 @@ describe('disputes over HTTP', () => {
     expect((await s.submit(stmt.resolve(mediator, copy.id, 'award', { award: hexOf(film.id), reason: 're-encode of the film' }))).status).toBe(201);
 
     expect(await json(s.get(`/v1/works/${copy.id}`))).toMatchObject({ status: 'superseded', owner: carol.id, award: { work: film.id, decision: 'award' } });
-    expect(await json(s.get(`/v1/works/${film.id}`))).toMatchObject({ status: 'registered', owner: alice.id });
     expect(await json(s.get(`/v1/works/${copy.id}/licences`))).toMatchObject({ licences: [{ id: licence.id, standing: 'superseded' }] });
+    expect((await s.submit(stmt.license(carol, copy.id, party().id))).status).toBe(409);
+    // The film's own contest is not ended by a ruling on one contestant (another lookalike, a
+    // copy of its bytes may contest it too): the copy's bytes are judged as the film's, contested.
+    expect(await json(s.get(`/v1/works/${film.id}`))).toMatchObject({ status: 'contested' });
+    expect([await ask(copyBytes, alice.id), await ask(copyBytes, carol.id)]).toEqual(['contested', 'contested']);
+    expect((await s.submit(stmt.resolve(mediator, film.id, 'dismiss', { reason: 'its contestant was ruled a copy' }))).status).toBe(201);
+    expect(await json(s.get(`/v1/works/${film.id}`))).toMatchObject({ status: 'registered', owner: alice.id });
     // The copy's bytes are judged as the film: Alice owns them, Carol and her licensee do not.
     expect([await ask(filmBytes, alice.id), await ask(copyBytes, alice.id), await ask(copyBytes, carol.id), await ask(copyBytes, dave.id)]).toEqual(['owner', 'owner', 'unlicensed', 'unlicensed']);
-    expect((await s.submit(stmt.license(carol, copy.id, party().id))).status).toBe(409);
+    // A check of the copy's bytes carries the rulings it is judged through: its verdict replays offline.
+    const judged = await asked(copyBytes, alice.id);
+    expect(verifyBundle(judged.evidence, s.verifierKey)).toMatchObject({ ok: true, verdict: 'owner' });
 
     for (const [id, status] of [[film.id, 'registered'], [copy.id, 'superseded']] as const) {
       const bundle = await json<EvidenceBundle>(s.get(`/v1/works/${id}/evidence`));
       const result = verifyBundle(bundle, s.verifierKey, { about: { work: id }, standingAt: Date.now() });
       expect(result.failure).toBeUndefined();
       expect(result.works.find((w) => w.id === id)).toMatchObject({ status });
-      expect(result.resolutions.map((r) => [r.decision, r.work, r.award])).toEqual([['award', copy.id, film.id]]);
     }
     // The film's certificate tells the copy's registration for what it is: not the same bytes.
     const dir = await tempDir();
@@ -203,11 +211,18 @@ describe('disputes over HTTP', () => {
     expect(html).toContain('registered &quot;My own work&quot;');
     expect(html).toContain('<em>(a lookalike: other content, whose fingerprints matched)</em>');
     expect(html).not.toContain('another registration of the same content');
-    // Another party registering the film's own bytes contests it again: the ruling on the copy
-    // was no decision on them.
+    // Another party registering the film's own bytes reopens the film's contest, and the copy's
+    // bytes, judged as the film's, are contested with it (their evidence says so too).
     await s.submit(stmt.register(party(), filmBytes));
     expect(await ask(filmBytes, alice.id)).toBe('contested');
-    expect(await json(s.get(`/v1/works/${film.id}`))).toMatchObject({ status: 'contested' });
+    const reopened = await asked(copyBytes, alice.id);
+    expect(reopened.verdict).toBe('contested');
+    expect(verifyBundle(reopened.evidence, s.verifierKey).failure).toBeUndefined();
+    expect(verifyBundle(reopened.evidence, s.verifierKey)).toMatchObject({ ok: true, verdict: "contested" });
+    // A ruling cannot give title to a registration an award superseded: the copy is no holder.
+    const third = await json<{ id: string }>(s.submit(stmt.register(party(), content('another re-encode'), printed)));
+    const toCopy = await s.submit(stmt.resolve(mediator, third.id, 'award', { award: hexOf(copy.id) }));
+    expect([toCopy.status, ((await toCopy.json()) as { detail: string }).detail]).toEqual([409, expect.stringMatching(/was itself superseded by work/)]);
     expect(await auditLedger(s.ledger.store, parseVerifierKey(s.verifierKey))).toMatchObject({ ok: true });
   });
 

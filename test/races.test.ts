@@ -66,3 +66,39 @@ describe('reads racing a commit', () => {
     }
   });
 });
+
+describe('reads of a much-licensed work under steady writes', () => {
+  // Evidence was taken only when no commit at all landed while it was read: two clients
+  // writing anything, one entry at a time, kept a 3,000-licence work's evidence and checks at
+  // 503 for good. Now only entries about the work itself send it back to be read again.
+  it("answer 200 with evidence that verifies while other works' entries keep landing", async () => {
+    const r = await serverFixture();
+    try {
+      const alice = party();
+      const content = randomSeed();
+      const work = (await r.ledger.sequencer.submit(stmt.register(alice, content))).receipt.id;
+      const licensees = Array.from({ length: 8 }, () => party());
+      await Promise.all(Array.from({ length: 1500 }, (_, i) => r.ledger.sequencer.submit(stmt.license(alice, work, licensees[i % 8]!.id, { terms: `n${i}` }))));
+      let writing = true;
+      const writes = [0, 1].map(async () => {
+        while (writing) await fetch(`${r.url}/v1/statements`, { method: 'POST', body: Buffer.from(stmt.party(party(), 'busy')), headers: { 'content-type': 'application/cose' } });
+      });
+      const before = r.ledger.sequencer.size;
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const [evidence, check] = await Promise.all([
+          fetch(`${r.url}/v1/works/${work}/evidence`),
+          fetch(`${r.url}/v1/check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sha256: toHex(sha256(content)), uploader: licensees[0]!.id, use: 'publish', territory: 'FR' }) }),
+        ]);
+        statuses.push(evidence.status, check.status);
+        if (evidence.status === 200) expect(verifyBundle(await evidence.json(), r.verifierKey, { about: { work } })).toMatchObject({ ok: true });
+      }
+      writing = false;
+      await Promise.all(writes);
+      expect(r.ledger.sequencer.size - before).toBeGreaterThan(8); // the writes really landed meanwhile
+      expect(statuses).toEqual(Array(8).fill(200));
+    } finally {
+      await r.close();
+    }
+  }, 60_000);
+});

@@ -6,7 +6,7 @@ import type { LedgerView, LicenceRecord, WorkRecord } from './records.js';
 import { segmentsOf, type Segment, type WorkMatch } from './segments.js';
 import type { FrameHit } from './similarity.js';
 import type { SoundMatch, SoundSegment } from './soundtrack.js';
-import { awardAt, contestantSuperseded } from './disputes.js';
+import { awardAt } from './disputes.js';
 import { licenceStanding } from './rules.js';
 import { coversTerritory, coversUse } from './scope.js';
 
@@ -41,6 +41,9 @@ export function ownerAt(work: WorkRecord, at: number): string | undefined {
   return owner;
 }
 
+/** Rulings followed from a content to the content it was ruled a copy of (each names a work not itself superseded, so chains are short). */
+const MAX_COPY_HOPS = 8;
+
 /**
  * The verdict for a content as things stood at `q.at` (DESIGN §8): a work registered later
  * did not exist, a contest raised later was not raised, the owner is the one who held title
@@ -49,14 +52,18 @@ export function ownerAt(work: WorkRecord, at: number): string | undefined {
  * mediator's award gave title to, if an award stood at `at`, else the earliest. After an
  * award the content is judged as uncontested, until another party registers it again.
  */
-export function judge(view: LedgerView, sha256: string, q: Omit<CheckQuery, 'sha256'>): CheckResult {
+export function judge(view: LedgerView, sha256: string, q: Omit<CheckQuery, 'sha256'>, hops = 0): CheckResult {
   const content = view.content(sha256);
   const award = awardAt(content, q.at);
   const decided = content ? view.work(award?.work ?? content.first) : undefined;
+  // A content a mediator ruled a copy of a lookalike (an award naming a work of other content)
+  // is judged as that work's content, contest and all, while the ruling stands unreopened.
+  const reopened = award !== undefined && award.reopened !== null && award.reopened <= q.at;
+  if (decided && decided.sha256 !== sha256 && !reopened && hops < MAX_COPY_HOPS) return judge(view, decided.sha256, q, hops + 1);
   const work = decided && decided.registeredAt <= q.at ? decided : undefined;
   const result = (verdict: Verdict, extra: Partial<CheckResult> = {}): CheckResult => ({ verdict, works: work ? [work] : [], licence: null, reasons: [], ...extra });
   if (!work) return result('unregistered');
-  const contested = award ? award.reopened !== null && award.reopened <= q.at : work.contest !== null && work.contest.since <= q.at && !contestantSuperseded(view, work, q.at);
+  const contested = award ? reopened : work.contest !== null && work.contest.since <= q.at;
   if (contested) return result('contested');
   if (ownerAt(work, q.at) === q.uploader) return result('owner');
 

@@ -39,18 +39,7 @@ export function notSuperseded(view: LedgerView, work: WorkRecord, what: string):
 /** Whether a work's contest is open: raised and not yet ended by a mediator, or reopened since. */
 export function contestOpen(view: LedgerView, work: WorkRecord): boolean {
   const award = view.content(work.sha256)?.award;
-  return award ? award.reopened !== null : work.contest !== null && !contestantSuperseded(view, work);
-}
-
-/**
- * Whether the registration that contested `work` has been superseded by a mediator's award
- * to `work`, by `at`: a lookalike (a re-encode, a crop) ruled a copy of it. Its contest is
- * then over, as an award on its own content would have ended it, unless another party
- * registered the same content too (that contest stands until a decision on the content).
- */
-export function contestantSuperseded(view: LedgerView, work: WorkRecord, at = Number.POSITIVE_INFINITY): boolean {
-  const rival = work.contest ? view.work(work.contest.by) : undefined;
-  return rival !== undefined && view.content(work.sha256)?.count === 1 && supersededBy(view, rival, at) === work.id;
+  return award ? award.reopened !== null : work.contest !== null;
 }
 
 export type TitleStatus = 'registered' | 'contested' | 'superseded';
@@ -164,13 +153,19 @@ export function resolve(ctx: Context, p: ResolvePayload): Effects {
     throw new CartularyError('conflict', `payload.work: work ${work.id} is not contested${content.award ? ` (its contest ended at index ${content.award.index})` : ''}`, { field: 'payload.work' });
   }
   const holder = existingWork(ctx.view, p.award ? toHex(p.award) : (content.award?.work ?? content.first), 'payload.award');
-  const lookalike = work.lookalikes.includes(holder.id) || holder.lookalikes.includes(work.id);
-  if (holder.sha256 !== work.sha256 && !(p.decision === 'award' && lookalike)) {
-    throw new CartularyError(
-      'invalid',
-      `payload.award: work ${holder.id} is a registration of other content (${holder.sha256}), and no lookalike of work ${work.id}: title to a content goes to one of its own registrations, or to an earlier work its fingerprints matched`,
-      { field: 'payload.award' },
-    );
+  if (holder.sha256 !== work.sha256) {
+    // From rules 3, a lookalike (either way) may be given title to the work's content: the
+    // content is then judged as the lookalike's (check.ts judge), whatever becomes of it.
+    const lookalike = work.lookalikes.includes(holder.id) || holder.lookalikes.includes(work.id);
+    if (!(p.decision === 'award' && lookalike && statementRulesAt(ctx.time) >= 3)) {
+      throw new CartularyError(
+        'invalid',
+        `payload.award: work ${holder.id} is a registration of other content (${holder.sha256}), and no lookalike of work ${work.id}: title to a content goes to one of its own registrations, or to a work its fingerprints matched`,
+        { field: 'payload.award' },
+      );
+    }
+    const over = supersededBy(ctx.view, holder);
+    if (over) throw new CartularyError('conflict', `payload.award: work ${holder.id} was itself superseded by work ${over}: award title to the work that holds it`, { field: 'payload.award', info: { award: over } });
   }
   partyTo(holder.owner);
   const award = { work: holder.id, decision: p.decision as 'award' | 'dismiss', index: ctx.index, since: ctx.time, reopened: null };

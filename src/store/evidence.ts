@@ -8,7 +8,7 @@ import { signAttestation } from '../core/attestation.js';
 import { parseVerifierKey } from '../core/checkpoint.js';
 import { toBase64, toHex } from '../core/bytes.js';
 import { parseStatement } from '../core/cose.js';
-import { contestantSuperseded, titleStatus } from '../core/disputes.js';
+import { titleStatus } from '../core/disputes.js';
 import { decodeLeaf } from '../core/leaf.js';
 import type { Signer } from '../core/crypto.js';
 import { checkUse, type CheckQuery, type CheckResult } from '../core/check.js';
@@ -50,21 +50,33 @@ export class EvidenceBuilder {
   /** Every entry of the work's chain, and the registrations its contest and lookalikes cite. */
   async forWork(workId: string): Promise<EvidenceBundle> {
     const { value, state } = await this.consistently(async () => {
-      const work = await this.store.read((view) => view.work(workId));
-      if (!work) throw new CartularyError('not-found', `work ${workId} is not in the ledger`);
+      const { work, rests } = await this.store.read((view) => {
+        const work = view.work(workId);
+        return { work, rests: work ? restsOn(view, [work.id], [work.sha256]) : undefined };
+      });
+      if (!work || !rests) throw new CartularyError('not-found', `work ${workId} is not in the ledger`);
       const licences = await this.licencesOf([work]);
-      return { subject: { work: work.id }, indices: await this.chainOf([work]), claims: await this.claims([work], licences) };
+      return { rests, value: { subject: { work: work.id }, indices: await this.chainOf([work]), claims: await this.claims([work], licences) } };
     });
     return this.bundle(value.subject, value.indices, value.claims, state);
   }
 
-  /** The verdict with the chain of the content's earliest registration. */
+  /**
+   * The verdict with the chain of the registration that decides it (the content's earliest,
+   * or the one an award gave title to), and for a content a mediator ruled a copy of a
+   * lookalike, the chains of the registrations each such ruling was made on.
+   */
   async forCheck(query: CheckQuery): Promise<{ result: CheckResult; bundle: EvidenceBundle | null }> {
-    const { value, state } = await this.consistently(async () => {
-      const result = await this.store.read((view) => checkUse(view, query));
-      if (result.works.length === 0) return { result, found: null };
+    const { value, state } = await this.consistently<{ result: CheckResult; found: { indices: number[]; claims: BundleClaims } | null }>(async () => {
+      const { result, copies, rests } = await this.store.read((view) => {
+        const result = checkUse(view, query);
+        const copies = copyRulings(view, query.sha256);
+        const works = [...result.works, ...copies];
+        return { result, copies, rests: restsOn(view, works.map((w) => w.id), [query.sha256, ...works.map((w) => w.sha256)]) };
+      });
+      if (result.works.length === 0) return { rests, value: { result, found: null } };
       const claims = { ...(await this.claims(result.works, await this.licencesOf(result.works))), verdict: result.verdict, licence: result.licence?.id ?? null };
-      return { result, found: { indices: await this.chainOf(result.works), claims } };
+      return { rests, value: { result, found: { indices: await this.chainOf([...result.works, ...copies]), claims } } };
     });
     const { result, found } = value;
     return { result, bundle: found ? await this.bundle({ check: query }, found.indices, found.claims, state) : null };
@@ -72,24 +84,29 @@ export class EvidenceBuilder {
 
   /**
    * Runs `gather` on one state of the store, and names the checkpoint of that state. A
-   * bundle's claims and entries are read in several steps, and a commit may land between
-   * them: the store's latest checkpoint is read before and after, and the reads are taken
-   * only when it did not move (one writer, atomic appends: every read between saw that
-   * state), else gathered again. Before they are returned the head serves that tree, so the
-   * bundle cites a checkpoint this node has signed or checked (the store shows a commit a
-   * moment before the writer's head moves, and longer before a follower checks it).
+   * bundle's claims and entries are read in several steps, and commits land between them.
+   * Every entry about a work rewrites its record, and every award or registration of a
+   * content its content record: `gather` says, from its first read, which records its
+   * claims rest on (`rests`). Read again at a checkpoint after the gather, unchanged, they
+   * show that no entry about those works landed meanwhile, so what was read is that
+   * checkpoint's state; else it is gathered again. (Asking instead that no commit at all
+   * land while a much-licensed work was read lost to two clients writing anything.)
+   * Before returning, the head serves that tree, so the bundle cites a checkpoint this node
+   * has signed or checked (the store shows a commit a moment before the writer's head
+   * moves, and longer before a follower checks it).
    */
-  private async consistently<T>(gather: () => Promise<T>): Promise<{ value: T; state: StoredCheckpoint }> {
+  private async consistently<T>(gather: () => Promise<{ value: T; rests: Rests }>): Promise<{ value: T; state: StoredCheckpoint }> {
     for (let attempt = 0; attempt < GATHER_ATTEMPTS; attempt++) {
-      const before = await this.store.latestCheckpoint();
-      if (!before) throw new CartularyError('corrupt', 'the store holds no checkpoint');
-      const value = await gather();
-      const after = await this.store.latestCheckpoint();
-      if (after?.size !== before.size) continue;
-      await this.sequencer.reach(before.size);
-      return { value, state: before };
+      const { value, rests } = await gather();
+      const at = await this.store.latestCheckpoint();
+      if (!at) throw new CartularyError('corrupt', 'the store holds no checkpoint');
+      const now = await this.store.read((view) => restsOn(view, rests.works, rests.contents));
+      const still = await this.store.latestCheckpoint();
+      if (still?.size !== at.size || now.key !== rests.key) continue;
+      await this.sequencer.reach(at.size);
+      return { value, state: at };
     }
-    throw new CartularyError('unavailable', `the ledger took new entries while this evidence was read, ${GATHER_ATTEMPTS} times over; retry`);
+    throw new CartularyError('unavailable', `the works this evidence is about took new entries while it was read, ${GATHER_ATTEMPTS} times over; retry`);
   }
 
   /** One entry: that it was in the ledger at its time (prior existence). */
@@ -104,18 +121,17 @@ export class EvidenceBuilder {
    * it and of every lookalike it contested, so the replay raises the same contest. A content
    * with many rivals adds one registration, not all of them. If a mediator ended the
    * content's contest, also the chains of the work the decision named and of the work it
-   * gave title to, and for a work whose contestant was ruled a copy of it, the contestant's
-   * chain (where the ruling is); and for every decision cited, the accreditation it was made under.
+   * gave title to, and the registration that reopened the contest since, if one did; and for
+   * every decision cited, the accreditation it was made under.
    */
   private async chainOf(subjects: WorkRecord[]): Promise<number[]> {
+    const reopened: Array<{ sha256: string; after: number }> = [];
     const works = await this.store.read((view) => {
       const works = new Map(subjects.map((w) => [w.id, w]));
       for (const w of subjects) {
-        // A lookalike that contested it, since ruled a copy of it: the ruling is on its chain.
-        const rival = w.contest ? view.work(w.contest.by) : undefined;
-        if (rival && contestantSuperseded(view, w)) works.set(rival.id, rival);
         const award = view.content(w.sha256)?.award;
         if (!award) continue;
+        if (award.reopened !== null && !reopened.some((r) => r.sha256 === w.sha256)) reopened.push({ sha256: w.sha256, after: award.index });
         const decision = resolutionAt(view, award.index);
         if (!decision) throw new CartularyError('corrupt', `entry ${award.index}, the award on content ${w.sha256}, is not a mediator's decision in the store`);
         for (const id of [award.work, decision.work]) {
@@ -127,6 +143,11 @@ export class EvidenceBuilder {
       return [...works.values()];
     });
     const chains: number[] = [];
+    // The first registration of the content after its award is the one that reopened it.
+    const reopeners = (await Promise.all(reopened.map((r) => this.store.registrationsOf(r.sha256, { after: r.after, limit: 1 })))).flat();
+    const reopening = await this.store.read((view) => reopeners.map((id) => view.work(id)?.registeredIndex ?? -1));
+    if (reopening.includes(-1)) throw new CartularyError('corrupt', `a registration that reopened a decided contest (of ${reopened.map((r) => r.sha256).join(', ')}) is missing from the store`);
+    chains.push(...reopening);
     for (const w of works) {
       for (let after = -1; ; ) {
         const page = await this.store.entriesOf(w, { limit: PAGE, after });
@@ -227,6 +248,38 @@ export class EvidenceBuilder {
     const attestation = signAttestation(this.origin, size, { subject, claims }, this.signer);
     return { format: BUNDLE_FORMAT, verifierKey: this.sequencer.verifierKey, checkpoint, subject, entries, claims, attestation };
   }
+}
+
+/** The records a bundle's claims rest on (EvidenceBuilder.consistently): the works', and their contents'. */
+interface Rests {
+  works: string[];
+  contents: string[];
+  key: string;
+}
+
+/** The records of `works` (read from `view`) and of `contents`, as one comparable key. */
+function restsOn(view: StoreView, works: readonly string[], contents: readonly string[]): Rests {
+  return { works: [...works], contents: [...contents], key: JSON.stringify([works.map((id) => view.work(id) ?? null), contents.map((sha) => view.content(sha) ?? null)]) };
+}
+
+/**
+ * The registrations each ruling that made a content a copy of a lookalike was made on, from
+ * the content checked to the one it is judged as (check.ts judge follows the same awards):
+ * a replay of the verdict needs those rulings, which are on their chains.
+ */
+function copyRulings(view: StoreView, sha256: string): WorkRecord[] {
+  const out: WorkRecord[] = [];
+  for (let sha = sha256, hops = 0; hops < 8; hops++) {
+    const award = view.content(sha)?.award;
+    const holder = award ? view.work(award.work) : undefined;
+    if (!award || !holder || holder.sha256 === sha) break;
+    const ruled = resolutionAt(view, award.index);
+    const on = ruled ? view.work(ruled.work) : undefined;
+    if (!on) throw new CartularyError('corrupt', `entry ${award.index}, the award on content ${sha}, is not a mediator's decision on a stored work`);
+    out.push(on);
+    sha = holder.sha256;
+  }
+  return out;
 }
 
 /** The mediator's decision at entry `index`, if it is one. */
