@@ -143,6 +143,8 @@ export class Follower implements LogHead {
   async reach(size: number): Promise<void> {
     if (this.size >= size) return;
     await this.poll().catch(() => undefined);
+    // The poll joined may have read the store's latest before it held `size`: one of our own.
+    if (this.size < size && !this.refused) await this.poll().catch(() => undefined);
     if (this.size >= size) return;
     throw new CartularyError('unavailable', this.refused ? this.refused.message : `this node has not yet checked the store's tree of ${size} entries (it serves ${this.size}); retry`);
   }
