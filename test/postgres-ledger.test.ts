@@ -225,7 +225,7 @@ suite('the ledger in PostgreSQL', () => {
     }
   });
 
-  it("a read-only node relays the cosignatures the writer collected: its checkpoint and its proofs meet the witness policy", async () => {
+  it("a read-only node given the witness policy relays the cosignatures the writer collected: its checkpoint and its proofs meet the policy; a quorum note forged into the store is not relayed", async () => {
     const dir = await tempDir();
     const store = await freshDatabase();
     const ledgerKey = formatVerifierKey(DEFAULT_ORIGIN, (await createKeyPair(`${dir}/keys`, 'ledger')).publicKey);
@@ -233,7 +233,7 @@ suite('the ledger in PostgreSQL', () => {
     const policyText = `log ${ledgerKey}\nwitness court ${(await (await fetch(`${witness.url}/witness-key`)).text()).trim()} ${witness.url}\nquorum court\n`;
     await writeFile(`${dir}/policy`, policyText);
     const writer = await startChildServer(`${dir}/data`, `${dir}/keys`, { args: ['--store', store, '--witness-policy', `${dir}/policy`] });
-    const reader = await startChildServer(`${dir}/unused`, `${dir}/keys`, { args: ['--store', store, '--read-only'] });
+    const reader = await startChildServer(`${dir}/unused`, `${dir}/keys`, { args: ['--store', store, '--read-only', '--witness-policy', `${dir}/policy`] });
     try {
       const { index } = (await (await post(writer.url, stmt.register(party()))).json()) as { index: number };
       const policy = parsePolicy(policyText);
@@ -248,6 +248,15 @@ suite('the ledger in PostgreSQL', () => {
       await writeFile(`${dir}/proof.txt`, await (await fetch(`${reader.url}/v1/entries/${index}/tlog-proof`)).text());
       const verified = await runCli(['verify', `${dir}/proof.txt`, '--witness-policy', `${dir}/policy`]);
       expect(verified.code, verified.output).toBe(0);
+
+      // Someone with the database puts a note with a forged cosignature line where the writer
+      // keeps its quorum checkpoint: the node's checkpoint goes on meeting the policy.
+      const relayed = await (await fetch(`${reader.url}/checkpoint`)).text();
+      const witnessKey = policy.witnesses[0]!.key;
+      const forged = `${relayed.split('\n— court.example/w ')[0]}\n— court.example/w ${Buffer.from([...witnessKey.keyId, ...new Uint8Array(72)]).toString('base64')}\n`;
+      await sql(store, `UPDATE cartulary_kv SET v = $1 WHERE k = $2`, [Buffer.from(forged), Buffer.from('Mquorum-checkpoint')]);
+      await new Promise((r) => setTimeout(r, 1500)); // past the node's next reading of it
+      expect(checkCosignedCheckpoint(await (await fetch(`${reader.url}/checkpoint`)).text(), policy).quorum).toBe(true);
     } finally {
       await Promise.all([stop(writer), stop(reader), stop(witness)]);
     }

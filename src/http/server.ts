@@ -144,7 +144,6 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   try {
     const paths = { dataDir: opts.dataDir, keysDir: opts.keysDir, ...(opts.store ? { store: opts.store } : {}), ...(opts.indexDir ? { indexDir: opts.indexDir } : {}), ...(opts.origin ? { origin: opts.origin } : {}), ...(opts.registrar ? { registrar: opts.registrar } : {}) };
     if (opts.readOnly) {
-      if (opts.witnessPolicy) throw new CartularyError('invalid', 'witnesses are sent checkpoints by the writer: give --witness-policy to the writer, not to a read-only node');
       if (!opts.store) throw new CartularyError('invalid', 'a read-only node follows a ledger kept in PostgreSQL: give --store postgres://…');
       ledger = await openFollowerLedger({ ...paths, store: opts.store }, { log: (message) => logger.error(message) });
     } else {
@@ -176,9 +175,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   metrics.nodeCache = () => ({ bytes: ledger.store.nodeCache.bytes, filling: ledger.store.nodeFilling });
   ledger.sequencer.onCommit((b) => metrics.committed(b));
   let witnesses: WitnessPublisher | RelayedCosignatures | undefined;
-  if (opts.readOnly) {
+  if (opts.readOnly && opts.witnessPolicy) {
+    // The writer sends checkpoints to witnesses; a read-only node given a policy relays the
+    // cosignatures the writer collected, once they meet it.
     try {
-      witnesses = await RelayedCosignatures.open(ledger.store, ledger.sequencer);
+      witnesses = await RelayedCosignatures.open(ledger.store, ledger.sequencer, opts.witnessPolicy);
     } catch (e) {
       return giveUp(e, ledger);
     }

@@ -1,12 +1,14 @@
 /**
- * A read-only node's cosigned checkpoints (`serve --read-only`). The node sends nothing to
- * witnesses; the writer stores the latest checkpoint that met its policy's quorum beside the
- * log (publisher.ts), and the node relays it once it has checked it: signed by the ledger's
- * key, over a tree no larger than the one the node serves, whose root the store's nodes give.
- * Without it a node's proofs and bundles carried the ledger's signature alone, and failed
- * every client's witness policy.
+ * A read-only node's cosigned checkpoints (`serve --read-only --witness-policy FILE`). The
+ * node sends nothing to witnesses; the writer stores the latest checkpoint that met its
+ * policy's quorum beside the log (publisher.ts), and the node relays it once it has checked
+ * it: signed by the ledger's key, meeting the node's own policy's quorum with cosignatures
+ * that verify (a line forged into the store would make every client's policy refuse the
+ * node's proofs), over a tree no larger than the one the node serves, whose root the store's
+ * nodes give. Without it a node's proofs and bundles carried the ledger's signature alone.
  */
-import { openCheckpoint, parseVerifierKey } from '../core/checkpoint.js';
+import { parseVerifierKey } from '../core/checkpoint.js';
+import { checkCosignedCheckpoint, type Policy } from '../core/policy.js';
 import { rootHash } from '../core/merkle.js';
 import type { CosignedCheckpoints } from '../store/evidence.js';
 import { checkStoredRoot, type LogHead } from '../store/log-head.js';
@@ -23,11 +25,12 @@ export class RelayedCosignatures implements CosignedCheckpoints {
   private constructor(
     private readonly store: LedgerStorage,
     private readonly head: LogHead,
+    private readonly policy: Policy,
   ) {}
 
   /** Reads the stored quorum checkpoint now, after each checkpoint the node moves to, and every REFRESH_MS. */
-  static async open(store: LedgerStorage, head: LogHead): Promise<RelayedCosignatures> {
-    const relayed = new RelayedCosignatures(store, head);
+  static async open(store: LedgerStorage, head: LogHead, policy: Policy): Promise<RelayedCosignatures> {
+    const relayed = new RelayedCosignatures(store, head, policy);
     await relayed.refresh();
     head.onCommit(() => void relayed.refresh());
     relayed.timer = setInterval(() => void relayed.refresh(), REFRESH_MS).unref();
@@ -50,7 +53,8 @@ export class RelayedCosignatures implements CosignedCheckpoints {
     try {
       const note = await this.store.read((view) => view.meta(QUORUM_META));
       if (!note || note === this.quorum?.note) return;
-      const cp = openCheckpoint(note, parseVerifierKey(this.head.verifierKey));
+      const { checkpoint: cp, quorum } = checkCosignedCheckpoint(note, this.policy, parseVerifierKey(this.head.verifierKey));
+      if (!quorum) return;
       // One the node has not checked its tree of yet waits for the next move; an older one is no news.
       if (cp.size > this.head.size || (this.quorum && cp.size <= this.quorum.size)) return;
       checkStoredRoot(await this.store.read((view) => rootHash(cp.size, view.readNodes)), cp);
