@@ -4,7 +4,7 @@
  * are byte-identical and reproduce every inclusion and consistency proof on their own.
  */
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toHex } from '../src/core/bytes.js';
 import { openCheckpoint, parseVerifierKey } from '../src/core/checkpoint.js';
@@ -164,6 +164,8 @@ describe('tiles of a real ledger, from the ledger and from a static export', () 
     expect(code).not.toBe(0);
     expect(lines.join('\n')).toMatch(/the server's tiles disagree with each other, so the checkpoint is not published: tile\/0\/000: hash [345] is not the leaf hash of entry [345]/);
     await expect(stat(`${out}/checkpoint`)).rejects.toThrow();
+    // and no tile of it is left where a static server would serve it
+    await expect(readdir(out)).resolves.toEqual([]);
   });
 
   it('answers 404 for tiles beyond the tree and 400 for paths tlog-tiles does not produce, and changes nothing', async () => {
