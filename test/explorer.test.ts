@@ -12,6 +12,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildWeb } from '../scripts/build-web.js';
 import { launchBrowser, type Browser } from '../src/certificate/chromium.js';
+import { toHex } from '../src/core/bytes.js';
+import { sha256 } from '../src/core/crypto.js';
 import { content, party, stmt } from './helpers.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
 
@@ -161,6 +163,12 @@ describe('the explorer', () => {
     await page.setInputFiles('#file', join(dir, 'forged.json'));
     await expect.poll(() => page.textContent('#verdict'), POLL).toBe('✗ The evidence does NOT verify.');
     expect((await checks()).at(-1)).toMatch(/^✗ bad-attestation: /);
+    // A check's evidence (a check certificate's attachment) is verified about the check it answers.
+    const answer = (await (await server.post('/v1/check', JSON.stringify({ sha256: toHex(sha256(film)), uploader: bob.id, use: 'clip', territory: 'FR' }), 'application/json')).json()) as { evidence: unknown };
+    await writeFile(join(dir, 'check.json'), JSON.stringify(answer.evidence));
+    await page.setInputFiles('#file', join(dir, 'check.json'));
+    await expect.poll(() => page.textContent('#verdict'), POLL).toMatch(/^✓ Verified in this browser/);
+    expect(await page.textContent('#results')).toContain(`check.json is a check's evidence bundle about work ${work}`);
   });
 
   it('refuses a bundle tampered with in the page', async () => {

@@ -7,6 +7,7 @@
 import { certificateHtml } from '../certificate/html.js';
 import { toHex } from '../core/bytes.js';
 import { hashBlob } from './hash-blob.js';
+import type { CheckQuery } from '../core/check.js';
 import type { TitledWork } from '../core/disputes.js';
 import type { LicenceRecord } from '../core/records.js';
 import { BUNDLE_FORMAT, jsonNestsAtMost, type EvidenceBundle } from '../verify/bundle.js';
@@ -52,6 +53,8 @@ interface Opened {
   verified?: EvidenceBundle;
   /** when it was verified: the licences' standing is given as of then, and a certificate says so */
   verifiedAt?: number;
+  /** a check's evidence chosen as a file: the question it answers, which it is verified about (else the work shown) */
+  check?: CheckQuery;
 }
 let opened: Opened | null = null;
 
@@ -142,7 +145,8 @@ function verify(): void {
     input = JSON.parse(text);
     // The page shows work `opened.id`: the evidence must be about it, whatever the server sent.
     opened.verifiedAt = Date.now();
-    result = verifyBundle(input, key, { about: { work: opened.id }, standingAt: opened.verifiedAt, ...(opened.fileSha256 ? { fileSha256: opened.fileSha256 } : {}) });
+    const about = opened.check ? { check: opened.check } : { work: opened.id };
+    result = verifyBundle(input, key, { about, standingAt: opened.verifiedAt, ...(opened.fileSha256 ? { fileSha256: opened.fileSha256 } : {}) });
   } catch (e) {
     result = { ok: false, holds: [], failure: { code: 'bad-shape', detail: (e as Error).message }, works: [], licences: [], claims: [], resolutions: [] };
   }
@@ -165,6 +169,7 @@ function downloadCertificate(): void {
     names: opened.names,
     source: new URL(`/v1/works/${opened.id}/evidence`, location.href).href,
     generatedAt: opened.verifiedAt ?? Date.now(),
+    ...(opened.check ? { check: { ...opened.check, verdict: opened.result.verdict ?? '?', segments: [], sound: [] } } : {}),
   });
   const a = el('a', undefined, { href: URL.createObjectURL(new Blob([html], { type: 'text/html' })), download: `certificate-${opened.id.slice(0, 12)}.html` });
   a.click();
@@ -185,13 +190,19 @@ const MAX_BUNDLE_FILE = 64 * 1024 * 1024;
  * its work is opened and the bundle from the file, not the ledger's, is verified. Anything
  * else is null, and is looked up by its hash as any file is.
  */
-async function bundleIn(file: File): Promise<{ text: string; work: string } | null> {
+async function bundleIn(file: File): Promise<{ text: string; work: string; check?: CheckQuery } | null> {
   if (file.size > MAX_BUNDLE_FILE || !/\.json$/i.test(file.name)) return null;
   const text = await file.text();
   if (!jsonNestsAtMost(text, 16)) return null;
+  const id = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
   try {
-    const parsed = JSON.parse(text) as { format?: unknown; subject?: { work?: unknown } };
-    return parsed.format === BUNDLE_FORMAT && typeof parsed.subject?.work === 'string' && /^[0-9a-f]{64}$/.test(parsed.subject.work) ? { text, work: parsed.subject.work } : null;
+    const parsed = JSON.parse(text) as { format?: unknown; subject?: { work?: unknown; check?: CheckQuery }; claims?: { works?: Array<{ id?: unknown }> } };
+    if (parsed.format !== BUNDLE_FORMAT) return null;
+    if (id(parsed.subject?.work)) return { text, work: parsed.subject.work };
+    // A check's evidence (a check certificate's attachment) is shown with the work that decided it.
+    const decided = parsed.claims?.works?.[0]?.id;
+    const check = parsed.subject?.check;
+    return check && typeof check === 'object' && id(decided) ? { text, work: decided, check } : null;
   } catch {
     return null;
   }
@@ -200,8 +211,9 @@ async function bundleIn(file: File): Promise<{ text: string; work: string } | nu
 async function lookUpFile(file: File): Promise<void> {
   const bundle = await bundleIn(file);
   if (bundle) {
-    byId('results').replaceChildren(el('p', `${file.name} is an evidence bundle about work `, {}, el('span', bundle.work, { class: 'id' })));
+    byId('results').replaceChildren(el('p', `${file.name} is ${bundle.check ? "a check's" : 'an'} evidence bundle about work `, {}, el('span', bundle.work, { class: 'id' })));
     await openWork(bundle.work);
+    if (opened && bundle.check) opened.check = bundle.check;
     byId<HTMLTextAreaElement>('bundle').value = bundle.text;
     status(`The evidence bundle ${file.name}, verified below against the key you pinned (not the ledger's copy).`);
     verify();
