@@ -5,7 +5,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -138,13 +138,31 @@ describe('near-duplicate checks', () => {
 
   // A film of one's own that holds seconds of another's, too few to contest it at registration:
   // its exact upload said "owner" (exit 0) over the other film it holds unlicensed.
+  // (On a ledger of its own: the film registered here would be found in the other tests' uploads.)
   it("an owner's exact upload of a registered film that contains parts of another's film is unlicensed, naming that film, and verifies offline", async () => {
-    ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=480x270:rate=25', '-ss', '20', '-t', '8', '-i', media('A.mp4'), '-filter_complex', '[0:v]trim=0:30,setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];[a][b]concat=n=2:v=1[v]', '-map', '[v]', ...encode, media('own-film.mp4'));
-    const own = await register(media('own-film.mp4'), 'mallory');
-    expect(await (await fetch(`${s.url}/v1/works/${own}`)).json()).toMatchObject({ status: 'registered' });
-    const r = await cli('check', media('own-film.mp4'), '--uploader', 'mallory', '--territory', 'FR', '--ledger-key', s.verifierKey);
-    expect(r.code, r.err).toBe(1);
-    expect(r.out.split('\n')[0]).toMatch(new RegExp(`^unlicensed: the file is work ${own} \\("own-film\\.mp4"\\), which the uploader may use \\(owner\\), but it contains parts of "A\\.mp4" \\(work ${filmA.slice(0, 12)}…\\), which the uploader may not use as \\w+ \\[evidence verified offline\\]$`));
+    await mkdir(media('apart'));
+    await copyFile(media('A.mp4'), media('apart/A.mp4'));
+    ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=480x270:rate=25', '-ss', '20', '-t', '8', '-i', media('A.mp4'), '-filter_complex', '[0:v]trim=0:30,setpts=PTS-STARTPTS[a];[1:v]setpts=PTS-STARTPTS[b];[a][b]concat=n=2:v=1[v]', '-map', '[v]', ...encode, media('apart/own-film.mp4'));
+    const apart = await serverFixture();
+    try {
+      const on = async (...argv: string[]) => {
+        const out: string[] = [];
+        const code = await main([...argv, '--server', apart.url, '--keys', join(dir, 'keys')], { out: (l) => out.push(l), err: (l) => out.push(l), progress: false });
+        return { code, out: out.join('\n') };
+      };
+      const registered = async (file: string, key: string) => {
+        expect((await on('register', file, '--key', key)).code).toBe(0);
+        return JSON.parse(await readFile(`${file}.cartulary.json`, 'utf8')).receipt.id as string;
+      };
+      const film = await registered(media('apart/A.mp4'), 'alice');
+      const own = await registered(media('apart/own-film.mp4'), 'mallory');
+      expect(await (await fetch(`${apart.url}/v1/works/${own}`)).json()).toMatchObject({ status: 'registered' });
+      const r = await on('check', media('apart/own-film.mp4'), '--uploader', 'mallory', '--territory', 'FR', '--ledger-key', apart.verifierKey);
+      expect(r.code, r.out).toBe(1);
+      expect(r.out.split('\n')[0]).toMatch(new RegExp(`^unlicensed: the file is work ${own} \\("own-film\\.mp4"\\), which the uploader may use \\(owner\\), but it contains parts of "A\\.mp4" \\(work ${film.slice(0, 12)}…\\), which the uploader may not use as \\w+ \\[evidence verified offline\\]$`));
+    } finally {
+      await apart.close();
+    }
   });
 
   it('a clip sped up 1.5x is one segment of A at its speed, a clip, not a recap', async () => {
