@@ -59,8 +59,8 @@ beforeAll(async () => {
   ffmpeg('-f', 'lavfi', '-i', 'mandelbrot=size=480x270:rate=25:maxiter=120', '-t', '40', ...encode, media('A.mp4'));
   ffmpeg('-f', 'lavfi', '-i', 'life=size=480x270:rate=25:seed=7:ratio=0.3:mold=10:life_color=#e0c040:death_color=#203060', '-t', '40', ...encode, media('B.mp4'));
   ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=480x270:rate=25', '-t', '12', ...encode, media('unrelated.mp4'));
-  // Long enough for every edit class (a recap takes excerpts from 40 s): the edits' negatives.
-  ffmpeg('-f', 'lavfi', '-i', 'mandelbrot=size=480x270:rate=25:maxiter=120:start_x=-0.16:start_y=1.04:start_scale=0.4', '-t', '40', ...encode, media('unrelated-long.mp4'));
+  // Long enough for every edit class (a recap takes excerpts from 20 s and more): the edits' negatives.
+  ffmpeg('-f', 'lavfi', '-i', 'mandelbrot=size=480x270:rate=25:maxiter=120:start_x=-0.16:start_y=1.04:start_scale=0.4', '-t', '20', ...encode, media('unrelated-long.mp4'));
   ffmpeg('-f', 'lavfi', '-i', 'life=size=640x360:rate=25:seed=5:ratio=0.4', '-t', '12', ...encode, media('background.mp4'));
   // What uploaders make of them.
   ffmpeg('-ss', '25', '-i', media('A.mp4'), '-t', '10', '-vf', 'scale=640:360', ...encode, '-crf', '32', media('clipA.mp4'));
@@ -203,7 +203,7 @@ describe('near-duplicate checks', () => {
     const decoy = media(`${EDITS.indexOf(edit)}-unrelated.mp4`);
     await Promise.all([
       ffmpegAsync(...edit.args({ name: film, path: media(`${film}.mp4`), seconds: 40 }, media('background.mp4')), upload),
-      ffmpegAsync(...edit.args({ name: 'unrelated', path: media('unrelated-long.mp4'), seconds: 40 }, media('background.mp4')), decoy),
+      ffmpegAsync(...edit.args({ name: 'unrelated', path: media('unrelated-long.mp4'), seconds: 20 }, media('background.mp4')), decoy),
     ]);
     const [a, other] = await Promise.all([check(upload), check(decoy)]);
     expect(strong(a).map((m) => m.work.id)).toEqual([work]);
