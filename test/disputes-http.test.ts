@@ -219,6 +219,10 @@ describe('disputes over HTTP', () => {
     expect(reopened.verdict).toBe('contested');
     expect(verifyBundle(reopened.evidence, s.verifierKey).failure).toBeUndefined();
     expect(verifyBundle(reopened.evidence, s.verifierKey)).toMatchObject({ ok: true, verdict: "contested" });
+    // So does the copy's own bundle, as a check that found the copy by its fingerprints replays
+    // it: it follows the ruling to the film, and the film's decided and reopened contest.
+    const question = { uploader: alice.id, use: 'publish' as const, territory: 'FR', at: Date.now() };
+    expect(verifyBundle(await json(s.get(`/v1/works/${copy.id}/evidence`)), s.verifierKey, { about: { work: copy.id }, question })).toMatchObject({ ok: true, verdict: 'contested' });
     // A ruling cannot give title to a registration an award superseded: the copy is no holder.
     const third = await json<{ id: string }>(s.submit(stmt.register(party(), content('another re-encode'), printed)));
     const toCopy = await s.submit(stmt.resolve(mediator, third.id, 'award', { award: hexOf(copy.id) }));

@@ -27,6 +27,8 @@ export interface CosignedCheckpoints {
   current(): string;
 }
 
+/** The most works awards bring into one bundle's chains (each ruling names one; check.ts follows at most 8). */
+const MAX_AWARD_WORKS = 64;
 /** Tries at reading a bundle's claims and entries on one state of the store (`consistently`). */
 const GATHER_ATTEMPTS = 4;
 // Index pages read at a time; a shorter page is the last (one range read less a work).
@@ -128,16 +130,24 @@ export class EvidenceBuilder {
     const reopened: Array<{ sha256: string; after: number }> = [];
     const works = await this.store.read((view) => {
       const works = new Map(subjects.map((w) => [w.id, w]));
-      for (const w of subjects) {
+      // The works an award brings in are followed too: a lookalike ruling names a work of
+      // other content, whose own content may have been decided (and reopened) since.
+      const queue = [...subjects];
+      const decided = new Set<string>();
+      for (let i = 0; i < queue.length && i < MAX_AWARD_WORKS; i++) {
+        const w = queue[i] as WorkRecord;
         const award = view.content(w.sha256)?.award;
-        if (!award) continue;
-        if (award.reopened !== null && !reopened.some((r) => r.sha256 === w.sha256)) reopened.push({ sha256: w.sha256, after: award.index });
+        if (!award || decided.has(w.sha256)) continue;
+        decided.add(w.sha256);
+        if (award.reopened !== null) reopened.push({ sha256: w.sha256, after: award.index });
         const decision = resolutionAt(view, award.index);
         if (!decision) throw new CartularyError('corrupt', `entry ${award.index}, the award on content ${w.sha256}, is not a mediator's decision in the store`);
         for (const id of [award.work, decision.work]) {
           const other = view.work(id);
           if (!other) throw new CartularyError('corrupt', `work ${id}, cited by the award at entry ${award.index}, is missing from the store`);
+          if (works.has(id)) continue;
           works.set(id, other);
+          queue.push(other);
         }
       }
       return [...works.values()];
