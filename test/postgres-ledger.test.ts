@@ -262,7 +262,7 @@ suite('the ledger in PostgreSQL', () => {
     }
   }, 60_000);
 
-  it('a read that waits on a locked table is cut short and answered 503, never left hanging', async () => {
+  it('a read that waits on a locked table is cut short and answered 503, never left hanging; readiness says the store does not answer', async () => {
     const dir = await tempDir();
     const store = await freshDatabase();
     const writer = await startChildServer(`${dir}/data`, `${dir}/keys`, { args: ['--store', store] });
@@ -273,12 +273,16 @@ suite('the ledger in PostgreSQL', () => {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE cartulary_kv IN ACCESS EXCLUSIVE MODE');
       const started = Date.now();
-      const res = await fetch(`${writer.url}/v1/entries/0`, { signal: AbortSignal.timeout(READ_TIMEOUT_MS + 10_000) });
+      const [res, ready] = await Promise.all([fetch(`${writer.url}/v1/entries/0`, { signal: AbortSignal.timeout(READ_TIMEOUT_MS + 10_000) }), fetch(`${writer.url}/readyz`)]);
+      // readiness says so too, for a load balancer (it said 200 while every read hung)
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { error: string }).error).toMatch(/the store did not answer within/);
       expect(res.status).toBe(503);
       expect(((await res.json()) as { detail: string }).detail).toMatch(/statement timeout/);
       expect(Date.now() - started).toBeGreaterThanOrEqual(READ_TIMEOUT_MS - 500);
       await locker.query('ROLLBACK');
       expect((await fetch(`${writer.url}/v1/entries/0`)).status).toBe(200);
+      expect((await fetch(`${writer.url}/readyz`)).status).toBe(200);
     } finally {
       await locker.end();
       await stop(writer);

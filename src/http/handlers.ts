@@ -63,6 +63,9 @@ function sightingToSign(
   return { payload: payloadJson(payload), cbor: toBase64(encodeCbor(payload)) };
 }
 
+/** How long /readyz waits for the store to answer a read, ms. */
+const READY_STORE_MS = 2000;
+
 /** The longest a check's fingerprint search holds the event loop at a time, ms. */
 const SLICE_MS = 8;
 /** Candidates one query hash may examine: far above an honest bucket's load, a bound on a stuffed one. */
@@ -451,9 +454,20 @@ export class Handlers {
   }
 
   /** Ready for traffic: open and taking writes (503 while draining for shutdown or after a storage failure). */
-  ready(): Reply {
-    const ready = this.sequencer.ready;
-    return { status: ready ? 200 : 503, body: { ready, size: this.sequencer.size } };
+  /**
+   * Ready while the head serves and the store answers a read within READY_STORE_MS: a
+   * PostgreSQL store that hangs (a table locked by hand) cut every read route short with 503
+   * while readiness said all was well, and a load balancer kept sending traffic.
+   */
+  async ready(): Promise<Reply> {
+    const answered = this.sequencer.ready
+      ? await Promise.race([
+          this.store.latestCheckpoint().then(() => true, () => false),
+          new Promise<false>((resolve) => setTimeout(() => resolve(false), READY_STORE_MS).unref()),
+        ])
+      : false;
+    const ready = this.sequencer.ready && answered;
+    return { status: ready ? 200 : 503, body: { ready, size: this.sequencer.size, ...(this.sequencer.ready && !answered ? { error: `the store did not answer within ${READY_STORE_MS} ms` } : {}) } };
   }
 
   async metricsText(): Promise<Reply> {

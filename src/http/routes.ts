@@ -132,7 +132,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'get', operationId: 'getReady', fromHead: true, path: '/readyz', summary: 'Readiness: 200 while the ledger takes writes (on a read-only node: while it follows the writer); 503 while it drains for shutdown, after a storage failure, or after a refused checkpoint.',
-    response: s.readySchema, statuses: { 200: 'ready', 503: 'not ready: draining or stopped' }, errors: [], run: (h) => h.ready(),
+    response: s.readySchema, statuses: { 200: 'ready', 503: 'not ready: draining, stopped, or its store did not answer a read within 2 s' }, errors: [], run: (h) => h.ready(),
   },
   {
     method: 'get', operationId: 'getMetrics', fromHead: true, path: '/metrics', summary: 'Prometheus metrics (text exposition format): append latency, batch sizes, tree size, check verdicts, process.',

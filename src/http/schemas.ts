@@ -264,4 +264,4 @@ export const healthSchema = z
   })
   .meta({ id: 'Health' });
 
-export const readySchema = z.object({ ready: z.boolean(), size: z.number().int() }).meta({ id: 'Ready' });
+export const readySchema = z.object({ ready: z.boolean(), size: z.number().int(), error: z.string().optional().describe('why not, when the store did not answer') }).meta({ id: 'Ready' });
