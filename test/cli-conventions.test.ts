@@ -73,6 +73,7 @@ describe('CLI conventions', () => {
     expect(await run('accredit', 'mia', '--until', '2027-12-31', '--key', `${s.dir}/keys/registrar.key`, ...srv)).toMatchObject({ until: Date.UTC(2028, 0, 1), repeat: false });
     const claimId = (claimed.receipt as { id: string }).id;
     expect(await run('resolve', work, '--decision', 'uphold', '--claim', claimId, '--key', 'mia', ...srv)).toMatchObject({ repeat: false });
+    expect(await run('sightings', work, ...srv)).toMatchObject({ count: 0, sightings: [], next: null });
     expect(await run('protect', work, '--until', '2027-12-31', '--key', 'alice', ...srv)).toMatchObject({ work, until: Date.UTC(2028, 0, 1), repeat: false });
     expect(await run('proof', '0', ...srv)).toMatchObject({ index: 0, tlogProof: expect.stringMatching(/^c2sp\.org\/tlog-proof@v1\n/) });
     expect(await run('export-tiles', '--out', `${dir}/tiles`, ...srv)).toMatchObject({ out: `${dir}/tiles`, newTiles: expect.any(Number), previousSize: null });

@@ -105,6 +105,12 @@ describe('disputes over HTTP', () => {
     ]);
     const page2 = await json<{ sightings: Array<{ index: number }>; next: number | null }>(s.get(`/v1/works/${late.id}/sightings?limit=2&before=${page1.next}`));
     expect(page2).toMatchObject({ sightings: [{ index: sightings[0] }], next: null });
+    // A mediator reads them from the command line, newest first, a page at a time.
+    const listed = await runCli(['sightings', late.id, '--limit', '2', '--server', s.url]);
+    expect(listed.code, listed.output).toBe(0);
+    expect(listed.output).toContain(`work ${late.id}: 3 sightings by platforms, newest first`);
+    expect(listed.output).toMatch(new RegExp(`#${sightings[2]}  \\S+Z  by "VideoSite" \\([0-9a-f]{12}…\\): "post-3", uploaded by ${bob.id}, answered unlicensed`));
+    expect(listed.output).toContain(`more: --before ${sightings[1]}`);
     expect((await s.get(`/v1/works/${late.id}/sightings?before=x`)).status).toBe(400);
     expect((await s.get(`/v1/works/${'0'.repeat(64)}/sightings`)).status).toBe(404);
     expect((await s.submit(stmt.sighting(platform, '1'.repeat(64)))).status).toBe(404);

@@ -40,7 +40,7 @@ export const history: Command = {
     }
     io.out(`work ${work}: "${subject?.title}", owner ${subject ? partyLabel(subject.owner, names, true) : '?'}, ${subject ? titleStatusText(subject, (ms) => new Date(ms).toISOString()) : status}`);
     for (const e of entries) io.out(`${e.id === work ? '*' : ' '} ${new Date(e.time).toISOString()}  #${e.index}  ${describeEntry(e, (p) => partyLabel(p, names))}`);
-    io.out(`claims: ${claims.length} (${claims.filter((c) => c.status === 'open').length} open); sightings by platforms: ${sightings} (GET /v1/works/${work}/sightings)`);
+    io.out(`claims: ${claims.length} (${claims.filter((c) => c.status === 'open').length} open); sightings by platforms: ${sightings} (cartulary sightings ${work})`);
     io.out(`verified against checkpoint of size ${result.checkpoint?.size}; names are the parties' own profiles`);
     return EXIT.ok;
   },

@@ -15,6 +15,7 @@ import { EXIT, printable, UsageError, type Command, type Io } from './command.js
 import { evidence } from './evidence.js';
 import { exportTiles } from './export-tiles.js';
 import { history } from './history.js';
+import { sightings } from './sightings.js';
 import { init } from './init.js';
 import { keygen } from './keygen.js';
 import { ledgerKey } from './ledger-key.js';
@@ -31,7 +32,7 @@ import { transfer } from './transfer.js';
 import { verify } from './verify.js';
 import { witness } from './witness.js';
 
-export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, protect, check, claim, accredit, resolve, verify, history, evidence, certificate, proof, ledgerKey, audit, exportTiles, witness];
+export const COMMANDS: Command[] = [init, serve, keygen, register, transfer, license, revoke, profile, protect, check, claim, accredit, resolve, verify, history, sightings, evidence, certificate, proof, ledgerKey, audit, exportTiles, witness];
 
 /**
  * The process's own streams. A reader that goes away (`cartulary license … | head -1`) is
