@@ -236,6 +236,37 @@ describe('disputes over HTTP', () => {
     expect(await auditLedger(s.ledger.store, parseVerifierKey(s.verifierKey))).toMatchObject({ ok: true });
   });
 
+  // Each ruling names a work not yet superseded, but a chain grows after: X1 a copy of X2, then
+  // X2 of X3… Past the hops a check follows, X1's bytes were judged by the work at the cut,
+  // answering "owner" to a superseded work's owner, with evidence that verified.
+  it('a chain of copy rulings longer than a check follows is judged contested, never by a work on the way, and its evidence says so', async () => {
+    const s = await serverFixture();
+    servers.push(s);
+    const registrar = await loadSecretKey(`${s.dir}/keys/registrar.key`);
+    const mediator = party();
+    expect((await s.submit(stmt.accredit(registrar, mediator.id))).status).toBe(201);
+    const frames = Array.from({ length: 12 }, (_, i) => ({ timeMs: i * 1000, hash: sha256(content('frame')).subarray(0, 16) }));
+    const printed = { fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] };
+    const owners = Array.from({ length: 11 }, () => party());
+    const bytes = owners.map((_, i) => content(`cut ${i}`));
+    const works: string[] = [];
+    for (const [i, owner] of owners.entries()) works.push((await json<{ id: string }>(s.submit(stmt.register(owner, bytes[i], printed)))).id);
+    for (let i = 0; i < 10; i++) expect((await s.submit(stmt.resolve(mediator, works[i]!, 'award', { award: hexOf(works[i + 1]!) }))).status).toBe(201);
+    const answer = (i: number) => json<{ verdict: string; evidence: EvidenceBundle | null }>(s.post('/v1/check', JSON.stringify({ sha256: toHex(sha256(bytes[0]!)), uploader: owners[i]!.id, use: 'publish', territory: 'FR' }), 'application/json'));
+    for (const i of [9, 10]) {
+      const a = await answer(i);
+      expect(a.verdict, `owner of X${i + 1}`).toBe('contested');
+      expect(verifyBundle(a.evidence, s.verifierKey)).toMatchObject({ ok: true, verdict: 'contested' });
+    }
+    // Within the hops, a copy's bytes are the end work's: X3's, ruled through X4… to X11, contested as X11 is.
+    const near = await json<{ verdict: string }>(s.post('/v1/check', JSON.stringify({ sha256: toHex(sha256(bytes[8]!)), uploader: owners[10]!.id, use: 'publish', territory: 'FR' }), 'application/json'));
+    expect(near.verdict).toBe('contested');
+    expect((await s.submit(stmt.resolve(mediator, works[10]!, 'dismiss'))).status).toBe(201);
+    expect((await json<{ verdict: string }>(s.post('/v1/check', JSON.stringify({ sha256: toHex(sha256(bytes[8]!)), uploader: owners[10]!.id, use: 'publish', territory: 'FR' }), 'application/json'))).verdict).toBe('owner');
+    expect((await answer(10)).verdict).toBe('contested');
+    expect(await auditLedger(s.ledger.store, parseVerifierKey(s.verifierKey))).toMatchObject({ ok: true });
+  });
+
   it('a check by fingerprints with a report prepares a sighting of the matched work with its segments', async () => {
     const s = await serverFixture();
     servers.push(s);

@@ -41,8 +41,12 @@ export function ownerAt(work: WorkRecord, at: number): string | undefined {
   return owner;
 }
 
-/** Rulings followed from a content to the content it was ruled a copy of (each names a work not itself superseded, so chains are short). */
-const MAX_COPY_HOPS = 8;
+/**
+ * Rulings followed from a content to the content it was ruled a copy of. Each names a work
+ * not superseded when it is made, but a chain may grow after (A ruled a copy of B, then B of
+ * C…): past this many, the content is judged contested, never by a work on the way.
+ */
+export const MAX_COPY_HOPS = 8;
 
 /**
  * The verdict for a content as things stood at `q.at` (DESIGN §8): a work registered later
@@ -59,11 +63,13 @@ export function judge(view: LedgerView, sha256: string, q: Omit<CheckQuery, 'sha
   // A content a mediator ruled a copy of a lookalike (an award naming a work of other content)
   // is judged as that work's content, contest and all, while the ruling stands unreopened.
   const reopened = award !== undefined && award.reopened !== null && award.reopened <= q.at;
-  if (decided && decided.sha256 !== sha256 && !reopened && hops < MAX_COPY_HOPS) return judge(view, decided.sha256, q, hops + 1);
+  const copied = decided !== undefined && decided.sha256 !== sha256 && !reopened;
+  if (copied && hops < MAX_COPY_HOPS) return judge(view, decided.sha256, q, hops + 1);
   const work = decided && decided.registeredAt <= q.at ? decided : undefined;
   const result = (verdict: Verdict, extra: Partial<CheckResult> = {}): CheckResult => ({ verdict, works: work ? [work] : [], licence: null, reasons: [], ...extra });
   if (!work) return result('unregistered');
-  const contested = award ? reopened : work.contest !== null && work.contest.since <= q.at;
+  // (a chain of rulings longer than MAX_COPY_HOPS: its end was not reached, so nobody is owner)
+  const contested = copied || (award ? reopened : work.contest !== null && work.contest.since <= q.at);
   if (contested) return result('contested');
   if (ownerAt(work, q.at) === q.uploader) return result('owner');
 

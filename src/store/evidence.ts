@@ -11,7 +11,7 @@ import { parseStatement } from '../core/cose.js';
 import { titleStatus } from '../core/disputes.js';
 import { decodeLeaf } from '../core/leaf.js';
 import type { Signer } from '../core/crypto.js';
-import { checkUse, type CheckQuery, type CheckResult } from '../core/check.js';
+import { checkUse, MAX_COPY_HOPS, type CheckQuery, type CheckResult } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { inclusionPlan, rootHash } from '../core/merkle.js';
 import type { LicenceRecord, ResolutionRecord, WorkRecord } from '../core/records.js';
@@ -279,7 +279,7 @@ function restsOn(view: StoreView, works: readonly string[], contents: readonly s
  */
 function copyRulings(view: StoreView, sha256: string): WorkRecord[] {
   const out: WorkRecord[] = [];
-  for (let sha = sha256, hops = 0; hops < 8; hops++) {
+  for (let sha = sha256, hops = 0; hops <= MAX_COPY_HOPS; hops++) {
     const award = view.content(sha)?.award;
     const holder = award ? view.work(award.work) : undefined;
     if (!award || !holder || holder.sha256 === sha) break;
