@@ -267,6 +267,27 @@ describe('disputes over HTTP', () => {
     expect(await auditLedger(s.ledger.store, parseVerifierKey(s.verifierKey))).toMatchObject({ ok: true });
   });
 
+  // A later decision replays only if the registration that reopened the earlier one is in the
+  // bundle too: a work's evidence failed ("not contested") once its contest was decided twice.
+  it('a contest decided, reopened and decided again: the evidence of the work and of a check replays both decisions', async () => {
+    const s = await serverFixture();
+    servers.push(s);
+    const registrar = await loadSecretKey(`${s.dir}/keys/registrar.key`);
+    const [alice, bob, carol, mediator] = [party(), party(), party(), party()];
+    expect((await s.submit(stmt.accredit(registrar, mediator.id))).status).toBe(201);
+    const film = content('decided twice');
+    const first = await json<{ id: string }>(s.submit(stmt.register(alice, film)));
+    await s.submit(stmt.register(bob, film));
+    expect((await s.submit(stmt.resolve(mediator, first.id, 'dismiss'))).status).toBe(201);
+    await s.submit(stmt.register(carol, film));
+    expect((await s.submit(stmt.resolve(mediator, first.id, 'award', { award: hexOf(first.id) }))).status).toBe(201);
+    const bundle = await json<EvidenceBundle>(s.get(`/v1/works/${first.id}/evidence`));
+    expect(verifyBundle(bundle, s.verifierKey, { about: { work: first.id } })).toMatchObject({ ok: true });
+    const checked = await json<{ verdict: string; evidence: EvidenceBundle }>(s.post('/v1/check', JSON.stringify({ sha256: toHex(sha256(film)), uploader: alice.id, use: 'publish', territory: 'FR' }), 'application/json'));
+    expect(checked.verdict).toBe('owner');
+    expect(verifyBundle(checked.evidence, s.verifierKey)).toMatchObject({ ok: true, verdict: 'owner' });
+  });
+
   it('a check by fingerprints with a report prepares a sighting of the matched work with its segments', async () => {
     const s = await serverFixture();
     servers.push(s);

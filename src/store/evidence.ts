@@ -123,11 +123,11 @@ export class EvidenceBuilder {
    * it and of every lookalike it contested, so the replay raises the same contest. A content
    * with many rivals adds one registration, not all of them. If a mediator ended the
    * content's contest, also the chains of the work the decision named and of the work it
-   * gave title to, and the registration that reopened the contest since, if one did; and for
-   * every decision cited, the accreditation it was made under.
+   * gave title to (and so on for the works those bring in); for every decision cited, the
+   * accreditation it was made under, and for every decision on a content, the registration
+   * that reopened it since, if one did.
    */
   private async chainOf(subjects: WorkRecord[]): Promise<number[]> {
-    const reopened: Array<{ sha256: string; after: number }> = [];
     const works = await this.store.read((view) => {
       const works = new Map(subjects.map((w) => [w.id, w]));
       // The works an award brings in are followed too: a lookalike ruling names a work of
@@ -139,7 +139,6 @@ export class EvidenceBuilder {
         const award = view.content(w.sha256)?.award;
         if (!award || decided.has(w.sha256)) continue;
         decided.add(w.sha256);
-        if (award.reopened !== null) reopened.push({ sha256: w.sha256, after: award.index });
         const decision = resolutionAt(view, award.index);
         if (!decision) throw new CartularyError('corrupt', `entry ${award.index}, the award on content ${w.sha256}, is not a mediator's decision in the store`);
         for (const id of [award.work, decision.work]) {
@@ -153,11 +152,6 @@ export class EvidenceBuilder {
       return [...works.values()];
     });
     const chains: number[] = [];
-    // The first registration of the content after its award is the one that reopened it.
-    const reopeners = (await Promise.all(reopened.map((r) => this.store.registrationsOf(r.sha256, { after: r.after, limit: 1 })))).flat();
-    const reopening = await this.store.read((view) => reopeners.map((id) => view.work(id)?.registeredIndex ?? -1));
-    if (reopening.includes(-1)) throw new CartularyError('corrupt', `a registration that reopened a decided contest (of ${reopened.map((r) => r.sha256).join(', ')}) is missing from the store`);
-    chains.push(...reopening);
     for (const w of works) {
       for (let after = -1; ; ) {
         const page = await this.store.entriesOf(w, { limit: PAGE, after });
@@ -166,7 +160,7 @@ export class EvidenceBuilder {
         after = page.at(-1) as number;
       }
     }
-    return this.store.read((view) => {
+    const decided = await this.store.read((view) => {
       const indices = [...chains];
       for (const w of works) {
         for (const id of [...(w.contest ? [w.contest.by] : []), ...w.lookalikes]) {
@@ -175,12 +169,21 @@ export class EvidenceBuilder {
           indices.push(rival.registeredIndex);
         }
       }
+      const decisions: Array<{ sha256: string; after: number }> = [];
       for (const index of [...indices]) {
         const resolution = resolutionAt(view, index);
-        if (resolution) indices.push(resolution.accreditation);
+        if (!resolution) continue;
+        indices.push(resolution.accreditation);
+        const on = resolution.claim === null ? view.work(resolution.work) : undefined;
+        if (on) decisions.push({ sha256: on.sha256, after: index });
       }
-      return indices;
+      return { indices, decisions };
     });
+    // Every decision on a content the chains carry is replayed: a later decision on it holds
+    // only if the registration that reopened the earlier one is there too (the first after it).
+    const reopeners = (await Promise.all(decided.decisions.map((d) => this.store.registrationsOf(d.sha256, { after: d.after, limit: 1 })))).flat();
+    const more = await this.store.read((view) => reopeners.flatMap((id) => view.work(id)?.registeredIndex ?? []));
+    return [...decided.indices, ...more];
   }
 
   /**
