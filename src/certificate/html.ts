@@ -59,6 +59,9 @@ const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;'
 const esc = (v: unknown) => withoutBidiControls(String(v)).replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 const utc = (ms: number | null | undefined) => (typeof ms === 'number' ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : 'open');
 
+/** A note after an entry's text, in italics, or nothing. */
+const emphasised = (note: string) => (note ? ` <em>${esc(note.trim())}</em>` : '');
+
 /** JSON safe inside a <script> element: no "</script", no HTML comment openers. */
 const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 
@@ -137,7 +140,7 @@ export function certificateHtml(c: CertificateInput): string {
 
   const chain = `<table>
 <tr><th>#</th><th>Sequenced</th><th>Entry</th><th>Signed by</th></tr>
-${entries.map((e) => `<tr><td>${e.index}</td><td>${esc(utc(e.time))}</td><td>${esc(describeEntry(e, nameOf))}${rivalNote(e, work) ? ` <em>${esc(rivalNote(e, work).trim())}</em>` : ''}</td><td>${party(names, e.signer)}</td></tr>`).join('\n')}
+${entries.map((e) => `<tr><td>${e.index}</td><td>${esc(utc(e.time))}</td><td>${esc(describeEntry(e, nameOf))}${emphasised(rivalNote(e, work))}</td><td>${party(names, e.signer)}</td></tr>`).join('\n')}
 </table>`;
 
   const licences = result.licences.length

@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { certificateHtml, EVIDENCE_ATTACHMENT, type CertificateInput, type CheckSection } from '../certificate/html.js';
+import { positive } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import type { EvidenceBundle } from '../verify/bundle.js';
 import { partiesOf, profileNames, timeline } from '../verify/timeline.js';
@@ -68,8 +69,6 @@ export interface CheckForCertificate {
   evidence: unknown;
   matches: Array<{ work: { id: string; title: string }; segments: CheckSection['segments']; sound: CheckSection['sound']; strength: string; use: string; verdict: string; evidence: unknown }>;
 }
-
-const positive = (verdict: string) => verdict === 'owner' || verdict === 'licensed';
 
 /**
  * The certificate of a check: for an exact match, the verdict's own evidence (the verifier

@@ -7,7 +7,7 @@ import { payloadShape } from '../core/statements.js';
 import { encodeFrames, FINGERPRINT_KIND } from '../core/fingerprint.js';
 import { encodeValues, SOUND_KIND } from '../core/soundtrack.js';
 import { fingerprintOrNote, probeMedia, soundOf } from './media.js';
-import type { Verdict } from '../core/check.js';
+import { positive, type Verdict } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { verifyBundle, type VerifyOptions } from '../verify/verify-bundle.js';
 import { aboutCheck, client, dateArg, instant, partyArg, partyLabel, serverOption, signingKey, territoriesArg, usesArg, type LedgerClient } from './client.js';
@@ -16,9 +16,6 @@ import { hashFile } from './hash-file.js';
 import { ledgerKeyArg, originOf } from './ledger-key.js';
 import { profileNames, segmentText, titleStatusText, type TitleState } from '../verify/timeline.js';
 import { certificateFile, certifiedLine, certifyCheck } from './certificate.js';
-
-/** A verdict that lets the uploader go ahead. */
-const positive = (verdict: string | undefined) => verdict === 'owner' || verdict === 'licensed';
 
 const EXIT_FOR: Record<Verdict, number> = { owner: 0, licensed: 0, unlicensed: 1, contested: 1, unregistered: 2 };
 
@@ -122,7 +119,7 @@ export const check: Command = {
         // another work inside the file that the uploader may not use turns a yes into its answer
         // (that work's own evidence is verified below).
         const protectedNo = answer.verdict === 'unlicensed' && answer.protected.length > 0;
-        const barred = positive(exact) && answer.matches.some((m) => m.strength === 'match' && m.verdict === answer.verdict && !answer.works.some((w) => w.id === m.work.id));
+        const barred = positive(exact) && barredBy(answer) !== undefined;
         if (exact !== answer.verdict && !protectedNo && !barred) throw lie(`the server says ${answer.verdict}, its evidence says ${exact}`);
         judged = (answer.evidence as { subject: { check: { at: number } } }).subject.check.at;
       }
@@ -180,6 +177,11 @@ async function reportSighting(api: LedgerClient, answer: CheckAnswer, reference:
   return (await api.submit(signStatement(payload, platform))).receipt;
 }
 
+/** The work inside the file, other than the file's own, whose verdict the answer took: a match-strength match with that verdict. */
+function barredBy(a: CheckAnswer): CheckAnswer['matches'][number] | undefined {
+  return a.matches.find((m) => m.strength === 'match' && m.verdict === a.verdict && !a.works.some((w) => w.id === m.work.id));
+}
+
 function describe(a: CheckAnswer, use: string, territory: string, names: Map<string, string>): string {
   const shielded = a.protected[0];
   if (shielded) return `unlicensed: "${shielded.title}" (work ${shielded.work.slice(0, 12)}…) is under its owner's protection until ${new Date(shielded.until).toISOString()}, and the uploader holds no licence of it`;
@@ -187,7 +189,7 @@ function describe(a: CheckAnswer, use: string, territory: string, names: Map<str
   // The file is a work the uploader may use, but another work inside it is not (the exact
   // work's own verdict is the one its evidence claims).
   const exactVerdict = (a.evidence as { claims?: { verdict?: string } } | null)?.claims?.verdict;
-  const barred = a.works[0] && positive(exactVerdict) && !positive(a.verdict) ? a.matches.find((m) => m.strength === 'match' && m.verdict === a.verdict && !a.works.some((w) => w.id === m.work.id)) : undefined;
+  const barred = a.works[0] && positive(exactVerdict) && !positive(a.verdict) ? barredBy(a) : undefined;
   if (a.works[0] && barred) {
     return `${a.verdict}: the file is work ${a.works[0].id} ("${a.works[0].title}"), which the uploader may use (${exactVerdict}), but it contains parts of "${barred.work.title}" (work ${barred.work.id.slice(0, 12)}…), which the uploader may not use as ${barred.use}`;
   }

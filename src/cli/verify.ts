@@ -11,16 +11,13 @@ import { CartularyError } from '../core/errors.js';
 import { hashLeaf } from '../core/merkle.js';
 import { checkCosignedCheckpoint, type Policy } from '../core/policy.js';
 import { checkLeafAt, TLOG_PROOF_HEADER, verifyTlogProof } from '../core/tlog-proof.js';
-import { jsonNestsAtMost } from '../verify/bundle.js';
+import { jsonNestsAtMost, MAX_BUNDLE_DEPTH } from '../verify/bundle.js';
 import { titleStatusText } from '../verify/timeline.js';
 import { verifyBundle } from '../verify/verify-bundle.js';
 import { EXIT, str, UsageError, type Command, type Io } from './command.js';
 import { hashFile } from './hash-file.js';
 import { ledgerKeyArg, originOf } from './ledger-key.js';
 import { policyArg } from './policy-file.js';
-
-// A bundle nests a few levels (entries, claims, their items); the register command's file one more.
-const MAX_JSON_DEPTH = 16;
 
 const readOr = (path: string) => readFile(path).catch((e: Error) => Promise.reject(new CartularyError('not-found', `cannot read ${path}: ${e.message}`)));
 
@@ -73,7 +70,7 @@ export const verify: Command = {
     let parsed: { json: unknown } | undefined;
     const jsonOf = (): unknown => {
       if (!parsed) {
-        if (!jsonNestsAtMost(text, MAX_JSON_DEPTH)) throw new CartularyError('malformed', `${path} nests deeper than ${MAX_JSON_DEPTH} levels: no evidence bundle does`);
+        if (!jsonNestsAtMost(text, MAX_BUNDLE_DEPTH)) throw new CartularyError('malformed', `${path} nests deeper than ${MAX_BUNDLE_DEPTH} levels: no evidence bundle does`);
         parsed = { json: JSON.parse(text) as unknown };
       }
       return parsed.json;

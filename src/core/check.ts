@@ -11,6 +11,9 @@ import { licenceStanding } from './rules.js';
 import { coversTerritory, coversUse } from './scope.js';
 
 export type Verdict = 'unregistered' | 'owner' | 'licensed' | 'unlicensed' | 'contested';
+
+/** A verdict that lets the uploader go ahead. */
+export const positive = (verdict: string | undefined): boolean => verdict === 'owner' || verdict === 'licensed';
 export type RefusalReason = 'no-licence' | 'revoked' | 'superseded' | 'parent-ended' | 'expired' | 'not-yet-valid' | 'wrong-use' | 'wrong-territory';
 
 export interface CheckQuery {

@@ -13,11 +13,11 @@ import { decodeLeaf } from '../core/leaf.js';
 import type { Signer } from '../core/crypto.js';
 import { checkUse, MAX_COPY_HOPS, type CheckQuery, type CheckResult } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
-import { inclusionPlan, rootHash } from '../core/merkle.js';
+import { inclusionPlan } from '../core/merkle.js';
 import type { LicenceRecord, ResolutionRecord, WorkRecord } from '../core/records.js';
 import { BUNDLE_FORMAT, type BundleClaims, type EvidenceBundle } from '../verify/bundle.js';
 import type { LedgerStorage, StoreView, StoredCheckpoint } from './storage.js';
-import { checkStoredRoot, openLatestCheckpoint, type LogHead } from './log-head.js';
+import { checkRootInStore, openLatestCheckpoint, type LogHead } from './log-head.js';
 
 /** What witnesses add to checkpoints (src/witness/publisher.ts). */
 export interface CosignedCheckpoints {
@@ -160,7 +160,7 @@ export class EvidenceBuilder {
         after = page.at(-1) as number;
       }
     }
-    const decided = await this.store.read((view) => {
+    const cited = await this.store.read((view) => {
       const indices = [...chains];
       for (const w of works) {
         for (const id of [...(w.contest ? [w.contest.by] : []), ...w.lookalikes]) {
@@ -181,9 +181,9 @@ export class EvidenceBuilder {
     });
     // Every decision on a content the chains carry is replayed: a later decision on it holds
     // only if the registration that reopened the earlier one is there too (the first after it).
-    const reopeners = (await Promise.all(decided.decisions.map((d) => this.store.registrationsOf(d.sha256, { after: d.after, limit: 1 })))).flat();
+    const reopeners = (await Promise.all(cited.decisions.map((d) => this.store.registrationsOf(d.sha256, { after: d.after, limit: 1 })))).flat();
     const more = await this.store.read((view) => reopeners.flatMap((id) => view.work(id)?.registeredIndex ?? []));
-    return [...decided.indices, ...more];
+    return [...cited.indices, ...more];
   }
 
   /**
@@ -243,8 +243,7 @@ export class EvidenceBuilder {
     if (cited === state) {
       // A stored checkpoint the head has passed, not one it served itself: a follower that
       // skipped it checked only the trees on either side, so its root is checked here.
-      const cp = openLatestCheckpoint(state, parseVerifierKey(this.sequencer.verifierKey));
-      checkStoredRoot(await this.store.read((view) => rootHash(size, view.readNodes)), cp);
+      await checkRootInStore(this.store, openLatestCheckpoint(state, parseVerifierKey(this.sequencer.verifierKey)));
     }
     const entries: EvidenceBundle['entries'] = [];
     for (let from = 0; from < sorted.length; from += SLICE) {

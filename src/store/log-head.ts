@@ -6,8 +6,9 @@
 import { equalBytes, toHex } from '../core/bytes.js';
 import { openCheckpoint, type Checkpoint, type VerifierKey } from '../core/checkpoint.js';
 import { CartularyError } from '../core/errors.js';
+import { rootHash } from '../core/merkle.js';
 import type { BatchCommitted, SubmitResult } from './sequencer.js';
-import type { StoredCheckpoint } from './storage.js';
+import type { LedgerStorage, StoredCheckpoint } from './storage.js';
 
 export interface LogHead {
   readonly size: number;
@@ -51,4 +52,9 @@ export function openLatestCheckpoint(stored: StoredCheckpoint, key: VerifierKey)
 /** 'corrupt' unless the root the stored nodes give is the checkpoint's. */
 export function checkStoredRoot(root: Uint8Array, cp: Checkpoint): void {
   if (!equalBytes(root, cp.rootHash)) throw new CartularyError('corrupt', `the stored Merkle nodes give root ${toHex(root)} for size ${cp.size}, its checkpoint says ${toHex(cp.rootHash)}`);
+}
+
+/** 'corrupt' unless the store's nodes give the root of `cp`'s tree (one read of the store). */
+export async function checkRootInStore(store: Pick<LedgerStorage, 'read'>, cp: Checkpoint): Promise<void> {
+  checkStoredRoot(await store.read((view) => rootHash(cp.size, view.readNodes)), cp);
 }

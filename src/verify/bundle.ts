@@ -94,6 +94,12 @@ export function firstShapeFault(input: unknown): string | undefined {
 }
 
 /**
+ * How deep a bundle's JSON may nest, checked before it is parsed (jsonNestsAtMost): a bundle
+ * nests a few levels (entries, claims, their items); the register command's file one more.
+ */
+export const MAX_BUNDLE_DEPTH = 16;
+
+/**
  * Whether JSON text nests no deeper than `max` arrays and objects, scanned without parsing:
  * a 10 MB file of nested brackets took 876 MB and 10 s to parse.
  */

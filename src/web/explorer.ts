@@ -10,7 +10,7 @@ import { hashBlob } from './hash-blob.js';
 import type { CheckQuery } from '../core/check.js';
 import type { TitledWork } from '../core/disputes.js';
 import type { LicenceRecord } from '../core/records.js';
-import { BUNDLE_FORMAT, jsonNestsAtMost, type EvidenceBundle } from '../verify/bundle.js';
+import { BUNDLE_FORMAT, jsonNestsAtMost, MAX_BUNDLE_DEPTH, type EvidenceBundle } from '../verify/bundle.js';
 import { describeEntry, partiesOf, profileNames, rivalNote, shortId, timeline, titleStatusText, withoutBidiControls } from '../verify/timeline.js';
 import { verifyBundle, type VerifyResult } from '../verify/verify-bundle.js';
 
@@ -141,7 +141,7 @@ function verify(): void {
   let input: unknown;
   try {
     const text = byId<HTMLTextAreaElement>('bundle').value;
-    if (!jsonNestsAtMost(text, 16)) throw new Error('the bundle nests deeper than 16 levels: no evidence bundle does');
+    if (!jsonNestsAtMost(text, MAX_BUNDLE_DEPTH)) throw new Error(`the bundle nests deeper than ${MAX_BUNDLE_DEPTH} levels: no evidence bundle does`);
     input = JSON.parse(text);
     // The page shows work `opened.id`: the evidence must be about it, whatever the server sent.
     opened.verifiedAt = Date.now();
@@ -193,7 +193,7 @@ const MAX_BUNDLE_FILE = 64 * 1024 * 1024;
 async function bundleIn(file: File): Promise<{ text: string; work: string; check?: CheckQuery } | null> {
   if (file.size > MAX_BUNDLE_FILE || !/\.json$/i.test(file.name)) return null;
   const text = await file.text();
-  if (!jsonNestsAtMost(text, 16)) return null;
+  if (!jsonNestsAtMost(text, MAX_BUNDLE_DEPTH)) return null;
   const id = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
   try {
     const parsed = JSON.parse(text) as { format?: unknown; subject?: { work?: unknown; check?: CheckQuery }; claims?: { works?: Array<{ id?: unknown }> } };

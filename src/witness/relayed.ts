@@ -9,9 +9,8 @@
  */
 import { parseVerifierKey } from '../core/checkpoint.js';
 import { checkCosignedCheckpoint, type Policy } from '../core/policy.js';
-import { rootHash } from '../core/merkle.js';
 import type { CosignedCheckpoints } from '../store/evidence.js';
-import { checkStoredRoot, type LogHead } from '../store/log-head.js';
+import { checkRootInStore, type LogHead } from '../store/log-head.js';
 import type { LedgerStorage } from '../store/storage.js';
 import { QUORUM_META } from './publisher.js';
 
@@ -57,7 +56,7 @@ export class RelayedCosignatures implements CosignedCheckpoints {
       if (!quorum) return;
       // One the node has not checked its tree of yet waits for the next move; an older one is no news.
       if (cp.size > this.head.size || (this.quorum && cp.size <= this.quorum.size)) return;
-      checkStoredRoot(await this.store.read((view) => rootHash(cp.size, view.readNodes)), cp);
+      await checkRootInStore(this.store, cp);
       this.quorum = { size: cp.size, note };
     } catch {
       // Not relayed: the node's checkpoints go out with the ledger's signature alone, as before.
