@@ -89,7 +89,9 @@ function lookalikes(ctx: Context, p: RegisterPayload, sha256: string, rules: Mat
 
 function register(ctx: Context, p: RegisterPayload): Effects {
   const sha256 = toHex(p.sha256);
-  const holding = ctx.view.holding(sha256, ctx.signer);
+  const content = ctx.view.content(sha256);
+  // A party holds content only once it is registered: new content needs no second read.
+  const holding = content && ctx.view.holding(sha256, ctx.signer);
   if (holding && (holding.registered !== null || holding.owned > 0)) {
     const named = holding.registered ? ` as work ${holding.registered}` : ' (it owns a registration of it)';
     throw new CartularyError('conflict', `payload.sha256: this content is already registered by the same party${named}`, {
@@ -100,7 +102,6 @@ function register(ctx: Context, p: RegisterPayload): Effects {
   // A later registration of the same content by another party contests the earlier ones;
   // the earliest stays the prior-existence claim. So does a re-encode (a lookalike).
   // After an award the registration holding title is the one a newcomer contests.
-  const content = ctx.view.content(sha256);
   const first = content ? existingWork(ctx.view, content.award?.work ?? content.first, 'payload.sha256') : undefined;
   const rules = matchingRulesAt(ctx.time);
   const similar = lookalikes(ctx, p, sha256, rules);

@@ -63,7 +63,7 @@ export interface OrderedKV extends KeyReads {
   /** `work`'s reads all see one snapshot of the data (see the guarantees above) */
   consistent<T>(work: (reads: KeyReads) => Promise<T>): Promise<T>;
   /** rejects with 'corrupt', writing nothing, when the guard does not hold */
-  write(ops: readonly BatchOp[], guard?: WriteGuard): Promise<void>;
+  write(ops: Iterable<BatchOp>, guard?: WriteGuard): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -359,17 +359,27 @@ export class LedgerStore implements LedgerStorage {
 
   /** The batch as key-value ops, in one atomic, durable write. */
   async append(batch: AppendBatch): Promise<void> {
-    const ops: BatchOp[] = [];
-    for (const e of batch.entries) {
-      ops.push(put(key.leaf(e.index), e.leaf), put(key.id(e.id), uintBE(e.index, 8)), put(key.signed(e.signedHash), uintBE(e.index, 8)), ...effectOps(e.effects));
+    const titles: Array<[number, number]> = [];
+    // Made as the backend takes them, so that a batch's thousands of ops die young rather
+    // than survive the collector's scavenges while the whole list is built.
+    function* ops(): Iterable<BatchOp> {
+      for (const e of batch.entries) {
+        yield put(key.leaf(e.index), e.leaf);
+        yield put(key.id(e.id), uintBE(e.index, 8));
+        yield put(key.signed(e.signedHash), uintBE(e.index, 8));
+        for (const op of effectOps(e.effects)) {
+          if (op.type === 'put' && op.key[0] === TITLE_PREFIX) titles.push(storedTitleHash(op.value));
+          yield op;
+        }
+      }
+      for (const n of batch.nodes) yield put(key.node(n.level, n.index), n.hash);
+      yield put(key.checkpoint(batch.checkpoint.size), utf8(batch.checkpoint.note));
     }
-    for (const n of batch.nodes) ops.push(put(key.node(n.level, n.index), n.hash));
-    ops.push(put(key.checkpoint(batch.checkpoint.size), utf8(batch.checkpoint.note)));
-    await this.write(ops, { range: prefixRange(PREFIX.checkpoint), is: batch.extends === null ? null : key.checkpoint(batch.extends) });
+    await this.write(ops(), { range: prefixRange(PREFIX.checkpoint), is: batch.extends === null ? null : key.checkpoint(batch.extends) });
     // Durable: the titles the batch filed join the filter, from their records as written (no
     // title is normalised twice), its registrations' fingerprints the indexes, and its nodes
     // the node cache (not before: a failed write's positions will hold other nodes).
-    for (const op of ops) if (op.type === 'put' && op.key[0] === TITLE_PREFIX) this.filterTitle(storedTitleHash(op.value));
+    for (const t of titles) this.filterTitle(t);
     for (const e of batch.entries) this.indexEffects(e.effects);
     for (const n of batch.nodes) this.nodeCache.set(n, n.hash);
     this.indexedTo = batch.checkpoint;
@@ -389,7 +399,7 @@ export class LedgerStore implements LedgerStorage {
   }
 
   /** One atomic, durable write of the backend (kv.ts). */
-  write(ops: BatchOp[], guard?: WriteGuard): Promise<void> {
+  write(ops: Iterable<BatchOp>, guard?: WriteGuard): Promise<void> {
     if (this.kv.readOnly) return Promise.reject(new CartularyError('unavailable', `${this.kv.description} is open read-only: this node takes no writes`));
     return this.kv.write(ops, guard);
   }

@@ -154,7 +154,7 @@ export class PostgresKV implements OrderedKV {
     }
   }
 
-  async write(ops: readonly BatchOp[], guard?: WriteGuard): Promise<void> {
+  async write(ops: Iterable<BatchOp>, guard?: WriteGuard): Promise<void> {
     if (!this.writer) throw new CartularyError('unavailable', `${this.description} is open read-only: this node takes no writes`);
     if (this.lockLost) throw new CartularyError('unavailable', `${this.description}: the writer's session was lost (${this.lockLost.message}); restart to take the lock again`);
     // The last op on a key wins, as in a LevelDB batch; one statement may not touch a row twice.

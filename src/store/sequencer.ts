@@ -28,7 +28,7 @@ import { parseStatement, verifyStatementAsync, type SignedStatement } from '../c
 import { sha256, type Signer } from '../core/crypto.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeLeaf, encodeLeaf, ZERO_HASH } from '../core/leaf.js';
-import { CompactRange, EMPTY_ROOT, hashLeaf, hashRanges, inclusionPlan, rootHash, type NodeReader } from '../core/merkle.js';
+import { CompactRange, EMPTY_ROOT, hashLeaf, hashRanges, inclusionPlan, rootHash, type NodeId, type NodeReader } from '../core/merkle.js';
 import type { Receipt } from '../core/receipt.js';
 import { applyStatement, plannedFrameSearch, plannedOverlapQuery } from '../core/rules.js';
 import { matchingRulesAt } from '../core/similarity.js';
@@ -66,6 +66,9 @@ export interface SubmitResult {
   /** true when the same bytes were already in the ledger: this is the first receipt again */
   repeat: boolean;
 }
+
+/** A node's place as one number (a tree of up to 2^40 leaves, 64 levels), for the batch's map of nodes. */
+const nodeKey = (id: NodeId) => id.level * 2 ** 40 + id.index;
 
 type Outcome = { index: number; repeat: boolean } | { error: unknown };
 
@@ -303,11 +306,13 @@ export class Sequencer implements LogHead {
 
     const fromBatch: NodeReader = (ids) =>
       ids.map((id) => {
-        const hash = batchNodes.get(`${id.level}/${id.index}`);
+        const hash = batchNodes.get(nodeKey(id));
         if (!hash) throw new Error(`node ${id.level}/${id.index} of a new leaf's path is neither on the tree's edge nor new`);
         return hash;
       });
+    // A batch's receipts share most of their proof hashes (memo) and so their hex.
     const memo = new Map<string, Uint8Array>();
+    const hex = new Map<Uint8Array, string>();
     for (const [i, p] of batch.entries()) {
       const outcome = outcomes[i] as Outcome;
       try {
@@ -315,7 +320,7 @@ export class Sequencer implements LogHead {
         else if (outcome.repeat) this.receiptFor(outcome.index).then((receipt) => p.resolve({ receipt, repeat: true }), p.reject);
         else {
           const leaf = leaves.get(outcome.index) as { hash: Uint8Array; id: Uint8Array };
-          p.resolve({ receipt: this.receipt(outcome.index, leaf, time, note, tree.size, fromBatch, memo), repeat: false });
+          p.resolve({ receipt: this.receipt(outcome.index, leaf, time, note, tree.size, fromBatch, memo, hex), repeat: false });
         }
       } catch (e) {
         p.reject(e); // durable all the same: a resubmission gets its receipt
@@ -347,7 +352,7 @@ export class Sequencer implements LogHead {
     // Every node an inclusion proof of a new leaf needs is on the old tree's edge or is
     // completed by this batch (RFC 6962 paths go left only through the edge), so the
     // receipts are proven from memory.
-    const batchNodes = new Map<string, Uint8Array>(this.tree.edge().map(({ id, hash }) => [`${id.level}/${id.index}`, hash]));
+    const batchNodes = new Map<number, Uint8Array>(this.tree.edge().map(({ id, hash }) => [nodeKey(id), hash]));
     let prev = this.prevHash;
     const outcomes: Outcome[] = [];
     const leaves = new Map<number, { hash: Uint8Array; id: Uint8Array }>();
@@ -374,7 +379,7 @@ export class Sequencer implements LogHead {
       entries.push({ index, leaf, id: statement.id, signedHash: statement.signedHash, effects });
       for (const { id, hash } of tree.append(leafHash)) {
         nodes.push({ level: id.level, index: id.index, hash });
-        batchNodes.set(`${id.level}/${id.index}`, hash);
+        batchNodes.set(nodeKey(id), hash);
       }
       state.apply(effects);
       seen.set(signedHex, index);
@@ -393,14 +398,23 @@ export class Sequencer implements LogHead {
     size: number,
     read: NodeReader,
     memo?: Map<string, Uint8Array>,
+    hex?: Map<Uint8Array, string>,
   ): Receipt {
+    const hexOf = (h: Uint8Array) => {
+      let s = hex?.get(h);
+      if (s === undefined) {
+        s = toHex(h);
+        hex?.set(h, s);
+      }
+      return s;
+    };
     return {
       id: toHex(leaf.id),
       index,
       leafHash: toHex(leaf.hash),
       time,
       checkpoint,
-      inclusionProof: { index, size, hashes: hashRanges(inclusionPlan(index, size), read, memo).map(toHex) },
+      inclusionProof: { index, size, hashes: hashRanges(inclusionPlan(index, size), read, memo).map(hexOf) },
     };
   }
 
