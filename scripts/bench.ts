@@ -321,6 +321,7 @@ if (runs('peers')) {
   console.log(`\n8. The log layer against hypercore 11: the same ${fmt(peerCount)} registrations, batches of 1,000, in process`);
   const peers = await logPeers(join(dir, 'peers'), registrations(peerCount, 0, String(Math.random())));
   row('  sequencer (signatures checked before; rules, tree, records, checkpoint, synced batch)', `${fmt(peers.ours)} entries/s`, `${fmt(peers.ours / peers.hypercore, 2)} of hypercore`, meets(peers.ours >= peers.hypercore, '≥ 1.0× hypercore'));
+  row('  the log alone: leaves, tree, id indexes, checkpoint, synced batch (no rules, no records)', `${fmt(peers.bareLog)} entries/s`, `${fmt(peers.bareLog / peers.hypercore, 2)} of hypercore; sequencer ${fmt(peers.ours / peers.bareLog, 2)} of it`);
   row('  hypercore 11 append (no fsync per append)', `${fmt(peers.hypercore)} entries/s`);
   results.logPeers = peers;
 }

@@ -639,7 +639,10 @@ export class LedgerStore implements LedgerStorage {
 
   /** A replay's effects, written as the sequencer writes them (audit's scratch store). */
   writeEffects(effects: readonly Effects[]): Promise<void> {
-    return this.write(effects.flatMap(effectOps));
+    // Made as the backend takes them, as in `append`.
+    return this.write((function* () {
+      for (const e of effects) yield* effectOps(e);
+    })());
   }
 
   /**
