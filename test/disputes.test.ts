@@ -5,6 +5,7 @@ import { toHex } from '../src/core/bytes.js';
 import { parseVerifierKey } from '../src/core/checkpoint.js';
 import { checkUse } from '../src/core/check.js';
 import { sha256 } from '../src/core/crypto.js';
+import { encodeFrames, FINGERPRINT_KIND } from '../src/core/fingerprint.js';
 import { titleStatus } from '../src/core/disputes.js';
 import { licenceStanding } from '../src/core/rules.js';
 import { auditLedger } from '../src/store/audit.js';
@@ -14,7 +15,7 @@ import { loadSecretKey } from '../src/store/key-files.js';
 import { openLedger } from '../src/store/ledger.js';
 import { signStatement } from '../src/core/cose.js';
 import { protectedAgainst } from '../src/core/protection.js';
-import { ledgerFixture, party, stmt, tempDir, type Party } from './helpers.js';
+import { content, ledgerFixture, party, stmt, tempDir, type Party } from './helpers.js';
 
 const protectStatement = (owner: Party, work: string) =>
   signStatement({ type: 'protect', issuedAt: Date.now(), work: Uint8Array.from(Buffer.from(work, 'hex')), until: Date.now() + 86_400_000 }, owner);
@@ -228,6 +229,35 @@ describe('evidence of a decision', () => {
 
     const without = { ...bundle, entries: bundle.entries.filter((e) => e.index !== accreditation.index) };
     expect(verifyBundle(without, f.ledger.sequencer.verifierKey).failure).toMatchObject({ code: 'rule-refused', detail: expect.stringMatching(/not accredited/) });
+    await f.ledger.close();
+  });
+
+  // Bob bought Alice's film, then registered his remaster of it: his own film, no rival to
+  // it. A replay that had the film's registration but not its sale saw Alice's film, and had
+  // the remaster contest it: the check of a copy ruled the remaster's failed offline.
+  it("a check's evidence carries the transfer of a lookalike its judged work's registrant owned when registering, and its verdict replays offline", async () => {
+    const { f, mediator } = await withMediator();
+    const [alice, bob, carol] = [party(), party(), party()];
+    const frames = Array.from({ length: 12 }, (_, i) => ({ timeMs: i * 1000, hash: sha256(content('frame')).subarray(0, 16) }));
+    const printed = { fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] };
+    const film = await f.submit(stmt.register(alice, content('film'), printed));
+    const sale = await f.submit(stmt.transfer(alice, film.id, bob.id));
+    const remaster = await f.submit(stmt.register(bob, content('remaster'), printed));
+    const store = f.ledger.store.sync;
+    expect(store.work(remaster.id)).toMatchObject({ contest: null, lookalikes: [] });
+    const copyBytes = content('copy');
+    const copy = await f.submit(stmt.register(carol, copyBytes, printed));
+    expect(store.work(copy.id)).toMatchObject({ contest: { by: film.id }, lookalikes: [film.id, remaster.id] });
+    await f.submit(stmt.resolve(mediator, copy.id, 'award', { award: hexOf(remaster.id) }));
+    await f.submit(stmt.resolve(mediator, remaster.id, 'dismiss'));
+
+    const builder = new EvidenceBuilder(f.ledger.store, f.ledger.sequencer, f.ledger.signer, f.ledger.origin);
+    const { result, bundle } = await builder.forCheck({ sha256: toHex(sha256(copyBytes)), uploader: bob.id, use: 'publish', territory: 'FR', at: Date.now() + 1000 });
+    expect(result.verdict).toBe('owner');
+    const replayed = verifyBundle(JSON.parse(JSON.stringify(bundle)), f.ledger.sequencer.verifierKey);
+    expect(replayed.failure).toBeUndefined();
+    expect(replayed).toMatchObject({ ok: true, verdict: 'owner' });
+    expect(bundle!.entries.map((e) => e.index)).toContain(sale.index);
     await f.ledger.close();
   });
 });

@@ -27,8 +27,11 @@ export interface CosignedCheckpoints {
   current(): string;
 }
 
-/** The most works awards bring into one bundle's chains (each ruling names one; check.ts follows at most 8). */
-const MAX_AWARD_WORKS = 64;
+/**
+ * The most works one bundle carries whole: its subjects, the works awards bring in (each
+ * ruling names one; check.ts follows at most 8) and the rivals whose owners a replay needs.
+ */
+const MAX_WHOLE_WORKS = 64;
 /** Tries at reading a bundle's claims and entries on one state of the store (`consistently`). */
 const GATHER_ATTEMPTS = 4;
 // Index pages read at a time; a shorter page is the last (one range read less a work).
@@ -125,65 +128,42 @@ export class EvidenceBuilder {
    * content's contest, also the chains of the work the decision named and of the work it
    * gave title to (and so on for the works those bring in); for every decision cited, the
    * accreditation it was made under, and for every decision on a content, the registration
-   * that reopened it since, if one did.
+   * that reopened it since, if one did. Then, whole, the chains of the rivals a replayed
+   * registration's signer owned (ownedRivals), and what those need in turn: at most
+   * MAX_WHOLE_WORKS chains in all.
    */
   private async chainOf(subjects: WorkRecord[]): Promise<number[]> {
-    const works = await this.store.read((view) => {
-      const works = new Map(subjects.map((w) => [w.id, w]));
-      // The works an award brings in are followed too: a lookalike ruling names a work of
-      // other content, whose own content may have been decided (and reopened) since.
-      const queue = [...subjects];
-      const decided = new Set<string>();
-      for (let i = 0; i < queue.length && i < MAX_AWARD_WORKS; i++) {
-        const w = queue[i] as WorkRecord;
-        const award = view.content(w.sha256)?.award;
-        if (!award || decided.has(w.sha256)) continue;
-        decided.add(w.sha256);
-        const decision = resolutionAt(view, award.index);
-        if (!decision) throw new CartularyError('corrupt', `entry ${award.index}, the award on content ${w.sha256}, is not a mediator's decision in the store`);
-        for (const id of [award.work, decision.work]) {
-          const other = view.work(id);
-          if (!other) throw new CartularyError('corrupt', `work ${id}, cited by the award at entry ${award.index}, is missing from the store`);
-          if (works.has(id)) continue;
-          works.set(id, other);
-          queue.push(other);
-        }
+    const carried: Carried = { whole: new Map(), registered: new Map(), indices: [] };
+    // (a store's reads may run more than once: what they find is added to `carried` after)
+    for (let next = subjects; ; ) {
+      const added = await this.store.read((view) => carryWhole(view, next, carried.whole));
+      if (added.length === 0) break;
+      const chains: number[] = [];
+      for (const w of added) {
+        carried.whole.set(w.id, w);
+        for await (const page of this.entryPages(w)) chains.push(...page);
       }
-      return [...works.values()];
-    });
-    const chains: number[] = [];
-    for (const w of works) {
-      for (let after = -1; ; ) {
-        const page = await this.store.entriesOf(w, { limit: PAGE, after });
-        chains.push(...page);
-        if (page.length < PAGE) break;
-        after = page.at(-1) as number;
-      }
+      carried.indices.push(...chains);
+      const cited = await this.store.read((view) => cite(view, added, chains));
+      cited.registered.forEach((w) => carry(carried, w));
+      carried.indices.push(...cited.accreditations);
+      // A later decision on a content holds only if the registration that reopened the earlier
+      // one is replayed too (the first after it).
+      const reopeners = (await Promise.all(cited.decided.map((d) => this.store.registrationsOf(d.sha256, { after: d.index, limit: 1 })))).flat();
+      (await this.store.read((view) => reopeners.map((id) => existing(view, id, 'a registration of a decided content')))).forEach((w) => carry(carried, w));
+      next = ownedRivals(carried.registered.values(), carried.whole);
     }
-    const cited = await this.store.read((view) => {
-      const indices = [...chains];
-      for (const w of works) {
-        for (const id of [...(w.contest ? [w.contest.by] : []), ...w.lookalikes]) {
-          const rival = view.work(id);
-          if (!rival) throw new CartularyError('corrupt', `work ${id}, cited by work ${w.id}, is missing from the store`);
-          indices.push(rival.registeredIndex);
-        }
-      }
-      const decisions: Array<{ sha256: string; after: number }> = [];
-      for (const index of [...indices]) {
-        const resolution = resolutionAt(view, index);
-        if (!resolution) continue;
-        indices.push(resolution.accreditation);
-        const on = resolution.claim === null ? view.work(resolution.work) : undefined;
-        if (on) decisions.push({ sha256: on.sha256, after: index });
-      }
-      return { indices, decisions };
-    });
-    // Every decision on a content the chains carry is replayed: a later decision on it holds
-    // only if the registration that reopened the earlier one is there too (the first after it).
-    const reopeners = (await Promise.all(cited.decisions.map((d) => this.store.registrationsOf(d.sha256, { after: d.after, limit: 1 })))).flat();
-    const more = await this.store.read((view) => reopeners.flatMap((id) => view.work(id)?.registeredIndex ?? []));
-    return [...cited.indices, ...more];
+    return carried.indices;
+  }
+
+  /** The indices of a work's entries after the ledger index `after`, a page at a time. */
+  private async *entryPages(work: WorkRecord, after = -1): AsyncGenerator<number[]> {
+    for (;;) {
+      const page = await this.store.entriesOf(work, { limit: PAGE, after });
+      yield page;
+      if (page.length < PAGE) return;
+      after = page.at(-1) as number;
+    }
   }
 
   /**
@@ -292,6 +272,103 @@ function copyRulings(view: StoreView, sha256: string): WorkRecord[] {
     sha = holder.sha256;
   }
   return out;
+}
+
+/** What a bundle's replay runs, as EvidenceBuilder.chainOf gathers it. */
+interface Carried {
+  /** the works whose every entry the bundle carries */
+  whole: Map<string, WorkRecord>;
+  /** every work whose registration the bundle carries: the replay runs its rules again */
+  registered: Map<string, WorkRecord>;
+  indices: number[];
+}
+
+/** A mediator's decision on a contest: on which content, at which entry. */
+interface Decided {
+  sha256: string;
+  index: number;
+}
+
+/** A stored work a record names, or the store is corrupt. */
+function existing(view: StoreView, id: string, what: string): WorkRecord {
+  const work = view.work(id);
+  if (!work) throw new CartularyError('corrupt', `work ${id}, ${what}, is missing from the store`);
+  return work;
+}
+
+/** Carries a work's registration: the replay runs its rules again. */
+function carry(carried: Carried, work: WorkRecord): void {
+  carried.registered.set(work.id, work);
+  carried.indices.push(work.registeredIndex);
+}
+
+/**
+ * What the chains of `added` (the entries `chains`) cite: the registrations of the rivals
+ * that contested them or they contested, and for each decision in them its accreditation.
+ */
+function cite(view: StoreView, added: readonly WorkRecord[], chains: readonly number[]): { registered: WorkRecord[]; accreditations: number[]; decided: Decided[] } {
+  const registered = added.flatMap((w) => [w, ...[...(w.contest ? [w.contest.by] : []), ...w.lookalikes].map((id) => existing(view, id, `cited by work ${w.id}`))]);
+  const accreditations: number[] = [];
+  const decided: Decided[] = [];
+  for (const index of chains) {
+    const resolution = resolutionAt(view, index);
+    if (!resolution) continue;
+    accreditations.push(resolution.accreditation);
+    if (resolution.claim === null) decided.push({ sha256: existing(view, resolution.work, `decided at entry ${index}`).sha256, index });
+  }
+  return { registered, accreditations, decided };
+}
+
+/**
+ * The works to carry whole besides `whole`: `works`, with the works the awards on their
+ * contents bring in, and so on for theirs, up to MAX_WHOLE_WORKS in all.
+ * A lookalike ruling names a work of other content, whose own content may have been decided
+ * (and reopened) since.
+ */
+function carryWhole(view: StoreView, works: readonly WorkRecord[], whole: ReadonlyMap<string, WorkRecord>): WorkRecord[] {
+  const added: WorkRecord[] = [];
+  const taken = new Set(whole.keys());
+  const take = (w: WorkRecord) => {
+    if (taken.has(w.id) || taken.size >= MAX_WHOLE_WORKS) return;
+    taken.add(w.id);
+    added.push(w);
+  };
+  works.forEach(take);
+  const decided = new Set<string>();
+  for (const w of added) {
+    const award = view.content(w.sha256)?.award;
+    if (!award || decided.has(w.sha256)) continue;
+    decided.add(w.sha256);
+    const decision = resolutionAt(view, award.index);
+    if (!decision) throw new CartularyError('corrupt', `entry ${award.index}, the award on content ${w.sha256}, is not a mediator's decision in the store`);
+    for (const id of [award.work, decision.work]) take(existing(view, id, `cited by the award at entry ${award.index}`));
+  }
+  return added;
+}
+
+/**
+ * The works among `registered` that the bundle carries by their registration alone, but
+ * whose transfers a replay needs: a registration's lookalike search passes over the works
+ * its signer owned then (rules.ts lookalikes), and a replay without their transfers sees each
+ * still with its registrant, and so contests it. Both must carry frames for the search to
+ * find one. Bounded by the records in hand: each owner list is read once.
+ */
+function ownedRivals(registered: Iterable<WorkRecord>, whole: ReadonlyMap<string, WorkRecord>): WorkRecord[] {
+  const printed = [...registered].filter((w) => w.matching !== undefined);
+  const byRegistrant = new Map<string, WorkRecord[]>();
+  for (const w of printed) {
+    const theirs = byRegistrant.get(w.registrant);
+    if (theirs) theirs.push(w);
+    else byRegistrant.set(w.registrant, [w]);
+  }
+  return printed.filter((rival) => {
+    if (whole.has(rival.id)) return false;
+    // From a party's first hold on: a registration of theirs after it may have been made while
+    // they held it, and carrying a chain the replay did not need costs only its size.
+    const since = new Map<string, number>();
+    for (const o of rival.owners) if (o.party !== rival.registrant && !since.has(o.party)) since.set(o.party, o.from);
+    return [...since].some(([party, from]) => (byRegistrant.get(party) ?? []).some((w) => w.registeredIndex > rival.registeredIndex && w.registeredAt >= from));
+  });
 }
 
 /** The mediator's decision at entry `index`, if it is one. */
