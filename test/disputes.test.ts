@@ -260,6 +260,112 @@ describe('evidence of a decision', () => {
     expect(bundle!.entries.map((e) => e.index)).toContain(sale.index);
     await f.ledger.close();
   });
+
+  // An award on a content gives title to one registration: a registration of it made while
+  // the award stands is contested by that one, not by the first. A bundle that carried a
+  // later decision but not that award had the replay name the first.
+  it("a work's evidence carries the award that stood when it was registered, made on a chain it carries nothing else of, and replays its contest by that award's winner", async () => {
+    const { f, mediator } = await withMediator();
+    const [alice, bob, carol] = [party(), party(), party()];
+    const film = content('film');
+    const first = await f.work(alice, film);
+    const second = await f.submit(stmt.register(bob, film));
+    const earlier = await f.submit(stmt.resolve(mediator, second.id, 'award', { award: hexOf(second.id) }));
+    const third = await f.submit(stmt.register(carol, film));
+    expect(f.ledger.store.sync.work(third.id)?.contest?.by).toBe(second.id);
+    await f.submit(stmt.resolve(mediator, first.id, 'award', { award: hexOf(first.id) }));
+
+    const builder = new EvidenceBuilder(f.ledger.store, f.ledger.sequencer, f.ledger.signer, f.ledger.origin);
+    const bundle = await builder.forWork(third.id);
+    const replayed = verifyBundle(JSON.parse(JSON.stringify(bundle)), f.ledger.sequencer.verifierKey);
+    expect(replayed.failure).toBeUndefined();
+    expect(replayed.works.find((w) => w.id === third.id)).toMatchObject({ status: 'superseded', contest: { by: second.id } });
+    expect(bundle.entries.map((e) => e.index)).toContain(earlier.index);
+    await f.ledger.close();
+  });
+
+  // A dismissal leaves title where the decision before it had put it: a bundle that carried
+  // the dismissal but not that decision had the replay leave title with the first registration.
+  it("a work's evidence carries the award a later dismissal kept title with, made on a chain it carries nothing else of, and replays the same holder", async () => {
+    const { f, mediator } = await withMediator();
+    const [alice, bob, carol, dave] = [party(), party(), party(), party()];
+    const film = content('film');
+    const first = await f.work(alice, film);
+    const second = await f.submit(stmt.register(bob, film));
+    await f.submit(stmt.resolve(mediator, first.id, 'dismiss'));
+    const third = await f.submit(stmt.register(carol, film));
+    const award = await f.submit(stmt.resolve(mediator, third.id, 'award', { award: hexOf(second.id) }));
+    await f.submit(stmt.register(dave, film));
+    await f.submit(stmt.resolve(mediator, second.id, 'dismiss'));
+    expect(f.ledger.store.sync.content(toHex(sha256(film)))?.award).toMatchObject({ work: second.id, decision: 'dismiss' });
+
+    const builder = new EvidenceBuilder(f.ledger.store, f.ledger.sequencer, f.ledger.signer, f.ledger.origin);
+    const bundle = await builder.forWork(first.id);
+    const replayed = verifyBundle(JSON.parse(JSON.stringify(bundle)), f.ledger.sequencer.verifierKey);
+    expect(replayed.failure).toBeUndefined();
+    expect(replayed.works.find((w) => w.id === first.id)).toMatchObject({ status: 'superseded', award: { work: second.id, decision: 'dismiss' } });
+    expect(bundle.entries.map((e) => e.index)).toContain(award.index);
+    await f.ledger.close();
+  });
+
+  // Each history is drawn from its seed: who registers which of three lookalike contents, who
+  // transfers what to whom, and what a mediator decides on which registration (refusals are
+  // part of it). Every work's bundle and every party's check of each content must replay.
+  it("every work's and every check's evidence verifies offline after 12 seeded histories of 30 steps: registrations of three lookalike contents, transfers, awards, lookalike rulings, dismissals", async () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const draw = seeded(seed);
+      const { f, mediator } = await withMediator();
+      const frames = Array.from({ length: 12 }, (_, i) => ({ timeMs: i * 1000, hash: sha256(content('frame')).subarray(0, 16) }));
+      const printed = { fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] };
+      const files = [content('A'), content('B'), content('C')];
+      const parties = Array.from({ length: 5 }, () => party());
+      const works: Array<{ id: string; owner: number }> = [];
+      const story: string[] = [];
+      for (let step = 0; step < 30; step++) {
+        const move = draw(10);
+        const done = await (async () => {
+          if (works.length < 2 || move < 4) {
+            const [owner, file] = [draw(parties.length), draw(files.length)];
+            works.push({ id: (await f.submit(stmt.register(parties[owner]!, files[file]!, printed))).id, owner });
+            return `P${owner} registers W${works.length} (${'ABC'[file]})`;
+          }
+          if (move < 6) {
+            const [w, to] = [draw(works.length), draw(parties.length)];
+            await f.submit(stmt.transfer(parties[works[w]!.owner]!, works[w]!.id, parties[to]!.id));
+            works[w]!.owner = to;
+            return `W${w + 1} to P${to}`;
+          }
+          const [on, holder, dismiss] = [draw(works.length), draw(works.length), draw(3) === 0];
+          await f.submit(stmt.resolve(mediator, works[on]!.id, dismiss ? 'dismiss' : 'award', dismiss ? {} : { award: hexOf(works[holder]!.id) }));
+          return dismiss ? `dismissal on W${on + 1}` : `award on W${on + 1} to W${holder + 1}`;
+        })().catch(() => null);
+        if (done) story.push(done);
+      }
+      const builder = new EvidenceBuilder(f.ledger.store, f.ledger.sequencer, f.ledger.signer, f.ledger.origin);
+      const key = f.ledger.sequencer.verifierKey;
+      for (const [i, w] of works.entries()) {
+        expect(verifyBundle(JSON.parse(JSON.stringify(await builder.forWork(w.id))), key).failure, `W${i + 1}'s bundle, seed ${seed}: ${story.join(', ')}`).toBeUndefined();
+      }
+      for (const [i, file] of files.entries()) {
+        for (const [p, uploader] of parties.entries()) {
+          const { bundle } = await builder.forCheck({ sha256: toHex(sha256(file)), uploader: uploader.id, use: 'publish', territory: 'FR', at: Date.now() + 1000 });
+          if (bundle) expect(verifyBundle(JSON.parse(JSON.stringify(bundle)), key).failure, `P${p}'s check of ${'ABC'[i]}, seed ${seed}: ${story.join(', ')}`).toBeUndefined();
+        }
+      }
+      await f.ledger.close();
+    }
+  }, 60_000);
 });
 
 const hexOf = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'));
+
+/** Numbers below `n` drawn from a seed (mulberry32): the same seed draws the same history. */
+function seeded(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}

@@ -127,13 +127,14 @@ export class EvidenceBuilder {
    * with many rivals adds one registration, not all of them. If a mediator ended the
    * content's contest, also the chains of the work the decision named and of the work it
    * gave title to (and so on for the works those bring in); for every decision cited, the
-   * accreditation it was made under, and for every decision on a content, the registration
-   * that reopened it since, if one did. Then, whole, the chains of the rivals a replayed
-   * registration's signer owned (ownedRivals), and what those need in turn: at most
-   * MAX_WHOLE_WORKS chains in all.
+   * accreditation it was made under, the registration it left title with, and the
+   * registration that reopened it since, if one did. Then, whole, the chains of the rivals a
+   * replayed registration's signer owned (ownedRivals) and of the registrations that hold the
+   * decision standing when a registration or a dismissal was replayed (standingDecisions), and
+   * what those need in turn: at most MAX_WHOLE_WORKS chains in all.
    */
   private async chainOf(subjects: WorkRecord[]): Promise<number[]> {
-    const carried: Carried = { whole: new Map(), registered: new Map(), indices: [] };
+    const carried: Carried = { whole: new Map(), registered: new Map(), decisions: [], indices: [], searched: new Set(), searches: 0 };
     // (a store's reads may run more than once: what they find is added to `carried` after)
     for (let next = subjects; ; ) {
       const added = await this.store.read((view) => carryWhole(view, next, carried.whole));
@@ -147,11 +148,12 @@ export class EvidenceBuilder {
       const cited = await this.store.read((view) => cite(view, added, chains));
       cited.registered.forEach((w) => carry(carried, w));
       carried.indices.push(...cited.accreditations);
+      carried.decisions.push(...cited.decided);
       // A later decision on a content holds only if the registration that reopened the earlier
       // one is replayed too (the first after it).
       const reopeners = (await Promise.all(cited.decided.map((d) => this.store.registrationsOf(d.sha256, { after: d.index, limit: 1 })))).flat();
       (await this.store.read((view) => reopeners.map((id) => existing(view, id, 'a registration of a decided content')))).forEach((w) => carry(carried, w));
-      next = ownedRivals(carried.registered.values(), carried.whole);
+      next = [...ownedRivals(carried.registered.values(), carried.whole), ...(await this.standingDecisions(carried))];
     }
     return carried.indices;
   }
@@ -164,6 +166,48 @@ export class EvidenceBuilder {
       if (page.length < PAGE) return;
       after = page.at(-1) as number;
     }
+  }
+
+  /**
+   * The registrations whose chains hold a decision the replay misses: the one that stood on a
+   * content when a replayed registration of it was made (it was contested by the registration
+   * holding title then, rules.ts register) or a replayed dismissal decided (title stayed with
+   * it). Each such moment is asked about where its holder is not the content's first
+   * registration, or a decision carried came before it: else the replay holds no decision
+   * then and names the first, as the ledger did. The decision is the latest on the content
+   * before the moment, after the carried ones, on the chain of an earlier registration of the
+   * content: the holders and the content's first PAGE registrations are searched, those with
+   * entries besides their registration, at most MAX_WHOLE_WORKS chains for one bundle, each
+   * only between the moments' bounds.
+   */
+  private async standingDecisions(carried: Carried): Promise<WorkRecord[]> {
+    const asked = await this.store.read((view) => momentsAsked(view, carried));
+    const found: WorkRecord[] = [];
+    for (const [sha256, moments] of asked) {
+      const from = Math.min(...moments.map((m) => m.after));
+      const to = Math.max(...moments.map((m) => m.at));
+      const decisions: Array<{ index: number; on: WorkRecord }> = [];
+      const ids = await this.store.registrationsOf(sha256, { limit: PAGE });
+      const earlier = await this.store.read((view) => [...new Set([...moments.map((m) => m.holder), ...ids])].map((id) => existing(view, id, `holding title to content ${sha256} or registered with it`)));
+      for (const on of earlier) {
+        // (a holder of other content, a lookalike a ruling named, holds none of this content's decisions)
+        if (on.sha256 !== sha256 || on.registeredIndex >= to || on.entries === 1) continue;
+        if (carried.searches >= MAX_WHOLE_WORKS) break;
+        carried.searches++;
+        for await (const page of this.entryPages(on, from)) {
+          const within = page.filter((index) => index < to);
+          const made = await this.store.read((view) => within.filter((index) => resolutionAt(view, index)?.claim === null));
+          decisions.push(...made.map((index) => ({ index, on })));
+          if (within.length < page.length) break;
+        }
+      }
+      for (const m of moments) {
+        carried.searched.add(`${sha256}:${m.at}`);
+        const standing = decisions.filter((d) => d.index > m.after && d.index < m.at).sort((a, b) => b.index - a.index)[0];
+        if (standing && !carried.whole.has(standing.on.id)) found.push(standing.on);
+      }
+    }
+    return found;
   }
 
   /**
@@ -280,13 +324,21 @@ interface Carried {
   whole: Map<string, WorkRecord>;
   /** every work whose registration the bundle carries: the replay runs its rules again */
   registered: Map<string, WorkRecord>;
+  /** every decision on a contest the bundle carries */
+  decisions: Decided[];
   indices: number[];
+  /** the moments (`content:index`) whose standing decision was searched for */
+  searched: Set<string>;
+  /** the chains searched for standing decisions so far */
+  searches: number;
 }
 
-/** A mediator's decision on a contest: on which content, at which entry. */
+/** A mediator's decision on a contest: on which content, at which entry, and the registration it left title with. */
 interface Decided {
   sha256: string;
   index: number;
+  holder: string;
+  dismiss: boolean;
 }
 
 /** A stored work a record names, or the store is corrupt. */
@@ -304,7 +356,8 @@ function carry(carried: Carried, work: WorkRecord): void {
 
 /**
  * What the chains of `added` (the entries `chains`) cite: the registrations of the rivals
- * that contested them or they contested, and for each decision in them its accreditation.
+ * that contested them or they contested, and for each decision in them its accreditation,
+ * and for a decision on a contest the registration it left title with.
  */
 function cite(view: StoreView, added: readonly WorkRecord[], chains: readonly number[]): { registered: WorkRecord[]; accreditations: number[]; decided: Decided[] } {
   const registered = added.flatMap((w) => [w, ...[...(w.contest ? [w.contest.by] : []), ...w.lookalikes].map((id) => existing(view, id, `cited by work ${w.id}`))]);
@@ -314,9 +367,37 @@ function cite(view: StoreView, added: readonly WorkRecord[], chains: readonly nu
     const resolution = resolutionAt(view, index);
     if (!resolution) continue;
     accreditations.push(resolution.accreditation);
-    if (resolution.claim === null) decided.push({ sha256: existing(view, resolution.work, `decided at entry ${index}`).sha256, index });
+    if (resolution.claim !== null || resolution.award === null) continue;
+    const holder = existing(view, resolution.award, `given title by the decision at entry ${index}`);
+    registered.push(holder);
+    decided.push({ sha256: existing(view, resolution.work, `decided at entry ${index}`).sha256, index, holder: holder.id, dismiss: resolution.decision === 'dismiss' });
   }
   return { registered, accreditations, decided };
+}
+
+/**
+ * The moments not yet searched whose standing decision the replay may miss
+ * (EvidenceBuilder.standingDecisions), by content: each with the entry it is at, the one
+ * after which to search (the latest decision carried before it, or its holder's
+ * registration), and the registration holding title then.
+ */
+function momentsAsked(view: StoreView, carried: Carried): Map<string, Array<{ at: number; after: number; holder: string }>> {
+  const moments = [
+    ...[...carried.registered.values()].flatMap((w) => (w.contest && w.id !== view.content(w.sha256)?.first ? [{ sha256: w.sha256, at: w.registeredIndex, holder: w.contest.by }] : [])),
+    ...carried.decisions.filter((d) => d.dismiss).map((d) => ({ sha256: d.sha256, at: d.index, holder: d.holder })),
+  ];
+  const asked = new Map<string, Array<{ at: number; after: number; holder: string }>>();
+  for (const m of moments) {
+    if (carried.searched.has(`${m.sha256}:${m.at}`)) continue;
+    const before = carried.decisions.filter((d) => d.sha256 === m.sha256 && d.index < m.at).map((d) => d.index);
+    if (m.holder === view.content(m.sha256)?.first && before.length === 0) continue;
+    const after = Math.max(existing(view, m.holder, `holding title to content ${m.sha256}`).registeredIndex, ...before);
+    const moment = { at: m.at, after, holder: m.holder };
+    const ofContent = asked.get(m.sha256);
+    if (ofContent) ofContent.push(moment);
+    else asked.set(m.sha256, [moment]);
+  }
+  return asked;
 }
 
 /**
