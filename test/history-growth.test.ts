@@ -16,7 +16,9 @@ async function fixture(opts: { registrar?: string } = {}) {
   const f = await ledgerFixture(opts);
   let derivedBytes = 0;
   const write = f.ledger.store.write.bind(f.ledger.store);
-  f.ledger.store.write = (ops: BatchOp[]) => {
+  f.ledger.store.write = (made: Iterable<BatchOp>) => {
+    // (a store makes its ops as the backend takes them: read once, here)
+    const ops = [...made];
     for (const op of ops) if (!LOG_PREFIXES.has(String.fromCharCode(op.key[0] as number))) derivedBytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
     return write(ops);
   };
