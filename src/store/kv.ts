@@ -62,7 +62,10 @@ export interface OrderedKV extends KeyReads {
   chunks(range: KeyRange, size: number): AsyncIterable<Array<[Uint8Array, Uint8Array]>>;
   /** `work`'s reads all see one snapshot of the data (see the guarantees above) */
   consistent<T>(work: (reads: KeyReads) => Promise<T>): Promise<T>;
-  /** rejects with 'corrupt', writing nothing, when the guard does not hold */
+  /**
+   * rejects with 'corrupt', writing nothing, when the guard does not hold. `ops` is read
+   * once: a store may make them as they are read (ledger-store.ts `append`)
+   */
   write(ops: Iterable<BatchOp>, guard?: WriteGuard): Promise<void>;
   close(): Promise<void>;
 }
