@@ -1,12 +1,13 @@
-/** Clients racing on the same works and on a commit: the served state is what a replay gives, exclusivity holds, reads racing a commit are whole. */
+/** Clients racing on the same works and on a commit: the served state is what a replay gives, exclusivity holds, reads racing a commit are whole, a check's verdicts are what its evidence replays to. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { toHex } from '../src/core/bytes.js';
+import { toBase64, toHex } from '../src/core/bytes.js';
 import { parseVerifierKey } from '../src/core/checkpoint.js';
 import { randomSeed, sha256 } from '../src/core/crypto.js';
+import { encodeFrames, FINGERPRINT_KIND } from '../src/core/fingerprint.js';
 import { verifyBundle } from '../src/verify/index.js';
 import { auditLedger } from '../src/store/audit.js';
 import { race } from '../scripts/lib/races.js';
-import { party, stmt } from './helpers.js';
+import { content, party, stmt } from './helpers.js';
 import { serverFixture, type ServerFixture } from './server-fixture.js';
 
 let s: ServerFixture;
@@ -97,6 +98,63 @@ describe('reads of a much-licensed work under steady writes', () => {
       await Promise.all(writes);
       expect(r.ledger.sequencer.size - before).toBeGreaterThan(8); // the writes really landed meanwhile
       expect(statuses).toEqual(Array(8).fill(200));
+    } finally {
+      await r.close();
+    }
+  }, 60_000);
+});
+
+describe('a check racing licences', () => {
+  // A fingerprint match's verdict was judged on the store as it stood before its evidence was
+  // read, so a licence or a revocation landing between them made the answer say one verdict
+  // and its bundle replay to the other: `check --ledger-key` refused the server. And a commit
+  // landing within one read of the store made an exact match's bundle claim the work's
+  // previous head beside a chain that held the new entry (incomplete).
+  it("a check's bundles, of an exact match and of a fingerprint match, verify and replay to the verdicts it answers, while the uploader's licence is granted and revoked 30 times", async () => {
+    const r = await serverFixture();
+    try {
+      const [alice, bob] = [party(), party()];
+      const frames = Array.from({ length: 12 }, (_, i) => ({ timeMs: i * 1000, hash: sha256(content('frame')).subarray(0, 16) }));
+      const film = content();
+      const work = (await r.ledger.sequencer.submit(stmt.register(alice, film, { fingerprints: [{ kind: FINGERPRINT_KIND, value: encodeFrames(frames) }] }))).receipt.id;
+      // Licences that do not cover the use asked about: each is read when the verdict is
+      // judged, which gives commits time to land within that read.
+      await Promise.all(Array.from({ length: 40 }, (_, i) => r.ledger.sequencer.submit(stmt.license(alice, work, bob.id, { terms: `de${i}`, territories: ['DE'] }))));
+      // The file itself (an exact match), and seconds 4–9 of it re-encoded (a frame match).
+      const upload = toBase64(encodeFrames(frames.slice(4, 10).map((f) => ({ timeMs: f.timeMs - 4000, hash: f.hash }))));
+      // Judged a minute ahead, every licence and revocation that lands while a check runs
+      // counts (judged now, only those sequenced before the check came in would).
+      const at = Date.now() + 60_000;
+      let writing = true;
+      const writes = (async () => {
+        // (a licensee may hold 256 licences of a work)
+        for (let i = 0; i < 30; i++) {
+          const { id } = (await (await r.submit(stmt.license(alice, work, bob.id, { terms: `t${i}` }))).json()) as { id: string };
+          expect((await r.submit(stmt.revoke(alice, id))).status).toBe(201);
+        }
+      })().finally(() => (writing = false));
+      const verdicts: Record<string, number> = {};
+      const differing: string[] = [];
+      const checks = [0, 1].map(async () => {
+        while (writing) {
+          const res = await r.post('/v1/check', JSON.stringify({ sha256: toHex(sha256(film)), fingerprints: { kind: FINGERPRINT_KIND, frames: upload }, uploader: bob.id, use: 'clip', territory: 'FR', at }), 'application/json');
+          expect(res.status).toBe(200);
+          const answer = (await res.json()) as { verdict: string; evidence: unknown; matches: Array<{ work: { id: string }; use: string; verdict: string; evidence: unknown }> };
+          expect(answer.matches.map((m) => m.work.id)).toEqual([work]);
+          verdicts[answer.verdict] = (verdicts[answer.verdict] ?? 0) + 1;
+          const exact = verifyBundle(answer.evidence, r.verifierKey);
+          expect(exact.failure).toBeUndefined();
+          if (exact.verdict !== answer.verdict) differing.push(`the answer says ${answer.verdict}, its evidence ${exact.verdict}`);
+          for (const m of answer.matches) {
+            const replayed = verifyBundle(m.evidence, r.verifierKey, { about: { work: m.work.id }, question: { uploader: bob.id, use: m.use, territory: 'FR', at } });
+            expect(replayed.failure).toBeUndefined();
+            if (replayed.verdict !== m.verdict) differing.push(`the match says ${m.verdict}, its evidence ${replayed.verdict}`);
+          }
+        }
+      });
+      await Promise.all([writes, ...checks]);
+      expect(differing).toEqual([]);
+      expect(Object.keys(verdicts).sort()).toEqual(['licensed', 'unlicensed']); // the licence really came and went under the checks
     } finally {
       await r.close();
     }

@@ -301,24 +301,37 @@ export interface ReadFindings {
 
 /** checkFrames, from findings read already. */
 export function judgeFindings(view: LedgerView, read: ReadFindings, q: Omit<CheckQuery, 'sha256' | 'use'> & { use?: string }): { verdict: Verdict; matches: MatchVerdict[] } {
+  const matches = worksFound(view, read, q.use).map((m): MatchVerdict => ({ ...judge(view, m.work.sha256, { ...q, use: m.use }), ...m }));
+  return { verdict: overallVerdict(matches), matches };
+}
+
+/** A work findings found, with what was found of it and the use that implies, before its verdict. */
+export type WorkFound = Omit<MatchVerdict, keyof CheckResult>;
+
+/**
+ * The works findings found (at most MAX_MATCHED_WORKS, strongest first), each with the use
+ * asked about, or else the one the match implies. A server judges each on the state of the
+ * store its evidence is read on (store/evidence.ts forMatch), not on `view`.
+ */
+export function worksFound(view: LedgerView, read: ReadFindings, use?: string): WorkFound[] {
   const found = combine(pictureOf(read.frames, read.patches), read.sounds).slice(0, MAX_MATCHED_WORKS);
   const strong = found.filter((m) => m.strength === 'match').length;
-  const matches = found.flatMap((m): MatchVerdict[] => {
+  return found.flatMap((m) => {
     const work = view.work(m.work);
-    if (!work) return [];
-    const use = q.use ?? impliedUse(strong, excerptsOf(m), m.workDurationMs);
-    return [{ ...judge(view, work.sha256, { ...q, use }), work, segments: m.segments, sound: m.sound, strength: m.strength, use }];
+    return work ? [{ work, segments: m.segments, sound: m.sound, strength: m.strength, use: use ?? impliedUse(strong, excerptsOf(m), m.workDurationMs) }] : [];
   });
+}
+
+/** A check's verdict from its works' verdicts, as checkFrames states it. */
+export function overallVerdict(matches: ReadonlyArray<{ strength: MatchVerdict['strength']; verdict: Verdict }>): Verdict {
   const verdicts = matches.filter((m) => m.strength === 'match').map((m) => m.verdict);
-  const verdict: Verdict =
-    verdicts.length === 0
-      ? 'unregistered'
-      : verdicts.includes('unlicensed')
-        ? 'unlicensed'
-        : verdicts.includes('contested')
-          ? 'contested'
-          : verdicts.every((v) => v === 'owner')
-            ? 'owner'
-            : 'licensed';
-  return { verdict, matches };
+  return verdicts.length === 0
+    ? 'unregistered'
+    : verdicts.includes('unlicensed')
+      ? 'unlicensed'
+      : verdicts.includes('contested')
+        ? 'contested'
+        : verdicts.every((v) => v === 'owner')
+          ? 'owner'
+          : 'licensed';
 }

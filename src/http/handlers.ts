@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { fromBase64, fromHex, toBase64, toHex } from '../core/bytes.js';
 import { encodeCbor } from '../core/cbor.js';
-import { judgeFindings, type CheckResult, type Verdict } from '../core/check.js';
+import { overallVerdict, worksFound, type CheckResult, type MatchVerdict, type Verdict } from '../core/check.js';
 import { protectedAgainst } from '../core/protection.js';
 import { CartularyError } from '../core/errors.js';
 import { decodeFrames, FRAME_RECORD_BYTES } from '../core/fingerprint.js';
@@ -44,7 +44,7 @@ function sightingToSign(
   q: { uploader: string; sha256?: string | undefined },
   verdict: Verdict,
   decided: CheckResult | null,
-  byFrames: ReturnType<typeof judgeFindings> | null,
+  byFrames: { matches: MatchVerdict[] } | null,
   now: number,
 ): { payload: unknown; cbor: string } | null {
   const match = decided && NEGATIVE.has(decided.verdict) ? undefined : byFrames?.matches.find((m) => m.strength === 'match' && NEGATIVE.has(m.verdict));
@@ -319,8 +319,19 @@ export class Handlers {
     const decided = exact && exact.result.verdict !== 'unregistered' ? exact.result : null;
     const text = [q.title, q.description].filter((t) => t !== undefined).join('\n');
     const named = text ? await this.store.findTitles(text) : { matches: [], use: null };
+    const matchedWorks = framesRead ? await this.store.read((view) => worksFound(view, { frames: framesRead, patches, sounds }, q.use)) : null;
+    // Each work's verdict is judged as its evidence is read: a verdict judged here, on this
+    // earlier state, differed from its evidence's replay when a licence landed in between.
+    const matches = matchedWorks
+      ? await Promise.all(
+          matchedWorks.map(async (f) => {
+            const { work, result, bundle } = await this.evidence.forMatch(f.work.id, { ...base, use: f.use });
+            return { ...result, ...f, work, evidence: bundle };
+          }),
+        )
+      : null;
+    const byFrames = matches ? { verdict: overallVerdict(matches), matches } : null;
     const judged = await this.store.read((view) => {
-      const byFrames = framesRead ? judgeFindings(view, { frames: framesRead, patches, sounds }, { ...base, ...(q.use ? { use: q.use } : {}) }) : null;
       const titled = named.matches.flatMap((t) => {
         const work = view.work(t.work);
         return work ? [{ match: t, work }] : [];
@@ -333,14 +344,13 @@ export class Handlers {
       const found = [...(decided?.works ?? []), ...(byFrames?.matches ?? []).map((m) => m.work), ...(identified ? [] : titled.map((t) => t.work))];
       const shielded = [...new Map(found.map((w) => [w.id, w])).values()].filter((w) => protectedAgainst(view, w, base));
       return {
-        byFrames,
         titled,
         shielded,
         licence: decided?.licence ? licenceView(view, decided.licence, now) : null,
         matchLicences: (byFrames?.matches ?? []).map((m) => (m.licence ? licenceView(view, m.licence, now) : null)),
       };
     });
-    const { byFrames, titled, shielded } = judged;
+    const { titled, shielded } = judged;
     const byFingerprint = new Set((byFrames?.matches ?? []).filter((m) => m.strength === 'match').map((m) => m.work.id));
     // A yes for the file itself does not cover another work inside it: a work its fingerprints
     // match that the uploader may not use (a clip within a registered compilation) gives the
@@ -366,7 +376,7 @@ export class Handlers {
           verdict: m.verdict,
           licence: judged.matchLicences[i] ?? null,
           reasons: m.reasons,
-          evidence: await this.evidence.forWork(m.work.id),
+          evidence: m.evidence,
         })),
       ),
       titles: await Promise.all(

@@ -14,7 +14,7 @@ import type { Signer } from '../core/crypto.js';
 import { checkUse, MAX_COPY_HOPS, type CheckQuery, type CheckResult } from '../core/check.js';
 import { CartularyError } from '../core/errors.js';
 import { inclusionPlan } from '../core/merkle.js';
-import type { LicenceRecord, ResolutionRecord, WorkRecord } from '../core/records.js';
+import type { ContentRecord, LicenceRecord, ResolutionRecord, WorkRecord } from '../core/records.js';
 import { BUNDLE_FORMAT, type BundleClaims, type EvidenceBundle } from '../verify/bundle.js';
 import type { LedgerStorage, StoreView, StoredCheckpoint } from './storage.js';
 import { checkRootInStore, openLatestCheckpoint, type LogHead } from './log-head.js';
@@ -54,16 +54,33 @@ export class EvidenceBuilder {
 
   /** Every entry of the work's chain, and the registrations its contest and lookalikes cite. */
   async forWork(workId: string): Promise<EvidenceBundle> {
-    const { value, state } = await this.consistently(async () => {
-      const { work, rests } = await this.store.read((view) => {
+    return (await this.judgedWork(workId, () => null)).bundle;
+  }
+
+  /**
+   * A work a check found by its fingerprints: its bundle (forWork), and the verdict its
+   * content gets for `question`, judged on the state the bundle is read on. Judged before,
+   * a licence landing in between made the answer and the bundle's replay differ.
+   */
+  forMatch(workId: string, question: Omit<CheckQuery, 'sha256'>): Promise<{ work: WorkRecord; result: CheckResult; bundle: EvidenceBundle }> {
+    return this.judgedWork(workId, (view, work) => checkUse(view, { ...question, sha256: work.sha256 }));
+  }
+
+  /** forWork, with `verdict` judged on the state the bundle is read on. */
+  private async judgedWork<R extends CheckResult | null>(workId: string, verdict: (view: StoreView, work: WorkRecord) => R): Promise<{ work: WorkRecord; result: R; bundle: EvidenceBundle }> {
+    const { first, value, state } = await this.consistently(
+      (view) => {
         const work = view.work(workId);
-        return { work, rests: work ? restsOn(view, [work.id], [work.sha256]) : undefined };
-      });
-      if (!work || !rests) throw new CartularyError('not-found', `work ${workId} is not in the ledger`);
-      const licences = await this.licencesOf([work]);
-      return { rests, value: { subject: { work: work.id }, indices: await this.chainOf([work]), claims: await this.claims([work], licences) } };
-    });
-    return this.bundle(value.subject, value.indices, value.claims, state);
+        if (!work) throw new CartularyError('not-found', `work ${workId} is not in the ledger`);
+        const result = verdict(view, work);
+        return { work, result, rests: result ? verdictRests(view, work.sha256, result, [work]).rests : restsOn(view, [work.id], [work.sha256]) };
+      },
+      async ({ work }) => {
+        const licences = await this.licencesOf([work]);
+        return { indices: await this.chainOf([work]), claims: await this.claims([work], licences) };
+      },
+    );
+    return { work: first.work, result: first.result, bundle: await this.bundle({ work: first.work.id }, value.indices, value.claims, state) };
   }
 
   /**
@@ -72,44 +89,47 @@ export class EvidenceBuilder {
    * lookalike, the chains of the registrations each such ruling was made on.
    */
   async forCheck(query: CheckQuery): Promise<{ result: CheckResult; bundle: EvidenceBundle | null }> {
-    const { value, state } = await this.consistently<{ result: CheckResult; found: { indices: number[]; claims: BundleClaims } | null }>(async () => {
-      const { result, copies, rests } = await this.store.read((view) => {
+    const { first, value, state } = await this.consistently(
+      (view) => {
         const result = checkUse(view, query);
-        const copies = copyRulings(view, query.sha256);
-        const works = [...result.works, ...copies];
-        return { result, copies, rests: restsOn(view, works.map((w) => w.id), [query.sha256, ...works.map((w) => w.sha256)]) };
-      });
-      if (result.works.length === 0) return { rests, value: { result, found: null } };
-      const claims = { ...(await this.claims(result.works, await this.licencesOf(result.works))), verdict: result.verdict, licence: result.licence?.id ?? null };
-      return { rests, value: { result, found: { indices: await this.chainOf([...result.works, ...copies]), claims } } };
-    });
-    const { result, found } = value;
-    return { result, bundle: found ? await this.bundle({ check: query }, found.indices, found.claims, state) : null };
+        return { result, ...verdictRests(view, query.sha256, result, []) };
+      },
+      async ({ result, copies }) => {
+        if (result.works.length === 0) return null;
+        const claims = { ...(await this.claims(result.works, await this.licencesOf(result.works))), verdict: result.verdict, licence: result.licence?.id ?? null };
+        return { indices: await this.chainOf([...result.works, ...copies]), claims };
+      },
+    );
+    return { result: first.result, bundle: value ? await this.bundle({ check: query }, value.indices, value.claims, state) : null };
   }
 
   /**
-   * Runs `gather` on one state of the store, and names the checkpoint of that state. A
-   * bundle's claims and entries are read in several steps, and commits land between them.
-   * Every entry about a work rewrites its record, and every award or registration of a
-   * content its content record: `gather` says, from its first read, which records its
-   * claims rest on (`rests`). Read again at a checkpoint after the gather, unchanged, they
-   * show that no entry about those works landed meanwhile, so what was read is that
-   * checkpoint's state; else it is gathered again. (Asking instead that no commit at all
-   * land while a much-licensed work was read lost to two clients writing anything.)
+   * Runs `first`, then `gather`, on one state of the store, and names the checkpoint of that
+   * state. A bundle's claims and entries are read in several steps, and commits land between
+   * them. `first` judges what it must and returns, with that, the records the claims rest on
+   * (`rests`): the works' and their contents'. Those records never return to an earlier
+   * value (an entry about a work moves its head on, a contest once raised stays, a content
+   * only gains registrations and awards), so `first` run again after the store's latest
+   * checkpoint is read, and returning the same, shows that no entry about those works landed
+   * from its first run until then: what was judged and gathered is that checkpoint's state.
+   * Else all is read again. (Asking instead that no commit at all land while a much-licensed
+   * work was read lost to two clients writing anything.) Its result is compared whole, not
+   * its rests alone: a commit can land between two point reads of one run (LevelDB's are not
+   * of one snapshot), and a work read at the start of the run was older than its record in
+   * `rests`, read at the end (the bundle claimed a head before the last entry it carried).
    * Before returning, the head serves that tree, so the bundle cites a checkpoint this node
    * has signed or checked (the store shows a commit a moment before the writer's head
    * moves, and longer before a follower checks it).
    */
-  private async consistently<T>(gather: () => Promise<{ value: T; rests: Rests }>): Promise<{ value: T; state: StoredCheckpoint }> {
+  private async consistently<F extends { rests: Rests }, T>(first: (view: StoreView) => F, gather: (first: F) => Promise<T>): Promise<{ first: F; value: T; state: StoredCheckpoint }> {
     for (let attempt = 0; attempt < GATHER_ATTEMPTS; attempt++) {
-      const { value, rests } = await gather();
+      const read = await this.store.read(first);
+      const value = await gather(read);
       const at = await this.store.latestCheckpoint();
       if (!at) throw new CartularyError('corrupt', 'the store holds no checkpoint');
-      const now = await this.store.read((view) => restsOn(view, rests.works, rests.contents));
-      const still = await this.store.latestCheckpoint();
-      if (still?.size !== at.size || now.key !== rests.key) continue;
+      if (JSON.stringify(await this.store.read(first)) !== JSON.stringify(read)) continue;
       await this.sequencer.reach(at.size);
-      return { value, state: at };
+      return { first: read, value, state: at };
     }
     throw new CartularyError('unavailable', `the works this evidence is about took new entries while it was read, ${GATHER_ATTEMPTS} times over; retry`);
   }
@@ -287,15 +307,21 @@ export class EvidenceBuilder {
 }
 
 /** The records a bundle's claims rest on (EvidenceBuilder.consistently): the works', and their contents'. */
-interface Rests {
-  works: string[];
-  contents: string[];
-  key: string;
+type Rests = [Array<WorkRecord | null>, Array<ContentRecord | null>];
+
+/** The records of `works` and of `contents`, read from `view`. */
+function restsOn(view: StoreView, works: readonly string[], contents: readonly string[]): Rests {
+  return [works.map((id) => view.work(id) ?? null), contents.map((sha) => view.content(sha) ?? null)];
 }
 
-/** The records of `works` (read from `view`) and of `contents`, as one comparable key. */
-function restsOn(view: StoreView, works: readonly string[], contents: readonly string[]): Rests {
-  return { works: [...works], contents: [...contents], key: JSON.stringify([works.map((id) => view.work(id) ?? null), contents.map((sha) => view.content(sha) ?? null)]) };
+/**
+ * What a verdict on content `sha256` rests on, besides `also`: the work that decides it, and
+ * the registrations of the rulings followed to it (`copies`), with their contents.
+ */
+function verdictRests(view: StoreView, sha256: string, result: CheckResult, also: readonly WorkRecord[]): { copies: WorkRecord[]; rests: Rests } {
+  const copies = copyRulings(view, sha256);
+  const works = [...also, ...result.works, ...copies];
+  return { copies, rests: restsOn(view, works.map((w) => w.id), [sha256, ...works.map((w) => w.sha256)]) };
 }
 
 /**
