@@ -150,11 +150,12 @@ export class EvidenceBuilder {
    * accreditation it was made under, the registration it left title with, and the
    * registration that reopened it since, if one did. Then, whole, the chains of the rivals a
    * replayed registration's signer owned (ownedRivals) and of the registrations that hold the
-   * decision standing when a registration or a dismissal was replayed (standingDecisions), and
-   * what those need in turn: at most MAX_WHOLE_WORKS chains in all.
+   * decision standing when a registration, a dismissal or an act of title on a work the replay
+   * would see superseded was replayed (standingDecisions), and what those need in turn: at most
+   * MAX_WHOLE_WORKS chains in all.
    */
   private async chainOf(subjects: WorkRecord[]): Promise<number[]> {
-    const carried: Carried = { whole: new Map(), registered: new Map(), decisions: [], indices: [], searched: new Set(), searches: 0 };
+    const carried: Carried = { whole: new Map(), registered: new Map(), decisions: [], acts: [], indices: [], searched: new Set(), searches: 0 };
     // (a store's reads may run more than once: what they find is added to `carried` after)
     for (let next = subjects; ; ) {
       const added = await this.store.read((view) => carryWhole(view, next, carried.whole));
@@ -165,10 +166,20 @@ export class EvidenceBuilder {
         for await (const page of this.entryPages(w)) chains.push(...page);
       }
       carried.indices.push(...chains);
-      const cited = await this.store.read((view) => cite(view, added, chains));
+      // (every entry's statement is read: a page of them a turn, as the standing decisions' search does)
+      const cited = await this.store.read((view) => cite(view, added, []));
+      for (let from = 0; from < chains.length; from += PAGE) {
+        await new Promise((next) => setImmediate(next));
+        const page = await this.store.read((view) => cite(view, [], chains.slice(from, from + PAGE)));
+        cited.registered.push(...page.registered);
+        cited.accreditations.push(...page.accreditations);
+        cited.decided.push(...page.decided);
+        cited.acts.push(...page.acts);
+      }
       cited.registered.forEach((w) => carry(carried, w));
       carried.indices.push(...cited.accreditations);
       carried.decisions.push(...cited.decided);
+      carried.acts.push(...cited.acts);
       // A later decision on a content holds only if the registration that reopened the earlier
       // one is replayed too (the first after it).
       const reopeners = (await Promise.all(cited.decided.map((d) => this.store.registrationsOf(d.sha256, { after: d.index, limit: 1 })))).flat();
@@ -191,8 +202,10 @@ export class EvidenceBuilder {
   /**
    * The registrations whose chains hold a decision the replay misses: the one that stood on a
    * content when a replayed registration of it was made (it was contested by the registration
-   * holding title then, rules.ts register) or a replayed dismissal decided (title stayed with
-   * it). Each such moment is asked about where its holder is not the content's first
+   * holding title then, rules.ts register), a replayed dismissal decided (title stayed with
+   * it), or a transfer, licence, claim or protection of a work was made, or an award named a
+   * lookalike of other content, while the latest decision the replay holds had superseded that
+   * work (the ledger accepted it: a later decision had given it title back). Each such moment is asked about where its holder is not the content's first
    * registration, or a decision carried came before it: else the replay holds no decision
    * then and names the first, as the ledger did. The decision is the latest on the content
    * before the moment, after the carried ones, on the chain of an earlier registration of the
@@ -204,8 +217,8 @@ export class EvidenceBuilder {
     const asked = await this.store.read((view) => momentsAsked(view, carried));
     const found: WorkRecord[] = [];
     for (const [sha256, moments] of asked) {
-      const from = Math.min(...moments.map((m) => m.after));
-      const to = Math.max(...moments.map((m) => m.at));
+      const from = moments.reduce((min, m) => Math.min(min, m.after), Infinity);
+      const to = moments.reduce((max, m) => Math.max(max, m.at), -Infinity);
       const decisions: Array<{ index: number; on: WorkRecord }> = [];
       const ids = await this.store.registrationsOf(sha256, { limit: PAGE });
       const earlier = await this.store.read((view) => [...new Set([...moments.map((m) => m.holder), ...ids])].map((id) => existing(view, id, `holding title to content ${sha256} or registered with it`)));
@@ -221,10 +234,17 @@ export class EvidenceBuilder {
           if (within.length < page.length) break;
         }
       }
+      decisions.sort((a, b) => a.index - b.index);
       for (const m of moments) {
         carried.searched.add(`${sha256}:${m.at}`);
-        const standing = decisions.filter((d) => d.index > m.after && d.index < m.at).sort((a, b) => b.index - a.index)[0];
-        if (standing && !carried.whole.has(standing.on.id)) found.push(standing.on);
+        let [lo, hi] = [0, decisions.length];
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if ((decisions[mid] as { index: number }).index < m.at) lo = mid + 1;
+          else hi = mid;
+        }
+        const standing = decisions[lo - 1];
+        if (standing && standing.index > m.after && !carried.whole.has(standing.on.id)) found.push(standing.on);
       }
     }
     return found;
@@ -353,10 +373,23 @@ interface Carried {
   /** every decision on a contest the bundle carries */
   decisions: Decided[];
   indices: number[];
+  /**
+   * the entries of carried chains whose rules ask whether a work was superseded then (a
+   * transfer, licence, claim or protection of it; an award naming it from other content), by
+   * the work and its content
+   */
+  acts: Act[];
   /** the moments (`content:index`) whose standing decision was searched for */
   searched: Set<string>;
   /** the chains searched for standing decisions so far */
   searches: number;
+}
+
+/** An entry whose rules need `work` not superseded when it was made (rules.ts notSuperseded, disputes.ts resolve). */
+interface Act {
+  sha256: string;
+  work: string;
+  index: number;
 }
 
 /** A mediator's decision on a contest: on which content, at which entry, and the registration it left title with. */
@@ -385,20 +418,30 @@ function carry(carried: Carried, work: WorkRecord): void {
  * that contested them or they contested, and for each decision in them its accreditation,
  * and for a decision on a contest the registration it left title with.
  */
-function cite(view: StoreView, added: readonly WorkRecord[], chains: readonly number[]): { registered: WorkRecord[]; accreditations: number[]; decided: Decided[] } {
+function cite(view: StoreView, added: readonly WorkRecord[], chains: readonly number[]): { registered: WorkRecord[]; accreditations: number[]; decided: Decided[]; acts: Act[] } {
   const registered = added.flatMap((w) => [w, ...[...(w.contest ? [w.contest.by] : []), ...w.lookalikes].map((id) => existing(view, id, `cited by work ${w.id}`))]);
   const accreditations: number[] = [];
   const decided: Decided[] = [];
+  const acts: Act[] = [];
+  const named = new Map<string, WorkRecord>();
   for (const index of chains) {
-    const resolution = resolutionAt(view, index);
+    const { resolution, act } = entryAt(view, index);
+    if (act) {
+      const work = named.get(act) ?? existing(view, act, `named by the entry at ${index}`);
+      named.set(act, work);
+      acts.push({ sha256: work.sha256, work: work.id, index });
+    }
     if (!resolution) continue;
     accreditations.push(resolution.accreditation);
     if (resolution.claim !== null || resolution.award === null) continue;
     const holder = existing(view, resolution.award, `given title by the decision at entry ${index}`);
     registered.push(holder);
-    decided.push({ sha256: existing(view, resolution.work, `decided at entry ${index}`).sha256, index, holder: holder.id, dismiss: resolution.decision === 'dismiss' });
+    const sha256 = existing(view, resolution.work, `decided at entry ${index}`).sha256;
+    decided.push({ sha256, index, holder: holder.id, dismiss: resolution.decision === 'dismiss' });
+    // an award to a lookalike of other content was refused were the lookalike superseded then
+    if (holder.sha256 !== sha256) acts.push({ sha256: holder.sha256, work: holder.id, index });
   }
-  return { registered, accreditations, decided };
+  return { registered, accreditations, decided, acts };
 }
 
 /**
@@ -408,16 +451,46 @@ function cite(view: StoreView, added: readonly WorkRecord[], chains: readonly nu
  * registration), and the registration holding title then.
  */
 function momentsAsked(view: StoreView, carried: Carried): Map<string, Array<{ at: number; after: number; holder: string }>> {
+  // The carried decisions on each content in index order: the latest before a moment is found
+  // by bisection (a content decided thousands of times made every moment scan them all).
+  const decided = new Map<string, Decided[]>();
+  for (const d of carried.decisions) (decided.get(d.sha256) ?? decided.set(d.sha256, []).get(d.sha256)!).push(d);
+  for (const list of decided.values()) list.sort((a, b) => a.index - b.index);
+  const latestBefore = (sha256: string, at: number): Decided | undefined => {
+    const list = decided.get(sha256) ?? [];
+    let [lo, hi] = [0, list.length];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((list[mid] as Decided).index < at) lo = mid + 1;
+      else hi = mid;
+    }
+    return list[lo - 1];
+  };
+  // An act on a work (rules.ts notSuperseded) was accepted only while the work was not
+  // superseded: where the latest decision the replay holds before it gave title to another,
+  // the one that gave it back is asked for — for the first such act after each decision held
+  // (once it is carried, the next act is asked about in the next round).
+  const acts: Array<{ sha256: string; at: number; holder: string }> = [];
+  const seen = new Set<string>();
+  for (const a of [...carried.acts].sort((x, y) => x.index - y.index)) {
+    const held = latestBefore(a.sha256, a.index);
+    if (!held || held.holder === a.work) continue;
+    const key = `${a.work}:${held.index}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    acts.push({ sha256: a.sha256, at: a.index, holder: a.work });
+  }
   const moments = [
     ...[...carried.registered.values()].flatMap((w) => (w.contest && w.id !== view.content(w.sha256)?.first ? [{ sha256: w.sha256, at: w.registeredIndex, holder: w.contest.by }] : [])),
     ...carried.decisions.filter((d) => d.dismiss).map((d) => ({ sha256: d.sha256, at: d.index, holder: d.holder })),
+    ...acts,
   ];
   const asked = new Map<string, Array<{ at: number; after: number; holder: string }>>();
   for (const m of moments) {
     if (carried.searched.has(`${m.sha256}:${m.at}`)) continue;
-    const before = carried.decisions.filter((d) => d.sha256 === m.sha256 && d.index < m.at).map((d) => d.index);
-    if (m.holder === view.content(m.sha256)?.first && before.length === 0) continue;
-    const after = Math.max(existing(view, m.holder, `holding title to content ${m.sha256}`).registeredIndex, ...before);
+    const before = latestBefore(m.sha256, m.at);
+    if (m.holder === view.content(m.sha256)?.first && !before) continue;
+    const after = Math.max(existing(view, m.holder, `holding title to content ${m.sha256}`).registeredIndex, before?.index ?? -1);
     const moment = { at: m.at, after, holder: m.holder };
     const ofContent = asked.get(m.sha256);
     if (ofContent) ofContent.push(moment);
@@ -480,8 +553,21 @@ function ownedRivals(registered: Iterable<WorkRecord>, whole: ReadonlyMap<string
 
 /** The mediator's decision at entry `index`, if it is one. */
 function resolutionAt(view: StoreView, index: number): ResolutionRecord | undefined {
+  return entryAt(view, index).resolution;
+}
+
+/** Statements whose rules refuse them on a superseded work (rules.ts notSuperseded): they name it as `work`. */
+const ACTS_OF_TITLE = new Set(['transfer', 'license', 'claim', 'protect']);
+
+/** The entry at `index`: the mediator's decision it is, if one, and the work it is an act of title on, if one. */
+function entryAt(view: StoreView, index: number): { resolution?: ResolutionRecord; act?: string } {
   const leaf = view.leaf(index);
   if (!leaf) throw new CartularyError('corrupt', `leaf ${index} is missing`);
   const statement = parseStatement(decodeLeaf(leaf).statement, { stored: true });
-  return statement.payload.type === 'resolve' ? view.resolution(toHex(statement.id)) : undefined;
+  const { type, work } = statement.payload;
+  if (type === 'resolve') {
+    const resolution = view.resolution(toHex(statement.id));
+    return resolution ? { resolution } : {};
+  }
+  return ACTS_OF_TITLE.has(type as string) && work instanceof Uint8Array ? { act: toHex(work) } : {};
 }
