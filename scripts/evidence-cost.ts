@@ -1,12 +1,12 @@
 /**
- * Attack 20, cost: histories a hostile party builds so that a victim's evidence (GET
+ * The cost of evidence against histories a hostile party builds so that a victim's evidence (GET
  * /v1/works/{id}/evidence) and every check of the victim's content (POST /v1/check) read and
  * carry chains the attacker grows at will. Real server (a child process), real signatures,
  * LevelDB, HTTP. The server's CPU is read from /proc; /healthz is probed all along.
  *
- *   node --import tsx scripts/attack20-cost.ts rivals  [--chains 15] [--licences 2000]
- *   node --import tsx scripts/attack20-cost.ts search  [--chains 63] [--licences 2000]
- *   node --import tsx scripts/attack20-cost.ts own     [--licences 30000]   (the documented case, for comparison)
+ *   node --import tsx scripts/evidence-cost.ts rivals  [--chains 15] [--licences 2000]
+ *   node --import tsx scripts/evidence-cost.ts search  [--chains 63] [--licences 2000]
+ *   node --import tsx scripts/evidence-cost.ts own     [--licences 30000]   (the documented case, for comparison)
  *
  * rivals: no mediator. Sixteen lookalikes of a film registered ahead of it, each bought by the
  *   key that registers the next; the victim's registration of the film cites them all, and
@@ -52,7 +52,7 @@ const s = {
   resolve: (p: Signer, work: string, decision: string, extra: Record<string, unknown> = {}) => signStatement({ type: 'resolve', issuedAt: Date.now(), work: hex(work), decision, ...extra }, p),
 };
 
-const dir = await mkdtemp(join(tmpdir(), 'attack20-'));
+const dir = await mkdtemp(join(tmpdir(), 'cartulary-evidence-cost-'));
 const registrar = party();
 const server = await startChildServer(join(dir, 'data'), join(dir, 'keys'), {
   args: ['--registrar', registrar.id, '--rate-limit', '100000000', '--check-rate-limit', '100000000'],
